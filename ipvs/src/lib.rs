@@ -1,1 +1,473 @@
+//! A safe, typed interface to Linux IPVS (LVS), the kernel's layer-4 load
+//! balancer, over generic netlink.
+//!
+//! This crate knows kernel objects, not command-line flags or text: services
+//! ([`Service`], keyed by [`ServiceKey`]), destinations ([`Destination`] with a
+//! [`Forward`] method), schedulers, statistics, timeouts, sync daemons and
+//! connections. One [`Ipvs`] handle holds one netlink socket for one network
+//! namespace and can be shared between threads.
+//!
+//! ```no_run
+//! use ipvs::{Destination, Forward, Ipvs, Service, ServiceKey};
+//! let ipvs = Ipvs::new()?;
+//! let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! ipvs.add_service(&Service::new(key).with_scheduler("rr"))?;
+//! let real = Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade);
+//! ipvs.add_destination(&key, &real)?;
+//! for vs in ipvs.state()? {
+//!     println!("{:?}: {} destinations", vs.entry.service.key, vs.destinations.len());
+//! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+#![deny(missing_docs)]
 
+mod conn;
+mod error;
+mod types;
+mod wire;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
+
+pub use conn::parse_connections;
+pub use error::{kernel_message, Error, Operation, Result};
+pub use types::*;
+
+/// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// Add a service.
+    AddService(Service),
+    /// Change a service's scheduler, flags or persistence.
+    EditService(Service),
+    /// Delete a service and its destinations.
+    DeleteService(ServiceKey),
+    /// Add a destination to a service.
+    AddDestination {
+        /// The service.
+        service: ServiceKey,
+        /// The destination.
+        destination: Destination,
+    },
+    /// Change a destination.
+    EditDestination {
+        /// The service.
+        service: ServiceKey,
+        /// The destination, found by address and port.
+        destination: Destination,
+    },
+    /// Remove a destination.
+    DeleteDestination {
+        /// The service.
+        service: ServiceKey,
+        /// Real-server address.
+        addr: IpAddr,
+        /// Real-server port.
+        port: u16,
+    },
+    /// Zero counters: of one service, or of all.
+    Zero(Option<ServiceKey>),
+    /// Delete every service.
+    Flush,
+    /// Set timeouts (0 leaves one unchanged).
+    SetTimeouts(Timeouts),
+    /// Start a sync daemon.
+    StartDaemon(SyncDaemon),
+    /// Stop a sync daemon.
+    StopDaemon(DaemonState),
+}
+
+impl Change {
+    /// The operation, which decides how an errno reads.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Change::AddService(_) => Operation::AddService,
+            Change::EditService(_) => Operation::EditService,
+            Change::DeleteService(_) => Operation::DeleteService,
+            Change::AddDestination { .. } => Operation::AddDestination,
+            Change::EditDestination { .. } => Operation::EditDestination,
+            Change::DeleteDestination { .. } => Operation::DeleteDestination,
+            Change::Zero(_) => Operation::Zero,
+            Change::Flush => Operation::Flush,
+            Change::SetTimeouts(_) => Operation::SetTimeouts,
+            Change::StartDaemon(_) => Operation::StartDaemon,
+            Change::StopDaemon(_) => Operation::StopDaemon,
+        }
+    }
+
+    fn message(&self) -> IpvsMessage {
+        use wire::*;
+        let (cmd, attrs) = match self {
+            Change::AddService(s) => (Command::NewService, vec![Attr::Service(service_attrs(s))]),
+            Change::EditService(s) => (Command::SetService, vec![Attr::Service(service_attrs(s))]),
+            Change::DeleteService(k) => (
+                Command::DelService,
+                vec![Attr::Service(service_key_attrs(k))],
+            ),
+            Change::AddDestination {
+                service,
+                destination,
+            } => (
+                Command::NewDest,
+                vec![
+                    Attr::Service(service_key_attrs(service)),
+                    Attr::Dest(dest_attrs(destination, true)),
+                ],
+            ),
+            Change::EditDestination {
+                service,
+                destination,
+            } => (
+                Command::SetDest,
+                vec![
+                    Attr::Service(service_key_attrs(service)),
+                    Attr::Dest(dest_attrs(destination, true)),
+                ],
+            ),
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => (
+                Command::DelDest,
+                vec![
+                    Attr::Service(service_key_attrs(service)),
+                    Attr::Dest(dest_attrs(&Destination::new(*addr, *port), false)),
+                ],
+            ),
+            Change::Zero(Some(k)) => (Command::Zero, vec![Attr::Service(service_key_attrs(k))]),
+            Change::Zero(None) => (Command::Zero, vec![]),
+            Change::Flush => (Command::Flush, vec![]),
+            Change::SetTimeouts(t) => (
+                Command::SetConfig,
+                vec![
+                    Attr::TimeoutTcp(t.tcp),
+                    Attr::TimeoutTcpFin(t.tcp_fin),
+                    Attr::TimeoutUdp(t.udp),
+                ],
+            ),
+            Change::StartDaemon(d) => (Command::NewDaemon, vec![Attr::Daemon(daemon_attrs(d))]),
+            Change::StopDaemon(s) => (
+                Command::DelDaemon,
+                vec![Attr::Daemon(vec![ipvs_sys::DaemonAttr::State(s.to_wire())])],
+            ),
+        };
+        IpvsMessage::new(cmd, attrs)
+    }
+}
+
+/// A handle on the IPVS tables of one network namespace.
+///
+/// It owns one netlink socket, opened and resolved once. Methods take `&self`
+/// and serialise on an internal lock (the kernel serialises IPVS anyway).
+#[derive(Debug)]
+pub struct Ipvs {
+    sock: Mutex<IpvsSocket>,
+    netns: Option<PathBuf>,
+}
+
+impl Ipvs {
+    /// Opens IPVS in the caller's network namespace. When the kernel has no
+    /// IPVS family yet, runs `modprobe -- ip_vs` once, as ipvsadm does.
+    pub fn new() -> Result<Self> {
+        Self::open(None)
+    }
+
+    /// Opens IPVS in another network namespace, given by name (as `ip netns`
+    /// names it, under `/var/run/netns`) or by path (`/proc/PID/ns/net`).
+    /// The calling thread never changes namespace.
+    pub fn in_netns(name_or_path: &str) -> Result<Self> {
+        Self::open(Some(ipvs_sys::netns::netns_path(name_or_path)))
+    }
+
+    fn open(netns: Option<PathBuf>) -> Result<Self> {
+        let try_open = || match &netns {
+            Some(p) => IpvsSocket::open_in_netns(p),
+            None => IpvsSocket::open(),
+        };
+        let sock = match try_open() {
+            Err(ipvs_sys::Error::FamilyNotFound) => {
+                modprobe_ip_vs();
+                try_open()
+            }
+            other => other,
+        }
+        .map_err(|e| Error::from_sys(Operation::Open, e))?;
+        Ok(Ipvs {
+            sock: Mutex::new(sock),
+            netns,
+        })
+    }
+
+    /// The namespace this handle was opened in, if not the caller's.
+    pub fn netns(&self) -> Option<&Path> {
+        self.netns.as_deref()
+    }
+
+    /// Changes how long to wait for the kernel (default 10 s).
+    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        self.socket()
+            .set_timeout(timeout)
+            .map_err(|e| Error::from_sys(Operation::Open, e))
+    }
+
+    fn socket(&self) -> std::sync::MutexGuard<'_, IpvsSocket> {
+        // A panic while holding the lock cannot leave the socket half-used:
+        // every call sends and reads to completion or fails.
+        self.sock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn request(&self, op: Operation, msg: IpvsMessage) -> Result<Vec<IpvsMessage>> {
+        self.socket()
+            .request(&msg)
+            .map_err(|e| Error::from_sys(op, e))
+    }
+
+    fn dump(&self, op: Operation, msg: IpvsMessage) -> Result<Vec<IpvsMessage>> {
+        self.socket().dump(&msg).map_err(|e| Error::from_sys(op, e))
+    }
+
+    /// Applies one change and waits for the kernel's answer.
+    pub fn apply_one(&self, change: &Change) -> Result<()> {
+        self.request(change.operation(), change.message()).map(drop)
+    }
+
+    /// Applies many changes, packing many messages into each send: the way to
+    /// load thousands of objects quickly. Every change is tried, in order; the
+    /// result has one entry per change. The outer error is for the socket itself.
+    pub fn apply(&self, changes: &[Change]) -> Result<Vec<Result<()>>> {
+        let msgs: Vec<IpvsMessage> = changes.iter().map(Change::message).collect();
+        let results = self
+            .socket()
+            .batch(&msgs)
+            .map_err(|e| Error::from_sys(Operation::Open, e))?;
+        Ok(results
+            .into_iter()
+            .zip(changes)
+            .map(|(r, c)| {
+                r.map_err(|k| Error::Kernel {
+                    op: c.operation(),
+                    errno: k.errno,
+                    detail: k.ext_ack,
+                })
+            })
+            .collect())
+    }
+
+    /// IPVS version and connection-table size.
+    pub fn info(&self) -> Result<Info> {
+        let op = Operation::GetInfo;
+        let replies = self.request(op, IpvsMessage::new(Command::GetInfo, vec![]))?;
+        let mut info = Info {
+            version: 0,
+            conn_tab_size: 0,
+        };
+        let mut seen = false;
+        for a in replies.iter().flat_map(|m| &m.attrs) {
+            match a {
+                Attr::Info(ipvs_sys::InfoAttr::Version(v)) => {
+                    info.version = *v;
+                    seen = true;
+                }
+                Attr::Info(ipvs_sys::InfoAttr::ConnTabSize(v)) => info.conn_tab_size = *v,
+                _ => {}
+            }
+        }
+        if !seen {
+            return Err(Error::Decode {
+                op,
+                detail: "GET_INFO reply without a version".into(),
+            });
+        }
+        Ok(info)
+    }
+
+    /// Every service, with statistics, in kernel (hash) order.
+    pub fn services(&self) -> Result<Vec<ServiceEntry>> {
+        let op = Operation::GetServices;
+        let replies = self.dump(op, IpvsMessage::new(Command::GetService, vec![]))?;
+        replies
+            .iter()
+            .filter_map(|m| m.service())
+            .map(|s| wire::service_from(s).map_err(|detail| Error::Decode { op, detail }))
+            .collect()
+    }
+
+    /// One service, with statistics.
+    pub fn service(&self, key: &ServiceKey) -> Result<ServiceEntry> {
+        let op = Operation::GetServices;
+        let msg = IpvsMessage::new(
+            Command::GetService,
+            vec![Attr::Service(wire::service_key_attrs(key))],
+        );
+        let replies = self.request(op, msg)?;
+        let attrs = replies
+            .iter()
+            .find_map(|m| m.service())
+            .ok_or(Error::Kernel {
+                op,
+                errno: libc::ESRCH,
+                detail: None,
+            })?;
+        wire::service_from(attrs).map_err(|detail| Error::Decode { op, detail })
+    }
+
+    /// Adds a service.
+    pub fn add_service(&self, service: &Service) -> Result<()> {
+        self.apply_one(&Change::AddService(service.clone()))
+    }
+
+    /// Changes a service (found by its key) to `service`.
+    pub fn edit_service(&self, service: &Service) -> Result<()> {
+        self.apply_one(&Change::EditService(service.clone()))
+    }
+
+    /// Deletes a service and its destinations.
+    pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
+        self.apply_one(&Change::DeleteService(*key))
+    }
+
+    /// The destinations of a service, with connections and statistics.
+    /// The kernel answers an empty list for a service that does not exist.
+    pub fn destinations(&self, key: &ServiceKey) -> Result<Vec<DestinationEntry>> {
+        let op = Operation::GetDestinations;
+        let msg = IpvsMessage::new(
+            Command::GetDest,
+            vec![Attr::Service(wire::service_key_attrs(key))],
+        );
+        let replies = self.dump(op, msg)?;
+        replies
+            .iter()
+            .filter_map(|m| m.dest())
+            .map(|d| {
+                wire::dest_from(d, key.family()).map_err(|detail| Error::Decode { op, detail })
+            })
+            .collect()
+    }
+
+    /// Adds a destination to a service.
+    pub fn add_destination(&self, service: &ServiceKey, destination: &Destination) -> Result<()> {
+        self.apply_one(&Change::AddDestination {
+            service: *service,
+            destination: *destination,
+        })
+    }
+
+    /// Changes a destination (found by address and port).
+    pub fn edit_destination(&self, service: &ServiceKey, destination: &Destination) -> Result<()> {
+        self.apply_one(&Change::EditDestination {
+            service: *service,
+            destination: *destination,
+        })
+    }
+
+    /// Removes a destination.
+    pub fn delete_destination(&self, service: &ServiceKey, addr: IpAddr, port: u16) -> Result<()> {
+        self.apply_one(&Change::DeleteDestination {
+            service: *service,
+            addr,
+            port,
+        })
+    }
+
+    /// Everything: each service with its destinations and statistics, in kernel order.
+    pub fn state(&self) -> Result<Vec<VirtualServer>> {
+        self.services()?
+            .into_iter()
+            .map(|entry| {
+                let destinations = self.destinations(&entry.service.key)?;
+                Ok(VirtualServer {
+                    entry,
+                    destinations,
+                })
+            })
+            .collect()
+    }
+
+    /// Zeroes the counters of one service, or of every service when `None`.
+    pub fn zero(&self, service: Option<&ServiceKey>) -> Result<()> {
+        self.apply_one(&Change::Zero(service.copied()))
+    }
+
+    /// Deletes every service.
+    pub fn flush(&self) -> Result<()> {
+        self.apply_one(&Change::Flush)
+    }
+
+    /// The TCP, TCP-FIN and UDP timeouts.
+    pub fn timeouts(&self) -> Result<Timeouts> {
+        let replies = self.request(
+            Operation::GetTimeouts,
+            IpvsMessage::new(Command::GetConfig, vec![]),
+        )?;
+        let mut t = Timeouts::default();
+        for a in replies.iter().flat_map(|m| &m.attrs) {
+            match a {
+                Attr::TimeoutTcp(v) => t.tcp = *v,
+                Attr::TimeoutTcpFin(v) => t.tcp_fin = *v,
+                Attr::TimeoutUdp(v) => t.udp = *v,
+                _ => {}
+            }
+        }
+        Ok(t)
+    }
+
+    /// Sets timeouts; a 0 leaves that one unchanged.
+    pub fn set_timeouts(&self, timeouts: &Timeouts) -> Result<()> {
+        self.apply_one(&Change::SetTimeouts(*timeouts))
+    }
+
+    /// The running sync daemons (at most a master and a backup).
+    pub fn daemons(&self) -> Result<Vec<SyncDaemon>> {
+        let op = Operation::GetDaemons;
+        let replies = self.dump(op, IpvsMessage::new(Command::GetDaemon, vec![]))?;
+        replies
+            .iter()
+            .filter_map(|m| m.daemon())
+            .map(|d| wire::daemon_from(d).map_err(|detail| Error::Decode { op, detail }))
+            .collect()
+    }
+
+    /// Starts a sync daemon.
+    pub fn start_daemon(&self, daemon: &SyncDaemon) -> Result<()> {
+        self.apply_one(&Change::StartDaemon(daemon.clone()))
+    }
+
+    /// Stops the master or backup sync daemon.
+    pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
+        self.apply_one(&Change::StopDaemon(state))
+    }
+
+    /// The connection table, from `/proc/net/ip_vs_conn` of this handle's namespace.
+    pub fn connections(&self) -> Result<Vec<Connection>> {
+        let op = Operation::GetConnections;
+        let text = match &self.netns {
+            // /proc/thread-self: /proc/net follows the thread-group leader, not this thread.
+            Some(p) => ipvs_sys::netns::run_in_netns(p, || {
+                std::fs::read_to_string("/proc/thread-self/net/ip_vs_conn")
+            }),
+            None => std::fs::read_to_string("/proc/net/ip_vs_conn"),
+        }
+        .map_err(|source| Error::Io { op, source })?;
+        parse_connections(&text).map_err(|detail| Error::Decode { op, detail })
+    }
+}
+
+fn modprobe_ip_vs() {
+    for prog in ["/sbin/modprobe", "/usr/sbin/modprobe", "modprobe"] {
+        let status = std::process::Command::new(prog)
+            .args(["--", "ip_vs"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if status.is_ok() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Small shared pieces for the attribute sets: value parsers with the
+//! length checks the kernel data must pass, and nested-list encoding.
+
+use netlink_packet_core::{DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, NLA_TYPE_MASK};
+
+/// Length of a nested list of attributes, padding included.
+pub(crate) fn nested_len<T: Nla>(nlas: &[T]) -> usize {
+    nlas.iter().map(Emitable::buffer_len).sum()
+}
+
+/// Emits a nested list of attributes into `buf`, which is exactly `nested_len` long.
+pub(crate) fn emit_nested<T: Nla>(nlas: &[T], buf: &mut [u8]) {
+    let mut at = 0;
+    for nla in nlas {
+        let len = nla.buffer_len();
+        nla.emit(&mut buf[at..at + len]);
+        at += len;
+    }
+}
+
+/// Parses every attribute of `payload` with `parse_one`, failing on the first bad one.
+pub(crate) fn parse_nested<T>(
+    payload: &[u8],
+    what: &str,
+    mut parse_one: impl FnMut(&NlaBuffer<&[u8]>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut out = Vec::new();
+    for nla in NlasIterator::new(payload) {
+        let nla = nla.map_err(|e| DecodeError::from(format!("malformed {what} attribute: {e}")))?;
+        out.push(parse_one(&nla)?);
+    }
+    Ok(out)
+}
+
+/// The attribute number without the nested and byte-order flag bits.
+pub(crate) fn kind(nla: &NlaBuffer<&[u8]>) -> u16 {
+    nla.kind() & NLA_TYPE_MASK
+}
+
+fn exact<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
+    v.try_into()
+        .map_err(|_| DecodeError::from(format!("{what}: expected {N} bytes, got {}", v.len())))
+}
+
+pub(crate) fn u8_of(v: &[u8], what: &str) -> Result<u8, DecodeError> {
+    Ok(exact::<1>(v, what)?[0])
+}
+pub(crate) fn u16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
+    Ok(u16::from_ne_bytes(exact(v, what)?))
+}
+pub(crate) fn be16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
+    Ok(u16::from_be_bytes(exact(v, what)?))
+}
+pub(crate) fn u32_of(v: &[u8], what: &str) -> Result<u32, DecodeError> {
+    Ok(u32::from_ne_bytes(exact(v, what)?))
+}
+pub(crate) fn u64_of(v: &[u8], what: &str) -> Result<u64, DecodeError> {
+    Ok(u64::from_ne_bytes(exact(v, what)?))
+}
+
+/// A NUL-terminated string of at most `max` bytes, NUL included.
+pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, DecodeError> {
+    if v.len() > max {
+        return Err(DecodeError::from(format!(
+            "{what}: {} bytes, more than the {max} allowed",
+            v.len()
+        )));
+    }
+    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+    String::from_utf8(v[..end].to_vec()).map_err(|e| DecodeError::from(format!("{what}: {e}")))
+}
+
+/// An address attribute: up to 16 bytes, zero-padded as the kernel's `nla_memcpy` does.
+pub(crate) fn addr_of(v: &[u8], what: &str) -> Result<[u8; 16], DecodeError> {
+    if v.len() > 16 {
+        return Err(DecodeError::from(format!(
+            "{what}: {} bytes, more than 16",
+            v.len()
+        )));
+    }
+    let mut a = [0u8; 16];
+    a[..v.len()].copy_from_slice(v);
+    Ok(a)
+}
+
+/// Bytes of a NUL-terminated string attribute value.
+pub(crate) fn cstr_len(s: &str) -> usize {
+    s.len() + 1
+}
+pub(crate) fn emit_cstr(s: &str, buf: &mut [u8]) {
+    buf[..s.len()].copy_from_slice(s.as_bytes());
+    buf[s.len()] = 0;
+}

@@ -1,0 +1,139 @@
+//! Netlink framing: `struct nlmsghdr` around a payload on the way out, and the
+//! split of a received datagram into data, error/ACK and done messages.
+
+use netlink_packet_core::{
+    DecodeError, Emitable, NetlinkBuffer, NetlinkHeader, NlasIterator, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK_TLVS, NLM_F_CAPPED,
+};
+
+use crate::consts::NLMSGERR_ATTR_MSG;
+
+/// Length of `struct nlmsghdr`.
+pub const NLMSG_HDRLEN: usize = 16;
+
+/// Builds one netlink message: header plus `payload`, padded to 4 bytes.
+pub fn encode(message_type: u16, flags: u16, seq: u32, payload: &impl Emitable) -> Vec<u8> {
+    let len = NLMSG_HDRLEN + payload.buffer_len();
+    let mut out = vec![0u8; (len + 3) & !3];
+    let mut header = NetlinkHeader::default();
+    header.length = len as u32;
+    header.message_type = message_type;
+    header.flags = flags;
+    header.sequence_number = seq;
+    header.port_number = 0;
+    header.emit(&mut out[..NLMSG_HDRLEN]);
+    payload.emit(&mut out[NLMSG_HDRLEN..len]);
+    out
+}
+
+/// What one received netlink message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// A message of the family: its payload after `nlmsghdr`.
+    Data(&'a [u8]),
+    /// `NLMSG_ERROR`: `errno` 0 is an ACK, otherwise the positive errno.
+    /// `ext_ack` is the kernel's extended-ACK text when it sent one.
+    Error {
+        /// Positive errno, or 0 for an ACK.
+        errno: i32,
+        /// `NLMSGERR_ATTR_MSG`, when present.
+        ext_ack: Option<String>,
+    },
+    /// `NLMSG_DONE`: the end of a dump; a non-zero `errno` means the dump failed.
+    Done {
+        /// Positive errno, or 0.
+        errno: i32,
+    },
+    /// `NLMSG_NOOP` or `NLMSG_OVERRUN`: nothing to act on.
+    Noop,
+}
+
+/// One received netlink message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// `nlmsg_type`.
+    pub message_type: u16,
+    /// `nlmsg_flags`.
+    pub flags: u16,
+    /// `nlmsg_seq`.
+    pub seq: u32,
+    /// What it carries.
+    pub body: Body<'a>,
+}
+
+/// Splits a datagram into its netlink messages. Malformed input is an error, never a panic.
+pub fn decode(mut buf: &[u8]) -> Result<Vec<Frame<'_>>, DecodeError> {
+    let mut out = Vec::new();
+    while buf.len() >= NLMSG_HDRLEN {
+        let nl = NetlinkBuffer::new_checked(buf)
+            .map_err(|e| DecodeError::from(format!("bad netlink header: {e}")))?;
+        let len = nl.length() as usize;
+        if len < NLMSG_HDRLEN || len > buf.len() {
+            return Err(DecodeError::from(format!(
+                "netlink message length {len} outside 16..={}",
+                buf.len()
+            )));
+        }
+        let (message_type, flags, seq) = (nl.message_type(), nl.flags(), nl.sequence_number());
+        let payload = &buf[NLMSG_HDRLEN..len];
+        let body = match message_type {
+            NLMSG_ERROR => decode_error(payload, flags)?,
+            NLMSG_DONE => Body::Done {
+                errno: payload
+                    .get(..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).unsigned_abs() as i32)
+                    .unwrap_or(0),
+            },
+            NLMSG_NOOP | NLMSG_OVERRUN => Body::Noop,
+            _ => Body::Data(payload),
+        };
+        out.push(Frame {
+            message_type,
+            flags,
+            seq,
+            body,
+        });
+        let step = (len + 3) & !3;
+        buf = if step >= buf.len() { &[] } else { &buf[step..] };
+    }
+    if !buf.is_empty() {
+        return Err(DecodeError::from(format!(
+            "{} trailing bytes after the last netlink message",
+            buf.len()
+        )));
+    }
+    Ok(out)
+}
+
+fn decode_error(payload: &[u8], flags: u16) -> Result<Body<'_>, DecodeError> {
+    if payload.len() < 4 {
+        return Err(DecodeError::from("NLMSG_ERROR shorter than its error code"));
+    }
+    let code = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
+    let errno = code.unsigned_abs() as i32;
+    let mut ext_ack = None;
+    if flags & NLM_F_ACK_TLVS != 0 {
+        // After the code comes the echoed request: its header only when capped,
+        // else the whole message, whose length its own header gives.
+        let echoed = payload
+            .get(4..4 + NLMSG_HDRLEN)
+            .ok_or_else(|| DecodeError::from("NLMSG_ERROR without the echoed header"))?;
+        let echoed_len = if flags & NLM_F_CAPPED != 0 {
+            NLMSG_HDRLEN
+        } else {
+            u32::from_ne_bytes([echoed[0], echoed[1], echoed[2], echoed[3]]) as usize
+        };
+        let start = 4 + ((echoed_len + 3) & !3);
+        let tlvs = payload.get(start..).unwrap_or(&[]);
+        for nla in NlasIterator::new(tlvs) {
+            let nla =
+                nla.map_err(|e| DecodeError::from(format!("bad extended ACK attribute: {e}")))?;
+            if nla.kind() & netlink_packet_core::NLA_TYPE_MASK == NLMSGERR_ATTR_MSG {
+                let v = nla.value();
+                let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+                ext_ack = Some(String::from_utf8_lossy(&v[..end]).into_owned());
+            }
+        }
+    }
+    Ok(Body::Error { errno, ext_ack })
+}

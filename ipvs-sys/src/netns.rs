@@ -1,0 +1,44 @@
+//! Running a closure inside another network namespace, on a short-lived
+//! thread, so the caller's thread never changes namespace.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// Resolves a namespace given by name (under `/var/run/netns`) or by path.
+pub fn netns_path(name_or_path: &str) -> PathBuf {
+    if name_or_path.contains('/') {
+        PathBuf::from(name_or_path)
+    } else {
+        Path::new("/var/run/netns").join(name_or_path)
+    }
+}
+
+/// Runs `f` on a new thread that first joins the network namespace at `path`.
+/// The thread ends afterwards, so no other code ever runs in that namespace by accident.
+pub fn run_in_netns<T, F>(path: &Path, f: F) -> io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    let file = File::open(path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("network namespace {}: {e}", path.display()),
+        )
+    })?;
+    std::thread::spawn(move || {
+        // SAFETY: setns only reads the fd, which `file` keeps open for the
+        // call; it changes the namespace of this thread alone (CLONE_NEWNET
+        // is allowed in multithreaded processes), and this thread ends when f returns.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        drop(file);
+        f()
+    })
+    .join()
+    .map_err(|_| io::Error::other("network namespace thread panicked"))?
+}

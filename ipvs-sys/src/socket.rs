@@ -1,0 +1,304 @@
+//! The IPVS generic-netlink socket: family resolution, request/ACK, dumps
+//! and batches of many messages per send.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use netlink_packet_core::{Emitable, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
+
+use crate::consts::{CTRL_CMD_NEWFAMILY, GENL_ID_CTRL, IPVS_GENL_NAME};
+use crate::ctrl::{parse_family_id, GetFamily};
+use crate::error::{Error, KernelError};
+use crate::frame::{decode, encode, Body};
+use crate::message::IpvsMessage;
+use crate::netns::run_in_netns;
+
+/// Receive buffer for one datagram. The kernel sizes dump chunks from the
+/// largest read it has seen (up to 32 KiB), so 64 KiB never truncates.
+const RECV_BUF: usize = 64 * 1024;
+/// Socket receive queue we ask for, so the ACKs of a batch never overflow it.
+const RCVBUF: usize = 4 * 1024 * 1024;
+/// Bytes of requests per send in a batch.
+const BATCH_BYTES: usize = 32 * 1024;
+/// Default receive timeout: a kernel that does not answer is an error, not a hang.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A netlink socket bound to the IPVS family of one network namespace.
+#[derive(Debug)]
+pub struct IpvsSocket {
+    sock: Socket,
+    family: u16,
+    seq: u32,
+    buf: Vec<u8>,
+    /// How many messages one batch send may hold, from the receive queue we got.
+    batch_max: usize,
+}
+
+/// The outcome of one message of a batch.
+pub type BatchResult = Result<(), KernelError>;
+
+impl IpvsSocket {
+    /// Opens a socket in the caller's network namespace and resolves the family.
+    pub fn open() -> Result<Self, Error> {
+        Self::from_socket(Self::new_socket()?)
+    }
+
+    /// Opens a socket in the network namespace at `path` (e.g. `/var/run/netns/NAME`
+    /// or `/proc/PID/ns/net`). Only a short-lived helper thread enters it.
+    pub fn open_in_netns(path: &Path) -> Result<Self, Error> {
+        let sock = run_in_netns(path, Self::new_socket)?;
+        Self::from_socket(sock)
+    }
+
+    fn new_socket() -> std::io::Result<Socket> {
+        let mut sock = Socket::new(NETLINK_GENERIC)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        Ok(sock)
+    }
+
+    fn from_socket(sock: Socket) -> Result<Self, Error> {
+        // Errors echo only the request header; the kernel's text still comes.
+        let _ = sock.set_cap_ack(true);
+        let _ = sock.set_ext_ack(true);
+        let rcvbuf = set_rcvbuf(&sock, RCVBUF);
+        set_timeout(&sock, DEFAULT_TIMEOUT)?;
+        let mut s = IpvsSocket {
+            sock,
+            family: 0,
+            seq: 0,
+            buf: Vec::with_capacity(RECV_BUF),
+            // An ACK or error costs about 1 KiB of receive queue (skb truesize).
+            batch_max: (rcvbuf / 2048).clamp(8, 1024),
+        };
+        s.family = s.resolve_family()?;
+        Ok(s)
+    }
+
+    /// The generic-netlink family id of IPVS in this namespace.
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    /// Changes the receive timeout (default [`DEFAULT_TIMEOUT`]).
+    pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
+        set_timeout(&self.sock, timeout).map_err(Error::from)
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn resolve_family(&mut self) -> Result<u16, Error> {
+        let seq = self.next_seq();
+        let req = encode(
+            GENL_ID_CTRL,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            &GetFamily(IPVS_GENL_NAME),
+        );
+        self.sock.send(&req, 0)?;
+        let mut id = None;
+        loop {
+            self.recv()?;
+            for f in decode(&self.buf)? {
+                if f.seq != seq {
+                    continue;
+                }
+                match f.body {
+                    Body::Data(p) if p.first() == Some(&CTRL_CMD_NEWFAMILY) => {
+                        id = Some(parse_family_id(p)?)
+                    }
+                    Body::Error { errno: 0, .. } => return id.ok_or(Error::FamilyNotFound),
+                    Body::Error { errno, .. } if errno == libc::ENOENT => {
+                        return Err(Error::FamilyNotFound)
+                    }
+                    Body::Error { errno, ext_ack } => {
+                        return Err(Error::Kernel(KernelError { errno, ext_ack }))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn recv(&mut self) -> Result<(), Error> {
+        self.buf.clear();
+        let n = loop {
+            match self.sock.recv(&mut self.buf, libc::MSG_TRUNC) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        if n > self.buf.len() {
+            return Err(Error::Io(std::io::Error::other(format!(
+                "netlink datagram of {n} bytes truncated to {}",
+                self.buf.len()
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Sends `msg` and waits for its ACK, returning the data messages that came before it
+    /// (the reply of a `GET_SERVICE`, `GET_INFO` or `GET_CONFIG`).
+    pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
+        let seq = self.next_seq();
+        self.sock
+            .send(&encode(self.family, NLM_F_REQUEST | NLM_F_ACK, seq, msg), 0)?;
+        let mut out = Vec::new();
+        loop {
+            self.recv()?;
+            for f in decode(&self.buf)? {
+                if f.seq != seq {
+                    continue; // a late answer to an earlier, timed-out request
+                }
+                match f.body {
+                    Body::Data(p) if f.message_type == self.family => {
+                        out.push(IpvsMessage::parse(p)?)
+                    }
+                    Body::Error { errno: 0, .. } => return Ok(out),
+                    Body::Error { errno, ext_ack } => {
+                        return Err(Error::Kernel(KernelError { errno, ext_ack }))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Sends `msg` as a dump request and reads every part until `NLMSG_DONE`.
+    pub fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
+        let seq = self.next_seq();
+        self.sock.send(
+            &encode(self.family, NLM_F_REQUEST | NLM_F_DUMP, seq, msg),
+            0,
+        )?;
+        let mut out = Vec::new();
+        loop {
+            self.recv()?;
+            for f in decode(&self.buf)? {
+                if f.seq != seq {
+                    continue;
+                }
+                match f.body {
+                    Body::Data(p) if f.message_type == self.family => {
+                        out.push(IpvsMessage::parse(p)?)
+                    }
+                    Body::Done { errno: 0 } => return Ok(out),
+                    Body::Done { errno } => {
+                        return Err(Error::Kernel(KernelError {
+                            errno,
+                            ext_ack: None,
+                        }))
+                    }
+                    Body::Error { errno: 0, .. } => {}
+                    Body::Error { errno, ext_ack } => {
+                        return Err(Error::Kernel(KernelError { errno, ext_ack }))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Sends many requests, many per `send`, and returns each one's outcome in order.
+    ///
+    /// The kernel runs the messages of one send in order and answers each
+    /// failure; only the last message of each send asks for an ACK, which
+    /// tells that every answer before it has been queued. A failed message does
+    /// not stop the ones after it.
+    pub fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
+        let mut results = Vec::with_capacity(msgs.len());
+        let mut start = 0;
+        while start < msgs.len() {
+            let mut wire = Vec::with_capacity(BATCH_BYTES);
+            let first_seq = self.seq.wrapping_add(1);
+            let mut end = start;
+            while end < msgs.len()
+                && end - start < self.batch_max
+                && (end == start || wire.len() + 16 + msgs[end].buffer_len() <= BATCH_BYTES)
+            {
+                let seq = self.next_seq();
+                let last = end + 1 == msgs.len()
+                    || end + 1 - start == self.batch_max
+                    || wire.len() + 16 + msgs[end].buffer_len() + 16 + msgs[end + 1].buffer_len()
+                        > BATCH_BYTES;
+                let flags = if last {
+                    NLM_F_REQUEST | NLM_F_ACK
+                } else {
+                    NLM_F_REQUEST
+                };
+                wire.extend_from_slice(&encode(self.family, flags, seq, &msgs[end]));
+                end += 1;
+            }
+            let last_seq = self.seq;
+            self.sock.send(&wire, 0)?;
+            let mut chunk: Vec<BatchResult> = vec![Ok(()); end - start];
+            'wait: loop {
+                self.recv()?;
+                for f in decode(&self.buf)? {
+                    let idx = f.seq.wrapping_sub(first_seq) as usize;
+                    if idx >= chunk.len() {
+                        continue;
+                    }
+                    if let Body::Error { errno, ext_ack } = f.body {
+                        if errno != 0 {
+                            chunk[idx] = Err(KernelError { errno, ext_ack });
+                        }
+                        if f.seq == last_seq {
+                            break 'wait;
+                        }
+                    }
+                }
+            }
+            results.extend(chunk);
+            start = end;
+        }
+        Ok(results)
+    }
+}
+
+/// Asks for `want` bytes of receive queue: beyond rmem_max as root (SO_RCVBUFFORCE),
+/// else what SO_RCVBUF allows. Returns what the kernel granted.
+fn set_rcvbuf(sock: &Socket, want: usize) -> usize {
+    let v = want as libc::c_int;
+    // SAFETY: `v` outlives the call and its size is passed; the fd is valid while `sock` lives.
+    let forced = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            &v as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if forced != 0 {
+        let _ = sock.set_rx_buf_sz(v);
+    }
+    // The kernel reports double what it accounts, overhead included.
+    sock.get_rx_buf_sz().map(|n| n / 2).unwrap_or(212_992 / 2)
+}
+
+fn set_timeout(sock: &Socket, timeout: Duration) -> std::io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: `tv` outlives the call and its size is passed; the fd is valid while `sock` lives.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            &tv as *const libc::timeval as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}

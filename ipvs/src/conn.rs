@@ -1,0 +1,81 @@
+//! Connections, read from `/proc/net/ip_vs_conn`: the kernel has no netlink
+//! command for them, and ipvsadm `-c` reads the same file.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::types::Connection;
+
+/// Parses the whole file. Lines that are not connections (the header) are skipped;
+/// a connection line that does not parse is an error naming it.
+pub fn parse_connections(text: &str) -> Result<Vec<Connection>, String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.is_empty() || f[0] == "Pro" {
+            continue;
+        }
+        out.push(parse_line(&f).ok_or_else(|| format!("unexpected line in ip_vs_conn: {line:?}"))?);
+    }
+    Ok(out)
+}
+
+fn parse_line(f: &[&str]) -> Option<Connection> {
+    if f.len() < 9 {
+        return None;
+    }
+    Some(Connection {
+        protocol: f[0].to_string(),
+        client_addr: addr(f[1])?,
+        client_port: u16::from_str_radix(f[2], 16).ok()?,
+        virtual_addr: addr(f[3])?,
+        virtual_port: u16::from_str_radix(f[4], 16).ok()?,
+        dest_addr: addr(f[5])?,
+        dest_port: u16::from_str_radix(f[6], 16).ok()?,
+        state: f[7].to_string(),
+        expires: f[8].parse().ok()?,
+        pe_name: f.get(9).map(|s| s.to_string()),
+        pe_data: f.get(10).map(|s| s.to_string()),
+    })
+}
+
+/// IPv4 addresses are printed as 8 hex digits (`%08X`), IPv6 ones with colons (`%pI6`).
+fn addr(s: &str) -> Option<IpAddr> {
+    if s.contains(':') {
+        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    if s.len() != 8 {
+        return None;
+    }
+    u32::from_str_radix(s, 16)
+        .ok()
+        .map(|v| IpAddr::V4(Ipv4Addr::from(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_v4_and_v6_lines() {
+        let text = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n\
+TCP 0A000001 8E3A 0A000064 0050 0A000002 1F90 ESTABLISHED     899\n\
+UDP 2001:0db8:0000:0000:0000:0000:0000:0001 0035 2001:0db8:0000:0000:0000:0000:0000:0002 0035 2001:0db8:0000:0000:0000:0000:0000:0003 0035 UDP         299 sip abc\n";
+        let c = parse_connections(text).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].client_addr, "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(c[0].client_port, 0x8e3a);
+        assert_eq!(c[0].dest_port, 8080);
+        assert_eq!(c[0].state, "ESTABLISHED");
+        assert_eq!(c[0].expires, 899);
+        assert_eq!(c[0].pe_name, None);
+        assert_eq!(c[1].virtual_addr, "2001:db8::2".parse::<IpAddr>().unwrap());
+        assert_eq!(c[1].pe_name.as_deref(), Some("sip"));
+        assert_eq!(c[1].pe_data.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn rejects_garbage_lines() {
+        assert!(parse_connections("TCP zz 1 2 3").is_err());
+        assert!(parse_connections("TCP 0A00001 0050 0A000064 0050 0A000002 0050 X 1").is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! Errors, with the text ipvsadm prints for each (operation, errno) pair.
+
+use std::io;
+
+/// The operation that failed: the kernel's errno means different things for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Opening the socket and resolving the family.
+    Open,
+    /// `add_service`.
+    AddService,
+    /// `edit_service`.
+    EditService,
+    /// `delete_service`.
+    DeleteService,
+    /// `service` / `services`.
+    GetServices,
+    /// `add_destination`.
+    AddDestination,
+    /// `edit_destination`.
+    EditDestination,
+    /// `delete_destination`.
+    DeleteDestination,
+    /// `destinations`.
+    GetDestinations,
+    /// `zero`.
+    Zero,
+    /// `flush`.
+    Flush,
+    /// `timeouts`.
+    GetTimeouts,
+    /// `set_timeouts`.
+    SetTimeouts,
+    /// `start_daemon`.
+    StartDaemon,
+    /// `stop_daemon`.
+    StopDaemon,
+    /// `daemons`.
+    GetDaemons,
+    /// `info`.
+    GetInfo,
+    /// `connections`.
+    GetConnections,
+}
+
+/// Anything that can go wrong. Its `Display` is ipvsadm's message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel refused an operation.
+    #[error("{}", kernel_message(*.op, *.errno))]
+    Kernel {
+        /// What was attempted.
+        op: Operation,
+        /// The positive errno.
+        errno: i32,
+        /// The kernel's extended-ACK text, when it sent one.
+        detail: Option<String>,
+    },
+    /// No IPVS in this kernel, even after `modprobe ip_vs`.
+    #[error("IPVS is not available in this kernel (no generic netlink family \"IPVS\", and `modprobe ip_vs` did not help)")]
+    NotAvailable,
+    /// A value the kernel would not accept, caught before sending.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The kernel did not answer in time.
+    #[error("no reply from the kernel during {op:?}")]
+    Timeout {
+        /// What was attempted.
+        op: Operation,
+    },
+    /// A socket or file operation failed.
+    #[error("{op:?}: {source}")]
+    Io {
+        /// What was attempted.
+        op: Operation,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The kernel's reply could not be understood.
+    #[error("{op:?}: {detail}")]
+    Decode {
+        /// What was attempted.
+        op: Operation,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The errno, for kernel and I/O errors.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Kernel { errno, .. } => Some(*errno),
+            Error::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_sys(op: Operation, e: ipvs_sys::Error) -> Self {
+        match e {
+            ipvs_sys::Error::Kernel(k) => Error::Kernel {
+                op,
+                errno: k.errno,
+                detail: k.ext_ack,
+            },
+            ipvs_sys::Error::FamilyNotFound => Error::NotAvailable,
+            ipvs_sys::Error::Timeout => Error::Timeout { op },
+            ipvs_sys::Error::Io(source) => match source.raw_os_error() {
+                // Socket-level refusals mean the same as the kernel's.
+                Some(errno) if errno == libc::EPERM => Error::Kernel {
+                    op,
+                    errno,
+                    detail: None,
+                },
+                _ => Error::Io { op, source },
+            },
+            ipvs_sys::Error::Decode(d) => Error::Decode {
+                op,
+                detail: d.to_string(),
+            },
+            other => Error::Decode {
+                op,
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// ipvsadm's `ipvs_strerror`: the (operation, errno) table first, then errno alone,
+/// then the C library's text.
+pub fn kernel_message(op: Operation, errno: i32) -> String {
+    use Operation::*;
+    let specific = match (op, errno) {
+        (AddService, libc::EEXIST) => Some("Service already exists"),
+        (AddService | EditService, libc::ENOENT) => {
+            Some("Scheduler or persistence engine not found")
+        }
+        (EditService | DeleteService | Zero | GetServices | GetDestinations, libc::ESRCH) => {
+            Some("No such service")
+        }
+        (AddDestination | EditDestination | DeleteDestination, libc::ESRCH) => {
+            Some("Service not defined")
+        }
+        (AddDestination, libc::EEXIST) => Some("Destination already exists"),
+        (EditDestination | DeleteDestination, libc::ENOENT) => Some("No such destination"),
+        (StartDaemon, libc::EEXIST) => Some("Daemon has already run"),
+        (StopDaemon, libc::ESRCH) => Some("No daemon is running"),
+        (_, libc::EPERM) => Some("Permission denied (you must be root)"),
+        (_, libc::EINVAL) => {
+            Some("Invalid operation.  Possibly wrong module version, address not unicast, ...")
+        }
+        (_, libc::ENOPROTOOPT) => Some("Protocol not available"),
+        (_, libc::ENOMEM) => Some("Memory allocation problem"),
+        (_, libc::EOPNOTSUPP) => Some("Operation not supported with IPv6"),
+        (_, libc::EAFNOSUPPORT) => Some("Operation not supported with specified address family"),
+        (_, libc::EMSGSIZE) => Some("Module is wrong version"),
+        _ => None,
+    };
+    match specific {
+        Some(s) => s.to_string(),
+        None => strerror(errno),
+    }
+}
+
+/// The C library's text for an errno, without Rust's " (os error N)" suffix.
+fn strerror(errno: i32) -> String {
+    let s = io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
