@@ -11,7 +11,7 @@ use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use crate::consts::{CTRL_CMD_NEWFAMILY, GENL_ID_CTRL, IPVS_GENL_NAME};
 use crate::ctrl::{parse_family_id, GetFamily};
 use crate::error::{Error, KernelError};
-use crate::frame::{decode, encode, Body};
+use crate::frame::{self, decode, encode, Body};
 use crate::message::IpvsMessage;
 use crate::netns::run_in_netns;
 
@@ -214,25 +214,28 @@ impl IpvsSocket {
         let mut results = Vec::with_capacity(msgs.len());
         let mut start = 0;
         while start < msgs.len() {
-            let mut wire = Vec::with_capacity(BATCH_BYTES);
-            let first_seq = self.seq.wrapping_add(1);
+            // Choose the chunk first, so its last message is known before encoding.
             let mut end = start;
-            while end < msgs.len()
-                && end - start < self.batch_max
-                && (end == start || wire.len() + 16 + msgs[end].buffer_len() <= BATCH_BYTES)
-            {
+            let mut bytes = 0;
+            while end < msgs.len() && end - start < self.batch_max {
+                let len = (frame::NLMSG_HDRLEN + msgs[end].buffer_len() + 3) & !3;
+                if end > start && bytes + len > BATCH_BYTES {
+                    break;
+                }
+                bytes += len;
+                end += 1;
+            }
+            let first_seq = self.seq.wrapping_add(1);
+            let mut wire = Vec::with_capacity(bytes);
+            for (i, msg) in msgs[start..end].iter().enumerate() {
                 let seq = self.next_seq();
-                let last = end + 1 == msgs.len()
-                    || end + 1 - start == self.batch_max
-                    || wire.len() + 16 + msgs[end].buffer_len() + 16 + msgs[end + 1].buffer_len()
-                        > BATCH_BYTES;
+                let last = start + i + 1 == end;
                 let flags = if last {
                     NLM_F_REQUEST | NLM_F_ACK
                 } else {
                     NLM_F_REQUEST
                 };
-                wire.extend_from_slice(&encode(self.family, flags, seq, &msgs[end]));
-                end += 1;
+                wire.extend_from_slice(&encode(self.family, flags, seq, msg));
             }
             let last_seq = self.seq;
             self.sock.send(&wire, 0)?;
