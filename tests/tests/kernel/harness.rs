@@ -1,0 +1,143 @@
+//! Helpers for the kernel tests: commands, `ipvsadm`, and throwaway network namespaces.
+#![allow(dead_code)] // each helper is for the tests that need it
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The file the VM runner (`tests/vm/ipvs-vm`) creates in every guest.
+pub const VM_MARKER: &str = "/etc/ipvsctl-vm";
+
+/// True inside the test VM of `tests/vm/ipvs-vm`.
+pub fn in_vm() -> bool {
+    Path::new(VM_MARKER).exists()
+}
+
+/// Fails the calling test unless IPVS is there. Call it first in every kernel test: a kernel
+/// test that cannot reach IPVS has failed, it has not been skipped.
+pub fn require_ipvs() {
+    if !Path::new("/proc/net/ip_vs").exists() {
+        panic!(
+            "IPVS is not available here: /proc/net/ip_vs is missing (in the test VM: {}). The \
+             kernel tests need root and a kernel with the ip_vs module loaded; run them with \
+             ./tests/run, which boots a VM that has both.",
+            in_vm()
+        );
+    }
+}
+
+/// Runs a program and returns its exit status (-1 when killed by a signal), stdout and stderr.
+/// Panics only when the program cannot be started.
+pub fn run(program: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Like [`run`], but panics unless the program exits 0; returns its stdout.
+pub fn run_ok(program: &str, args: &[&str]) -> String {
+    let (status, stdout, stderr) = run(program, args);
+    assert_eq!(
+        status, 0,
+        "`{program} {}` exited {status}\nstdout: {stdout}\nstderr: {stderr}",
+        args.join(" ")
+    );
+    stdout
+}
+
+/// Runs `ipvsadm` (the reference implementation, 1.31) in the current network namespace.
+pub fn ipvsadm(args: &[&str]) -> (i32, String, String) {
+    run("ipvsadm", args)
+}
+
+static NEXT_NS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh named network namespace (`ip netns add ipvst-<pid>-<n>`), deleted on drop. Its
+/// loopback is up. IPVS state is per namespace, so a test in its own namespace starts with no
+/// services and leaves none behind.
+pub struct NetNs {
+    name: String,
+}
+
+impl NetNs {
+    /// Creates the namespace; panics when it cannot (and when IPVS is missing).
+    pub fn new() -> NetNs {
+        require_ipvs();
+        let n = NEXT_NS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("ipvst-{}-{n}", std::process::id());
+        run_ok("ip", &["netns", "add", &name]);
+        let ns = NetNs { name };
+        ns.exec_ok("ip", &["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// The namespace's name, for `ip netns exec NAME` and `/run/netns/NAME`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs a program inside the namespace (`ip netns exec`): status, stdout, stderr.
+    pub fn exec(&self, program: &str, args: &[&str]) -> (i32, String, String) {
+        let mut all = vec!["netns", "exec", &self.name, program];
+        all.extend_from_slice(args);
+        run("ip", &all)
+    }
+
+    /// Like [`NetNs::exec`], but panics unless the program exits 0; returns its stdout.
+    pub fn exec_ok(&self, program: &str, args: &[&str]) -> String {
+        let mut all = vec!["netns", "exec", &self.name, program];
+        all.extend_from_slice(args);
+        run_ok("ip", &all)
+    }
+
+    /// `ipvsadm` inside the namespace.
+    pub fn ipvsadm(&self, args: &[&str]) -> (i32, String, String) {
+        self.exec("ipvsadm", args)
+    }
+
+    /// `ipvsadm` inside the namespace, which must exit 0; returns its stdout.
+    pub fn ipvsadm_ok(&self, args: &[&str]) -> String {
+        self.exec_ok("ipvsadm", args)
+    }
+
+    /// Runs `f` on a thread that has entered the namespace (setns), so that the sockets it opens,
+    /// the library's included, talk to this namespace's IPVS. A panic in `f` is the caller's.
+    pub fn enter<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+        std::thread::scope(|s| {
+            let thread = s.spawn(|| {
+                // SAFETY: setns on a valid namespace fd changes only this thread's namespace.
+                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
+                f()
+            });
+            thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+impl Default for NetNs {
+    fn default() -> Self {
+        NetNs::new()
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let (status, _, stderr) = run("ip", &["netns", "delete", &self.name]);
+        if status != 0 && !std::thread::panicking() {
+            panic!("ip netns delete {} failed: {stderr}", self.name);
+        }
+    }
+}

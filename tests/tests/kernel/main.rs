@@ -1,0 +1,11 @@
+//! Kernel tests: they run as root against the real IPVS of a kernel, in the VM that
+//! `./tests/run` boots (`tests/vm/ipvs-vm`), one at a time (`--test-threads=1`).
+//!
+//! Built only with `--features kernel`. Each area is a module here (`tests/kernel/<area>.rs`).
+//! Every test starts with [`harness::require_ipvs`], which fails (never skips) where IPVS is
+//! missing, and does its work in a fresh network namespace ([`harness::NetNs`]), so that tests
+//! see only their own services.
+
+mod harness;
+
+mod bringup;
