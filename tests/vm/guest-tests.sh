@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs inside the test VM (tests/vm/ipvs-vm), started by tests/run:
+#   guest-tests.sh [TEST_ARG]...
+# 1. every kernel test binary shipped in /ipvst/tests, one test at a time, with the TEST_ARGs
+#    (a name filter, --exact, --nocapture...);
+# 2. every executable suite in /ipvst/suites (see tests/vm/suites/README.md); with a name filter,
+#    only the suites whose file name contains it.
+# What tests/run counts: each binary's "test result: ..." line, one "ipvst-suite: NAME: N passed,
+# M failed" line per suite, and one "ipvst-crash: ..." line (a failure) per binary or suite that
+# stopped without its closing line. Exits non-zero when anything failed.
+set -u
+export RUST_BACKTRACE=1
+cd /tmp || exit 1
+
+echo "guest: kernel $(uname -r), $(ipvsadm --version 2>&1)"
+echo "guest: ipvsadm at $(command -v ipvsadm), ipvsctl at $(command -v ipvsctl || echo '(none)')"
+if [ ! -e /proc/net/ip_vs ]; then
+  echo "guest: /proc/net/ip_vs is missing: IPVS did not load" >&2
+  exit 1
+fi
+
+status=0
+out=/tmp/ipvst-output
+shopt -s nullglob
+tests=(/ipvst/tests/*)
+if [ ${#tests[@]} -eq 0 ]; then
+  echo "guest: no kernel test binary was shipped into /ipvst/tests" >&2
+  status=1
+fi
+for t in "${tests[@]}"; do
+  echo "=== ${t##*/}"
+  "$t" --test-threads=1 "$@" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    grep -q '^test result: ' "$out" || echo "ipvst-crash: ${t##*/} exited $rc without its test result"
+  fi
+done
+
+filters=()
+for a in "$@"; do [[ $a == -* ]] || filters+=("$a"); done
+for s in /ipvst/suites/*.sh; do
+  [ -x "$s" ] || continue
+  name=${s##*/}
+  if [ ${#filters[@]} -gt 0 ]; then
+    match=no
+    for f in "${filters[@]}"; do [[ $name == *"$f"* ]] && match=yes; done
+    [ $match = yes ] || continue
+  fi
+  echo "=== suite $name"
+  "$s" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || status=1
+  closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [ -n "$closing" ]; then
+    echo "ipvst-suite: $name: $closing"
+    # A suite that fails must say so in its count too.
+    [ "$rc" -eq 0 ] || [[ $closing != *" 0 failed"* ]] || echo "ipvst-crash: $name exited $rc but counted no failure"
+  else
+    status=1
+    echo "ipvst-crash: $name exited $rc without its closing 'N passed, N failed' line"
+  fi
+done
+exit $status
