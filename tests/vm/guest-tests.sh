@@ -33,7 +33,8 @@ for t in "${tests[@]}"; do
   rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ]; then
     status=1
-    grep -q '^test result: ' "$out" || echo "ipvst-crash: ${t##*/} exited $rc without its test result"
+    # On a line of its own: a crash can leave "test NAME ... " without its newline.
+    grep -q '^test result: ' "$out" || printf '\nipvst-crash: %s exited %s without its test result\n' "${t##*/}" "$rc"
   fi
 done
 
@@ -58,7 +59,7 @@ for s in /ipvst/suites/*.sh; do
     [ "$rc" -eq 0 ] || [[ $closing != *" 0 failed"* ]] || echo "ipvst-crash: $name exited $rc but counted no failure"
   else
     status=1
-    echo "ipvst-crash: $name exited $rc without its closing 'N passed, N failed' line"
+    printf "\nipvst-crash: %s exited %s without its closing 'N passed, N failed' line\n" "$name" "$rc"
   fi
 done
 exit $status

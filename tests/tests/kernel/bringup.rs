@@ -40,3 +40,16 @@ fn ipvsadm_save_reads_back_what_was_added_in_a_fresh_netns() {
     drop(ns);
     assert!(!Path::new(&path).exists(), "{path} is still there after drop");
 }
+
+#[test]
+fn enter_runs_code_inside_the_namespace() {
+    require_ipvs();
+    let ns = NetNs::new();
+    ns.ipvsadm_ok(&["-A", "-t", "10.0.0.1:80", "-s", "rr"]);
+    // /proc/thread-self/net is the calling thread's namespace (/proc/net is the process's).
+    let table = || std::fs::read_to_string("/proc/thread-self/net/ip_vs").expect("ip_vs table");
+    let inside = ns.enter(table);
+    assert!(inside.contains("\nTCP  0A000001:0050 rr"), "not seen inside:\n{inside}");
+    let outside = table();
+    assert!(!outside.contains("0A000001:0050"), "seen outside:\n{outside}");
+}
