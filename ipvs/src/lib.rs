@@ -100,7 +100,11 @@ impl Change {
         }
     }
 
-    fn message(&self) -> IpvsMessage {
+    /// The generic-netlink message that carries this change (without its netlink header):
+    /// what [`Ipvs::apply`] sends. For tests and debugging; the message types belong to the
+    /// `ipvs-sys` wire layer and are not part of this crate's stable interface.
+    #[doc(hidden)]
+    pub fn message(&self) -> IpvsMessage {
         use wire::*;
         let (cmd, attrs) = match self {
             Change::AddService(s) => (Command::NewService, vec![Attr::Service(service_attrs(s))]),
