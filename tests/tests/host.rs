@@ -12,7 +12,12 @@ fn assert_executable(relative: &str) {
     let path = Path::new(MANIFEST_DIR).join(relative);
     let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(meta.is_file(), "{} is not a file", path.display());
-    assert_ne!(meta.permissions().mode() & 0o111, 0, "{} is not executable", path.display());
+    assert_ne!(
+        meta.permissions().mode() & 0o111,
+        0,
+        "{} is not executable",
+        path.display()
+    );
 }
 
 #[test]
@@ -23,7 +28,13 @@ fn kernel_tests_run_in_a_vm_with_tests_run() {
         "note: the kernel tests (tests/tests/kernel) need a kernel with IPVS; \
          `./tests/run` (as root) runs them in a VM, `./tests/run --vm-only -- NAME` runs some"
     );
-    for script in ["run", "demo", "vm/ipvs-vm", "vm/guest-tests.sh", "vm/demo.sh"] {
+    for script in [
+        "run",
+        "demo",
+        "vm/ipvs-vm",
+        "vm/guest-tests.sh",
+        "vm/demo.sh",
+    ] {
         assert_executable(script);
     }
 }
@@ -34,7 +45,11 @@ fn every_kernel_test_module_is_declared_in_main_rs() {
     let main = std::fs::read_to_string(dir.join("main.rs")).expect("tests/kernel/main.rs");
     let mut modules = 0;
     for entry in std::fs::read_dir(&dir).expect("tests/kernel") {
-        let name = entry.expect("dir entry").file_name().into_string().expect("utf-8 name");
+        let name = entry
+            .expect("dir entry")
+            .file_name()
+            .into_string()
+            .expect("utf-8 name");
         let Some(module) = name.strip_suffix(".rs").filter(|m| *m != "main") else {
             continue;
         };
@@ -44,5 +59,8 @@ fn every_kernel_test_module_is_declared_in_main_rs() {
         );
         modules += 1;
     }
-    assert!(modules >= 2, "expected at least harness.rs and bringup.rs, found {modules}");
+    assert!(
+        modules >= 2,
+        "expected at least harness.rs and bringup.rs, found {modules}"
+    );
 }

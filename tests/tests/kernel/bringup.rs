@@ -7,12 +7,34 @@ use std::path::Path;
 fn ipvsadm_save_reads_back_what_was_added_in_a_fresh_netns() {
     require_ipvs();
     let ns = NetNs::new();
-    assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), "", "a new namespace has no services");
+    assert_eq!(
+        ns.ipvsadm_ok(&["-S", "-n"]),
+        "",
+        "a new namespace has no services"
+    );
 
     ns.ipvsadm_ok(&["-A", "-t", "10.0.0.1:80", "-s", "rr"]);
     // Added out of order: ipvsadm sorts the real servers by address.
-    ns.ipvsadm_ok(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.1.2:8080", "-m", "-w", "3"]);
-    ns.ipvsadm_ok(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1:8080", "-m", "-w", "2"]);
+    ns.ipvsadm_ok(&[
+        "-a",
+        "-t",
+        "10.0.0.1:80",
+        "-r",
+        "10.0.1.2:8080",
+        "-m",
+        "-w",
+        "3",
+    ]);
+    ns.ipvsadm_ok(&[
+        "-a",
+        "-t",
+        "10.0.0.1:80",
+        "-r",
+        "10.0.1.1:8080",
+        "-m",
+        "-w",
+        "2",
+    ]);
     ns.ipvsadm_ok(&["-A", "-u", "10.0.0.1:53", "-s", "wlc", "-p", "60"]);
     ns.ipvsadm_ok(&["-a", "-u", "10.0.0.1:53", "-r", "10.0.1.1", "-g"]);
     ns.ipvsadm_ok(&["-A", "-f", "7", "-s", "sh", "-b", "sh-port"]);
@@ -34,11 +56,17 @@ fn ipvsadm_save_reads_back_what_was_added_in_a_fresh_netns() {
     // IPVS is per namespace: the VM's own namespace does not see this one's services.
     let (status, root, _) = ipvsadm(&["-S", "-n"]);
     assert_eq!(status, 0);
-    assert!(!root.contains("10.0.0.1"), "leaked into the root namespace: {root}");
+    assert!(
+        !root.contains("10.0.0.1"),
+        "leaked into the root namespace: {root}"
+    );
 
     let path = format!("/run/netns/{}", ns.name());
     drop(ns);
-    assert!(!Path::new(&path).exists(), "{path} is still there after drop");
+    assert!(
+        !Path::new(&path).exists(),
+        "{path} is still there after drop"
+    );
 }
 
 #[test]
@@ -49,7 +77,13 @@ fn enter_runs_code_inside_the_namespace() {
     // /proc/thread-self/net is the calling thread's namespace (/proc/net is the process's).
     let table = || std::fs::read_to_string("/proc/thread-self/net/ip_vs").expect("ip_vs table");
     let inside = ns.enter(table);
-    assert!(inside.contains("\nTCP  0A000001:0050 rr"), "not seen inside:\n{inside}");
+    assert!(
+        inside.contains("\nTCP  0A000001:0050 rr"),
+        "not seen inside:\n{inside}"
+    );
     let outside = table();
-    assert!(!outside.contains("0A000001:0050"), "seen outside:\n{outside}");
+    assert!(
+        !outside.contains("0A000001:0050"),
+        "seen outside:\n{outside}"
+    );
 }

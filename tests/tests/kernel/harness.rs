@@ -46,7 +46,8 @@ pub fn run(program: &str, args: &[&str]) -> (i32, String, String) {
 pub fn run_ok(program: &str, args: &[&str]) -> String {
     let (status, stdout, stderr) = run(program, args);
     assert_eq!(
-        status, 0,
+        status,
+        0,
         "`{program} {}` exited {status}\nstdout: {stdout}\nstderr: {stderr}",
         args.join(" ")
     );
