@@ -1,1 +1,3 @@
-fn main(){}
+mod output;
+
+fn main() {}

@@ -1,0 +1,420 @@
+//! Pieces shared by the text formats: printf-style padding, ipvsadm's number
+//! and address formatting, and the words it uses for protocols, forwarding
+//! methods, tunnels and scheduler flags.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipvs::{Forward, Netmask, Protocol, Service, ServiceFlags, TunnelFlags, TunnelType};
+
+use super::names::Names;
+
+/// Size of ipvsadm's `addrport_to_anyname` buffer: its `snprintf` keeps at
+/// most this many bytes minus the NUL.
+const ADDRPORT_BUF: usize = 60;
+
+/// Appends `s` left-aligned in `width` bytes, like printf's `%-Ns` (which
+/// counts bytes, not characters).
+pub(crate) fn pad(out: &mut String, s: &str, width: usize) {
+    out.push_str(s);
+    for _ in s.len()..width {
+        out.push(' ');
+    }
+}
+
+/// Cuts `s` to at most `max` bytes, as ipvsadm does by writing a NUL into its
+/// buffer. The cut moves back to a character boundary rather than split one.
+pub(crate) fn truncate_bytes(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// ipvsadm's `print_largenum`: a counter in a 9-byte column, shortened with
+/// K/M/G/T above 99,999,999 unless `exact`, where the column grows to fit.
+pub(crate) fn largenum(out: &mut String, n: u64, exact: bool) {
+    if exact {
+        let digits = n.to_string();
+        let width = if digits.len() <= 8 {
+            9
+        } else {
+            digits.len() + 1
+        };
+        let _ = write!(out, "{digits:>width$}");
+        return;
+    }
+    let _ = match n {
+        0..=99_999_999 => write!(out, "{n:>9}"),
+        100_000_000..=999_999_999 => write!(out, "{:>8}K", n / 1_000),
+        1_000_000_000..=99_999_999_999 => write!(out, "{:>8}M", n / 1_000_000),
+        100_000_000_000..=99_999_999_999_999 => write!(out, "{:>8}G", n / 1_000_000_000),
+        _ => write!(out, "{:>8}T", n / 1_000_000_000_000),
+    };
+}
+
+/// An address as glibc's `inet_ntop` writes it. For IPv6 this differs from
+/// Rust's `Display` in one case: IPv4-compatible addresses (`::a.b.c.d`),
+/// which glibc writes with a dotted quad.
+pub(crate) fn ntop(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => ntop6(&a),
+    }
+}
+
+/// glibc's `inet_ntop6`: the longest run (first on ties) of two or more zero
+/// words becomes `::`; an address whose first six words are zero (with a
+/// non-zero seventh), or that is IPv4-mapped, ends in a dotted quad.
+fn ntop6(a: &Ipv6Addr) -> String {
+    let words = a.segments();
+    // Longest run of zero words: (start, length).
+    let mut best: Option<(usize, usize)> = None;
+    let mut cur: Option<(usize, usize)> = None;
+    for (i, w) in words.iter().enumerate() {
+        if *w == 0 {
+            cur = Some(match cur {
+                None => (i, 1),
+                Some((b, l)) => (b, l + 1),
+            });
+        } else if let Some(c) = cur.take() {
+            if best.map_or(true, |b| c.1 > b.1) {
+                best = Some(c);
+            }
+        }
+    }
+    if let Some(c) = cur {
+        if best.map_or(true, |b| c.1 > b.1) {
+            best = Some(c);
+        }
+    }
+    let best = best.filter(|b| b.1 >= 2);
+
+    let mut out = String::with_capacity(39);
+    let mut i = 0;
+    while i < 8 {
+        if let Some((base, len)) = best {
+            if i >= base && i < base + len {
+                if i == base {
+                    out.push(':');
+                }
+                i += 1;
+                continue;
+            }
+        }
+        if i != 0 {
+            out.push(':');
+        }
+        if i == 6 {
+            if let Some((0, len)) = best {
+                if len == 6 || (len == 5 && words[5] == 0xffff) {
+                    let o = a.octets();
+                    let _ = write!(out, "{}", Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+                    return out;
+                }
+            }
+        }
+        let _ = write!(out, "{:x}", words[i]);
+        i += 1;
+    }
+    if let Some((base, len)) = best {
+        if base + len == 8 {
+            out.push(':');
+        }
+    }
+    out
+}
+
+/// The name ipvsadm's port look-up uses for a protocol (`getservbyport`'s
+/// second argument); other protocols never get port names.
+pub(crate) fn proto_db_name(p: Protocol) -> Option<&'static str> {
+    match p {
+        Protocol::Tcp => Some("tcp"),
+        Protocol::Udp => Some("udp"),
+        Protocol::Sctp => Some("sctp"),
+        Protocol::Other(_) => None,
+    }
+}
+
+/// ipvsadm's `addrport_to_anyname`: `addr:port`, `[v6addr]:port`; without
+/// `numeric` the host and service names where they exist. `proto` is the
+/// services-database protocol (`None`: the port stays a number). The result is
+/// cut to 59 bytes like ipvsadm's buffer.
+pub(crate) fn addrport(
+    names: &dyn Names,
+    addr: IpAddr,
+    port: u16,
+    proto: Option<&str>,
+    numeric: bool,
+) -> String {
+    let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
+    let mut s = if numeric {
+        format!("{open}{}{close}:{port}", ntop(addr))
+    } else {
+        let host = names.host(addr).unwrap_or_else(|| ntop(addr));
+        let serv = proto
+            .and_then(|p| names.service(port, p))
+            .unwrap_or_else(|| port.to_string());
+        format!("{open}{host}{close}:{serv}")
+    };
+    truncate_bytes(&mut s, ADDRPORT_BUF - 1);
+    s
+}
+
+/// ipvsadm's `protocol_name`: the listing's protocol column.
+pub(crate) fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+        Protocol::Sctp => "SCTP",
+        Protocol::Other(_) => "?",
+    }
+}
+
+/// A fwmark as ipvsadm 1.31 prints it: with `%d`, so marks above 2^31 come
+/// out negative. (Upstream later switched to `%u`; Debian's 1.31 has `%d`.)
+pub(crate) fn fwmark_str(mark: u32) -> String {
+    // Reinterpreting the bits is the point: this is C's `%d` of an unsigned.
+    (mark as i32).to_string()
+}
+
+/// The forwarding method number (`IP_VS_CONN_F_FWD_MASK` bits).
+fn fwd_number(f: &Forward) -> u32 {
+    match f {
+        Forward::Masquerade => 0,
+        Forward::Local => 1,
+        Forward::Tunnel { .. } => 2,
+        Forward::DirectRoute => 3,
+        Forward::Bypass => 4,
+        Forward::Other { raw } => raw & 0x7,
+    }
+}
+
+/// ipvsadm's `fwd_name`: the listing's Forward column. Methods it has no word
+/// for print as glibc prints a NULL string.
+pub(crate) fn fwd_name(f: &Forward) -> &'static str {
+    match fwd_number(f) {
+        0 => "Masq",
+        1 => "Local",
+        2 => "Tunnel",
+        3 => "Route",
+        _ => "(null)",
+    }
+}
+
+/// ipvsadm's `fwd_switch`: the `-S` option for a forwarding method.
+pub(crate) fn fwd_switch(f: &Forward) -> &'static str {
+    match fwd_number(f) {
+        0 => "-m",
+        2 => "-i",
+        1 | 3 => "-g",
+        _ => "(null)",
+    }
+}
+
+/// Which of ipvsadm's three checksum choices a set of tunnel flags is.
+/// ipvsadm indexes a 3-entry table with the raw value (0, 1 or 2); other
+/// values are out of its table, so here remote checksum wins, then checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checksum {
+    /// No checksum (`-c`, `--tun-nocsum`).
+    Off,
+    /// Checksum (`+c`, `--tun-csum`).
+    On,
+    /// Remote checksum offload (`r+c`, `--tun-remcsum`).
+    Remote,
+}
+
+impl Checksum {
+    pub(crate) fn of(flags: TunnelFlags) -> Self {
+        if flags.contains(TunnelFlags::REMCSUM) {
+            Checksum::Remote
+        } else if flags.contains(TunnelFlags::CSUM) {
+            Checksum::On
+        } else {
+            Checksum::Off
+        }
+    }
+    /// The `--tun-info` word.
+    pub(crate) fn info(self) -> &'static str {
+        match self {
+            Checksum::Off => "-c",
+            Checksum::On => "+c",
+            Checksum::Remote => "r+c",
+        }
+    }
+    /// The `-S` option.
+    pub(crate) fn option(self) -> &'static str {
+        match self {
+            Checksum::Off => "--tun-nocsum",
+            Checksum::On => "--tun-csum",
+            Checksum::Remote => "--tun-remcsum",
+        }
+    }
+}
+
+/// ipvsadm's `fwd_tun_info`: `ipip`, `gue:PORT:CSUM`, `gre:CSUM`, or `None`
+/// (printed as `n/a`) for other methods and unknown tunnel types.
+pub(crate) fn tun_info(f: &Forward) -> Option<String> {
+    match f {
+        Forward::Tunnel { kind, port, flags } => match kind {
+            TunnelType::Ipip => Some("ipip".to_string()),
+            TunnelType::Gue => Some(format!("gue:{port}:{}", Checksum::of(*flags).info())),
+            TunnelType::Gre => Some(format!("gre:{}", Checksum::of(*flags).info())),
+            TunnelType::Other(_) => None,
+        },
+        _ => None,
+    }
+}
+
+/// The three scheduler flag bits.
+pub(crate) const SCHED_BITS: ServiceFlags = ServiceFlags::SCHED1
+    .union(ServiceFlags::SCHED2)
+    .union(ServiceFlags::SCHED3);
+
+/// ipvsadm's `print_sched_flags`: the scheduler flags by the names that make
+/// sense for the scheduler (`sh-fallback,sh-port` for sh, `mh-...` for mh,
+/// `flag-N` for the others), comma-separated. For sh and mh the third flag
+/// has no name and is left out, as ipvsadm does.
+pub(crate) fn sched_flags(svc: &Service) -> String {
+    let f = svc.flags;
+    let mut words: Vec<&str> = Vec::new();
+    match svc.scheduler.name() {
+        "sh" => {
+            if f.contains(ServiceFlags::SH_FALLBACK) {
+                words.push("sh-fallback");
+            }
+            if f.contains(ServiceFlags::SH_PORT) {
+                words.push("sh-port");
+            }
+        }
+        "mh" => {
+            if f.contains(ServiceFlags::MH_FALLBACK) {
+                words.push("mh-fallback");
+            }
+            if f.contains(ServiceFlags::MH_PORT) {
+                words.push("mh-port");
+            }
+        }
+        _ => {
+            if f.contains(ServiceFlags::SCHED1) {
+                words.push("flag-1");
+            }
+            if f.contains(ServiceFlags::SCHED2) {
+                words.push("flag-2");
+            }
+            if f.contains(ServiceFlags::SCHED3) {
+                words.push("flag-3");
+            }
+        }
+    }
+    words.join(",")
+}
+
+/// The persistence netmask when it is not the full one (which ipvsadm does
+/// not print): a dotted quad for IPv4, a prefix length for IPv6.
+pub(crate) fn partial_netmask(m: Netmask) -> Option<String> {
+    match m {
+        Netmask::V4(a) if a != Ipv4Addr::BROADCAST => Some(a.to_string()),
+        Netmask::V6(p) if p != 128 => Some(p.to_string()),
+        _ => None,
+    }
+}
+
+/// The persistence engine name, if one is set (an empty name is none).
+pub(crate) fn pe_name(svc: &Service) -> Option<&str> {
+    svc.persistence_engine.as_deref().filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ln(n: u64, exact: bool) -> String {
+        let mut s = String::new();
+        largenum(&mut s, n, exact);
+        s
+    }
+
+    #[test]
+    fn largenum_thresholds_match_print_largenum() {
+        assert_eq!(ln(0, false), "        0");
+        assert_eq!(ln(99_999_999, false), " 99999999");
+        assert_eq!(ln(100_000_000, false), "  100000K");
+        assert_eq!(ln(999_999_999, false), "  999999K");
+        assert_eq!(ln(1_000_000_000, false), "    1000M");
+        assert_eq!(ln(99_999_999_999, false), "   99999M");
+        assert_eq!(ln(100_000_000_000, false), "     100G");
+        assert_eq!(ln(99_999_999_999_999, false), "   99999G");
+        assert_eq!(ln(100_000_000_000_000, false), "     100T");
+        assert_eq!(ln(u64::MAX, false), "18446744T");
+    }
+
+    #[test]
+    fn largenum_exact_grows_the_column() {
+        assert_eq!(ln(5, true), "        5");
+        assert_eq!(ln(12_345_678, true), " 12345678");
+        assert_eq!(ln(123_456_789, true), " 123456789");
+        assert_eq!(ln(u64::MAX, true), " 18446744073709551615");
+    }
+
+    fn v6(s: &str) -> String {
+        ntop(s.parse::<IpAddr>().unwrap())
+    }
+
+    #[test]
+    fn ntop6_matches_glibc() {
+        assert_eq!(v6("::"), "::");
+        assert_eq!(v6("::1"), "::1");
+        assert_eq!(v6("2001:db8::1"), "2001:db8::1");
+        assert_eq!(v6("2001:db8:0:0:1:0:0:1"), "2001:db8::1:0:0:1");
+        assert_eq!(v6("2001:0:0:1:0:0:0:1"), "2001:0:0:1::1");
+        assert_eq!(v6("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2:3:4:5:6");
+        assert_eq!(v6("2001:db8:0:1:2:3:4:5"), "2001:db8:0:1:2:3:4:5");
+        assert_eq!(v6("fe80::"), "fe80::");
+        assert_eq!(v6("::ffff:10.1.2.3"), "::ffff:10.1.2.3");
+        // IPv4-compatible: glibc keeps the dotted quad, Rust's Display does not.
+        assert_eq!(v6("::10.1.2.3"), "::10.1.2.3");
+        assert_eq!(v6("::0.0.0.2"), "::2");
+        assert_eq!(v6("::ffff:0:0"), "::ffff:0.0.0.0");
+        assert_eq!(v6("1::"), "1::");
+    }
+
+    #[test]
+    fn pad_and_truncate_count_bytes() {
+        let mut s = String::new();
+        pad(&mut s, "ab", 5);
+        assert_eq!(s, "ab   ");
+        let mut s = String::new();
+        pad(&mut s, "abcdef", 3);
+        assert_eq!(s, "abcdef");
+        let mut t = "héllo".to_string();
+        truncate_bytes(&mut t, 2);
+        assert_eq!(t, "h");
+        let mut t = "hello".to_string();
+        truncate_bytes(&mut t, 3);
+        assert_eq!(t, "hel");
+    }
+
+    #[test]
+    fn fwmark_prints_like_percent_d() {
+        assert_eq!(fwmark_str(7), "7");
+        assert_eq!(fwmark_str(u32::MAX), "-1");
+        assert_eq!(fwmark_str(0x8000_0000), "-2147483648");
+    }
+
+    #[test]
+    fn forwarding_words() {
+        assert_eq!(fwd_name(&Forward::Masquerade), "Masq");
+        assert_eq!(fwd_name(&Forward::Local), "Local");
+        assert_eq!(fwd_name(&Forward::ipip()), "Tunnel");
+        assert_eq!(fwd_name(&Forward::DirectRoute), "Route");
+        assert_eq!(fwd_name(&Forward::Bypass), "(null)");
+        assert_eq!(fwd_name(&Forward::Other { raw: 0 }), "Masq");
+        assert_eq!(fwd_switch(&Forward::Local), "-g");
+        assert_eq!(fwd_switch(&Forward::Bypass), "(null)");
+    }
+}
