@@ -9,3 +9,14 @@
 mod harness;
 
 mod bringup;
+mod support;
+
+mod batch;
+mod config;
+mod daemons;
+mod destinations;
+mod errors;
+mod ipvsadm_agrees;
+mod netns;
+mod services;
+mod traffic;
