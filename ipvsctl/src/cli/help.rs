@@ -1,0 +1,174 @@
+//! A clap description of ipvsctl's options, built from [`OPTIONS`]: it renders
+//! `--help`, the man page (clap_mangen) and shell completions (clap_complete).
+//! Clap never parses arguments here; the popt-compatible parser does.
+
+use clap::{Arg, ArgAction, Command};
+
+use super::options::{ArgKind, OPTIONS};
+
+const ABOUT: &str =
+    "Administer Linux IPVS, the kernel's layer-4 load balancer: a drop-in for ipvsadm";
+
+const LONG_ABOUT: &str = "\
+Administer Linux IPVS (IP Virtual Server), the kernel's layer-4 load balancer.
+
+ipvsctl is a drop-in replacement for ipvsadm 1.31: the same commands and options \
+(long forms, combined short flags such as -Ln, an optional value for -p), the same \
+output byte for byte, the same messages and exit codes. It adds JSON output (--json), \
+running in another network namespace (--netns) and batched restores.";
+
+const AFTER_HELP: &str = "\
+Usage forms:
+  ipvsctl -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe engine] [-b sched-flags]
+  ipvsctl -D virtual-service
+  ipvsctl -C
+  ipvsctl -R [--json]
+  ipvsctl -S [-n] [--json]
+  ipvsctl -a|e virtual-service -r server-address [options]
+  ipvsctl -d virtual-service -r server-address
+  ipvsctl -L|l [virtual-service] [options] [--json]
+  ipvsctl -Z [virtual-service]
+  ipvsctl --set tcp tcpfin udp
+  ipvsctl --start-daemon {master|backup} [daemon-options]
+  ipvsctl --stop-daemon {master|backup}
+
+Exit status: 0 on success, 1 when a listing fails, 2 for a usage or validation
+error, 255 when the kernel refuses a change or an option is malformed.
+
+Examples:
+  ipvsctl -A -t 192.0.2.1:80 -s rr
+  ipvsctl -a -t 192.0.2.1:80 -r 10.0.0.2 -m
+  ipvsctl -Ln --stats
+  ipvsctl -S -n --json > rules.json; ipvsctl -R --json < rules.json";
+
+/// The clap command (name `ipvsctl`).
+pub fn command() -> Command {
+    let mut cmd = Command::new("ipvsctl")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .long_about(LONG_ABOUT)
+        .after_help(AFTER_HELP)
+        .override_usage(
+            "ipvsctl COMMAND [OPTIONS]\n       ipvsctl              (no arguments: list the table)",
+        )
+        .disable_help_flag(true)
+        .disable_version_flag(true);
+    for o in OPTIONS {
+        let name = o.long.unwrap_or("option");
+        let mut arg = Arg::new(name)
+            .help(o.help)
+            .help_heading(o.section.heading())
+            .hide(o.hidden);
+        if let Some(l) = o.long {
+            arg = arg.long(l);
+        }
+        if let Some(s) = o.short {
+            arg = arg.short(s);
+        }
+        if !o.short_aliases.is_empty() {
+            arg = arg.visible_short_aliases(o.short_aliases.iter().copied());
+        }
+        arg = match o.arg {
+            ArgKind::None => arg.action(ArgAction::SetTrue),
+            ArgKind::Required => arg.value_name(o.value_name).num_args(1),
+            ArgKind::Optional => arg.value_name(o.value_name).num_args(0..=1),
+        };
+        if o.long == Some("set") {
+            arg = arg
+                .action(ArgAction::Set)
+                .num_args(3)
+                .value_names(["TCP", "TCPFIN", "UDP"]);
+        }
+        if o.long == Some("generate-completions") {
+            arg = arg.value_parser(["bash", "zsh", "fish", "elvish", "powershell"]);
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+/// `--help`: the help, plain text, one line per option.
+pub fn help_text() -> String {
+    command().render_help().to_string()
+}
+
+/// `--generate-man`: the man page in roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command()).render(&mut out)?;
+    Ok(out)
+}
+
+/// `--generate-completions SHELL`, or `None` for an unknown shell.
+pub fn completions(shell: &str) -> Option<Vec<u8>> {
+    let shell: clap_complete::Shell = shell.parse().ok()?;
+    let mut cmd = command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "ipvsctl", &mut out);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option the parser knows is in the clap command and the other
+    /// way round, with the same spellings: help, man page and completions
+    /// cannot drift from what ipvsctl accepts.
+    #[test]
+    fn clap_and_parser_agree() {
+        let cmd = command();
+        let mut from_clap: Vec<(Option<String>, Vec<char>)> = cmd
+            .get_arguments()
+            .map(|a| {
+                let mut shorts: Vec<char> = a.get_short().into_iter().collect();
+                shorts.extend(a.get_visible_short_aliases().unwrap_or_default());
+                (a.get_long().map(str::to_string), shorts)
+            })
+            .collect();
+        let mut from_table: Vec<(Option<String>, Vec<char>)> = OPTIONS
+            .iter()
+            .map(|o| {
+                let mut shorts: Vec<char> = o.short.into_iter().collect();
+                shorts.extend(o.short_aliases);
+                (o.long.map(str::to_string), shorts)
+            })
+            .collect();
+        from_clap.sort();
+        from_table.sort();
+        assert_eq!(from_clap, from_table);
+        for (a, o) in cmd.get_arguments().zip(OPTIONS) {
+            // --set is a popt flag whose three values are plain arguments.
+            let takes_value = o.arg != ArgKind::None || o.long == Some("set");
+            assert_eq!(a.get_action().takes_values(), takes_value, "{:?}", o.long);
+        }
+    }
+
+    #[test]
+    fn clap_command_is_valid() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn help_mentions_every_visible_option() {
+        let h = help_text();
+        for o in OPTIONS.iter().filter(|o| !o.hidden) {
+            if let Some(l) = o.long {
+                assert!(h.contains(&format!("--{l}")), "--{l} missing from help");
+            }
+        }
+        assert!(!h.contains("--generate-man"));
+    }
+
+    #[test]
+    fn man_page_and_completions_render() {
+        let man = String::from_utf8(man_page().unwrap()).unwrap();
+        assert!(man.contains(".TH ipvsctl"));
+        assert!(man.contains("tcp\\-service"));
+        for sh in ["bash", "zsh", "fish"] {
+            let c = String::from_utf8(completions(sh).unwrap()).unwrap();
+            assert!(c.contains("tcp-service"), "{sh}");
+        }
+        assert!(completions("tcsh").is_none());
+    }
+}

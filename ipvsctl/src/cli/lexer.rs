@@ -1,0 +1,301 @@
+//! Splits arguments into options the way popt 1.19 does for ipvsadm.
+//!
+//! What matters for compatibility, all checked against ipvsadm on Debian 12:
+//! * `--long`, `--long=VALUE`; no abbreviations; `--` ends the options.
+//! * Short clusters: `-Lnc`; a short option that takes a value takes the rest
+//!   of the cluster (`-p100`, `-t=ADDR` without the `=`) or else the next
+//!   argument, whatever it looks like (`-t -s` gives `-t` the value `-s`).
+//! * An optional value (`-p`) is taken from the next argument only when that
+//!   does not start with `-`.
+//! * A flag given a value (`--numeric=5`, `-n=5`) is an error.
+//! * Arguments that are not options are set aside (`poptGetArg`) and parsing
+//!   goes on after them.
+//! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
+
+use super::options::{by_long, by_short, ArgKind, OptSpec};
+
+/// One option and its value.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub spec: &'static OptSpec,
+    /// The value: always `Some` for [`ArgKind::Required`], maybe for
+    /// [`ArgKind::Optional`], never for flags.
+    pub value: Option<String>,
+}
+
+/// popt's errors, with its texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LexError {
+    /// `POPT_ERROR_NOARG`.
+    MissingArgument,
+    /// `POPT_ERROR_BADOPT`.
+    UnknownOption,
+    /// `POPT_ERROR_UNWANTEDARG`.
+    UnwantedArgument,
+}
+
+impl LexError {
+    /// `poptStrerror`.
+    pub fn text(self) -> &'static str {
+        match self {
+            LexError::MissingArgument => "missing argument",
+            LexError::UnknownOption => "unknown option",
+            LexError::UnwantedArgument => "option does not take an argument",
+        }
+    }
+}
+
+/// The tokenizer. `accept` decides which options exist in this context
+/// (command line, or a line of `-R` input).
+pub struct Lexer<'a> {
+    args: &'a [String],
+    next: usize,
+    /// Pending short options: (argument index, byte offset).
+    cluster: Option<(usize, usize)>,
+    rest_are_args: bool,
+    leftovers: Vec<&'a str>,
+    accept: fn(&OptSpec) -> bool,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer over `args` (without the program name).
+    pub fn new(args: &'a [String], accept: fn(&OptSpec) -> bool) -> Self {
+        Lexer {
+            args,
+            next: 0,
+            cluster: None,
+            rest_are_args: false,
+            leftovers: Vec::new(),
+            accept,
+        }
+    }
+
+    /// The last argument consumed, as `poptBadOption` reports it.
+    pub fn last_arg(&self) -> &'a str {
+        self.next
+            .checked_sub(1)
+            .and_then(|i| self.args.get(i))
+            .map_or("", String::as_str)
+    }
+
+    /// The non-option arguments seen so far, in order.
+    pub fn leftovers(&self) -> &[&'a str] {
+        &self.leftovers
+    }
+
+    fn long(&self, name: &str) -> Option<&'static OptSpec> {
+        by_long(name).filter(|o| (self.accept)(o))
+    }
+
+    fn short(&self, c: char) -> Option<&'static OptSpec> {
+        by_short(c).filter(|o| (self.accept)(o))
+    }
+
+    /// The next option, `None` at the end.
+    pub fn next_token(&mut self) -> Option<Result<Token, LexError>> {
+        loop {
+            if let Some((i, pos)) = self.cluster.take() {
+                return Some(self.short_option(i, pos));
+            }
+            let arg = self.args.get(self.next)?;
+            self.next += 1;
+            if self.rest_are_args || !arg.starts_with('-') || arg == "-" {
+                self.leftovers.push(arg);
+                continue;
+            }
+            if arg == "--" {
+                self.rest_are_args = true;
+                continue;
+            }
+            if let Some(body) = arg.strip_prefix("--") {
+                let (name, value) = match body.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (body, None),
+                };
+                let Some(spec) = self.long(name) else {
+                    return Some(Err(LexError::UnknownOption));
+                };
+                return Some(self.finish(spec, value, None));
+            }
+            // One dash: popt would try long options marked ONEDASH (ipvsadm has
+            // none), then reads a cluster of short options.
+            self.cluster = Some((self.next - 1, 1));
+        }
+    }
+
+    fn short_option(&mut self, i: usize, pos: usize) -> Result<Token, LexError> {
+        let arg: &str = &self.args[i];
+        let rest = arg.get(pos..).unwrap_or("");
+        let Some(c) = rest.chars().next() else {
+            return Err(LexError::UnknownOption);
+        };
+        let spec = self.short(c).ok_or(LexError::UnknownOption)?;
+        let after = pos + c.len_utf8();
+        let remainder = (after < arg.len()).then_some(after);
+        self.finish(spec, None, remainder.map(|p| (i, p)))
+    }
+
+    /// Takes the value of `spec`: `long_value` from `--opt=V`, or the rest of
+    /// the cluster at `cluster`, or the next argument.
+    fn finish(
+        &mut self,
+        spec: &'static OptSpec,
+        long_value: Option<String>,
+        cluster: Option<(usize, usize)>,
+    ) -> Result<Token, LexError> {
+        let cluster_rest = cluster.map(|(i, p)| &self.args[i][p..]);
+        if spec.arg == ArgKind::None {
+            if long_value.is_some() || cluster_rest.is_some_and(|r| r.starts_with('=')) {
+                return Err(LexError::UnwantedArgument);
+            }
+            self.cluster = cluster;
+            return Ok(Token { spec, value: None });
+        }
+        let value = if let Some(v) = long_value {
+            Some(v)
+        } else if let Some(rest) = cluster_rest {
+            Some(rest.strip_prefix('=').unwrap_or(rest).to_string())
+        } else {
+            match self.args.get(self.next) {
+                None if spec.arg == ArgKind::Optional => None,
+                None => return Err(LexError::MissingArgument),
+                Some(next) if spec.arg == ArgKind::Optional && next.starts_with('-') => None,
+                Some(next) => {
+                    self.next += 1;
+                    Some(next.clone())
+                }
+            }
+        };
+        Ok(Token { spec, value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::options::OptId;
+    use super::*;
+
+    fn all(_: &OptSpec) -> bool {
+        true
+    }
+
+    /// Tokens, the error (with the argument blamed) if any, and leftovers.
+    type Lexed = (
+        Vec<(OptId, Option<String>)>,
+        Option<(LexError, String)>,
+        Vec<String>,
+    );
+
+    fn lex(args: &[&str]) -> Lexed {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut lx = Lexer::new(&args, all);
+        let mut toks = Vec::new();
+        let mut err = None;
+        while let Some(t) = lx.next_token() {
+            match t {
+                Ok(t) => toks.push((t.spec.id, t.value)),
+                Err(e) => {
+                    err = Some((e, lx.last_arg().to_string()));
+                    break;
+                }
+            }
+        }
+        let left = lx.leftovers().iter().map(|s| s.to_string()).collect();
+        (toks, err, left)
+    }
+
+    fn ids(args: &[&str]) -> Vec<OptId> {
+        lex(args).0.into_iter().map(|(i, _)| i).collect()
+    }
+
+    #[test]
+    fn clusters() {
+        use OptId::*;
+        assert_eq!(ids(&["-Ln"]), [List, Numeric]);
+        assert_eq!(ids(&["-Lnc"]), [List, Numeric, Connection]);
+        assert_eq!(ids(&["-lnX"]), [List, Numeric, Exact]);
+        let (t, _, _) = lex(&["-At1.2.3.4:80"]);
+        assert_eq!(t[1], (TcpService, Some("1.2.3.4:80".into())));
+        let (t, _, _) = lex(&["-A", "-t=1.2.3.4:80"]);
+        assert_eq!(t[1].1.as_deref(), Some("1.2.3.4:80"));
+    }
+
+    #[test]
+    fn optional_value() {
+        use OptId::*;
+        let (t, _, _) = lex(&["-A", "-p", "-s", "rr"]);
+        assert_eq!(t[1], (Persistent, None));
+        assert_eq!(t[2], (Scheduler, Some("rr".into())));
+        let (t, _, _) = lex(&["-A", "-p", "100"]);
+        assert_eq!(t[1], (Persistent, Some("100".into())));
+        let (t, _, _) = lex(&["-A", "-p100"]);
+        assert_eq!(t[1], (Persistent, Some("100".into())));
+        let (t, _, _) = lex(&["-A", "--persistent=7"]);
+        assert_eq!(t[1], (Persistent, Some("7".into())));
+        let (t, _, _) = lex(&["-A", "-p"]);
+        assert_eq!(t[1], (Persistent, None));
+        let (t, e, _) = lex(&["-A", "-p", "-100"]);
+        assert_eq!(t[1], (Persistent, None));
+        assert_eq!(e, Some((LexError::UnknownOption, "-100".into())));
+    }
+
+    #[test]
+    fn required_value_takes_anything() {
+        let (t, _, left) = lex(&["-A", "-t", "-s", "rr"]);
+        assert_eq!(t[1].1.as_deref(), Some("-s"));
+        assert_eq!(left, ["rr"]);
+    }
+
+    #[test]
+    fn errors_name_the_last_argument() {
+        assert_eq!(
+            lex(&["-A", "-t"]).1,
+            Some((LexError::MissingArgument, "-t".into()))
+        );
+        assert_eq!(
+            lex(&["-At"]).1,
+            Some((LexError::MissingArgument, "-At".into()))
+        );
+        assert_eq!(
+            lex(&["-lnx"]).1,
+            Some((LexError::MissingArgument, "-lnx".into()))
+        );
+        assert_eq!(
+            lex(&["-A", "--bogus"]).1,
+            Some((LexError::UnknownOption, "--bogus".into()))
+        );
+        assert_eq!(
+            lex(&["-LQ"]).1,
+            Some((LexError::UnknownOption, "-LQ".into()))
+        );
+        assert_eq!(
+            lex(&["-L", "--numeric=5"]).1,
+            Some((LexError::UnwantedArgument, "--numeric=5".into()))
+        );
+        assert_eq!(
+            lex(&["-Ln=5"]).1,
+            Some((LexError::UnwantedArgument, "-Ln=5".into()))
+        );
+        assert_eq!(
+            lex(&["-L="]).1,
+            Some((LexError::UnwantedArgument, "-L=".into()))
+        );
+    }
+
+    #[test]
+    fn leftovers_and_double_dash() {
+        let (t, _, left) = lex(&["foo", "-L", "--", "-n", "-"]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(left, ["foo", "-n", "-"]);
+        let (_, _, left) = lex(&["--set", "1", "2", "3"]);
+        assert_eq!(left, ["1", "2", "3"]);
+    }
+
+    #[test]
+    fn non_ascii_never_panics() {
+        let (_, e, _) = lex(&["-é", "--ü=ß", "-Lé"]);
+        assert_eq!(e, Some((LexError::UnknownOption, "-é".into())));
+        let (t, _, _) = lex(&["-A", "-té"]);
+        assert_eq!(t[1].1.as_deref(), Some("é"));
+    }
+}

@@ -1,0 +1,130 @@
+//! The command line: ipvsadm 1.31's grammar and rules, read by a hand-written
+//! popt-compatible parser ([`parse`]), and a clap description of the same
+//! options ([`help`]) that renders `--help`, the man page and completions.
+//!
+//! Parsing never touches the kernel: every usage error is found first, with
+//! ipvsadm's message and exit code ([`Failure`]).
+
+pub mod help;
+mod lexer;
+pub mod options;
+mod parser;
+mod rules;
+mod values;
+
+use ipvs::{Change, ServiceKey};
+
+pub use parser::parse;
+
+/// Where the arguments come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// The program's own arguments.
+    CommandLine,
+    /// A line of `-R` input: no global options, no nested `-R`, and an empty
+    /// line is no command.
+    RestoreLine,
+}
+
+/// What to do, with the global options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    /// `--json`.
+    pub json: bool,
+    /// `--netns NAME|PATH`.
+    pub netns: Option<String>,
+}
+
+/// One command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `-L`/`-l` (and no arguments at all).
+    List(ListRequest),
+    /// `-S`.
+    Save { numeric: bool },
+    /// `-R`.
+    Restore,
+    /// Any command that changes the kernel's tables.
+    Change(Change),
+    /// `-h`/`--help`.
+    Help,
+    /// `-v`/`--version`.
+    Version,
+    /// `--generate-man`.
+    GenerateMan,
+    /// `--generate-completions SHELL`.
+    GenerateCompletions(String),
+}
+
+/// A listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    pub what: ListWhat,
+    pub flags: ListFlags,
+}
+
+/// What a listing shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListWhat {
+    /// Every service.
+    #[default]
+    All,
+    /// One service (`-L -t ...`).
+    Service(ServiceKey),
+    /// `-c`.
+    Connections,
+    /// `--timeout`.
+    Timeouts,
+    /// `--daemon`.
+    Daemons,
+}
+
+/// ipvsadm's listing format flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListFlags {
+    pub numeric: bool,
+    pub exact: bool,
+    pub nosort: bool,
+    pub stats: bool,
+    pub rate: bool,
+    pub thresholds: bool,
+    pub persistent_conn: bool,
+    pub tun_info: bool,
+}
+
+/// A usage error: what to print on stderr (a newline is added) and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    /// ipvsadm's `fail(2, ...)`.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// ipvsadm's `tryhelp_exit(argv[0], -1)`.
+    pub fn try_help(prog: &str) -> Self {
+        Failure {
+            code: 255,
+            message: format!("Try `{prog} -h' or '{prog} --help' for more information."),
+        }
+    }
+
+    /// A popt error after the command: `"<argument>: <popt's text>"`, exit 255.
+    pub fn popt(arg: &str, text: &str) -> Self {
+        Failure {
+            code: 255,
+            message: format!("{arg}: {text}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

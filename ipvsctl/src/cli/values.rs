@@ -1,0 +1,383 @@
+//! Option values, read exactly as ipvsadm reads them with the C library:
+//! `strtol`, `atoi`, `inet_aton` (so `10.1`, `0x7f.1` and `010.0.0.1` are
+//! addresses), `inet_pton` for IPv6, and host and service names through the
+//! system's resolver. Each function mirrors one of ipvsadm.c's helpers.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipvs::Protocol;
+
+/// C's `isspace` in the "C" locale.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// ipvsadm's `string_to_number`: the whole string is a base-10 `long`
+/// (leading blanks and a sign allowed, as `strtol` takes them) in `min..=max`.
+pub fn string_to_number(s: &str, min: i64, max: i64) -> Option<i64> {
+    let n = strtol_whole(s)?;
+    (min..=max).contains(&n).then_some(n)
+}
+
+/// `strtol(s, &end, 10)` that must consume the whole string, without overflow.
+fn strtol_whole(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && is_c_space(b[i]) {
+        i += 1;
+    }
+    let negative = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits = &b[i..];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for d in digits {
+        let v = i64::from(d - b'0');
+        n = if negative {
+            n.checked_mul(10)?.checked_sub(v)?
+        } else {
+            n.checked_mul(10)?.checked_add(v)?
+        };
+    }
+    Some(n)
+}
+
+/// C's `atoi` (glibc: `(int) strtol(s, NULL, 10)`): leading number, 0 if none.
+pub fn atoi(s: &str) -> i64 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && is_c_space(b[i]) {
+        i += 1;
+    }
+    let negative = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+        i += 1;
+    }
+    let n = if negative { -n } else { n };
+    // strtol saturates at LONG_MIN/MAX, then the cast to int keeps the low 32 bits.
+    i64::from(n as i32)
+}
+
+/// glibc's `inet_aton`: one to four parts, each decimal, octal (`0…`) or
+/// hex (`0x…`), the last filling the remaining bytes; anything after a
+/// blank is ignored.
+pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    const MAX: [u64; 4] = [0xffff_ffff, 0xff_ffff, 0xffff, 0xff];
+    let b = s.as_bytes();
+    let mut parts: Vec<u64> = Vec::with_capacity(4);
+    let mut i = 0;
+    loop {
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let (val, used) = strtoul_base0(&b[i..])?;
+        i += used;
+        if b.get(i) == Some(&b'.') {
+            if parts.len() > 2 || val > 0xff {
+                return None;
+            }
+            parts.push(val);
+            i += 1;
+        } else {
+            if let Some(&c) = b.get(i) {
+                if !is_c_space(c) {
+                    return None;
+                }
+            }
+            if val > MAX[parts.len()] {
+                return None;
+            }
+            let mut word: u32 = 0;
+            for (k, p) in parts.iter().enumerate() {
+                word |= (*p as u32) << (24 - 8 * k);
+            }
+            return Some(Ipv4Addr::from(word | val as u32));
+        }
+    }
+}
+
+/// `strtoul(s, &end, 0)` from a leading digit: (value, bytes used); `None`
+/// when it exceeds 32 bits (glibc's `inet_aton` rejects that).
+fn strtoul_base0(b: &[u8]) -> Option<(u64, usize)> {
+    let (radix, start) = if b.first() == Some(&b'0') {
+        match b.get(1) {
+            Some(b'x' | b'X') if b.get(2).is_some_and(u8::is_ascii_hexdigit) => (16, 2),
+            _ => (8, 0),
+        }
+    } else {
+        (10, 0)
+    };
+    let mut i = start;
+    let mut val: u64 = 0;
+    while let Some(d) = b.get(i).and_then(|c| char::from(*c).to_digit(radix)) {
+        val = val
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(d))?;
+        if val > 0xffff_ffff {
+            return None;
+        }
+        i += 1;
+    }
+    Some((val, i))
+}
+
+/// ipvsadm's `host_to_addr`: the first IPv4 address of a host name
+/// (`gethostbyname` finds IPv4 only).
+fn host_to_addr(name: &str) -> Option<Ipv4Addr> {
+    if name.is_empty() || name.contains('\0') {
+        return None;
+    }
+    ipvs_sys::names::host_addrs(name)
+        .into_iter()
+        .find_map(|a| match a {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })
+}
+
+/// ipvsadm's `service_to_port`: a port name for TCP, UDP or SCTP.
+fn service_to_port(name: &str, proto: Option<Protocol>) -> Option<u16> {
+    let db = match proto? {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+        Protocol::Other(_) => return None,
+    };
+    if name.contains('\0') {
+        return None;
+    }
+    ipvs_sys::names::service_port(name, db)
+}
+
+/// What `parse_service` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPort {
+    pub addr: IpAddr,
+    /// The port, when one was given.
+    pub port: Option<u16>,
+}
+
+/// ipvsadm's `parse_service` for `-t/-u/--sctp-service/-r`: `host[:port]`,
+/// `[v6addr]:port` or a bare IPv6 address. `proto` names ports (`:http`);
+/// without one, only numbers do. Quirks kept: all digits is no address;
+/// `[v4]:port` drops the port; a bracketed address needs a port.
+pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
+    if buf.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut host = buf;
+    let mut port: Option<&str> = None;
+    if let Some(inner) = buf.strip_prefix('[') {
+        let (h, after) = inner.split_once(']')?;
+        port = Some(after.strip_prefix(':')?);
+        host = h;
+    }
+    let addr = if let Ok(v6) = host.parse::<Ipv6Addr>() {
+        IpAddr::V6(v6)
+    } else {
+        // ipvsadm looks for the last ':' again here, inside the brackets if
+        // there were some (so "[1.2.3.4]:80" loses its port).
+        port = None;
+        if let Some((h, p)) = host.rsplit_once(':') {
+            host = h;
+            port = Some(p);
+        }
+        IpAddr::V4(inet_aton(host).or_else(|| host_to_addr(host))?)
+    };
+    let port = match port {
+        None => None,
+        Some(p) => Some(match string_to_number(p, 0, 65535) {
+            Some(n) => n as u16,
+            None => service_to_port(p, proto)?,
+        }),
+    };
+    Some(HostPort { addr, port })
+}
+
+/// ipvsadm's `parse_netmask` for IPv4 services: an address or a host name.
+pub fn parse_netmask(s: &str) -> Option<Ipv4Addr> {
+    inet_aton(s).or_else(|| host_to_addr(s))
+}
+
+/// ipvsadm's `parse_fwmark`: 1..=4294967295.
+pub fn parse_fwmark(s: &str) -> Option<u32> {
+    strtol_whole(s)
+        .filter(|n| (1..=i64::from(u32::MAX)).contains(n))
+        .map(|n| n as u32)
+}
+
+/// An IPv4 or IPv6 multicast group, as `--mcast-group` checks it: IPv6 when
+/// the text has a `:`. `Err` carries which family failed.
+pub fn parse_mcast_group(s: &str) -> Result<IpAddr, bool> {
+    if s.contains(':') {
+        match s.parse::<Ipv6Addr>() {
+            Ok(a) if a.is_multicast() => Ok(IpAddr::V6(a)),
+            _ => Err(true),
+        }
+    } else {
+        match inet_pton4(s) {
+            Some(a) if a.is_multicast() => Ok(IpAddr::V4(a)),
+            _ => Err(false),
+        }
+    }
+}
+
+/// `inet_pton(AF_INET)`: exactly four decimal parts, no leading zeros.
+fn inet_pton4(s: &str) -> Option<Ipv4Addr> {
+    // Rust's parser is inet_pton's grammar.
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtol_like_c() {
+        assert_eq!(string_to_number("5", 0, 10), Some(5));
+        assert_eq!(string_to_number(" 5", 0, 10), Some(5));
+        assert_eq!(string_to_number("+5", 0, 10), Some(5));
+        assert_eq!(string_to_number("-0", 0, 10), Some(0));
+        assert_eq!(string_to_number("5 ", 0, 10), None);
+        assert_eq!(string_to_number("0x5", 0, 10), None);
+        assert_eq!(string_to_number("", 0, 10), None);
+        assert_eq!(string_to_number("-", 0, 10), None);
+        assert_eq!(string_to_number("11", 0, 10), None);
+        assert_eq!(string_to_number("99999999999999999999", 0, i64::MAX), None);
+        assert_eq!(
+            string_to_number("2147483647", 0, i64::from(i32::MAX)),
+            Some(2147483647)
+        );
+    }
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi("64"), 64);
+        assert_eq!(atoi("64abc"), 64);
+        assert_eq!(atoi("abc"), 0);
+        assert_eq!(atoi(" -3"), -3);
+        assert_eq!(atoi("255.255.255.0"), 255);
+        assert_eq!(atoi("4294967360"), 64);
+    }
+
+    #[test]
+    fn inet_aton_like_glibc() {
+        let a = |s: &str| inet_aton(s).map(|a| a.to_string());
+        assert_eq!(a("1.2.3.4").as_deref(), Some("1.2.3.4"));
+        assert_eq!(a("010.0.0.1").as_deref(), Some("8.0.0.1"));
+        assert_eq!(a("0x7f.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(a("1.2.3").as_deref(), Some("1.2.0.3"));
+        assert_eq!(a("1.2.65535").as_deref(), Some("1.2.255.255"));
+        assert_eq!(a("4294967295").as_deref(), Some("255.255.255.255"));
+        assert_eq!(a("64").as_deref(), Some("0.0.0.64"));
+        assert_eq!(a("1.1.1.2 junk").as_deref(), Some("1.1.1.2"));
+        for bad in [
+            "1.2.65536",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "09.1.1.1",
+            "1.1.1.1.",
+            "",
+            " 1.2.3.4",
+            "0x",
+            "4294967296",
+            "1..2",
+            "a.b.c.d",
+            "-1",
+        ] {
+            assert_eq!(inet_aton(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn services_like_ipvsadm() {
+        let tcp = Some(Protocol::Tcp);
+        let p = |s: &str| parse_service(s, tcp);
+        let v4 = |a: &str, port: Option<u16>| {
+            Some(HostPort {
+                addr: a.parse().unwrap(),
+                port,
+            })
+        };
+        assert_eq!(p("1.2.3.4:80"), v4("1.2.3.4", Some(80)));
+        assert_eq!(p("1.2.3.4"), v4("1.2.3.4", None));
+        assert_eq!(p("1.2.3.4:+81"), v4("1.2.3.4", Some(81)));
+        assert_eq!(p("1.2.3.4: 80"), v4("1.2.3.4", Some(80)));
+        assert_eq!(p("[1.2.3.4]:80"), v4("1.2.3.4", None));
+        assert_eq!(p("[2001:db8::1]:443"), v4("2001:db8::1", Some(443)));
+        assert_eq!(p("2001:db8::1"), v4("2001:db8::1", None));
+        assert_eq!(p("2001:db8::1:80"), v4("2001:db8::1:80", None));
+        assert_eq!(p("127.0.0.1:65535"), v4("127.0.0.1", Some(65535)));
+        for bad in [
+            "80",
+            "",
+            "1.2.3.4:",
+            "1.2.3.4:65536",
+            "[2001:db8::1]",
+            "[2001:db8::1]80",
+            "[::1",
+            "1.2.3.4.5:80",
+            "1.2.3.4:0x50",
+            "::ffff:1.2.3.4:80",
+            "1.2.3.4:80 ",
+            "1.2.3.4:no-such-service-xyz",
+        ] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_resolve_like_ipvsadm() {
+        let lo = parse_service("localhost:80", Some(Protocol::Tcp)).unwrap();
+        assert_eq!(lo.addr, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        if std::path::Path::new("/etc/services").exists() {
+            let h = parse_service("1.2.3.4:http", Some(Protocol::Tcp)).unwrap();
+            assert_eq!(h.port, Some(80));
+            // Without a protocol (-r before -t), names are not ports.
+            assert_eq!(parse_service("1.2.3.4:http", None), None);
+        }
+    }
+
+    #[test]
+    fn fwmarks() {
+        assert_eq!(parse_fwmark("1"), Some(1));
+        assert_eq!(parse_fwmark(" 5"), Some(5));
+        assert_eq!(parse_fwmark("+6"), Some(6));
+        assert_eq!(parse_fwmark("4294967295"), Some(u32::MAX));
+        for bad in ["0", "-1", "4294967296", "5x", ""] {
+            assert_eq!(parse_fwmark(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn mcast_groups() {
+        assert!(parse_mcast_group("224.0.0.81").is_ok());
+        assert!(parse_mcast_group("ff02::1").is_ok());
+        assert_eq!(parse_mcast_group("1.2.3.4"), Err(false));
+        assert_eq!(parse_mcast_group("zz::"), Err(true));
+        assert_eq!(parse_mcast_group("2001:db8::1"), Err(true));
+    }
+}
