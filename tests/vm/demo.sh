@@ -88,9 +88,13 @@ in_ns director ipvsadm -L -n
 echo "== $REQUESTS HTTP requests from the client"
 send_requests
 echo "== the director's IPVS statistics and connections"
-sleep 2 # the kernel adds up its per-CPU counters every 2 s
-in_ns director ipvsadm -L -n --stats
-in_ns director ipvsadm -L -n -c
+if command -v ipvs-demo >/dev/null; then
+  in_ns director ipvs-demo stats "$VIP:$PORT" # waits for the kernel's counters to settle
+else
+  sleep 2 # the kernel adds up its per-CPU counters every 2 s
+  in_ns director ipvsadm -L -n --stats
+  in_ns director ipvsadm -L -n -c
+fi
 
 rs1=$(grep -c '^hello from rs1 ' /tmp/answers || true)
 rs2=$(grep -c '^hello from rs2 ' /tmp/answers || true)
