@@ -2,7 +2,9 @@
 //! `--help`, the man page (clap_mangen) and shell completions (clap_complete).
 //! Clap never parses arguments here; the popt-compatible parser does.
 
+use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, Command};
+use ipvs::Scheduler;
 
 use super::options::{ArgKind, OPTIONS};
 
@@ -79,8 +81,18 @@ pub fn command() -> Command {
                 .num_args(3)
                 .value_names(["TCP", "TCPFIN", "UDP"]);
         }
-        if o.long == Some("generate-completions") {
-            arg = arg.value_parser(["bash", "zsh", "fish", "elvish", "powershell"]);
+        // Values for the completions (the help text already names them).
+        let values: &[&'static str] = match o.long {
+            Some("generate-completions") => &["bash", "zsh", "fish", "elvish", "powershell"],
+            Some("start-daemon" | "stop-daemon") => &["master", "backup"],
+            Some("tun-type") => &["ipip", "gue", "gre"],
+            Some("scheduler") => &Scheduler::KNOWN,
+            _ => &[],
+        };
+        if !values.is_empty() {
+            arg = arg
+                .value_parser(PossibleValuesParser::new(values))
+                .hide_possible_values(true);
         }
         cmd = cmd.arg(arg);
     }
