@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs inside the test VM (tests/vm/ipvs-vm), started by tests/run:
 #   guest-tests.sh [TEST_ARG]...
-# 1. every kernel test binary shipped in /ipvst/tests, one test at a time, with the TEST_ARGs
+# 1. every kernel test binary shipped in /ipvst/bin, one test at a time, with the TEST_ARGs
 #    (a name filter, --exact, --nocapture...);
-# 2. every executable suite in /ipvst/suites (see tests/vm/suites/README.md); with a name filter,
-#    only the suites whose file name contains it.
+# 2. every executable suite of tests/vm/suites (see its README.md); with a name filter, only the
+#    suites whose file name contains it. The project's tests/ folder is shipped whole, to
+#    /ipvst/src/tests, so that a suite finds its data by a path relative to itself.
 # What tests/run counts: each binary's "test result: ..." line, one "ipvst-suite: NAME: N passed,
 # M failed" line per suite, and one "ipvst-crash: ..." line (a failure) per binary or suite that
 # stopped without its closing line. Exits non-zero when anything failed.
@@ -22,9 +23,9 @@ fi
 status=0
 out=/tmp/ipvst-output
 shopt -s nullglob
-tests=(/ipvst/tests/*)
+tests=(/ipvst/bin/*)
 if [ ${#tests[@]} -eq 0 ]; then
-  echo "guest: no kernel test binary was shipped into /ipvst/tests" >&2
+  echo "guest: no kernel test binary was shipped into /ipvst/bin" >&2
   status=1
 fi
 for t in "${tests[@]}"; do
@@ -40,7 +41,7 @@ done
 
 filters=()
 for a in "$@"; do [[ $a == -* ]] || filters+=("$a"); done
-for s in /ipvst/suites/*.sh; do
+for s in /ipvst/src/tests/vm/suites/*.sh; do
   [ -x "$s" ] || continue
   name=${s##*/}
   if [ ${#filters[@]} -gt 0 ]; then
