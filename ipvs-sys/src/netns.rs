@@ -6,13 +6,19 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-/// Resolves a namespace given by name (under `/var/run/netns`) or by path.
+/// Resolves a namespace given by name or by path. A name (no `/`) is looked
+/// up where `ip netns` keeps them: `/run/netns`, then `/var/run/netns` (the
+/// same folder where `/var/run` links to `/run`, as on most systems); when it
+/// is in neither, the answer is under `/var/run/netns`.
 pub fn netns_path(name_or_path: &str) -> PathBuf {
     if name_or_path.contains('/') {
-        PathBuf::from(name_or_path)
-    } else {
-        Path::new("/var/run/netns").join(name_or_path)
+        return PathBuf::from(name_or_path);
     }
+    ["/run/netns", "/var/run/netns"]
+        .iter()
+        .map(|dir| Path::new(dir).join(name_or_path))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| Path::new("/var/run/netns").join(name_or_path))
 }
 
 /// Runs `f` on a new thread that first joins the network namespace at `path`.
@@ -41,4 +47,19 @@ where
     })
     .join()
     .map_err(|_| io::Error::other("network namespace thread panicked"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths() {
+        assert_eq!(netns_path("/proc/1/ns/net"), Path::new("/proc/1/ns/net"));
+        assert_eq!(netns_path("./ns"), Path::new("./ns"));
+        assert_eq!(
+            netns_path("no-such-netns-xyz"),
+            Path::new("/var/run/netns/no-such-netns-xyz")
+        );
+    }
 }
