@@ -19,29 +19,52 @@ ipvsctl is a drop-in replacement for ipvsadm 1.31: the same commands and options
 output byte for byte, the same messages and exit codes. It adds JSON output (--json), \
 running in another network namespace (--netns) and batched restores.";
 
-const AFTER_HELP: &str = "\
-Usage forms:
-  ipvsctl -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe engine] [-b sched-flags]
-  ipvsctl -D virtual-service
-  ipvsctl -C
-  ipvsctl -R [--json]
-  ipvsctl -S [-n] [--json]
-  ipvsctl -a|e virtual-service -r server-address [options]
-  ipvsctl -d virtual-service -r server-address
-  ipvsctl -L|l [virtual-service] [options] [--json]
-  ipvsctl -Z [virtual-service]
-  ipvsctl --set tcp tcpfin udp
-  ipvsctl --start-daemon {master|backup} [daemon-options]
-  ipvsctl --stop-daemon {master|backup}
+const USAGE_FORMS: &str = "\
+ipvsctl -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe engine] [-b sched-flags]
+ipvsctl -D virtual-service
+ipvsctl -C
+ipvsctl -R [--json]
+ipvsctl -S [-n] [--json]
+ipvsctl -a|e virtual-service -r server-address [options]
+ipvsctl -d virtual-service -r server-address
+ipvsctl -L|l [virtual-service] [options] [--json]
+ipvsctl -Z [virtual-service]
+ipvsctl --set tcp tcpfin udp
+ipvsctl --start-daemon {master|backup} [daemon-options]
+ipvsctl --stop-daemon {master|backup}";
 
-Exit status: 0 on success, 1 when a listing fails, 2 for a usage or validation
-error, 255 when the kernel refuses a change or an option is malformed.
+const EXIT_STATUS: &str = "\
+0 on success, 1 when a listing fails, 2 for a usage or validation error,
+255 when the kernel refuses a change or an option is malformed.";
 
-Examples:
-  ipvsctl -A -t 192.0.2.1:80 -s rr
-  ipvsctl -a -t 192.0.2.1:80 -r 10.0.0.2 -m
-  ipvsctl -Ln --stats
-  ipvsctl -S -n --json > rules.json; ipvsctl -R --json < rules.json";
+const EXAMPLES: &str = "\
+ipvsctl -A -t 192.0.2.1:80 -s rr
+ipvsctl -a -t 192.0.2.1:80 -r 10.0.0.2 -m
+ipvsctl -Ln --stats
+ipvsctl -S -n --json > rules.json; ipvsctl -R --json < rules.json";
+
+fn indented(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+fn after_help() -> String {
+    format!(
+        "Usage forms:\n{}\nExit status: {}\n\nExamples:\n{}",
+        indented(USAGE_FORMS),
+        EXIT_STATUS.replace('\n', " "),
+        indented(EXAMPLES)
+    )
+}
+
+/// Text as roff: backslashes and dashes escaped, lines kept with `.nf`.
+fn roff_section(title: &str, text: &str, keep_lines: bool) -> String {
+    let body = text.replace('\\', "\\e").replace('-', "\\-");
+    if keep_lines {
+        format!(".SH \"{title}\"\n.nf\n{body}\n.fi\n")
+    } else {
+        format!(".SH \"{title}\"\n{body}\n")
+    }
+}
 
 /// The clap command (name `ipvsctl`).
 pub fn command() -> Command {
@@ -49,7 +72,7 @@ pub fn command() -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .about(ABOUT)
         .long_about(LONG_ABOUT)
-        .after_help(AFTER_HELP)
+        .after_help(after_help())
         .override_usage(
             "ipvsctl COMMAND [OPTIONS]\n       ipvsctl              (no arguments: list the table)",
         )
@@ -106,8 +129,21 @@ pub fn help_text() -> String {
 
 /// `--generate-man`: the man page in roff.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let man = clap_mangen::Man::new(command());
     let mut out = Vec::new();
-    clap_mangen::Man::new(command()).render(&mut out)?;
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    let extra = [
+        roff_section("USAGE FORMS", USAGE_FORMS, true),
+        roff_section("EXIT STATUS", EXIT_STATUS, false),
+        roff_section("EXAMPLES", EXAMPLES, true),
+        roff_section("SEE ALSO", "ipvsadm(8), ip-netns(8)", false),
+    ];
+    out.extend(extra.concat().into_bytes());
+    man.render_version_section(&mut out)?;
     Ok(out)
 }
 
