@@ -146,3 +146,26 @@ fn a_batch_of_1500_changes_applies_all_but_the_bad_one_and_says_which() {
         .all(Result::is_ok));
     assert_eq!(ipvsadm_save(&ns), Vec::<String>::new());
 }
+
+#[test]
+fn one_handle_serves_many_threads() {
+    require_ipvs();
+    let ns = NetNs::new();
+    let ipvs = open(&ns);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let ipvs = &ipvs;
+            s.spawn(move || {
+                for i in 0..50 {
+                    let key = ServiceKey::udp(ip(&format!("10.23.{t}.{}", i + 1)), 53);
+                    ipvs.add_service(&Service::new(key)).expect("add_service");
+                    ipvs.add_destination(&key, &dests(i)[0])
+                        .expect("add_destination");
+                    assert_eq!(ipvs.destinations(&key).expect("destinations").len(), 1);
+                }
+            });
+        }
+    });
+    assert_eq!(ipvs.services().expect("services").len(), 200);
+    assert_eq!(ipvsadm_save(&ns).len(), 400);
+}

@@ -148,9 +148,11 @@ fn assert_reads_back(ipvs: &ipvs::Ipvs, service: &Service, dests: &[Destination]
 fn five_services_with_masq_route_and_gue_dests_read_back_as_ipvsadm_saves_them() {
     require_ipvs();
     let ns = NetNs::new();
-    // The virtual addresses are routable from inside, so local clients can reach them; the
-    // real servers are not, and the kernel counts what it schedules to them all the same.
+    // The virtual addresses are routable from inside, so local clients can reach them; so are
+    // the real servers, behind a dummy interface that swallows what is sent to them (without a
+    // route the kernel would answer some attempts with ICMP errors, which count as replies).
     add_dummy(&ns, "vip0", &["10.1.0.100/16", "2001:db8::100/64"]);
+    add_dummy(&ns, "rs0", &["10.2.255.254/16", "2001:db8:2::fffe/48"]);
     let ipvs = open(&ns);
     let cases = cases();
 
@@ -262,4 +264,62 @@ fn five_services_with_masq_route_and_gue_dests_read_back_as_ipvsadm_saves_them()
     ] {
         assert_listing_agrees(&ns, &state, listing);
     }
+
+    // The connection table, as the kernel's file has it: the three TCP attempts, and the
+    // IPv6 service's persistence template (client network /48, port 0). The one-packet UDP
+    // service keeps no connection.
+    let mut conns = ipvs.connections().expect("connections");
+    let mut in_file =
+        ipvs::parse_connections(&ns.exec_ok("cat", &["/proc/net/ip_vs_conn"])).expect("parse");
+    for c in conns.iter_mut().chain(in_file.iter_mut()) {
+        c.expires = 0; // read a moment apart
+    }
+    let key = |c: &ipvs::Connection| (c.client_addr, c.client_port, c.protocol.clone());
+    conns.sort_by_key(key);
+    in_file.sort_by_key(key);
+    assert_eq!(conns, in_file);
+    assert_eq!(conns.len(), 4, "{conns:?}");
+    let summary: Vec<[String; 4]> = conns
+        .iter()
+        .map(|c| {
+            [
+                format!("{} {}", c.protocol, addrport(c.client_addr, c.client_port)),
+                addrport(c.virtual_addr, c.virtual_port),
+                addrport(c.dest_addr, c.dest_port),
+                c.state.clone(),
+            ]
+        })
+        .collect();
+    // The TCP service hashes source address and port (sh-port): either server that has a weight.
+    for (i, row) in summary[..2].iter().enumerate() {
+        let port = conns[i].client_port;
+        assert_eq!(row[0], format!("TCP 10.1.0.100:{port}"));
+        assert_eq!(
+            (row[1].as_str(), row[3].as_str()),
+            ("10.1.0.1:80", "SYN_RECV")
+        );
+        assert!(
+            ["10.2.1.1:8080", "10.2.1.3:8081"].contains(&row[2].as_str()),
+            "{row:?}"
+        );
+    }
+    let v6_port = conns[3].client_port;
+    assert_eq!(
+        summary[2..],
+        [
+            [
+                "TCP [2001:db8::]:0".to_string(),
+                "[2001:db8::1]:443".into(),
+                "[2001:db8:2:5::1]:8443".into(),
+                "NONE".into()
+            ],
+            [
+                format!("TCP [2001:db8::100]:{v6_port}"),
+                "[2001:db8::1]:443".into(),
+                "[2001:db8:2:5::1]:8443".into(),
+                "SYN_RECV".into()
+            ],
+        ],
+        "{conns:?}"
+    );
 }

@@ -36,8 +36,9 @@ fn changes_in_one_namespace_are_invisible_in_another() {
     );
     assert_eq!(
         ipvs1.netns(),
-        Some(Path::new(&format!("/var/run/netns/{}", one.name())))
+        Some(ipvs_sys::netns::netns_path(one.name()).as_path())
     );
+    assert!(ipvs1.netns().unwrap().exists());
     let root = Ipvs::new().expect("Ipvs::new");
     assert_eq!(root.netns(), None);
 
