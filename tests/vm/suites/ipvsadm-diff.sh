@@ -1,0 +1,675 @@
+#!/usr/bin/env bash
+# ipvsadm-diff: the differential suite. Runs every case of tests/diff/*.txt through ipvsadm 1.31
+# (netns A) and through ipvsctl (netns B) and compares, per case:
+#   - the exit status of each command under test, its stdout and its stderr (ipvsctl's output is
+#     compared after replacing "ipvsctl" with "ipvsadm": ipvsadm prints its own name);
+#   - the kernel state afterwards, read in both namespaces by the same tool: `ipvsadm -S -n`
+#     (plus `-L --timeout` and `-L --daemon` for cases that touch timeouts or sync daemons);
+#   - the listings the case names, printed by ipvsadm and by ipvsctl in the SAME namespace and
+#     state (A; and B too when B's state differs), so that a difference there is pure formatting.
+# Then the JSON checks (ipvsctl only): -S --json | -R --json round trip, every listing with
+# --json parses, errors stay on stderr. And the spec checks where ipvsctl deliberately differs.
+#
+# Runs inside the test VM as root (see README.md beside this file), or anywhere with IPVS:
+#   ipvsadm-diff.sh
+# Environment:
+#   IPVSCTL=ipvsctl        the program under test (a name in PATH or a path); IPVSCTL=ipvsadm
+#                          checks the suite itself: every case must pass (JSON checks are skipped)
+#   IPVSDIFF_CASES=DIR|FILE case files (default: ../../diff/*.txt from this script: tests/diff)
+#   IPVSDIFF_ONLY=REGEX    run only the cases whose name matches
+#   IPVSDIFF_DIFF_LINES=16 lines of diff shown per differing item
+#   IPVSDIFF_DETAILED=40   failing cases shown with diffs; later ones get their FAIL line only
+#   IPVSDIFF_KEEP=DIR      keep every case's outputs in DIR (default: a temporary folder, removed)
+# Prints one "FAIL name: items" line per failing case (with bounded diffs), timings, and the
+# closing line "N passed, N failed"; exits 1 when anything failed.
+
+# ---------------------------------------------------------------------------------------------
+# The listings a case can ask for ("list" keyword), and what they run.
+declare -A LFMT=(
+  [Ln]="-L -n" [L]="-L" [stats]="-L -n --stats" [Lstats]="-L --stats" [rate]="-L -n --rate"
+  [thr]="-L -n --thresholds" [pc]="-L -n --persistent-conn" [tun]="-L -n --tun-info"
+  [Ltun]="-L --tun-info" [S]="-S" [Sn]="-S -n" [timeout]="-L --timeout" [daemon]="-L --daemon"
+  [c]="-L -n -c" [Lc]="-L -c" [cpc]="-L -n -c --persistent-conn" [exact]="-L -n --stats --exact"
+  [rexact]="-L -n --rate --exact" [nosort]="-L -n --nosort" [statsnosort]="-L -n --stats --nosort"
+  [none]=""
+)
+ALL_LISTS="Ln L stats rate thr pc tun S Sn timeout daemon c exact nosort"
+DEFAULT_LISTS="Ln Sn"
+# Listings whose numbers can move between two runs (connection expiry, rate estimator):
+# compared up to 3 times before they count as different.
+VOLATILE=" c Lc cpc rate rexact stats Lstats exact statsnosort "
+
+NS_A=ipvsdiff-a NS_B=ipvsdiff-b
+SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+IPVSCTL=${IPVSCTL:-ipvsctl}
+CTL_TIMEOUT=30
+# The program under test, as cases call it ($IPVS): bounded in time, so a hang fails one case.
+CTL_RUN="timeout -s KILL $CTL_TIMEOUT $IPVSCTL"
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+# readf FILE: REPLY=contents (no fork).
+readf() {
+  REPLY=
+  [ -f "$1" ] && IFS= read -r -d '' REPLY <"$1"
+  return 0
+}
+
+# norm TEXT: REPLY=TEXT with the program under test's name replaced by ipvsadm's.
+norm() {
+  local v=$1
+  if [ "$IPVSCTL" != ipvsctl ] && [ "$IPVSCTL" != ipvsadm ]; then v=${v//"$IPVSCTL"/ipvsadm}; fi
+  REPLY=${v//ipvsctl/ipvsadm}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Case files. A case:
+#   === category/name
+#   setup  SHELL...   run in both namespaces before the command, identically (normally ipvsadm)
+#   run    SHELL...   the command under test; $IPVS is ipvsadm in A and ipvsctl in B; $W is a
+#                     scratch folder; each run line's exit status is compared
+#   list   NAME...    listings to compare afterwards (added to "Ln Sn"; "all", or "none" alone)
+#   opt    WORD...    fresh (own namespaces: lo, d0 198.51.100.1/24), stderr-loose (each line of
+#                     ipvsadm's stderr must appear in ipvsctl's), no-stdout, no-state, no-rc
+parse_cases() {
+  local f line kw rest n=-1 lineno
+  C_NAME=() C_SETUP=() C_RUN=() C_LIST=() C_OPT=() C_TOUCH=() C_BATCH=() PARSE_ERRORS=()
+  for f in "$@"; do
+    lineno=0
+    while IFS= read -r line || [ -n "$line" ]; do
+      lineno=$((lineno + 1))
+      case $line in
+        '#'* | '') continue ;;
+        '=== '*)
+          rest=${line#=== }
+          rest=${rest%"${rest##*[![:space:]]}"}
+          if [ -n "$IPVSDIFF_ONLY" ] && ! [[ $rest =~ $IPVSDIFF_ONLY ]]; then
+            n=-2
+            continue
+          fi
+          n=${#C_NAME[@]}
+          C_NAME[n]=$rest C_SETUP[n]='' C_RUN[n]='' C_LIST[n]='' C_OPT[n]=' '
+          ;;
+        *)
+          [ "$n" -eq -2 ] && continue
+          if [ "$n" -lt 0 ]; then
+            PARSE_ERRORS+=("${f##*/}:$lineno: text before the first case")
+            continue
+          fi
+          line=${line#"${line%%[![:space:]]*}"}
+          kw=${line%%[[:space:]]*}
+          rest=${line#"$kw"}
+          rest=${rest#"${rest%%[![:space:]]*}"}
+          case $kw in
+            setup) C_SETUP[n]+=$rest$'\n' ;;
+            run) C_RUN[n]+=$rest$'\n' ;;
+            list) C_LIST[n]+=" $rest" ;;
+            opt) C_OPT[n]+="$rest " ;;
+            *) PARSE_ERRORS+=("${f##*/}:$lineno: unknown keyword '$kw'") ;;
+          esac
+          ;;
+      esac
+    done <"$f"
+  done
+  local i l t x seen=' '
+  local re_batchable='^[-A-Za-z0-9_.:,/=[:space:]]+$'
+  local re_not_batchable='[[:space:]](-S|-L|-l|-R|-h|-v|--save|--list|--restore|--help|--version)[[:space:]]'
+  local re_t='(^|[[:space:]])(--set|-R|--restore)([[:space:]]|$)'
+  local re_d='daemon|(^|[[:space:]])(-R|--restore)([[:space:]]|$)'
+  for i in "${!C_NAME[@]}"; do
+    [[ $seen == *" ${C_NAME[i]} "* ]] && PARSE_ERRORS+=("duplicate case name ${C_NAME[i]}")
+    seen+="${C_NAME[i]} "
+    [ -n "${C_RUN[i]}" ] || PARSE_ERRORS+=("case ${C_NAME[i]} has no run line")
+    l=${C_LIST[i]}
+    # bad inputs compare no listing unless they ask (the state is compared anyway)
+    [[ ${C_NAME[i]} != bad/* ]] || [ -n "$l" ] || l=none
+    if [[ " $l " == *" none "* ]]; then
+      l=''
+    elif [[ " $l " == *" all "* ]]; then
+      l="$ALL_LISTS ${l//all/}"
+    else
+      l="$DEFAULT_LISTS $l"
+    fi
+    # unique, in order
+    local u=' ' x
+    for x in $l; do
+      [ -n "${LFMT[$x]+set}" ] || PARSE_ERRORS+=("case ${C_NAME[i]}: unknown listing '$x'")
+      [[ $u == *" $x "* ]] || u+="$x "
+    done
+    C_LIST[i]=$u
+    t=''
+    [[ ${C_SETUP[i]}${C_RUN[i]} =~ $re_t ]] && t+=t
+    [[ ${C_SETUP[i]}${C_RUN[i]} =~ $re_d ]] && t+=d
+    C_TOUCH[i]=$t
+    # The leading setup lines that are plain ipvsadm changes go to ONE `ipvsadm -R` (with the
+    # reset), which saves a process per line; the VM runs programs slowly.
+    local rest_setup='' batch='' in_batch=yes args
+    while IFS= read -r x; do
+      [ -n "$x" ] || continue
+      args=${x#ipvsadm }
+      if [ $in_batch = yes ] && [[ $x == "ipvsadm "* ]] && [[ $args =~ $re_batchable ]] &&
+        ! [[ " $args " =~ $re_not_batchable ]]; then
+        batch+=$args$'\n'
+      else
+        in_batch=no
+        rest_setup+=$x$'\n'
+      fi
+    done <<<"${C_SETUP[i]}"
+    C_BATCH[i]=$batch
+    C_SETUP[i]=$rest_setup
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# One side (A = ipvsadm, B = ipvsctl), run inside its network namespace.
+
+# fresh_init: what a "fresh" namespace gets (the shared namespaces get it once too).
+ns_init() {
+  ip -force -batch - <<'EOF'
+link set lo up
+link add d0 type dummy
+link set d0 multicast on up
+address add 198.51.100.1/24 dev d0
+address add 2001:db8:ff::1/64 dev d0 nodad
+EOF
+}
+
+# list_one OUTFILE ARGS...: a listing by ipvsadm (LTOOL=adm) or ipvsctl (LTOOL=ctl) into OUTFILE,
+# stdout and stderr together, then its exit status.
+list_one() {
+  local f=$1
+  shift
+  if [ "$LTOOL" = adm ]; then ipvsadm "$@" >"$f" 2>&1 </dev/null; else $CTL_RUN "$@" >"$f" 2>&1 </dev/null; fi
+  echo "[exit $?]" >>"$f"
+}
+
+# do_lists PREFIX NAMES: every listing by both tools; volatile ones again when they differ.
+do_lists() {
+  local p=$1 x a b
+  for x in $2; do
+    for _ in 1 2 3; do
+      # shellcheck disable=SC2086
+      if [ "$x" = Sn ]; then
+        printf '%s' "$SN_ADM" >"$p.$x.adm"
+      else
+        # shellcheck disable=SC2086
+        LTOOL=adm list_one "$p.$x.adm" ${LFMT[$x]}
+      fi
+      # shellcheck disable=SC2086
+      LTOOL=ctl list_one "$p.$x.ctl" ${LFMT[$x]}
+      [[ $VOLATILE == *" $x "* ]] || break
+      readf "$p.$x.adm"
+      a=$REPLY
+      readf "$p.$x.ctl"
+      norm "$REPLY"
+      b=$REPLY
+      [ "$a" != "$b" ] || break
+      sleep 1
+    done
+  done
+}
+
+# run_case SIDE I: setup, command, state and listings of case I into $OUT/I.SIDE.*
+run_case() {
+  local side=$1 i=$2 o=$OUT/$2.$1 line rc n=0 rcs=''
+  # IPVS and W are for the cases' eval'd lines
+  # shellcheck disable=SC2034
+  local IPVS=$CTL_RUN W=$OUT/w.$1
+  # shellcheck disable=SC2034
+  [ "$side" = B ] || IPVS=ipvsadm
+  : >"$o.setup"
+  # reset (flush, default timeouts) and the batched setup lines, in one ipvsadm -R
+  printf -- '-C\n--set 900 120 300\n%s' "${C_BATCH[i]}" | ipvsadm -R >/dev/null 2>"$o.tmp"
+  rc=$?
+  if [ $rc -ne 0 ] || [ -s "$o.tmp" ]; then
+    readf "$o.tmp"
+    echo "setup (ipvsadm -R of the leading ipvsadm lines) exited $rc: $REPLY" >>"$o.setup"
+  fi
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    n=$((n + 1))
+    { eval "$line"; } >/dev/null 2>"$o.tmp" </dev/null
+    rc=$?
+    if [ $rc -ne 0 ]; then
+      readf "$o.tmp"
+      echo "setup line $n exited $rc: $line: $REPLY" >>"$o.setup"
+    fi
+  done <<<"${C_SETUP[i]}"
+  : >"$o.out"
+  : >"$o.err"
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    { eval "$line"; } >>"$o.out" 2>>"$o.err" </dev/null
+    rcs+="$? "
+  done <<<"${C_RUN[i]}"
+  echo "$rcs" >"$o.rc"
+  # The state, read by ipvsadm. Its -S -n is also the ipvsadm side of the Sn listing.
+  ipvsadm -S -n >"$o.sn" 2>&1 </dev/null
+  echo "[exit $?]" >>"$o.sn"
+  readf "$o.sn"
+  SN_ADM=$REPLY
+  {
+    printf '%s' "$SN_ADM"
+    if [[ ${C_TOUCH[i]} == *t* ]]; then ipvsadm -L --timeout 2>&1; fi
+    if [[ ${C_TOUCH[i]} == *d* ]]; then ipvsadm -L --daemon 2>&1; fi
+  } >"$o.state" </dev/null
+  if [ "$side" = A ]; then
+    do_lists "$o.L" "${C_LIST[i]}"
+  else
+    # Listings in B too when B's kernel state differs from A's: formatting of what ipvsctl built.
+    local sa sb
+    readf "$OUT/$i.A.state"
+    sa=$REPLY
+    readf "$o.state"
+    sb=$REPLY
+    [ "$sa" = "$sb" ] || do_lists "$o.L" "${C_LIST[i]}"
+  fi
+  # (timeouts are reset by the next case's setup)
+  if [[ ${C_TOUCH[i]} == *d* ]]; then
+    ipvsadm --stop-daemon master >/dev/null 2>&1
+    ipvsadm --stop-daemon backup >/dev/null 2>&1
+  fi
+}
+
+side_main() {
+  local side=$1 i ns
+  mkdir -p "$OUT/w.$side"
+  for i in "${!C_NAME[@]}"; do
+    if [[ ${C_OPT[i]} == *" fresh "* ]]; then
+      ns=ipvsdiff-f$side$i
+      ip netns add "$ns" || { echo "setup: ip netns add $ns failed" >"$OUT/$i.$side.setup"; continue; }
+      nsenter --net="/run/netns/$ns" bash "$SELF" --one "$OUT" "$side" "$i"
+      ip netns del "$ns"
+    else
+      run_case "$side" "$i"
+    fi
+  done
+}
+
+one_main() {
+  ns_init >/dev/null 2>&1
+  run_case "$1" "$2"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Comparison and report (in the suite's own namespace).
+
+SHOWN=0
+# show_diff LABEL A_TEXT B_TEXT: a bounded unified diff, indented.
+show_diff() {
+  [ "$SHOWN" -lt "${IPVSDIFF_DETAILED:-40}" ] || return 0
+  printf '%s' "$2" >"$OUT/diff.a"
+  printf '%s' "$3" >"$OUT/diff.b"
+  diff -u -L "ipvsadm $1" -L "$IPVSCTL $1" "$OUT/diff.a" "$OUT/diff.b" |
+    head -n "${IPVSDIFF_DIFF_LINES:-16}" | sed 's/^/    /'
+}
+
+PASSED=0 FAILED=0 SKIPPED=0
+FAILED_NAMES=()
+compare_case() {
+  local i=$1
+  local a=$OUT/$i.A b=$OUT/$i.B items=() diffs=() x va vb l
+  local opt=${C_OPT[i]}
+  readf "$a.setup"
+  va=$REPLY
+  readf "$b.setup"
+  vb=$REPLY
+  if [ -n "$va$vb" ]; then
+    items+=("setup")
+    SETUP_MSG=${va:-$vb}
+  fi
+  if [[ $opt != *" no-rc "* ]]; then
+    readf "$a.rc"
+    va=$REPLY
+    readf "$b.rc"
+    vb=$REPLY
+    if [ "$va" != "$vb" ]; then
+      items+=("exit ${va% } vs ${vb% }")
+    fi
+  fi
+  if [[ $opt != *" no-stdout "* ]]; then
+    readf "$a.out"
+    va=$REPLY
+    readf "$b.out"
+    norm "$REPLY"
+    vb=$REPLY
+    if [ "$va" != "$vb" ]; then
+      items+=("stdout")
+      diffs+=("stdout" "$va" "$vb")
+    fi
+  fi
+  readf "$a.err"
+  va=$REPLY
+  readf "$b.err"
+  norm "$REPLY"
+  vb=$REPLY
+  if [ "$va" != "$vb" ]; then
+    if [[ $opt == *" stderr-loose "* ]]; then
+      local missing=0
+      while IFS= read -r l; do
+        [ -z "$l" ] || [[ $vb == *"$l"* ]] || missing=1
+      done <<<"$va"
+      if [ $missing = 1 ] || { [ -z "$va" ] && [ -n "$vb" ]; } || { [ -n "$va" ] && [ -z "$vb" ]; }; then
+        items+=("stderr")
+        diffs+=("stderr" "$va" "$vb")
+      fi
+    else
+      items+=("stderr")
+      diffs+=("stderr" "$va" "$vb")
+    fi
+  fi
+  if [[ $opt != *" no-state "* ]]; then
+    readf "$a.state"
+    va=$REPLY
+    readf "$b.state"
+    vb=$REPLY
+    if [ "$va" != "$vb" ]; then
+      items+=("state")
+      diffs+=("state (ipvsadm -S -n after each)" "$va" "$vb")
+    fi
+  fi
+  for x in ${C_LIST[i]}; do
+    for l in A B; do
+      [ -f "$OUT/$i.$l.L.$x.adm" ] || continue
+      readf "$OUT/$i.$l.L.$x.adm"
+      va=$REPLY
+      readf "$OUT/$i.$l.L.$x.ctl"
+      norm "$REPLY"
+      vb=$REPLY
+      if [ "$va" != "$vb" ]; then
+        items+=("list:$x($l)")
+        diffs+=("${LFMT[$x]} in netns $l" "$va" "$vb")
+      fi
+    done
+  done
+  if [ ${#items[@]} -eq 0 ]; then
+    PASSED=$((PASSED + 1))
+    return 0
+  fi
+  FAILED=$((FAILED + 1))
+  FAILED_NAMES+=("${C_NAME[i]}")
+  local IFS=', '
+  echo "FAIL ${C_NAME[i]}: ${items[*]}"
+  unset IFS
+  if [ "$SHOWN" -lt "${IPVSDIFF_DETAILED:-40}" ]; then
+    l=${C_RUN[i]%$'\n'}
+    echo "    run: ${l//$'\n'/ ; }"
+    [ "${items[0]}" != setup ] || echo "    ${SETUP_MSG:0:300}"
+    local k shown_items=0
+    for ((k = 0; k < ${#diffs[@]}; k += 3)); do
+      [ $shown_items -lt 3 ] || break
+      show_diff "${diffs[k]}" "${diffs[k + 1]}" "${diffs[k + 2]}"
+      shown_items=$((shown_items + 1))
+    done
+    SHOWN=$((SHOWN + 1))
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# JSON and spec checks: ipvsctl alone, in netns B.
+
+# json_ok FILE: is FILE exactly one JSON document? (REPLY = the validator's complaint)
+json_ok() {
+  REPLY=$(awk -f "$JSONCHECK" "$1" 2>&1)
+}
+
+JPASS=0 JFAIL=0
+jresult() { # NAME OK MESSAGE
+  if [ "$2" = 0 ]; then
+    JPASS=$((JPASS + 1))
+  else
+    JFAIL=$((JFAIL + 1))
+    echo "FAIL $1: $3"
+  fi
+}
+
+# The state the JSON checks work on: every kind of service, dest and flag.
+RICH_STATE='-A -t 192.0.2.1:80 -s rr
+-a -t 192.0.2.1:80 -r 192.0.2.11:80 -m -w 3
+-a -t 192.0.2.1:80 -r 192.0.2.12:8080 -m -w 0
+-A -u 192.0.2.1:53 -s wrr -o
+-a -u 192.0.2.1:53 -r 192.0.2.13:53 -g -w 2
+-A -t 192.0.2.2:443 -s sh -b sh-fallback,sh-port -p 120 -M 255.255.255.0
+-a -t 192.0.2.2:443 -r 192.0.2.14:443 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
+-a -t 192.0.2.2:443 -r 192.0.2.15:443 -i -w 1 --tun-type gre --tun-nocsum
+-a -t 192.0.2.2:443 -r 192.0.2.16:443 -i -w 1 --tun-type ipip
+-A -u 192.0.2.3:5060 -s mh -b mh-port -p 60 --pe sip
+-a -u 192.0.2.3:5060 -r 192.0.2.17:5060 -m -w 65535
+-A --sctp-service 192.0.2.4:9000 -s lblcr
+-A -t [2001:db8::1]:80 -s wlc -p 300 -M 64
+-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 5
+-A -f 7 -s fo
+-a -f 7 -r 192.0.2.18:0 -g -w 4
+-A -f 8 -6 -s ovf -p
+-a -f 8 -6 -r [2001:db8::12]:0 -g -w 1'
+
+json_main() {
+  local W=$OUT/json f x ok msg rc rc2 j
+  mkdir -p "$W"
+  ipvsadm -C
+  printf '%s\n' "$RICH_STATE" | ipvsadm -R
+  ipvsadm -e -t 192.0.2.1:80 -r 192.0.2.11:80 -m -w 3 -x 100 -y 10
+  ipvsadm -S -n >"$W/s1"
+  ipvsadm -L -n --thresholds >"$W/t1"
+
+  # -S --json: exit 0, nothing on stderr, one JSON document.
+  $CTL_RUN -S --json >"$W/j" 2>"$W/err"
+  rc=$?
+  json_ok "$W/j"
+  ok=$?
+  msg="exit $rc; stderr: $(head -c 200 "$W/err"); json: $REPLY"
+  [ $rc = 0 ] && [ $ok = 0 ] && [ ! -s "$W/err" ]
+  jresult json/save-valid $? "$msg"
+
+  # -R --json of it, into an empty table, gives the same state (thresholds included).
+  ipvsadm -C
+  $CTL_RUN -R --json <"$W/j" >"$W/out" 2>"$W/err"
+  rc=$?
+  ipvsadm -S -n >"$W/s2"
+  ipvsadm -L -n --thresholds >"$W/t2"
+  if [ $rc = 0 ] && cmp -s "$W/s1" "$W/s2"; then
+    jresult json/roundtrip-state 0 ''
+  else
+    jresult json/roundtrip-state 1 "exit $rc; stderr: $(head -c 200 "$W/err")"
+    diff -u -L 'before -S --json' -L 'after -R --json' "$W/s1" "$W/s2" | head -n 20 | sed 's/^/    /'
+  fi
+  cmp -s "$W/t1" "$W/t2"
+  jresult json/roundtrip-thresholds $? "$(diff -u -L before -L after "$W/t1" "$W/t2" | head -n 12)"
+
+  # Every listing with --json: exit 0, one JSON document, nothing on stderr.
+  ip link set d0 up 2>/dev/null
+  ipvsadm --start-daemon master --mcast-interface d0 --syncid 7 >/dev/null 2>&1
+  ipvsadm -C
+  printf '%s\n' "$RICH_STATE" | ipvsadm -R
+  local lists=("-L -n" "-L" "-l -n" "-L -n --stats" "-L -n --rate" "-L -n --thresholds"
+    "-L -n --persistent-conn" "-L -n --tun-info" "-L -n --stats --exact" "-L -n --nosort"
+    "-L -n -c" "-L -n -c --persistent-conn" "-L --timeout" "-L --daemon" "-L -n -t 192.0.2.1:80"
+    "-L -n -f 8 -6" "-S" "-S -n")
+  for x in "${lists[@]}"; do
+    # shellcheck disable=SC2086
+    $CTL_RUN $x --json >"$W/j" 2>"$W/err" </dev/null
+    rc=$?
+    json_ok "$W/j"
+    ok=$?
+    msg="exit $rc; stderr: $(head -c 200 "$W/err"); json: $REPLY; stdout: $(head -c 120 "$W/j" | tr '\n' ' ')"
+    [ $rc = 0 ] && [ $ok = 0 ] && [ ! -s "$W/err" ]
+    jresult "json/valid ${x// /}" $? "$msg"
+  done
+  ipvsadm --stop-daemon master >/dev/null 2>&1
+
+  # An empty table: valid JSON, and it restores to an empty table.
+  ipvsadm -C
+  $CTL_RUN -S --json >"$W/j" 2>"$W/err"
+  rc=$?
+  json_ok "$W/j"
+  ok=$?
+  msg="exit $rc; json: $REPLY"
+  ipvsadm -A -t 192.0.2.9:80
+  $CTL_RUN -C >/dev/null 2>&1
+  $CTL_RUN -R --json <"$W/j" >/dev/null 2>"$W/err"
+  rc2=$?
+  [ $rc = 0 ] && [ $ok = 0 ] && [ $rc2 = 0 ] && [ -z "$(ipvsadm -S -n)" ]
+  jresult json/empty-roundtrip $? "$msg; -R --json exit $rc2; state: $(ipvsadm -S -n | head -n 3)"
+
+  # Errors stay on stderr with ipvsadm's exit status and message.
+  ipvsadm -C
+  ipvsadm -L -n -t 192.0.2.99:80 >"$W/o1" 2>"$W/e1"
+  rc=$?
+  $CTL_RUN -L -n -t 192.0.2.99:80 --json >"$W/o2" 2>"$W/e2"
+  rc2=$?
+  readf "$W/e2"
+  norm "$REPLY"
+  [ "$rc" = "$rc2" ] && [ ! -s "$W/o2" ] && [ "$(cat "$W/e1")" = "${REPLY%$'\n'}" ]
+  jresult json/error-on-stderr $? "exit $rc vs $rc2; stdout: $(head -c 100 "$W/o2"); stderr: $(head -c 200 "$W/e2")"
+
+  # A broken JSON document: refused, nothing applied.
+  ipvsadm -A -t 192.0.2.9:80
+  ipvsadm -S -n >"$W/s1"
+  printf '{"services": [' | $CTL_RUN -R --json >/dev/null 2>"$W/err"
+  rc=$?
+  ipvsadm -S -n >"$W/s2"
+  [ "$rc" != 0 ] && [ -s "$W/err" ] && cmp -s "$W/s1" "$W/s2"
+  jresult json/restore-broken $? "exit $rc; stderr: $(head -c 200 "$W/err")"
+
+  # Spec (issue 3): -R checks the syntax of the whole input before sending anything, and names
+  # the bad line. ipvsadm applies the lines before a bad one, so the differential cases can't
+  # compare this.
+  ipvsadm -C
+  printf '%s\n' '-A -t 192.0.2.1:80 -s rr' '-a -t 192.0.2.1:80 -r 192.0.2.11 -m' \
+    '-A -t 192.0.2.2:99999 -s rr' | $CTL_RUN -R >/dev/null 2>"$W/err"
+  rc=$?
+  j=$(ipvsadm -S -n)
+  [ "$rc" = 2 ] && [ -z "$j" ] && grep -qi 'line 3' "$W/err"
+  jresult spec/restore-checks-all-first $? "exit $rc (want 2); state after: ${j:-empty}; stderr: $(head -c 200 "$W/err")"
+  ipvsadm -C
+}
+
+# ---------------------------------------------------------------------------------------------
+main() {
+  local start t_cmp i dirs=() files=()
+  start=$(now_ms)
+  OUT=${IPVSDIFF_KEEP:-$(mktemp -d /tmp/ipvsadm-diff.XXXXXX)}
+  mkdir -p "$OUT"
+  local here=${SELF%/*}
+  if [ -n "$IPVSDIFF_CASES" ]; then
+    dirs=("$IPVSDIFF_CASES")
+  else
+    dirs=("$(cd "$here/../../diff" 2>/dev/null && pwd)")
+  fi
+  if [ -f "${dirs[0]}" ]; then
+    files=("${dirs[0]}")
+    JSONCHECK=${dirs[0]%/*}/jsoncheck.awk
+  else
+    shopt -s nullglob
+    files=("${dirs[0]}"/*.txt)
+    JSONCHECK=${dirs[0]}/jsoncheck.awk
+  fi
+  if [ ${#files[@]} -eq 0 ]; then
+    echo "ipvsadm-diff: no case files in ${dirs[0]}" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  command -v ipvsadm >/dev/null || { echo "ipvsadm-diff: ipvsadm is not in PATH"; echo "0 passed, 1 failed"; exit 1; }
+  if ! command -v "$IPVSCTL" >/dev/null; then
+    echo "ipvsadm-diff: $IPVSCTL is not in PATH"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+
+  parse_cases "${files[@]}"
+  {
+    declare -p C_NAME C_SETUP C_BATCH C_RUN C_LIST C_OPT C_TOUCH
+    declare -p CTL_RUN IPVSCTL JSONCHECK
+  } >"$OUT/cases.sh"
+  local -A cats=()
+  local bad=0 c summary=''
+  for i in "${!C_NAME[@]}"; do
+    c=${C_NAME[i]%%/*}
+    cats[$c]=$((${cats[$c]:-0} + 1))
+  done
+  for c in $(printf '%s\n' "${!cats[@]}" | sort); do summary+=" $c=${cats[$c]}"; done
+  bad=${cats[bad]:-0}
+  echo "ipvsadm-diff: ${#C_NAME[@]} cases ($bad bad inputs;$summary) from ${#files[@]} files;" \
+    "ipvsadm $(ipvsadm -v 2>&1 | awk '{print $2}') vs $IPVSCTL"
+  for i in "${PARSE_ERRORS[@]}"; do echo "FAIL case files: $i"; done
+
+  # /etc/hosts names for the test addresses (restored at exit): -L without -n and host names.
+  cp /etc/hosts "$OUT/hosts.orig"
+  cat >>/etc/hosts <<'EOF'
+192.0.2.1 vip1.example
+192.0.2.2 vip2.example
+192.0.2.11 rs1.example
+192.0.2.12 rs2.example
+192.0.2.13 a-really-long-real-server-host-name.example.org
+192.0.2.200 a-really-long-virtual-service-name.example.org
+2001:db8::1 vip6.example
+2001:db8::11 rs6.example
+2001:db8::99 v6only.example
+EOF
+  trap 'cp "$OUT/hosts.orig" /etc/hosts; ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null; [ -n "$IPVSDIFF_KEEP" ] || rm -rf "$OUT"' EXIT
+
+  ip netns del $NS_A 2>/dev/null
+  ip netns del $NS_B 2>/dev/null
+  if ! ip netns add $NS_A || ! ip netns add $NS_B; then
+    echo "ipvsadm-diff: ip netns add failed"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  nsenter --net=/run/netns/$NS_A bash -c "$(declare -f ns_init); ns_init" >/dev/null 2>&1
+  nsenter --net=/run/netns/$NS_B bash -c "$(declare -f ns_init); ns_init" >/dev/null 2>&1
+
+  local t0
+  t0=$(now_ms)
+  nsenter --net=/run/netns/$NS_A bash "$SELF" --side "$OUT" A
+  local t_a=$(($(now_ms) - t0))
+  t0=$(now_ms)
+  nsenter --net=/run/netns/$NS_B bash "$SELF" --side "$OUT" B
+  local t_b=$(($(now_ms) - t0))
+
+  t0=$(now_ms)
+  for i in "${!C_NAME[@]}"; do compare_case "$i"; done
+  FAILED=$((FAILED + ${#PARSE_ERRORS[@]}))
+  t_cmp=$(($(now_ms) - t0))
+
+  local t_json=0
+  if [ "$(basename "$IPVSCTL")" = ipvsadm ]; then
+    echo "ipvsadm-diff: IPVSCTL is ipvsadm: the JSON and spec checks are skipped"
+    SKIPPED=1
+  elif [ -z "$IPVSDIFF_ONLY" ] || [[ json =~ $IPVSDIFF_ONLY ]]; then
+    t0=$(now_ms)
+    nsenter --net=/run/netns/$NS_B bash "$SELF" --json "$OUT" >"$OUT/json.log" 2>&1
+    cat "$OUT/json.log"
+    readf "$OUT/json.counts"
+    read -r jp jf <<<"$REPLY"
+    PASSED=$((PASSED + ${jp:-0}))
+    FAILED=$((FAILED + ${jf:-1}))
+    t_json=$(($(now_ms) - t0))
+    echo "ipvsadm-diff: JSON and spec checks: ${jp:-0} passed, ${jf:-?} failed"
+  fi
+  echo "ipvsadm-diff: times: ipvsadm side $((t_a / 1000)) s, $IPVSCTL side $((t_b / 1000)) s," \
+    "compare $((t_cmp / 1000)) s, json $((t_json / 1000)) s, all $((($(now_ms) - start) / 1000)) s"
+  if [ $SKIPPED -gt 0 ]; then
+    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  else
+    echo "$PASSED passed, $FAILED failed"
+  fi
+  [ $FAILED -eq 0 ]
+}
+
+case ${1:-} in
+  --side | --one | --json)
+    OUT=$2
+    # shellcheck source=/dev/null
+    . "$OUT/cases.sh"
+    ;;
+esac
+case ${1:-} in
+  --side) side_main "$3" ;;
+  --one) one_main "$3" "$4" ;;
+  --json)
+    ns_init >/dev/null 2>&1
+    json_main
+    echo "$JPASS $JFAIL" >"$OUT/json.counts"
+    ;;
+  *) main ;;
+esac
