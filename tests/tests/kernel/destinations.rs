@@ -210,6 +210,28 @@ fn tunnels_may_cross_address_families_and_fwmark_services_take_any_port() {
     let state = assert_ipvsadm_agrees(&ns, &ipvs);
     assert_listing_agrees(&ns, &state, Listing::TunInfo);
     let mixed = ipvs.destinations(&v4).expect("destinations");
+
+    // Traffic to the IPv4 service reaches each real server once (round robin): the
+    // connection table then holds IPv4 clients of IPv6 real servers.
+    add_dummy(&ns, "net0", &["10.6.0.100/16", "2001:db8:6::fffe/48"]);
+    for _ in 0..3 {
+        udp_send(
+            &ns,
+            std::net::SocketAddr::from((ip("10.6.0.1"), 53)),
+            b"query",
+        );
+    }
+    let conns = assert_connections_agree(&ns, &ipvs);
+    let mut dests: Vec<IpAddr> = conns.iter().map(|c| c.dest_addr).collect();
+    dests.sort();
+    assert_eq!(
+        dests,
+        [ip("10.6.1.1"), ip("2001:db8:6:1::2"), ip("2001:db8:6:1::3")],
+        "{conns:?}"
+    );
+    assert!(conns
+        .iter()
+        .all(|c| c.client_addr == ip("10.6.0.100") && c.virtual_addr == ip("10.6.0.1")));
     assert_eq!(
         mixed
             .iter()

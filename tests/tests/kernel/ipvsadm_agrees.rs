@@ -279,6 +279,7 @@ fn five_services_with_masq_route_and_gue_dests_read_back_as_ipvsadm_saves_them()
     in_file.sort_by_key(key);
     assert_eq!(conns, in_file);
     assert_eq!(conns.len(), 4, "{conns:?}");
+    assert_connections_agree(&ns, &ipvs);
     let summary: Vec<[String; 4]> = conns
         .iter()
         .map(|c| {

@@ -566,3 +566,38 @@ pub fn udp_send(ns: &NetNs, to: SocketAddr, payload: &[u8]) {
             .unwrap_or_else(|e| panic!("send to {to}: {e}"));
     });
 }
+
+/// Asserts that `ipvsadm -L -n -c` lists the connections the library reads (protocol, state,
+/// client, virtual and real-server addresses; the expiry times are read a moment apart).
+pub fn assert_connections_agree(ns: &NetNs, ipvs: &Ipvs) -> Vec<ipvs::Connection> {
+    let conns = ipvs.connections().expect("connections");
+    let mut ours: Vec<[String; 5]> = conns
+        .iter()
+        .map(|c| {
+            [
+                c.protocol.clone(),
+                c.state.clone(),
+                addrport(c.client_addr, c.client_port),
+                addrport(c.virtual_addr, c.virtual_port),
+                addrport(c.dest_addr, c.dest_port),
+            ]
+        })
+        .collect();
+    let text = ns.ipvsadm_ok(&["-L", "-n", "-c"]);
+    let mut theirs: Vec<[String; 5]> = text
+        .lines()
+        .skip(2)
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(f.len(), 6, "{l:?}");
+            [f[0], f[2], f[3], f[4], f[5]].map(str::to_string)
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(
+        theirs, ours,
+        "ipvsadm -L -n -c (left) and connections() (right):\n{text}"
+    );
+    conns
+}

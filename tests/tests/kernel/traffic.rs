@@ -163,6 +163,7 @@ fn http_through_masquerading_services_is_counted_listed_as_connections_and_zeroe
         },
         *c
     );
+    assert_connections_agree(&ns, &ipvs);
     let listed = ns.ipvsadm_ok(&["-L", "-n", "-c"]);
     let row: Vec<&str> = listed
         .lines()
@@ -208,7 +209,7 @@ fn http_through_masquerading_services_is_counted_listed_as_connections_and_zeroe
         // One real server: it counted exactly what its service counted.
         assert_eq!(counters(&vs.destinations[0].stats), counters(s));
     }
-    let conns = ipvs.connections().expect("connections");
+    let conns = assert_connections_agree(&ns, &ipvs);
     assert_eq!(conns.len(), 4, "closed connections stay a while: {conns:?}");
     assert!(conns.iter().all(|c| c.dest_addr == server.ip()));
 
