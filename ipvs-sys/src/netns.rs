@@ -28,12 +28,8 @@ where
     T: Send + 'static,
     F: FnOnce() -> io::Result<T> + Send + 'static,
 {
-    let file = File::open(path).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("network namespace {}: {e}", path.display()),
-        )
-    })?;
+    // The OS error is kept as is, errno included; callers know the path.
+    let file = File::open(path)?;
     std::thread::spawn(move || {
         // SAFETY: setns only reads the fd, which `file` keeps open for the
         // call; it changes the namespace of this thread alone (CLONE_NEWNET

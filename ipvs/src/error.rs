@@ -42,6 +42,8 @@ pub enum Operation {
     GetInfo,
     /// `connections`.
     GetConnections,
+    /// `apply`: the batch as a whole (each change's own error names its operation).
+    Apply,
 }
 
 /// Anything that can go wrong. Its `Display` is ipvsadm's message.
@@ -61,6 +63,14 @@ pub enum Error {
     /// No IPVS in this kernel, even after `modprobe ip_vs`.
     #[error("IPVS is not available in this kernel (no generic netlink family \"IPVS\", and `modprobe ip_vs` did not help)")]
     NotAvailable,
+    /// The network namespace could not be entered.
+    #[error("network namespace {}: {source}", path.display())]
+    Netns {
+        /// The namespace file.
+        path: std::path::PathBuf,
+        /// Why it could not be opened or joined.
+        source: io::Error,
+    },
     /// A value the kernel would not accept, caught before sending.
     #[error("{0}")]
     InvalidArgument(String),
@@ -93,7 +103,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Kernel { errno, .. } => Some(*errno),
-            Error::Io { source, .. } => source.raw_os_error(),
+            Error::Io { source, .. } | Error::Netns { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
