@@ -201,7 +201,13 @@ impl Ipvs {
             }
             other => other,
         }
-        .map_err(|e| Error::from_sys(Operation::Open, e))?;
+        .map_err(|e| match (e, &netns) {
+            (ipvs_sys::Error::Io(source), Some(path)) => Error::Netns {
+                path: path.clone(),
+                source,
+            },
+            (e, _) => Error::from_sys(Operation::Open, e),
+        })?;
         Ok(Ipvs {
             sock: Mutex::new(sock),
             netns,
@@ -249,7 +255,7 @@ impl Ipvs {
         let results = self
             .socket()
             .batch(&msgs)
-            .map_err(|e| Error::from_sys(Operation::Open, e))?;
+            .map_err(|e| Error::from_sys(Operation::Apply, e))?;
         Ok(results
             .into_iter()
             .zip(changes)
