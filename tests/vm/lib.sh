@@ -20,3 +20,8 @@ ipvst_elapsed() {
   local s=$((SECONDS - $1))
   printf '%dm%02ds' $((s / 60)) $((s % 60))
 }
+
+# rustup's cargo, where the environment lacks it in PATH (a login shell would add it).
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
+  PATH=${HOME:-/root}/.cargo/bin:$PATH
+fi
