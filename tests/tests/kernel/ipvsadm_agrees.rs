@@ -219,7 +219,13 @@ fn five_services_with_masq_route_and_gue_dests_read_back_as_ipvsadm_saves_them()
         "one SYN per attempt"
     );
     assert_eq!(tcp_stats.in_bytes, 120, "two 60-byte SYNs");
-    assert_eq!(tcp_stats.out_packets, 0, "nobody answered");
+    // Nobody answers, but an ICMP error about an unreachable real server may come back
+    // through IPVS and be counted as outgoing: at most one per SYN.
+    assert!(
+        tcp_stats.out_packets <= 2,
+        "out packets {} for 2 unanswered SYNs",
+        tcp_stats.out_packets
+    );
     let dest_conns: u64 = state
         .iter()
         .flat_map(|vs| &vs.destinations)
