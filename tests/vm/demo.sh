@@ -84,7 +84,8 @@ setup_network
 start_real_servers
 echo "== IPVS service $VIP:$PORT, round robin, masquerading to ${RS[*]}"
 program_ipvs
-in_ns director ipvsadm -L -n
+echo "== ipvsctl -Ln on the director"
+in_ns director ipvsctl -Ln
 echo "== $REQUESTS HTTP requests from the client"
 send_requests
 echo "== the director's IPVS statistics and connections"
@@ -92,9 +93,9 @@ if command -v ipvs-demo >/dev/null; then
   in_ns director ipvs-demo stats "$VIP:$PORT" # waits for the kernel's counters to settle
 else
   sleep 2 # the kernel adds up its per-CPU counters every 2 s
-  in_ns director ipvsadm -L -n --stats
-  in_ns director ipvsadm -L -n -c
 fi
+echo "== ipvsctl -Ln --stats on the director"
+in_ns director ipvsctl -Ln --stats
 
 rs1=$(grep -c '^hello from rs1 ' /tmp/answers || true)
 rs2=$(grep -c '^hello from rs2 ' /tmp/answers || true)
