@@ -145,9 +145,20 @@ impl IpvsSocket {
     /// Sends `msg` and waits for its ACK, returning the data messages that came before it
     /// (the reply of a `GET_SERVICE`, `GET_INFO` or `GET_CONFIG`).
     pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
+        self.exchange(msg, NLM_F_REQUEST | NLM_F_ACK)
+    }
+
+    /// Sends `msg` as a dump request and reads every part until `NLMSG_DONE`.
+    pub fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
+        self.exchange(msg, NLM_F_REQUEST | NLM_F_DUMP)
+    }
+
+    /// Sends one message and collects the data messages answering it, until
+    /// its ACK (a request) or `NLMSG_DONE` (a dump); an error ends it early.
+    fn exchange(&mut self, msg: &IpvsMessage, flags: u16) -> Result<Vec<IpvsMessage>, Error> {
         let seq = self.next_seq();
-        self.sock
-            .send(&encode(self.family, NLM_F_REQUEST | NLM_F_ACK, seq, msg), 0)?;
+        let is_dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        self.sock.send(&encode(self.family, flags, seq, msg), 0)?;
         let mut out = Vec::new();
         loop {
             self.recv()?;
@@ -159,44 +170,17 @@ impl IpvsSocket {
                     Body::Data(p) if f.message_type == self.family => {
                         out.push(IpvsMessage::parse(p)?)
                     }
-                    Body::Error { errno: 0, .. } => return Ok(out),
+                    Body::Error { errno: 0, .. } if !is_dump => return Ok(out),
+                    Body::Done { errno: 0 } if is_dump => return Ok(out),
+                    Body::Error { errno: 0, .. } | Body::Done { errno: 0 } => {}
                     Body::Error { errno, ext_ack } => {
                         return Err(Error::Kernel(KernelError { errno, ext_ack }))
                     }
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    /// Sends `msg` as a dump request and reads every part until `NLMSG_DONE`.
-    pub fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
-        let seq = self.next_seq();
-        self.sock.send(
-            &encode(self.family, NLM_F_REQUEST | NLM_F_DUMP, seq, msg),
-            0,
-        )?;
-        let mut out = Vec::new();
-        loop {
-            self.recv()?;
-            for f in decode(&self.buf)? {
-                if f.seq != seq {
-                    continue;
-                }
-                match f.body {
-                    Body::Data(p) if f.message_type == self.family => {
-                        out.push(IpvsMessage::parse(p)?)
-                    }
-                    Body::Done { errno: 0 } => return Ok(out),
                     Body::Done { errno } => {
                         return Err(Error::Kernel(KernelError {
                             errno,
                             ext_ack: None,
                         }))
-                    }
-                    Body::Error { errno: 0, .. } => {}
-                    Body::Error { errno, ext_ack } => {
-                        return Err(Error::Kernel(KernelError { errno, ext_ack }))
                     }
                     _ => {}
                 }
