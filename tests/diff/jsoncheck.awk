@@ -3,6 +3,9 @@
 #   awk -f jsoncheck.awk FILE
 # It checks syntax only (not the schema), allows any whitespace between tokens, and rejects
 # trailing text, control characters in strings, bad escapes and bad numbers.
+#   awk -v flatten=1 -f jsoncheck.awk FILE
+# also prints every scalar as "PATH<TAB>VALUE", e.g. ".services[0].port	80" (strings without
+# their quotes, escapes left as they are; empty arrays and objects print nothing).
 { s = s $0 "\n" }
 
 function fail(m) {
@@ -14,32 +17,39 @@ function ws() {
   while (p <= n && index(" \t\r\n", substr(s, p, 1)) > 0) p++
 }
 
-function value(  c) {
+function leaf(path, text) {
+  if (flatten) printf "%s\t%s\n", path, text
+  return 1
+}
+
+function value(path,  c, q) {
   ws()
   if (p > n) return fail("unexpected end of input")
   c = substr(s, p, 1)
-  if (c == "{") return object()
-  if (c == "[") return array()
-  if (c == "\"") return string()
-  if (c == "-" || (c >= "0" && c <= "9")) return number()
-  if (substr(s, p, 4) == "true") { p += 4; return 1 }
-  if (substr(s, p, 5) == "false") { p += 5; return 1 }
-  if (substr(s, p, 4) == "null") { p += 4; return 1 }
+  if (c == "{") return object(path)
+  if (c == "[") return array(path)
+  if (c == "\"") { q = p; if (!string()) return 0; return leaf(path, substr(s, q + 1, p - q - 2)) }
+  if (c == "-" || (c >= "0" && c <= "9")) { q = p; if (!number()) return 0; return leaf(path, substr(s, q, p - q)) }
+  if (substr(s, p, 4) == "true") { p += 4; return leaf(path, "true") }
+  if (substr(s, p, 5) == "false") { p += 5; return leaf(path, "false") }
+  if (substr(s, p, 4) == "null") { p += 4; return leaf(path, "null") }
   return fail("unexpected character '" c "'")
 }
 
-function object(  c) {
+function object(path,  c, q, key) {
   p++
   ws()
   if (substr(s, p, 1) == "}") { p++; return 1 }
   while (1) {
     ws()
     if (substr(s, p, 1) != "\"") return fail("expected a string key")
+    q = p
     if (!string()) return 0
+    key = substr(s, q + 1, p - q - 2)
     ws()
     if (substr(s, p, 1) != ":") return fail("expected ':'")
     p++
-    if (!value()) return 0
+    if (!value(path "." key)) return 0
     ws()
     c = substr(s, p, 1)
     if (c == ",") { p++; continue }
@@ -48,12 +58,13 @@ function object(  c) {
   }
 }
 
-function array(  c) {
+function array(path,  c, i) {
   p++
   ws()
   if (substr(s, p, 1) == "]") { p++; return 1 }
+  i = 0
   while (1) {
-    if (!value()) return 0
+    if (!value(path "[" i++ "]")) return 0
     ws()
     c = substr(s, p, 1)
     if (c == ",") { p++; continue }
@@ -99,7 +110,7 @@ END {
   n = length(s)
   p = 1
   bad = 0
-  if (value()) {
+  if (value("")) {
     ws()
     if (p <= n) fail("trailing text after the document")
   }

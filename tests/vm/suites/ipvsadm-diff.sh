@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # awk programs are in single quotes
 # ipvsadm-diff: the differential suite. Runs every case of tests/diff/*.txt through ipvsadm 1.31
 # (netns A) and through ipvsctl (netns B) and compares, per case:
 #   - the exit status of each command under test, its stdout and its stderr (ipvsctl's output is
@@ -443,6 +444,107 @@ RICH_STATE='-A -t 192.0.2.1:80 -s rr
 -A -f 8 -6 -s ovf -p
 -a -f 8 -6 -r [2001:db8::12]:0 -g -w 1'
 
+# JSON content against ipvsadm's text, on a table with traffic: services, dests, weights and
+# connection counts (-Ln), the 64-bit counters (--stats --exact), connections (-Lnc, without
+# the expiry), timeouts and daemons. Each side is turned into the same canonical lines.
+CANON_LN='/^(IP Virtual Server|Prot LocalAddress|  -> RemoteAddress)/ { next }
+{
+  if ($1 == "->") print "D", $2, tolower($3), $4, $5, $6
+  else if ($1 == "FWM" && $3 == "IPv6") print "S fwm", $2 "/6", $4
+  else if ($1 == "FWM") print "S fwm", $2 "/4", $3
+  else print "S", tolower($1), $2, $3
+}'
+CANON_STATS='/^(IP Virtual Server|Prot LocalAddress|  -> RemoteAddress)/ { next }
+{ print ($1 == "->" ? "d" : "s"), $(NF-4), $(NF-3), $(NF-2), $(NF-1), $NF }'
+CANON_CONN='NR > 2 { print "C", tolower($1), $3, $4, $5, $6 }'
+CANON_TIMEOUT='{ print "T", $(NF-2), $(NF-1), $NF }'
+CANON_DAEMON='{ gsub(/[(),]/, " "); line = "M " $1
+  for (i = 4; i <= NF; i++) { split($i, kv, "="); line = line " " kv[1] "=" kv[2] }
+  print line }'
+# The same from flattened JSON (jsoncheck.awk -v flatten=1).
+CANON_JSON='BEGIN { FS = "\t" }
+{ V[$1] = $2 }
+function ap(pre,  a) { a = V[pre ".address"]; if (V[pre ".family"] == "ipv6") a = "[" a "]"; return a ":" V[pre ".port"] }
+function st(pre) { return V[pre ".stats.conns"] " " V[pre ".stats.in_packets"] " " V[pre ".stats.out_packets"] " " V[pre ".stats.in_bytes"] " " V[pre ".stats.out_bytes"] }
+END {
+  if (what == "ln" || what == "stats") {
+    for (i = 0; (".services[" i "].scheduler") in V; i++) {
+      p = ".services[" i "]"
+      if (what == "stats") print "s", st(p)
+      else if (V[p ".fwmark"] != "null") print "S fwm", V[p ".fwmark"] "/" (V[p ".family"] == "ipv6" ? 6 : 4), V[p ".scheduler"]
+      else print "S", V[p ".protocol"], ap(p), V[p ".scheduler"]
+      for (j = 0; (p ".destinations[" j "].address") in V; j++) {
+        d = p ".destinations[" j "]"
+        if (what == "stats") print "d", st(d)
+        else print "D", ap(d), V[d ".forward"], V[d ".weight"], V[d ".active_conns"], V[d ".inactive_conns"]
+      }
+    }
+  }
+  if (what == "conn")
+    for (i = 0; (".connections[" i "].state") in V; i++) {
+      p = ".connections[" i "]"
+      print "C", V[p ".protocol"], V[p ".state"], cp(p, "client"), cp(p, "virtual"), cp(p, "destination")
+    }
+  if (what == "timeout") print "T", V[".tcp"], V[".tcp_fin"], V[".udp"]
+  if (what == "daemon")
+    for (i = 0; (".daemons[" i "].state") in V; i++) {
+      p = ".daemons[" i "]"
+      line = "M " V[p ".state"] " mcast=" V[p ".mcast_interface"] " syncid=" V[p ".sync_id"]
+      if (V[p ".sync_maxlen"] != "null") line = line " maxlen=" V[p ".sync_maxlen"]
+      if (V[p ".mcast_group"] != "null") line = line " group=" V[p ".mcast_group"]
+      if (V[p ".mcast_port"] != "null") line = line " port=" V[p ".mcast_port"]
+      if (V[p ".mcast_ttl"] != "null") line = line " ttl=" V[p ".mcast_ttl"]
+      print line
+    }
+}
+function cp(p, w,  a) { a = V[p "." w "_address"]; if (a ~ /:/) a = "[" a "]"; return a ":" V[p "." w "_port"] }'
+
+# json_compare NAME WHAT TEXT_CANON -- IPVSADM_ARGS... -- IPVSCTL_ARGS...
+json_compare() {
+  local name=$1 what=$2 canon=$3 W=$OUT/json
+  shift 3
+  local adm=() ctl=()
+  while [ "$1" != -- ]; do adm+=("$1"); shift; done
+  shift
+  ctl=("$@")
+  ipvsadm "${adm[@]}" 2>&1 | awk "$canon" >"$W/ct"
+  # shellcheck disable=SC2086
+  $CTL_RUN "${ctl[@]}" --json >"$W/cj" 2>"$W/err"
+  awk -v flatten=1 -f "$JSONCHECK" "$W/cj" 2>&1 | awk -v what="$what" "$CANON_JSON" >"$W/cjc"
+  if [ -s "$W/ct" ] && cmp -s "$W/ct" "$W/cjc"; then
+    jresult "$name" 0 ''
+  else
+    jresult "$name" 1 "ipvsadm ${adm[*]} and ipvsctl ${ctl[*]} --json say different things$([ -s "$W/ct" ] || echo ' (no text)')"
+    diff -u -L "ipvsadm ${adm[*]}" -L "ipvsctl ${ctl[*]} --json" "$W/ct" "$W/cjc" | head -n 20 | sed 's/^/    /'
+  fi
+}
+
+json_content() {
+  local k
+  ipvsadm -C
+  printf '%s\n' "$RICH_STATE" | ipvsadm -R
+  printf '%s\n' '-A -u 198.51.100.100:53 -s rr' '-a -u 198.51.100.100:53 -r 198.51.100.2 -m' \
+    '-a -u 198.51.100.100:53 -r 198.51.100.3 -m -w 2' '-A -t 198.51.100.100:80 -s rr -p 30' \
+    '-a -t 198.51.100.100:80 -r 198.51.100.2 -m' '-A -u [2001:db8:ff::100]:53 -s rr' \
+    '-a -u [2001:db8:ff::100]:53 -r 2001:db8:ff::2 -m' | ipvsadm -R
+  for k in 1 2 3 4 5; do echo "query $k" >/dev/udp/198.51.100.100/53; done
+  echo v6 >/dev/udp/2001:db8:ff::100/53
+  timeout 1 bash -c 'echo >/dev/tcp/198.51.100.100/80' 2>/dev/null
+  ipvsadm --set 901 121 301
+  ipvsadm --start-daemon master --mcast-interface d0 --syncid 9 --mcast-port 9999 >/dev/null 2>&1
+  ipvsadm --start-daemon backup --mcast-interface d0 --mcast-group ff02::1:9 >/dev/null 2>&1
+  json_compare json/content-services ln "$CANON_LN" -L -n -- -L
+  json_compare json/content-counters stats "$CANON_STATS" -L -n --stats --exact -- -L -n --stats
+  json_compare json/content-one-service ln "$CANON_LN" -L -n -u 198.51.100.100:53 -- -L -u 198.51.100.100:53
+  json_compare json/content-connections conn "$CANON_CONN" -L -n -c -- -L -c
+  json_compare json/content-timeouts timeout "$CANON_TIMEOUT" -L --timeout -- -L --timeout
+  json_compare json/content-daemons daemon "$CANON_DAEMON" -L --daemon -- -L --daemon
+  ipvsadm --stop-daemon master >/dev/null 2>&1
+  ipvsadm --stop-daemon backup >/dev/null 2>&1
+  ipvsadm --set 900 120 300
+  ipvsadm -C
+}
+
 json_main() {
   local W=$OUT/json f x ok msg rc rc2 j
   mkdir -p "$W"
@@ -531,6 +633,8 @@ json_main() {
   [ "$rc" != 0 ] && [ -s "$W/err" ] && cmp -s "$W/s1" "$W/s2"
   jresult json/restore-broken $? "exit $rc; stderr: $(head -c 200 "$W/err")"
 
+  json_content
+
   # Spec (issue 3): -R checks the syntax of the whole input before sending anything, and names
   # the bad line. ipvsadm applies the lines before a bad one, so the differential cases can't
   # compare this.
@@ -597,13 +701,15 @@ main() {
   cp /etc/hosts "$OUT/hosts.orig"
   cat >>/etc/hosts <<'EOF'
 192.0.2.1 vip1.example
-192.0.2.2 vip2.example
+192.0.2.2 vip2.example vip2-alias
 192.0.2.11 rs1.example
 192.0.2.12 rs2.example
+192.0.2.11 rs1-second-line.example
 192.0.2.13 a-really-long-real-server-host-name.example.org
 192.0.2.200 a-really-long-virtual-service-name.example.org
 2001:db8::1 vip6.example
 2001:db8::11 rs6.example
+2001:db8::12 a-really-long-ipv6-real-server-name.example.org
 2001:db8::99 v6only.example
 EOF
   trap 'cp "$OUT/hosts.orig" /etc/hosts; ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null; [ -n "$IPVSDIFF_KEEP" ] || rm -rf "$OUT"' EXIT
