@@ -54,6 +54,10 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             term.print(&help::help_text())?;
             Ok(0)
         }
+        Command::Usage => {
+            term.print(&format!("{}{}", version_line(), help::ipvsadm_usage(prog)))?;
+            Ok(0)
+        }
         Command::Version => {
             term.print(&version_line())?;
             Ok(0)

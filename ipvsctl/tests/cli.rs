@@ -312,16 +312,28 @@ fn json_only_where_it_means_something() {
 
 #[test]
 fn help_and_version() {
-    for flag in ["-h", "--help"] {
-        ipvsctl()
-            .arg(flag)
-            .assert()
-            .success()
-            .stderr("")
-            .stdout(predicate::str::contains("--tcp-service <service-address>"))
-            .stdout(predicate::str::contains("--json"))
-            .stdout(predicate::str::contains("--netns <NAME|PATH>"));
-    }
+    ipvsctl()
+        .arg("--help")
+        .assert()
+        .success()
+        .stderr("")
+        .stdout(predicate::str::contains("--tcp-service <service-address>"))
+        .stdout(predicate::str::contains("--json"))
+        .stdout(predicate::str::contains("--netns <NAME|PATH>"));
+    // -h is ipvsadm's usage text after our version line, with the program's own name.
+    ipvsctl()
+        .arg("-h")
+        .assert()
+        .success()
+        .stderr("")
+        .stdout(predicate::str::starts_with("ipvsctl v"))
+        .stdout(predicate::str::contains("\nUsage:\n  "))
+        .stdout(predicate::str::contains(
+            "  --tcp-service|-t  service-address   service-address is host[:port]\n",
+        ))
+        .stdout(predicate::str::ends_with(
+            "  --mcast-ttl ttl                     Multicast TTL (default=1)\n",
+        ));
     ipvsctl()
         .arg("-v")
         .assert()

@@ -47,8 +47,10 @@ pub enum Command {
     Restore,
     /// Any command that changes the kernel's tables.
     Change(Change),
-    /// `-h`/`--help`.
+    /// `--help`: ipvsctl's own help.
     Help,
+    /// `-h`: ipvsadm's usage text, for scripts that read it.
+    Usage,
     /// `-v`/`--version`.
     Version,
     /// `--generate-man`.

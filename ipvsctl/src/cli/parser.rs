@@ -65,7 +65,11 @@ pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Fa
         OptId::Save => Cmd::Save,
         OptId::StartDaemon => Cmd::StartDaemon,
         OptId::StopDaemon => Cmd::StopDaemon,
-        OptId::Help => return Ok(globals.finish(Command::Help)),
+        // `-h` prints ipvsadm's usage text; `--help` ipvsctl's fuller help.
+        OptId::Help if args.iter().any(|a| a == "--help") => {
+            return Ok(globals.finish(Command::Help))
+        }
+        OptId::Help => return Ok(globals.finish(Command::Usage)),
         OptId::Version => return Ok(globals.finish(Command::Version)),
         OptId::GenerateMan => return Ok(globals.finish(Command::GenerateMan)),
         OptId::GenerateCompletions => {

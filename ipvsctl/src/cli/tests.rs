@@ -446,7 +446,8 @@ fn globals_go_anywhere() {
 
 #[test]
 fn help_version_and_generators() {
-    assert_eq!(cmd("-h"), Command::Help);
+    assert_eq!(cmd("-h"), Command::Usage);
+    assert_eq!(cmd("--help"), Command::Help);
     assert_eq!(cmd("--help -L"), Command::Help);
     assert_eq!(cmd("-v"), Command::Version);
     assert_eq!(cmd("--version"), Command::Version);
