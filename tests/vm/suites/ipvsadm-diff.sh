@@ -36,6 +36,10 @@ declare -A LFMT=(
 )
 ALL_LISTS="Ln L stats rate thr pc tun S Sn timeout daemon c exact nosort"
 DEFAULT_LISTS="Ln Sn"
+# The categories whose cases get DEFAULT_LISTS. The others (bad inputs, listings as commands,
+# timeouts and daemons, whose state is compared anyway, help, parser quirks) compare only the
+# listings they name: the VM runs programs slowly.
+DEFAULT_LIST_CATEGORIES="svc dest edit del clear zero restore traffic"
 # Listings whose numbers can move between two runs (connection expiry, rate estimator):
 # compared up to 3 times before they count as different.
 VOLATILE=" c Lc cpc rate rexact stats Lstats exact statsnosort "
@@ -43,9 +47,9 @@ VOLATILE=" c Lc cpc rate rexact stats Lstats exact statsnosort "
 NS_A=ipvsdiff-a NS_B=ipvsdiff-b
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 IPVSCTL=${IPVSCTL:-ipvsctl}
-CTL_TIMEOUT=30
-# The program under test, as cases call it ($IPVS): bounded in time, so a hang fails one case.
-CTL_RUN="timeout -s KILL $CTL_TIMEOUT $IPVSCTL"
+# The program under test, as cases call it ($IPVS). The watchdog kills it when it hangs, so a
+# hang fails one case (exit 137), not the suite; cheaper than `timeout` around every call.
+CTL_RUN=$IPVSCTL
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
@@ -69,7 +73,8 @@ norm() {
 #   setup  SHELL...   run in both namespaces before the command, identically (normally ipvsadm)
 #   run    SHELL...   the command under test; $IPVS is ipvsadm in A and ipvsctl in B; $W is a
 #                     scratch folder; each run line's exit status is compared
-#   list   NAME...    listings to compare afterwards (added to "Ln Sn"; "all", or "none" alone)
+#   list   NAME...    listings to compare afterwards (added to "Ln Sn" in DEFAULT_LIST_CATEGORIES;
+#                     "all"; or "none" alone)
 #   opt    WORD...    fresh (own namespaces: lo, d0 198.51.100.1/24), stderr-loose (each line of
 #                     ipvsadm's stderr must appear in ipvsctl's), no-stdout, no-state, no-rc
 parse_cases() {
@@ -122,13 +127,11 @@ parse_cases() {
     seen+="${C_NAME[i]} "
     [ -n "${C_RUN[i]}" ] || PARSE_ERRORS+=("case ${C_NAME[i]} has no run line")
     l=${C_LIST[i]}
-    # bad inputs compare no listing unless they ask (the state is compared anyway)
-    [[ ${C_NAME[i]} != bad/* ]] || [ -n "$l" ] || l=none
     if [[ " $l " == *" none "* ]]; then
       l=''
     elif [[ " $l " == *" all "* ]]; then
       l="$ALL_LISTS ${l//all/}"
-    else
+    elif [[ " $DEFAULT_LIST_CATEGORIES " == *" ${C_NAME[i]%%/*} "* ]]; then
       l="$DEFAULT_LISTS $l"
     fi
     # unique, in order
@@ -184,15 +187,13 @@ list_one() {
   echo "[exit $?]" >>"$f"
 }
 
-# do_lists PREFIX NAMES: every listing by both tools; volatile ones again when they differ.
+# do_lists PREFIX NAMES: every listing by both tools; volatile ones again when they differ. With
+# SKIP_SN_ADM=yes, ipvsadm's -S -n is not run: the comparison takes it from the state file.
 do_lists() {
   local p=$1 x a b
   for x in $2; do
     for _ in 1 2 3; do
-      # shellcheck disable=SC2086
-      if [ "$x" = Sn ]; then
-        printf '%s' "$SN_ADM" >"$p.$x.adm"
-      else
+      if [ "$x" != Sn ] || [ "$SKIP_SN_ADM" != yes ]; then
         # shellcheck disable=SC2086
         LTOOL=adm list_one "$p.$x.adm" ${LFMT[$x]}
       fi
@@ -210,22 +211,54 @@ do_lists() {
   done
 }
 
-# run_case SIDE I: setup, command, state and listings of case I into $OUT/I.SIDE.*
+# state_lines I: REPLY = the ipvsadm -R lines that print case I's state: -S -n, and -L --timeout
+# and -L --daemon for the cases that touch them.
+state_lines() {
+  REPLY=$'-S -n\n'
+  if [[ ${C_TOUCH[$1]} == *t* ]]; then REPLY+=$'-L --timeout\n'; fi
+  if [[ ${C_TOUCH[$1]} == *d* ]]; then REPLY+=$'-L --daemon\n'; fi
+}
+
+# read_state SIDE I: case I's state into $OUT/I.SIDE.state, by ipvsadm.
+read_state() {
+  state_lines "$2"
+  printf '%s' "$REPLY" | ipvsadm -R >"$OUT/$2.$1.state" 2>&1
+}
+
+# Programs are slow in the VM, so one `ipvsadm -R` does three things at the start of a case: it
+# prints the state of the case before (PENDING) when that was left for later, resets the table
+# (flush, default timeouts) and runs the case's leading plain ipvsadm setup lines.
+PENDING=''
+begin_case() { # SIDE I OUTPREFIX
+  local side=$1 i=$2 o=$3 pre='' out=/dev/null rc
+  if [ -n "$PENDING" ]; then
+    state_lines "$PENDING"
+    pre=$REPLY
+    out=$OUT/$PENDING.$side.state
+  fi
+  : >"$o.setup"
+  printf -- '%s-C\n--set 900 120 300\n%s' "$pre" "${C_BATCH[i]}" | ipvsadm -R >"$out" 2>"$o.tmp"
+  rc=$?
+  PENDING=''
+  if [ $rc -ne 0 ] || [ -s "$o.tmp" ]; then
+    readf "$o.tmp"
+    echo "setup (ipvsadm -R of the leading ipvsadm lines) exited $rc: $REPLY" >>"$o.setup"
+  fi
+}
+
+# run_case SIDE I MODE: case I in this namespace. MODE main: outputs, state and (in A) the
+# listings into $OUT/I.SIDE.*; the state is read now for cases with daemons (which are stopped
+# after) and fresh namespaces, else by the next begin_case. MODE relist: again, for the listings
+# only (B, when its state differed from A's).
 run_case() {
-  local side=$1 i=$2 o=$OUT/$2.$1 line rc n=0 rcs=''
+  local side=$1 i=$2 mode=$3 o=$OUT/$2.$1 line rc n=0 rcs=''
   # IPVS and W are for the cases' eval'd lines
   # shellcheck disable=SC2034
   local IPVS=$CTL_RUN W=$OUT/w.$1
   # shellcheck disable=SC2034
   [ "$side" = B ] || IPVS=ipvsadm
-  : >"$o.setup"
-  # reset (flush, default timeouts) and the batched setup lines, in one ipvsadm -R
-  printf -- '-C\n--set 900 120 300\n%s' "${C_BATCH[i]}" | ipvsadm -R >/dev/null 2>"$o.tmp"
-  rc=$?
-  if [ $rc -ne 0 ] || [ -s "$o.tmp" ]; then
-    readf "$o.tmp"
-    echo "setup (ipvsadm -R of the leading ipvsadm lines) exited $rc: $REPLY" >>"$o.setup"
-  fi
+  [ "$mode" = main ] || o=$OUT/$2.$1.relist
+  begin_case "$side" "$i" "$o"
   while IFS= read -r line; do
     [ -n "$line" ] || continue
     n=$((n + 1))
@@ -244,26 +277,17 @@ run_case() {
     rcs+="$? "
   done <<<"${C_RUN[i]}"
   echo "$rcs" >"$o.rc"
-  # The state, read by ipvsadm. Its -S -n is also the ipvsadm side of the Sn listing.
-  ipvsadm -S -n >"$o.sn" 2>&1 </dev/null
-  echo "[exit $?]" >>"$o.sn"
-  readf "$o.sn"
-  SN_ADM=$REPLY
-  {
-    printf '%s' "$SN_ADM"
-    if [[ ${C_TOUCH[i]} == *t* ]]; then ipvsadm -L --timeout 2>&1; fi
-    if [[ ${C_TOUCH[i]} == *d* ]]; then ipvsadm -L --daemon 2>&1; fi
-  } >"$o.state" </dev/null
-  if [ "$side" = A ]; then
-    do_lists "$o.L" "${C_LIST[i]}"
-  else
-    # Listings in B too when B's kernel state differs from A's: formatting of what ipvsctl built.
-    local sa sb
-    readf "$OUT/$i.A.state"
-    sa=$REPLY
-    readf "$o.state"
-    sb=$REPLY
-    [ "$sa" = "$sb" ] || do_lists "$o.L" "${C_LIST[i]}"
+  if [ "$mode" = relist ]; then
+    SKIP_SN_ADM=no do_lists "$OUT/$i.$side.L" "${C_LIST[i]}"
+  elif [ "$side" = A ]; then
+    SKIP_SN_ADM=yes do_lists "$OUT/$i.$side.L" "${C_LIST[i]}"
+  fi
+  if [ "$mode" = main ]; then
+    if [[ ${C_TOUCH[i]} == *d* ]] || [ "$ONE" = yes ]; then
+      read_state "$side" "$i"
+    else
+      PENDING=$i
+    fi
   fi
   # (timeouts are reset by the next case's setup)
   if [[ ${C_TOUCH[i]} == *d* ]]; then
@@ -273,23 +297,33 @@ run_case() {
 }
 
 side_main() {
-  local side=$1 i ns
+  local side=$1 i ns t0
   mkdir -p "$OUT/w.$side"
   for i in "${!C_NAME[@]}"; do
+    t0=${EPOCHREALTIME/./}
     if [[ ${C_OPT[i]} == *" fresh "* ]]; then
       ns=ipvsdiff-f$side$i
       ip netns add "$ns" || { echo "setup: ip netns add $ns failed" >"$OUT/$i.$side.setup"; continue; }
       nsenter --net="/run/netns/$ns" bash "$SELF" --one "$OUT" "$side" "$i"
       ip netns del "$ns"
     else
-      run_case "$side" "$i"
+      run_case "$side" "$i" main
     fi
+    echo "${C_NAME[i]} $(((${EPOCHREALTIME/./} - t0) / 1000))" >>"$OUT/times.$side"
   done
+  if [ -n "$PENDING" ]; then read_state "$side" "$PENDING"; fi
+}
+
+# relist_main I...: the listings in B of the cases whose state in B differed from A's.
+relist_main() {
+  local i
+  mkdir -p "$OUT/w.B"
+  for i in "$@"; do run_case B "$i" relist; done
 }
 
 one_main() {
   ns_init >/dev/null 2>&1
-  run_case "$1" "$2"
+  ONE=yes run_case "$1" "$2" main
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -309,7 +343,7 @@ PASSED=0 FAILED=0 SKIPPED=0
 FAILED_NAMES=()
 compare_case() {
   local i=$1
-  local a=$OUT/$i.A b=$OUT/$i.B items=() diffs=() x va vb l
+  local a=$OUT/$i.A b=$OUT/$i.B items=() diffs=() x va vb l line
   local opt=${C_OPT[i]}
   readf "$a.setup"
   va=$REPLY
@@ -371,9 +405,19 @@ compare_case() {
   fi
   for x in ${C_LIST[i]}; do
     for l in A B; do
-      [ -f "$OUT/$i.$l.L.$x.adm" ] || continue
-      readf "$OUT/$i.$l.L.$x.adm"
-      va=$REPLY
+      [ -f "$OUT/$i.$l.L.$x.ctl" ] || continue
+      if [ -f "$OUT/$i.$l.L.$x.adm" ]; then
+        readf "$OUT/$i.$l.L.$x.adm"
+        va=$REPLY
+      else
+        # Sn in A: ipvsadm's -S -n is the start of the state (its lines begin with "-")
+        readf "$OUT/$i.$l.state"
+        va=''
+        while IFS= read -r line; do
+          [[ $line != -* ]] || va+=$line$'\n'
+        done <<<"$REPLY"
+        va+=$'[exit 0]\n'
+      fi
       readf "$OUT/$i.$l.L.$x.ctl"
       norm "$REPLY"
       vb=$REPLY
@@ -529,7 +573,7 @@ json_content() {
     '-a -u [2001:db8:ff::100]:53 -r 2001:db8:ff::2 -m' | ipvsadm -R
   for k in 1 2 3 4 5; do echo "query $k" >/dev/udp/198.51.100.100/53; done
   echo v6 >/dev/udp/2001:db8:ff::100/53
-  timeout 1 bash -c 'echo >/dev/tcp/198.51.100.100/80' 2>/dev/null
+  (timeout 1 bash -c 'echo >/dev/tcp/198.51.100.100/80') 2>/dev/null
   ipvsadm --set 901 121 301
   ipvsadm --start-daemon master --mcast-interface d0 --syncid 9 --mcast-port 9999 >/dev/null 2>&1
   ipvsadm --start-daemon backup --mcast-interface d0 --mcast-group ff02::1:9 >/dev/null 2>&1
@@ -648,6 +692,22 @@ json_main() {
   ipvsadm -C
 }
 
+# watchdog NAME: kills (-9) every process called NAME that runs for 30 s or more: seen in 6
+# rounds of 5 s. (PIDs are not reused that fast: the suite starts a few thousand processes.)
+watchdog() {
+  local -A seen=()
+  local p
+  while sleep 5; do
+    for p in $(pidof "$1"); do
+      seen[$p]=$((${seen[$p]:-0} + 1))
+      if [ "${seen[$p]}" -ge 6 ]; then
+        echo "ipvsadm-diff: watchdog: killed $1 (pid $p) after 30 s" >&2
+        kill -9 "$p" 2>/dev/null
+      fi
+    done
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 main() {
   local start t_cmp i dirs=() files=()
@@ -712,7 +772,9 @@ main() {
 2001:db8::12 a-really-long-ipv6-real-server-name.example.org
 2001:db8::99 v6only.example
 EOF
-  trap 'cp "$OUT/hosts.orig" /etc/hosts; ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null; [ -n "$IPVSDIFF_KEEP" ] || rm -rf "$OUT"' EXIT
+  watchdog "$(basename "$IPVSCTL")" &
+  WATCHDOG=$!
+  trap 'kill $WATCHDOG 2>/dev/null; cp "$OUT/hosts.orig" /etc/hosts; ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null; [ -n "$IPVSDIFF_KEEP" ] || rm -rf "$OUT"' EXIT
 
   ip netns del $NS_A 2>/dev/null
   ip netns del $NS_B 2>/dev/null
@@ -731,6 +793,20 @@ EOF
   t0=$(now_ms)
   nsenter --net=/run/netns/$NS_B bash "$SELF" --side "$OUT" B
   local t_b=$(($(now_ms) - t0))
+  # B's own listings where its state differs from A's: the formatting of what ipvsctl built
+  local relist=() sa
+  for i in "${!C_NAME[@]}"; do
+    if [[ ${C_OPT[i]} == *" fresh "* ]] || [ -z "${C_LIST[i]// /}" ]; then continue; fi
+    readf "$OUT/$i.A.state"
+    sa=$REPLY
+    readf "$OUT/$i.B.state"
+    [ "$sa" = "$REPLY" ] || relist+=("$i")
+  done
+  t0=$(now_ms)
+  if [ ${#relist[@]} -gt 0 ]; then
+    nsenter --net=/run/netns/$NS_B bash "$SELF" --relist "$OUT" "${relist[@]}"
+  fi
+  local t_relist=$(($(now_ms) - t0))
 
   t0=$(now_ms)
   for i in "${!C_NAME[@]}"; do compare_case "$i"; done
@@ -752,8 +828,16 @@ EOF
     t_json=$(($(now_ms) - t0))
     echo "ipvsadm-diff: JSON and spec checks: ${jp:-0} passed, ${jf:-?} failed"
   fi
+  # where the time went: by category, and the slowest cases
+  awk '{ split($1, c, "/"); t[c[1]] += $2; all[$1] += $2 }
+    END { line = "ipvsadm-diff: time by category (both sides):"
+      for (k in t) line = line sprintf(" %s %.0fs", k, t[k] / 1000); print line }' \
+    "$OUT/times.A" "$OUT/times.B" 2>/dev/null
+  cat "$OUT/times.A" "$OUT/times.B" 2>/dev/null |
+    awk '{ all[$1] += $2 } END { for (k in all) print all[k], k }' | sort -rn | head -n 5 |
+    awk '{ line = line sprintf(" %s %.1fs", $2, $1 / 1000) } END { print "ipvsadm-diff: slowest cases:" line }'
   echo "ipvsadm-diff: times: ipvsadm side $((t_a / 1000)) s, $IPVSCTL side $((t_b / 1000)) s," \
-    "compare $((t_cmp / 1000)) s, json $((t_json / 1000)) s, all $((($(now_ms) - start) / 1000)) s"
+    "relist ${#relist[@]} cases $((t_relist / 1000)) s, compare $((t_cmp / 1000)) s, json $((t_json / 1000)) s, all $((($(now_ms) - start) / 1000)) s"
   if [ $SKIPPED -gt 0 ]; then
     echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
   else
@@ -763,7 +847,7 @@ EOF
 }
 
 case ${1:-} in
-  --side | --one | --json)
+  --side | --one | --json | --relist)
     OUT=$2
     # shellcheck source=/dev/null
     . "$OUT/cases.sh"
@@ -772,6 +856,10 @@ esac
 case ${1:-} in
   --side) side_main "$3" ;;
   --one) one_main "$3" "$4" ;;
+  --relist)
+    shift 2
+    relist_main "$@"
+    ;;
   --json)
     ns_init >/dev/null 2>&1
     json_main
