@@ -573,7 +573,7 @@ json_content() {
     '-a -u [2001:db8:ff::100]:53 -r 2001:db8:ff::2 -m' | ipvsadm -R
   for k in 1 2 3 4 5; do echo "query $k" >/dev/udp/198.51.100.100/53; done
   echo v6 >/dev/udp/2001:db8:ff::100/53
-  (timeout 1 bash -c 'echo >/dev/tcp/198.51.100.100/80') 2>/dev/null
+  (timeout 1 bash -c 'echo >/dev/tcp/198.51.100.100/80'; true) 2>/dev/null
   ipvsadm --set 901 121 301
   ipvsadm --start-daemon master --mcast-interface d0 --syncid 9 --mcast-port 9999 >/dev/null 2>&1
   ipvsadm --start-daemon backup --mcast-interface d0 --mcast-group ff02::1:9 >/dev/null 2>&1
