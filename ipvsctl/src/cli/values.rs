@@ -19,24 +19,24 @@ pub fn string_to_number(s: &str, min: i64, max: i64) -> Option<i64> {
     (min..=max).contains(&n).then_some(n)
 }
 
-/// `strtol(s, &end, 10)` that must consume the whole string, without overflow.
-fn strtol_whole(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
+/// What strtol skips before the digits: C white space, then one sign.
+/// Returns whether the sign was `-`, and where the digits start.
+fn sign_start(b: &[u8]) -> (bool, usize) {
     let mut i = 0;
     while i < b.len() && is_c_space(b[i]) {
         i += 1;
     }
-    let negative = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    match b.get(i) {
+        Some(b'-') => (true, i + 1),
+        Some(b'+') => (false, i + 1),
+        _ => (false, i),
+    }
+}
+
+/// `strtol(s, &end, 10)` that must consume the whole string, without overflow.
+fn strtol_whole(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let (negative, i) = sign_start(b);
     let digits = &b[i..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
@@ -56,21 +56,7 @@ fn strtol_whole(s: &str) -> Option<i64> {
 /// C's `atoi` (glibc: `(int) strtol(s, NULL, 10)`): leading number, 0 if none.
 pub fn atoi(s: &str) -> i64 {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && is_c_space(b[i]) {
-        i += 1;
-    }
-    let negative = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (negative, mut i) = sign_start(b);
     let mut n: i64 = 0;
     while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
         n = n.saturating_mul(10).saturating_add(i64::from(d - b'0'));
