@@ -4,8 +4,11 @@
 # (netns A) and through ipvsctl (netns B) and compares, per case:
 #   - the exit status of each command under test, its stdout and its stderr (ipvsctl's output is
 #     compared after replacing "ipvsctl" with "ipvsadm": ipvsadm prints its own name);
-#   - the kernel state afterwards, read in both namespaces by the same tool: `ipvsadm -S -n`
-#     (plus `-L --timeout` and `-L --daemon` for cases that touch timeouts or sync daemons);
+#   - the kernel state afterwards, read in both namespaces by the same tool, ipvsadm: everything
+#     the kernel keeps (STATE_LISTS: -S -n, thresholds, connection counters, tunnel options,
+#     timeouts, sync daemons);
+#   - that the case ran: both sides left every record, and ipvsadm itself succeeded (exit 0) on
+#     each run line, except in bad-input cases and cases marked "opt expect-fail";
 #   - the listings the case names, printed by ipvsadm and by ipvsctl in the SAME namespace and
 #     state (A; and B too when B's state differs), so that a difference there is pure formatting.
 # Then the JSON checks (ipvsctl only): -S --json | -R --json round trip, every listing with
@@ -76,10 +79,13 @@ norm() {
 #   list   NAME...    listings to compare afterwards (added to "Ln Sn" in DEFAULT_LIST_CATEGORIES;
 #                     "all"; or "none" alone)
 #   opt    WORD...    fresh (own namespaces: lo, d0 198.51.100.1/24), stderr-loose (each line of
-#                     ipvsadm's stderr must appear in ipvsctl's), no-stdout, no-state, no-rc
+#                     ipvsadm's stderr must appear in ipvsctl's), no-stdout, no-state, no-rc,
+#                     expect-fail (ipvsadm exits non-zero on purpose in a case that is not bad/)
+# Run and setup lines run with pipefail: `$IPVS -v | sed ...` has the status of $IPVS when it fails.
+OPT_WORDS=" fresh stderr-loose no-stdout no-state no-rc expect-fail "
 parse_cases() {
   local f line kw rest n=-1 lineno
-  C_NAME=() C_SETUP=() C_RUN=() C_LIST=() C_OPT=() C_TOUCH=() C_BATCH=() PARSE_ERRORS=()
+  C_NAME=() C_SETUP=() C_RUN=() C_NRUN=() C_LIST=() C_OPT=() C_TOUCH=() C_BATCH=() PARSE_ERRORS=()
   for f in "$@"; do
     lineno=0
     while IFS= read -r line || [ -n "$line" ]; do
@@ -120,12 +126,19 @@ parse_cases() {
   local i l t x seen=' '
   local re_batchable='^[-A-Za-z0-9_.:,/=[:space:]]+$'
   local re_not_batchable='[[:space:]](-S|-L|-l|-R|-h|-v|--save|--list|--restore|--help|--version)[[:space:]]'
-  local re_t='(^|[[:space:]])(--set|-R|--restore)([[:space:]]|$)'
   local re_d='daemon|(^|[[:space:]])(-R|--restore)([[:space:]]|$)'
   for i in "${!C_NAME[@]}"; do
     [[ $seen == *" ${C_NAME[i]} "* ]] && PARSE_ERRORS+=("duplicate case name ${C_NAME[i]}")
     seen+="${C_NAME[i]} "
     [ -n "${C_RUN[i]}" ] || PARSE_ERRORS+=("case ${C_NAME[i]} has no run line")
+    C_NRUN[i]=0
+    while IFS= read -r x; do [ -z "$x" ] || C_NRUN[i]=$((C_NRUN[i] + 1)); done <<<"${C_RUN[i]}"
+    for x in ${C_OPT[i]}; do
+      [[ $OPT_WORDS == *" $x "* ]] || PARSE_ERRORS+=("case ${C_NAME[i]}: unknown opt '$x'")
+    done
+    if [[ ${C_NAME[i]} == bad/* ]] && [[ ${C_OPT[i]} == *" expect-fail "* ]]; then
+      PARSE_ERRORS+=("case ${C_NAME[i]}: bad/ cases expect failure anyway")
+    fi
     l=${C_LIST[i]}
     if [[ " $l " == *" none "* ]]; then
       l=''
@@ -141,8 +154,8 @@ parse_cases() {
       [[ $u == *" $x "* ]] || u+="$x "
     done
     C_LIST[i]=$u
+    # d: the case may start sync daemons (stopped after it)
     t=''
-    [[ ${C_SETUP[i]}${C_RUN[i]} =~ $re_t ]] && t+=t
     [[ ${C_SETUP[i]}${C_RUN[i]} =~ $re_d ]] && t+=d
     C_TOUCH[i]=$t
     # The leading setup lines that are plain ipvsadm changes go to ONE `ipvsadm -R` (with the
@@ -211,32 +224,34 @@ do_lists() {
   done
 }
 
-# state_lines I: REPLY = the ipvsadm -R lines that print case I's state: -S -n, and -L --timeout
-# and -L --daemon for the cases that touch them.
+# state_lines: REPLY = the ipvsadm -R lines that print a case's state: all that the kernel keeps.
+# -S -n leaves out thresholds, the connection counters (which show that an edit was done in
+# place), tunnel options, timeouts and daemons; the listings add them. One -R, no extra process.
+STATE_LISTS=('-S -n' '-L -n --thresholds' '-L -n --persistent-conn' '-L -n --tun-info'
+  '-L --timeout' '-L --daemon')
 state_lines() {
-  REPLY=$'-S -n\n'
-  if [[ ${C_TOUCH[$1]} == *t* ]]; then REPLY+=$'-L --timeout\n'; fi
-  if [[ ${C_TOUCH[$1]} == *d* ]]; then REPLY+=$'-L --daemon\n'; fi
+  REPLY=$(printf '%s\n' "${STATE_LISTS[@]}")$'\n'
 }
 
 # read_state SIDE I: case I's state into $OUT/I.SIDE.state, by ipvsadm.
 read_state() {
-  state_lines "$2"
-  printf '%s' "$REPLY" | ipvsadm -R >"$OUT/$2.$1.state" 2>&1
+  state_lines
+  printf '%s' "$REPLY" | ipvsadm -R >"$OUT/$2.$1.state" 2>&1 || echo "[state read exited $?]" >>"$OUT/$2.$1.state"
 }
 
 # Programs are slow in the VM, so one `ipvsadm -R` does three things at the start of a case: it
 # prints the state of the case before (PENDING) when that was left for later, resets the table
 # (flush, default timeouts) and runs the case's leading plain ipvsadm setup lines.
-PENDING=''
+PENDING='' NSINIT_ERR=''
 begin_case() { # SIDE I OUTPREFIX
   local side=$1 i=$2 o=$3 pre='' out=/dev/null rc
   if [ -n "$PENDING" ]; then
-    state_lines "$PENDING"
+    state_lines
     pre=$REPLY
     out=$OUT/$PENDING.$side.state
   fi
   : >"$o.setup"
+  [ -z "$NSINIT_ERR" ] || echo "$NSINIT_ERR" >>"$o.setup"
   printf -- '%s-C\n--set 900 120 300\n%s' "$pre" "${C_BATCH[i]}" | ipvsadm -R >"$out" 2>"$o.tmp"
   rc=$?
   PENDING=''
@@ -322,7 +337,8 @@ relist_main() {
 }
 
 one_main() {
-  ns_init >/dev/null 2>&1
+  local err
+  err=$(ns_init 2>&1) || NSINIT_ERR="setup: netns set-up failed: $err"
   ONE=yes run_case "$1" "$2" main
 }
 
@@ -330,6 +346,12 @@ one_main() {
 # Comparison and report (in the suite's own namespace).
 
 SHOWN=0
+# nonzero STATUS...: is any of them non-zero?
+nonzero() {
+  local r
+  for r in "$@"; do [ "$r" = 0 ] || return 0; done
+  return 1
+}
 # show_diff LABEL A_TEXT B_TEXT: a bounded unified diff, indented.
 show_diff() {
   [ "$SHOWN" -lt "${IPVSDIFF_DETAILED:-40}" ] || return 0
@@ -343,8 +365,40 @@ PASSED=0 FAILED=0 SKIPPED=0
 FAILED_NAMES=()
 compare_case() {
   local i=$1
-  local a=$OUT/$i.A b=$OUT/$i.B items=() diffs=() x va vb l line
+  local a=$OUT/$i.A b=$OUT/$i.B items=() diffs=() x va vb l line rc
   local opt=${C_OPT[i]}
+  # The case ran: both sides left every record. A missing record is not an empty one (if neither
+  # side ran, every comparison would be '' = '').
+  local absent=() relisted=no
+  for l in A B; do
+    for x in setup rc out err state; do [ -f "$OUT/$i.$l.$x" ] || absent+=("$l.$x"); done
+    if [ -f "$OUT/$i.$l.rc" ]; then
+      read -r -a rc <"$OUT/$i.$l.rc"
+      [ ${#rc[@]} -eq "${C_NRUN[i]}" ] || absent+=("$l: ${#rc[@]} of ${C_NRUN[i]} exit statuses")
+    fi
+  done
+  if [[ $opt != *" fresh "* ]] && [ -f "$a.state" ] && ! cmp -s "$a.state" "$b.state"; then relisted=yes; fi
+  for x in ${C_LIST[i]}; do
+    [ -f "$a.L.$x.ctl" ] || absent+=("A.L.$x")
+    [ "$x" = Sn ] || [ -f "$a.L.$x.adm" ] || absent+=("A.L.$x.adm")
+    if [ $relisted = yes ]; then
+      [ -f "$b.L.$x.ctl" ] && [ -f "$b.L.$x.adm" ] || absent+=("B.L.$x")
+    fi
+  done
+  if [ ${#absent[@]} -gt 0 ]; then
+    items+=("not run (no ${absent[*]})")
+  fi
+  # ipvsadm itself did what the case expects: a case that should succeed and fails alike in both
+  # tools is a broken environment (a scheduler module or d0 missing), not a match.
+  if [ -f "$a.rc" ]; then
+    read -r -a rc <"$a.rc"
+    if [[ ${C_NAME[i]} == bad/* ]]; then
+      nonzero "${rc[@]}" || items+=("ipvsadm accepted the bad input (exit ${rc[*]})")
+    elif [[ $opt != *" expect-fail "* ]] && nonzero "${rc[@]}"; then
+      readf "$a.err"
+      items+=("ipvsadm failed (exit ${rc[*]}: ${REPLY:0:200}); a broken environment, or opt expect-fail")
+    fi
+  fi
   readf "$a.setup"
   va=$REPLY
   readf "$b.setup"
@@ -359,6 +413,7 @@ compare_case() {
     readf "$b.rc"
     vb=$REPLY
     if [ "$va" != "$vb" ]; then
+      va=${va%$'\n'} vb=${vb%$'\n'}
       items+=("exit ${va% } vs ${vb% }")
     fi
   fi
@@ -400,12 +455,12 @@ compare_case() {
     vb=$REPLY
     if [ "$va" != "$vb" ]; then
       items+=("state")
-      diffs+=("state (ipvsadm -S -n after each)" "$va" "$vb")
+      diffs+=("state (read by ipvsadm after each: ${STATE_LISTS[*]})" "$va" "$vb")
     fi
   fi
   for x in ${C_LIST[i]}; do
     for l in A B; do
-      [ -f "$OUT/$i.$l.L.$x.ctl" ] || continue
+      [ -f "$OUT/$i.$l.L.$x.ctl" ] || continue # reported above when it was due
       if [ -f "$OUT/$i.$l.L.$x.adm" ]; then
         readf "$OUT/$i.$l.L.$x.adm"
         va=$REPLY
@@ -563,6 +618,20 @@ json_compare() {
   fi
 }
 
+# settle_counters: waits (up to 10 s) until the counters a listing reads stop moving: the kernel
+# folds its per-CPU counters into them only every 2 s, so two tools reading one after the other
+# could see different numbers.
+settle_counters() {
+  local before now
+  before=$(ipvsadm -L -n --stats --exact)
+  for _ in 1 2 3 4; do
+    sleep 2.5
+    now=$(ipvsadm -L -n --stats --exact)
+    [ "$now" != "$before" ] || return 0
+    before=$now
+  done
+}
+
 json_content() {
   local k
   ipvsadm -C
@@ -574,6 +643,7 @@ json_content() {
   for k in 1 2 3 4 5; do echo "query $k" >/dev/udp/198.51.100.100/53; done
   echo v6 >/dev/udp/2001:db8:ff::100/53
   (timeout 1 bash -c 'echo >/dev/tcp/198.51.100.100/80'; true) 2>/dev/null
+  settle_counters
   ipvsadm --set 901 121 301
   ipvsadm --start-daemon master --mcast-interface d0 --syncid 9 --mcast-port 9999 >/dev/null 2>&1
   ipvsadm --start-daemon backup --mcast-interface d0 --mcast-group ff02::1:9 >/dev/null 2>&1
@@ -742,7 +812,7 @@ main() {
 
   parse_cases "${files[@]}"
   {
-    declare -p C_NAME C_SETUP C_BATCH C_RUN C_LIST C_OPT C_TOUCH
+    declare -p C_NAME C_SETUP C_BATCH C_RUN C_NRUN C_LIST C_OPT C_TOUCH
     declare -p CTL_RUN IPVSCTL JSONCHECK
   } >"$OUT/cases.sh"
   local -A cats=()
@@ -783,8 +853,16 @@ EOF
     echo "0 passed, 1 failed"
     exit 1
   fi
-  nsenter --net=/run/netns/$NS_A bash -c "$(declare -f ns_init); ns_init" >/dev/null 2>&1
-  nsenter --net=/run/netns/$NS_B bash -c "$(declare -f ns_init); ns_init" >/dev/null 2>&1
+  # A broken environment fails the run: with d0 missing, both tools would fail the daemon cases
+  # alike, and the cases would pass.
+  local ns err
+  for ns in $NS_A $NS_B; do
+    if ! err=$(nsenter --net="/run/netns/$ns" bash -c "$(declare -f ns_init); ns_init" 2>&1); then
+      echo "ipvsadm-diff: setting up netns $ns failed: $err"
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+  done
 
   local t0
   t0=$(now_ms)
@@ -848,6 +926,7 @@ EOF
 
 case ${1:-} in
   --side | --one | --json | --relist)
+    set -o pipefail # see the case format
     OUT=$2
     # shellcheck source=/dev/null
     . "$OUT/cases.sh"
@@ -861,7 +940,7 @@ case ${1:-} in
     relist_main "$@"
     ;;
   --json)
-    ns_init >/dev/null 2>&1
+    # in netns B, set up by main
     json_main
     echo "$JPASS $JFAIL" >"$OUT/json.counts"
     ;;
