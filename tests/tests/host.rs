@@ -34,6 +34,9 @@ fn kernel_tests_run_in_a_vm_with_tests_run() {
         "vm/ipvs-vm",
         "vm/guest-tests.sh",
         "vm/demo.sh",
+        "vm/tally.sh",
+        "mutants/build",
+        "mutants/vm-boot",
     ] {
         assert_executable(script);
     }
@@ -63,4 +66,72 @@ fn every_kernel_test_module_is_declared_in_main_rs() {
         modules >= 2,
         "expected at least harness.rs and bringup.rs, found {modules}"
     );
+}
+
+/// Runs tests/vm/tally.sh on a guest log made of `lines`; its status and output.
+fn tally(require: &[&str], lines: &[&str]) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("ipvst-tally-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let log = dir.join(format!("guest-{}.log", lines.len() * 31 + require.len()));
+    std::fs::write(
+        &log,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .expect("log");
+    let mut cmd = std::process::Command::new(Path::new(MANIFEST_DIR).join("vm/tally.sh"));
+    for r in require {
+        cmd.args(["--require", r]);
+    }
+    let out = cmd.arg(&log).output().expect("run tally.sh");
+    let _ = std::fs::remove_file(&log);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_tally_requires_each_half_on_its_own() {
+    let rust = "test result: ok. 17 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out";
+    let rust_none = "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out";
+    let diff = "ipvst-suite: ipvsadm-diff.sh: 441 passed, 0 failed";
+    let diff_none = "ipvst-suite: ipvsadm-diff.sh: 0 passed, 0 failed";
+    let both = ["rust", "ipvsadm-diff.sh"];
+
+    let (ok, text) = tally(&both, &[rust, diff]);
+    assert!(ok, "{text}");
+    assert!(text.ends_with("kernel: 458 passed, 0 failed\n"), "{text}");
+
+    let (ok, text) = tally(&both, &[rust_none, diff]);
+    assert!(
+        !ok && text.contains("the Rust kernel tests ran none"),
+        "{text}"
+    );
+    let (ok, text) = tally(&both, &[rust]);
+    assert!(
+        !ok && text.contains("ipvsadm-diff.sh ran no case"),
+        "{text}"
+    );
+    let (ok, text) = tally(&both, &[rust, diff_none]);
+    assert!(
+        !ok && text.contains("ipvsadm-diff.sh ran no case"),
+        "{text}"
+    );
+    // Without requirements, one half is enough; nothing at all is not.
+    assert!(tally(&[], &[rust]).0);
+    let (ok, text) = tally(&[], &[rust_none]);
+    assert!(!ok && text.contains("no kernel test ran"), "{text}");
+}
+
+#[test]
+fn the_tally_counts_failures_and_crashes() {
+    let (ok, text) = tally(
+        &[],
+        &[
+            "test result: FAILED. 15 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+            "ipvst-suite: ipvsadm-diff.sh: 440 passed, 1 failed",
+            "ipvst-crash: mutants.sh exited 1 without its closing 'N passed, N failed' line",
+        ],
+    );
+    assert!(!ok, "{text}");
+    assert!(text.ends_with("kernel: 455 passed, 4 failed\n"), "{text}");
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs inside the test VM (tests/vm/ipvs-vm), started by tests/run:
 #   guest-tests.sh [TEST_ARG]...
-# 1. every kernel test binary shipped in /ipvst/bin, one test at a time, with the TEST_ARGs
-#    (a name filter, --exact, --nocapture...);
-# 2. every executable suite of tests/vm/suites (see its README.md); with a name filter, only the
+# 1. every kernel test binary shipped in $IPVST_BIN (default /ipvst/bin), one test at a time,
+#    with the TEST_ARGs (a name filter, --exact, --nocapture...);
+# 2. every *.sh suite of $IPVST_SUITES (default tests/vm/suites, see its README.md), run with
+#    bash whatever its mode bits (a suite is never skipped unseen); with a name filter, only the
 #    suites whose file name contains it. The project's tests/ folder is shipped whole, to
 #    /ipvst/src/tests, so that a suite finds its data by a path relative to itself.
 # What tests/run counts: each binary's "test result: ..." line, one "ipvst-suite: NAME: N passed,
 # M failed" line per suite, and one "ipvst-crash: ..." line (a failure) per binary or suite that
-# stopped without its closing line. Exits non-zero when anything failed.
+# stopped without its closing line (tests/vm/tally.sh reads them). Exits non-zero when anything
+# failed.
 set -u
 export RUST_BACKTRACE=1
 cd /tmp || exit 1
@@ -21,11 +23,12 @@ if [ ! -e /proc/net/ip_vs ]; then
 fi
 
 status=0
-out=/tmp/ipvst-output
+out=$(mktemp /tmp/ipvst-output.XXXXXX) # its own: the mutants suite runs this script again inside
 shopt -s nullglob
-tests=(/ipvst/bin/*)
+bin=${IPVST_BIN:-/ipvst/bin} suites=${IPVST_SUITES:-/ipvst/src/tests/vm/suites}
+tests=("$bin"/*)
 if [ ${#tests[@]} -eq 0 ]; then
-  echo "guest: no kernel test binary was shipped into /ipvst/bin" >&2
+  echo "guest: no kernel test binary was shipped into $bin" >&2
   status=1
 fi
 for t in "${tests[@]}"; do
@@ -41,8 +44,7 @@ done
 
 filters=()
 for a in "$@"; do [[ $a == -* ]] || filters+=("$a"); done
-for s in /ipvst/src/tests/vm/suites/*.sh; do
-  [ -x "$s" ] || continue
+for s in "$suites"/*.sh; do
   name=${s##*/}
   if [ ${#filters[@]} -gt 0 ]; then
     match=no
@@ -50,7 +52,7 @@ for s in /ipvst/src/tests/vm/suites/*.sh; do
     [ $match = yes ] || continue
   fi
   echo "=== suite $name"
-  "$s" 2>&1 | tee "$out"
+  bash "$s" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || status=1
   closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
@@ -63,4 +65,5 @@ for s in /ipvst/src/tests/vm/suites/*.sh; do
     printf "\nipvst-crash: %s exited %s without its closing 'N passed, N failed' line\n" "$name" "$rc"
   fi
 done
+rm -f "$out"
 exit $status
