@@ -17,9 +17,8 @@ use std::io::{self, Read};
 
 use ipvs::Change;
 
-use crate::cli::help;
 use crate::cli::{self, Command, Context, Failure, Invocation};
-use crate::exec::{message, version_line, Session, Term};
+use crate::exec::{info_text, message, Session, Term};
 use crate::output;
 
 /// One command of the input, with its line number.
@@ -66,7 +65,7 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    execute(&session, &steps, term)
+    execute(&session, &steps, prog, term)
 }
 
 /// Splits the input into lines of words as ipvsadm's `config_stream_read`
@@ -104,7 +103,12 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
 }
 
 /// Runs the steps in order, sending consecutive changes as one batch.
-pub fn execute(session: &Session, steps: &[Step], term: &mut Term) -> io::Result<i32> {
+pub fn execute(
+    session: &Session,
+    steps: &[Step],
+    prog: &str,
+    term: &mut Term,
+) -> io::Result<i32> {
     let mut status = 0;
     let mut batch: Vec<Change> = Vec::new();
     for step in steps {
@@ -115,24 +119,19 @@ pub fn execute(session: &Session, steps: &[Step], term: &mut Term) -> io::Result
         if let Some(code) = flush(session, &mut batch, term, &mut status)? {
             return Ok(code);
         }
-        match &step.command {
-            Command::Help => {
-                term.print(&help::help_text())?;
-                return Ok(0);
-            }
-            Command::Version => {
-                term.print(&version_line())?;
-                return Ok(0);
-            }
-            other => {
-                // Listings: ipvsadm exits at once when one fails.
-                let code = session.run(other, false, term)?;
-                if code != 0 {
-                    return Ok(code);
-                }
-                status = 0;
-            }
+        // `-h`, `--help` and `-v` print what they print on the command line
+        // and end the input with 0, as ipvsadm's `usage_exit` and
+        // `version_exit` do.
+        if let Some(text) = info_text(&step.command, prog) {
+            term.print(&text)?;
+            return Ok(0);
         }
+        // Listings: ipvsadm exits at once when one fails.
+        let code = session.run(&step.command, false, term)?;
+        if code != 0 {
+            return Ok(code);
+        }
+        status = 0;
     }
     if let Some(code) = flush(session, &mut batch, term, &mut status)? {
         return Ok(code);
@@ -257,6 +256,21 @@ mod tests {
             f.message,
             "line 1: Illegal 'numeric' option with the 'restore' command"
         );
+    }
+
+    #[test]
+    fn help_and_version_lines_print_what_they_print_outside() {
+        let steps = parse_input("ipvsctl", "-h\n").unwrap();
+        assert_eq!(steps[0].command, Command::Usage);
+        let usage = info_text(&steps[0].command, "ipvsctl").unwrap();
+        assert!(usage.starts_with("ipvsctl v"));
+        assert!(usage.contains("Usage:\n  ipvsctl -A|E virtual-service"));
+        let steps = parse_input("ipvsctl", "-v\n").unwrap();
+        assert_eq!(info_text(&steps[0].command, "ipvsctl").unwrap().lines().count(), 1);
+        let steps = parse_input("ipvsctl", "--help\n").unwrap();
+        assert!(info_text(&steps[0].command, "ipvsctl").is_some());
+        let steps = parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap();
+        assert!(info_text(&steps[0].command, "ipvsctl").is_none());
     }
 
     #[test]
