@@ -8,7 +8,9 @@
 //! messages per send; each refused change prints ipvsadm's message and the
 //! rest go on, and, as with ipvsadm, the exit status is that of the last
 //! command (255 if the kernel refused it). Listing commands in the input run
-//! in their place.
+//! in their place; `-h`, `--help` and `-v` print what they print on the
+//! command line and end the input with 0 (the lines after them are neither
+//! checked nor applied).
 //!
 //! With `--json`, the input is what `-S --json` writes; the exit status is
 //! 255 if the kernel refused any change.
@@ -83,7 +85,8 @@ pub fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '
 }
 
 /// Parses every line; the first bad one fails the whole input, its message
-/// prefixed with `line N: `.
+/// prefixed with `line N: `. A line `-h`, `--help` or `-v` is the last one
+/// read: ipvsadm exits there, so the lines after it are not checked.
 pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     let mut steps = Vec::new();
     for (line, words) in split_lines(text) {
@@ -94,21 +97,23 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
             code: f.code,
             message: format!("line {line}: {}", f.message),
         })?;
+        let last = matches!(
+            inv.command,
+            Command::Help | Command::Usage | Command::Version
+        );
         steps.push(Step {
             line,
             command: inv.command,
         });
+        if last {
+            break;
+        }
     }
     Ok(steps)
 }
 
 /// Runs the steps in order, sending consecutive changes as one batch.
-pub fn execute(
-    session: &Session,
-    steps: &[Step],
-    prog: &str,
-    term: &mut Term,
-) -> io::Result<i32> {
+pub fn execute(session: &Session, steps: &[Step], prog: &str, term: &mut Term) -> io::Result<i32> {
     let mut status = 0;
     let mut batch: Vec<Change> = Vec::new();
     for step in steps {
@@ -266,11 +271,29 @@ mod tests {
         assert!(usage.starts_with("ipvsctl v"));
         assert!(usage.contains("Usage:\n  ipvsctl -A|E virtual-service"));
         let steps = parse_input("ipvsctl", "-v\n").unwrap();
-        assert_eq!(info_text(&steps[0].command, "ipvsctl").unwrap().lines().count(), 1);
+        assert_eq!(
+            info_text(&steps[0].command, "ipvsctl")
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
         let steps = parse_input("ipvsctl", "--help\n").unwrap();
         assert!(info_text(&steps[0].command, "ipvsctl").is_some());
         let steps = parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap();
         assert!(info_text(&steps[0].command, "ipvsctl").is_none());
+    }
+
+    #[test]
+    fn lines_after_help_or_version_are_not_read() {
+        for end in ["-h", "--help", "-v", "--version", "-h -n"] {
+            let input = format!("-A -t 1.1.1.1:80\n{end}\n-A -t 1.1.1.1:99999\n-R\nbogus\n");
+            let steps = parse_input("ipvsctl", &input).unwrap();
+            assert_eq!(steps.len(), 2, "{end}");
+            assert_eq!(steps[1].line, 2);
+        }
+        // a bad line before them still fails
+        assert!(parse_input("ipvsctl", "-A -t 1.1.1.1:99999\n-h\n").is_err());
     }
 
     #[test]
