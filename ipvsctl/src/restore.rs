@@ -72,11 +72,23 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
 
 /// Splits the input into lines of words as ipvsadm's `config_stream_read`
 /// does: words are separated by blanks, tabs and carriage returns, and the
-/// word `ipvsadm` is left out.
+/// word `ipvsadm` is left out. A last line without a newline that ends in
+/// two separators or more has no words: ipvsadm's `fscanf` loop reads the
+/// first separator with the last word, meets the end of the input while
+/// skipping the rest, and drops the line.
 pub fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
-    text.split('\n').enumerate().map(|(i, line)| {
+    const SEPARATORS: [char; 3] = [' ', '\t', '\r'];
+    let last = text.matches('\n').count();
+    text.split('\n').enumerate().map(move |(i, line)| {
+        let mut tail = line.chars().rev();
+        if i == last
+            && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
+            && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
+        {
+            return (i + 1, Vec::new());
+        }
         let words = line
-            .split([' ', '\t', '\r'])
+            .split(SEPARATORS)
             .filter(|w| !w.is_empty() && *w != "ipvsadm")
             .map(str::to_string)
             .collect();
@@ -224,6 +236,21 @@ mod tests {
         );
         assert!(lines[1].1.is_empty() && lines[2].1.is_empty());
         assert_eq!(lines[3], (4, vec!["-C".to_string()]));
+    }
+
+    #[test]
+    fn unterminated_last_line_with_two_trailing_separators_is_dropped() {
+        let words = |text| -> Vec<Vec<String>> { split_lines(text).map(|(_, w)| w).collect() };
+        let c = || vec!["-C".to_string()];
+        assert_eq!(words("-C  "), vec![Vec::<String>::new()]);
+        assert_eq!(words("-C\n-C \t"), vec![c(), vec![]]);
+        assert_eq!(words("-C\n-C\t\r"), vec![c(), vec![]]);
+        // one separator, leading ones, or a newline at the end: read
+        assert_eq!(words("-C "), vec![c()]);
+        assert_eq!(words("-C\r"), vec![c()]);
+        assert_eq!(words("  -C"), vec![c()]);
+        assert_eq!(words("-C  \n"), vec![c(), vec![]]);
+        assert_eq!(words("-C  \r\n-C"), vec![c(), c()]);
     }
 
     #[test]
