@@ -75,7 +75,8 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
 /// word `ipvsadm` is left out. A last line without a newline that ends in
 /// two separators or more has no words: ipvsadm's `fscanf` loop reads the
 /// first separator with the last word, meets the end of the input while
-/// skipping the rest, and drops the line.
+/// skipping the rest, and drops the line. A word longer than 4,096 bytes is
+/// several words (`%4096[^ \t\n\r]`), cut at a character boundary.
 pub fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
     const SEPARATORS: [char; 3] = [' ', '\t', '\r'];
     let last = text.matches('\n').count();
@@ -89,10 +90,31 @@ pub fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '
         }
         let words = line
             .split(SEPARATORS)
-            .filter(|w| !w.is_empty() && *w != "ipvsadm")
+            .flat_map(pieces)
+            .filter(|w| *w != "ipvsadm")
             .map(str::to_string)
             .collect();
         (i + 1, words)
+    })
+}
+
+/// ipvsadm's `MAX_LINE_LENGTH`: the longest word its `fscanf` reads at once.
+const MAX_WORD: usize = 4096;
+
+/// `word` in pieces of at most [`MAX_WORD`] bytes (none if it is empty).
+fn pieces(word: &str) -> impl Iterator<Item = &str> {
+    let mut rest = word;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(MAX_WORD);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
     })
 }
 
@@ -251,6 +273,28 @@ mod tests {
         assert_eq!(words("  -C"), vec![c()]);
         assert_eq!(words("-C  \n"), vec![c(), vec![]]);
         assert_eq!(words("-C  \r\n-C"), vec![c(), c()]);
+    }
+
+    #[test]
+    fn words_longer_than_4096_bytes_are_cut() {
+        let x = |n| "x".repeat(n);
+        let words = |text: &str| split_lines(text).next().unwrap().1;
+        assert_eq!(words(&x(4096)), vec![x(4096)]);
+        assert_eq!(
+            words(&format!("-s {}", x(9000))),
+            ["-s".to_string(), x(4096), x(4096), x(808)]
+        );
+        // the word ipvsadm is dropped after the cut
+        assert_eq!(
+            words(&format!("{}ipvsadm -C", x(4096))),
+            [x(4096), "-C".to_string()]
+        );
+        // never inside a character
+        let w = format!("{}é", x(4095));
+        assert_eq!(words(&w), [x(4095), "é".to_string()]);
+        let f = parse_input("ipvsctl", &format!("-A -t 1.1.1.1:80 -s {}\n", x(5000))).unwrap_err();
+        assert_eq!(f.code, 2);
+        assert_eq!(f.message, format!("line 1: unexpected argument {}", x(904)));
     }
 
     #[test]
