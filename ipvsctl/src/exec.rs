@@ -49,19 +49,11 @@ impl Term {
 
 /// Runs one invocation of the program and returns its exit code.
 pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
+    if let Some(text) = info_text(&inv.command, prog) {
+        term.print(&text)?;
+        return Ok(0);
+    }
     match &inv.command {
-        Command::Help => {
-            term.print(&help::help_text())?;
-            Ok(0)
-        }
-        Command::Usage => {
-            term.print(&format!("{}{}", version_line(), help::ipvsadm_usage(prog)))?;
-            Ok(0)
-        }
-        Command::Version => {
-            term.print(&version_line())?;
-            Ok(0)
-        }
         Command::GenerateMan => {
             term.print_bytes(&help::man_page()?)?;
             Ok(0)
@@ -89,6 +81,18 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             };
             session.run(other, inv.json, term)
         }
+    }
+}
+
+/// What `--help`, `-h` and `-v` print on stdout before exiting with 0, on
+/// the command line and as a line of `-R` input alike; `None` for the other
+/// commands.
+pub fn info_text(command: &Command, prog: &str) -> Option<String> {
+    match command {
+        Command::Help => Some(help::help_text()),
+        Command::Usage => Some(format!("{}{}", version_line(), help::ipvsadm_usage(prog))),
+        Command::Version => Some(version_line()),
+        _ => None,
     }
 }
 

@@ -8,7 +8,9 @@
 //! messages per send; each refused change prints ipvsadm's message and the
 //! rest go on, and, as with ipvsadm, the exit status is that of the last
 //! command (255 if the kernel refused it). Listing commands in the input run
-//! in their place.
+//! in their place; `-h`, `--help` and `-v` print what they print on the
+//! command line and end the input with 0 (the lines after them are neither
+//! checked nor applied).
 //!
 //! With `--json`, the input is what `-S --json` writes; the exit status is
 //! 255 if the kernel refused any change.
@@ -17,9 +19,8 @@ use std::io::{self, Read};
 
 use ipvs::Change;
 
-use crate::cli::help;
 use crate::cli::{self, Command, Context, Failure, Invocation};
-use crate::exec::{message, version_line, Session, Term};
+use crate::exec::{info_text, message, Session, Term};
 use crate::output;
 
 /// One command of the input, with its line number.
@@ -66,25 +67,60 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    execute(&session, &steps, term)
+    execute(&session, &steps, prog, term)
 }
 
 /// Splits the input into lines of words as ipvsadm's `config_stream_read`
 /// does: words are separated by blanks, tabs and carriage returns, and the
-/// word `ipvsadm` is left out.
+/// word `ipvsadm` is left out. A last line without a newline that ends in
+/// two separators or more has no words: ipvsadm's `fscanf` loop reads the
+/// first separator with the last word, meets the end of the input while
+/// skipping the rest, and drops the line. A word longer than 4,096 bytes is
+/// several words (`%4096[^ \t\n\r]`), cut at a character boundary.
 pub fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
-    text.split('\n').enumerate().map(|(i, line)| {
+    const SEPARATORS: [char; 3] = [' ', '\t', '\r'];
+    let last = text.matches('\n').count();
+    text.split('\n').enumerate().map(move |(i, line)| {
+        let mut tail = line.chars().rev();
+        if i == last
+            && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
+            && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
+        {
+            return (i + 1, Vec::new());
+        }
         let words = line
-            .split([' ', '\t', '\r'])
-            .filter(|w| !w.is_empty() && *w != "ipvsadm")
+            .split(SEPARATORS)
+            .flat_map(pieces)
+            .filter(|w| *w != "ipvsadm")
             .map(str::to_string)
             .collect();
         (i + 1, words)
     })
 }
 
+/// ipvsadm's `MAX_LINE_LENGTH`: the longest word its `fscanf` reads at once.
+const MAX_WORD: usize = 4096;
+
+/// `word` in pieces of at most [`MAX_WORD`] bytes (none if it is empty).
+fn pieces(word: &str) -> impl Iterator<Item = &str> {
+    let mut rest = word;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(MAX_WORD);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
 /// Parses every line; the first bad one fails the whole input, its message
-/// prefixed with `line N: `.
+/// prefixed with `line N: `. A line `-h`, `--help` or `-v` is the last one
+/// read: ipvsadm exits there, so the lines after it are not checked.
 pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     let mut steps = Vec::new();
     for (line, words) in split_lines(text) {
@@ -95,16 +131,23 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
             code: f.code,
             message: format!("line {line}: {}", f.message),
         })?;
+        let last = matches!(
+            inv.command,
+            Command::Help | Command::Usage | Command::Version
+        );
         steps.push(Step {
             line,
             command: inv.command,
         });
+        if last {
+            break;
+        }
     }
     Ok(steps)
 }
 
 /// Runs the steps in order, sending consecutive changes as one batch.
-pub fn execute(session: &Session, steps: &[Step], term: &mut Term) -> io::Result<i32> {
+pub fn execute(session: &Session, steps: &[Step], prog: &str, term: &mut Term) -> io::Result<i32> {
     let mut status = 0;
     let mut batch: Vec<Change> = Vec::new();
     for step in steps {
@@ -115,24 +158,19 @@ pub fn execute(session: &Session, steps: &[Step], term: &mut Term) -> io::Result
         if let Some(code) = flush(session, &mut batch, term, &mut status)? {
             return Ok(code);
         }
-        match &step.command {
-            Command::Help => {
-                term.print(&help::help_text())?;
-                return Ok(0);
-            }
-            Command::Version => {
-                term.print(&version_line())?;
-                return Ok(0);
-            }
-            other => {
-                // Listings: ipvsadm exits at once when one fails.
-                let code = session.run(other, false, term)?;
-                if code != 0 {
-                    return Ok(code);
-                }
-                status = 0;
-            }
+        // `-h`, `--help` and `-v` print what they print on the command line
+        // and end the input with 0, as ipvsadm's `usage_exit` and
+        // `version_exit` do.
+        if let Some(text) = info_text(&step.command, prog) {
+            term.print(&text)?;
+            return Ok(0);
         }
+        // Listings: ipvsadm exits at once when one fails.
+        let code = session.run(&step.command, false, term)?;
+        if code != 0 {
+            return Ok(code);
+        }
+        status = 0;
     }
     if let Some(code) = flush(session, &mut batch, term, &mut status)? {
         return Ok(code);
@@ -223,6 +261,43 @@ mod tests {
     }
 
     #[test]
+    fn unterminated_last_line_with_two_trailing_separators_is_dropped() {
+        let words = |text| -> Vec<Vec<String>> { split_lines(text).map(|(_, w)| w).collect() };
+        let c = || vec!["-C".to_string()];
+        assert_eq!(words("-C  "), vec![Vec::<String>::new()]);
+        assert_eq!(words("-C\n-C \t"), vec![c(), vec![]]);
+        assert_eq!(words("-C\n-C\t\r"), vec![c(), vec![]]);
+        // one separator, leading ones, or a newline at the end: read
+        assert_eq!(words("-C "), vec![c()]);
+        assert_eq!(words("-C\r"), vec![c()]);
+        assert_eq!(words("  -C"), vec![c()]);
+        assert_eq!(words("-C  \n"), vec![c(), vec![]]);
+        assert_eq!(words("-C  \r\n-C"), vec![c(), c()]);
+    }
+
+    #[test]
+    fn words_longer_than_4096_bytes_are_cut() {
+        let x = |n| "x".repeat(n);
+        let words = |text: &str| split_lines(text).next().unwrap().1;
+        assert_eq!(words(&x(4096)), vec![x(4096)]);
+        assert_eq!(
+            words(&format!("-s {}", x(9000))),
+            ["-s".to_string(), x(4096), x(4096), x(808)]
+        );
+        // the word ipvsadm is dropped after the cut
+        assert_eq!(
+            words(&format!("{}ipvsadm -C", x(4096))),
+            [x(4096), "-C".to_string()]
+        );
+        // never inside a character
+        let w = format!("{}é", x(4095));
+        assert_eq!(words(&w), [x(4095), "é".to_string()]);
+        let f = parse_input("ipvsctl", &format!("-A -t 1.1.1.1:80 -s {}\n", x(5000))).unwrap_err();
+        assert_eq!(f.code, 2);
+        assert_eq!(f.message, format!("line 1: unexpected argument {}", x(904)));
+    }
+
+    #[test]
     fn whole_input_is_checked_first() {
         let input = "-A -t 1.1.1.1:80 -s rr\n\n-a -t 1.1.1.1:80 -r 10.0.0.1 -w x\n";
         let f = parse_input("ipvsctl", input).unwrap_err();
@@ -257,6 +332,39 @@ mod tests {
             f.message,
             "line 1: Illegal 'numeric' option with the 'restore' command"
         );
+    }
+
+    #[test]
+    fn help_and_version_lines_print_what_they_print_outside() {
+        let steps = parse_input("ipvsctl", "-h\n").unwrap();
+        assert_eq!(steps[0].command, Command::Usage);
+        let usage = info_text(&steps[0].command, "ipvsctl").unwrap();
+        assert!(usage.starts_with("ipvsctl v"));
+        assert!(usage.contains("Usage:\n  ipvsctl -A|E virtual-service"));
+        let steps = parse_input("ipvsctl", "-v\n").unwrap();
+        assert_eq!(
+            info_text(&steps[0].command, "ipvsctl")
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
+        let steps = parse_input("ipvsctl", "--help\n").unwrap();
+        assert!(info_text(&steps[0].command, "ipvsctl").is_some());
+        let steps = parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap();
+        assert!(info_text(&steps[0].command, "ipvsctl").is_none());
+    }
+
+    #[test]
+    fn lines_after_help_or_version_are_not_read() {
+        for end in ["-h", "--help", "-v", "--version", "-h -n"] {
+            let input = format!("-A -t 1.1.1.1:80\n{end}\n-A -t 1.1.1.1:99999\n-R\nbogus\n");
+            let steps = parse_input("ipvsctl", &input).unwrap();
+            assert_eq!(steps.len(), 2, "{end}");
+            assert_eq!(steps[1].line, 2);
+        }
+        // a bad line before them still fails
+        assert!(parse_input("ipvsctl", "-A -t 1.1.1.1:99999\n-h\n").is_err());
     }
 
     #[test]
