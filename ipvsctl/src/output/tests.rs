@@ -5,8 +5,10 @@
 //! them again: the README there). The tests decode those replies (and, for
 //! `-c`, the `/proc/net/ip_vs_conn` text ipvsadm read) with the library's own
 //! conversions, format them, and compare with what ipvsadm printed. Only the
-//! K/M/G/T counter suffixes beyond K (`BIG_*`), the JSON documents and odd
-//! values no kernel reports are checked against hand-made expectations.
+//! counter suffixes beyond K (`BIG_*`) and the pe columns of `-c
+//! --persistent-conn`, which the capture VM's kernel could not be made to
+//! produce, the JSON documents, and odd values no kernel reports are checked
+//! against hand-made expectations.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -595,6 +597,41 @@ fn connection_listings_match_ipvsadm_captures() {
         .map(|l| format!("{l}\n"))
         .collect();
     assert_eq!(connections_text_with(&[], true, false, &names), title);
+}
+
+/// The pe name and pe data columns of `-c --persistent-conn`, the one part of
+/// the connection listing no capture shows: in the capture VM the kernel
+/// dropped every SIP packet sent to a `--pe sip` service (the sip engine took
+/// no Call-ID from it), so no entry had pe data. Hand-made like `BIG_*`: the
+/// captured procfs text with pe fields added to one entry, as the kernel
+/// prints them (" %s %s" after the expiry), and ipvsadm's row for it, whose
+/// destination takes 16 columns and engine name 18 (`print_conn`).
+#[test]
+fn connection_pe_columns_follow_ipvsadm_format() {
+    let text = fixture!("listings/conns_numeric_persistent");
+    let procfs = comment_lines(text, "# ip_vs_conn: ").replace(
+        "0A02020C 0035 NONE            594\n",
+        "0A02020C 0035 NONE            594 sip a84b4c76e66710\n",
+    );
+    let conns = ipvs::parse_connections(&procfs).unwrap();
+    assert_eq!(
+        conns.iter().filter(|c| c.pe_name.is_some()).count(),
+        1,
+        "{procfs}"
+    );
+    let row = "UDP 09:54  NONE        10.0.0.1:0         10.1.1.1:53        10.2.2.12:53";
+    let expected = fixture_output(text).replace(
+        &format!("{row}\n"),
+        &format!("{row}     sip                a84b4c76e66710\n"),
+    );
+    assert_ne!(expected, fixture_output(text));
+    let got = connections_text_with(&conns, true, true, &NumericOnly);
+    assert_eq!(got, expected);
+    // Without --persistent-conn the pe fields are not shown.
+    let plain = fixture_output(fixture!("listings/conns_numeric"));
+    let got = connections_text_with(&conns, true, false, &NumericOnly);
+    assert_eq!(got.lines().count(), plain.lines().count());
+    assert!(!got.contains("a84b4c76e66710"));
 }
 
 #[test]
