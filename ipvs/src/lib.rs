@@ -468,6 +468,62 @@ impl Ipvs {
     }
 }
 
+/// Decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
+/// golden fixtures of `ipvs-sys`) through the same conversions [`Ipvs`] uses. The message types
+/// belong to the `ipvs-sys` wire layer and are not part of this crate's stable interface.
+#[doc(hidden)]
+pub mod replay {
+    use ipvs_sys::{Command, IpvsMessage};
+
+    use crate::types::{DestinationEntry, ServiceEntry, VirtualServer};
+    use crate::wire;
+
+    /// The service a message carries (a `NEW_SERVICE` reply, or the service nest of a request).
+    pub fn service(msg: &IpvsMessage) -> Option<Result<ServiceEntry, String>> {
+        msg.service().map(wire::service_from)
+    }
+
+    /// The table a listing saw, from its messages in capture order, both directions: each
+    /// `NEW_SERVICE` reply is a service (in the kernel's order), and the `NEW_DEST` replies
+    /// that follow a `GET_DEST` request are the destinations of the service that request named,
+    /// as [`Ipvs::state`](crate::Ipvs::state) reads them.
+    pub fn state(messages: &[IpvsMessage]) -> Result<Vec<VirtualServer>, String> {
+        let mut out: Vec<VirtualServer> = Vec::new();
+        let mut current = None;
+        for msg in messages {
+            match msg.cmd {
+                Command::NewService => {
+                    let entry = service(msg).ok_or("NEW_SERVICE without a service")??;
+                    out.push(VirtualServer {
+                        entry,
+                        destinations: Vec::new(),
+                    });
+                }
+                Command::GetDest => {
+                    let key = service(msg)
+                        .ok_or("GET_DEST without a service")??
+                        .service
+                        .key;
+                    current = Some(
+                        out.iter()
+                            .position(|v| v.entry.service.key == key)
+                            .ok_or_else(|| format!("GET_DEST for an unlisted service {key:?}"))?,
+                    );
+                }
+                Command::NewDest => {
+                    let i = current.ok_or("NEW_DEST before any GET_DEST")?;
+                    let family = out[i].entry.service.key.family();
+                    let attrs = msg.dest().ok_or("NEW_DEST without a destination")?;
+                    let d: DestinationEntry = wire::dest_from(attrs, family)?;
+                    out[i].destinations.push(d);
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn modprobe_ip_vs() {
     for prog in ["/sbin/modprobe", "/usr/sbin/modprobe", "modprobe"] {
         let status = std::process::Command::new(prog)
