@@ -9,6 +9,7 @@
 mod harness;
 
 mod bringup;
+mod lab;
 mod support;
 
 mod batch;
@@ -16,6 +17,7 @@ mod config;
 mod daemons;
 mod destinations;
 mod errors;
+mod forwarding;
 mod ipvsadm_agrees;
 mod netns;
 mod services;
