@@ -88,6 +88,32 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+    /// The answers to [`crate::Ipvs::apply`] overflowed the socket's receive queue
+    /// (`ENOBUFS`): the kernel dropped some of them.
+    #[error(
+        "the kernel's answers overflowed the socket's receive queue (ENOBUFS): {} of the first {} \
+         changes failed; changes {}..={} were applied or not, unknown; the {} after them were \
+         not sent",
+        done.iter().filter(|r| r.is_err()).count(),
+        done.len(),
+        unknown.start + 1,
+        unknown.end,
+        not_sent
+    )]
+    BatchOverrun {
+        /// The outcome of each change before `unknown`.
+        done: Vec<Result<()>>,
+        /// The changes that were sent and run, with unknown outcome.
+        unknown: std::ops::Range<usize>,
+        /// How many changes after `unknown` were not sent.
+        not_sent: usize,
+    },
+    /// Every attempt at a listing was interrupted by concurrent changes (`NLM_F_DUMP_INTR`).
+    #[error("{op:?}: the kernel's table kept changing during the listing")]
+    DumpInterrupted {
+        /// What was attempted.
+        op: Operation,
+    },
     /// The kernel's reply could not be understood.
     #[error("{op:?}: {detail}")]
     Decode {
@@ -126,6 +152,7 @@ impl Error {
                 },
                 _ => Error::Io { op, source },
             },
+            ipvs_sys::Error::DumpInterrupted => Error::DumpInterrupted { op },
             ipvs_sys::Error::Decode(d) => Error::Decode {
                 op,
                 detail: d.to_string(),
