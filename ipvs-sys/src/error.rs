@@ -47,8 +47,11 @@ pub enum Error {
         /// The outcome of each message before `in_flight`: all of them were answered.
         done: Vec<crate::BatchResult>,
         /// The messages of the send whose answers overflowed: the kernel ran every one of them,
-        /// but whether each succeeded is unknown. The messages after them were not sent.
+        /// but whether each succeeded is unknown, but for those in `refused`. The messages
+        /// after them were not sent.
         in_flight: std::ops::Range<usize>,
+        /// The refusals of `in_flight` messages that did arrive: (index, error).
+        refused: Vec<(usize, KernelError)>,
     },
 }
 
@@ -64,13 +67,19 @@ impl std::fmt::Display for Error {
                 f,
                 "the kernel's table kept changing during the dump (NLM_F_DUMP_INTR)"
             ),
-            Error::BatchOverrun { done, in_flight } => write!(
+            Error::BatchOverrun {
+                done,
+                in_flight,
+                refused,
+            } => write!(
                 f,
-                "the kernel's answers overflowed the socket's receive queue (ENOBUFS): messages \
-                 1..={} answered, {}..={} run with unknown outcome, the rest not sent",
+                "the kernel's answers overflowed the socket's receive queue (ENOBUFS): the first \
+                 {} messages answered; messages {}..={} run, {} of them refused, the others' \
+                 outcome unknown; the rest not sent",
                 done.len(),
                 in_flight.start + 1,
-                in_flight.end
+                in_flight.end,
+                refused.len()
             ),
         }
     }

@@ -42,6 +42,8 @@ pub(crate) trait Link {
     fn send(&mut self, bytes: &[u8]) -> Result<(), Error>;
     /// Receives one datagram into `buf` (cleared first).
     fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), Error>;
+    /// Receives one datagram into `buf` if one is queued: false when none is.
+    fn recv_nowait(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error>;
 }
 
 impl Link for Socket {
@@ -51,21 +53,33 @@ impl Link for Socket {
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), Error> {
-        buf.clear();
-        let n = loop {
-            match Socket::recv(self, buf, libc::MSG_TRUNC) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => break r?,
-            }
-        };
-        if n > buf.len() {
-            return Err(Error::Io(std::io::Error::other(format!(
-                "netlink datagram of {n} bytes truncated to {}",
-                buf.len()
-            ))));
-        }
-        Ok(())
+        socket_recv(self, buf, 0)
     }
+
+    fn recv_nowait(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        match socket_recv(self, buf, libc::MSG_DONTWAIT) {
+            Ok(()) => Ok(true),
+            Err(Error::Timeout) => Ok(false), // EAGAIN: the queue is empty
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn socket_recv(sock: &Socket, buf: &mut Vec<u8>, flags: libc::c_int) -> Result<(), Error> {
+    buf.clear();
+    let n = loop {
+        match Socket::recv(sock, buf, libc::MSG_TRUNC | flags) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => break r?,
+        }
+    };
+    if n > buf.len() {
+        return Err(Error::Io(std::io::Error::other(format!(
+            "netlink datagram of {n} bytes truncated to {}",
+            buf.len()
+        ))));
+    }
+    Ok(())
 }
 
 /// The conversation with the kernel over a [`Link`]: sequence numbers, ACKs, dumps, batches.
@@ -338,13 +352,29 @@ impl<L: Link> Wire<L> {
                 match self.recv() {
                     Err(Error::Io(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                         // The kernel ran the whole send before we read (genetlink answers in
-                        // the sender's context) and dropped answers that did not fit: which of
-                        // this send's messages failed is unknown. Later answers of it, still
-                        // queued, carry old sequence numbers that later reads skip.
+                        // the sender's context) and dropped the answers that did not fit.
+                        // What is queued is all that will come: read it, for the refusals
+                        // that did arrive, and because the socket stays congested (it drops
+                        // every later answer) until its queue has been emptied.
+                        let mut refused = Vec::new();
+                        while self.link.recv_nowait(&mut self.buf)? {
+                            for f in decode(&self.buf)? {
+                                let idx = f.seq.wrapping_sub(first_seq) as usize;
+                                match f.body {
+                                    Body::Error { errno, ext_ack }
+                                        if errno != 0 && idx < chunk.len() =>
+                                    {
+                                        refused.push((start + idx, KernelError { errno, ext_ack }))
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
                         self.batch_max = (self.batch_max / 2).max(1);
                         return Err(Error::BatchOverrun {
                             done: results,
                             in_flight: Range { start, end },
+                            refused,
                         });
                     }
                     other => other?,
@@ -460,6 +490,13 @@ mod tests {
             buf.extend_from_slice(&d);
             Ok(())
         }
+
+        fn recv_nowait(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+            if self.queue.is_empty() {
+                return Ok(false);
+            }
+            self.recv(buf).map(|()| true)
+        }
     }
 
     fn wire(answers: Vec<Answer>) -> Wire<FakeKernel> {
@@ -572,24 +609,36 @@ mod tests {
         let mut w = wire(vec![
             // The first send (messages 0 and 1): message 0 failed, the ACK of 1.
             Box::new(|seqs| vec![Ok(ack(seqs[0], libc::EEXIST)), Ok(ack(seqs[1], 0))]),
-            // The second (2 and 3): the answers overflowed the queue.
-            Box::new(|_| {
-                vec![Err(Error::Io(std::io::Error::from_raw_os_error(
-                    libc::ENOBUFS,
-                )))]
+            // The second (2 and 3): the answers overflowed the queue; the refusal of 2 was
+            // queued before, the ACK of 3 was dropped.
+            Box::new(|seqs| {
+                vec![
+                    Err(Error::Io(std::io::Error::from_raw_os_error(libc::ENOBUFS))),
+                    Ok(ack(seqs[0], libc::ENOENT)),
+                ]
             }),
         ]);
         w.batch_max = 2;
         let msgs: Vec<IpvsMessage> = (0..5).map(|_| get_services()).collect();
         match w.batch(&msgs) {
-            Err(Error::BatchOverrun { done, in_flight }) => {
+            Err(Error::BatchOverrun {
+                done,
+                in_flight,
+                refused,
+            }) => {
                 assert_eq!(done.len(), 2);
                 assert_eq!(done[0].as_ref().unwrap_err().errno, libc::EEXIST);
                 assert!(done[1].is_ok());
                 assert_eq!(in_flight, 2..4);
+                assert_eq!(refused.len(), 1, "{refused:?}");
+                assert_eq!((refused[0].0, refused[0].1.errno), (2, libc::ENOENT));
             }
             other => panic!("expected BatchOverrun, got {other:?}"),
         }
+        assert!(
+            w.link.queue.is_empty(),
+            "the queue was emptied: the kernel answers again"
+        );
         assert_eq!(w.link.sends, 2, "message 4 was not sent");
         assert_eq!(w.batch_max, 1, "later sends are smaller");
     }

@@ -267,10 +267,26 @@ impl Ipvs {
         };
         match self.socket().batch(&msgs) {
             Ok(results) => Ok(outcomes(results)),
-            Err(ipvs_sys::Error::BatchOverrun { done, in_flight }) => Err(Error::BatchOverrun {
+            Err(ipvs_sys::Error::BatchOverrun {
+                done,
+                in_flight,
+                refused,
+            }) => Err(Error::BatchOverrun {
                 done: outcomes(done),
                 not_sent: changes.len() - in_flight.end,
                 unknown: in_flight,
+                refused: refused
+                    .into_iter()
+                    .map(|(i, k)| {
+                        let op = changes[i].operation();
+                        let e = Error::Kernel {
+                            op,
+                            errno: k.errno,
+                            detail: k.ext_ack,
+                        };
+                        (i, e)
+                    })
+                    .collect(),
             }),
             Err(e) => Err(Error::from_sys(Operation::Apply, e)),
         }
