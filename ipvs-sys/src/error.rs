@@ -39,6 +39,20 @@ pub enum Error {
     Io(io::Error),
     /// The kernel's reply could not be decoded.
     Decode(DecodeError),
+    /// Every attempt at a dump was interrupted by concurrent changes (`NLM_F_DUMP_INTR`).
+    DumpInterrupted,
+    /// The answers to a batch overflowed the socket's receive queue (`ENOBUFS`), and the kernel
+    /// dropped some of them.
+    BatchOverrun {
+        /// The outcome of each message before `in_flight`: all of them were answered.
+        done: Vec<crate::BatchResult>,
+        /// The messages of the send whose answers overflowed: the kernel ran every one of them,
+        /// but whether each succeeded is unknown, but for those in `refused`. The messages
+        /// after them were not sent.
+        in_flight: std::ops::Range<usize>,
+        /// The refusals of `in_flight` messages that did arrive: (index, error).
+        refused: Vec<(usize, KernelError)>,
+    },
 }
 
 impl std::fmt::Display for Error {
@@ -49,6 +63,24 @@ impl std::fmt::Display for Error {
             Error::Timeout => write!(f, "no reply from the kernel before the timeout"),
             Error::Io(e) => write!(f, "netlink socket: {e}"),
             Error::Decode(e) => write!(f, "malformed netlink reply: {e}"),
+            Error::DumpInterrupted => write!(
+                f,
+                "the kernel's table kept changing during the dump (NLM_F_DUMP_INTR)"
+            ),
+            Error::BatchOverrun {
+                done,
+                in_flight,
+                refused,
+            } => write!(
+                f,
+                "the kernel's answers overflowed the socket's receive queue (ENOBUFS): the first \
+                 {} messages answered; messages {}..={} run, {} of them refused, the others' \
+                 outcome unknown; the rest not sent",
+                done.len(),
+                in_flight.start + 1,
+                in_flight.end,
+                refused.len()
+            ),
         }
     }
 }

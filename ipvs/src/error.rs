@@ -88,6 +88,35 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+    /// The answers to [`crate::Ipvs::apply`] overflowed the socket's receive queue
+    /// (`ENOBUFS`): the kernel dropped some of them.
+    #[error(
+        "the kernel's answers overflowed the socket's receive queue (ENOBUFS): of the first {} \
+         changes, answered, {} failed; changes {}..={} were run, {} of them refused and the \
+         others applied or not, unknown; the {} after them were not sent",
+        done.len(),
+        done.iter().filter(|r| r.is_err()).count(),
+        unknown.start + 1,
+        unknown.end,
+        refused.len(),
+        not_sent
+    )]
+    BatchOverrun {
+        /// The outcome of each change before `unknown`.
+        done: Vec<Result<()>>,
+        /// The changes that were sent and run, with unknown outcome but for `refused`.
+        unknown: std::ops::Range<usize>,
+        /// The refusals of changes in `unknown` that did arrive: (index, error).
+        refused: Vec<(usize, Error)>,
+        /// How many changes after `unknown` were not sent.
+        not_sent: usize,
+    },
+    /// Every attempt at a listing was interrupted by concurrent changes (`NLM_F_DUMP_INTR`).
+    #[error("{op:?}: the kernel's table kept changing during the listing")]
+    DumpInterrupted {
+        /// What was attempted.
+        op: Operation,
+    },
     /// The kernel's reply could not be understood.
     #[error("{op:?}: {detail}")]
     Decode {
@@ -126,6 +155,7 @@ impl Error {
                 },
                 _ => Error::Io { op, source },
             },
+            ipvs_sys::Error::DumpInterrupted => Error::DumpInterrupted { op },
             ipvs_sys::Error::Decode(d) => Error::Decode {
                 op,
                 detail: d.to_string(),

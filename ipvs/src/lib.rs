@@ -252,21 +252,44 @@ impl Ipvs {
     /// result has one entry per change. The outer error is for the socket itself.
     pub fn apply(&self, changes: &[Change]) -> Result<Vec<Result<()>>> {
         let msgs: Vec<IpvsMessage> = changes.iter().map(Change::message).collect();
-        let results = self
-            .socket()
-            .batch(&msgs)
-            .map_err(|e| Error::from_sys(Operation::Apply, e))?;
-        Ok(results
-            .into_iter()
-            .zip(changes)
-            .map(|(r, c)| {
-                r.map_err(|k| Error::Kernel {
-                    op: c.operation(),
-                    errno: k.errno,
-                    detail: k.ext_ack,
+        let outcomes = |results: Vec<ipvs_sys::BatchResult>| -> Vec<Result<()>> {
+            results
+                .into_iter()
+                .zip(changes)
+                .map(|(r, c)| {
+                    r.map_err(|k| Error::Kernel {
+                        op: c.operation(),
+                        errno: k.errno,
+                        detail: k.ext_ack,
+                    })
                 })
-            })
-            .collect())
+                .collect()
+        };
+        match self.socket().batch(&msgs) {
+            Ok(results) => Ok(outcomes(results)),
+            Err(ipvs_sys::Error::BatchOverrun {
+                done,
+                in_flight,
+                refused,
+            }) => Err(Error::BatchOverrun {
+                done: outcomes(done),
+                not_sent: changes.len() - in_flight.end,
+                unknown: in_flight,
+                refused: refused
+                    .into_iter()
+                    .map(|(i, k)| {
+                        let op = changes[i].operation();
+                        let e = Error::Kernel {
+                            op,
+                            errno: k.errno,
+                            detail: k.ext_ack,
+                        };
+                        (i, e)
+                    })
+                    .collect(),
+            }),
+            Err(e) => Err(Error::from_sys(Operation::Apply, e)),
+        }
     }
 
     /// IPVS version and connection-table size.

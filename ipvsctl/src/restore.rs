@@ -219,6 +219,15 @@ fn apply(session: &Session, changes: &[Change], term: &mut Term) -> io::Result<V
             Ok(failed)
         }
         Err(e) => {
+            // An overrun still knows the outcome of the changes before it: say those first.
+            if let ipvs::Error::BatchOverrun { done, refused, .. } = &e {
+                for r in done.iter().filter_map(|r| r.as_ref().err()) {
+                    term.error(&message(r))?;
+                }
+                for (_, r) in refused {
+                    term.error(&message(r))?;
+                }
+            }
             term.error(&message(&e))?;
             Ok(Vec::new())
         }

@@ -9,6 +9,7 @@
 mod harness;
 
 mod bringup;
+mod lab;
 mod support;
 
 mod batch;
@@ -16,6 +17,8 @@ mod config;
 mod daemons;
 mod destinations;
 mod errors;
+mod faults;
+mod forwarding;
 mod ipvsadm_agrees;
 mod netns;
 mod services;
