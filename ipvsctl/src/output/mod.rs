@@ -50,7 +50,9 @@ mod tests;
 
 // Re-exports for the command layer, unused until it calls them.
 #[allow(unused_imports)]
-pub use json::{connections_json, daemon_json, list_json, save_json, timeout_json};
+pub use json::{
+    connections_json, daemon_json, list_json, save_json, timeout_json, watch_json, watch_line,
+};
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
 #[allow(unused_imports)]
