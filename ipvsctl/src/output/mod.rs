@@ -55,6 +55,8 @@ pub use json::{
 };
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
+
+pub(crate) use common::ntop;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
 #[allow(unused_imports)]
