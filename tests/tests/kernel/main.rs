@@ -16,6 +16,7 @@ mod config;
 mod daemons;
 mod destinations;
 mod errors;
+mod exporter;
 mod ipvsadm_agrees;
 mod netns;
 mod services;
