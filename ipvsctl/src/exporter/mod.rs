@@ -1,9 +1,9 @@
 //! `ipvsctl exporter`: the IPVS tables as Prometheus metrics over HTTP.
 //!
 //! It only reads. The netlink sockets are opened first (one per namespace),
-//! then the listening socket, then root is dropped (`--user`): the kernel
-//! checks CAP_NET_ADMIN against whoever opened a netlink socket, so the
-//! reads keep working. Requests are served by `tiny_http` (each connection
+//! then the listening socket, then root is dropped (`--user`) but for
+//! CAP_NET_ADMIN: the kernel checks it on every IPVS request, of the sender
+//! as well as of whoever opened the socket. Requests are served by `tiny_http` (each connection
 //! read on its own thread, so a slow or malformed client holds up nobody);
 //! each `/metrics` request is answered on its own thread, and requests that
 //! arrive while a read of the kernel is under way share that read.
@@ -51,7 +51,8 @@ pub struct Args {
     /// service into one series (ipvs_exporter_backends_summed says so).
     #[arg(long, value_name = "N")]
     pub max_series: Option<usize>,
-    /// After opening the sockets, become this user (name or uid) for good.
+    /// After opening the sockets, become this user (name or uid) for good,
+    /// keeping only CAP_NET_ADMIN (the kernel checks it on every IPVS read).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
 }
@@ -108,7 +109,8 @@ fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     if let Some(name) = &args.user {
         let user = ipvs_sys::privs::lookup_user(name).map_err(|e| format!("--user {name}: {e}"))?;
-        ipvs_sys::privs::become_user(&user).map_err(|e| format!("--user {name}: {e}"))?;
+        ipvs_sys::privs::become_user(&user, &[ipvs_sys::privs::CAP_NET_ADMIN])
+            .map_err(|e| format!("--user {name}: {e}"))?;
     }
     let n = handles.len();
     let exporter = Arc::new(Exporter {

@@ -189,12 +189,20 @@ fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_
     );
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
 
-    // Root dropped for good: real, effective, saved and filesystem ids are 65534.
+    // Root dropped for good: real, effective, saved and filesystem ids are 65534, and of the
+    // capabilities only CAP_NET_ADMIN (bit 12) is left, which every IPVS request needs.
     let pid = proc.0.id();
     assert_eq!(ids(pid, "Uid:"), [65534; 4], "{}", proc.stderr_so_far());
     assert_eq!(ids(pid, "Gid:"), [65534; 4]);
     let caps = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    assert!(caps.contains("CapEff:\t0000000000000000"), "{caps}");
+    for set in ["CapEff", "CapPrm"] {
+        assert!(
+            caps.contains(&format!("{set}:\t0000000000001000\n")),
+            "{caps}"
+        );
+    }
+    assert!(caps.contains("CapInh:\t0000000000000000\n"), "{caps}");
+    assert!(caps.contains("CapBnd:\t0000000000001000\n"), "{caps}");
 
     let svc = r#"local_address="10.8.0.100",local_port="80",proto="TCP",local_mark="""#;
     let dest = |r: &SocketAddr| {
