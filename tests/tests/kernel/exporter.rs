@@ -442,3 +442,85 @@ fn watch_json_count_3_gives_three_lines_with_non_negative_rates_across_a_zero() 
         println!("  {}", serde_json::to_string(d).unwrap_or_default());
     }
 }
+
+#[test]
+fn exporter_scrapes_2000_services_of_4_destinations_and_sums_past_max_series() {
+    require_ipvs();
+    let ns = NetNs::new();
+    let ipvs = open(&ns);
+    let mut changes = Vec::new();
+    for i in 0..2000u32 {
+        let key = ServiceKey::tcp(
+            IpAddr::from([10, 20, (i / 250) as u8, (i % 250) as u8 + 1]),
+            80,
+        );
+        changes.push(ipvs::Change::AddService(
+            Service::new(key).with_scheduler("rr"),
+        ));
+        for d in 1..=4u8 {
+            changes.push(ipvs::Change::AddDestination {
+                service: key,
+                destination: Destination::new(
+                    IpAddr::from([10, 30, (i / 250) as u8, d]),
+                    8000 + (i % 250) as u16,
+                )
+                .with_forward(Forward::Masquerade),
+            });
+        }
+    }
+    for r in ipvs.apply(&changes).expect("apply") {
+        r.expect("a change of the big table");
+    }
+
+    let listen = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let _proc = exporter(Some(&ns), &["--listen", "127.0.0.1:9761"]);
+    scrape(Some(&ns), listen, None); // up and answering
+    let started = std::time::Instant::now();
+    let (_, text) = scrape(Some(&ns), listen, None);
+    let http = started.elapsed();
+    let read = sample(&text, "ipvs_exporter_scrape_duration_seconds").expect("duration");
+    let started = std::time::Instant::now();
+    let listing = ns.exec_ok(IPVSCTL, &["-Ln", "--stats"]);
+    let ipvsctl = started.elapsed();
+    assert_eq!(
+        listing.lines().count(),
+        3 + 2000 * 5,
+        "{}",
+        &listing[..300.min(listing.len())]
+    );
+    assert_eq!(sample(&text, "ipvs_exporter_backends"), Some(8000.0));
+    assert_eq!(sample(&text, "ipvs_exporter_backends_summed"), Some(0.0));
+    let series = |t: &str, name: &str| {
+        t.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .count()
+    };
+    assert_eq!(series(&text, "ipvs_backend_connections_total"), 8000);
+    assert_eq!(series(&text, "ipvs_service_connections_total"), 2000);
+    promtool_accepts(&text);
+    println!(
+        "2000 services x 4 destinations: scrape {:.3} s over HTTP ({} bytes; kernel read {read:.3} s), \
+         ipvsctl -Ln --stats {:.3} s",
+        http.as_secs_f64(),
+        text.len(),
+        ipvsctl.as_secs_f64()
+    );
+    drop(_proc);
+
+    // The same table with a cap below its 8000 destinations: one series per service.
+    let _proc = exporter(
+        Some(&ns),
+        &["--listen", "127.0.0.1:9761", "--max-series", "7999"],
+    );
+    let (_, text) = scrape(Some(&ns), listen, None);
+    assert_eq!(sample(&text, "ipvs_exporter_backends_summed"), Some(1.0));
+    assert_eq!(sample(&text, "ipvs_exporter_backends"), Some(8000.0));
+    assert_eq!(series(&text, "ipvs_backend_connections_total"), 2000);
+    let summed = r#"ipvs_backend_weight{local_address="10.20.0.1",local_port="80",proto="TCP",local_mark="",remote_address="",remote_port=""}"#;
+    assert_eq!(
+        sample(&text, summed),
+        Some(4.0),
+        "{}",
+        &text[..2000.min(text.len())]
+    );
+}
