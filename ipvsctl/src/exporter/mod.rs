@@ -78,20 +78,94 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
     }
 }
 
-/// The namespaces and their handles, plus the single-flight state.
+/// The namespaces and their handles, the errors so far, and the shared read.
 struct Exporter {
     handles: Vec<(Option<String>, Ipvs)>,
     max_series: Option<usize>,
-    flight: Mutex<Flight>,
+    errors: Mutex<Vec<u64>>,
+    reads: SingleFlight<Snapshot>,
+}
+
+/// One computation at a time, shared: a caller that arrives while one is
+/// under way waits for it and gets its result instead of starting another.
+pub struct SingleFlight<T> {
+    state: Mutex<FlightState<T>>,
     done: Condvar,
 }
 
-#[derive(Default)]
-struct Flight {
-    reading: bool,
+struct FlightState<T> {
+    running: bool,
     generation: u64,
-    last: Option<Arc<Snapshot>>,
-    errors: Vec<u64>,
+    last: Option<Arc<T>>,
+    /// Callers waiting for the run under way.
+    waiters: usize,
+}
+
+impl<T> Default for SingleFlight<T> {
+    fn default() -> Self {
+        SingleFlight {
+            state: Mutex::new(FlightState {
+                running: false,
+                generation: 0,
+                last: None,
+                waiters: 0,
+            }),
+            done: Condvar::new(),
+        }
+    }
+}
+
+impl<T> SingleFlight<T> {
+    fn lock(&self) -> MutexGuard<'_, FlightState<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a run is under way (for tests).
+    #[cfg(test)]
+    pub fn running(&self) -> bool {
+        self.lock().running
+    }
+
+    /// How many callers wait for the run under way (for tests).
+    #[cfg(test)]
+    pub fn waiters(&self) -> usize {
+        self.lock().waiters
+    }
+
+    /// Runs `f`, or waits for the run under way and returns its result.
+    /// `None` only when the run waited for panicked and none ever finished.
+    pub fn get(&self, f: impl FnOnce() -> T) -> Option<Arc<T>> {
+        let mut g = self.lock();
+        if g.running {
+            let generation = g.generation;
+            g.waiters += 1;
+            while g.running && g.generation == generation {
+                g = self.done.wait(g).unwrap_or_else(|p| p.into_inner());
+            }
+            g.waiters -= 1;
+            return g.last.clone();
+        }
+        g.running = true;
+        drop(g);
+        // Whatever happens in `f`, the callers waiting must be woken.
+        struct Finish<'a, T>(&'a SingleFlight<T>, Option<Arc<T>>);
+        impl<T> Drop for Finish<'_, T> {
+            fn drop(&mut self) {
+                let mut g = self.0.lock();
+                g.running = false;
+                g.generation += 1;
+                if let Some(v) = self.1.take() {
+                    g.last = Some(v);
+                }
+                self.0.done.notify_all();
+            }
+        }
+        let mut finish = Finish(self, None);
+        let value = Arc::new(f());
+        finish.1 = Some(Arc::clone(&value));
+        drop(finish);
+        Some(value)
+    }
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -116,11 +190,8 @@ fn run(args: Args) -> Result<(), String> {
     let exporter = Arc::new(Exporter {
         handles,
         max_series: args.max_series,
-        flight: Mutex::new(Flight {
-            errors: vec![0; n],
-            ..Flight::default()
-        }),
-        done: Condvar::new(),
+        errors: Mutex::new(vec![0; n]),
+        reads: SingleFlight::default(),
     });
     let addr = server
         .server_addr()
@@ -150,8 +221,15 @@ fn run(args: Args) -> Result<(), String> {
         let spawned = std::thread::Builder::new()
             .name("ipvs-exporter-request".into())
             .spawn(move || {
+                // Counted down however the answer ends.
+                struct Done(Arc<AtomicUsize>);
+                impl Drop for Done {
+                    fn drop(&mut self) {
+                        self.0.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                let _done = Done(counter);
                 exporter.answer(request);
-                counter.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
             in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -208,49 +286,16 @@ impl Exporter {
         let _ = request.respond(response);
     }
 
-    fn lock(&self) -> MutexGuard<'_, Flight> {
-        self.flight.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The tables, read once for every request that arrives while a read is
-    /// under way. `None` only if no read ever finished.
+    /// under way.
     fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        let mut g = self.lock();
-        if g.reading {
-            let generation = g.generation;
-            while g.reading && g.generation == generation {
-                g = self.done.wait(g).unwrap_or_else(|p| p.into_inner());
-            }
-            return g.last.clone();
-        }
-        g.reading = true;
-        let errors = g.errors.clone();
-        drop(g);
-        // Whatever happens in the read, the next request must not wait forever.
-        struct Finish<'a>(&'a Exporter, Option<(Arc<Snapshot>, Vec<u64>)>);
-        impl Drop for Finish<'_> {
-            fn drop(&mut self) {
-                let mut g = self.0.lock();
-                g.reading = false;
-                g.generation += 1;
-                if let Some((snap, errors)) = self.1.take() {
-                    g.last = Some(snap);
-                    g.errors = errors;
-                }
-                self.0.done.notify_all();
-            }
-        }
-        let mut finish = Finish(self, None);
-        let snap = Arc::new(self.read(errors));
-        let errors = snap.namespaces.iter().map(|n| n.errors_total).collect();
-        finish.1 = Some((Arc::clone(&snap), errors));
-        drop(finish);
-        Some(snap)
+        self.reads.get(|| self.read())
     }
 
     /// One read of every namespace: info, services, destinations, timeouts, daemons.
-    fn read(&self, mut errors: Vec<u64>) -> Snapshot {
+    fn read(&self) -> Snapshot {
         let start = Instant::now();
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         let namespaces = self
             .handles
             .iter()

@@ -287,3 +287,59 @@ fn label_values_are_escaped() {
         "{text}"
     );
 }
+
+#[test]
+fn concurrent_scrapes_share_one_read() {
+    use super::SingleFlight;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
+
+    let flight = Arc::new(SingleFlight::<usize>::default());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (release, gate) = mpsc::channel::<()>();
+    let first = {
+        let (flight, runs) = (Arc::clone(&flight), Arc::clone(&runs));
+        std::thread::spawn(move || {
+            flight.get(|| {
+                let _ = gate.recv();
+                runs.fetch_add(1, Ordering::SeqCst) + 100
+            })
+        })
+    };
+    // Wait until the first read is under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let wait_until = |what: &str, cond: &dyn Fn() -> bool| {
+        while !cond() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gave up waiting: {what}"
+            );
+            std::thread::yield_now();
+        }
+    };
+    wait_until("the first read to start", &|| flight.running());
+    let others: Vec<_> = (0..7)
+        .map(|_| {
+            let (flight, runs) = (Arc::clone(&flight), Arc::clone(&runs));
+            std::thread::spawn(move || {
+                flight.get(|| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    0
+                })
+            })
+        })
+        .collect();
+    wait_until("7 scrapes waiting for the first read", &|| {
+        flight.waiters() == 7
+    });
+    release.send(()).unwrap();
+    let first = first.join().unwrap().unwrap();
+    assert_eq!(*first, 100);
+    for t in others {
+        let got = t.join().unwrap().unwrap();
+        assert!(Arc::ptr_eq(&got, &first), "a scrape started its own read");
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Afterwards, a new scrape reads again.
+    assert_eq!(*flight.get(|| 5).unwrap(), 5);
+}
