@@ -437,6 +437,34 @@ fn watch_json_count_3_gives_three_lines_with_non_negative_rates_across_a_zero() 
             .any(|d| svc(d)["stats"]["conns"].as_u64().is_some_and(|c| c < 3)),
         "{docs:#?}"
     );
+    // Text, not on a terminal: the listings one after the other, no terminal escapes.
+    let text = ns.exec_ok(IPVSCTL, &["-Ln", "--watch", "0.5", "--count", "2"]);
+    assert_eq!(
+        text.matches("IP Virtual Server version").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("TCP  10.10.0.100:80").count(), 2, "{text}");
+    assert!(!text.contains('\x1b'), "{text:?}");
+    // Another listing in JSON: its document on one line, with the time.
+    let lines = ns.exec_ok(
+        IPVSCTL,
+        &[
+            "-L",
+            "--timeout",
+            "--json",
+            "--watch",
+            "0.5",
+            "--count",
+            "2",
+        ],
+    );
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    for l in lines.lines() {
+        let doc: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert_eq!(doc["tcp"], 900, "{l}");
+        assert!(doc["timestamp"].as_f64().is_some_and(|t| t > 1.0e9), "{l}");
+    }
     println!("ipvsctl -Ln --json --watch 2 --count 3 across a zero:");
     for d in &docs {
         println!("  {}", serde_json::to_string(d).unwrap_or_default());
