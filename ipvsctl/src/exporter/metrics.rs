@@ -5,13 +5,19 @@
 
 use std::net::IpAddr;
 
-use prometheus_client::encoding::prometheus_text;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use std::collections::HashMap;
+use std::fmt;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{prometheus_text, DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use ipvs::{DaemonState, Info, ServiceKey, Stats, SyncDaemon, Timeouts, VirtualServer};
+use ipvs::{
+    DaemonState, DestinationEntry, Info, ServiceKey, Stats, SyncDaemon, Timeouts, VirtualServer,
+};
 
 use crate::output::ntop;
 
@@ -70,94 +76,6 @@ impl Format {
 }
 
 type Labels = Vec<(String, String)>;
-type CounterFam = Family<Labels, Counter<u64>>;
-type GaugeFam = Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>;
-type IntGaugeFam = Family<Labels, Gauge<i64>>;
-
-/// The five counters and five kernel estimates of a service or destination.
-struct StatFamilies {
-    conns: CounterFam,
-    in_packets: CounterFam,
-    out_packets: CounterFam,
-    in_bytes: CounterFam,
-    out_bytes: CounterFam,
-    cps: GaugeFam,
-    in_pps: GaugeFam,
-    out_pps: GaugeFam,
-    in_bps: GaugeFam,
-    out_bps: GaugeFam,
-}
-
-impl StatFamilies {
-    fn new(registry: &mut Registry, prefix: &str, what: &str) -> Self {
-        let mut counter = |name: &str, help: &str| {
-            let f = CounterFam::default();
-            registry.register(
-                format!("{prefix}_{name}"),
-                format!("{help} {what}"),
-                f.clone(),
-            );
-            f
-        };
-        let conns = counter("connections", "Connections scheduled to the");
-        let in_packets = counter("incoming_packets", "Packets received by the");
-        let out_packets = counter("outgoing_packets", "Packets sent by the");
-        let in_bytes = counter("incoming_bytes", "Bytes received by the");
-        let out_bytes = counter("outgoing_bytes", "Bytes sent by the");
-        let mut gauge = |name: &str, help: &str| {
-            let f = GaugeFam::default();
-            registry.register(
-                format!("{prefix}_{name}"),
-                format!("{help} {what}, the kernel's estimate over about 2 s"),
-                f.clone(),
-            );
-            f
-        };
-        StatFamilies {
-            conns,
-            in_packets,
-            out_packets,
-            in_bytes,
-            out_bytes,
-            cps: gauge("connections_per_second", "Connections per second of the"),
-            in_pps: gauge(
-                "incoming_packets_per_second",
-                "Incoming packets per second of the",
-            ),
-            out_pps: gauge(
-                "outgoing_packets_per_second",
-                "Outgoing packets per second of the",
-            ),
-            in_bps: gauge(
-                "incoming_bytes_per_second",
-                "Incoming bytes per second of the",
-            ),
-            out_bps: gauge(
-                "outgoing_bytes_per_second",
-                "Outgoing bytes per second of the",
-            ),
-        }
-    }
-
-    fn add(&self, labels: &Labels, s: &Stats) {
-        self.conns.get_or_create(labels).inc_by(s.conns);
-        self.in_packets.get_or_create(labels).inc_by(s.in_packets);
-        self.out_packets.get_or_create(labels).inc_by(s.out_packets);
-        self.in_bytes.get_or_create(labels).inc_by(s.in_bytes);
-        self.out_bytes.get_or_create(labels).inc_by(s.out_bytes);
-        self.cps.get_or_create(labels).inc_by(s.cps as f64);
-        self.in_pps.get_or_create(labels).inc_by(s.in_pps as f64);
-        self.out_pps.get_or_create(labels).inc_by(s.out_pps as f64);
-        self.in_bps.get_or_create(labels).inc_by(s.in_bps as f64);
-        self.out_bps.get_or_create(labels).inc_by(s.out_bps as f64);
-    }
-}
-
-fn int_gauge(registry: &mut Registry, name: &str, help: &str) -> IntGaugeFam {
-    let f = IntGaugeFam::default();
-    registry.register(name, help, f.clone());
-    f
-}
 
 /// node_exporter's service labels: `local_address`, `local_port`, `proto`
 /// and `local_mark`, empty where they do not apply (`proto` is `FWM` for a
@@ -215,88 +133,146 @@ fn with(mut l: Labels, k: &str, v: impl Into<String>) -> Labels {
     l
 }
 
-/// Encodes a snapshot. With more than `max_series` destinations in all
-/// (`None`: no cap), the destinations of each service are summed into one
-/// series with empty `remote_address` and `remote_port`.
-pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
-    let mut reg = Registry::default();
-    let svc = StatFamilies::new(&mut reg, "ipvs_service", "service");
-    let dst = StatFamilies::new(&mut reg, "ipvs_backend", "destination (real server)");
-    let active = int_gauge(
-        &mut reg,
-        "ipvs_backend_connections_active",
-        "Active connections of the destination",
-    );
-    let inactive = int_gauge(
-        &mut reg,
-        "ipvs_backend_connections_inactive",
-        "Inactive connections of the destination",
-    );
-    let persistent = int_gauge(
-        &mut reg,
-        "ipvs_backend_connections_persistent",
-        "Persistent connection templates of the destination",
-    );
-    let weight = int_gauge(&mut reg, "ipvs_backend_weight", "Weight of the destination");
-    let backends = int_gauge(
-        &mut reg,
-        "ipvs_service_backends",
-        "Destinations (real servers) of the service",
-    );
-    let up = int_gauge(
-        &mut reg,
-        "ipvs_up",
-        "1 when this scrape read the IPVS tables, 0 when it failed",
-    );
-    let version = int_gauge(
-        &mut reg,
-        "ipvs_version_info",
-        "IPVS version of the kernel, in the version label; always 1",
-    );
-    let conn_tab = int_gauge(
-        &mut reg,
-        "ipvs_connection_table_size",
-        "Buckets of the kernel's IPVS connection hash table",
-    );
-    let timeout = int_gauge(
-        &mut reg,
-        "ipvs_timeout_seconds",
-        "Connection timeouts (ipvsadm --set), by the timeout label: tcp, tcp_fin, udp",
-    );
-    let daemon_up = int_gauge(
-        &mut reg,
-        "ipvs_sync_daemon_up",
-        "1 when the connection-sync daemon of this state (master, backup) runs",
-    );
-    let daemon_info = int_gauge(
-        &mut reg,
-        "ipvs_sync_daemon_info",
-        "A running connection-sync daemon, its settings in labels; always 1",
-    );
-    let summed = int_gauge(
-        &mut reg,
-        "ipvs_exporter_backends_summed",
-        "1 when destinations are summed per service because they exceed --max-series",
-    );
-    let dest_count = int_gauge(
-        &mut reg,
-        "ipvs_exporter_backends",
-        "Destinations in the tables read, before any summing",
-    );
-    let errors = CounterFam::default();
-    reg.register(
-        "ipvs_exporter_scrape_errors",
-        "Reads of the IPVS tables that failed since the exporter started",
-        errors.clone(),
-    );
-    let duration = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-    reg.register(
-        "ipvs_exporter_scrape_duration_seconds",
-        "Time the last read of the IPVS tables took",
-        duration.clone(),
-    );
-    duration.set(snap.duration);
+/// The five counters and five kernel estimates, with their metric suffixes and help.
+/// A metric suffix, its help, and the field of [`Stats`] it shows.
+type StatField = (&'static str, &'static str, fn(&Stats) -> u64);
 
+const STATS: [StatField; 5] = [
+    ("connections", "Connections scheduled to the", |s| s.conns),
+    ("incoming_packets", "Packets received by the", |s| {
+        s.in_packets
+    }),
+    ("outgoing_packets", "Packets sent by the", |s| s.out_packets),
+    ("incoming_bytes", "Bytes received by the", |s| s.in_bytes),
+    ("outgoing_bytes", "Bytes sent by the", |s| s.out_bytes),
+];
+const ESTIMATES: [StatField; 5] = [
+    (
+        "connections_per_second",
+        "Connections per second of the",
+        |s| s.cps,
+    ),
+    (
+        "incoming_packets_per_second",
+        "Incoming packets per second of the",
+        |s| s.in_pps,
+    ),
+    (
+        "outgoing_packets_per_second",
+        "Outgoing packets per second of the",
+        |s| s.out_pps,
+    ),
+    (
+        "incoming_bytes_per_second",
+        "Incoming bytes per second of the",
+        |s| s.in_bps,
+    ),
+    (
+        "outgoing_bytes_per_second",
+        "Outgoing bytes per second of the",
+        |s| s.out_bps,
+    ),
+];
+
+/// A service's series.
+#[derive(Debug)]
+struct SvcRow {
+    labels: Labels,
+    stats: Stats,
+    backends: i64,
+}
+
+/// A destination's series (or the sum of a service's destinations).
+#[derive(Debug)]
+struct DestRow {
+    labels: Labels,
+    stats: Stats,
+    active: i64,
+    inactive: i64,
+    persistent: i64,
+    weight: i64,
+}
+
+impl DestRow {
+    fn zero(labels: Labels) -> Self {
+        DestRow {
+            labels,
+            stats: Stats::default(),
+            active: 0,
+            inactive: 0,
+            persistent: 0,
+            weight: 0,
+        }
+    }
+
+    fn of(service: &Labels, d: &DestinationEntry) -> Self {
+        DestRow {
+            labels: dest_labels(service, Some(d.destination.addr), Some(d.destination.port)),
+            stats: d.stats,
+            active: i64::from(d.active_conns),
+            inactive: i64::from(d.inactive_conns),
+            persistent: i64::from(d.persistent_conns),
+            weight: i64::from(d.destination.weight),
+        }
+    }
+
+    /// Adds another row's values (the labels stay).
+    fn add(&mut self, other: &DestRow) {
+        add_stats(&mut self.stats, &other.stats);
+        self.active = self.active.wrapping_add(other.active);
+        self.inactive = self.inactive.wrapping_add(other.inactive);
+        self.persistent = self.persistent.wrapping_add(other.persistent);
+        self.weight = self.weight.wrapping_add(other.weight);
+    }
+}
+
+/// A namespace's table-wide series; `tables` is `None` when its read failed.
+#[derive(Debug)]
+struct NsRow {
+    labels: Labels,
+    errors: u64,
+    tables: Option<NsTables>,
+}
+
+#[derive(Debug)]
+struct NsTables {
+    version: Labels,
+    conn_tab_size: i64,
+    timeouts: Vec<(Labels, i64)>,
+    daemons_up: Vec<(Labels, i64)>,
+    daemons: Vec<Labels>,
+}
+
+/// Everything to encode, as rows; encoded by `prometheus-client` as a
+/// collector, so no per-series metric objects are built.
+#[derive(Debug)]
+struct Rows {
+    services: Vec<SvcRow>,
+    dests: Vec<DestRow>,
+    namespaces: Vec<NsRow>,
+    duration: f64,
+    summed: bool,
+    total_dests: usize,
+}
+
+fn add_stats(a: &mut Stats, b: &Stats) {
+    for (x, y) in [
+        (&mut a.conns, b.conns),
+        (&mut a.in_packets, b.in_packets),
+        (&mut a.out_packets, b.out_packets),
+        (&mut a.in_bytes, b.in_bytes),
+        (&mut a.out_bytes, b.out_bytes),
+        (&mut a.cps, b.cps),
+        (&mut a.in_pps, b.in_pps),
+        (&mut a.out_pps, b.out_pps),
+        (&mut a.in_bps, b.in_bps),
+        (&mut a.out_bps, b.out_bps),
+    ] {
+        *x = x.wrapping_add(y);
+    }
+}
+
+fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
     let total_dests: usize = snap
         .namespaces
         .iter()
@@ -304,80 +280,366 @@ pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> Str
         .flat_map(|s| &s.servers)
         .map(|vs| vs.destinations.len())
         .sum();
-    let sum = max_series.is_some_and(|m| total_dests > m);
-    summed.get_or_create(&Labels::new()).set(i64::from(sum));
-    dest_count
-        .get_or_create(&Labels::new())
-        .set(i64::try_from(total_dests).unwrap_or(i64::MAX));
-
+    let summed = max_series.is_some_and(|m| total_dests > m);
+    let mut services: Vec<SvcRow> = Vec::new();
+    let mut dests: Vec<DestRow> = Vec::new();
+    let mut namespaces = Vec::new();
     for ns in &snap.namespaces {
         let netns = ns.netns.as_deref();
         let nsl = ns_labels(netns);
-        errors.get_or_create(&nsl).inc_by(ns.errors_total);
-        let state = match &ns.state {
-            Ok(s) => s,
-            Err(_) => {
-                up.get_or_create(&nsl).set(0);
-                continue;
+        let tables = ns.state.as_ref().ok().map(|state| {
+            let (ma, mi, pa) = state.info.version_triple();
+            let t = &state.timeouts;
+            NsTables {
+                version: with(nsl.clone(), "version", format!("{ma}.{mi}.{pa}")),
+                conn_tab_size: i64::from(state.info.conn_tab_size),
+                timeouts: [("tcp", t.tcp), ("tcp_fin", t.tcp_fin), ("udp", t.udp)]
+                    .into_iter()
+                    .map(|(n, v)| (with(nsl.clone(), "timeout", n), i64::from(v)))
+                    .collect(),
+                daemons_up: [DaemonState::Master, DaemonState::Backup]
+                    .into_iter()
+                    .map(|st| {
+                        let up = state.daemons.iter().any(|d| d.state == st);
+                        (with(nsl.clone(), "state", st.to_string()), i64::from(up))
+                    })
+                    .collect(),
+                daemons: state
+                    .daemons
+                    .iter()
+                    .map(|d| {
+                        let l = with(nsl.clone(), "state", d.state.to_string());
+                        let l = with(l, "mcast_interface", d.mcast_interface.clone());
+                        with(l, "sync_id", d.sync_id.to_string())
+                    })
+                    .collect(),
             }
-        };
-        up.get_or_create(&nsl).set(1);
-        let (ma, mi, pa) = state.info.version_triple();
-        version
-            .get_or_create(&with(nsl.clone(), "version", format!("{ma}.{mi}.{pa}")))
-            .set(1);
-        conn_tab
-            .get_or_create(&nsl)
-            .set(i64::from(state.info.conn_tab_size));
-        for (name, v) in [
-            ("tcp", state.timeouts.tcp),
-            ("tcp_fin", state.timeouts.tcp_fin),
-            ("udp", state.timeouts.udp),
-        ] {
-            timeout
-                .get_or_create(&with(nsl.clone(), "timeout", name))
-                .set(i64::from(v));
-        }
-        for st in [DaemonState::Master, DaemonState::Backup] {
-            let running = state.daemons.iter().any(|d| d.state == st);
-            daemon_up
-                .get_or_create(&with(nsl.clone(), "state", st.to_string()))
-                .set(i64::from(running));
-        }
-        for d in &state.daemons {
-            let l = with(nsl.clone(), "state", d.state.to_string());
-            let l = with(l, "mcast_interface", d.mcast_interface.clone());
-            let l = with(l, "sync_id", d.sync_id.to_string());
-            daemon_info.get_or_create(&l).set(1);
-        }
-        for vs in &state.servers {
-            let sl = service_labels(netns, &vs.entry.service.key);
-            svc.add(&sl, &vs.entry.stats);
-            backends
-                .get_or_create(&sl)
-                .set(i64::try_from(vs.destinations.len()).unwrap_or(i64::MAX));
-            for d in &vs.destinations {
-                let dl = if sum {
-                    dest_labels(&sl, None, None)
+        });
+        if let Ok(state) = &ns.state {
+            // An IPv4 and an IPv6 fwmark service with the same mark have the same labels
+            // (node_exporter's have no family): their series are summed, never repeated.
+            let mut fw_services: HashMap<Labels, usize> = HashMap::new();
+            let mut fw_dests: HashMap<Labels, usize> = HashMap::new();
+            for vs in &state.servers {
+                let fwmark = vs.entry.service.key.is_fwmark();
+                let sl = service_labels(netns, &vs.entry.service.key);
+                let mut rows_of_service: Vec<DestRow> = Vec::new();
+                if summed && !vs.destinations.is_empty() {
+                    let mut sum = DestRow::zero(dest_labels(&sl, None, None));
+                    for d in &vs.destinations {
+                        sum.add(&DestRow::of(&sl, d));
+                    }
+                    rows_of_service.push(sum);
                 } else {
-                    dest_labels(&sl, Some(d.destination.addr), Some(d.destination.port))
-                };
-                dst.add(&dl, &d.stats);
-                active.get_or_create(&dl).inc_by(i64::from(d.active_conns));
-                inactive
-                    .get_or_create(&dl)
-                    .inc_by(i64::from(d.inactive_conns));
-                persistent
-                    .get_or_create(&dl)
-                    .inc_by(i64::from(d.persistent_conns));
-                weight
-                    .get_or_create(&dl)
-                    .inc_by(i64::from(d.destination.weight));
+                    rows_of_service.extend(vs.destinations.iter().map(|d| DestRow::of(&sl, d)));
+                }
+                for row in rows_of_service {
+                    match fwmark.then(|| fw_dests.get(&row.labels)).flatten() {
+                        Some(&i) => dests[i].add(&row),
+                        None => {
+                            if fwmark {
+                                fw_dests.insert(row.labels.clone(), dests.len());
+                            }
+                            dests.push(row);
+                        }
+                    }
+                }
+                let backends = i64::try_from(vs.destinations.len()).unwrap_or(i64::MAX);
+                match fwmark.then(|| fw_services.get(&sl)).flatten() {
+                    Some(&i) => {
+                        add_stats(&mut services[i].stats, &vs.entry.stats);
+                        services[i].backends += backends;
+                    }
+                    None => {
+                        if fwmark {
+                            fw_services.insert(sl.clone(), services.len());
+                        }
+                        services.push(SvcRow {
+                            labels: sl,
+                            stats: vs.entry.stats,
+                            backends,
+                        });
+                    }
+                }
             }
         }
+        namespaces.push(NsRow {
+            labels: nsl,
+            errors: ns.errors_total,
+            tables,
+        });
     }
+    Rows {
+        services,
+        dests,
+        namespaces,
+        duration: snap.duration,
+        summed,
+        total_dests,
+    }
+}
 
-    let mut out = String::new();
+/// One metric: its descriptor, then a sample per row.
+fn family<'r, R: 'r, V: EncodeMetric>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    rows: impl IntoIterator<Item = &'r R>,
+    labels: impl Fn(&R) -> &Labels,
+    value: impl Fn(&R) -> V,
+) -> fmt::Result {
+    let mut m = enc.encode_descriptor(name, help, None, kind)?;
+    for r in rows {
+        let l = labels(r);
+        value(r).encode(m.encode_family(l)?)?;
+    }
+    Ok(())
+}
+
+fn counter(v: u64) -> ConstCounter<u64> {
+    ConstCounter::new(v)
+}
+
+fn gauge(v: i64) -> ConstGauge<i64> {
+    ConstGauge::new(v)
+}
+
+fn fgauge(v: f64) -> ConstGauge<f64> {
+    ConstGauge::new(v)
+}
+
+impl Collector for Rows {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        use MetricType::{Counter, Gauge};
+        let e = &mut enc;
+        for (prefix, what) in [("ipvs_service", "service"), ("ipvs_backend", "destination")] {
+            let is_svc = prefix == "ipvs_service";
+            for (suffix, help, get) in STATS {
+                let name = format!("{prefix}_{suffix}");
+                let help = format!("{help} {what}.");
+                if is_svc {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Counter,
+                        &self.services,
+                        |r| &r.labels,
+                        |r| counter(get(&r.stats)),
+                    )?;
+                } else {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Counter,
+                        &self.dests,
+                        |r| &r.labels,
+                        |r| counter(get(&r.stats)),
+                    )?;
+                }
+            }
+            for (suffix, help, get) in ESTIMATES {
+                let name = format!("{prefix}_{suffix}");
+                let help = format!("{help} {what}, the kernel's estimate over about 2 s.");
+                if is_svc {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Gauge,
+                        &self.services,
+                        |r| &r.labels,
+                        |r| fgauge(get(&r.stats) as f64),
+                    )?;
+                } else {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Gauge,
+                        &self.dests,
+                        |r| &r.labels,
+                        |r| fgauge(get(&r.stats) as f64),
+                    )?;
+                }
+            }
+        }
+        let d = &self.dests;
+        let help = "Active connections of the destination.";
+        family(
+            e,
+            "ipvs_backend_connections_active",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.active),
+        )?;
+        let help = "Inactive connections of the destination.";
+        family(
+            e,
+            "ipvs_backend_connections_inactive",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.inactive),
+        )?;
+        let help = "Persistent connection templates of the destination.";
+        family(
+            e,
+            "ipvs_backend_connections_persistent",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.persistent),
+        )?;
+        let help = "Weight of the destination.";
+        family(
+            e,
+            "ipvs_backend_weight",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.weight),
+        )?;
+        let help = "Destinations (real servers) of the service.";
+        family(
+            e,
+            "ipvs_service_backends",
+            help,
+            Gauge,
+            &self.services,
+            |r| &r.labels,
+            |r| gauge(r.backends),
+        )?;
+
+        let ns = &self.namespaces;
+        let help = "1 when this scrape read the IPVS tables, 0 when it failed.";
+        family(
+            e,
+            "ipvs_up",
+            help,
+            Gauge,
+            ns,
+            |r| &r.labels,
+            |r| gauge(i64::from(r.tables.is_some())),
+        )?;
+        let up: Vec<&NsTables> = ns.iter().filter_map(|n| n.tables.as_ref()).collect();
+        let help = "IPVS version of the kernel, in the version label; always 1.";
+        family(
+            e,
+            "ipvs_version_info",
+            help,
+            Gauge,
+            up.iter().copied(),
+            |t| &t.version,
+            |_| gauge(1),
+        )?;
+        let help = "Buckets of the kernel's IPVS connection hash table.";
+        let with_tables: Vec<(&Labels, i64)> = ns
+            .iter()
+            .filter_map(|n| n.tables.as_ref().map(|t| (&n.labels, t.conn_tab_size)))
+            .collect();
+        family(
+            e,
+            "ipvs_connection_table_size",
+            help,
+            Gauge,
+            &with_tables,
+            |r| r.0,
+            |r| gauge(r.1),
+        )?;
+        let help = "Connection timeouts (ipvsadm --set), by the timeout label: tcp, tcp_fin, udp.";
+        let timeouts = up.iter().flat_map(|t| &t.timeouts);
+        family(
+            e,
+            "ipvs_timeout_seconds",
+            help,
+            Gauge,
+            timeouts,
+            |r| &r.0,
+            |r| gauge(r.1),
+        )?;
+        let help = "1 when the connection-sync daemon of this state (master, backup) runs.";
+        let daemons_up = up.iter().flat_map(|t| &t.daemons_up);
+        family(
+            e,
+            "ipvs_sync_daemon_up",
+            help,
+            Gauge,
+            daemons_up,
+            |r| &r.0,
+            |r| gauge(r.1),
+        )?;
+        let help = "A running connection-sync daemon, its settings in labels; always 1.";
+        let daemons = up.iter().flat_map(|t| &t.daemons);
+        family(
+            e,
+            "ipvs_sync_daemon_info",
+            help,
+            Gauge,
+            daemons,
+            |r| r,
+            |_| gauge(1),
+        )?;
+
+        let none = [Labels::new()];
+        let help = "1 when destinations are summed per service because they exceed --max-series.";
+        family(
+            e,
+            "ipvs_exporter_backends_summed",
+            help,
+            Gauge,
+            &none,
+            |r| r,
+            |_| gauge(i64::from(self.summed)),
+        )?;
+        let help = "Destinations in the tables read, before any summing.";
+        family(
+            e,
+            "ipvs_exporter_backends",
+            help,
+            Gauge,
+            &none,
+            |r| r,
+            |_| gauge(i64::try_from(self.total_dests).unwrap_or(i64::MAX)),
+        )?;
+        let help = "Reads of the IPVS tables that failed since the exporter started.";
+        family(
+            e,
+            "ipvs_exporter_scrape_errors",
+            help,
+            Counter,
+            ns,
+            |r| &r.labels,
+            |r| counter(r.errors),
+        )?;
+        let help = "Time the last read of the IPVS tables took.";
+        family(
+            e,
+            "ipvs_exporter_scrape_duration_seconds",
+            help,
+            Gauge,
+            &none,
+            |r| r,
+            |_| fgauge(self.duration),
+        )?;
+        Ok(())
+    }
+}
+
+/// Encodes a snapshot. With more than `max_series` destinations in all
+/// (`None`: no cap), the destinations of each service are summed into one
+/// series with empty `remote_address` and `remote_port`.
+pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
+    let mut reg = Registry::default();
+    reg.register_collector(Box::new(rows(snap, max_series)));
+    let mut out = String::with_capacity(4096);
     // Writing into a String cannot fail.
     let _ = match format {
         Format::Prometheus => prometheus_text::encode(&mut out, &reg),

@@ -90,15 +90,19 @@ fn snapshot(namespaces: &[Option<&str>]) -> Snapshot {
 }
 
 /// The samples of the Prometheus text: `name{labels}` to value. Panics on
-/// any line that is neither a comment nor `series value`.
+/// any line that is neither a comment nor `series value`, and on a series
+/// given twice (which Prometheus rejects).
 fn samples(text: &str) -> BTreeMap<String, String> {
-    text.lines()
+    let mut out = BTreeMap::new();
+    for l in text
+        .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (series, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("{l:?}"));
-            (series.to_string(), value.to_string())
-        })
-        .collect()
+    {
+        let (series, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("{l:?}"));
+        let again = out.insert(series.to_string(), value.to_string());
+        assert!(again.is_none(), "{series} twice in\n{text}");
+    }
+    out
 }
 
 fn value<'a>(s: &'a BTreeMap<String, String>, series: &str) -> &'a str {
@@ -342,4 +346,45 @@ fn concurrent_scrapes_share_one_read() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     // Afterwards, a new scrape reads again.
     assert_eq!(*flight.get(|| 5).unwrap(), 5);
+}
+
+#[test]
+fn fwmark_services_of_both_families_with_one_mark_are_one_series() {
+    let mut state = fixture();
+    let v6 = ServiceKey::fwmark(7, Family::Inet6);
+    state.servers.push(VirtualServer {
+        entry: ServiceEntry {
+            service: Service::new(v6),
+            stats: stats(10),
+        },
+        destinations: vec![
+            dest("192.168.10.13", 0, 2, 3),
+            dest("2001:db8::13", 0, 1, 1),
+        ],
+    });
+    let snap = Snapshot {
+        namespaces: vec![NsRead {
+            netns: None,
+            state: Ok(state),
+            errors_total: 0,
+        }],
+        duration: 0.0,
+    };
+    for cap in [None, Some(1)] {
+        // samples() fails on a series given twice.
+        let s = samples(&encode(&snap, Format::Prometheus, cap));
+        let fw = r#"local_address="",local_port="",proto="FWM",local_mark="7""#;
+        assert_eq!(
+            value(&s, &format!("ipvs_service_connections_total{{{fw}}}")),
+            "11"
+        );
+        assert_eq!(value(&s, &format!("ipvs_service_backends{{{fw}}}")), "3");
+    }
+    let s = samples(&encode(&snap, Format::Prometheus, None));
+    let d = r#"local_address="",local_port="",proto="FWM",local_mark="7",remote_address="192.168.10.13",remote_port="0""#;
+    assert_eq!(
+        value(&s, &format!("ipvs_backend_connections_total{{{d}}}")),
+        "3"
+    );
+    assert_eq!(value(&s, &format!("ipvs_backend_weight{{{d}}}")), "8");
 }
