@@ -30,6 +30,7 @@ pub mod frame;
 mod message;
 pub mod names;
 pub mod netns;
+pub mod privs;
 mod service;
 mod socket;
 mod stats;

@@ -20,9 +20,11 @@
 //! # Ok::<(), ipvs::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod conn;
 mod error;
+pub mod sampler;
 mod types;
 mod wire;
 
@@ -35,6 +37,7 @@ use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use conn::parse_connections;
 pub use error::{kernel_message, Error, Operation, Result};
+pub use sampler::{Rates, Sample, Sampler, SeriesKey};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.

@@ -3,10 +3,11 @@
 //! listing, 2 when IPVS cannot be opened, 255 for a refused change.
 
 use std::io::{self, BufWriter, Stdout, Write};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ipvs::{Change, Info, Ipvs, Operation, VirtualServer};
 
-use crate::cli::{help, Command, Invocation, ListFlags, ListRequest, ListWhat};
+use crate::cli::{help, Command, Invocation, ListFlags, ListRequest, ListWhat, Watch};
 use crate::output::{self, ListMode, ListOptions};
 use crate::restore;
 
@@ -14,6 +15,8 @@ use crate::restore;
 /// anything goes to stderr.
 pub struct Term {
     out: BufWriter<Stdout>,
+    /// When set, stdout's text goes here instead (`--watch` of a listing).
+    capture: Option<Vec<u8>>,
 }
 
 impl Term {
@@ -21,17 +24,38 @@ impl Term {
     pub fn new() -> Self {
         Term {
             out: BufWriter::new(io::stdout()),
+            capture: None,
         }
+    }
+
+    /// A terminal whose stdout text is kept, for [`Term::take`]; stderr is the process's.
+    pub fn buffer() -> Self {
+        Term {
+            capture: Some(Vec::new()),
+            ..Term::new()
+        }
+    }
+
+    /// The text kept by a [`Term::buffer`].
+    pub fn take(&mut self) -> String {
+        String::from_utf8_lossy(&std::mem::take(self.capture.get_or_insert_with(Vec::new)))
+            .into_owned()
     }
 
     /// Writes to stdout.
     pub fn print(&mut self, text: &str) -> io::Result<()> {
-        self.out.write_all(text.as_bytes())
+        self.print_bytes(text.as_bytes())
     }
 
     /// Writes raw bytes to stdout.
     pub fn print_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
+        match &mut self.capture {
+            Some(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            None => self.out.write_all(bytes),
+        }
     }
 
     /// Writes a line to stderr (after flushing stdout). A failing stderr is ignored.
@@ -79,7 +103,10 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
                     return Ok(2);
                 }
             };
-            session.run(other, inv.json, term)
+            match (other, inv.watch) {
+                (Command::List(req), Some(w)) => session.watch(req, inv.json, w, term),
+                _ => session.run(other, inv.json, term),
+            }
         }
     }
 }
@@ -274,6 +301,103 @@ impl Session {
             },
         }
     }
+}
+
+impl Session {
+    /// `--watch`: the listing every `w.interval`, `w.count` times or until
+    /// interrupted. Text is redrawn in place on a terminal and appended
+    /// otherwise; `--json` gives one line per listing, with the rates computed
+    /// by [`ipvs::Sampler`] for service listings. Ends with the listing's exit
+    /// code when one fails.
+    pub fn watch(
+        &self,
+        req: &ListRequest,
+        json: bool,
+        w: Watch,
+        term: &mut Term,
+    ) -> io::Result<i32> {
+        use std::io::IsTerminal;
+        let redraw = !json && io::stdout().is_terminal();
+        let opts = list_options(&req.flags);
+        let mut sampler = ipvs::Sampler::new();
+        let start = Instant::now();
+        let mut n: u64 = 0;
+        loop {
+            let code = if json {
+                self.watch_json_once(req, &opts, &mut sampler, term)?
+            } else {
+                if redraw {
+                    term.print("\x1b[H\x1b[2J")?;
+                }
+                self.list(req, false, term)?
+            };
+            term.flush()?;
+            if code != 0 {
+                return Ok(code);
+            }
+            n += 1;
+            if w.count.is_some_and(|c| n >= c) {
+                return Ok(0);
+            }
+            // Ticks on a fixed schedule; a listing slower than the interval
+            // is followed at once by the next one.
+            let next = w.interval.checked_mul(u32::try_from(n).unwrap_or(u32::MAX));
+            let wait = next
+                .and_then(|t| (start + t).checked_duration_since(Instant::now()))
+                .unwrap_or_default();
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn watch_json_once(
+        &self,
+        req: &ListRequest,
+        opts: &ListOptions,
+        sampler: &mut ipvs::Sampler,
+        term: &mut Term,
+    ) -> io::Result<i32> {
+        let servers = match req.what {
+            ListWhat::All => self.ipvs.state(),
+            ListWhat::Service(key) => self.ipvs.service(&key).and_then(|entry| {
+                Ok(vec![VirtualServer {
+                    destinations: self.ipvs.destinations(&key)?,
+                    entry,
+                }])
+            }),
+            _ => {
+                // Connections, timeouts, daemons: their document on one line.
+                let mut buf = Term::buffer();
+                let code = self.list(req, true, &mut buf)?;
+                if code == 0 {
+                    term.print(&output::watch_line(unix_now(), &buf.take()))?;
+                }
+                return Ok(code);
+            }
+        };
+        let at = Instant::now();
+        let now = unix_now();
+        match servers {
+            Ok(servers) => {
+                let sample = sampler.sample(at, &servers);
+                term.print(&output::watch_json(
+                    now, &self.info, &servers, &sample, opts,
+                ))?;
+                Ok(0)
+            }
+            Err(e) => {
+                term.error(&message(&e))?;
+                Ok(1)
+            }
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, with the fraction.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
+        .unwrap_or(0.0)
 }
 
 fn list_options(f: &ListFlags) -> ListOptions {

@@ -8,8 +8,11 @@
 //! cannot be opened) and 255 (the kernel refused a change, or a malformed
 //! option). A closed stdout (`ipvsctl -L | head`) ends quietly with 0.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod exec;
+mod exporter;
 mod output;
 mod restore;
 
@@ -21,6 +24,10 @@ fn main() {
         .collect();
     let prog = args.first().map_or("ipvsctl", String::as_str);
     let rest = args.get(1..).unwrap_or_default();
+    // `ipvsctl exporter ...`: not an ipvsadm command, so a word of its own.
+    if rest.first().map(String::as_str) == Some("exporter") {
+        std::process::exit(exporter::main(prog, &rest[1..]));
+    }
     let code = match cli::parse(prog, rest, cli::Context::CommandLine) {
         Err(failure) => {
             let _ = writeln!(io::stderr().lock(), "{}", failure.message);

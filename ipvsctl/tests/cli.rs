@@ -373,3 +373,22 @@ fn program_name_comes_from_argv0() {
     assert_eq!(out.status.code(), Some(255));
     assert_eq!(String::from_utf8_lossy(&out.stderr), try_help());
 }
+
+#[test]
+fn watch_values_are_checked_before_the_kernel() {
+    let interval = "(seconds, more than 0 and at most 86400)";
+    usage(
+        &["-Ln", "--watch", "0"],
+        &format!("invalid --watch interval `0' specified {interval}"),
+    );
+    usage(
+        &["-Ln", "--json", "--watch", "abc"],
+        &format!("invalid --watch interval `abc' specified {interval}"),
+    );
+    usage(
+        &["-Ln", "--watch", "1", "--count", "-1"],
+        "invalid --count value `-1' specified (a whole number, 1 or more)",
+    );
+    usage(&["-Z", "--watch", "1"], "--watch is only for listings (-L)");
+    usage(&["-Ln", "--count", "2"], "--count needs --watch");
+}

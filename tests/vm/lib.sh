@@ -15,6 +15,21 @@ ipvst_need() {
   apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
+# ipvst_promtool: prints the path of a promtool: the one in PATH, else the one of Debian's
+# prometheus package, fetched with apt-get download and unpacked (not installed: no server is
+# started) into ${IPVSCTL_VM_CACHE:-$HOME/.cache/ipvsctl-vm}/promtool.
+ipvst_promtool() {
+  local dir=${IPVSCTL_VM_CACHE:-${HOME:-/root}/.cache/ipvsctl-vm}/promtool
+  if command -v promtool >/dev/null 2>&1; then command -v promtool; return; fi
+  if [ ! -x "$dir/usr/bin/promtool" ]; then
+    echo "fetching promtool with apt-get download prometheus" >&2
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && apt-get update -qq >/dev/null && apt-get download -qq prometheus >/dev/null &&
+      dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb) >&2
+  fi
+  echo "$dir/usr/bin/promtool"
+}
+
 # ipvst_elapsed START_SECONDS : prints "Xm Ys" since START_SECONDS (from $SECONDS).
 ipvst_elapsed() {
   local s=$((SECONDS - $1))

@@ -27,11 +27,12 @@ ipvsctl -R [--json]
 ipvsctl -S [-n] [--json]
 ipvsctl -a|e virtual-service -r server-address [options]
 ipvsctl -d virtual-service -r server-address
-ipvsctl -L|l [virtual-service] [options] [--json]
+ipvsctl -L|l [virtual-service] [options] [--json] [--watch seconds [--count n]]
 ipvsctl -Z [virtual-service]
 ipvsctl --set tcp tcpfin udp
 ipvsctl --start-daemon {master|backup} [daemon-options]
-ipvsctl --stop-daemon {master|backup}";
+ipvsctl --stop-daemon {master|backup}
+ipvsctl exporter [--listen addr:port] [--netns name]... [--max-series n] [--user name]";
 
 const EXIT_STATUS: &str = "\
 0 on success, 1 when a listing fails, 2 for a usage or validation error,
@@ -41,6 +42,8 @@ const EXAMPLES: &str = "\
 ipvsctl -A -t 192.0.2.1:80 -s rr
 ipvsctl -a -t 192.0.2.1:80 -r 10.0.0.2 -m
 ipvsctl -Ln --stats
+ipvsctl -Ln --json --watch 2 | jq -c '.services[].rates'
+ipvsctl exporter --listen 127.0.0.1:9761 --user nobody   (docs/metrics.md)
 ipvsctl -S -n --json > rules.json; ipvsctl -R --json < rules.json";
 
 /// ipvsadm 1.31's usage text (`usage_exit`) after its version line, with `prog`

@@ -34,7 +34,20 @@ pub struct Invocation {
     pub json: bool,
     /// `--netns NAME|PATH`.
     pub netns: Option<String>,
+    /// `--watch SECONDS [--count N]`, only with a listing.
+    pub watch: Option<Watch>,
 }
+
+/// `--watch SECONDS [--count N]`: repeat a listing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Watch {
+    /// Time between listings.
+    pub interval: std::time::Duration,
+    /// How many listings; `None` runs until interrupted.
+    pub count: Option<u64>,
+}
+
+impl Eq for Watch {}
 
 /// One command.
 #[derive(Debug, Clone, PartialEq, Eq)]

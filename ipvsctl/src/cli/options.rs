@@ -65,6 +65,8 @@ pub enum OptId {
     TunRemcsum,
     Json,
     Netns,
+    Watch,
+    Count,
     GenerateMan,
     GenerateCompletions,
 }
@@ -690,6 +692,30 @@ pub static OPTIONS: &[OptSpec] = &[
             "NAME|PATH",
             Extra,
             "Work in a network namespace: a name (as ip netns) or a path",
+        )
+    },
+    OptSpec {
+        global: true,
+        ..opt(
+            Watch,
+            Some("watch"),
+            None,
+            Required,
+            "SECONDS",
+            Extra,
+            "Repeat a listing every SECONDS; with --json one line per sample with rates",
+        )
+    },
+    OptSpec {
+        global: true,
+        ..opt(
+            Count,
+            Some("count"),
+            None,
+            Required,
+            "N",
+            Extra,
+            "With --watch: stop after N listings",
         )
     },
     OptSpec {

@@ -4,6 +4,7 @@
 //! Nothing here talks to the kernel.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use ipvs::{
     Change, DaemonState, Destination, Family, Forward, Netmask, Protocol, Scheduler, Service,
@@ -16,7 +17,7 @@ use super::rules::{check_command, check_tunnel, Cmd, Opt, OptSet, Tun};
 use super::values::{
     atoi, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, string_to_number,
 };
-use super::{Command, Context, Failure, Invocation, ListFlags, ListRequest, ListWhat};
+use super::{Command, Context, Failure, Invocation, ListFlags, ListRequest, ListWhat, Watch};
 
 /// ipvsadm's `MAX_TIMEOUT`: 31 days.
 const MAX_TIMEOUT: i64 = 86400 * 31;
@@ -40,7 +41,7 @@ pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Fa
             None => {
                 if lx.leftovers().is_empty() && ctx == Context::CommandLine {
                     // No arguments at all: ipvsadm lists the table.
-                    return Ok(globals.finish(Command::List(ListRequest::default())));
+                    return globals.finish(Command::List(ListRequest::default()));
                 }
                 return Err(Failure::try_help(prog));
             }
@@ -66,14 +67,12 @@ pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Fa
         OptId::StartDaemon => Cmd::StartDaemon,
         OptId::StopDaemon => Cmd::StopDaemon,
         // `-h` prints ipvsadm's usage text; `--help` ipvsctl's fuller help.
-        OptId::Help if args.iter().any(|a| a == "--help") => {
-            return Ok(globals.finish(Command::Help))
-        }
-        OptId::Help => return Ok(globals.finish(Command::Usage)),
-        OptId::Version => return Ok(globals.finish(Command::Version)),
-        OptId::GenerateMan => return Ok(globals.finish(Command::GenerateMan)),
+        OptId::Help if args.iter().any(|a| a == "--help") => return globals.finish(Command::Help),
+        OptId::Help => return globals.finish(Command::Usage),
+        OptId::Version => return globals.finish(Command::Version),
+        OptId::GenerateMan => return globals.finish(Command::GenerateMan),
         OptId::GenerateCompletions => {
-            return Ok(globals.finish(Command::GenerateCompletions(value.to_string())))
+            return globals.finish(Command::GenerateCompletions(value.to_string()))
         }
         _ => return Err(Failure::try_help(prog)),
     };
@@ -125,7 +124,7 @@ pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Fa
         return Err(Failure::try_help(prog));
     }
     let command = e.finish().map_err(Failure::usage)?;
-    Ok(globals.finish(command))
+    globals.finish(command)
 }
 
 /// `--json` and `--netns`, wherever they appear on the command line.
@@ -133,6 +132,8 @@ pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Fa
 struct Globals {
     json: bool,
     netns: Option<String>,
+    watch: Option<Duration>,
+    count: Option<u64>,
 }
 
 impl Globals {
@@ -145,18 +146,56 @@ impl Globals {
                 }
                 self.netns = t.value.clone();
             }
+            OptId::Watch => {
+                let v = t.value.as_deref().unwrap_or("");
+                self.watch = Some(parse_watch(v).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "invalid --watch interval `{v}' specified (seconds, more than 0 and at most 86400)"
+                    ))
+                })?);
+            }
+            OptId::Count => {
+                let v = t.value.as_deref().unwrap_or("");
+                self.count = Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "invalid --count value `{v}' specified (a whole number, 1 or more)"
+                    ))
+                })?);
+            }
             _ => {}
         }
         Ok(())
     }
 
-    fn finish(self, command: Command) -> Invocation {
-        Invocation {
+    fn finish(self, command: Command) -> Result<Invocation, Failure> {
+        self.check_watch(&command)?;
+        Ok(Invocation {
             command,
             json: self.json,
             netns: self.netns,
-        }
+            watch: self.watch.map(|interval| Watch {
+                interval,
+                count: self.count,
+            }),
+        })
     }
+
+    /// `--watch` only with a listing, `--count` only with `--watch`.
+    fn check_watch(&self, command: &Command) -> Result<(), Failure> {
+        if self.count.is_some() && self.watch.is_none() {
+            return Err(Failure::usage("--count needs --watch"));
+        }
+        if self.watch.is_some() && !matches!(command, Command::List(_)) {
+            return Err(Failure::usage("--watch is only for listings (-L)"));
+        }
+        Ok(())
+    }
+}
+
+/// `--watch`'s value: seconds, a decimal number above 0 and at most a day.
+fn parse_watch(s: &str) -> Option<Duration> {
+    let secs: f64 = s.trim().parse().ok()?;
+    (secs.is_finite() && secs > 0.0 && secs <= 86400.0).then(|| Duration::from_secs_f64(secs))
 }
 
 fn daemon_state(s: &str) -> Option<DaemonState> {

@@ -902,3 +902,54 @@ fn protocol_and_family_of_keys() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn watch_and_count() {
+    use super::Watch;
+    use std::time::Duration;
+    let inv = ok("-Ln --watch 2 --count 3 --json");
+    assert_eq!(
+        inv.watch,
+        Some(Watch {
+            interval: Duration::from_secs(2),
+            count: Some(3)
+        })
+    );
+    assert!(inv.json);
+    assert!(matches!(inv.command, Command::List(_)));
+    let inv = ok("--watch 0.5 -L -t 10.0.0.1:80");
+    assert_eq!(
+        inv.watch.map(|w| w.interval),
+        Some(Duration::from_millis(500))
+    );
+    assert_eq!(inv.watch.and_then(|w| w.count), None);
+    assert_eq!(
+        ok("-L --timeout --watch 1").watch.map(|w| w.count),
+        Some(None)
+    );
+    assert_eq!(ok("-Ln").watch, None);
+    // No arguments but the watch: the default listing.
+    assert!(matches!(ok("--watch 1").command, Command::List(_)));
+
+    let interval = |v: &str| {
+        format!("invalid --watch interval `{v}' specified (seconds, more than 0 and at most 86400)")
+    };
+    usage("-L --watch 0", &interval("0"));
+    usage("-L --watch abc", &interval("abc"));
+    usage("-L --watch -1", &interval("-1"));
+    usage("-L --watch inf", &interval("inf"));
+    usage("-L --watch 86401", &interval("86401"));
+    let count =
+        |v: &str| format!("invalid --count value `{v}' specified (a whole number, 1 or more)");
+    usage("-L --watch 1 --count -1", &count("-1"));
+    usage("-L --watch 1 --count 0", &count("0"));
+    usage("-L --watch 1 --count x", &count("x"));
+    usage("-L --count 3", "--count needs --watch");
+    usage("-Z --watch 1", "--watch is only for listings (-L)");
+    usage("-S --watch 1", "--watch is only for listings (-L)");
+    usage(
+        "-A -t 10.0.0.1:80 --watch 1",
+        "--watch is only for listings (-L)",
+    );
+    usage("--watch 1 -v", "--watch is only for listings (-L)");
+}

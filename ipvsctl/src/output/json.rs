@@ -10,8 +10,9 @@
 use serde::Serialize;
 
 use ipvs::{
-    Connection, DaemonState, DestinationEntry, Family, Forward, Info, Protocol, Scheduler, Service,
-    ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType, VirtualServer,
+    Connection, DaemonState, DestinationEntry, Family, Forward, Info, Protocol, Rates, Sample,
+    Scheduler, Service, ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags,
+    TunnelType, VirtualServer,
 };
 
 use super::common::ntop;
@@ -46,6 +47,9 @@ pub(crate) struct ServiceJson {
     persistence_engine: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<StatsJson>,
+    /// Only in `--watch` lines: the computed rates, `null` for the first sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rates: Option<Option<RatesJson>>,
     destinations: Vec<DestJson>,
 }
 
@@ -67,6 +71,40 @@ struct DestJson {
     persistent_conns: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<StatsJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rates: Option<Option<RatesJson>>,
+}
+
+/// Per-second rates computed by `--watch` from two samples.
+#[derive(Serialize)]
+struct RatesJson {
+    conns: f64,
+    in_packets: f64,
+    out_packets: f64,
+    in_bytes: f64,
+    out_bytes: f64,
+}
+
+impl From<Rates> for RatesJson {
+    fn from(r: Rates) -> Self {
+        RatesJson {
+            conns: r.conns,
+            in_packets: r.in_packets,
+            out_packets: r.out_packets,
+            in_bytes: r.in_bytes,
+            out_bytes: r.out_bytes,
+        }
+    }
+}
+
+/// One `--watch --json` line of a service listing.
+#[derive(Serialize)]
+struct WatchDoc {
+    timestamp: f64,
+    interval: Option<f64>,
+    version: String,
+    conn_tab_size: u32,
+    services: Vec<ServiceJson>,
 }
 
 #[derive(Serialize)]
@@ -276,6 +314,7 @@ fn service_json(svc: &Service, stats: Option<&Stats>, destinations: Vec<DestJson
         netmask: svc.netmask.to_string(),
         persistence_engine: svc.persistence_engine.clone().filter(|s| !s.is_empty()),
         stats: stats.map(stats_json),
+        rates: None,
         destinations,
     }
 }
@@ -303,6 +342,7 @@ fn dest_json(e: &DestinationEntry, full: bool) -> DestJson {
         inactive_conns: full.then_some(e.inactive_conns),
         persistent_conns: full.then_some(e.persistent_conns),
         stats: full.then(|| stats_json(&e.stats)),
+        rates: None,
     }
 }
 
@@ -410,4 +450,66 @@ pub fn daemon_json(daemons: &[SyncDaemon]) -> String {
             })
             .collect(),
     })
+}
+
+/// `--watch --json` of a service listing: one line (NDJSON) with the time of
+/// the read (`timestamp`, seconds since the Unix epoch), the time since the
+/// previous one (`interval`, `null` at first), and the listing document whose
+/// services and destinations each have `rates` beside `stats`.
+pub fn watch_json(
+    timestamp: f64,
+    info: &Info,
+    servers: &[VirtualServer],
+    sample: &Sample,
+    opts: &ListOptions,
+) -> String {
+    let (major, minor, patch) = info.version_triple();
+    let services = sort::services(servers, opts.sort)
+        .into_iter()
+        .map(|vs| {
+            let key = vs.entry.service.key;
+            let dests = sort::dests(&vs.destinations, opts.sort)
+                .into_iter()
+                .map(|e| {
+                    let mut d = dest_json(e, true);
+                    let r = sample.destination_rates(&key, e.destination.addr, e.destination.port);
+                    d.rates = Some(r.map(RatesJson::from));
+                    d
+                })
+                .collect();
+            let mut s = service_json(&vs.entry.service, Some(&vs.entry.stats), dests);
+            s.rates = Some(sample.service_rates(&key).map(RatesJson::from));
+            s
+        })
+        .collect();
+    let doc = WatchDoc {
+        timestamp,
+        interval: sample.interval.map(|d| d.as_secs_f64()),
+        version: format!("{major}.{minor}.{patch}"),
+        conn_tab_size: info.conn_tab_size,
+        services,
+    };
+    line(&doc)
+}
+
+/// `--watch --json` of another listing: its document on one line, with
+/// `timestamp` added.
+pub fn watch_line(timestamp: f64, pretty_doc: &str) -> String {
+    let mut map = serde_json::Map::new();
+    map.insert("timestamp".into(), serde_json::json!(timestamp));
+    if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str(pretty_doc) {
+        map.extend(doc);
+    }
+    line(&map)
+}
+
+/// One compact document and a newline.
+fn line<T: Serialize>(doc: &T) -> String {
+    match serde_json::to_string(doc) {
+        Ok(mut s) => {
+            s.push('\n');
+            s
+        }
+        Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
+    }
 }

@@ -50,9 +50,13 @@ mod tests;
 
 // Re-exports for the command layer, unused until it calls them.
 #[allow(unused_imports)]
-pub use json::{connections_json, daemon_json, list_json, save_json, timeout_json};
+pub use json::{
+    connections_json, daemon_json, list_json, save_json, timeout_json, watch_json, watch_line,
+};
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
+
+pub(crate) use common::ntop;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
 #[allow(unused_imports)]

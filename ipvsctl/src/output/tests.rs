@@ -1281,3 +1281,72 @@ fn random_valid_tables_round_trip_through_save_json() {
         assert_eq!(parsed, config_of(&state));
     }
 }
+
+#[test]
+fn watch_json_lines_carry_counters_rates_and_kernel_estimates() {
+    use std::time::{Duration, Instant};
+    let key = ServiceKey::tcp(ip("10.0.0.1"), 80);
+    let state = |conns: u64| {
+        vec![VirtualServer {
+            entry: ServiceEntry {
+                service: Service::new(key),
+                stats: Stats {
+                    conns,
+                    in_bytes: conns * 100,
+                    cps: 4,
+                    ..Stats::default()
+                },
+            },
+            destinations: vec![DestinationEntry {
+                destination: Destination::new(ip("2001:db8::10"), 80),
+                active_conns: 1,
+                inactive_conns: 2,
+                persistent_conns: 0,
+                stats: Stats {
+                    conns,
+                    ..Stats::default()
+                },
+            }],
+        }]
+    };
+    let info = Info {
+        version: 0x010201,
+        conn_tab_size: 4096,
+    };
+    let opts = ListOptions {
+        mode: ListMode::from_flags(false, false, false, false, false),
+        numeric: true,
+        exact: false,
+        sort: true,
+    };
+    let mut sampler = ipvs::Sampler::new();
+    let t0 = Instant::now();
+    let mut docs = Vec::new();
+    for (i, conns) in [10u64, 30, 4].into_iter().enumerate() {
+        let s = state(conns);
+        let sample = sampler.sample(t0 + Duration::from_secs(2 * i as u64), &s);
+        let line = watch_json(1000.5 + i as f64, &info, &s, &sample, &opts);
+        assert!(
+            line.ends_with('\n') && !line.trim_end().contains('\n'),
+            "{line}"
+        );
+        docs.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+    }
+    let svc = |d: &serde_json::Value| d["services"][0].clone();
+    assert_eq!(docs[0]["timestamp"], 1000.5);
+    assert!(docs[0]["interval"].is_null());
+    assert!(svc(&docs[0])["rates"].is_null());
+    assert!(svc(&docs[0])["destinations"][0]["rates"].is_null());
+    assert_eq!(docs[1]["interval"], 2.0);
+    assert_eq!(svc(&docs[1])["stats"]["conns"], 30);
+    assert_eq!(svc(&docs[1])["stats"]["cps"], 4);
+    assert_eq!(svc(&docs[1])["rates"]["conns"], 10.0);
+    assert_eq!(svc(&docs[1])["rates"]["in_bytes"], 1000.0);
+    assert_eq!(svc(&docs[1])["destinations"][0]["address"], "2001:db8::10");
+    assert_eq!(svc(&docs[1])["destinations"][0]["rates"]["conns"], 10.0);
+    // Zeroed in between: the rate restarts from 0 instead of going negative.
+    assert_eq!(svc(&docs[2])["rates"]["conns"], 2.0);
+    assert_eq!(docs[2]["version"], "1.2.1");
+    // The ordinary listing has no rates field.
+    assert!(!list_json(&info, &state(1), &opts).contains("rates"));
+}

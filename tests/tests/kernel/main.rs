@@ -17,6 +17,7 @@ mod config;
 mod daemons;
 mod destinations;
 mod errors;
+mod exporter;
 mod faults;
 mod forwarding;
 mod ipvsadm_agrees;

@@ -1,0 +1,649 @@
+//! What one scrape read from the kernel ([`Snapshot`]), and its encoding in
+//! the Prometheus text format or OpenMetrics by `prometheus-client`. Pure:
+//! the host tests feed it fixture states. Every metric and label is listed
+//! in `docs/metrics.md`.
+
+use std::net::IpAddr;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{prometheus_text, DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use ipvs::{
+    DaemonState, DestinationEntry, Info, ServiceKey, Stats, SyncDaemon, Timeouts, VirtualServer,
+};
+
+use crate::output::ntop;
+
+/// One namespace's tables as read by one scrape.
+#[derive(Debug, Clone)]
+pub struct NsState {
+    pub info: Info,
+    pub servers: Vec<VirtualServer>,
+    pub timeouts: Timeouts,
+    pub daemons: Vec<SyncDaemon>,
+}
+
+/// One namespace in a scrape: its `netns` label (`None` when the exporter
+/// watches only its own namespace), what was read or the error, and the
+/// errors so far.
+#[derive(Debug, Clone)]
+pub struct NsRead {
+    pub netns: Option<String>,
+    pub state: Result<NsState, String>,
+    pub errors_total: u64,
+}
+
+/// Everything one scrape read.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub namespaces: Vec<NsRead>,
+    /// How long the kernel reads took, in seconds.
+    pub duration: f64,
+}
+
+/// The output format a scraper asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0 text.
+    OpenMetrics,
+}
+
+impl Format {
+    /// OpenMetrics when the `Accept` header names it, else the Prometheus text format.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::Prometheus,
+        }
+    }
+
+    /// The `Content-Type` of the encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+type Labels = Vec<(String, String)>;
+
+/// node_exporter's service labels: `local_address`, `local_port`, `proto`
+/// and `local_mark`, empty where they do not apply (`proto` is `FWM` for a
+/// fwmark service), after `netns` when there is one.
+fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
+    let mut l = Labels::new();
+    if let Some(ns) = netns {
+        l.push(("netns".into(), ns.into()));
+    }
+    let (addr, port, proto, mark) = match *key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => (
+            ntop(addr),
+            port.to_string(),
+            protocol.to_string(),
+            String::new(),
+        ),
+        ServiceKey::Fwmark { fwmark, .. } => (
+            String::new(),
+            String::new(),
+            "FWM".to_string(),
+            fwmark.to_string(),
+        ),
+    };
+    l.push(("local_address".into(), addr));
+    l.push(("local_port".into(), port));
+    l.push(("proto".into(), proto));
+    l.push(("local_mark".into(), mark));
+    l
+}
+
+/// The service's labels and `remote_address`, `remote_port` (both empty for
+/// destinations summed past `--max-series`).
+fn dest_labels(service: &Labels, addr: Option<IpAddr>, port: Option<u16>) -> Labels {
+    let mut l = service.clone();
+    l.push(("remote_address".into(), addr.map(ntop).unwrap_or_default()));
+    l.push((
+        "remote_port".into(),
+        port.map(|p| p.to_string()).unwrap_or_default(),
+    ));
+    l
+}
+
+fn ns_labels(netns: Option<&str>) -> Labels {
+    netns
+        .map(|ns| vec![("netns".to_string(), ns.to_string())])
+        .unwrap_or_default()
+}
+
+fn with(mut l: Labels, k: &str, v: impl Into<String>) -> Labels {
+    l.push((k.into(), v.into()));
+    l
+}
+
+/// The five counters and five kernel estimates, with their metric suffixes and help.
+/// A metric suffix, its help, and the field of [`Stats`] it shows.
+type StatField = (&'static str, &'static str, fn(&Stats) -> u64);
+
+const STATS: [StatField; 5] = [
+    ("connections", "Connections scheduled to the", |s| s.conns),
+    ("incoming_packets", "Packets received by the", |s| {
+        s.in_packets
+    }),
+    ("outgoing_packets", "Packets sent by the", |s| s.out_packets),
+    ("incoming_bytes", "Bytes received by the", |s| s.in_bytes),
+    ("outgoing_bytes", "Bytes sent by the", |s| s.out_bytes),
+];
+const ESTIMATES: [StatField; 5] = [
+    (
+        "connections_per_second",
+        "Connections per second of the",
+        |s| s.cps,
+    ),
+    (
+        "incoming_packets_per_second",
+        "Incoming packets per second of the",
+        |s| s.in_pps,
+    ),
+    (
+        "outgoing_packets_per_second",
+        "Outgoing packets per second of the",
+        |s| s.out_pps,
+    ),
+    (
+        "incoming_bytes_per_second",
+        "Incoming bytes per second of the",
+        |s| s.in_bps,
+    ),
+    (
+        "outgoing_bytes_per_second",
+        "Outgoing bytes per second of the",
+        |s| s.out_bps,
+    ),
+];
+
+/// A service's series.
+#[derive(Debug)]
+struct SvcRow {
+    labels: Labels,
+    stats: Stats,
+    backends: i64,
+}
+
+/// A destination's series (or the sum of a service's destinations).
+#[derive(Debug)]
+struct DestRow {
+    labels: Labels,
+    stats: Stats,
+    active: i64,
+    inactive: i64,
+    persistent: i64,
+    weight: i64,
+}
+
+impl DestRow {
+    fn zero(labels: Labels) -> Self {
+        DestRow {
+            labels,
+            stats: Stats::default(),
+            active: 0,
+            inactive: 0,
+            persistent: 0,
+            weight: 0,
+        }
+    }
+
+    fn of(service: &Labels, d: &DestinationEntry) -> Self {
+        DestRow {
+            labels: dest_labels(service, Some(d.destination.addr), Some(d.destination.port)),
+            stats: d.stats,
+            active: i64::from(d.active_conns),
+            inactive: i64::from(d.inactive_conns),
+            persistent: i64::from(d.persistent_conns),
+            weight: i64::from(d.destination.weight),
+        }
+    }
+
+    /// Adds another row's values (the labels stay).
+    fn add(&mut self, other: &DestRow) {
+        add_stats(&mut self.stats, &other.stats);
+        self.active = self.active.wrapping_add(other.active);
+        self.inactive = self.inactive.wrapping_add(other.inactive);
+        self.persistent = self.persistent.wrapping_add(other.persistent);
+        self.weight = self.weight.wrapping_add(other.weight);
+    }
+}
+
+/// A namespace's table-wide series; `tables` is `None` when its read failed.
+#[derive(Debug)]
+struct NsRow {
+    labels: Labels,
+    errors: u64,
+    tables: Option<NsTables>,
+}
+
+#[derive(Debug)]
+struct NsTables {
+    version: Labels,
+    conn_tab_size: i64,
+    timeouts: Vec<(Labels, i64)>,
+    daemons_up: Vec<(Labels, i64)>,
+    daemons: Vec<Labels>,
+}
+
+/// Everything to encode, as rows; encoded by `prometheus-client` as a
+/// collector, so no per-series metric objects are built.
+#[derive(Debug)]
+struct Rows {
+    services: Vec<SvcRow>,
+    dests: Vec<DestRow>,
+    namespaces: Vec<NsRow>,
+    duration: f64,
+    summed: bool,
+    total_dests: usize,
+}
+
+fn add_stats(a: &mut Stats, b: &Stats) {
+    for (x, y) in [
+        (&mut a.conns, b.conns),
+        (&mut a.in_packets, b.in_packets),
+        (&mut a.out_packets, b.out_packets),
+        (&mut a.in_bytes, b.in_bytes),
+        (&mut a.out_bytes, b.out_bytes),
+        (&mut a.cps, b.cps),
+        (&mut a.in_pps, b.in_pps),
+        (&mut a.out_pps, b.out_pps),
+        (&mut a.in_bps, b.in_bps),
+        (&mut a.out_bps, b.out_bps),
+    ] {
+        *x = x.wrapping_add(y);
+    }
+}
+
+fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
+    let total_dests: usize = snap
+        .namespaces
+        .iter()
+        .filter_map(|n| n.state.as_ref().ok())
+        .flat_map(|s| &s.servers)
+        .map(|vs| vs.destinations.len())
+        .sum();
+    let summed = max_series.is_some_and(|m| total_dests > m);
+    let mut services: Vec<SvcRow> = Vec::new();
+    let mut dests: Vec<DestRow> = Vec::new();
+    let mut namespaces = Vec::new();
+    for ns in &snap.namespaces {
+        let netns = ns.netns.as_deref();
+        let nsl = ns_labels(netns);
+        let tables = ns.state.as_ref().ok().map(|state| {
+            let (ma, mi, pa) = state.info.version_triple();
+            let t = &state.timeouts;
+            NsTables {
+                version: with(nsl.clone(), "version", format!("{ma}.{mi}.{pa}")),
+                conn_tab_size: i64::from(state.info.conn_tab_size),
+                timeouts: [("tcp", t.tcp), ("tcp_fin", t.tcp_fin), ("udp", t.udp)]
+                    .into_iter()
+                    .map(|(n, v)| (with(nsl.clone(), "timeout", n), i64::from(v)))
+                    .collect(),
+                daemons_up: [DaemonState::Master, DaemonState::Backup]
+                    .into_iter()
+                    .map(|st| {
+                        let up = state.daemons.iter().any(|d| d.state == st);
+                        (with(nsl.clone(), "state", st.to_string()), i64::from(up))
+                    })
+                    .collect(),
+                daemons: state
+                    .daemons
+                    .iter()
+                    .map(|d| {
+                        let l = with(nsl.clone(), "state", d.state.to_string());
+                        let l = with(l, "mcast_interface", d.mcast_interface.clone());
+                        with(l, "sync_id", d.sync_id.to_string())
+                    })
+                    .collect(),
+            }
+        });
+        if let Ok(state) = &ns.state {
+            // An IPv4 and an IPv6 fwmark service with the same mark have the same labels
+            // (node_exporter's have no family): their series are summed, never repeated.
+            let mut fw_services: HashMap<Labels, usize> = HashMap::new();
+            let mut fw_dests: HashMap<Labels, usize> = HashMap::new();
+            for vs in &state.servers {
+                let fwmark = vs.entry.service.key.is_fwmark();
+                let sl = service_labels(netns, &vs.entry.service.key);
+                let mut rows_of_service: Vec<DestRow> = Vec::new();
+                if summed && !vs.destinations.is_empty() {
+                    let mut sum = DestRow::zero(dest_labels(&sl, None, None));
+                    for d in &vs.destinations {
+                        sum.add(&DestRow::of(&sl, d));
+                    }
+                    rows_of_service.push(sum);
+                } else {
+                    rows_of_service.extend(vs.destinations.iter().map(|d| DestRow::of(&sl, d)));
+                }
+                for row in rows_of_service {
+                    match fwmark.then(|| fw_dests.get(&row.labels)).flatten() {
+                        Some(&i) => dests[i].add(&row),
+                        None => {
+                            if fwmark {
+                                fw_dests.insert(row.labels.clone(), dests.len());
+                            }
+                            dests.push(row);
+                        }
+                    }
+                }
+                let backends = i64::try_from(vs.destinations.len()).unwrap_or(i64::MAX);
+                match fwmark.then(|| fw_services.get(&sl)).flatten() {
+                    Some(&i) => {
+                        add_stats(&mut services[i].stats, &vs.entry.stats);
+                        services[i].backends += backends;
+                    }
+                    None => {
+                        if fwmark {
+                            fw_services.insert(sl.clone(), services.len());
+                        }
+                        services.push(SvcRow {
+                            labels: sl,
+                            stats: vs.entry.stats,
+                            backends,
+                        });
+                    }
+                }
+            }
+        }
+        namespaces.push(NsRow {
+            labels: nsl,
+            errors: ns.errors_total,
+            tables,
+        });
+    }
+    Rows {
+        services,
+        dests,
+        namespaces,
+        duration: snap.duration,
+        summed,
+        total_dests,
+    }
+}
+
+/// One metric: its descriptor, then a sample per row.
+fn family<'r, R: 'r, V: EncodeMetric>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    rows: impl IntoIterator<Item = &'r R>,
+    labels: impl Fn(&R) -> &Labels,
+    value: impl Fn(&R) -> V,
+) -> fmt::Result {
+    let mut m = enc.encode_descriptor(name, help, None, kind)?;
+    for r in rows {
+        let l = labels(r);
+        value(r).encode(m.encode_family(l)?)?;
+    }
+    Ok(())
+}
+
+fn counter(v: u64) -> ConstCounter<u64> {
+    ConstCounter::new(v)
+}
+
+fn gauge(v: i64) -> ConstGauge<i64> {
+    ConstGauge::new(v)
+}
+
+fn fgauge(v: f64) -> ConstGauge<f64> {
+    ConstGauge::new(v)
+}
+
+impl Collector for Rows {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        use MetricType::{Counter, Gauge};
+        let e = &mut enc;
+        for (prefix, what) in [("ipvs_service", "service"), ("ipvs_backend", "destination")] {
+            let is_svc = prefix == "ipvs_service";
+            for (suffix, help, get) in STATS {
+                let name = format!("{prefix}_{suffix}");
+                let help = format!("{help} {what}.");
+                if is_svc {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Counter,
+                        &self.services,
+                        |r| &r.labels,
+                        |r| counter(get(&r.stats)),
+                    )?;
+                } else {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Counter,
+                        &self.dests,
+                        |r| &r.labels,
+                        |r| counter(get(&r.stats)),
+                    )?;
+                }
+            }
+            for (suffix, help, get) in ESTIMATES {
+                let name = format!("{prefix}_{suffix}");
+                let help = format!("{help} {what}, the kernel's estimate over about 2 s.");
+                if is_svc {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Gauge,
+                        &self.services,
+                        |r| &r.labels,
+                        |r| fgauge(get(&r.stats) as f64),
+                    )?;
+                } else {
+                    family(
+                        e,
+                        &name,
+                        &help,
+                        Gauge,
+                        &self.dests,
+                        |r| &r.labels,
+                        |r| fgauge(get(&r.stats) as f64),
+                    )?;
+                }
+            }
+        }
+        let d = &self.dests;
+        let help = "Active connections of the destination.";
+        family(
+            e,
+            "ipvs_backend_connections_active",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.active),
+        )?;
+        let help = "Inactive connections of the destination.";
+        family(
+            e,
+            "ipvs_backend_connections_inactive",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.inactive),
+        )?;
+        let help = "Persistent connection templates of the destination.";
+        family(
+            e,
+            "ipvs_backend_connections_persistent",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.persistent),
+        )?;
+        let help = "Weight of the destination.";
+        family(
+            e,
+            "ipvs_backend_weight",
+            help,
+            Gauge,
+            d,
+            |r| &r.labels,
+            |r| gauge(r.weight),
+        )?;
+        let help = "Destinations (real servers) of the service.";
+        family(
+            e,
+            "ipvs_service_backends",
+            help,
+            Gauge,
+            &self.services,
+            |r| &r.labels,
+            |r| gauge(r.backends),
+        )?;
+
+        let ns = &self.namespaces;
+        let help = "1 when this scrape read the IPVS tables, 0 when it failed.";
+        family(
+            e,
+            "ipvs_up",
+            help,
+            Gauge,
+            ns,
+            |r| &r.labels,
+            |r| gauge(i64::from(r.tables.is_some())),
+        )?;
+        let up: Vec<&NsTables> = ns.iter().filter_map(|n| n.tables.as_ref()).collect();
+        let help = "IPVS version of the kernel, in the version label; always 1.";
+        family(
+            e,
+            "ipvs_version_info",
+            help,
+            Gauge,
+            up.iter().copied(),
+            |t| &t.version,
+            |_| gauge(1),
+        )?;
+        let help = "Buckets of the kernel's IPVS connection hash table.";
+        let with_tables: Vec<(&Labels, i64)> = ns
+            .iter()
+            .filter_map(|n| n.tables.as_ref().map(|t| (&n.labels, t.conn_tab_size)))
+            .collect();
+        family(
+            e,
+            "ipvs_connection_table_size",
+            help,
+            Gauge,
+            &with_tables,
+            |r| r.0,
+            |r| gauge(r.1),
+        )?;
+        let help = "Connection timeouts (ipvsadm --set), by the timeout label: tcp, tcp_fin, udp.";
+        let timeouts = up.iter().flat_map(|t| &t.timeouts);
+        family(
+            e,
+            "ipvs_timeout_seconds",
+            help,
+            Gauge,
+            timeouts,
+            |r| &r.0,
+            |r| gauge(r.1),
+        )?;
+        let help = "1 when the connection-sync daemon of this state (master, backup) runs.";
+        let daemons_up = up.iter().flat_map(|t| &t.daemons_up);
+        family(
+            e,
+            "ipvs_sync_daemon_up",
+            help,
+            Gauge,
+            daemons_up,
+            |r| &r.0,
+            |r| gauge(r.1),
+        )?;
+        let help = "A running connection-sync daemon, its settings in labels; always 1.";
+        let daemons = up.iter().flat_map(|t| &t.daemons);
+        family(
+            e,
+            "ipvs_sync_daemon_info",
+            help,
+            Gauge,
+            daemons,
+            |r| r,
+            |_| gauge(1),
+        )?;
+
+        let none = [Labels::new()];
+        let help = "1 when destinations are summed per service because they exceed --max-series.";
+        family(
+            e,
+            "ipvs_exporter_backends_summed",
+            help,
+            Gauge,
+            &none,
+            |r| r,
+            |_| gauge(i64::from(self.summed)),
+        )?;
+        let help = "Destinations in the tables read, before any summing.";
+        family(
+            e,
+            "ipvs_exporter_backends",
+            help,
+            Gauge,
+            &none,
+            |r| r,
+            |_| gauge(i64::try_from(self.total_dests).unwrap_or(i64::MAX)),
+        )?;
+        let help = "Reads of the IPVS tables that failed since the exporter started.";
+        family(
+            e,
+            "ipvs_exporter_scrape_errors",
+            help,
+            Counter,
+            ns,
+            |r| &r.labels,
+            |r| counter(r.errors),
+        )?;
+        let help = "Time the last read of the IPVS tables took.";
+        family(
+            e,
+            "ipvs_exporter_scrape_duration_seconds",
+            help,
+            Gauge,
+            &none,
+            |r| r,
+            |_| fgauge(self.duration),
+        )?;
+        Ok(())
+    }
+}
+
+/// Encodes a snapshot. With more than `max_series` destinations in all
+/// (`None`: no cap), the destinations of each service are summed into one
+/// series with empty `remote_address` and `remote_port`.
+pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
+    let mut reg = Registry::default();
+    reg.register_collector(Box::new(rows(snap, max_series)));
+    let mut out = String::with_capacity(4096);
+    // Writing into a String cannot fail.
+    let _ = match format {
+        Format::Prometheus => prometheus_text::encode(&mut out, &reg),
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, &reg),
+    };
+    out
+}

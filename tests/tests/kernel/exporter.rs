@@ -1,0 +1,554 @@
+//! `ipvsctl exporter` and `ipvsctl --watch` against the real kernel: the binary the VM has in
+//! /bin/ipvsctl, real HTTP traffic through a masquerading service (the demo's topology in one
+//! namespace, as in traffic.rs), scrapes of /metrics over a plain TCP connection, Debian's
+//! `promtool check metrics` on what was scraped, the uid after `--user`, `--netns` twice, and
+//! the NDJSON stream across a zero.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ipvs::{Destination, Forward, Service, ServiceKey};
+
+use crate::harness::{require_ipvs, NetNs};
+use crate::support::*;
+
+const IPVSCTL: &str = "/bin/ipvsctl";
+const BODY: &str = "hello from a real server";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A process of this test, killed (by its id) and reaped on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn stderr_so_far(&mut self) -> String {
+        // Only called once the process has ended (or after kill).
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let mut s = String::new();
+        if let Some(e) = self.0.stderr.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+/// Starts `ipvsctl exporter ARGS`, inside `ns` when given.
+fn exporter(ns: Option<&NetNs>, args: &[&str]) -> Proc {
+    let mut cmd = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns.name(), IPVSCTL]);
+            c
+        }
+        None => Command::new(IPVSCTL),
+    };
+    cmd.arg("exporter")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    Proc(cmd.spawn().expect("start ipvsctl exporter"))
+}
+
+/// One HTTP/1.0 GET over a plain TCP connection: the status line, the headers and the body.
+fn get(at: SocketAddr, path: &str, accept: Option<&str>) -> std::io::Result<(String, String)> {
+    let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {at}\r\n{accept}\r\n")?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no end of headers in {text:?}")))?;
+    Ok((head.to_string(), body.to_string()))
+}
+
+/// Scrapes /metrics (from inside `ns` when given), waiting for the exporter to listen.
+fn scrape(ns: Option<&NetNs>, at: SocketAddr, accept: Option<&str>) -> (String, String) {
+    let once = || get(at, "/metrics", accept).ok();
+    wait_for(
+        "the exporter to answer",
+        Duration::from_secs(30),
+        || match ns {
+            Some(ns) => ns.enter(once),
+            None => once(),
+        },
+    )
+}
+
+/// The value of the sample `series` (`name{labels}` exactly as printed), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{series} = {v:?}"))
+        })
+}
+
+/// `promtool check metrics` (Debian's prometheus package, shipped into the VM by tests/run)
+/// on a scrape: it must exit 0 and report no problem.
+fn promtool_accepts(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool must be in the VM (tests/run ships it)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool check metrics: {:?}\n{said}",
+        out.status
+    );
+}
+
+/// The `Uid:` or `Gid:` line of /proc/PID/status: real, effective, saved, filesystem.
+fn ids(pid: u32, which: &str) -> Vec<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(which))
+        .expect("id line")
+        .split_whitespace()
+        .map(|v| v.parse().expect("id"))
+        .collect()
+}
+
+#[test]
+fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_it() {
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &[
+            "10.8.0.1/24",
+            "10.8.0.11/24",
+            "10.8.0.12/24",
+            "10.8.0.100/24",
+        ],
+    );
+    let reals = [
+        SocketAddr::from((ip("10.8.0.11"), 8080)),
+        SocketAddr::from((ip("10.8.0.12"), 8080)),
+    ];
+    for r in reals {
+        http_server(&ns, r, BODY);
+    }
+    let ipvs = open(&ns);
+    let key = ServiceKey::tcp(ip("10.8.0.100"), 80);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .expect("add_service");
+    for r in reals {
+        ipvs.add_destination(
+            &key,
+            &Destination::new(r.ip(), r.port()).with_forward(Forward::Masquerade),
+        )
+        .expect("add_destination");
+    }
+
+    let listen = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let mut proc = exporter(
+        Some(&ns),
+        &["--listen", "127.0.0.1:9761", "--user", "65534"],
+    );
+    let (head, first) = scrape(Some(&ns), listen, None);
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "{head}"
+    );
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+
+    // Root dropped for good: real, effective, saved and filesystem ids are 65534, and of the
+    // capabilities only CAP_NET_ADMIN (bit 12) is left, which every IPVS request needs.
+    let pid = proc.0.id();
+    assert_eq!(ids(pid, "Uid:"), [65534; 4], "{}", proc.stderr_so_far());
+    assert_eq!(ids(pid, "Gid:"), [65534; 4]);
+    let caps = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    for set in ["CapEff", "CapPrm"] {
+        assert!(
+            caps.contains(&format!("{set}:\t0000000000001000\n")),
+            "{caps}"
+        );
+    }
+    assert!(caps.contains("CapInh:\t0000000000000000\n"), "{caps}");
+    assert!(caps.contains("CapBnd:\t0000000000001000\n"), "{caps}");
+
+    let svc = r#"local_address="10.8.0.100",local_port="80",proto="TCP",local_mark="""#;
+    let dest = |r: &SocketAddr| {
+        format!(
+            r#"{svc},remote_address="{}",remote_port="{}""#,
+            r.ip(),
+            r.port()
+        )
+    };
+    for r in &reals {
+        let series = format!("ipvs_backend_connections_total{{{}}}", dest(r));
+        assert_eq!(sample(&first, &series), Some(0.0), "{series}\n{first}");
+        let weight = format!("ipvs_backend_weight{{{}}}", dest(r));
+        assert_eq!(sample(&first, &weight), Some(1.0), "{first}");
+    }
+    assert_eq!(sample(&first, "ipvs_up"), Some(1.0), "{first}");
+
+    // Real HTTP requests through the virtual service, round robin over the two real servers.
+    const REQUESTS: u64 = 6;
+    let vip = SocketAddr::from((ip("10.8.0.100"), 80));
+    for _ in 0..REQUESTS {
+        let (conn, answer) = http_get(&ns, vip);
+        assert!(answer.ends_with(BODY), "{answer:?}");
+        drop(conn);
+    }
+    // The kernel folds packets into what it reports every 2 s: scrape until it has.
+    let grown = wait_for(
+        "the per-destination counters to grow",
+        Duration::from_secs(30),
+        || {
+            let (_, text) = scrape(Some(&ns), listen, None);
+            reals
+                .iter()
+                .all(|r| {
+                    let d = dest(r);
+                    sample(&text, &format!("ipvs_backend_connections_total{{{d}}}"))
+                        == Some((REQUESTS / 2) as f64)
+                        && sample(
+                            &text,
+                            &format!("ipvs_backend_incoming_packets_total{{{d}}}"),
+                        )
+                        .is_some_and(|v| v >= 4.0 * (REQUESTS / 2) as f64)
+                        && sample(&text, &format!("ipvs_backend_outgoing_bytes_total{{{d}}}"))
+                            .is_some_and(|v| v >= (BODY.len() as u64 * REQUESTS / 2) as f64)
+                })
+                .then_some(text)
+        },
+    );
+    assert_eq!(
+        sample(&grown, &format!("ipvs_service_connections_total{{{svc}}}")),
+        Some(REQUESTS as f64)
+    );
+    let bytes_in = sample(
+        &grown,
+        &format!("ipvs_service_incoming_bytes_total{{{svc}}}"),
+    )
+    .expect("service bytes");
+    assert!(bytes_in > 0.0);
+    assert_eq!(sample(&grown, "ipvs_exporter_backends"), Some(2.0));
+    assert!(sample(&grown, r#"ipvs_timeout_seconds{timeout="tcp"}"#).is_some());
+    assert_eq!(
+        sample(&grown, r#"ipvs_sync_daemon_up{state="master"}"#),
+        Some(0.0)
+    );
+    println!("scrape after {REQUESTS} requests (excerpt):");
+    for l in grown
+        .lines()
+        .filter(|l| l.contains("10.8.0.1") && !l.starts_with('#'))
+    {
+        println!("  {l}");
+    }
+    promtool_accepts(&grown);
+
+    // OpenMetrics when asked, and answers to other paths and methods that do not end it.
+    let (head, om) = scrape(
+        Some(&ns),
+        listen,
+        Some("application/openmetrics-text; version=1.0.0"),
+    );
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    let (head, _) = ns
+        .enter(|| get(listen, "/nothing", None))
+        .expect("GET /nothing");
+    assert!(head.contains(" 404"), "{head}");
+    ns.enter(|| {
+        // A malformed request, then a client that says nothing and goes away.
+        if let Ok(mut s) = TcpStream::connect(listen) {
+            let _ = s.write_all(b"\x00\x01garbage\r\n\r\n");
+        }
+        drop(TcpStream::connect(listen));
+    });
+    // And a client that connects and stays silent does not hold up a scrape.
+    let _silent = ns.enter(|| TcpStream::connect(listen).expect("connect"));
+    let (head, again) = scrape(Some(&ns), listen, None);
+    assert!(head.contains(" 200"), "{head}");
+    assert!(sample(&again, "ipvs_up") == Some(1.0));
+    assert!(
+        proc.0.try_wait().expect("try_wait").is_none(),
+        "the exporter ended"
+    );
+}
+
+#[test]
+fn exporter_labels_each_of_two_namespaces() {
+    require_ipvs();
+    let a = NetNs::new();
+    let b = NetNs::new();
+    for (ns, vip) in [(&a, "10.9.0.1"), (&b, "10.9.0.2")] {
+        open(ns)
+            .add_service(&Service::new(ServiceKey::tcp(ip(vip), 443)))
+            .expect("add_service");
+    }
+    let listen = SocketAddr::from((ip("127.0.0.1"), 19762));
+    let _proc = exporter(
+        None,
+        &[
+            "--listen",
+            "127.0.0.1:19762",
+            "--netns",
+            a.name(),
+            "--netns",
+            b.name(),
+        ],
+    );
+    let (_, text) = scrape(None, listen, None);
+    for (ns, vip, other) in [(&a, "10.9.0.1", "10.9.0.2"), (&b, "10.9.0.2", "10.9.0.1")] {
+        let n = ns.name();
+        let series = |addr: &str| {
+            format!(
+                r#"ipvs_service_connections_total{{netns="{n}",local_address="{addr}",local_port="443",proto="TCP",local_mark=""}}"#
+            )
+        };
+        assert_eq!(sample(&text, &series(vip)), Some(0.0), "{text}");
+        assert_eq!(sample(&text, &series(other)), None, "{text}");
+        assert_eq!(
+            sample(&text, &format!(r#"ipvs_up{{netns="{n}"}}"#)),
+            Some(1.0)
+        );
+    }
+    promtool_accepts(&text);
+}
+
+#[test]
+fn watch_json_count_3_gives_three_lines_with_non_negative_rates_across_a_zero() {
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.10.0.1/24", "10.10.0.11/24", "10.10.0.100/24"],
+    );
+    let real = SocketAddr::from((ip("10.10.0.11"), 8080));
+    http_server(&ns, real, BODY);
+    let ipvs = open(&ns);
+    let key = ServiceKey::tcp(ip("10.10.0.100"), 80);
+    ipvs.add_service(&Service::new(key)).expect("add_service");
+    ipvs.add_destination(
+        &key,
+        &Destination::new(real.ip(), real.port()).with_forward(Forward::Masquerade),
+    )
+    .expect("add_destination");
+    for _ in 0..3 {
+        let (conn, answer) = http_get(&ns, SocketAddr::from((ip("10.10.0.100"), 80)));
+        assert!(answer.ends_with(BODY), "{answer:?}");
+        drop(conn);
+    }
+    // Counters the listing shows (they lag up to 2 s), so that the zero takes them back.
+    wait_for("the listed counters", Duration::from_secs(10), || {
+        let s = ipvs.state().expect("state");
+        (s[0].entry.stats.conns == 3 && s[0].entry.stats.in_bytes > 0).then_some(())
+    });
+
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns.name(), IPVSCTL])
+        .args(["-Ln", "--json", "--watch", "2", "--count", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipvsctl --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut proc = Proc(child);
+    let lines = BufReader::new(stdout).lines();
+    let mut docs = Vec::new();
+    for line in lines {
+        let line = line.expect("read a line");
+        let doc: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        if docs.is_empty() {
+            // Zeroed right after the first read.
+            ns.exec_ok(IPVSCTL, &["-Z"]);
+        }
+        docs.push(doc);
+    }
+    let status = proc.0.wait().expect("wait");
+    assert!(status.success(), "{status:?}: {}", proc.stderr_so_far());
+    assert_eq!(docs.len(), 3, "{docs:#?}");
+
+    let svc = |d: &serde_json::Value| d["services"][0].clone();
+    assert!(docs[0]["interval"].is_null());
+    assert!(svc(&docs[0])["rates"].is_null());
+    assert_eq!(svc(&docs[0])["stats"]["conns"], 3);
+    let mut t = docs[0]["timestamp"].as_f64().expect("timestamp");
+    for d in &docs[1..] {
+        let now = d["timestamp"].as_f64().expect("timestamp");
+        assert!(now > t, "timestamps go forward: {docs:#?}");
+        t = now;
+        assert!(d["interval"].as_f64().is_some_and(|i| i > 0.0));
+        for rates in [
+            svc(d)["rates"].clone(),
+            svc(d)["destinations"][0]["rates"].clone(),
+        ] {
+            for f in [
+                "conns",
+                "in_packets",
+                "out_packets",
+                "in_bytes",
+                "out_bytes",
+            ] {
+                let r = rates[f].as_f64().unwrap_or_else(|| panic!("{f}: {d}"));
+                assert!((0.0..1e9).contains(&r), "{f} = {r}: {d}");
+            }
+        }
+        // The kernel's own estimates are there beside the computed rates.
+        assert!(svc(d)["stats"]["cps"].is_u64());
+    }
+    // The zero is seen: a later read has fewer connections than the first.
+    assert!(
+        docs[1..]
+            .iter()
+            .any(|d| svc(d)["stats"]["conns"].as_u64().is_some_and(|c| c < 3)),
+        "{docs:#?}"
+    );
+    // Text, not on a terminal: the listings one after the other, no terminal escapes.
+    let text = ns.exec_ok(IPVSCTL, &["-Ln", "--watch", "0.5", "--count", "2"]);
+    assert_eq!(
+        text.matches("IP Virtual Server version").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("TCP  10.10.0.100:80").count(), 2, "{text}");
+    assert!(!text.contains('\x1b'), "{text:?}");
+    // Another listing in JSON: its document on one line, with the time.
+    let lines = ns.exec_ok(
+        IPVSCTL,
+        &[
+            "-L",
+            "--timeout",
+            "--json",
+            "--watch",
+            "0.5",
+            "--count",
+            "2",
+        ],
+    );
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    for l in lines.lines() {
+        let doc: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert_eq!(doc["tcp"], 900, "{l}");
+        assert!(doc["timestamp"].as_f64().is_some_and(|t| t > 1.0e9), "{l}");
+    }
+    println!("ipvsctl -Ln --json --watch 2 --count 3 across a zero:");
+    for d in &docs {
+        println!("  {}", serde_json::to_string(d).unwrap_or_default());
+    }
+}
+
+#[test]
+fn exporter_scrapes_2000_services_of_4_destinations_and_sums_past_max_series() {
+    require_ipvs();
+    let ns = NetNs::new();
+    let ipvs = open(&ns);
+    let mut changes = Vec::new();
+    for i in 0..2000u32 {
+        let key = ServiceKey::tcp(
+            IpAddr::from([10, 20, (i / 250) as u8, (i % 250) as u8 + 1]),
+            80,
+        );
+        changes.push(ipvs::Change::AddService(
+            Service::new(key).with_scheduler("rr"),
+        ));
+        for d in 1..=4u8 {
+            changes.push(ipvs::Change::AddDestination {
+                service: key,
+                destination: Destination::new(
+                    IpAddr::from([10, 30, (i / 250) as u8, d]),
+                    8000 + (i % 250) as u16,
+                )
+                .with_forward(Forward::Masquerade),
+            });
+        }
+    }
+    for r in ipvs.apply(&changes).expect("apply") {
+        r.expect("a change of the big table");
+    }
+
+    let listen = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let _proc = exporter(Some(&ns), &["--listen", "127.0.0.1:9761"]);
+    scrape(Some(&ns), listen, None); // up and answering
+    let started = std::time::Instant::now();
+    let (_, text) = scrape(Some(&ns), listen, None);
+    let http = started.elapsed();
+    let read = sample(&text, "ipvs_exporter_scrape_duration_seconds").expect("duration");
+    let started = std::time::Instant::now();
+    let listing = ns.exec_ok(IPVSCTL, &["-Ln", "--stats"]);
+    let ipvsctl = started.elapsed();
+    assert_eq!(
+        listing.lines().count(),
+        3 + 2000 * 5,
+        "{}",
+        &listing[..300.min(listing.len())]
+    );
+    assert_eq!(sample(&text, "ipvs_exporter_backends"), Some(8000.0));
+    assert_eq!(sample(&text, "ipvs_exporter_backends_summed"), Some(0.0));
+    let series = |t: &str, name: &str| {
+        t.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .count()
+    };
+    assert_eq!(series(&text, "ipvs_backend_connections_total"), 8000);
+    assert_eq!(series(&text, "ipvs_service_connections_total"), 2000);
+    promtool_accepts(&text);
+    println!(
+        "2000 services x 4 destinations: scrape {:.3} s over HTTP ({} bytes; kernel read {read:.3} s), \
+         ipvsctl -Ln --stats {:.3} s",
+        http.as_secs_f64(),
+        text.len(),
+        ipvsctl.as_secs_f64()
+    );
+    drop(_proc);
+
+    // The same table with a cap below its 8000 destinations: one series per service.
+    let _proc = exporter(
+        Some(&ns),
+        &["--listen", "127.0.0.1:9761", "--max-series", "7999"],
+    );
+    let (_, text) = scrape(Some(&ns), listen, None);
+    assert_eq!(sample(&text, "ipvs_exporter_backends_summed"), Some(1.0));
+    assert_eq!(sample(&text, "ipvs_exporter_backends"), Some(8000.0));
+    assert_eq!(series(&text, "ipvs_backend_connections_total"), 2000);
+    let summed = r#"ipvs_backend_weight{local_address="10.20.0.1",local_port="80",proto="TCP",local_mark="",remote_address="",remote_port=""}"#;
+    assert_eq!(
+        sample(&text, summed),
+        Some(4.0),
+        "{}",
+        &text[..2000.min(text.len())]
+    );
+}
