@@ -23,6 +23,7 @@
 
 mod conn;
 mod error;
+mod state;
 mod types;
 mod wire;
 
@@ -35,6 +36,10 @@ use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use conn::parse_connections;
 pub use error::{kernel_message, Error, Operation, Result};
+pub use state::{
+    family_word, forward_word, ntop, protocol_word, service_flag_words, tunnel_flag_words,
+    tunnel_type_word, ServiceState, State, StateError, StateInput,
+};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
