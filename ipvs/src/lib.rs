@@ -23,6 +23,7 @@
 
 mod conn;
 mod error;
+mod plan;
 mod state;
 mod types;
 mod wire;
@@ -36,6 +37,7 @@ use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use conn::parse_connections;
 pub use error::{kernel_message, Error, Operation, Result};
+pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use state::{
     family_word, forward_word, ntop, protocol_word, service_flag_words, tunnel_flag_words,
     tunnel_type_word, ServiceState, State, StateError, StateInput,

@@ -847,7 +847,7 @@ struct StateOutput {
 }
 
 #[derive(Serialize)]
-struct ServiceOut {
+pub(crate) struct ServiceOut {
     family: &'static str,
     protocol: Option<String>,
     address: Option<String>,
@@ -858,11 +858,45 @@ struct ServiceOut {
     timeout: u32,
     netmask: String,
     persistence_engine: Option<String>,
-    destinations: Vec<DestOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destinations: Option<Vec<DestOut>>,
+}
+
+/// What identifies a service, in the schema's words.
+#[derive(Serialize)]
+pub(crate) struct KeyOut {
+    family: &'static str,
+    protocol: Option<String>,
+    address: Option<String>,
+    port: Option<u16>,
+    fwmark: Option<u32>,
+}
+
+pub(crate) fn service_key_out(key: &ServiceKey) -> KeyOut {
+    let (protocol, address, port, fwmark) = match *key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => (
+            Some(protocol_word(protocol)),
+            Some(ntop(addr)),
+            Some(port),
+            None,
+        ),
+        ServiceKey::Fwmark { fwmark, .. } => (None, None, None, Some(fwmark)),
+    };
+    KeyOut {
+        family: family_word(key.family()),
+        protocol,
+        address,
+        port,
+        fwmark,
+    }
 }
 
 #[derive(Serialize)]
-struct DestOut {
+pub(crate) struct DestOut {
     family: &'static str,
     address: String,
     port: u16,
@@ -874,7 +908,7 @@ struct DestOut {
 }
 
 #[derive(Serialize)]
-struct TunnelOut {
+pub(crate) struct TunnelOut {
     #[serde(rename = "type")]
     kind: String,
     port: u16,
@@ -891,7 +925,13 @@ impl From<State> for StateOutput {
 }
 
 fn service_out(s: &ServiceState) -> ServiceOut {
-    let svc = &s.service;
+    let mut out = service_out_alone(&s.service);
+    out.destinations = Some(s.destinations.iter().map(dest_out).collect());
+    out
+}
+
+/// A service without its `destinations` field.
+pub(crate) fn service_out_alone(svc: &Service) -> ServiceOut {
     let (protocol, address, port, fwmark) = match svc.key {
         ServiceKey::Addr {
             protocol,
@@ -916,11 +956,11 @@ fn service_out(s: &ServiceState) -> ServiceOut {
         timeout: svc.timeout,
         netmask: svc.netmask.to_string(),
         persistence_engine: svc.persistence_engine.clone().filter(|s| !s.is_empty()),
-        destinations: s.destinations.iter().map(dest_out).collect(),
+        destinations: None,
     }
 }
 
-fn dest_out(d: &Destination) -> DestOut {
+pub(crate) fn dest_out(d: &Destination) -> DestOut {
     DestOut {
         family: family_word(d.family()),
         address: ntop(d.addr),
