@@ -13,10 +13,13 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+type Dests = BTreeMap<(IpAddr, u16), Destination>;
+type DestEdit = Box<dyn Fn(&mut Destination)>;
+
 /// The kernel as a model: what it refuses, the plan must never ask.
 #[derive(Default, Debug, Clone, PartialEq)]
 struct Model {
-    services: BTreeMap<ServiceKey, (Service, BTreeMap<(IpAddr, u16), Destination>)>,
+    services: BTreeMap<ServiceKey, (Service, Dests)>,
     timeouts: Timeouts,
 }
 
@@ -210,7 +213,7 @@ fn destination_differences_are_edits_in_place() {
         port: 6080,
         flags: TunnelFlags::CSUM,
     };
-    let edits: Vec<Box<dyn Fn(&mut Destination)>> = vec![
+    let edits: Vec<DestEdit> = vec![
         Box::new(|d| d.weight = 7),
         Box::new(|d| d.weight = 0),
         Box::new(|d| d.forward = Forward::DirectRoute),
