@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod apply;
 mod conn;
 mod error;
 mod plan;
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
+pub use apply::{ApplyError, Refusal};
 pub use conn::parse_connections;
 pub use error::{kernel_message, Error, Operation, Result};
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
