@@ -8,6 +8,7 @@
 //! cannot be opened) and 255 (the kernel refused a change, or a malformed
 //! option). A closed stdout (`ipvsctl -L | head`) ends quietly with 0.
 
+mod apply;
 mod cli;
 mod exec;
 mod output;
@@ -21,7 +22,25 @@ fn main() {
         .collect();
     let prog = args.first().map_or("ipvsctl", String::as_str);
     let rest = args.get(1..).unwrap_or_default();
-    let code = match cli::parse(prog, rest, cli::Context::CommandLine) {
+    let code = if rest.first().map(String::as_str) == Some("apply") {
+        // `ipvsctl apply ...`: not an ipvsadm command (ipvsadm takes no such word).
+        let mut term = exec::Term::new();
+        match apply::main(&rest[1..], &mut term).and_then(|code| term.flush().map(|()| code)) {
+            Ok(code) => code,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+            Err(e) => {
+                let _ = writeln!(io::stderr().lock(), "{prog}: {e}");
+                1
+            }
+        }
+    } else {
+        run(prog, rest)
+    };
+    std::process::exit(code);
+}
+
+fn run(prog: &str, rest: &[String]) -> i32 {
+    match cli::parse(prog, rest, cli::Context::CommandLine) {
         Err(failure) => {
             let _ = writeln!(io::stderr().lock(), "{}", failure.message);
             failure.code
@@ -39,6 +58,5 @@ fn main() {
                 }
             }
         }
-    };
-    std::process::exit(code);
+    }
 }

@@ -320,3 +320,8 @@ pub fn daemon_json(daemons: &[SyncDaemon]) -> String {
             .collect(),
     })
 }
+
+/// `apply --json`: the plan, `{"changes": [...]}` (see [`ipvs::ChangeJson`]).
+pub fn plan_json(plan: &ipvs::Plan) -> String {
+    render(plan)
+}

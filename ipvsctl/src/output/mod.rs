@@ -50,11 +50,12 @@ mod tests;
 
 // Re-exports for the command layer, unused until it calls them.
 #[allow(unused_imports)]
-pub use json::{connections_json, daemon_json, list_json, save_json, timeout_json};
+pub use json::{connections_json, daemon_json, list_json, plan_json, save_json, timeout_json};
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
+pub use save::plan_text;
 #[allow(unused_imports)]
 pub use save::{save_text, save_text_with};
 #[allow(unused_imports)]

@@ -1,0 +1,300 @@
+//! `ipvsctl apply`: make the kernel's table a desired state, all or nothing.
+//!
+//! The input (a file, or standard input) is the JSON save document of
+//! `docs/json.md` or ipvsadm `-S` text (`-A` and `-a` lines); its first
+//! non-blank character tells which (`{` is JSON). The library plans the
+//! changes against the table it reads once ([`ipvs::plan`]) and applies them,
+//! undoing what it did if the kernel refuses one ([`ipvs::Ipvs::apply_plan`]).
+//!
+//! Exit codes: 0 done (or nothing to do; with `--check`: the table matches),
+//! 1 with `--check` when the table differs (the changes are printed), 2 for
+//! bad input or options (nothing is sent), 255 when the kernel refused a
+//! change (what was done before it is undone).
+
+use std::io::{self, Read};
+
+use clap::{Arg, ArgAction, Command};
+
+use ipvs::{Change, PlanOptions, ServiceState, State};
+
+use crate::cli::Command as CliCommand;
+use crate::exec::{message, Session, Term};
+use crate::{output, restore};
+
+/// The clap description of `apply`: it parses the arguments and renders
+/// the help, the man page's and the completions' part for it.
+pub fn command() -> Command {
+    Command::new("apply")
+        .about("Make the table a desired state (JSON or ipvsadm -S text), all or nothing")
+        .long_about(
+            "Reads a desired state, compares it with the kernel's table and makes the \
+             changes: edits in place wherever the kernel allows (scheduler, flags, persistence, \
+             weights, forwarding, tunnel options, thresholds), deletes before adds. If the \
+             kernel refuses a change, the changes already made are undone. The input is the \
+             JSON save document (what -S --json writes) or ipvsadm -S text (-A and -a lines); \
+             the first non-blank character tells which. Services the input does not name stay \
+             unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
+             differs, 2 bad input (nothing changed), 255 the kernel refused a change (the table \
+             is left as it was).",
+        )
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("file")
+                .short('f')
+                .long("file")
+                .value_name("FILE")
+                .num_args(1)
+                .value_hint(clap::ValueHint::FilePath)
+                .help("Read the desired state from FILE (- or none: standard input)"),
+        )
+        .arg(
+            Arg::new("prune")
+                .long("prune")
+                .action(ArgAction::SetTrue)
+                .help("Also delete the services the input does not name"),
+        )
+        .arg(
+            Arg::new("dry-run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .help("Print the changes as ipvsadm command lines and make none"),
+        )
+        .arg(
+            Arg::new("check")
+                .long("check")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("dry-run")
+                .help("Exit 0 when the table matches, 1 (printing the changes) when not"),
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .action(ArgAction::SetTrue)
+                .help("Print the changes as JSON ({\"changes\": [...]})"),
+        )
+        .arg(
+            Arg::new("netns")
+                .long("netns")
+                .value_name("NAME|PATH")
+                .num_args(1)
+                .help("Work in another network namespace"),
+        )
+}
+
+/// Runs `ipvsctl apply ARGS` and returns the exit code.
+pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
+    let matches = match command().no_binary_name(true).try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let text = e.render().to_string();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    term.print(&text)?;
+                    Ok(0)
+                }
+                _ => {
+                    term.error(text.trim_end())?;
+                    Ok(2)
+                }
+            };
+        }
+    };
+    let file = matches.get_one::<String>("file").map(String::as_str);
+    let options = PlanOptions {
+        prune: matches.get_flag("prune"),
+    };
+    let dry_run = matches.get_flag("dry-run");
+    let check = matches.get_flag("check");
+    let json = matches.get_flag("json");
+    let netns = matches.get_one::<String>("netns").map(String::as_str);
+
+    let text = match read_input(file) {
+        Ok(t) => t,
+        Err(e) => {
+            term.error(&format!("apply: {}: {e}", file.unwrap_or("-")))?;
+            return Ok(2);
+        }
+    };
+    let desired = match parse_state(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            term.error(&format!("apply: {e}"))?;
+            return Ok(2);
+        }
+    };
+    let session = match Session::open(netns) {
+        Ok(s) => s,
+        Err(e) => {
+            term.error(&e)?;
+            return Ok(2);
+        }
+    };
+    let ipvs = session.ipvs();
+    let current = match ipvs.read_state(desired.timeouts.is_some()) {
+        Ok(s) => s,
+        Err(e) => {
+            term.error(&format!("apply: reading the table: {}", message(&e)))?;
+            return Ok(255);
+        }
+    };
+    let plan = ipvs::plan(&current, &desired, &options);
+    let listing = if json {
+        output::plan_json(&plan)
+    } else {
+        output::plan_text(&plan)
+    };
+    if dry_run || check {
+        term.print(&listing)?;
+        return Ok(if check && !plan.is_empty() { 1 } else { 0 });
+    }
+    if plan.is_empty() {
+        if json {
+            term.print(&listing)?;
+        } else {
+            term.print("apply: no change: the table already matches\n")?;
+        }
+        return Ok(0);
+    }
+    match ipvs.apply_plan(&plan) {
+        Ok(()) => {
+            if json {
+                term.print(&listing)?;
+            } else {
+                term.print(&listing)?;
+                term.print(&format!("apply: {} changes made\n", plan.len()))?;
+            }
+            Ok(0)
+        }
+        Err(ipvs::ApplyError::Refused(r)) => {
+            let ipvs::Refusal {
+                change,
+                error,
+                underneath,
+                undone,
+                undo_failed,
+            } = *r;
+            let one = output::plan_text(&ipvs::Plan {
+                changes: vec![change],
+                undo: vec![],
+            });
+            let mut msg = format!(
+                "apply: the kernel refused `{}': {}",
+                one.trim_end(),
+                message(&error)
+            );
+            if underneath {
+                msg.push_str(" (the table changed underneath)");
+            }
+            if undo_failed.is_empty() {
+                msg.push_str(&format!(
+                    "\napply: the {undone} changes made before it were undone; the table is as it was"
+                ));
+            } else {
+                msg.push_str(&format!(
+                    "\napply: undoing the {undone} changes made before it failed {} times: \
+                     the table is NOT as it was",
+                    undo_failed.len()
+                ));
+            }
+            term.error(&msg)?;
+            Ok(255)
+        }
+        Err(e) => {
+            term.error(&format!("apply: {e}"))?;
+            Ok(255)
+        }
+    }
+}
+
+fn read_input(file: Option<&str>) -> io::Result<String> {
+    let mut raw = Vec::new();
+    match file {
+        None | Some("-") => {
+            io::stdin().lock().read_to_end(&mut raw)?;
+        }
+        Some(path) => raw = std::fs::read(path)?,
+    }
+    String::from_utf8(raw).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+}
+
+/// The desired state from JSON (first non-blank character `{`) or from
+/// ipvsadm `-S` text, checked ([`State::validate`]).
+pub fn parse_state(text: &str) -> Result<State, String> {
+    let state = if text.trim_start().starts_with('{') {
+        output::parse_save_json(text)?
+    } else {
+        state_from_rules(text)?
+    };
+    state.validate().map_err(|e| e.to_string())?;
+    Ok(state)
+}
+
+/// `-A` and `-a` lines (what `-S` writes) as a state.
+fn state_from_rules(text: &str) -> Result<State, String> {
+    let steps = restore::parse_input("ipvsctl", text).map_err(|f| f.message)?;
+    let mut state = State::default();
+    let mut index = std::collections::HashMap::new();
+    for step in steps {
+        match step.command {
+            CliCommand::Change(Change::AddService(s)) => {
+                if index.insert(s.key, state.services.len()).is_some() {
+                    return Err(format!("line {}: the service is named twice", step.line));
+                }
+                state.services.push(ServiceState::new(s));
+            }
+            CliCommand::Change(Change::AddDestination {
+                service,
+                destination,
+            }) => match index.get(&service) {
+                Some(&i) => state.services[i].destinations.push(destination),
+                None => {
+                    return Err(format!(
+                        "line {}: a destination of a service that no -A line before it adds",
+                        step.line
+                    ))
+                }
+            },
+            _ => {
+                return Err(format!(
+                    "line {}: apply takes -A and -a lines (a state), not other commands",
+                    step.line
+                ))
+            }
+        }
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_and_json_give_the_same_state() {
+        let rules = "-A -t 10.0.0.100:80 -s rr\n\
+                     -a -t 10.0.0.100:80 -r 192.168.10.11:80 -m -w 1\n\
+                     -a -t 10.0.0.100:80 -r 192.168.10.12:80 -m -w 2\n";
+        let a = parse_state(rules).unwrap();
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(parse_state(&format!("  \n{json}")).unwrap(), a);
+        assert_eq!(a.services[0].destinations[1].weight, 2);
+    }
+
+    #[test]
+    fn bad_input_names_the_bad_value() {
+        let e = parse_state("-A -t 10.0.0.1:80\n-C\n").unwrap_err();
+        assert!(e.starts_with("line 2: apply takes -A and -a lines"), "{e}");
+        let e = parse_state("-a -t 10.0.0.1:80 -r 10.0.0.2\n").unwrap_err();
+        assert!(e.starts_with("line 1: a destination"), "{e}");
+        let e = parse_state(r#"{"services": [{"fwmark": 1, "scheduler": ""}]}"#).unwrap_err();
+        assert!(e.starts_with("services[0].scheduler: invalid name"), "{e}");
+        let e = parse_state("-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80\n").unwrap_err();
+        assert!(e.contains("named twice"), "{e}");
+    }
+
+    #[test]
+    fn the_command_is_valid() {
+        command().debug_assert();
+    }
+}
