@@ -11,6 +11,7 @@ mod harness;
 mod bringup;
 mod support;
 
+mod apply;
 mod batch;
 mod config;
 mod daemons;
