@@ -23,6 +23,7 @@
 
 mod apply;
 mod conn;
+mod drain;
 mod error;
 mod plan;
 mod state;
@@ -38,6 +39,7 @@ use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use apply::{ApplyError, Refusal};
 pub use conn::parse_connections;
+pub use drain::{DrainOptions, DrainProgress};
 pub use error::{kernel_message, Error, Operation, Result};
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use state::{

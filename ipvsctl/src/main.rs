@@ -10,6 +10,7 @@
 
 mod apply;
 mod cli;
+mod drain;
 mod exec;
 mod output;
 mod restore;
@@ -22,10 +23,16 @@ fn main() {
         .collect();
     let prog = args.first().map_or("ipvsctl", String::as_str);
     let rest = args.get(1..).unwrap_or_default();
-    let code = if rest.first().map(String::as_str) == Some("apply") {
-        // `ipvsctl apply ...`: not an ipvsadm command (ipvsadm takes no such word).
+    let sub = rest.first().map(String::as_str);
+    let code = if matches!(sub, Some("apply" | "drain")) {
+        // `ipvsctl apply|drain ...`: not ipvsadm commands (ipvsadm takes no such words).
         let mut term = exec::Term::new();
-        match apply::main(&rest[1..], &mut term).and_then(|code| term.flush().map(|()| code)) {
+        let result = if sub == Some("apply") {
+            apply::main(&rest[1..], &mut term)
+        } else {
+            drain::main(prog, &rest[1..], &mut term)
+        };
+        match result.and_then(|code| term.flush().map(|()| code)) {
             Ok(code) => code,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
             Err(e) => {

@@ -216,6 +216,7 @@ pub fn command() -> Command {
         cmd = cmd.arg(arg);
     }
     cmd.subcommand(crate::apply::command())
+        .subcommand(crate::drain::command())
 }
 
 /// `--help`: the help, plain text, one line per option.
