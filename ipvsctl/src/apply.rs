@@ -12,10 +12,11 @@
 //! change (what was done before it is undone).
 
 use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, Command};
 
-use ipvs::{Change, PlanOptions, ServiceState, State};
+use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
 
 use crate::cli::Command as CliCommand;
 use crate::exec::{message, Session, Term};
@@ -67,6 +68,18 @@ pub fn command() -> Command {
                 .help("Exit 0 when the table matches, 1 (printing the changes) when not"),
         )
         .arg(
+            Arg::new("drain")
+                .long("drain")
+                .value_name("SECONDS")
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("")
+                .help(
+                    "Drain the real servers to delete first: weight 0, then wait until their \
+                     connections are gone (at most SECONDS)",
+                ),
+        )
+        .arg(
             Arg::new("json")
                 .long("json")
                 .action(ArgAction::SetTrue)
@@ -108,6 +121,17 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     let check = matches.get_flag("check");
     let json = matches.get_flag("json");
     let netns = matches.get_one::<String>("netns").map(String::as_str);
+    let drain = match matches.get_one::<String>("drain").map(String::as_str) {
+        None => None,
+        Some("") => Some(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(secs) => Some(Some(Duration::from_secs(secs))),
+            Err(_) => {
+                term.error(&format!("apply: --drain={v}: not a number of seconds"))?;
+                return Ok(2);
+            }
+        },
+    };
 
     let text = match read_input(file) {
         Ok(t) => t,
@@ -156,7 +180,45 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
         return Ok(0);
     }
-    match ipvs.apply_plan(&plan) {
+    let applied = match drain {
+        None => ipvs.apply_plan(&plan),
+        Some(timeout) => {
+            // The deletes wait for the drain: everything else first, then the destinations
+            // to delete go to weight 0, and when their connections are gone, the deletes.
+            let (mut now, mut later) = (ipvs::Plan::default(), ipvs::Plan::default());
+            for (c, u) in plan.changes.iter().zip(&plan.undo) {
+                let part = match c {
+                    Change::DeleteDestination { .. } | Change::DeleteService(_) => &mut later,
+                    _ => &mut now,
+                };
+                part.changes.push(c.clone());
+                part.undo.push(u.clone());
+            }
+            match ipvs.apply_plan(&now) {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let undo_now: Vec<Change> = now.undo.iter().rev().cloned().collect();
+                    match drain_first(ipvs, &current, &later, timeout, term)? {
+                        Err(code) => {
+                            let _ = ipvs.apply(&undo_now);
+                            return Ok(code);
+                        }
+                        Ok(weights) => {
+                            let r = ipvs.apply_plan(&later);
+                            if r.is_err() {
+                                // The drained servers get their weights back, then what
+                                // came before the deletes is undone.
+                                let _ = ipvs.apply(&weights);
+                                let _ = ipvs.apply(&undo_now);
+                            }
+                            r
+                        }
+                    }
+                }
+            }
+        }
+    };
+    match applied {
         Ok(()) => {
             if json {
                 term.print(&listing)?;
@@ -204,6 +266,78 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             term.error(&format!("apply: {e}"))?;
             Ok(255)
         }
+    }
+}
+
+/// `--drain`: every destination the plan deletes goes to weight 0 first, and the plan waits
+/// until their active and inactive connections are 0 (or `timeout` passes). Returns the
+/// changes that give them their weights back (for a failed apply), or the exit code when the
+/// kernel refused (their weights are given back then).
+fn drain_first(
+    ipvs: &ipvs::Ipvs,
+    current: &State,
+    plan: &ipvs::Plan,
+    timeout: Option<Duration>,
+    term: &mut Term,
+) -> io::Result<Result<Vec<Change>, i32>> {
+    let doomed: Vec<(ipvs::ServiceKey, std::net::IpAddr, u16)> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => Some((*service, *addr, *port)),
+            _ => None,
+        })
+        .collect();
+    let restore: Vec<Change> = current
+        .services
+        .iter()
+        .flat_map(|s| s.destinations.iter().map(move |d| (s.service.key, d)))
+        .filter(|(k, d)| doomed.contains(&(*k, d.addr, d.port)))
+        .map(|(service, d)| Change::EditDestination {
+            service,
+            destination: *d,
+        })
+        .collect();
+    let start = Instant::now();
+    let mut shown: Vec<(usize, u32, u32)> = Vec::new();
+    loop {
+        let force = timeout.is_some_and(|t| start.elapsed() >= t);
+        let mut waiting = Vec::new();
+        for (i, (service, addr, port)) in doomed.iter().enumerate() {
+            match ipvs.drain_step(service, *addr, *port, true, force) {
+                Ok(DrainProgress::Waiting { active, inactive }) => {
+                    waiting.push((i, active, inactive))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = ipvs.apply(&restore);
+                    term.error(&format!("apply: draining: {}", message(&e)))?;
+                    return Ok(Err(255));
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(Ok(restore));
+        }
+        if waiting != shown {
+            for &(i, active, inactive) in &waiting {
+                let (_, addr, port) = doomed[i];
+                let name = match addr {
+                    std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+                    std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+                };
+                term.print(&format!(
+                    "drain: {name}: weight 0, {active} active and {inactive} inactive connections left\n"
+                ))?;
+            }
+            term.flush()?;
+            shown = waiting;
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
