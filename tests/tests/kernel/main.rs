@@ -16,6 +16,7 @@ mod batch;
 mod config;
 mod daemons;
 mod destinations;
+mod drain;
 mod errors;
 mod ipvsadm_agrees;
 mod netns;
