@@ -96,7 +96,11 @@ pub fn command() -> Command {
 
 /// Runs `ipvsctl apply ARGS` and returns the exit code.
 pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
-    let matches = match command().no_binary_name(true).try_get_matches_from(args) {
+    let matches = match command()
+        .bin_name("ipvsctl apply")
+        .no_binary_name(true)
+        .try_get_matches_from(args)
+    {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;

@@ -97,7 +97,11 @@ pub fn command() -> Command {
 
 /// Runs `ipvsctl drain ARGS` and returns the exit code.
 pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
-    let matches = match command().no_binary_name(true).try_get_matches_from(args) {
+    let matches = match command()
+        .bin_name("ipvsctl drain")
+        .no_binary_name(true)
+        .try_get_matches_from(args)
+    {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
