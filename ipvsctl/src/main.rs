@@ -10,7 +10,9 @@
 
 #![forbid(unsafe_code)]
 
+mod apply;
 mod cli;
+mod drain;
 mod exec;
 mod exporter;
 mod output;
@@ -28,7 +30,31 @@ fn main() {
     if rest.first().map(String::as_str) == Some("exporter") {
         std::process::exit(exporter::main(prog, &rest[1..]));
     }
-    let code = match cli::parse(prog, rest, cli::Context::CommandLine) {
+    let sub = rest.first().map(String::as_str);
+    let code = if matches!(sub, Some("apply" | "drain")) {
+        // `ipvsctl apply|drain ...`: not ipvsadm commands (ipvsadm takes no such words).
+        let mut term = exec::Term::new();
+        let result = if sub == Some("apply") {
+            apply::main(&rest[1..], &mut term)
+        } else {
+            drain::main(prog, &rest[1..], &mut term)
+        };
+        match result.and_then(|code| term.flush().map(|()| code)) {
+            Ok(code) => code,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+            Err(e) => {
+                let _ = writeln!(io::stderr().lock(), "{prog}: {e}");
+                1
+            }
+        }
+    } else {
+        run(prog, rest)
+    };
+    std::process::exit(code);
+}
+
+fn run(prog: &str, rest: &[String]) -> i32 {
+    match cli::parse(prog, rest, cli::Context::CommandLine) {
         Err(failure) => {
             let _ = writeln!(io::stderr().lock(), "{}", failure.message);
             failure.code
@@ -46,6 +72,5 @@ fn main() {
                 }
             }
         }
-    };
-    std::process::exit(code);
+    }
 }

@@ -237,9 +237,16 @@ fn apply(session: &Session, changes: &[Change], term: &mut Term) -> io::Result<V
 /// The changes that recreate what `-S --json` saved: each service, then its
 /// destinations.
 pub fn json_changes(text: &str) -> Result<Vec<Change>, String> {
-    let services = output::parse_save_json(text)?;
+    let state = output::parse_save_json(text)?;
     let mut changes = Vec::new();
-    for (service, destinations) in services {
+    if let Some(t) = state.timeouts {
+        changes.push(Change::SetTimeouts(t));
+    }
+    for ipvs::ServiceState {
+        service,
+        destinations,
+    } in state.services
+    {
         let key = service.key;
         changes.push(Change::AddService(service));
         changes.extend(

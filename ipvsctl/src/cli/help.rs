@@ -218,7 +218,8 @@ pub fn command() -> Command {
         }
         cmd = cmd.arg(arg);
     }
-    cmd
+    cmd.subcommand(crate::apply::command())
+        .subcommand(crate::drain::command())
 }
 
 /// `--help`: the help, plain text, one line per option.
@@ -235,6 +236,7 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     man.render_synopsis_section(&mut out)?;
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
+    man.render_subcommands_section(&mut out)?;
     let extra = [
         roff_section("USAGE FORMS", USAGE_FORMS, true),
         roff_section("EXIT STATUS", EXIT_STATUS, false),

@@ -3,7 +3,7 @@
 //! methods, tunnels and scheduler flags.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs::{Forward, Netmask, Protocol, Service, ServiceFlags, TunnelFlags, TunnelType};
 
@@ -56,77 +56,7 @@ pub(crate) fn largenum(out: &mut String, n: u64, exact: bool) {
     };
 }
 
-/// An address as glibc's `inet_ntop` writes it. For IPv6 this differs from
-/// Rust's `Display` in one case: IPv4-compatible addresses (`::a.b.c.d`),
-/// which glibc writes with a dotted quad.
-pub(crate) fn ntop(addr: IpAddr) -> String {
-    match addr {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => ntop6(&a),
-    }
-}
-
-/// glibc's `inet_ntop6`: the longest run (first on ties) of two or more zero
-/// words becomes `::`; an address whose first six words are zero (with a
-/// non-zero seventh), or that is IPv4-mapped, ends in a dotted quad.
-fn ntop6(a: &Ipv6Addr) -> String {
-    let words = a.segments();
-    // Longest run of zero words: (start, length).
-    let mut best: Option<(usize, usize)> = None;
-    let mut cur: Option<(usize, usize)> = None;
-    for (i, w) in words.iter().enumerate() {
-        if *w == 0 {
-            cur = Some(match cur {
-                None => (i, 1),
-                Some((b, l)) => (b, l + 1),
-            });
-        } else if let Some(c) = cur.take() {
-            if best.map_or(true, |b| c.1 > b.1) {
-                best = Some(c);
-            }
-        }
-    }
-    if let Some(c) = cur {
-        if best.map_or(true, |b| c.1 > b.1) {
-            best = Some(c);
-        }
-    }
-    let best = best.filter(|b| b.1 >= 2);
-
-    let mut out = String::with_capacity(39);
-    let mut i = 0;
-    while i < 8 {
-        if let Some((base, len)) = best {
-            if i >= base && i < base + len {
-                if i == base {
-                    out.push(':');
-                }
-                i += 1;
-                continue;
-            }
-        }
-        if i != 0 {
-            out.push(':');
-        }
-        if i == 6 {
-            if let Some((0, len)) = best {
-                if len == 6 || (len == 5 && words[5] == 0xffff) {
-                    let o = a.octets();
-                    let _ = write!(out, "{}", Ipv4Addr::new(o[12], o[13], o[14], o[15]));
-                    return out;
-                }
-            }
-        }
-        let _ = write!(out, "{:x}", words[i]);
-        i += 1;
-    }
-    if let Some((base, len)) = best {
-        if base + len == 8 {
-            out.push(':');
-        }
-    }
-    out
-}
+pub(crate) use ipvs::ntop;
 
 /// The name ipvsadm's port look-up uses for a protocol (`getservbyport`'s
 /// second argument); other protocols never get port names.

@@ -1,5 +1,6 @@
-//! JSON output: small serialize-only structs, so the schema documented in
-//! `docs/json.md` stays put whatever the library's own types do.
+//! JSON output. The save document is the library's [`State`]; the listing,
+//! connection, timeout and daemon documents are small serialize-only structs
+//! that use the library's words for the same values (`docs/json.md`).
 //!
 //! Every invocation prints one pretty-printed document followed by a newline.
 //! Addresses are strings, counters are numbers, enumerations are lowercase
@@ -10,26 +11,22 @@
 use serde::Serialize;
 
 use ipvs::{
-    Connection, DaemonState, DestinationEntry, Family, Forward, Info, Protocol, Rates, Sample,
-    Scheduler, Service, ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags,
-    TunnelType, VirtualServer,
+    Connection, DaemonState, DestinationEntry, Forward, Info, Rates, Sample, Service, ServiceKey,
+    Stats, SyncDaemon, Timeouts, VirtualServer,
 };
 
-use super::common::ntop;
 use super::sort;
 use super::ListOptions;
+use ipvs::{
+    family_word, forward_word, ntop, protocol_word, service_flag_words, tunnel_flag_words,
+    tunnel_type_word, State,
+};
 
 /// The whole-table listing.
 #[derive(Serialize)]
 struct ListDoc {
     version: String,
     conn_tab_size: u32,
-    services: Vec<ServiceJson>,
-}
-
-/// The save document.
-#[derive(Serialize)]
-struct SaveDoc {
     services: Vec<ServiceJson>,
 }
 
@@ -172,107 +169,6 @@ struct DaemonJson {
     mcast_ttl: Option<u8>,
 }
 
-/// `"ipv4"` or `"ipv6"`.
-pub(crate) fn family_word(f: Family) -> &'static str {
-    match f {
-        Family::Inet => "ipv4",
-        Family::Inet6 => "ipv6",
-    }
-}
-
-/// `"tcp"`, `"udp"`, `"sctp"`, or the protocol number in decimal.
-pub(crate) fn protocol_word(p: Protocol) -> String {
-    match p {
-        Protocol::Tcp => "tcp".into(),
-        Protocol::Udp => "udp".into(),
-        Protocol::Sctp => "sctp".into(),
-        Protocol::Other(n) => n.to_string(),
-    }
-}
-
-/// Service flag words. The kernel-internal `hashed` bit is not reported; the
-/// scheduler bits are named for the scheduler as `-b` names them.
-pub(crate) fn service_flag_words(flags: ServiceFlags, scheduler: &Scheduler) -> Vec<String> {
-    let mut words = Vec::new();
-    if flags.contains(ServiceFlags::PERSISTENT) {
-        words.push("persistent".to_string());
-    }
-    if flags.contains(ServiceFlags::ONEPACKET) {
-        words.push("ops".to_string());
-    }
-    let names: [&str; 3] = match scheduler.name() {
-        "sh" => ["sh-fallback", "sh-port", "flag-3"],
-        "mh" => ["mh-fallback", "mh-port", "flag-3"],
-        _ => ["flag-1", "flag-2", "flag-3"],
-    };
-    let bits = [
-        ServiceFlags::SCHED1,
-        ServiceFlags::SCHED2,
-        ServiceFlags::SCHED3,
-    ];
-    for (bit, name) in bits.iter().zip(names) {
-        if flags.contains(*bit) {
-            words.push(name.to_string());
-        }
-    }
-    let known = ServiceFlags::PERSISTENT
-        | ServiceFlags::HASHED
-        | ServiceFlags::ONEPACKET
-        | ServiceFlags::SCHED1
-        | ServiceFlags::SCHED2
-        | ServiceFlags::SCHED3;
-    let unknown = flags.bits() & !known.bits();
-    for i in 0..32 {
-        let bit = 1u32 << i;
-        if unknown & bit != 0 {
-            words.push(format!("{bit:#010x}"));
-        }
-    }
-    words
-}
-
-/// The forwarding method word: `masq`, `local`, `tunnel`, `route`, `bypass`,
-/// or the raw method number in decimal.
-pub(crate) fn forward_word(f: &Forward) -> String {
-    match f {
-        Forward::Masquerade => "masq".into(),
-        Forward::Local => "local".into(),
-        Forward::Tunnel { .. } => "tunnel".into(),
-        Forward::DirectRoute => "route".into(),
-        Forward::Bypass => "bypass".into(),
-        Forward::Other { raw } => raw.to_string(),
-    }
-}
-
-/// `ipip`, `gue`, `gre`, or the type number in decimal.
-pub(crate) fn tunnel_type_word(t: TunnelType) -> String {
-    match t {
-        TunnelType::Ipip => "ipip".into(),
-        TunnelType::Gue => "gue".into(),
-        TunnelType::Gre => "gre".into(),
-        TunnelType::Other(n) => n.to_string(),
-    }
-}
-
-/// Tunnel flag words: `csum`, `remcsum`, unknown bits as `0x0004`.
-pub(crate) fn tunnel_flag_words(flags: TunnelFlags) -> Vec<String> {
-    let mut words = Vec::new();
-    if flags.contains(TunnelFlags::CSUM) {
-        words.push("csum".to_string());
-    }
-    if flags.contains(TunnelFlags::REMCSUM) {
-        words.push("remcsum".to_string());
-    }
-    let unknown = flags.bits() & !(TunnelFlags::CSUM | TunnelFlags::REMCSUM).bits();
-    for i in 0..16 {
-        let bit = 1u16 << i;
-        if unknown & bit != 0 {
-            words.push(format!("{bit:#06x}"));
-        }
-    }
-    words
-}
-
 fn stats_json(s: &Stats) -> StatsJson {
     StatsJson {
         conns: s.conns,
@@ -394,9 +290,21 @@ pub fn list_json(info: &Info, servers: &[VirtualServer], opts: &ListOptions) -> 
 ///
 /// [`parse_save_json`]: super::parse_save_json
 pub fn save_json(servers: &[VirtualServer]) -> String {
-    render(&SaveDoc {
-        services: services_json(servers, true, false),
-    })
+    render(&State::from_servers(
+        sort::services(servers, true)
+            .into_iter()
+            .map(|vs| {
+                // ipvsadm's order for the destinations too.
+                let mut vs = vs.clone();
+                vs.destinations = sort::dests(&vs.destinations, true)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                vs
+            })
+            .collect::<Vec<_>>()
+            .iter(),
+    ))
 }
 
 /// `-L -c --json`: `{"connections": [...]}`, in the kernel's order.
@@ -512,4 +420,9 @@ fn line<T: Serialize>(doc: &T) -> String {
         }
         Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
     }
+}
+
+/// `apply --json`: the plan, `{"changes": [...]}` (see [`ipvs::ChangeJson`]).
+pub fn plan_json(plan: &ipvs::Plan) -> String {
+    render(plan)
 }

@@ -51,7 +51,8 @@ mod tests;
 // Re-exports for the command layer, unused until it calls them.
 #[allow(unused_imports)]
 pub use json::{
-    connections_json, daemon_json, list_json, save_json, timeout_json, watch_json, watch_line,
+    connections_json, daemon_json, list_json, plan_json, save_json, timeout_json, watch_json,
+    watch_line,
 };
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
@@ -59,6 +60,7 @@ pub use json_in::parse_save_json;
 pub(crate) use common::ntop;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
+pub use save::plan_text;
 #[allow(unused_imports)]
 pub use save::{save_text, save_text_with};
 #[allow(unused_imports)]

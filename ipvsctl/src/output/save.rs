@@ -113,3 +113,114 @@ fn service_rules(
         out.push('\n');
     }
 }
+
+/// `-A`/`-E`'s options after the service: scheduler, persistence, engine,
+/// one-packet, scheduler flags (as `-S` writes them).
+fn service_options(out: &mut String, svc: &ipvs::Service) {
+    let _ = write!(out, " -s {}", svc.scheduler.name());
+    if svc.flags.contains(ServiceFlags::PERSISTENT) {
+        let _ = write!(out, " -p {}", svc.timeout);
+        if let Some(m) = partial_netmask(svc.netmask) {
+            let _ = write!(out, " -M {m}");
+        }
+    }
+    if let Some(pe) = pe_name(svc) {
+        let _ = write!(out, " --pe {pe}");
+    }
+    if svc.flags.contains(ServiceFlags::ONEPACKET) {
+        out.push_str(" -o");
+    }
+    if svc.flags.intersects(SCHED_BITS) {
+        let _ = write!(out, " -b {}", sched_flags(svc));
+    }
+}
+
+/// `-a`/`-e`'s options after `-r`: forwarding, weight, tunnel options and,
+/// unlike `-S`, the thresholds.
+fn destination_options(out: &mut String, d: &ipvs::Destination) {
+    let _ = write!(out, " {} -w {}", fwd_switch(&d.forward), d.weight as i32);
+    if let Forward::Tunnel { kind, port, flags } = d.forward {
+        let _ = match kind {
+            TunnelType::Ipip => write!(out, " --tun-type ipip"),
+            TunnelType::Gue => write!(
+                out,
+                " --tun-type gue --tun-port {port} {}",
+                Checksum::of(flags).option()
+            ),
+            TunnelType::Gre => write!(out, " --tun-type gre {}", Checksum::of(flags).option()),
+            TunnelType::Other(_) => Ok(()),
+        };
+    }
+    if d.upper_threshold != 0 {
+        let _ = write!(out, " -x {}", d.upper_threshold);
+    }
+    if d.lower_threshold != 0 {
+        let _ = write!(out, " -y {}", d.lower_threshold);
+    }
+}
+
+/// A plan as the ipvsadm command lines that make it (what `-R` reads), one
+/// change a line, numeric: `-A`/`-E`/`-D` for services, `-a`/`-e`/`-d` for
+/// destinations, `--set` for timeouts.
+pub fn plan_text(plan: &ipvs::Plan) -> String {
+    use ipvs::Change;
+    let names = SystemNames::new();
+    let mut out = String::new();
+    for c in &plan.changes {
+        match c {
+            Change::AddService(s) | Change::EditService(s) => {
+                let cmd = if matches!(c, Change::AddService(_)) {
+                    "-A"
+                } else {
+                    "-E"
+                };
+                let _ = write!(out, "{cmd} {}", service_selector(&s.key, true, &names));
+                service_options(&mut out, s);
+            }
+            Change::DeleteService(k) => {
+                let _ = write!(out, "-D {}", service_selector(k, true, &names));
+            }
+            Change::AddDestination {
+                service,
+                destination: d,
+            }
+            | Change::EditDestination {
+                service,
+                destination: d,
+            } => {
+                let cmd = if matches!(c, Change::AddDestination { .. }) {
+                    "-a"
+                } else {
+                    "-e"
+                };
+                let rs = addrport(&names, d.addr, d.port, None, true);
+                let _ = write!(
+                    out,
+                    "{cmd} {} -r {rs}",
+                    service_selector(service, true, &names)
+                );
+                destination_options(&mut out, d);
+            }
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => {
+                let rs = addrport(&names, *addr, *port, None, true);
+                let _ = write!(
+                    out,
+                    "-d {} -r {rs}",
+                    service_selector(service, true, &names)
+                );
+            }
+            Change::SetTimeouts(t) => {
+                let _ = write!(out, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp);
+            }
+            other => {
+                let _ = write!(out, "# {:?}", other.operation());
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -731,8 +731,8 @@ fn json_counters_are_full_64_bit_numbers() {
 
 /// What the save document should give back: the configuration, without
 /// the kernel's hashed bit.
-fn config_of(state: &[VirtualServer]) -> Vec<(Service, Vec<Destination>)> {
-    sort::services(state, true)
+fn config_of(state: &[VirtualServer]) -> ipvs::State {
+    let services = sort::services(state, true)
         .into_iter()
         .map(|v| {
             let mut s = v.entry.service.clone();
@@ -741,9 +741,16 @@ fn config_of(state: &[VirtualServer]) -> Vec<(Service, Vec<Destination>)> {
                 .into_iter()
                 .map(|d| d.destination)
                 .collect();
-            (s, d)
+            ipvs::ServiceState {
+                service: s,
+                destinations: d,
+            }
         })
-        .collect()
+        .collect();
+    ipvs::State {
+        services,
+        timeouts: None,
+    }
 }
 
 #[test]
@@ -832,10 +839,13 @@ fn parse_save_json_fills_ipvsadm_defaults() {
     ]}"#;
     let parsed = parse_save_json(text).unwrap();
     let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
-    assert_eq!(parsed[0].0, Service::new(key));
-    assert_eq!(parsed[0].0.scheduler, Scheduler::WeightedLeastConnection);
+    assert_eq!(parsed.services[0].service, Service::new(key));
     assert_eq!(
-        parsed[0].1,
+        parsed.services[0].service.scheduler,
+        Scheduler::WeightedLeastConnection
+    );
+    assert_eq!(
+        parsed.services[0].destinations,
         vec![
             // Route: the service's port, as ipvsadm -g does.
             Destination::new(ip("10.0.0.1"), 80),
@@ -843,12 +853,15 @@ fn parse_save_json_fills_ipvsadm_defaults() {
             Destination::new(ip("10.0.0.3"), 80).with_forward(Forward::ipip()),
         ]
     );
-    let fw = &parsed[1].0;
+    let fw = &parsed.services[1].service;
     assert_eq!(fw.key, ServiceKey::fwmark(5, Family::Inet));
     assert!(fw.is_persistent());
     assert_eq!(fw.timeout, 360);
     assert_eq!(fw.netmask, Netmask::full(Family::Inet));
-    assert_eq!(parsed[1].1, vec![Destination::new(ip("10.0.0.4"), 0)]);
+    assert_eq!(
+        parsed.services[1].destinations,
+        vec![Destination::new(ip("10.0.0.4"), 0)]
+    );
 }
 
 #[test]

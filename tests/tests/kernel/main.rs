@@ -12,10 +12,12 @@ mod bringup;
 mod lab;
 mod support;
 
+mod apply;
 mod batch;
 mod config;
 mod daemons;
 mod destinations;
+mod drain;
 mod errors;
 mod exporter;
 mod faults;

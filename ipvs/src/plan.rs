@@ -1,0 +1,329 @@
+//! Planning: the changes that turn one [`State`] into another.
+//!
+//! [`plan`] is a pure function: it compares two states and returns the
+//! ordered [`Change`]s, each with the change that undoes it. It edits in
+//! place (`-E`/`-e`) whatever the kernel lets it edit, so connections
+//! survive: a service's scheduler, flags, persistence timeout, netmask and
+//! persistence engine; a destination's forwarding method, tunnel options,
+//! weight and thresholds. Only the keys (a service's family, protocol,
+//! address and port or fwmark; a destination's address and port) cannot
+//! change in place: a different key is another object. The order is: the
+//! timeouts, then every delete (the destinations of a service before the
+//! service), then the edits, then the adds (a service before its
+//! destinations). Services the desired state does not name stay, unless
+//! [`PlanOptions::prune`]; destinations of a named service that it does not
+//! name go. The cost is linear: each side is put in hash maps once.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::state::{dest_out, service_key_out, service_out_alone};
+use crate::{Change, Destination, Service, ServiceFlags, ServiceKey, State, Timeouts};
+
+/// How [`plan`] treats what the desired state does not name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Delete the services that the desired state does not name.
+    pub prune: bool,
+}
+
+/// The ordered changes from one state to another, each with its undo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The changes, in the order to send them.
+    pub changes: Vec<Change>,
+    /// `undo[i]` reverses `changes[i]` (given the state the plan was made
+    /// from); to roll back the first `n`, send `undo[..n]` in reverse.
+    pub undo: Vec<Change>,
+}
+
+impl Plan {
+    /// No change: the states are equal (as far as the options look).
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+    /// The number of changes.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+    fn push(&mut self, change: Change, undo: Change) {
+        self.changes.push(change);
+        self.undo.push(undo);
+    }
+}
+
+/// The flags that say something about a service's configuration (not the
+/// kernel's `HASHED`).
+fn config_flags(s: &Service) -> ServiceFlags {
+    s.flags - ServiceFlags::HASHED
+}
+
+fn pe(s: &Service) -> Option<&str> {
+    s.persistence_engine.as_deref().filter(|p| !p.is_empty())
+}
+
+/// Whether two services with the same key differ in what `-E` sets.
+fn service_differs(a: &Service, b: &Service) -> bool {
+    a.scheduler != b.scheduler
+        || config_flags(a) != config_flags(b)
+        || a.timeout != b.timeout
+        || a.netmask != b.netmask
+        || pe(a) != pe(b)
+}
+
+/// The service as it is sent: without the kernel's `HASHED` bit.
+fn clean(s: &Service) -> Service {
+    let mut s = s.clone();
+    s.flags.remove(ServiceFlags::HASHED);
+    s
+}
+
+/// The timeouts after setting `want` on `have` (0 in `want` keeps a value).
+fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
+    let pick = |h: u32, w: u32| if w == 0 { h } else { w };
+    Timeouts {
+        tcp: pick(have.tcp, want.tcp),
+        tcp_fin: pick(have.tcp_fin, want.tcp_fin),
+        udp: pick(have.udp, want.udp),
+    }
+}
+
+/// The changes that turn `current` into `desired`; see the module's text.
+///
+/// `current` is normally what the kernel has ([`crate::Ipvs::read_state`]),
+/// with its timeouts when `desired` sets some. A desired state should pass
+/// [`State::validate`]: names given twice are taken once (the last one).
+pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Plan {
+    let mut p = Plan::default();
+
+    if let Some(want) = desired.timeouts {
+        match current.timeouts {
+            Some(have) if merged(have, want) == have => {}
+            Some(have) => p.push(Change::SetTimeouts(want), Change::SetTimeouts(have)),
+            // Unknown current timeouts cannot be restored; set them anyway.
+            None => p.push(Change::SetTimeouts(want), Change::SetTimeouts(want)),
+        }
+    }
+
+    let cur: HashMap<ServiceKey, usize> = current
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.service.key, i))
+        .collect();
+    let want: HashMap<ServiceKey, usize> = desired
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.service.key, i))
+        .collect();
+
+    // Deletes: destinations not wanted in services that stay, and pruned
+    // services (their destinations first).
+    for s in &current.services {
+        let key = s.service.key;
+        let gone = match want.get(&key) {
+            Some(&j) => {
+                let wanted: HashMap<(IpAddr, u16), ()> = desired.services[j]
+                    .destinations
+                    .iter()
+                    .map(|d| ((d.addr, d.port), ()))
+                    .collect();
+                for d in &s.destinations {
+                    if !wanted.contains_key(&(d.addr, d.port)) {
+                        p.push(delete_dest(key, d), add_dest(key, d));
+                    }
+                }
+                false
+            }
+            None => options.prune,
+        };
+        if gone {
+            for d in &s.destinations {
+                p.push(delete_dest(key, d), add_dest(key, d));
+            }
+            p.push(
+                Change::DeleteService(key),
+                Change::AddService(clean(&s.service)),
+            );
+        }
+    }
+
+    // Edits in place, and the adds.
+    let mut adds = Plan::default();
+    for (j, w) in desired.services.iter().enumerate() {
+        let key = w.service.key;
+        if want.get(&key) != Some(&j) {
+            continue; // named again later: the last one counts
+        }
+        match cur.get(&key) {
+            Some(&i) => {
+                let c = &current.services[i];
+                if service_differs(&c.service, &w.service) {
+                    p.push(
+                        Change::EditService(clean(&w.service)),
+                        Change::EditService(clean(&c.service)),
+                    );
+                }
+                let have: HashMap<(IpAddr, u16), &Destination> = c
+                    .destinations
+                    .iter()
+                    .map(|d| ((d.addr, d.port), d))
+                    .collect();
+                for d in last_of_each(&w.destinations) {
+                    match have.get(&(d.addr, d.port)) {
+                        Some(h) if *h == d => {}
+                        Some(h) => p.push(
+                            Change::EditDestination {
+                                service: key,
+                                destination: *d,
+                            },
+                            Change::EditDestination {
+                                service: key,
+                                destination: **h,
+                            },
+                        ),
+                        None => adds.push(add_dest(key, d), delete_dest(key, d)),
+                    }
+                }
+            }
+            None => {
+                adds.push(
+                    Change::AddService(clean(&w.service)),
+                    Change::DeleteService(key),
+                );
+                for d in last_of_each(&w.destinations) {
+                    adds.push(add_dest(key, d), delete_dest(key, d));
+                }
+            }
+        }
+    }
+    p.changes.extend(adds.changes);
+    p.undo.extend(adds.undo);
+    p
+}
+
+/// The destinations, each address and port once (the last one counts), in order.
+fn last_of_each(ds: &[Destination]) -> impl Iterator<Item = &Destination> {
+    let last: HashMap<(IpAddr, u16), usize> = ds
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.addr, d.port), i))
+        .collect();
+    ds.iter()
+        .enumerate()
+        .filter(move |(i, d)| last.get(&(d.addr, d.port)) == Some(i))
+        .map(|(_, d)| d)
+}
+
+fn add_dest(service: ServiceKey, d: &Destination) -> Change {
+    Change::AddDestination {
+        service,
+        destination: *d,
+    }
+}
+
+fn delete_dest(service: ServiceKey, d: &Destination) -> Change {
+    Change::DeleteDestination {
+        service,
+        addr: d.addr,
+        port: d.port,
+    }
+}
+
+/// One change in the schema's words: `{"op": "edit_service", "service": SERVICE}`,
+/// `{"op": "add_destination", "service": KEY, "destination": DESTINATION}`, ...
+/// SERVICE and DESTINATION are the objects of `docs/json.md`'s save document
+/// (a SERVICE here has no `destinations`); KEY is a SERVICE's identifying
+/// fields (`family`, `protocol`, `address`, `port`, `fwmark`).
+pub struct ChangeJson<'a>(pub &'a Change);
+
+impl Serialize for ChangeJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            Change::AddService(svc) => {
+                m.serialize_entry("op", "add_service")?;
+                m.serialize_entry("service", &service_out_alone(svc))?;
+            }
+            Change::EditService(svc) => {
+                m.serialize_entry("op", "edit_service")?;
+                m.serialize_entry("service", &service_out_alone(svc))?;
+            }
+            Change::DeleteService(k) => {
+                m.serialize_entry("op", "delete_service")?;
+                m.serialize_entry("service", &service_key_out(k))?;
+            }
+            Change::AddDestination {
+                service,
+                destination,
+            } => {
+                m.serialize_entry("op", "add_destination")?;
+                m.serialize_entry("service", &service_key_out(service))?;
+                m.serialize_entry("destination", &dest_out(destination))?;
+            }
+            Change::EditDestination {
+                service,
+                destination,
+            } => {
+                m.serialize_entry("op", "edit_destination")?;
+                m.serialize_entry("service", &service_key_out(service))?;
+                m.serialize_entry("destination", &dest_out(destination))?;
+            }
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => {
+                m.serialize_entry("op", "delete_destination")?;
+                m.serialize_entry("service", &service_key_out(service))?;
+                m.serialize_entry("destination", &addr_out(*addr, *port))?;
+            }
+            Change::SetTimeouts(t) => {
+                m.serialize_entry("op", "set_timeouts")?;
+                m.serialize_entry("timeouts", t)?;
+            }
+            other => {
+                m.serialize_entry("op", &format!("{:?}", other.operation()))?;
+            }
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct AddrPort {
+    family: &'static str,
+    address: String,
+    port: u16,
+}
+
+fn addr_out(addr: IpAddr, port: u16) -> AddrPort {
+    AddrPort {
+        family: crate::family_word(crate::Family::of(&addr)),
+        address: crate::ntop(addr),
+        port,
+    }
+}
+
+/// `{"changes": [CHANGE, ...]}`, each change as [`ChangeJson`] writes it.
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Changes<'a>(&'a [Change]);
+        impl Serialize for Changes<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut q = s.serialize_seq(Some(self.0.len()))?;
+                for c in self.0 {
+                    q.serialize_element(&ChangeJson(c))?;
+                }
+                q.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("changes", &Changes(&self.changes))?;
+        m.end()
+    }
+}

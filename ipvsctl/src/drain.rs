@@ -1,0 +1,232 @@
+//! `ipvsctl drain`: a graceful removal of one real server.
+//!
+//! Sets the destination's weight to 0, waits in the foreground until its active plus inactive
+//! connections reach 0 (or `--timeout` passes), then deletes it (`--keep`: leaves it at weight
+//! 0). The kernel's own state drives it ([`ipvs::Ipvs::drain_step`]), so running it again after
+//! an interruption carries on. Progress: one line rewritten in place on a terminal, a plain line
+//! per change of the counts otherwise. Exit codes: 0 done, 2 bad arguments, 255 the kernel
+//! refused (e.g. no such destination).
+
+use std::io::{self, IsTerminal};
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, ArgGroup, Command};
+
+use ipvs::{Change, DrainOptions, DrainProgress};
+
+use crate::cli::{self, Command as CliCommand, Context};
+use crate::exec::{message, Session, Term};
+
+/// The clap description of `drain` (parsing, help, man page, completions).
+pub fn command() -> Command {
+    let service =
+        |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
+            let a = Arg::new(id)
+                .long(long)
+                .value_name(if id == "fwmark-service" {
+                    "MARK"
+                } else {
+                    "HOST:PORT"
+                })
+                .num_args(1)
+                .help(help);
+            match short {
+                Some(c) => a.short(c),
+                None => a,
+            }
+        };
+    Command::new("drain")
+        .about("Remove a real server gracefully: weight 0, then delete it when its connections are gone")
+        .long_about(
+            "Sets the real server's weight to 0 (no new connections), waits until its active \
+             and inactive connections reach 0 or --timeout passes, then deletes it (--keep: \
+             leaves it at weight 0). The kernel's own counters drive it, so running it again \
+             after an interruption carries on. UDP and SCTP entries count as inactive \
+             connections until the kernel's timeout for them expires. Exit status: 0 done, \
+             2 bad arguments, 255 the kernel refused (e.g. no such destination).",
+        )
+        .disable_version_flag(true)
+        .arg(service("tcp-service", Some('t'), "tcp-service", "A TCP service"))
+        .arg(service("udp-service", Some('u'), "udp-service", "A UDP service"))
+        .arg(service("sctp-service", None, "sctp-service", "An SCTP service"))
+        .arg(service("fwmark-service", Some('f'), "fwmark-service", "A firewall-mark service"))
+        .group(
+            ArgGroup::new("service")
+                .args(["tcp-service", "udp-service", "sctp-service", "fwmark-service"])
+                .required(true),
+        )
+        .arg(
+            Arg::new("ipv6")
+                .short('6')
+                .long("ipv6")
+                .action(ArgAction::SetTrue)
+                .requires("fwmark-service")
+                .help("The fwmark service is IPv6"),
+        )
+        .arg(
+            Arg::new("real-server")
+                .short('r')
+                .long("real-server")
+                .value_name("HOST[:PORT]")
+                .num_args(1)
+                .required(true)
+                .help("The real server to drain"),
+        )
+        .arg(
+            Arg::new("timeout")
+                .long("timeout")
+                .value_name("SECONDS")
+                .num_args(1)
+                .value_parser(clap::value_parser!(u64))
+                .help("Remove it after SECONDS even with connections left (default: wait)"),
+        )
+        .arg(
+            Arg::new("keep")
+                .long("keep")
+                .action(ArgAction::SetTrue)
+                .help("Leave it at weight 0 instead of deleting it"),
+        )
+        .arg(
+            Arg::new("netns")
+                .long("netns")
+                .value_name("NAME|PATH")
+                .num_args(1)
+                .help("Work in another network namespace"),
+        )
+}
+
+/// Runs `ipvsctl drain ARGS` and returns the exit code.
+pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
+    let matches = match command()
+        .bin_name("ipvsctl drain")
+        .no_binary_name(true)
+        .try_get_matches_from(args)
+    {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let text = e.render().to_string();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    term.print(&text)?;
+                    Ok(0)
+                }
+                _ => {
+                    term.error(text.trim_end())?;
+                    Ok(2)
+                }
+            };
+        }
+    };
+    // The service and server as ipvsadm's parser reads them for `-d`.
+    let mut words = vec!["-d".to_string()];
+    for (id, opt) in [
+        ("tcp-service", "-t"),
+        ("udp-service", "-u"),
+        ("sctp-service", "--sctp-service"),
+        ("fwmark-service", "-f"),
+    ] {
+        if let Some(v) = matches.get_one::<String>(id) {
+            words.push(opt.to_string());
+            words.push(v.clone());
+        }
+    }
+    if matches.get_flag("ipv6") {
+        words.push("-6".to_string());
+    }
+    words.push("-r".to_string());
+    words.push(
+        matches
+            .get_one::<String>("real-server")
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let (service, addr, port) = match cli::parse(prog, &words, Context::RestoreLine) {
+        Ok(inv) => match inv.command {
+            CliCommand::Change(Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            }) => (service, addr, port),
+            _ => {
+                term.error("drain: needs a service and a real server")?;
+                return Ok(2);
+            }
+        },
+        Err(f) => {
+            term.error(&f.message)?;
+            return Ok(f.code);
+        }
+    };
+    let options = DrainOptions {
+        keep: matches.get_flag("keep"),
+        timeout: matches
+            .get_one::<u64>("timeout")
+            .map(|s| Duration::from_secs(*s)),
+        poll: Duration::from_millis(500),
+    };
+    let session = match Session::open(matches.get_one::<String>("netns").map(String::as_str)) {
+        Ok(s) => s,
+        Err(e) => {
+            term.error(&e)?;
+            return Ok(2);
+        }
+    };
+    let name = match addr {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+    };
+    let tty = io::stdout().is_terminal();
+    let mut last: Option<DrainProgress> = None;
+    let mut out_err: io::Result<()> = Ok(());
+    let result = session.ipvs().drain(&service, addr, port, &options, |p| {
+        if out_err.is_err() || last.as_ref() == Some(p) {
+            return;
+        }
+        last = Some(*p);
+        let line = match *p {
+            DrainProgress::Waiting { active, inactive } => format!(
+                "drain: {name}: weight 0, {active} active and {inactive} inactive connections left"
+            ),
+            DrainProgress::Removed { left: 0 } => {
+                format!("drain: {name}: no connections left, removed")
+            }
+            DrainProgress::Removed { left } => {
+                format!("drain: {name}: timeout passed with {left} connections left, removed")
+            }
+            DrainProgress::Quiesced { left: 0 } => {
+                format!("drain: {name}: no connections left, kept at weight 0")
+            }
+            DrainProgress::Quiesced { left } => format!(
+                "drain: {name}: timeout passed with {left} connections left, kept at weight 0"
+            ),
+        };
+        out_err = if tty && !p.is_done() {
+            term.print(&format!("\r\x1b[K{line}"))
+                .and_then(|()| term.flush())
+        } else if tty {
+            term.print(&format!("\r\x1b[K{line}\n"))
+        } else {
+            term.print(&format!("{line}\n")).and_then(|()| term.flush())
+        };
+    });
+    out_err?;
+    match result {
+        Ok(_) => Ok(0),
+        Err(e) => {
+            if tty && last.is_some_and(|p| !p.is_done()) {
+                term.print("\n")?;
+            }
+            term.error(&message(&e))?;
+            Ok(255)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_is_valid() {
+        super::command().debug_assert();
+    }
+}

@@ -1,0 +1,319 @@
+//! `ipvsctl apply` (and the library's plan and apply under it) against the real kernel: onto an
+//! empty table, onto an equal one, onto one with every kind of difference, `--dry-run` and
+//! `--check`, and the rollback when the kernel refuses a change partway. Each time `ipvsadm -S -n`
+//! (and the library's own reading, for what -S leaves out) equals the desired state.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipvs::{
+    Destination, Family, Forward, Netmask, Service, ServiceFlags, ServiceKey, ServiceState, State,
+    TunnelFlags, TunnelType,
+};
+
+use crate::harness::NetNs;
+use crate::support::*;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Writes `state` as JSON to a file for `apply -f` and returns its path.
+fn state_file(ns: &NetNs, tag: &str, state: &State) -> String {
+    let path = format!("/tmp/{}-{tag}.json", ns.name());
+    std::fs::write(&path, serde_json::to_string_pretty(state).unwrap()).unwrap();
+    path
+}
+
+fn apply(ns: &NetNs, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    ns.exec("ipvsctl", &all)
+}
+
+/// `ipvsadm -S -n` lines a state gives, sorted.
+fn expected_save(state: &State) -> Vec<String> {
+    let mut lines = Vec::new();
+    for s in &state.services {
+        lines.push(service_rule(&s.service));
+        for d in &s.destinations {
+            lines.push(dest_rule(&s.service.key, d));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+type Table = BTreeMap<ServiceKey, (Service, BTreeMap<(IpAddr, u16), Destination>)>;
+
+/// A state as a comparable table (the order of services and destinations aside).
+fn table(state: &State) -> Table {
+    state
+        .services
+        .iter()
+        .map(|s| {
+            let d = s
+                .destinations
+                .iter()
+                .map(|d| ((d.addr, d.port), *d))
+                .collect();
+            (s.service.key, (as_configured(&s.service), d))
+        })
+        .collect()
+}
+
+/// Both readings of the kernel equal `want`: ipvsadm's `-S -n`, and the library's (thresholds).
+fn assert_table_is(ns: &NetNs, want: &State) {
+    assert_eq!(ipvsadm_save(ns), expected_save(want), "ipvsadm -S -n");
+    let have = open(ns).read_state(false).expect("read_state");
+    assert_eq!(table(&have), table(want), "the library's reading");
+}
+
+fn gue(port: u16, flags: TunnelFlags) -> Forward {
+    Forward::Tunnel {
+        kind: TunnelType::Gue,
+        port,
+        flags,
+    }
+}
+
+/// Four services (TCP, UDP, IPv6, fwmark) with masq, route and tunnel destinations.
+fn first() -> State {
+    let tcp = ServiceKey::tcp(ip("10.1.0.1"), 80);
+    let udp = ServiceKey::udp(ip("10.1.0.1"), 53);
+    let v6 = ServiceKey::tcp(ip("2001:db8::1"), 443);
+    let fwm = ServiceKey::fwmark(7, Family::Inet);
+    State {
+        services: vec![
+            ServiceState::new(Service::new(tcp).with_scheduler("rr"))
+                .with_destination(
+                    Destination::new(ip("10.2.0.1"), 8080)
+                        .with_forward(Forward::Masquerade)
+                        .with_weight(2),
+                )
+                .with_destination(Destination::new(ip("10.2.0.2"), 80))
+                .with_destination(
+                    Destination::new(ip("10.2.0.3"), 80).with_forward(gue(6080, TunnelFlags::CSUM)),
+                ),
+            ServiceState::new(Service::new(udp).with_scheduler("wlc")).with_destination(
+                Destination::new(ip("10.2.0.1"), 53).with_forward(Forward::Masquerade),
+            ),
+            ServiceState::new(Service::new(v6).with_scheduler("wrr").with_persistence(300))
+                .with_destination(Destination::new(ip("2001:db8:2::1"), 443)),
+            ServiceState::new(Service::new(fwm).with_scheduler("lc"))
+                .with_destination(Destination::new(ip("10.2.0.9"), 0)),
+        ],
+        timeouts: None,
+    }
+}
+
+/// [`first`] with every kind of difference: scheduler, flags, persistence and netmask,
+/// weights, forwarding method, tunnel options, thresholds, a destination gone and one added,
+/// a service gone (kept without --prune) and one added (SCTP, and an IPv6 fwmark).
+fn second() -> State {
+    let mut s = first();
+    // TCP: scheduler and flags; masq weight and thresholds; route -> masq at the same port;
+    // tunnel options; one destination added.
+    let tcp = &mut s.services[0];
+    tcp.service.scheduler = "sh".into();
+    tcp.service.flags |= ServiceFlags::SH_PORT;
+    tcp.destinations[0].weight = 5;
+    tcp.destinations[0].upper_threshold = 100;
+    tcp.destinations[0].lower_threshold = 10;
+    tcp.destinations[1].forward = Forward::Masquerade;
+    tcp.destinations[2].forward = gue(6081, TunnelFlags::REMCSUM);
+    tcp.destinations
+        .push(Destination::new(ip("10.2.0.4"), 80).with_forward(Forward::ipip()));
+    // UDP: one-packet scheduling; its destination replaced by another.
+    let udp = &mut s.services[1];
+    udp.service.flags |= ServiceFlags::ONEPACKET;
+    udp.destinations = vec![Destination::new(ip("10.2.0.5"), 53).with_forward(Forward::Masquerade)];
+    // IPv6: persistence timeout and netmask; weight 0.
+    let v6 = &mut s.services[2];
+    v6.service.timeout = 120;
+    v6.service.netmask = Netmask::V6(64);
+    v6.destinations[0].weight = 0;
+    // fwmark 7 not named (stays without --prune); two services added.
+    s.services.remove(3);
+    s.services.push(
+        ServiceState::new(
+            Service::new(ServiceKey::sctp(ip("10.1.0.3"), 5000)).with_scheduler("rr"),
+        )
+        .with_destination(Destination::new(ip("10.2.0.6"), 5000).with_forward(Forward::Masquerade)),
+    );
+    s.services.push(
+        ServiceState::new(Service::new(ServiceKey::fwmark(9, Family::Inet6)).with_scheduler("wrr"))
+            .with_destination(Destination::new(ip("2001:db8:2::9"), 0).with_weight(4)),
+    );
+    s
+}
+
+#[test]
+fn apply_onto_empty_then_equal_table() {
+    let ns = NetNs::new();
+    let want = first();
+    let f = state_file(&ns, "first", &want);
+    let (code, out, err) = apply(&ns, &["--check", "-f", &f]);
+    assert_eq!(code, 1, "--check on an empty table\n{out}{err}");
+    let (code, out, err) = apply(&ns, &["-f", &f]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("apply: 10 changes made\n"), "{out}");
+    assert_table_is(&ns, &want);
+    // Again: nothing to do, and it says so.
+    let before = ns.ipvsadm_ok(&["-S", "-n"]);
+    let (code, out, err) = apply(&ns, &["-f", &f]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "apply: no change: the table already matches\n", "")
+    );
+    let (code, out, _) = apply(&ns, &["--check", "-f", &f]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), before);
+}
+
+#[test]
+fn apply_every_kind_of_difference_dry_run_first() {
+    let ns = NetNs::new();
+    let (code, out, err) = apply(&ns, &["-f", &state_file(&ns, "first", &first())]);
+    assert_eq!(code, 0, "{out}{err}");
+    let before_lines = ns.ipvsadm_ok(&["-S", "-n"]);
+    let want = second();
+    let f = state_file(&ns, "second", &want);
+
+    let (code, planned, err) = apply(&ns, &["--check", "-f", &f]);
+    assert_eq!(code, 1, "{planned}{err}");
+    let (code, dry, err) = apply(&ns, &["--dry-run", "-f", &f]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(dry, planned);
+    assert_eq!(
+        ns.ipvsadm_ok(&["-S", "-n"]),
+        before_lines,
+        "--dry-run changed the table"
+    );
+    // Edits in place, not deletes and re-adds, for everything that is no key.
+    for line in [
+        "-E -t 10.1.0.1:80 -s sh -b sh-port",
+        "-e -t 10.1.0.1:80 -r 10.2.0.1:8080 -m -w 5 -x 100 -y 10",
+        "-e -t 10.1.0.1:80 -r 10.2.0.2:80 -m -w 1",
+        "-e -t 10.1.0.1:80 -r 10.2.0.3:80 -i -w 1 --tun-type gue --tun-port 6081 --tun-remcsum",
+        "-a -t 10.1.0.1:80 -r 10.2.0.4:80 -i -w 1 --tun-type ipip",
+        "-E -u 10.1.0.1:53 -s wlc -o",
+        "-d -u 10.1.0.1:53 -r 10.2.0.1:53",
+        "-E -t [2001:db8::1]:443 -s wrr -p 120 -M 64",
+        "-e -t [2001:db8::1]:443 -r [2001:db8:2::1]:443 -g -w 0",
+        "-A --sctp-service 10.1.0.3:5000 -s rr",
+        "-A -f 9 -6 -s wrr",
+        "-a -f 9 -6 -r [2001:db8:2::9]:0 -g -w 4",
+    ] {
+        assert!(dry.lines().any(|l| l == line), "missing {line:?} in\n{dry}");
+    }
+    assert!(!dry.contains("-D "), "{dry}");
+    assert_eq!(dry.lines().count(), 14, "{dry}");
+
+    // What apply does is exactly what --dry-run said.
+    let (code, out, err) = apply(&ns, &["-f", &f]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, format!("{dry}apply: 14 changes made\n"));
+    // fwmark 7 stays: not named, no --prune.
+    let mut kept = want.clone();
+    kept.services.push(first().services[3].clone());
+    assert_table_is(&ns, &kept);
+
+    // --prune removes it, and only it.
+    let (code, out, err) = apply(&ns, &["--prune", "-f", &f]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "-d -f 7 -r 10.2.0.9:0\n-D -f 7\napply: 2 changes made\n"
+    );
+    assert_table_is(&ns, &want);
+    let (code, _, _) = apply(&ns, &["--check", "--prune", "-f", &f]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn apply_reads_ipvsadm_save_text_from_stdin() {
+    let ns = NetNs::new();
+    let rules = "-A -t 10.1.0.1:80 -s rr\n\
+                 -a -t 10.1.0.1:80 -r 10.2.0.1:8080 -m -w 3\n\
+                 -A -f 5 -s wlc -p 60\n\
+                 -a -f 5 -r 10.2.0.2:0 -g -w 1\n";
+    let path = format!("/tmp/{}-rules", ns.name());
+    std::fs::write(&path, rules).unwrap();
+    let (code, out, err) = ns.exec("sh", &["-c", &format!("ipvsctl apply < {path}")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut want: Vec<String> = rules.lines().map(str::to_string).collect();
+    want.sort();
+    assert_eq!(ipvsadm_save(&ns), want);
+    let (code, out, _) = ns.exec(
+        "sh",
+        &["-c", &format!("ipvsctl apply --check -f - < {path}")],
+    );
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+fn apply_refused_partway_leaves_the_table_as_it_was() {
+    let ns = NetNs::new();
+    let (code, out, err) = apply(&ns, &["-f", &state_file(&ns, "first", &first())]);
+    assert_eq!(code, 0, "{out}{err}");
+    let before = ns.ipvsadm_ok(&["-S", "-n"]);
+    let before_thresholds = ns.ipvsadm_ok(&["-L", "-n", "--thresholds"]);
+    // Every change of second(), and last an added service whose scheduler the kernel lacks.
+    let mut bad = second();
+    bad.services.push(ServiceState::new(
+        Service::new(ServiceKey::tcp(ip("10.1.0.7"), 80)).with_scheduler("nosuch"),
+    ));
+    let (code, out, err) = apply(&ns, &["--prune", "-f", &state_file(&ns, "bad", &bad)]);
+    assert_eq!(code, 255, "{out}{err}");
+    assert!(
+        err.contains("apply: the kernel refused `-A -t 10.1.0.7:80 -s nosuch'"),
+        "{err}"
+    );
+    assert!(err.contains("were undone; the table is as it was"), "{err}");
+    assert_eq!(out, "");
+    assert_eq!(
+        ns.ipvsadm_ok(&["-S", "-n"]),
+        before,
+        "ipvsadm -S -n changed"
+    );
+    assert_eq!(
+        ns.ipvsadm_ok(&["-L", "-n", "--thresholds"]),
+        before_thresholds
+    );
+
+    // A tunnel option the kernel refuses (GUE port 0 through the library, unchecked), first.
+    let mut bad = second();
+    bad.services[0].destinations[2].forward = gue(0, TunnelFlags::empty());
+    let plan = ipvs::plan(
+        &open(&ns).read_state(false).unwrap(),
+        &bad,
+        &Default::default(),
+    );
+    let r = open(&ns).apply_plan(&plan);
+    assert!(r.is_err(), "the kernel took a GUE tunnel without a port");
+    assert_eq!(
+        ns.ipvsadm_ok(&["-S", "-n"]),
+        before,
+        "ipvsadm -S -n changed"
+    );
+}
+
+#[test]
+fn apply_bad_input_exits_2_and_changes_nothing() {
+    let ns = NetNs::new();
+    let path = format!("/tmp/{}-bad.json", ns.name());
+    std::fs::write(
+        &path,
+        r#"{"services": [{"protocol": "tcp", "address": "10.1.0.1", "port": 80,
+            "destinations": [{"address": "10.2.0.1", "weight": 4294967295}]}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = apply(&ns, &["-f", &path]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(
+        err,
+        "apply: services[0].destinations[0].weight: 4294967295 is above 2147483647\n"
+    );
+    assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), "");
+}

@@ -1,0 +1,295 @@
+//! Draining with real traffic: a long-lived TCP connection through a NAT service keeps its real
+//! server at weight 0 and in the table until the connection ends; then `ipvsctl drain` removes
+//! it. Killing the drain halfway and starting it again changes nothing in the outcome.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ipvs::{Destination, DrainProgress, Forward, Service, ServiceKey};
+
+use crate::harness::NetNs;
+use crate::support::*;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn drain_cmd(ns: &NetNs, args: &[&str]) -> Child {
+    let mut all = vec!["netns", "exec", ns.name(), "ipvsctl", "drain"];
+    all.extend_from_slice(args);
+    Command::new("ip")
+        .args(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ipvsctl drain")
+}
+
+/// A server that answers "hello", and on a word from the test sends "bye" that the client never
+/// reads: the client's close then sends a RST, which IPVS turns into a short CLOSE state (10 s)
+/// instead of TIME_WAIT's 2 minutes.
+fn server(ns: &NetNs, at: SocketAddr) -> mpsc::Sender<()> {
+    let listener = ns.enter(|| TcpListener::bind(at)).expect("bind");
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = listener.accept() else {
+            return;
+        };
+        let _ = c.write_all(b"hello");
+        let _ = rx.recv();
+        let _ = c.write_all(b"bye");
+        let mut buf = [0u8; 16];
+        let _ = c.read(&mut buf);
+    });
+    tx
+}
+
+fn dest_weight(ns: &NetNs, key: &ServiceKey, at: SocketAddr) -> Option<(u32, u32, u32)> {
+    open(ns)
+        .destinations(key)
+        .expect("destinations")
+        .iter()
+        .find(|d| d.destination.addr == at.ip() && d.destination.port == at.port())
+        .map(|d| (d.destination.weight, d.active_conns, d.inactive_conns))
+}
+
+#[test]
+fn drain_waits_for_a_live_connection_and_survives_a_restart() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.8.0.1/24", "10.8.0.2/24", "10.8.0.100/24"],
+    );
+    let real = SocketAddr::from((ip("10.8.0.2"), 8080));
+    let bye = server(&ns, real);
+    let key = ServiceKey::tcp(ip("10.8.0.100"), 80);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new(real.ip(), real.port())
+            .with_forward(Forward::Masquerade)
+            .with_weight(5),
+    )
+    .unwrap();
+
+    let vip = SocketAddr::from((ip("10.8.0.100"), 80));
+    let mut client =
+        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut hello = [0u8; 5];
+    client
+        .read_exact(&mut hello)
+        .expect("hello through the service");
+    assert_eq!(&hello, b"hello");
+    assert_eq!(dest_weight(&ns, &key, real), Some((5, 1, 0)));
+
+    // The drain sets weight 0 and waits: the server stays while its connection lives.
+    let mut first = drain_cmd(&ns, &["-t", "10.8.0.100:80", "-r", "10.8.0.2:8080"]);
+    wait_for("weight 0", Duration::from_secs(10), || {
+        (dest_weight(&ns, &key, real) == Some((0, 1, 0))).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        dest_weight(&ns, &key, real),
+        Some((0, 1, 0)),
+        "removed with a live connection"
+    );
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the drain ended with a live connection"
+    );
+    // Killed halfway (a restart): nothing changes; a new drain picks up where it was.
+    first.kill().unwrap();
+    let out = first.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("drain: 10.8.0.2:8080: weight 0, 1 active and 0 inactive connections left"),
+        "{text}"
+    );
+    assert_eq!(dest_weight(&ns, &key, real), Some((0, 1, 0)));
+    let second = drain_cmd(&ns, &["-t", "10.8.0.100:80", "-r", "10.8.0.2:8080"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(dest_weight(&ns, &key, real), Some((0, 1, 0)));
+
+    // The connection ends (a reset: CLOSE lasts 10 s in IPVS); then the server goes.
+    bye.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(client);
+    let start = Instant::now();
+    let out = second.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        text.ends_with("drain: 10.8.0.2:8080: no connections left, removed\n"),
+        "{text}"
+    );
+    assert_eq!(dest_weight(&ns, &key, real), None);
+    assert_eq!(
+        ipvsadm_save(&ns),
+        vec!["-A -t 10.8.0.100:80 -s rr".to_string()]
+    );
+}
+
+#[test]
+fn drain_without_connections_keep_timeout_and_missing_server() {
+    let ns = NetNs::new();
+    let key = ServiceKey::udp(ip("10.8.1.100"), 53);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key)).unwrap();
+    for last in [1, 2] {
+        ipvs.add_destination(
+            &key,
+            &Destination::new(ip(&format!("10.8.1.{last}")), 53).with_forward(Forward::Masquerade),
+        )
+        .unwrap();
+    }
+    // --keep: weight 0, still listed.
+    let out = drain_cmd(&ns, &["-u", "10.8.1.100:53", "-r", "10.8.1.1:53", "--keep"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "drain: 10.8.1.1:53: no connections left, kept at weight 0\n"
+    );
+    // No connections: removed at once.
+    let out = drain_cmd(
+        &ns,
+        &["-u", "10.8.1.100:53", "-r", "10.8.1.2", "--timeout", "5"],
+    )
+    .wait_with_output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        ipvsadm_save(&ns),
+        vec![
+            "-A -u 10.8.1.100:53 -s wlc".to_string(),
+            "-a -u 10.8.1.100:53 -r 10.8.1.1:53 -m -w 0".to_string(),
+        ]
+    );
+    // Not there: ipvsadm's message and 255.
+    let out = drain_cmd(&ns, &["-u", "10.8.1.100:53", "-r", "10.8.1.9:53"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "No such destination\n"
+    );
+    // The library's step reports the same as the command saw.
+    assert_eq!(
+        ipvs.drain_step(&key, ip("10.8.1.1"), 53, true, false)
+            .unwrap(),
+        DrainProgress::Quiesced { left: 0 }
+    );
+    // Bad arguments: 2.
+    let out = drain_cmd(&ns, &["-r", "10.8.1.1"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn apply_drain_adds_and_edits_first_and_deletes_when_connections_are_gone() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.8.2.1/24", "10.8.2.2/24", "10.8.2.3/24", "10.8.2.100/24"],
+    );
+    let old = SocketAddr::from((ip("10.8.2.2"), 8080));
+    let new = SocketAddr::from((ip("10.8.2.3"), 8080));
+    let bye = server(&ns, old);
+    let key = ServiceKey::tcp(ip("10.8.2.100"), 80);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new(old.ip(), old.port()).with_forward(Forward::Masquerade),
+    )
+    .unwrap();
+    let vip = SocketAddr::from((ip("10.8.2.100"), 80));
+    let mut client =
+        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut hello = [0u8; 5];
+    client
+        .read_exact(&mut hello)
+        .expect("hello through the service");
+
+    let rules = "-A -t 10.8.2.100:80 -s wrr\n-a -t 10.8.2.100:80 -r 10.8.2.3:8080 -m -w 2\n";
+    let path = format!("/tmp/{}-drain-rules", ns.name());
+    std::fs::write(&path, rules).unwrap();
+    let mut all = vec![
+        "netns",
+        "exec",
+        ns.name(),
+        "ipvsctl",
+        "apply",
+        "--drain=60",
+        "-f",
+    ];
+    all.push(&path);
+    let apply = Command::new("ip")
+        .args(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ipvsctl apply --drain");
+    // The new server and the scheduler come at once; the old server waits at weight 0.
+    wait_for("the new server", Duration::from_secs(10), || {
+        (dest_weight(&ns, &key, new) == Some((2, 0, 0))).then_some(())
+    });
+    wait_for("weight 0", Duration::from_secs(10), || {
+        (dest_weight(&ns, &key, old) == Some((0, 1, 0))).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        dest_weight(&ns, &key, old),
+        Some((0, 1, 0)),
+        "removed with a live connection"
+    );
+
+    bye.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(client);
+    let out = apply.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with(
+            "drain: 10.8.2.2:8080: weight 0, 1 active and 0 inactive connections left\n"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("apply: 3 changes made\n"), "{text}");
+    let mut want: Vec<String> = rules.lines().map(str::to_string).collect();
+    want.sort();
+    assert_eq!(ipvsadm_save(&ns), want);
+}
