@@ -5,7 +5,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
 
-use netlink_packet_core::{Emitable, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 
 use crate::consts::{CTRL_CMD_NEWFAMILY, GENL_ID_CTRL, IPVS_GENL_NAME};
@@ -196,31 +196,30 @@ impl IpvsSocket {
     /// not stop the ones after it.
     pub fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
         let mut results = Vec::with_capacity(msgs.len());
+        let mut wire = Vec::with_capacity(BATCH_BYTES + 4096);
         let mut start = 0;
         while start < msgs.len() {
-            // Choose the chunk first, so its last message is known before encoding.
+            // Each message is encoded once, straight into the send buffer; one that would
+            // take the send past BATCH_BYTES is taken back and opens the next send.
+            wire.clear();
+            let first_seq = self.seq.wrapping_add(1);
             let mut end = start;
-            let mut bytes = 0;
+            let mut last_at = 0;
             while end < msgs.len() && end - start < self.batch_max {
-                let len = (frame::NLMSG_HDRLEN + msgs[end].buffer_len() + 3) & !3;
-                if end > start && bytes + len > BATCH_BYTES {
+                let at = wire.len();
+                let seq = self.seq.wrapping_add(1);
+                frame::encode_into(&mut wire, self.family, NLM_F_REQUEST, seq, &msgs[end]);
+                if end > start && wire.len() > BATCH_BYTES {
+                    wire.truncate(at);
                     break;
                 }
-                bytes += len;
+                self.seq = seq;
+                last_at = at;
                 end += 1;
             }
-            let first_seq = self.seq.wrapping_add(1);
-            let mut wire = Vec::with_capacity(bytes);
-            for (i, msg) in msgs[start..end].iter().enumerate() {
-                let seq = self.next_seq();
-                let last = start + i + 1 == end;
-                let flags = if last {
-                    NLM_F_REQUEST | NLM_F_ACK
-                } else {
-                    NLM_F_REQUEST
-                };
-                wire.extend_from_slice(&encode(self.family, flags, seq, msg));
-            }
+            // Only the last message of the send asks for an ACK: nlmsg_flags is at bytes 6..8.
+            let flags = (NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes();
+            wire[last_at + 6..last_at + 8].copy_from_slice(&flags);
             let last_seq = self.seq;
             self.sock.send(&wire, 0)?;
             let mut chunk: Vec<BatchResult> = vec![Ok(()); end - start];
