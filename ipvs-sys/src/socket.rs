@@ -2,7 +2,7 @@
 //! and batches of many messages per send.
 
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
@@ -18,6 +18,18 @@ use crate::netns::run_in_netns;
 /// Receive buffer for one datagram. The kernel sizes dump chunks from the
 /// largest read it has seen (up to 32 KiB), so 64 KiB never truncates.
 const RECV_BUF: usize = 64 * 1024;
+/// The most a read asks for until a dump needs more than one chunk. The kernel
+/// allocates every dump chunk (and the one that only says `NLMSG_DONE`) at the
+/// size of the largest read the socket has made, at least `NLMSG_GOODSIZE`
+/// (under a page, or under 8 KiB with bigger pages): with 64 KiB reads, each
+/// dump of a service's few destinations cost two 32 KiB buffers, which kernels
+/// with `init_on_alloc` (Debian's default) clear page by page. A page-sized
+/// read holds any chunk of that size, and any request's answer.
+fn small_recv() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page).unwrap_or(4096).clamp(4096, 8192)
+}
 /// Socket receive queue we ask for, so the ACKs of a batch never overflow it.
 const RCVBUF: usize = 4 * 1024 * 1024;
 /// Bytes of requests per send in a batch.
@@ -32,8 +44,16 @@ pub struct IpvsSocket {
     family: u16,
     seq: u32,
     buf: Vec<u8>,
+    /// Bytes of `buf` the last read filled.
+    len: usize,
+    /// Bytes the next read asks for: [`small_recv`] until a dump needs more.
+    recv_len: usize,
+    /// The namespace the socket was opened in, to open it again there.
+    netns: Option<PathBuf>,
     /// How many messages one batch send may hold, from the receive queue we got.
     batch_max: usize,
+    /// The receive timeout set.
+    timeout: Duration,
 }
 
 /// The outcome of one message of a batch.
@@ -42,14 +62,14 @@ pub type BatchResult = Result<(), KernelError>;
 impl IpvsSocket {
     /// Opens a socket in the caller's network namespace and resolves the family.
     pub fn open() -> Result<Self, Error> {
-        Self::from_socket(Self::new_socket()?)
+        Self::from_socket(Self::new_socket()?, None)
     }
 
     /// Opens a socket in the network namespace at `path` (e.g. `/var/run/netns/NAME`
     /// or `/proc/PID/ns/net`). Only a short-lived helper thread enters it.
     pub fn open_in_netns(path: &Path) -> Result<Self, Error> {
         let sock = run_in_netns(path, Self::new_socket)?;
-        Self::from_socket(sock)
+        Self::from_socket(sock, Some(path.to_path_buf()))
     }
 
     fn new_socket() -> std::io::Result<Socket> {
@@ -59,22 +79,48 @@ impl IpvsSocket {
         Ok(sock)
     }
 
-    fn from_socket(sock: Socket) -> Result<Self, Error> {
+    /// Sets the options every socket gets; returns the receive queue granted.
+    fn configure(sock: &Socket, timeout: Duration) -> std::io::Result<usize> {
         // Errors echo only the request header; the kernel's text still comes.
         let _ = sock.set_cap_ack(true);
         let _ = sock.set_ext_ack(true);
-        let rcvbuf = set_rcvbuf(&sock, RCVBUF);
-        set_timeout(&sock, DEFAULT_TIMEOUT)?;
+        let rcvbuf = set_rcvbuf(sock, RCVBUF);
+        set_timeout(sock, timeout)?;
+        Ok(rcvbuf)
+    }
+
+    fn from_socket(sock: Socket, netns: Option<PathBuf>) -> Result<Self, Error> {
+        let rcvbuf = Self::configure(&sock, DEFAULT_TIMEOUT)?;
         let mut s = IpvsSocket {
             sock,
             family: 0,
             seq: 0,
-            buf: Vec::with_capacity(RECV_BUF),
+            buf: vec![0; RECV_BUF],
+            len: 0,
+            recv_len: small_recv(),
+            netns,
             // An ACK or error costs about 1 KiB of receive queue (skb truesize).
             batch_max: (rcvbuf / 2048).clamp(8, 1024),
+            timeout: DEFAULT_TIMEOUT,
         };
         s.family = s.resolve_family()?;
         Ok(s)
+    }
+
+    /// After a dump that needed big reads: a fresh socket in the same namespace (the
+    /// family id stays), so that the next dumps get small chunks again. Keeps the old
+    /// socket when a new one cannot be had.
+    fn renew(&mut self) {
+        let sock = match &self.netns {
+            Some(p) => run_in_netns(p, Self::new_socket),
+            None => Self::new_socket(),
+        };
+        if let Ok(sock) = sock {
+            if Self::configure(&sock, self.timeout).is_ok() {
+                self.sock = sock;
+                self.recv_len = small_recv();
+            }
+        }
     }
 
     /// The generic-netlink family id of IPVS in this namespace.
@@ -84,7 +130,9 @@ impl IpvsSocket {
 
     /// Changes the receive timeout (default [`DEFAULT_TIMEOUT`]).
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
-        set_timeout(&self.sock, timeout).map_err(Error::from)
+        set_timeout(&self.sock, timeout).map_err(Error::from)?;
+        self.timeout = timeout;
+        Ok(())
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -104,7 +152,7 @@ impl IpvsSocket {
         let mut id = None;
         loop {
             self.recv()?;
-            for f in decode(&self.buf)? {
+            for f in decode(&self.buf[..self.len])? {
                 if f.seq != seq {
                     continue;
                 }
@@ -126,19 +174,21 @@ impl IpvsSocket {
     }
 
     fn recv(&mut self) -> Result<(), Error> {
-        self.buf.clear();
+        self.len = 0;
+        let want = self.recv_len;
         let n = loop {
-            match self.sock.recv(&mut self.buf, libc::MSG_TRUNC) {
+            let mut window: &mut [u8] = &mut self.buf[..want];
+            match self.sock.recv(&mut window, libc::MSG_TRUNC) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 r => break r?,
             }
         };
-        if n > self.buf.len() {
+        if n > want {
             return Err(Error::Io(std::io::Error::other(format!(
-                "netlink datagram of {n} bytes truncated to {}",
-                self.buf.len()
+                "netlink datagram of {n} bytes truncated to {want}"
             ))));
         }
+        self.len = n;
         Ok(())
     }
 
@@ -156,18 +206,34 @@ impl IpvsSocket {
     /// Sends one message and collects the data messages answering it, until
     /// its ACK (a request) or `NLMSG_DONE` (a dump); an error ends it early.
     fn exchange(&mut self, msg: &IpvsMessage, flags: u16) -> Result<Vec<IpvsMessage>, Error> {
-        let seq = self.next_seq();
         let is_dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        let out = self.exchange_reads(msg, flags, is_dump);
+        if self.recv_len > small_recv() {
+            self.renew();
+        }
+        out
+    }
+
+    fn exchange_reads(
+        &mut self,
+        msg: &IpvsMessage,
+        flags: u16,
+        is_dump: bool,
+    ) -> Result<Vec<IpvsMessage>, Error> {
+        let seq = self.next_seq();
         self.sock.send(&encode(self.family, flags, seq, msg), 0)?;
         let mut out = Vec::new();
+        let mut chunks = 0;
         loop {
             self.recv()?;
-            for f in decode(&self.buf)? {
+            let mut data = false;
+            for f in decode(&self.buf[..self.len])? {
                 if f.seq != seq {
                     continue; // a late answer to an earlier, timed-out request
                 }
                 match f.body {
                     Body::Data(p) if f.message_type == self.family => {
+                        data = true;
                         out.push(IpvsMessage::parse(p)?)
                     }
                     Body::Error { errno: 0, .. } if !is_dump => return Ok(out),
@@ -183,6 +249,15 @@ impl IpvsSocket {
                         }))
                     }
                     _ => {}
+                }
+            }
+            // The kernel ends a dump with a chunk of its own that says NLMSG_DONE. A second
+            // chunk of data makes a big dump: big reads, so that the kernel fills fewer,
+            // larger chunks (each one walks the table again from its start).
+            if is_dump && data {
+                chunks += 1;
+                if chunks >= 2 {
+                    self.recv_len = RECV_BUF;
                 }
             }
         }
@@ -225,7 +300,7 @@ impl IpvsSocket {
             let mut chunk: Vec<BatchResult> = vec![Ok(()); end - start];
             'wait: loop {
                 self.recv()?;
-                for f in decode(&self.buf)? {
+                for f in decode(&self.buf[..self.len])? {
                     let idx = f.seq.wrapping_sub(first_seq) as usize;
                     if idx >= chunk.len() {
                         continue;
