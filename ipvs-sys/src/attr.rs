@@ -24,7 +24,8 @@ pub(crate) fn parse_nested<T>(
     what: &str,
     mut parse_one: impl FnMut(&NlaBuffer<&[u8]>) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
-    let mut out = Vec::new();
+    // Attributes of a value take at least 8 bytes with header and padding: one allocation.
+    let mut out = Vec::with_capacity(payload.len() / 8);
     for nla in NlasIterator::new(payload) {
         let nla = nla.map_err(|e| DecodeError::from(format!("malformed {what} attribute: {e}")))?;
         out.push(parse_one(&nla)?);
