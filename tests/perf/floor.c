@@ -10,8 +10,10 @@
  *       service in one chain of the kernel's 256-bucket service hash). The messages go in
  *       sends of up to 32 KiB; only the last message of each send asks for an ACK.
  *   ipvs-floor list
- *       one GET_SERVICE dump, then one GET_DEST dump per service; reads the replies into a
- *       64 KiB buffer and walks them only far enough to find each service's key.
+ *       one GET_SERVICE dump, then one GET_DEST dump per service; walks the replies only far
+ *       enough to find each service's key. Reads ask for a page (the kernel sizes each dump
+ *       chunk from the largest read a socket made, and clears it) until a dump brings a second
+ *       chunk of data; then 64 KiB, and after that dump a fresh socket: what ipvs-sys does.
  *
  * Exits 0, or 1 with a message when the kernel refused something. Build: gcc -O2 -o ipvs-floor
  * floor.c (Linux headers only). */
@@ -36,6 +38,11 @@ static uint32_t seq;
 static unsigned char sbuf[SEND_BYTES + 4096];
 static size_t slen;
 static unsigned char rbuf[RECV_BYTES];
+static size_t rlen; /* what a read asks for */
+static size_t small_recv(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  return page < 4096 ? 4096 : page > 8192 ? 8192 : (size_t)page;
+}
 
 static void die(const char *what, int err) {
   fprintf(stderr, "ipvs-floor: %s: %s\n", what, strerror(err));
@@ -82,12 +89,16 @@ static void send_all(void) {
  * message of the family. Returns the number of data messages. */
 static long recv_until(uint32_t want, int is_dump, void (*data)(struct nlmsghdr *)) {
   long n = 0;
+  int chunks = 0;
   for (;;) {
-    ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
+    ssize_t r = recv(fd, rbuf, rlen, MSG_TRUNC);
     if (r < 0) {
       if (errno == EINTR) continue;
       die("recv", errno);
     }
+    if ((size_t)r > rlen) die("recv", EMSGSIZE);
+    if (is_dump && r > 0 && ((struct nlmsghdr *)rbuf)->nlmsg_type != NLMSG_DONE && ++chunks >= 2)
+      rlen = RECV_BYTES;
     for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
       if (h->nlmsg_type == NLMSG_ERROR) {
         struct nlmsgerr *e = NLMSG_DATA(h);
@@ -113,7 +124,7 @@ static void resolve_family(void) {
   uint32_t s = seq;
   send_all();
   for (;;) {
-    ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
+    ssize_t r = recv(fd, rbuf, rlen, 0);
     if (r < 0) die("recv", errno);
     for (struct nlmsghdr *m = (struct nlmsghdr *)rbuf; NLMSG_OK(m, r); m = NLMSG_NEXT(m, r)) {
       if (m->nlmsg_seq != s) continue;
@@ -261,13 +272,24 @@ static int usage(void) {
   return 2;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2) return usage();
+static void open_socket(void) {
   fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
   if (fd < 0) die("socket", errno);
   int one = 1, rcv = 4 << 20;
   setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv);
+  rlen = small_recv();
+}
+/* After a dump that needed big reads: a fresh socket, so that the next dumps get small chunks. */
+static void renew(void) {
+  if (rlen == small_recv()) return;
+  close(fd);
+  open_socket();
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage();
+  open_socket();
   resolve_family();
   if (!strcmp(argv[1], "load") && argc == 6) {
     long nsvc = atol(argv[2]), ndest = atol(argv[3]), nfw = atol(argv[5]);
@@ -289,6 +311,7 @@ int main(int argc, char **argv) {
     msg_end(h);
     send_all();
     recv_until(seq, 1, keep_key);
+    renew();
     long dests = 0;
     for (long i = 0; i < nkeys; i++) {
       h = msg_start(family, NLM_F_REQUEST | NLM_F_DUMP, IPVS_CMD_GET_DEST);
@@ -299,6 +322,7 @@ int main(int argc, char **argv) {
       msg_end(h);
       send_all();
       dests += recv_until(seq, 1, NULL);
+      renew();
     }
     printf("%ld services, %ld destinations\n", nkeys, dests);
     return 0;
