@@ -1,6 +1,7 @@
 //! The IPVS generic-netlink socket: family resolution, request/ACK, dumps
 //! and batches of many messages per send.
 
+use std::borrow::Cow;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -270,20 +271,30 @@ impl IpvsSocket {
     /// tells that every answer before it has been queued. A failed message does
     /// not stop the ones after it.
     pub fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
-        let mut results = Vec::with_capacity(msgs.len());
+        self.batch_with(msgs.len(), |i| Cow::Borrowed(&msgs[i]))
+    }
+
+    /// [`batch`](Self::batch) of `count` messages that `msg(i)` makes on demand, so
+    /// that each can be dropped once encoded (`msg` may be asked for one twice).
+    pub fn batch_with<'m>(
+        &mut self,
+        count: usize,
+        mut msg: impl FnMut(usize) -> Cow<'m, IpvsMessage>,
+    ) -> Result<Vec<BatchResult>, Error> {
+        let mut results = Vec::with_capacity(count);
         let mut wire = Vec::with_capacity(BATCH_BYTES + 4096);
         let mut start = 0;
-        while start < msgs.len() {
+        while start < count {
             // Each message is encoded once, straight into the send buffer; one that would
             // take the send past BATCH_BYTES is taken back and opens the next send.
             wire.clear();
             let first_seq = self.seq.wrapping_add(1);
             let mut end = start;
             let mut last_at = 0;
-            while end < msgs.len() && end - start < self.batch_max {
+            while end < count && end - start < self.batch_max {
                 let at = wire.len();
                 let seq = self.seq.wrapping_add(1);
-                frame::encode_into(&mut wire, self.family, NLM_F_REQUEST, seq, &msgs[end]);
+                frame::encode_into(&mut wire, self.family, NLM_F_REQUEST, seq, &*msg(end));
                 if end > start && wire.len() > BATCH_BYTES {
                     wire.truncate(at);
                     break;

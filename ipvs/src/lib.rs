@@ -251,10 +251,12 @@ impl Ipvs {
     /// load thousands of objects quickly. Every change is tried, in order; the
     /// result has one entry per change. The outer error is for the socket itself.
     pub fn apply(&self, changes: &[Change]) -> Result<Vec<Result<()>>> {
-        let msgs: Vec<IpvsMessage> = changes.iter().map(Change::message).collect();
+        // Each message is made when its turn comes and dropped once encoded.
         let results = self
             .socket()
-            .batch(&msgs)
+            .batch_with(changes.len(), |i| {
+                std::borrow::Cow::Owned(changes[i].message())
+            })
             .map_err(|e| Error::from_sys(Operation::Apply, e))?;
         Ok(results
             .into_iter()
