@@ -44,6 +44,7 @@ pub struct IpvsSocket {
     sock: Socket,
     family: u16,
     seq: u32,
+    /// The receive buffer, as long as the longest read asked for so far.
     buf: Vec<u8>,
     /// Bytes of `buf` the last read filled.
     len: usize,
@@ -96,7 +97,7 @@ impl IpvsSocket {
             sock,
             family: 0,
             seq: 0,
-            buf: vec![0; RECV_BUF],
+            buf: Vec::new(),
             len: 0,
             recv_len: small_recv(),
             netns,
@@ -177,6 +178,10 @@ impl IpvsSocket {
     fn recv(&mut self) -> Result<(), Error> {
         self.len = 0;
         let want = self.recv_len;
+        if self.buf.len() < want {
+            // Grown only when a dump needs big reads: most runs never touch 64 KiB.
+            self.buf.resize(want, 0);
+        }
         let n = loop {
             let mut window: &mut [u8] = &mut self.buf[..want];
             match self.sock.recv(&mut window, libc::MSG_TRUNC) {
