@@ -1,7 +1,10 @@
 //! Small shared pieces for the attribute sets: value parsers with the
 //! length checks the kernel data must pass, and nested-list encoding.
 
-use netlink_packet_core::{DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, NLA_TYPE_MASK};
+use netlink_packet_core::{
+    DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, NLA_ALIGNTO, NLA_F_NESTED,
+    NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE, NLA_TYPE_MASK,
+};
 
 /// Length of a nested list of attributes, padding included.
 pub(crate) fn nested_len<T: Nla>(nlas: &[T]) -> usize {
@@ -12,10 +15,30 @@ pub(crate) fn nested_len<T: Nla>(nlas: &[T]) -> usize {
 pub(crate) fn emit_nested<T: Nla>(nlas: &[T], buf: &mut [u8]) {
     let mut at = 0;
     for nla in nlas {
-        let len = nla.buffer_len();
-        nla.emit(&mut buf[at..at + len]);
-        at += len;
+        at += emit_one(nla, &mut buf[at..]);
     }
+}
+
+/// Emits one attribute at the start of `buf` and returns its length with padding: the
+/// bytes netlink-packet-core's `Emitable::emit` writes, but with `value_len` asked once
+/// (that `emit` asks it three times and `buffer_len` twice more; for a nest, each time
+/// walks the nested attributes again).
+pub(crate) fn emit_one<T: Nla>(nla: &T, buf: &mut [u8]) -> usize {
+    let value_len = nla.value_len();
+    let len = NLA_HEADER_SIZE + value_len;
+    let padded = (len + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1);
+    let mut kind = nla.kind() & NLA_TYPE_MASK;
+    if nla.is_network_byteorder() {
+        kind |= NLA_F_NET_BYTEORDER;
+    }
+    if nla.is_nested() {
+        kind |= NLA_F_NESTED;
+    }
+    buf[..2].copy_from_slice(&(len as u16).to_ne_bytes());
+    buf[2..4].copy_from_slice(&kind.to_ne_bytes());
+    nla.emit_value(&mut buf[NLA_HEADER_SIZE..len]);
+    buf[len..padded].fill(0);
+    padded
 }
 
 /// Parses every attribute of `payload` with `parse_one`, failing on the first bad one.
@@ -24,7 +47,8 @@ pub(crate) fn parse_nested<T>(
     what: &str,
     mut parse_one: impl FnMut(&NlaBuffer<&[u8]>) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
-    let mut out = Vec::new();
+    // Attributes of a value take at least 8 bytes with header and padding: one allocation.
+    let mut out = Vec::with_capacity(payload.len() / 8);
     for nla in NlasIterator::new(payload) {
         let nla = nla.map_err(|e| DecodeError::from(format!("malformed {what} attribute: {e}")))?;
         out.push(parse_one(&nla)?);

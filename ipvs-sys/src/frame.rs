@@ -13,17 +13,34 @@ pub const NLMSG_HDRLEN: usize = 16;
 
 /// Builds one netlink message: header plus `payload`, padded to 4 bytes.
 pub fn encode(message_type: u16, flags: u16, seq: u32, payload: &impl Emitable) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(&mut out, message_type, flags, seq, payload);
+    out
+}
+
+/// Appends one message, as [`encode`] builds it, to `out` (many messages share one buffer
+/// in a batch send). Returns its length with padding.
+pub fn encode_into(
+    out: &mut Vec<u8>,
+    message_type: u16,
+    flags: u16,
+    seq: u32,
+    payload: &impl Emitable,
+) -> usize {
     let len = NLMSG_HDRLEN + payload.buffer_len();
-    let mut out = vec![0u8; (len + 3) & !3];
+    let padded = (len + 3) & !3;
+    let start = out.len();
+    out.resize(start + padded, 0);
+    let buf = &mut out[start..];
     let mut header = NetlinkHeader::default();
     header.length = len as u32;
     header.message_type = message_type;
     header.flags = flags;
     header.sequence_number = seq;
     header.port_number = 0;
-    header.emit(&mut out[..NLMSG_HDRLEN]);
-    payload.emit(&mut out[NLMSG_HDRLEN..len]);
-    out
+    header.emit(&mut buf[..NLMSG_HDRLEN]);
+    payload.emit(&mut buf[NLMSG_HDRLEN..len]);
+    padded
 }
 
 /// What one received netlink message says.

@@ -284,7 +284,7 @@ impl IpvsMessage {
 
 impl Emitable for IpvsMessage {
     fn buffer_len(&self) -> usize {
-        GENL_HDRLEN + self.attrs.as_slice().buffer_len()
+        GENL_HDRLEN + crate::attr::nested_len(&self.attrs)
     }
 
     fn emit(&self, buf: &mut [u8]) {
@@ -292,6 +292,6 @@ impl Emitable for IpvsMessage {
         buf[1] = self.version;
         buf[2] = 0;
         buf[3] = 0;
-        self.attrs.as_slice().emit(&mut buf[GENL_HDRLEN..]);
+        crate::attr::emit_nested(&self.attrs, &mut buf[GENL_HDRLEN..]);
     }
 }

@@ -1,12 +1,14 @@
 //! The IPVS generic-netlink socket: family resolution, request/ACK, dumps
 //! and batches of many messages per send.
 
+use std::borrow::Cow;
+use std::fs::File;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use netlink_packet_core::{Emitable, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 
 use crate::consts::{CTRL_CMD_NEWFAMILY, GENL_ID_CTRL, IPVS_GENL_NAME};
@@ -19,6 +21,18 @@ use crate::netns::run_in_netns;
 /// Receive buffer for one datagram. The kernel sizes dump chunks from the
 /// largest read it has seen (up to 32 KiB), so 64 KiB never truncates.
 const RECV_BUF: usize = 64 * 1024;
+/// The most a read asks for until a dump needs more than one chunk. The kernel
+/// allocates every dump chunk (and the one that only says `NLMSG_DONE`) at the
+/// size of the largest read the socket has made, at least `NLMSG_GOODSIZE`
+/// (under a page, or under 8 KiB with bigger pages): with 64 KiB reads, each
+/// dump of a service's few destinations cost two 32 KiB buffers, which kernels
+/// with `init_on_alloc` (Debian's default) clear page by page. A page-sized
+/// read holds any chunk of that size, and any request's answer.
+fn small_recv() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page).unwrap_or(4096).clamp(4096, 8192)
+}
 /// Socket receive queue we ask for, so the ACKs of a batch never overflow it.
 const RCVBUF: usize = 4 * 1024 * 1024;
 /// Bytes of requests per send in a batch.
@@ -33,6 +47,12 @@ pub const DUMP_ATTEMPTS: usize = 8;
 #[derive(Debug)]
 pub struct IpvsSocket {
     wire: Wire<Socket>,
+    /// The namespace the socket was opened in (held open), to open a fresh socket there.
+    netns: Option<File>,
+    /// The receive timeout set, for a fresh socket.
+    timeout: Duration,
+    /// The receive queue asked for by [`IpvsSocket::set_receive_buffer`], for a fresh socket.
+    rcvbuf: Option<usize>,
 }
 
 /// What the request, dump and batch logic needs of a netlink socket: one datagram out, one
@@ -40,10 +60,11 @@ pub struct IpvsSocket {
 pub(crate) trait Link {
     /// Sends one datagram.
     fn send(&mut self, bytes: &[u8]) -> Result<(), Error>;
-    /// Receives one datagram into `buf` (cleared first).
-    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), Error>;
-    /// Receives one datagram into `buf` if one is queued: false when none is.
-    fn recv_nowait(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error>;
+    /// Receives one datagram into `buf`, a read of `buf.len()` bytes; returns its length. A
+    /// longer datagram is an error (it was truncated).
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error>;
+    /// [`Link::recv`] if a datagram is queued: `None` when none is.
+    fn recv_nowait(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error>;
 }
 
 impl Link for Socket {
@@ -52,34 +73,34 @@ impl Link for Socket {
         Ok(())
     }
 
-    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), Error> {
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         socket_recv(self, buf, 0)
     }
 
-    fn recv_nowait(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+    fn recv_nowait(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         match socket_recv(self, buf, libc::MSG_DONTWAIT) {
-            Ok(()) => Ok(true),
-            Err(Error::Timeout) => Ok(false), // EAGAIN: the queue is empty
+            Ok(n) => Ok(Some(n)),
+            Err(Error::Timeout) => Ok(None), // EAGAIN: the queue is empty
             Err(e) => Err(e),
         }
     }
 }
 
-fn socket_recv(sock: &Socket, buf: &mut Vec<u8>, flags: libc::c_int) -> Result<(), Error> {
-    buf.clear();
+fn socket_recv(sock: &Socket, buf: &mut [u8], flags: libc::c_int) -> Result<usize, Error> {
+    let want = buf.len();
     let n = loop {
-        match Socket::recv(sock, buf, libc::MSG_TRUNC | flags) {
+        let mut window: &mut [u8] = &mut *buf;
+        match Socket::recv(sock, &mut window, libc::MSG_TRUNC | flags) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             r => break r?,
         }
     };
-    if n > buf.len() {
+    if n > want {
         return Err(Error::Io(std::io::Error::other(format!(
-            "netlink datagram of {n} bytes truncated to {}",
-            buf.len()
+            "netlink datagram of {n} bytes truncated to {want}"
         ))));
     }
-    Ok(())
+    Ok(n)
 }
 
 /// The conversation with the kernel over a [`Link`]: sequence numbers, ACKs, dumps, batches.
@@ -88,7 +109,12 @@ pub(crate) struct Wire<L> {
     link: L,
     family: u16,
     seq: u32,
+    /// The receive buffer, as long as the longest read asked for so far.
     buf: Vec<u8>,
+    /// Bytes of `buf` the last read filled.
+    len: usize,
+    /// Bytes the next read asks for: [`small_recv`] until a dump needs more.
+    recv_len: usize,
     /// How many messages one batch send may hold, from the receive queue we got.
     batch_max: usize,
 }
@@ -99,14 +125,17 @@ pub type BatchResult = Result<(), KernelError>;
 impl IpvsSocket {
     /// Opens a socket in the caller's network namespace and resolves the family.
     pub fn open() -> Result<Self, Error> {
-        Self::from_socket(Self::new_socket()?)
+        Self::from_socket(Self::new_socket()?, None)
     }
 
     /// Opens a socket in the network namespace at `path` (e.g. `/var/run/netns/NAME`
     /// or `/proc/PID/ns/net`). Only a short-lived helper thread enters it.
     pub fn open_in_netns(path: &Path) -> Result<Self, Error> {
         let sock = run_in_netns(path, Self::new_socket)?;
-        Self::from_socket(sock)
+        // Held open, so that a fresh socket (see `renew`) is opened in this very namespace,
+        // even once its name is gone or names another; the socket keeps it alive anyway.
+        let netns = File::open(path).ok();
+        Self::from_socket(sock, netns)
     }
 
     fn new_socket() -> std::io::Result<Socket> {
@@ -116,15 +145,55 @@ impl IpvsSocket {
         Ok(sock)
     }
 
-    fn from_socket(sock: Socket) -> Result<Self, Error> {
+    /// Sets the options every socket gets; returns the receive queue granted.
+    fn configure(
+        sock: &Socket,
+        timeout: Duration,
+        rcvbuf: Option<usize>,
+    ) -> std::io::Result<usize> {
         // Errors echo only the request header; the kernel's text still comes.
         let _ = sock.set_cap_ack(true);
         let _ = sock.set_ext_ack(true);
-        let rcvbuf = set_rcvbuf(&sock, RCVBUF);
-        set_timeout(&sock, DEFAULT_TIMEOUT)?;
+        let granted = match rcvbuf {
+            None => set_rcvbuf(sock, RCVBUF),
+            Some(bytes) => {
+                sock.set_rx_buf_sz(bytes.min(i32::MAX as usize) as libc::c_int)?;
+                sock.get_rx_buf_sz()? / 2
+            }
+        };
+        set_timeout(sock, timeout)?;
+        Ok(granted)
+    }
+
+    fn from_socket(sock: Socket, netns: Option<File>) -> Result<Self, Error> {
+        let rcvbuf = Self::configure(&sock, DEFAULT_TIMEOUT, None)?;
         let mut wire = Wire::new(sock, batch_max_for(rcvbuf));
         wire.family = wire.resolve_family()?;
-        Ok(IpvsSocket { wire })
+        Ok(IpvsSocket {
+            wire,
+            netns,
+            timeout: DEFAULT_TIMEOUT,
+            rcvbuf: None,
+        })
+    }
+
+    /// After a dump that needed big reads: a fresh socket in the same namespace (the family
+    /// id, the sequence numbers and the batch size stay), so that the next dumps get small
+    /// chunks again. Keeps the old socket when a new one cannot be had.
+    fn renew(&mut self) {
+        let sock = match &self.netns {
+            Some(ns) => {
+                let path = PathBuf::from(format!("/proc/self/fd/{}", ns.as_raw_fd()));
+                run_in_netns(&path, Self::new_socket)
+            }
+            None => Self::new_socket(),
+        };
+        if let Ok(sock) = sock {
+            if Self::configure(&sock, self.timeout, self.rcvbuf).is_ok() {
+                self.wire.link = sock;
+                self.wire.small_reads();
+            }
+        }
     }
 
     /// The generic-netlink family id of IPVS in this namespace.
@@ -134,7 +203,9 @@ impl IpvsSocket {
 
     /// Changes the receive timeout (default [`DEFAULT_TIMEOUT`]).
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
-        set_timeout(&self.wire.link, timeout).map_err(Error::from)
+        set_timeout(&self.wire.link, timeout).map_err(Error::from)?;
+        self.timeout = timeout;
+        Ok(())
     }
 
     /// Asks for a receive queue of `bytes` (`SO_RCVBUF`, within the system's limits) and sizes
@@ -145,6 +216,7 @@ impl IpvsSocket {
             .link
             .set_rx_buf_sz(bytes.min(i32::MAX as usize) as libc::c_int)?;
         let granted = self.wire.link.get_rx_buf_sz()? / 2;
+        self.rcvbuf = Some(bytes);
         self.wire.batch_max = batch_max_for(granted);
         Ok(granted)
     }
@@ -178,8 +250,14 @@ impl IpvsSocket {
     /// Sends `msg` as a dump request and reads every part until `NLMSG_DONE`. A dump the
     /// kernel marks interrupted (`NLM_F_DUMP_INTR`: the table changed while it was being read)
     /// is read again, up to [`DUMP_ATTEMPTS`] times, never returned half.
+    /// After a dump that needed big reads, the socket is replaced by a fresh one in the same
+    /// namespace, so that the kernel sizes the next dumps' chunks from small reads again.
     pub fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
-        self.wire.dump(msg)
+        let out = self.wire.dump(msg);
+        if self.wire.big_reads() {
+            self.renew();
+        }
+        out
     }
 
     /// Sends many requests, many per `send`, and returns each one's outcome in order.
@@ -193,7 +271,18 @@ impl IpvsSocket {
     /// an unknown outcome, and that the rest were not sent; later sends hold
     /// half as many messages.
     pub fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
-        self.wire.batch(msgs)
+        self.wire
+            .batch_with(msgs.len(), |i| Cow::Borrowed(&msgs[i]))
+    }
+
+    /// [`batch`](Self::batch) of `count` messages that `msg(i)` makes on demand, so
+    /// that each can be dropped once encoded (`msg` may be asked for one twice).
+    pub fn batch_with<'m>(
+        &mut self,
+        count: usize,
+        msg: impl FnMut(usize) -> Cow<'m, IpvsMessage>,
+    ) -> Result<Vec<BatchResult>, Error> {
+        self.wire.batch_with(count, msg)
     }
 }
 
@@ -209,13 +298,49 @@ impl<L: Link> Wire<L> {
             link,
             family: 0,
             seq: 0,
-            buf: Vec::with_capacity(RECV_BUF),
+            buf: Vec::new(),
+            len: 0,
+            recv_len: small_recv(),
             batch_max,
         }
     }
 
+    /// Whether reads have grown past a page (a dump brought a second chunk of data).
+    fn big_reads(&self) -> bool {
+        self.recv_len > small_recv()
+    }
+
+    /// Reads ask for a page again (on a fresh link: the kernel remembers the largest read).
+    fn small_reads(&mut self) {
+        self.recv_len = small_recv();
+    }
+
+    /// Reads one datagram into `buf[..len]`, with a read of `recv_len` bytes.
     fn recv(&mut self) -> Result<(), Error> {
-        self.link.recv(&mut self.buf)
+        self.len = 0;
+        let want = self.recv_len;
+        if self.buf.len() < want {
+            // Grown only when a dump needs big reads: most runs never touch 64 KiB.
+            self.buf.resize(want, 0);
+        }
+        self.len = self.link.recv(&mut self.buf[..want])?;
+        Ok(())
+    }
+
+    /// [`Wire::recv`] if a datagram is queued: false when none is.
+    fn recv_nowait(&mut self) -> Result<bool, Error> {
+        self.len = 0;
+        let want = self.recv_len;
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        match self.link.recv_nowait(&mut self.buf[..want])? {
+            Some(n) => {
+                self.len = n;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -235,7 +360,7 @@ impl<L: Link> Wire<L> {
         let mut id = None;
         loop {
             self.recv()?;
-            for f in decode(&self.buf)? {
+            for f in decode(&self.buf[..self.len])? {
                 if f.seq != seq {
                     continue;
                 }
@@ -284,9 +409,11 @@ impl<L: Link> Wire<L> {
         self.link.send(&encode(self.family, flags, seq, msg))?;
         let mut out = Vec::new();
         let mut interrupted = false;
+        let mut chunks = 0;
         loop {
             self.recv()?;
-            for f in decode(&self.buf)? {
+            let mut data = false;
+            for f in decode(&self.buf[..self.len])? {
                 if f.seq != seq {
                     continue; // a late answer to an earlier, timed-out request
                 }
@@ -295,6 +422,7 @@ impl<L: Link> Wire<L> {
                 }
                 match f.body {
                     Body::Data(p) if f.message_type == self.family => {
+                        data = true;
                         out.push(IpvsMessage::parse(p)?)
                     }
                     Body::Error { errno: 0, .. } if !is_dump => return Ok(out),
@@ -315,36 +443,53 @@ impl<L: Link> Wire<L> {
                     _ => {}
                 }
             }
+            // The kernel ends a dump with a chunk of its own that says NLMSG_DONE. A second
+            // chunk of data makes a big dump: big reads, so that the kernel fills fewer,
+            // larger chunks (each one walks the table again from its start).
+            if is_dump && data {
+                chunks += 1;
+                if chunks >= 2 {
+                    self.recv_len = RECV_BUF;
+                }
+            }
         }
     }
 
+    #[cfg(test)]
     fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
-        let mut results = Vec::with_capacity(msgs.len());
+        self.batch_with(msgs.len(), |i| Cow::Borrowed(&msgs[i]))
+    }
+
+    fn batch_with<'m>(
+        &mut self,
+        count: usize,
+        mut msg: impl FnMut(usize) -> Cow<'m, IpvsMessage>,
+    ) -> Result<Vec<BatchResult>, Error> {
+        let mut results = Vec::with_capacity(count);
+        let mut wire = Vec::with_capacity(BATCH_BYTES + 4096);
         let mut start = 0;
-        while start < msgs.len() {
-            // Choose the chunk first, so its last message is known before encoding.
+        while start < count {
+            // Each message is encoded once, straight into the send buffer; one that would
+            // take the send past BATCH_BYTES is taken back and opens the next send.
+            wire.clear();
+            let first_seq = self.seq.wrapping_add(1);
             let mut end = start;
-            let mut bytes = 0;
-            while end < msgs.len() && end - start < self.batch_max {
-                let len = (frame::NLMSG_HDRLEN + msgs[end].buffer_len() + 3) & !3;
-                if end > start && bytes + len > BATCH_BYTES {
+            let mut last_at = 0;
+            while end < count && end - start < self.batch_max {
+                let at = wire.len();
+                let seq = self.seq.wrapping_add(1);
+                frame::encode_into(&mut wire, self.family, NLM_F_REQUEST, seq, &*msg(end));
+                if end > start && wire.len() > BATCH_BYTES {
+                    wire.truncate(at);
                     break;
                 }
-                bytes += len;
+                self.seq = seq;
+                last_at = at;
                 end += 1;
             }
-            let first_seq = self.seq.wrapping_add(1);
-            let mut wire = Vec::with_capacity(bytes);
-            for (i, msg) in msgs[start..end].iter().enumerate() {
-                let seq = self.next_seq();
-                let last = start + i + 1 == end;
-                let flags = if last {
-                    NLM_F_REQUEST | NLM_F_ACK
-                } else {
-                    NLM_F_REQUEST
-                };
-                wire.extend_from_slice(&encode(self.family, flags, seq, msg));
-            }
+            // Only the last message of the send asks for an ACK: nlmsg_flags is at bytes 6..8.
+            let flags = (NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes();
+            wire[last_at + 6..last_at + 8].copy_from_slice(&flags);
             let last_seq = self.seq;
             self.link.send(&wire)?;
             let mut chunk: Vec<BatchResult> = vec![Ok(()); end - start];
@@ -357,8 +502,8 @@ impl<L: Link> Wire<L> {
                         // that did arrive, and because the socket stays congested (it drops
                         // every later answer) until its queue has been emptied.
                         let mut refused = Vec::new();
-                        while self.link.recv_nowait(&mut self.buf)? {
-                            for f in decode(&self.buf)? {
+                        while self.recv_nowait()? {
+                            for f in decode(&self.buf[..self.len])? {
                                 let idx = f.seq.wrapping_sub(first_seq) as usize;
                                 match f.body {
                                     Body::Error { errno, ext_ack }
@@ -379,7 +524,7 @@ impl<L: Link> Wire<L> {
                     }
                     other => other?,
                 }
-                for f in decode(&self.buf)? {
+                for f in decode(&self.buf[..self.len])? {
                     let idx = f.seq.wrapping_sub(first_seq) as usize;
                     if idx >= chunk.len() {
                         continue;
@@ -466,6 +611,8 @@ mod tests {
         answers: VecDeque<Answer>,
         queue: VecDeque<Result<Vec<u8>, Error>>,
         sends: usize,
+        /// The longest read asked for (the kernel sizes dump chunks from it).
+        largest_read: usize,
     }
 
     impl std::fmt::Debug for FakeKernel {
@@ -483,19 +630,20 @@ mod tests {
             Ok(())
         }
 
-        fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), Error> {
-            buf.clear();
+        fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+            self.largest_read = self.largest_read.max(buf.len());
             // Nothing queued: what the socket's receive timeout turns into.
             let d = self.queue.pop_front().unwrap_or(Err(Error::Timeout))?;
-            buf.extend_from_slice(&d);
-            Ok(())
+            assert!(d.len() <= buf.len(), "a datagram of {} bytes", d.len());
+            buf[..d.len()].copy_from_slice(&d);
+            Ok(d.len())
         }
 
-        fn recv_nowait(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        fn recv_nowait(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
             if self.queue.is_empty() {
-                return Ok(false);
+                return Ok(None);
             }
-            self.recv(buf).map(|()| true)
+            self.recv(buf).map(Some)
         }
     }
 
@@ -641,5 +789,44 @@ mod tests {
         );
         assert_eq!(w.link.sends, 2, "message 4 was not sent");
         assert_eq!(w.batch_max, 1, "later sends are smaller");
+    }
+
+    #[test]
+    fn reads_are_a_page_until_a_dump_brings_a_second_chunk_of_data() {
+        // One chunk of data then DONE: every read stays a page.
+        let mut w = wire(vec![dump_answer(1, None), dump_answer(2, None)]);
+        assert_eq!(w.dump(&get_services()).expect("dump").len(), 1);
+        assert!(!w.big_reads());
+        assert_eq!(w.link.largest_read, small_recv());
+        // Two chunks of data: the reads after the second are 64 KiB.
+        assert_eq!(w.dump(&get_services()).expect("dump").len(), 2);
+        assert!(w.big_reads());
+        assert_eq!(w.link.largest_read, RECV_BUF);
+        w.small_reads();
+        assert!(!w.big_reads());
+    }
+
+    #[test]
+    fn a_batch_with_asks_for_each_message_once_and_splits_the_sends() {
+        let mut w = wire(vec![
+            Box::new(|seqs: &[u32]| {
+                assert_eq!(seqs.len(), 3);
+                vec![Ok(ack(seqs[1], libc::EEXIST)), Ok(ack(seqs[2], 0))]
+            }),
+            Box::new(|seqs: &[u32]| vec![Ok(ack(seqs[1], 0))]),
+        ]);
+        w.batch_max = 3;
+        let mut asked = vec![0; 5];
+        let got = w
+            .batch_with(5, |i| {
+                asked[i] += 1;
+                Cow::Owned(get_services())
+            })
+            .expect("batch");
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[1].as_ref().unwrap_err().errno, libc::EEXIST);
+        assert!(got.iter().enumerate().all(|(i, r)| i == 1 || r.is_ok()));
+        assert_eq!(asked, vec![1; 5]);
+        assert_eq!(w.link.sends, 2);
     }
 }

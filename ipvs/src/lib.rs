@@ -265,7 +265,6 @@ impl Ipvs {
     /// load thousands of objects quickly. Every change is tried, in order; the
     /// result has one entry per change. The outer error is for the socket itself.
     pub fn apply(&self, changes: &[Change]) -> Result<Vec<Result<()>>> {
-        let msgs: Vec<IpvsMessage> = changes.iter().map(Change::message).collect();
         let outcomes = |results: Vec<ipvs_sys::BatchResult>| -> Vec<Result<()>> {
             results
                 .into_iter()
@@ -279,7 +278,11 @@ impl Ipvs {
                 })
                 .collect()
         };
-        match self.socket().batch(&msgs) {
+        // Each message is made when its turn comes and dropped once encoded.
+        let sent = self.socket().batch_with(changes.len(), |i| {
+            std::borrow::Cow::Owned(changes[i].message())
+        });
+        match sent {
             Ok(results) => Ok(outcomes(results)),
             Err(ipvs_sys::Error::BatchOverrun {
                 done,

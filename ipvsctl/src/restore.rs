@@ -67,7 +67,7 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    execute(&session, &steps, prog, term)
+    execute(&session, steps, prog, term)
 }
 
 /// Splits the input into lines of words as ipvsadm's `config_stream_read`
@@ -147,12 +147,17 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
 }
 
 /// Runs the steps in order, sending consecutive changes as one batch.
-pub fn execute(session: &Session, steps: &[Step], prog: &str, term: &mut Term) -> io::Result<i32> {
+pub fn execute(
+    session: &Session,
+    steps: Vec<Step>,
+    prog: &str,
+    term: &mut Term,
+) -> io::Result<i32> {
     let mut status = 0;
     let mut batch: Vec<Change> = Vec::new();
     for step in steps {
-        if let Command::Change(c) = &step.command {
-            batch.push(c.clone());
+        if let Command::Change(c) = step.command {
+            batch.push(c);
             continue;
         }
         if let Some(code) = flush(session, &mut batch, term, &mut status)? {

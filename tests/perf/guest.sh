@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# tests/bench/guest.sh: the benchmark's side in the VM (run by tests/bench; not on its own).
+#
+#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS
+#
+# For each set: every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
+# network namespace, RUNS times, the tools taking turns in a rotating order; then the listings run
+# RUNS times each on one loaded table. Prints one line per measurement and tool:
+#   R SET WORK TOOL REAL_MS USER_MS SYS_MS
+# (the minimum over the runs of each; user and sys from the same run as the minimum real time),
+# and "C SET ..." lines for the correctness checks. tests/bench turns these into the table.
+set -uo pipefail
+data=$1 runs=$2
+shift 2
+TIMEFORMAT='%3R %3U %3S'
+ns_seq=0
+
+# new_ns: a fresh namespace with lo up and a default route (masquerading destinations must be
+# unicast addresses in it), its name in $ns.
+new_ns() {
+  ns_seq=$((ns_seq + 1))
+  ns=bench$ns_seq
+  if ! { ip netns add "$ns" && ip -n "$ns" link set lo up && ip -n "$ns" route add default dev lo; }; then
+    echo "bench: cannot set up namespace $ns" >&2
+    exit 1
+  fi
+}
+# drop_ns: flushes IPVS in $ns (the service hash is shared by all namespaces), then deletes it.
+drop_ns() {
+  ip netns exec "$ns" ipvsadm -C
+  ip netns del "$ns"
+  sleep 1
+}
+# timed NS INPUT CMD...: runs CMD in NS with stdin from INPUT, stdout to /dev/null; prints
+# "real user sys" in ms. Exit status is CMD's.
+timed() {
+  local n=$1 in=$2 t rc real user sys
+  shift 2
+  t=$({ time ip netns exec "$n" "$@" <"$in" >/dev/null 2>/tmp/bench.err; } 2>&1)
+  rc=$?
+  # bash's time of `ip netns exec` includes ip's own set-up, the same for every tool.
+  read -r real user sys <<<"$t"
+  echo "$(ms "$real") $(ms "$user") $(ms "$sys")"
+  return $rc
+}
+ms() { local s=${1%.*} f=${1#*.}; echo $((10#$s * 1000 + 10#$f)); }
+
+# keep KEY "real user sys": remembers the run with the lowest real time per KEY.
+declare -A best
+keep() {
+  local old=${best[$1]:-}
+  if [ -z "$old" ] || [ "${2%% *}" -lt "${old%% *}" ]; then best[$1]=$2; fi
+}
+report() {
+  local k
+  for k in "${!best[@]}"; do echo "R $k ${best[$k]}"; done | sort
+  best=()
+}
+# rotate N WORDS...: WORDS rotated left by N.
+rotate() {
+  local n=$1
+  shift
+  local a=("$@") i
+  for ((i = 0; i < ${#a[@]}; i++)); do printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"; done
+}
+
+load_cmd() { # TOOL SET_ARGS...
+  case $1 in
+    ipvsadm) echo ipvsadm -R ;;
+    ipvsctl) echo ipvsctl -R ;;
+    floor) echo "ipvs-floor load $2 $3 $4 $5" ;;
+  esac
+}
+
+for set in "$@"; do
+  IFS=: read -r name svcs dests pattern fw <<<"$set"
+  rules=$data/$name.rules
+  lines=$(wc -l <"$rules")
+  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs" >&2
+  # Load: each run, each tool into its own fresh namespace.
+  for ((r = 0; r < runs; r++)); do
+    for tool in $(rotate "$r" ipvsadm ipvsctl floor); do
+      new_ns
+      # shellcheck disable=SC2046
+      if t=$(timed "$ns" "$rules" $(load_cmd "$tool" "$svcs" "$dests" "$pattern" "$fw")); then
+        keep "$name load $tool" "$t"
+      else
+        echo "bench: $tool load failed in $ns: $(head -3 /tmp/bench.err)" >&2
+      fi
+      got=$(ip netns exec "$ns" ipvsadm -S -n | sort | md5sum)
+      echo "C $name load $tool $(ip netns exec "$ns" ipvsadm -S -n | wc -l) ${got%% *}"
+      drop_ns
+    done
+  done
+  # Listings, on one table loaded by the floor.
+  new_ns
+  ip netns exec "$ns" ipvs-floor load "$svcs" "$dests" "$pattern" "${fw:-0}" >/dev/null
+  for ((r = 0; r < runs; r++)); do
+    for tool in $(rotate "$r" ipvsadm ipvsctl floor); do
+      if [ "$tool" = floor ]; then
+        keep "$name list $tool" "$(timed "$ns" /dev/null ipvs-floor list)"
+        continue
+      fi
+      keep "$name list $tool" "$(timed "$ns" /dev/null "$tool" -Ln)"
+      keep "$name save $tool" "$(timed "$ns" /dev/null "$tool" -S -n)"
+      keep "$name stats $tool" "$(timed "$ns" /dev/null "$tool" -Ln --stats)"
+    done
+    keep "$name json ipvsctl" "$(timed "$ns" /dev/null ipvsctl -Ln --json)"
+  done
+  for w in -Ln "-S -n" "-Ln --stats"; do
+    # shellcheck disable=SC2086
+    if cmp -s <(ip netns exec "$ns" ipvsadm $w) <(ip netns exec "$ns" ipvsctl $w); then
+      echo "C $name listing ${w// /} same"
+    else
+      echo "C $name listing ${w// /} DIFFERENT"
+    fi
+  done
+  drop_ns
+  report
+done
+
+# One command per process, on a small table: 20 -A (each a new service), then 20 -Ln of the
+# 20 services; per process, the best of the runs.
+for ((r = 0; r < runs; r++)); do
+  for tool in $(rotate "$r" ipvsadm ipvsctl); do
+    new_ns
+    cmds=/tmp/bench-add.sh
+    for i in $(seq 1 20); do echo "$tool -A -t 10.9.$r.$i:80 -s rr"; done >$cmds
+    read -r real user sys <<<"$(timed "$ns" /dev/null bash $cmds)"
+    keep "process add1 $tool" "$((real / 20)) $((user / 20)) $((sys / 20))"
+    for i in $(seq 1 20); do echo "$tool -Ln"; done >$cmds
+    read -r real user sys <<<"$(timed "$ns" /dev/null bash $cmds)"
+    keep "process list1 $tool" "$((real / 20)) $((user / 20)) $((sys / 20))"
+    drop_ns
+  done
+done
+report
