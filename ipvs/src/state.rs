@@ -848,11 +848,8 @@ struct StateOutput {
 
 #[derive(Serialize)]
 pub(crate) struct ServiceOut {
-    family: &'static str,
-    protocol: Option<String>,
-    address: Option<String>,
-    port: Option<u16>,
-    fwmark: Option<u32>,
+    #[serde(flatten)]
+    key: KeyOut,
     scheduler: String,
     flags: Vec<String>,
     timeout: u32,
@@ -932,25 +929,8 @@ fn service_out(s: &ServiceState) -> ServiceOut {
 
 /// A service without its `destinations` field.
 pub(crate) fn service_out_alone(svc: &Service) -> ServiceOut {
-    let (protocol, address, port, fwmark) = match svc.key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => (
-            Some(protocol_word(protocol)),
-            Some(ntop(addr)),
-            Some(port),
-            None,
-        ),
-        ServiceKey::Fwmark { fwmark, .. } => (None, None, None, Some(fwmark)),
-    };
     ServiceOut {
-        family: family_word(svc.key.family()),
-        protocol,
-        address,
-        port,
-        fwmark,
+        key: service_key_out(&svc.key),
         scheduler: svc.scheduler.name().to_string(),
         flags: service_flag_words(svc.flags, &svc.scheduler),
         timeout: svc.timeout,
@@ -1023,6 +1003,14 @@ mod tests {
 
     #[test]
     fn serde_form_is_the_documented_save_schema() {
+        // The text, not only the value: `-S --json` prints the fields in the documented order.
+        let text = serde_json::to_string(&sample()).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"services":[{"family":"ipv4","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"rr","flags":[],"timeout":0,"#
+            ),
+            "{text}"
+        );
         let v = serde_json::to_value(sample()).unwrap();
         assert_eq!(
             v["services"][0],
