@@ -19,7 +19,7 @@ use clap::{Arg, ArgAction, Command};
 use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
 
 use crate::cli::Command as CliCommand;
-use crate::exec::{message, Session, Term};
+use crate::exec::{message, subcommand_matches, Session, Term};
 use crate::{output, restore};
 
 /// The clap description of `apply`: it parses the arguments and renders
@@ -96,26 +96,9 @@ pub fn command() -> Command {
 
 /// Runs `ipvsctl apply ARGS` and returns the exit code.
 pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
-    let matches = match command()
-        .bin_name("ipvsctl apply")
-        .no_binary_name(true)
-        .try_get_matches_from(args)
-    {
+    let matches = match subcommand_matches(command().bin_name("ipvsctl apply"), args, term)? {
         Ok(m) => m,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let text = e.render().to_string();
-            return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    term.print(&text)?;
-                    Ok(0)
-                }
-                _ => {
-                    term.error(text.trim_end())?;
-                    Ok(2)
-                }
-            };
-        }
+        Err(code) => return Ok(code),
     };
     let file = matches.get_one::<String>("file").map(String::as_str);
     let options = PlanOptions {

@@ -15,7 +15,7 @@ use clap::{Arg, ArgAction, ArgGroup, Command};
 use ipvs::{Change, DrainOptions, DrainProgress};
 
 use crate::cli::{self, Command as CliCommand, Context};
-use crate::exec::{message, Session, Term};
+use crate::exec::{message, subcommand_matches, Session, Term};
 
 /// The clap description of `drain` (parsing, help, man page, completions).
 pub fn command() -> Command {
@@ -97,26 +97,9 @@ pub fn command() -> Command {
 
 /// Runs `ipvsctl drain ARGS` and returns the exit code.
 pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
-    let matches = match command()
-        .bin_name("ipvsctl drain")
-        .no_binary_name(true)
-        .try_get_matches_from(args)
-    {
+    let matches = match subcommand_matches(command().bin_name("ipvsctl drain"), args, term)? {
         Ok(m) => m,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let text = e.render().to_string();
-            return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    term.print(&text)?;
-                    Ok(0)
-                }
-                _ => {
-                    term.error(text.trim_end())?;
-                    Ok(2)
-                }
-            };
-        }
+        Err(code) => return Ok(code),
     };
     // The service and server as ipvsadm's parser reads them for `-d`.
     let mut words = vec!["-d".to_string()];
