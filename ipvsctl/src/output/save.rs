@@ -67,22 +67,8 @@ fn service_rules(
 ) {
     let svc = &vs.entry.service;
     let sel = service_selector(&svc.key, numeric, names);
-    let _ = write!(out, "-A {sel} -s {}", svc.scheduler.name());
-    if svc.flags.contains(ServiceFlags::PERSISTENT) {
-        let _ = write!(out, " -p {}", svc.timeout);
-        if let Some(m) = partial_netmask(svc.netmask) {
-            let _ = write!(out, " -M {m}");
-        }
-    }
-    if let Some(pe) = pe_name(svc) {
-        let _ = write!(out, " --pe {pe}");
-    }
-    if svc.flags.contains(ServiceFlags::ONEPACKET) {
-        out.push_str(" -o");
-    }
-    if svc.flags.intersects(SCHED_BITS) {
-        let _ = write!(out, " -b {}", sched_flags(svc));
-    }
+    let _ = write!(out, "-A {sel}");
+    service_options(out, svc);
     out.push('\n');
 
     let proto = match svc.key {
@@ -92,24 +78,8 @@ fn service_rules(
     for e in sort::dests(&vs.destinations, sort) {
         let d = &e.destination;
         let dname = addrport(names, d.addr, d.port, proto, numeric);
-        let _ = write!(
-            out,
-            "-a {sel} -r {dname} {} -w {}",
-            fwd_switch(&d.forward),
-            d.weight as i32
-        );
-        if let Forward::Tunnel { kind, port, flags } = d.forward {
-            let _ = match kind {
-                TunnelType::Ipip => write!(out, " --tun-type ipip"),
-                TunnelType::Gue => write!(
-                    out,
-                    " --tun-type gue --tun-port {port} {}",
-                    Checksum::of(flags).option()
-                ),
-                TunnelType::Gre => write!(out, " --tun-type gre {}", Checksum::of(flags).option()),
-                TunnelType::Other(_) => Ok(()),
-            };
-        }
+        let _ = write!(out, "-a {sel} -r {dname}");
+        forward_options(out, d);
         out.push('\n');
     }
 }
@@ -138,6 +108,17 @@ fn service_options(out: &mut String, svc: &ipvs::Service) {
 /// `-a`/`-e`'s options after `-r`: forwarding, weight, tunnel options and,
 /// unlike `-S`, the thresholds.
 fn destination_options(out: &mut String, d: &ipvs::Destination) {
+    forward_options(out, d);
+    if d.upper_threshold != 0 {
+        let _ = write!(out, " -x {}", d.upper_threshold);
+    }
+    if d.lower_threshold != 0 {
+        let _ = write!(out, " -y {}", d.lower_threshold);
+    }
+}
+
+/// A destination's options as `-S` writes them: forwarding, weight and tunnel options.
+fn forward_options(out: &mut String, d: &ipvs::Destination) {
     let _ = write!(out, " {} -w {}", fwd_switch(&d.forward), d.weight as i32);
     if let Forward::Tunnel { kind, port, flags } = d.forward {
         let _ = match kind {
@@ -150,12 +131,6 @@ fn destination_options(out: &mut String, d: &ipvs::Destination) {
             TunnelType::Gre => write!(out, " --tun-type gre {}", Checksum::of(flags).option()),
             TunnelType::Other(_) => Ok(()),
         };
-    }
-    if d.upper_threshold != 0 {
-        let _ = write!(out, " -x {}", d.upper_threshold);
-    }
-    if d.lower_threshold != 0 {
-        let _ = write!(out, " -y {}", d.lower_threshold);
     }
 }
 
