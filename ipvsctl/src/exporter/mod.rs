@@ -169,6 +169,13 @@ impl<T> SingleFlight<T> {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    // Looked up before anything is opened: a wrong --user fails first, with nothing to undo.
+    let user = match &args.user {
+        Some(name) => {
+            Some(ipvs_sys::privs::lookup_user(name).map_err(|e| format!("--user {name}: {e}"))?)
+        }
+        None => None,
+    };
     let mut handles = Vec::new();
     if args.netns.is_empty() {
         let ipvs = Ipvs::new().map_err(|e| format!("cannot open IPVS: {e}"))?;
@@ -181,9 +188,8 @@ fn run(args: Args) -> Result<(), String> {
     }
     let server = tiny_http::Server::http(&args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    if let Some(name) = &args.user {
-        let user = ipvs_sys::privs::lookup_user(name).map_err(|e| format!("--user {name}: {e}"))?;
-        ipvs_sys::privs::become_user(&user, &[ipvs_sys::privs::CAP_NET_ADMIN])
+    if let (Some(user), Some(name)) = (&user, &args.user) {
+        ipvs_sys::privs::become_user(user, &[ipvs_sys::privs::CAP_NET_ADMIN])
             .map_err(|e| format!("--user {name}: {e}"))?;
     }
     let n = handles.len();
