@@ -14,6 +14,7 @@ mod support;
 
 mod apply;
 mod batch;
+mod concurrency;
 mod config;
 mod daemons;
 mod destinations;
@@ -24,5 +25,6 @@ mod faults;
 mod forwarding;
 mod ipvsadm_agrees;
 mod netns;
+mod scale;
 mod services;
 mod traffic;
