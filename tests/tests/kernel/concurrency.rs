@@ -118,7 +118,7 @@ fn concurrency_two_ipvsctl_applies_of_disjoint_sets_at_once_both_succeed_with_th
 }
 
 const THREADS: u8 = 8;
-const ROUNDS: usize = 100;
+const ROUNDS: usize = 300;
 
 /// Thread `t`'s services: TCP, UDP and IPv6 TCP.
 fn keys_of(t: u8) -> [ServiceKey; 3] {

@@ -200,44 +200,44 @@ fn assert_each_once(what: &str, listing: &str, wanted: &BTreeMap<String, Vec<Str
 }
 
 /// Another process (a shell loop of ipvsctl commands in the namespace) that edits services
-/// outside the big table until told to stop: it counts its commands in a file.
+/// outside the big table until told to stop: it counts its rounds in a file.
+///
+/// Its services: a pool of 16 TCP services (10.99.0.1-16:80, made before any listing) whose
+/// scheduler it edits and whose real servers it adds, edits and deletes, and firewall-mark
+/// services it adds and deletes. It adds and deletes no address service during a listing: the
+/// kernel (6.1) resumes each part of a service dump at an index into a hash table shared by every
+/// namespace, so an address service added or deleted between two parts makes the dump repeat or
+/// skip another service. ipvsadm 1.31 and ipvsctl then both list some of the 20,000 twice and
+/// miss others (seen here: 2-3 of each per listing with such a writer); firewall-mark services
+/// live in a second table, dumped after the first.
 struct Writer {
     child: Child,
     dir: String,
 }
 
-/// The writer's loop. Its services: a pool of 16 TCP services (10.99.0.1-16:80, made first)
-/// whose scheduler it edits and whose real servers it adds, edits and deletes, and firewall-mark
-/// services it adds and deletes. With `$CHURN` = yes it also adds and deletes TCP services
-/// (10.98.x.y:80, low bytes spread like the table's).
+/// The writer's loop; a pause after each command leaves the (single) CPU mostly to the listings.
 const WRITER: &str = r#"
 set -u
-dir=$1 churn=$2
-fail() { echo "writer: $*" >>"$dir/errors"; }
-for p in $(seq 1 16); do ipvsctl -A -t 10.99.0.$p:80 -s rr || fail "-A 10.99.0.$p"; done
+dir=$1
+c() { ipvsctl "$@" || echo "writer: ipvsctl $*" >>"$dir/errors"; sleep 0.1; }
+for p in $(seq 1 16); do c -A -t 10.99.0.$p:80 -s rr; done
 k=0
 : >"$dir/ready"
 while [ ! -e "$dir/stop" ]; do
   p=$((k % 16 + 1)) r=192.168.$((k % 200)).$((k % 250 + 1))
-  ipvsctl -a -t 10.99.0.$p:80 -r $r:80 -m -w 1 || fail "-a $k"
-  ipvsctl -e -t 10.99.0.$p:80 -r $r:80 -m -w 3 || fail "-e $k"
-  ipvsctl -E -t 10.99.0.$p:80 -s $([ $((k % 2)) = 0 ] && echo wlc || echo rr) || fail "-E $k"
-  ipvsctl -A -f $((1000 + k)) -s rr || fail "-A -f $k"
-  [ $k = 0 ] || ipvsctl -D -f $((999 + k)) || fail "-D -f $k"
-  ipvsctl -d -t 10.99.0.$p:80 -r $r:80 || fail "-d $k"
-  if [ "$churn" = yes ]; then
-    v=10.98.$((k % 250)).$((k * 7 % 250 + 1))
-    ipvsctl -A -t $v:80 -s rr || fail "-A $v"
-    ipvsctl -a -t $v:80 -r $r:80 -m || fail "-a $v"
-    ipvsctl -D -t $v:80 || fail "-D $v"
-  fi
+  c -a -t 10.99.0.$p:80 -r $r:80 -m -w 1
+  c -e -t 10.99.0.$p:80 -r $r:80 -m -w 3
+  c -E -t 10.99.0.$p:80 -s $([ $((k % 2)) = 0 ] && echo wlc || echo rr)
+  c -A -f $((1000 + k)) -s rr
+  [ $k = 0 ] || c -D -f $((999 + k))
+  c -d -t 10.99.0.$p:80 -r $r:80
   k=$((k + 1))
   echo $k >"$dir/count.new" && mv "$dir/count.new" "$dir/count"
 done
 "#;
 
 impl Writer {
-    fn start(ns: &NetNs, churn: bool) -> Writer {
+    fn start(ns: &NetNs) -> Writer {
         let dir = format!("/tmp/ipvst-writer-{}", ns.name());
         std::fs::create_dir_all(&dir).expect("writer dir");
         std::fs::write(format!("{dir}/loop.sh"), WRITER).expect("writer script");
@@ -245,7 +245,6 @@ impl Writer {
             .args(["netns", "exec", ns.name(), "bash"])
             .arg(format!("{dir}/loop.sh"))
             .arg(&dir)
-            .arg(if churn { "yes" } else { "no" })
             .stdin(Stdio::null())
             .spawn()
             .expect("start the writer");
@@ -270,7 +269,7 @@ impl Writer {
     fn during<T>(&self, what: &str, f: impl FnOnce() -> T) -> T {
         let before = self.rounds();
         let out = f();
-        // A round is 6 or 9 ipvsctl commands; the listing must have overlapped edits.
+        // A round is 6 ipvsctl commands; the listing must have overlapped some.
         let after = self.rounds();
         assert!(
             after > before,
@@ -329,7 +328,7 @@ fn scale_20000_services_x5_listed_saved_restored_as_ipvsadm_while_another_proces
     let ns = NetNs::new();
     timed("ipvsctl -R of 20000 x 5", || restore(&ns, &rules));
 
-    let writer = Writer::start(&ns, std::env::var_os("IPVST_SCALE_CHURN").is_some());
+    let writer = Writer::start(&ns);
     let (text, text_rss) = writer.during("ipvsctl -Ln", || {
         timed("ipvsctl -Ln", || ipvsctl_measured(&ns, &["-Ln"]))
     });
@@ -434,16 +433,10 @@ fn scale_20000_services_x5_listed_saved_restored_as_ipvsadm_while_another_proces
         saved_20k.len(),
         generated.len()
     );
-    // The table is still now: the save (writer's services left included) is ipvsadm's, byte
-    // for byte.
-    let ipvsadm_saved = timed("ipvsadm -S -n", || ns.ipvsadm_ok(&["-S", "-n"]));
-    assert!(
-        saved == ipvsadm_saved,
-        "ipvsctl -S -n and ipvsadm -S -n differ on a still table"
-    );
     drop(ns);
 
-    // Restored into a fresh namespace, the table saves the same again.
+    // Restored into a fresh namespace (the writer's services left included), the table is
+    // still: ipvsadm saves it as ipvsctl did, byte for byte.
     let fresh = NetNs::new();
     timed("ipvsctl -R of the save", || restore(&fresh, &saved));
     let again = timed("ipvsadm -S -n after the restore", || {
@@ -451,7 +444,7 @@ fn scale_20000_services_x5_listed_saved_restored_as_ipvsadm_while_another_proces
     });
     assert!(
         again == saved,
-        "the restored table saves differently ({} lines, {} saved)",
+        "ipvsadm -S -n of the restored table is not ipvsctl's save ({} lines, {} saved)",
         again.lines().count(),
         saved.lines().count()
     );
