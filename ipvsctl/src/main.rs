@@ -15,6 +15,7 @@ mod cli;
 mod drain;
 mod exec;
 mod exporter;
+mod interrupt;
 mod output;
 mod restore;
 
