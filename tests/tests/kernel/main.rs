@@ -23,6 +23,7 @@ mod errors;
 mod exporter;
 mod faults;
 mod forwarding;
+mod hostile;
 mod ipvsadm_agrees;
 mod netns;
 mod services;
