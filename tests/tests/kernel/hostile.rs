@@ -198,11 +198,7 @@ fn check_cases(cases: Vec<Case>) {
             out.max_rss_kb
         );
     }
-    eprintln!(
-        "hostile inputs: {} cases\n{}",
-        report.len(),
-        report.join("\n")
-    );
+    eprintln!("hostile inputs: {} cases", report.len());
 }
 
 #[test]
