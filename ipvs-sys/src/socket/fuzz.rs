@@ -93,17 +93,29 @@ fn seeds() -> Vec<Vec<u8>> {
             _ => by_file.push((name, m)),
         }
     }
-    by_file.into_iter().map(|(_, d)| d).collect()
+    let mut seeds: Vec<Vec<u8>> = by_file.into_iter().map(|(_, d)| d).collect();
+    // And each with its first message marked NLM_F_DUMP_INTR (a dump the kernel interrupted).
+    let marked: Vec<Vec<u8>> = seeds
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            let flags = u16::from_ne_bytes([d[6], d[7]]) | NLM_F_DUMP_INTR;
+            d[6..8].copy_from_slice(&flags.to_ne_bytes());
+            d
+        })
+        .collect();
+    seeds.extend(marked);
+    seeds
 }
 
 #[test]
 fn fuzz_requests_dumps_batches_and_family_look_ups() {
     let seeds = seeds();
-    assert!(seeds.len() > 30, "{} captures", seeds.len());
+    assert!(seeds.len() > 60, "{} captures", seeds.len());
     let get = |cmd| IpvsMessage::new(cmd, vec![]);
     let mut sends = 0;
     // Four conversations an execution: a smaller budget.
-    let c = fuzz::run_for(25_000, "dump, request, batch, family", &seeds, |input| {
+    let c = fuzz::run_for(10_000, "dump, request, batch, family", &seeds, |input| {
         let mut ok = false;
         let mut w = wire(input);
         ok |= w.dump(&get(Command::GetService)).is_ok();
