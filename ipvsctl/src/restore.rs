@@ -83,7 +83,13 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    interrupt::watch()?;
+    // Only for changes: a listing alone stops at a signal as usual.
+    if steps
+        .iter()
+        .any(|s| matches!(s.command, Command::Change(_)))
+    {
+        interrupt::watch()?;
+    }
     execute(&session, steps, prog, term)
 }
 
