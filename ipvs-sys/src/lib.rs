@@ -27,6 +27,8 @@ mod daemon;
 mod dest;
 mod error;
 pub mod frame;
+#[cfg(test)]
+mod fuzz_tests;
 mod message;
 pub mod names;
 pub mod netns;

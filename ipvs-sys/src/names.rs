@@ -1,5 +1,7 @@
 //! Host and service names through the C library, as ipvsadm resolves them
-//! (`getnameinfo`, `getservbyport`, `getservbyname`, honouring nsswitch).
+//! (honouring nsswitch), with the reentrant calls: `getnameinfo`, `getaddrinfo`,
+//! `getservbyport_r` and `getservbyname_r`, never the ones that answer in static
+//! storage (`getservbyport`, `gethostbyaddr`), so that threads may look up at once.
 //! The FFI lives here because this is the one crate allowed `unsafe`.
 
 use std::ffi::{CStr, CString};
@@ -48,32 +50,99 @@ pub fn host_name(addr: IpAddr) -> Option<String> {
 }
 
 /// The service name of a port for a protocol (`"tcp"`, `"udp"`, `"sctp"`), from the services database.
+/// Thread-safe: `getservbyport_r` fills an entry and a buffer of ours, not the C library's
+/// static entry that `getservbyport` returns.
 pub fn service_name(port: u16, proto: &str) -> Option<String> {
     let proto = CString::new(proto).ok()?;
-    // SAFETY: `proto` is NUL-terminated and outlives the call. getservbyport
-    // returns a pointer to static storage (not thread-safe, like ipvsadm's
-    // use): its name is copied out at once, before any other lookup.
-    unsafe {
-        let ent = libc::getservbyport(i32::from(port.to_be()), proto.as_ptr());
-        if ent.is_null() || (*ent).s_name.is_null() {
-            return None;
-        }
-        Some(CStr::from_ptr((*ent).s_name).to_string_lossy().into_owned())
-    }
+    with_servent(
+        |ent, buf, len, result| {
+            // SAFETY: `proto` is NUL-terminated and outlives the call; `ent`, `buf` (of `len`
+            // bytes) and `result` are valid writable places that with_servent owns.
+            unsafe {
+                getservbyport_r(
+                    i32::from(port.to_be()),
+                    proto.as_ptr(),
+                    ent,
+                    buf,
+                    len,
+                    result,
+                )
+            }
+        },
+        |ent| {
+            if ent.s_name.is_null() {
+                return None;
+            }
+            // SAFETY: a found entry's s_name points to a NUL-terminated string in the buffer,
+            // which with_servent keeps alive while this runs.
+            let name = unsafe { CStr::from_ptr(ent.s_name) };
+            Some(name.to_string_lossy().into_owned())
+        },
+    )
 }
 
-/// The port of a service name for a protocol, from the services database.
+/// The port of a service name for a protocol, from the services database (thread-safe:
+/// `getservbyname_r`).
 pub fn service_port(name: &str, proto: &str) -> Option<u16> {
     let name = CString::new(name).ok()?;
     let proto = CString::new(proto).ok()?;
-    // SAFETY: both strings are NUL-terminated and outlive the call; the
-    // returned static entry is read at once.
-    unsafe {
-        let ent = libc::getservbyname(name.as_ptr(), proto.as_ptr());
-        if ent.is_null() {
+    with_servent(
+        |ent, buf, len, result| {
+            // SAFETY: both strings are NUL-terminated and outlive the call; `ent`, `buf` (of
+            // `len` bytes) and `result` are valid writable places that with_servent owns.
+            unsafe { getservbyname_r(name.as_ptr(), proto.as_ptr(), ent, buf, len, result) }
+        },
+        |ent| Some(u16::from_be(ent.s_port as u16)),
+    )
+}
+
+// The reentrant services look-ups of glibc and musl, which the libc crate does not declare.
+extern "C" {
+    fn getservbyport_r(
+        port: libc::c_int,
+        proto: *const libc::c_char,
+        result_buf: *mut libc::servent,
+        buf: *mut libc::c_char,
+        buflen: libc::size_t,
+        result: *mut *mut libc::servent,
+    ) -> libc::c_int;
+    fn getservbyname_r(
+        name: *const libc::c_char,
+        proto: *const libc::c_char,
+        result_buf: *mut libc::servent,
+        buf: *mut libc::c_char,
+        buflen: libc::size_t,
+        result: *mut *mut libc::servent,
+    ) -> libc::c_int;
+}
+
+/// Runs a `getservby*_r` `call` with an entry and a buffer of our own, growing the buffer while
+/// the call answers ERANGE (up to 1 MiB: no services line is that long), and hands the found
+/// entry to `read` while its strings (in the buffer) are alive.
+fn with_servent<T>(
+    call: impl Fn(
+        *mut libc::servent,
+        *mut libc::c_char,
+        libc::size_t,
+        *mut *mut libc::servent,
+    ) -> libc::c_int,
+    read: impl FnOnce(&libc::servent) -> Option<T>,
+) -> Option<T> {
+    let mut len = 1024;
+    loop {
+        let mut buf = vec![0 as libc::c_char; len];
+        // SAFETY: servent is plain old data; all-zero (null pointers) is a valid value.
+        let mut ent: libc::servent = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::servent = std::ptr::null_mut();
+        let rc = call(&mut ent, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc == libc::ERANGE && len < 1 << 20 {
+            len *= 4;
+            continue;
+        }
+        if rc != 0 || result.is_null() {
             return None;
         }
-        Some(u16::from_be((*ent).s_port as u16))
+        return read(&ent);
     }
 }
 
@@ -128,5 +197,84 @@ mod tests {
             assert_eq!(service_name(80, "tcp").as_deref(), Some("http"));
         }
         assert_eq!(service_port("no-such-service-xyz", "tcp"), None);
+    }
+
+    /// Every look-up of the table in `ports` and a few hosts, in the order `rotate` gives.
+    fn look_up_all(rotate: usize) -> Vec<(String, Option<String>)> {
+        let protos = ["tcp", "udp", "sctp"];
+        let mut keys: Vec<(u16, &str)> = (0..=1100u16)
+            .flat_map(|p| protos.iter().map(move |pr| (p, *pr)))
+            .collect();
+        let n = keys.len();
+        keys.rotate_left(rotate % n);
+        let mut out: Vec<(String, Option<String>)> = Vec::new();
+        for (port, proto) in keys {
+            let name = service_name(port, proto);
+            // The way back, name to port, when there is a name.
+            let back = name
+                .as_deref()
+                .and_then(|n| service_port(n, proto))
+                .map(|p| p.to_string());
+            out.push((format!("{port}/{proto}"), name));
+            out.push((format!("{port}/{proto} back"), back));
+        }
+        for host in ["127.0.0.1", "::1", "192.0.2.1"] {
+            out.push((host.into(), host_name(host.parse().unwrap())));
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn reentrant_service_names_match_the_static_call() {
+        // The same answers as getservbyport, here called alone on one thread.
+        let mut found = 0;
+        for port in 0..=1100u16 {
+            for proto in ["tcp", "udp", "sctp"] {
+                let p = CString::new(proto).unwrap();
+                // SAFETY: `p` is NUL-terminated; the static entry is read at once, and no other
+                // thread of this test looks up services (the threaded test compares with
+                // service_name, not with this call).
+                let old = unsafe {
+                    let ent = libc::getservbyport(i32::from(port.to_be()), p.as_ptr());
+                    (!ent.is_null() && !(*ent).s_name.is_null())
+                        .then(|| CStr::from_ptr((*ent).s_name).to_string_lossy().into_owned())
+                };
+                found += usize::from(old.is_some());
+                assert_eq!(service_name(port, proto), old, "{port}/{proto}");
+            }
+        }
+        if std::path::Path::new("/etc/services").exists() {
+            assert!(found > 50, "only {found} named ports in /etc/services");
+        }
+    }
+
+    #[test]
+    fn look_ups_from_many_threads_at_once_answer_as_one_thread_does() {
+        let alone = look_up_all(0);
+        if std::path::Path::new("/etc/services").exists() {
+            assert!(alone.iter().filter(|(_, v)| v.is_some()).count() > 100);
+        }
+        let threads = 8;
+        let rounds = 3;
+        let barrier = std::sync::Barrier::new(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        (0..rounds)
+                            .map(|r| look_up_all(t * 397 + r * 1009))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for (t, h) in handles.into_iter().enumerate() {
+                for (r, got) in h.join().unwrap().into_iter().enumerate() {
+                    assert!(got == alone, "thread {t}, round {r} answered differently");
+                }
+            }
+        });
     }
 }

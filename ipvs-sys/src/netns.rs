@@ -45,6 +45,30 @@ where
     .map_err(|_| io::Error::other("network namespace thread panicked"))?
 }
 
+/// Like [`run_in_netns`], but `f` may borrow from the caller (a scoped thread); a panic in `f`
+/// is resumed on the caller's thread.
+pub fn run_in_netns_scoped<T, F>(path: &Path, f: F) -> io::Result<T>
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+{
+    let file = File::open(path)?;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            // SAFETY: as in run_in_netns: setns reads the fd that `file` keeps open and changes
+            // the namespace of this scoped thread alone, which ends when f returns.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            drop(file);
+            Ok(f())
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

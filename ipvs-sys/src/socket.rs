@@ -588,6 +588,10 @@ fn set_timeout(sock: &Socket, timeout: Duration) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Mutated replies of the golden captures (`socket/fuzz.rs`).
+#[cfg(test)]
+mod fuzz;
+
 /// The kernel's side played with crafted datagrams: what cannot be provoked on demand
 /// (`NLM_F_DUMP_INTR`: IPVS's dumps do not mark themselves) or only with a real kernel.
 #[cfg(test)]

@@ -18,6 +18,14 @@ pub enum ApplyError {
     /// in reverse order (`undo_failed` lists any undo the kernel refused too,
     /// in which case the table is not as it was).
     Refused(Box<Refusal>),
+    /// [`Ipvs::apply_plan_until`] was told to stop between two batches: the
+    /// `undone` changes made were undone (`undo_failed` as in [`Refusal`]).
+    Interrupted {
+        /// How many changes had been made (and were undone).
+        undone: usize,
+        /// Undo changes that failed, with the kernel's reason.
+        undo_failed: Vec<(Change, Error)>,
+    },
 }
 
 /// A change the kernel refused, and the undoing of what came before it.
@@ -65,6 +73,18 @@ impl fmt::Display for ApplyError {
                     )
                 }
             }
+            ApplyError::Interrupted {
+                undone,
+                undo_failed,
+            } => write!(
+                f,
+                "interrupted: {undone} changes made were undone{}",
+                if undo_failed.is_empty() {
+                    ""
+                } else {
+                    ", some undo failed: the table is not as it was"
+                }
+            ),
         }
     }
 }
@@ -122,9 +142,26 @@ impl Ipvs {
     /// already made are undone in reverse order with the plan's undo changes,
     /// and the refused change is reported with the kernel's reason.
     pub fn apply_plan(&self, p: &Plan) -> std::result::Result<(), ApplyError> {
+        self.apply_plan_until(p, &|| false)
+    }
+
+    /// [`Ipvs::apply_plan`] that asks `stop` before each batch: when it says
+    /// yes, what was made is undone and the answer is [`ApplyError::Interrupted`]
+    /// (a signal to the program, say).
+    pub fn apply_plan_until(
+        &self,
+        p: &Plan,
+        stop: &dyn Fn() -> bool,
+    ) -> std::result::Result<(), ApplyError> {
         let mut made: Vec<usize> = Vec::new();
         let mut start = 0;
         while start < p.changes.len() {
+            if stop() {
+                return Err(ApplyError::Interrupted {
+                    undone: made.len(),
+                    undo_failed: self.undo(p, &made),
+                });
+            }
             let end = (start + BATCH).min(p.changes.len());
             let chunk = &p.changes[start..end];
             let mut refused: Option<(usize, Error)> = None;
@@ -149,15 +186,7 @@ impl Ipvs {
                 let change = p.changes[i].clone();
                 let underneath = changed_underneath(&change, &error);
                 let undone = made.len();
-                let undo: Vec<Change> = made.iter().rev().map(|&j| p.undo[j].clone()).collect();
-                let undo_failed = match self.apply(&undo) {
-                    Ok(rs) => undo
-                        .iter()
-                        .zip(rs)
-                        .filter_map(|(c, r)| r.err().map(|e| (c.clone(), e)))
-                        .collect(),
-                    Err(e) => vec![(undo.first().cloned().unwrap_or(Change::Flush), e)],
-                };
+                let undo_failed = self.undo(p, &made);
                 return Err(ApplyError::Refused(Box::new(Refusal {
                     change,
                     error,
@@ -169,5 +198,18 @@ impl Ipvs {
             start = end;
         }
         Ok(())
+    }
+
+    /// Undoes the `made` changes of `p`, last first; returns the undo changes that failed.
+    fn undo(&self, p: &Plan, made: &[usize]) -> Vec<(Change, Error)> {
+        let undo: Vec<Change> = made.iter().rev().map(|&j| p.undo[j].clone()).collect();
+        match self.apply(&undo) {
+            Ok(rs) => undo
+                .iter()
+                .zip(rs)
+                .filter_map(|(c, r)| r.err().map(|e| (c.clone(), e)))
+                .collect(),
+            Err(e) => vec![(undo.first().cloned().unwrap_or(Change::Flush), e)],
+        }
     }
 }

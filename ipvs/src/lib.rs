@@ -523,6 +523,11 @@ pub mod replay {
         msg.service().map(wire::service_from)
     }
 
+    /// The sync daemon a message carries (a `NEW_DAEMON` reply, or a daemon request).
+    pub fn daemon(msg: &IpvsMessage) -> Option<Result<crate::SyncDaemon, String>> {
+        msg.daemon().map(wire::daemon_from)
+    }
+
     /// The table a listing saw, from its messages in capture order, both directions: each
     /// `NEW_SERVICE` reply is a service (in the kernel's order), and the `NEW_DEST` replies
     /// that follow a `GET_DEST` request are the destinations of the service that request named,

@@ -17,6 +17,7 @@
 //!   sync id 0 beside the state, which is all the kernel reads.
 //! - [`Diff::Order`]: the same attributes in another order (ipvsadm puts a daemon's multicast
 //!   group last); the kernel parses attributes by type, so order does not matter.
+#![forbid(unsafe_code)]
 
 #[path = "../../ipvs-sys/tests/common/mod.rs"]
 mod common;

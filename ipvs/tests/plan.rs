@@ -1,5 +1,6 @@
 //! Host tests of `ipvs::plan`: every kind of difference, order, idempotence,
 //! prune, undo, and random states reached through a model of the kernel.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -9,7 +9,9 @@
 //! Exit codes: 0 done (or nothing to do; with `--check`: the table matches),
 //! 1 with `--check` when the table differs (the changes are printed), 2 for
 //! bad input or options (nothing is sent), 255 when the kernel refused a
-//! change (what was done before it is undone).
+//! change (what was done before it is undone), 130 or 143 when SIGINT or
+//! SIGTERM came while the changes were sent (the batch in flight is finished,
+//! then what was done is undone; see [`crate::interrupt`]).
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
@@ -20,7 +22,7 @@ use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
 
 use crate::cli::Command as CliCommand;
 use crate::exec::{message, subcommand_matches, Session, Term};
-use crate::{output, restore};
+use crate::{interrupt, output, restore};
 
 /// The clap description of `apply`: it parses the arguments and renders
 /// the help, the man page's and the completions' part for it.
@@ -36,7 +38,8 @@ pub fn command() -> Command {
              the first non-blank character tells which. Services the input does not name stay \
              unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
              differs, 2 bad input (nothing changed), 255 the kernel refused a change (the table \
-             is left as it was).",
+             is left as it was), 130 or 143 on SIGINT or SIGTERM while the changes are sent \
+             (what was done is undone).",
         )
         .disable_version_flag(true)
         .arg(
@@ -168,7 +171,11 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         return Ok(0);
     }
     let applied = match drain {
-        None => ipvs.apply_plan(&plan),
+        None => {
+            // SIGINT and SIGTERM from here on: the batch in flight ends, what was made is undone.
+            interrupt::watch()?;
+            ipvs.apply_plan_until(&plan, &|| interrupt::received().is_some())
+        }
         Some(timeout) => {
             // The deletes wait for the drain: everything else first, then the destinations
             // to delete go to weight 0, and when their connections are gone, the deletes.
@@ -248,6 +255,25 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             }
             term.error(&msg)?;
             Ok(255)
+        }
+        Err(ipvs::ApplyError::Interrupted {
+            undone,
+            undo_failed,
+        }) => {
+            let signal = interrupt::received().unwrap_or(libc::SIGINT);
+            let how = if undo_failed.is_empty() {
+                format!("the {undone} changes made were undone; the table is as it was")
+            } else {
+                format!(
+                    "undoing the {undone} changes made failed {} times: the table is NOT as it was",
+                    undo_failed.len()
+                )
+            };
+            term.error(&format!(
+                "apply: interrupted by {}: {how}",
+                interrupt::name(signal)
+            ))?;
+            Ok(interrupt::exit_code(signal))
         }
         Err(e) => {
             term.error(&format!("apply: {e}"))?;

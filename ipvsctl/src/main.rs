@@ -15,6 +15,9 @@ mod cli;
 mod drain;
 mod exec;
 mod exporter;
+#[cfg(test)]
+mod hostile_tests;
+mod interrupt;
 mod output;
 mod restore;
 

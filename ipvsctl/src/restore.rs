@@ -14,6 +14,11 @@
 //!
 //! With `--json`, the input is what `-S --json` writes; the exit status is
 //! 255 if the kernel refused any change.
+//!
+//! SIGINT or SIGTERM while the changes are sent ([`crate::interrupt`]): the
+//! batch in flight is finished, the rest is not sent, the message says which
+//! input lines (or, with `--json`, how many changes) were applied, and the
+//! exit status is 128 + the signal (130, 143).
 
 use std::io::{self, Read};
 
@@ -21,7 +26,7 @@ use ipvs::Change;
 
 use crate::cli::{self, Command, Context, Failure, Invocation};
 use crate::exec::{info_text, message, Session, Term};
-use crate::output;
+use crate::{interrupt, output};
 
 /// One command of the input, with its line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +55,18 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
                 return Ok(2);
             }
         };
+        interrupt::watch()?;
         let failed = apply(&session, &changes, term)?;
+        if let Some(signal) = interrupted(failed.len(), changes.len()) {
+            term.error(&format!(
+                "{prog}: interrupted by {}: the first {} of the {} changes were applied, \
+                 the rest were not sent",
+                interrupt::name(signal),
+                failed.len(),
+                changes.len()
+            ))?;
+            return Ok(interrupt::exit_code(signal));
+        }
         return Ok(if failed.iter().any(|f| *f) { 255 } else { 0 });
     }
     let steps = match parse_input(prog, &text) {
@@ -67,7 +83,19 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
+    // Only for changes: a listing alone stops at a signal as usual.
+    if steps
+        .iter()
+        .any(|s| matches!(s.command, Command::Change(_)))
+    {
+        interrupt::watch()?;
+    }
     execute(&session, steps, prog, term)
+}
+
+/// The signal that stopped [`apply`] short: it sent `sent` of `total` changes.
+fn interrupted(sent: usize, total: usize) -> Option<i32> {
+    interrupt::received().filter(|_| sent < total)
 }
 
 /// Splits the input into lines of words as ipvsadm's `config_stream_read`
@@ -155,12 +183,20 @@ pub fn execute(
 ) -> io::Result<i32> {
     let mut status = 0;
     let mut batch: Vec<Change> = Vec::new();
+    // The input line of each change of the batch, and the last line applied (for a signal's message).
+    let (mut lines, mut done) = (Vec::new(), 0);
     for step in steps {
         if let Command::Change(c) = step.command {
             batch.push(c);
+            lines.push(step.line);
             continue;
         }
-        if let Some(code) = flush(session, &mut batch, term, &mut status)? {
+        if let Some(code) = flush(
+            session,
+            (&mut batch, &mut lines, &mut done),
+            term,
+            &mut status,
+        )? {
             return Ok(code);
         }
         // `-h`, `--help` and `-v` print what they print on the command line
@@ -175,19 +211,26 @@ pub fn execute(
         if code != 0 {
             return Ok(code);
         }
+        done = step.line;
         status = 0;
     }
-    if let Some(code) = flush(session, &mut batch, term, &mut status)? {
+    if let Some(code) = flush(
+        session,
+        (&mut batch, &mut lines, &mut done),
+        term,
+        &mut status,
+    )? {
         return Ok(code);
     }
     Ok(status)
 }
 
-/// Sends the pending changes; `status` becomes the last one's. `Some(code)`
-/// when the socket itself failed.
+/// Sends the pending changes (with their input lines; `done`, the last line
+/// applied, moves on); `status` becomes the last one's. `Some(code)` when the
+/// socket itself failed, or when a signal stopped the sending.
 fn flush(
     session: &Session,
-    batch: &mut Vec<Change>,
+    (batch, lines, done): (&mut Vec<Change>, &mut Vec<usize>, &mut usize),
     term: &mut Term,
     status: &mut i32,
 ) -> io::Result<Option<i32>> {
@@ -195,7 +238,22 @@ fn flush(
         return Ok(None);
     }
     let failed = apply(session, batch, term)?;
+    if let Some(signal) = interrupted(failed.len(), batch.len()) {
+        let last = failed.len().checked_sub(1).map_or(*done, |i| lines[i]);
+        let applied = if last == 0 {
+            "nothing was applied".to_string()
+        } else {
+            format!("input lines 1 to {last} were applied")
+        };
+        term.error(&format!(
+            "ipvsctl: interrupted by {}: {applied}, the lines after it were not sent",
+            interrupt::name(signal)
+        ))?;
+        return Ok(Some(interrupt::exit_code(signal)));
+    }
+    *done = lines.last().copied().unwrap_or(*done);
     batch.clear();
+    lines.clear();
     if failed.is_empty() {
         // The socket failed before any result; apply has said why.
         return Ok(Some(255));
@@ -206,9 +264,29 @@ fn flush(
     Ok(None)
 }
 
+/// Changes sent between two looks at SIGINT and SIGTERM.
+const CHUNK: usize = 1000;
+
 /// Applies `changes` in batches, printing ipvsadm's message for each refused
-/// one. Returns, per change, whether it failed (empty if the socket failed).
+/// one. Returns, per change, whether it failed (empty if the socket failed;
+/// shorter than `changes` when a signal stopped it between two batches).
 fn apply(session: &Session, changes: &[Change], term: &mut Term) -> io::Result<Vec<bool>> {
+    let mut failed = Vec::with_capacity(changes.len());
+    for chunk in changes.chunks(CHUNK) {
+        if interrupt::received().is_some() {
+            break;
+        }
+        let done = apply_chunk(session, chunk, term)?;
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        failed.extend(done);
+    }
+    Ok(failed)
+}
+
+/// [`apply`] for one batch.
+fn apply_chunk(session: &Session, changes: &[Change], term: &mut Term) -> io::Result<Vec<bool>> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }

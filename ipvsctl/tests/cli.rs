@@ -2,6 +2,7 @@
 //! finishes) before the kernel is asked anything, so none of them needs root
 //! or changes the machine. Messages and exit codes are ipvsadm 1.31's,
 //! checked against it on Debian 12. Kernel behaviour is proven in the VM.
+#![forbid(unsafe_code)]
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -1,6 +1,7 @@
 //! Host test: the kernel tests are not run by `cargo test`; this says how to run them, and checks
 //! that the pieces `./tests/run` needs are in place.
 #![cfg(not(feature = "kernel"))] // the kernel build ships its tests into the VM, not this one
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

@@ -13,6 +13,7 @@
 //!
 //! It works on the network namespace it runs in (`ip netns exec director ipvs-demo ...`).
 //! Exit status: 0 on success, 1 when the kernel refuses, 2 on a usage error.
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

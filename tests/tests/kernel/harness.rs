@@ -1,8 +1,6 @@
 //! Helpers for the kernel tests: commands, `ipvsadm`, and throwaway network namespaces.
 #![allow(dead_code)] // each helper is for the tests that need it
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -113,18 +111,8 @@ impl NetNs {
     /// the library's included, talk to this namespace's IPVS. A panic in `f` is the caller's.
     pub fn enter<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         let path = format!("/run/netns/{}", self.name);
-        let file = File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
-        std::thread::scope(|s| {
-            let thread = s.spawn(|| {
-                // SAFETY: setns on a valid namespace fd changes only this thread's namespace.
-                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
-                f()
-            });
-            thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        ipvs_sys::netns::run_in_netns_scoped(std::path::Path::new(&path), f)
+            .unwrap_or_else(|e| panic!("cannot enter {path}: {e}"))
     }
 }
 

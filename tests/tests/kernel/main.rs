@@ -5,6 +5,7 @@
 //! Every test starts with [`harness::require_ipvs`], which fails (never skips) where IPVS is
 //! missing, and does its work in a fresh network namespace ([`harness::NetNs`]), so that tests
 //! see only their own services.
+#![forbid(unsafe_code)]
 
 mod harness;
 
@@ -23,6 +24,7 @@ mod errors;
 mod exporter;
 mod faults;
 mod forwarding;
+mod hostile;
 mod ipvsadm_agrees;
 mod netns;
 mod scale;
