@@ -2,8 +2,9 @@
 //! length checks the kernel data must pass, and nested-list encoding.
 
 use netlink_packet_core::{
-    DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, NLA_ALIGNTO, NLA_F_NESTED,
-    NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE, NLA_TYPE_MASK,
+    parse_u16, parse_u16_be, parse_u32, parse_u64, parse_u8, DecodeError, Emitable, ErrorContext,
+    Nla, NlaBuffer, NlasIterator, NLA_ALIGNTO, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE,
+    NLA_TYPE_MASK,
 };
 
 /// Length of a nested list of attributes, padding included.
@@ -61,28 +62,26 @@ pub(crate) fn kind(nla: &NlaBuffer<&[u8]>) -> u16 {
     nla.kind() & NLA_TYPE_MASK
 }
 
-fn exact<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
-    v.try_into()
-        .map_err(|_| DecodeError::from(format!("{what}: expected {N} bytes, got {}", v.len())))
-}
-
+// Fixed-size values: netlink-packet-core's parsers (exact length, native or network byte
+// order), with the attribute's name added to the error.
 pub(crate) fn u8_of(v: &[u8], what: &str) -> Result<u8, DecodeError> {
-    Ok(exact::<1>(v, what)?[0])
+    parse_u8(v).context(what)
 }
 pub(crate) fn u16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
-    Ok(u16::from_ne_bytes(exact(v, what)?))
+    parse_u16(v).context(what)
 }
 pub(crate) fn be16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
-    Ok(u16::from_be_bytes(exact(v, what)?))
+    parse_u16_be(v).context(what)
 }
 pub(crate) fn u32_of(v: &[u8], what: &str) -> Result<u32, DecodeError> {
-    Ok(u32::from_ne_bytes(exact(v, what)?))
+    parse_u32(v).context(what)
 }
 pub(crate) fn u64_of(v: &[u8], what: &str) -> Result<u64, DecodeError> {
-    Ok(u64::from_ne_bytes(exact(v, what)?))
+    parse_u64(v).context(what)
 }
 
-/// A NUL-terminated string of at most `max` bytes, NUL included.
+/// A NUL-terminated string of at most `max` bytes, NUL included. Not the core crate's
+/// `parse_string`, which has no length limit and keeps what follows an inner NUL.
 pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, DecodeError> {
     if v.len() > max {
         return Err(DecodeError::from(format!(
@@ -94,7 +93,8 @@ pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, Deco
     String::from_utf8(v[..end].to_vec()).map_err(|e| DecodeError::from(format!("{what}: {e}")))
 }
 
-/// An address attribute: up to 16 bytes, zero-padded as the kernel's `nla_memcpy` does.
+/// An address attribute: up to 16 bytes, zero-padded as the kernel's `nla_memcpy` does (the
+/// core crate's `parse_ip`/`parse_ipv6` take exactly 4 or 16).
 pub(crate) fn addr_of(v: &[u8], what: &str) -> Result<[u8; 16], DecodeError> {
     if v.len() > 16 {
         return Err(DecodeError::from(format!(

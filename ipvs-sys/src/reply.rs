@@ -4,7 +4,9 @@
 //!
 //! The attribute enums ([`ServiceAttr`](crate::ServiceAttr), [`DestAttr`](crate::DestAttr)) stay
 //! the general form: they encode requests and keep what this crate does not know. Both forms
-//! check each value with the same parsers, so a reply one rejects the other rejects too.
+//! check each value with the same parsers and agree on every reply the enums accept; the flat
+//! form does not look into what a listing does not use (the 32-bit nest next to a 64-bit one,
+//! top-level attributes other than the nest asked for).
 
 use netlink_packet_core::{DecodeError, NlaBuffer, NlasIterator, NLA_TYPE_MASK};
 
@@ -48,9 +50,7 @@ impl Counters {
             let nla = nla.map_err(|e| malformed("stats", e))?;
             let kind = nla.kind() & NLA_TYPE_MASK;
             let v = value_of(nla);
-            let wide = width == StatsWidth::Wide
-                || kind == IPVS_STATS_ATTR_INBYTES
-                || kind == IPVS_STATS_ATTR_OUTBYTES;
+            let wide = StatsAttr::is_wide(kind, width);
             let num = |what: &str| -> Result<u64, DecodeError> {
                 if wide {
                     u64_of(v, what)
