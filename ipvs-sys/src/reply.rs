@@ -8,9 +8,9 @@
 //! form does not look into what a listing does not use (the 32-bit nest next to a 64-bit one,
 //! top-level attributes other than the nest asked for).
 
-use netlink_packet_core::{DecodeError, NlaBuffer, NlasIterator, NLA_TYPE_MASK};
+use netlink_packet_core::DecodeError;
 
-use crate::attr::{addr_of, be16_of, u16_of, u32_of, u64_of, u8_of};
+use crate::attr::{addr_of, be16_of, u16_of, u32_of, u64_of, u8_of, Attrs};
 use crate::consts::*;
 use crate::message::GENL_HDRLEN;
 use crate::service::FlagsMask;
@@ -46,10 +46,8 @@ impl Counters {
     /// Decodes a statistics nest whose values have the width `width` sets.
     pub fn parse(nest: &[u8], width: StatsWidth) -> Result<Self, DecodeError> {
         let mut c = Counters::default();
-        for nla in NlasIterator::new(nest) {
-            let nla = nla.map_err(|e| malformed("stats", e))?;
-            let kind = nla.kind() & NLA_TYPE_MASK;
-            let v = value_of(nla);
+        for nla in Attrs::new(nest) {
+            let (kind, v) = nla.map_err(|e| malformed("stats", e))?;
             let wide = StatsAttr::is_wide(kind, width);
             let num = |what: &str| -> Result<u64, DecodeError> {
                 if wide {
@@ -96,13 +94,6 @@ impl Counters {
         }
         c
     }
-}
-
-/// An attribute's value with the lifetime of the buffer (`NlaBuffer::value` lends it only for
-/// the life of the `NlaBuffer`). The iterator checked that the length lies within the buffer.
-fn value_of(nla: NlaBuffer<&[u8]>) -> &[u8] {
-    let len = nla.length() as usize;
-    nla.into_inner().get(4..len).unwrap_or(&[])
 }
 
 fn malformed(what: &str, e: DecodeError) -> DecodeError {
@@ -167,10 +158,8 @@ impl<'a> ServiceReply<'a> {
     pub fn parse(nest: &'a [u8]) -> Result<Self, DecodeError> {
         let mut s = ServiceReply::default();
         let (mut narrow, mut wide) = (None, None);
-        for nla in NlasIterator::new(nest) {
-            let nla = nla.map_err(|e| malformed("service", e))?;
-            let kind = nla.kind() & NLA_TYPE_MASK;
-            let v = value_of(nla);
+        for nla in Attrs::new(nest) {
+            let (kind, v) = nla.map_err(|e| malformed("service", e))?;
             match kind {
                 IPVS_SVC_ATTR_AF => s.af = Some(u16_of(v, "IPVS_SVC_ATTR_AF")?),
                 IPVS_SVC_ATTR_PROTOCOL => s.protocol = Some(u16_of(v, "IPVS_SVC_ATTR_PROTOCOL")?),
@@ -275,10 +264,8 @@ impl DestReply {
     pub fn parse(nest: &[u8]) -> Result<Self, DecodeError> {
         let mut d = DestReply::default();
         let (mut narrow, mut wide) = (None, None);
-        for nla in NlasIterator::new(nest) {
-            let nla = nla.map_err(|e| malformed("destination", e))?;
-            let kind = nla.kind() & NLA_TYPE_MASK;
-            let v = value_of(nla);
+        for nla in Attrs::new(nest) {
+            let (kind, v) = nla.map_err(|e| malformed("destination", e))?;
             match kind {
                 IPVS_DEST_ATTR_ADDR => d.addr = Some(addr_of(v, "IPVS_DEST_ATTR_ADDR")?),
                 IPVS_DEST_ATTR_PORT => d.port = Some(be16_of(v, "IPVS_DEST_ATTR_PORT")?),
@@ -356,10 +343,10 @@ pub fn top_level_nest(payload: &[u8], kind: u16) -> Result<Option<&[u8]>, Decode
         ))
     })?;
     let mut found = None;
-    for nla in NlasIterator::new(attrs) {
-        let nla = nla.map_err(|e| malformed("top-level", e))?;
-        if found.is_none() && nla.kind() & NLA_TYPE_MASK == kind {
-            found = Some(value_of(nla));
+    for nla in Attrs::new(attrs) {
+        let (k, v) = nla.map_err(|e| malformed("top-level", e))?;
+        if found.is_none() && k == kind {
+            found = Some(v);
         }
     }
     Ok(found)
