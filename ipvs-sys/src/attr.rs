@@ -2,8 +2,9 @@
 //! length checks the kernel data must pass, and nested-list encoding.
 
 use netlink_packet_core::{
-    DecodeError, Emitable, Nla, NlaBuffer, NlasIterator, NLA_ALIGNTO, NLA_F_NESTED,
-    NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE, NLA_TYPE_MASK,
+    parse_u16, parse_u16_be, parse_u32, parse_u64, parse_u8, DecodeError, Emitable, ErrorContext,
+    Nla, NlaBuffer, NlasIterator, NLA_ALIGNTO, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE,
+    NLA_TYPE_MASK,
 };
 
 /// Length of a nested list of attributes, padding included.
@@ -56,33 +57,81 @@ pub(crate) fn parse_nested<T>(
     Ok(out)
 }
 
+/// The attributes of a nest as (number without flag bits, value), borrowed from the buffer:
+/// the listings' decoders walk with this, not with netlink-packet-core's `NlasIterator`, which
+/// gives the same items with the same checks but, measured with callgrind on 20,000 kernel
+/// destination replies (`examples/decode_cost.rs`), cost 140 instructions an attribute (it
+/// reads each header field several times through checked parsers): 58% of the decoding.
+/// A damaged attribute is an error, and the walk ends after it.
+#[derive(Debug, Clone)]
+pub(crate) struct Attrs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Attrs<'a> {
+    pub(crate) fn new(nest: &'a [u8]) -> Self {
+        Attrs { rest: nest }
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8]), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let buf = self.rest;
+        let item = match buf {
+            [l0, l1, t0, t1, ..] => {
+                let len = usize::from(u16::from_ne_bytes([*l0, *l1]));
+                if len < NLA_HEADER_SIZE || len > buf.len() {
+                    Err(DecodeError::from(format!(
+                        "attribute length {len} outside {NLA_HEADER_SIZE}..={}",
+                        buf.len()
+                    )))
+                } else {
+                    let kind = u16::from_ne_bytes([*t0, *t1]) & NLA_TYPE_MASK;
+                    let padded = (len + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1);
+                    self.rest = buf.get(padded..).unwrap_or(&[]);
+                    return Some(Ok((kind, &buf[NLA_HEADER_SIZE..len])));
+                }
+            }
+            _ => Err(DecodeError::from(format!(
+                "{} bytes left, less than an attribute header",
+                buf.len()
+            ))),
+        };
+        self.rest = &[];
+        Some(item)
+    }
+}
+
 /// The attribute number without the nested and byte-order flag bits.
 pub(crate) fn kind(nla: &NlaBuffer<&[u8]>) -> u16 {
     nla.kind() & NLA_TYPE_MASK
 }
 
-fn exact<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
-    v.try_into()
-        .map_err(|_| DecodeError::from(format!("{what}: expected {N} bytes, got {}", v.len())))
-}
-
+// Fixed-size values: netlink-packet-core's parsers (exact length, native or network byte
+// order), with the attribute's name added to the error.
 pub(crate) fn u8_of(v: &[u8], what: &str) -> Result<u8, DecodeError> {
-    Ok(exact::<1>(v, what)?[0])
+    parse_u8(v).context(what)
 }
 pub(crate) fn u16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
-    Ok(u16::from_ne_bytes(exact(v, what)?))
+    parse_u16(v).context(what)
 }
 pub(crate) fn be16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
-    Ok(u16::from_be_bytes(exact(v, what)?))
+    parse_u16_be(v).context(what)
 }
 pub(crate) fn u32_of(v: &[u8], what: &str) -> Result<u32, DecodeError> {
-    Ok(u32::from_ne_bytes(exact(v, what)?))
+    parse_u32(v).context(what)
 }
 pub(crate) fn u64_of(v: &[u8], what: &str) -> Result<u64, DecodeError> {
-    Ok(u64::from_ne_bytes(exact(v, what)?))
+    parse_u64(v).context(what)
 }
 
-/// A NUL-terminated string of at most `max` bytes, NUL included.
+/// A NUL-terminated string of at most `max` bytes, NUL included. Not the core crate's
+/// `parse_string`, which has no length limit and keeps what follows an inner NUL.
 pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, DecodeError> {
     if v.len() > max {
         return Err(DecodeError::from(format!(
@@ -94,7 +143,8 @@ pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, Deco
     String::from_utf8(v[..end].to_vec()).map_err(|e| DecodeError::from(format!("{what}: {e}")))
 }
 
-/// An address attribute: up to 16 bytes, zero-padded as the kernel's `nla_memcpy` does.
+/// An address attribute: up to 16 bytes, zero-padded as the kernel's `nla_memcpy` does (the
+/// core crate's `parse_ip`/`parse_ipv6` take exactly 4 or 16).
 pub(crate) fn addr_of(v: &[u8], what: &str) -> Result<[u8; 16], DecodeError> {
     if v.len() > 16 {
         return Err(DecodeError::from(format!(
@@ -114,4 +164,60 @@ pub(crate) fn cstr_len(s: &str) -> usize {
 pub(crate) fn emit_cstr(s: &str, buf: &mut [u8]) {
     buf[..s.len()].copy_from_slice(s.as_bytes());
     buf[s.len()] = 0;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(bytes: &[u8]) -> Vec<Result<(u16, Vec<u8>), String>> {
+        Attrs::new(bytes)
+            .map(|r| r.map(|(k, v)| (k, v.to_vec())).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn attrs_walks_as_nlas_iterator_does_and_strips_the_flag_bits() {
+        // A 5-byte value padded to 8, a nest flag on the second, then an empty value.
+        let bytes = [
+            5, 0, 3, 0, 0xaa, 0, 0, 0, //
+            8, 0, 0x01, 0x80, 1, 2, 3, 4, //
+            4, 0, 9, 0,
+        ];
+        let ours = walk(&bytes);
+        assert_eq!(
+            ours,
+            vec![
+                Ok((3, vec![0xaa])),
+                Ok((1, vec![1, 2, 3, 4])),
+                Ok((9, vec![]))
+            ]
+        );
+        let core: Vec<(u16, Vec<u8>)> = NlasIterator::new(&bytes[..])
+            .map(|n| {
+                let n = n.unwrap();
+                (kind(&n), n.value().to_vec())
+            })
+            .collect();
+        assert_eq!(ours, core.into_iter().map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_damaged_attribute_is_an_error_and_ends_the_walk() {
+        // Length 3 (under the header), length past the end, a cut header.
+        for bytes in [
+            &[3u8, 0, 1, 0, 9, 9, 9, 9][..],
+            &[12, 0, 1, 0, 1, 2],
+            &[8, 0, 1],
+        ] {
+            let got = walk(bytes);
+            assert_eq!(got.len(), 1, "{bytes:?}: {got:?}");
+            assert!(got[0].is_err(), "{bytes:?}: {got:?}");
+            assert!(NlasIterator::new(bytes).next().unwrap().is_err());
+        }
+        // A good attribute, then a damaged one: one value, then the error, then nothing.
+        let got = walk(&[4, 0, 1, 0, 9, 0, 2, 0]);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok() && got[1].is_err());
+    }
 }

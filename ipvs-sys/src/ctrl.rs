@@ -1,8 +1,8 @@
 //! The generic-netlink controller request that resolves the "IPVS" family id.
 
-use netlink_packet_core::{DecodeError, Emitable, Nla};
+use netlink_packet_core::{DecodeError, Emitable, ErrorContext, Nla, NlasIterator};
 
-use crate::attr::{cstr_len, emit_cstr, kind, parse_nested, u16_of};
+use crate::attr::{cstr_len, emit_cstr, kind, u16_of};
 use crate::consts::*;
 
 /// `CTRL_CMD_GETFAMILY` for one family name.
@@ -39,15 +39,12 @@ pub fn parse_family_id(payload: &[u8]) -> Result<u16, DecodeError> {
     let attrs = payload
         .get(4..)
         .ok_or_else(|| DecodeError::from("controller reply shorter than its genl header"))?;
-    let ids = parse_nested(attrs, "controller", |nla| {
-        Ok(if kind(nla) == CTRL_ATTR_FAMILY_ID {
-            Some(u16_of(nla.value(), "CTRL_ATTR_FAMILY_ID")?)
-        } else {
-            None
-        })
-    })?;
-    ids.into_iter()
-        .flatten()
-        .next()
-        .ok_or_else(|| DecodeError::from("controller reply without CTRL_ATTR_FAMILY_ID"))
+    let mut id = None;
+    for nla in NlasIterator::new(attrs) {
+        let nla = nla.context("malformed controller attribute")?;
+        if id.is_none() && kind(&nla) == CTRL_ATTR_FAMILY_ID {
+            id = Some(u16_of(nla.value(), "CTRL_ATTR_FAMILY_ID")?);
+        }
+    }
+    id.ok_or_else(|| DecodeError::from("controller reply without CTRL_ATTR_FAMILY_ID"))
 }

@@ -122,6 +122,9 @@ pub fn decode(mut buf: &[u8]) -> Result<Vec<Frame<'_>>, DecodeError> {
     Ok(out)
 }
 
+/// `NLMSG_ERROR`. Not netlink-packet-core's `ErrorBuffer`/`ErrorMessage`: they give the code
+/// and the echoed request, but not the extended-ACK attributes after it (`NLMSGERR_ATTR_MSG`,
+/// the kernel's reason in words), which are found here from `NLM_F_CAPPED`/`NLM_F_ACK_TLVS`.
 fn decode_error(payload: &[u8], flags: u16) -> Result<Body<'_>, DecodeError> {
     if payload.len() < 4 {
         return Err(DecodeError::from("NLMSG_ERROR shorter than its error code"));

@@ -2,7 +2,8 @@
 //! attributes (`IPVS_CMD_ATTR_*`, or `IPVS_INFO_ATTR_*` in a `SET_INFO` reply).
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, Parseable, NLA_F_NESTED,
+    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, Parseable, ParseableParametrized,
+    NLA_F_NESTED,
 };
 
 use crate::attr::*;
@@ -180,9 +181,10 @@ impl Nla for Attr {
     }
 }
 
-impl Attr {
-    /// Decodes one top-level attribute of a message with command `cmd`.
-    pub fn parse(nla: &NlaBuffer<&[u8]>, cmd: Command) -> Result<Self, DecodeError> {
+/// Decodes one top-level attribute of a message with command `cmd` (which says whether the
+/// numbers mean `IPVS_CMD_ATTR_*` or `IPVS_INFO_ATTR_*`).
+impl<'a> ParseableParametrized<NlaBuffer<&'a [u8]>, Command> for Attr {
+    fn parse_with_param(nla: &NlaBuffer<&'a [u8]>, cmd: Command) -> Result<Self, DecodeError> {
         let v = nla.value();
         let k = kind(nla);
         if cmd == Command::SetInfo || cmd == Command::GetInfo {
@@ -248,7 +250,7 @@ impl IpvsMessage {
         }
         let cmd = Command::from(payload[0]);
         let attrs = parse_nested(&payload[GENL_HDRLEN..], "top-level", |nla| {
-            Attr::parse(nla, cmd)
+            Attr::parse_with_param(nla, cmd)
         })?;
         Ok(IpvsMessage {
             cmd,

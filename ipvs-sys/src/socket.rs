@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
+use netlink_packet_core::{DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 
 use crate::consts::{CTRL_CMD_NEWFAMILY, GENL_ID_CTRL, IPVS_GENL_NAME};
@@ -260,6 +260,23 @@ impl IpvsSocket {
         out
     }
 
+    /// [`dump`](Self::dump) that hands each part's generic-netlink payload (the bytes after
+    /// `struct nlmsghdr`) to `decode` as it lies in the receive buffer and appends what it
+    /// returns (`None`: nothing) to `out`: no intermediate [`IpvsMessage`] per part. A dump
+    /// read again after an interruption first cuts `out` back to its length before.
+    pub fn dump_into<T>(
+        &mut self,
+        msg: &IpvsMessage,
+        out: &mut Vec<T>,
+        decode: impl FnMut(&[u8]) -> Result<Option<T>, DecodeError>,
+    ) -> Result<(), Error> {
+        let r = self.wire.dump_into(msg, out, decode);
+        if self.wire.big_reads() {
+            self.renew();
+        }
+        r
+    }
+
     /// Sends many requests, many per `send`, and returns each one's outcome in order.
     ///
     /// The kernel runs the messages of one send in order and answers each
@@ -386,9 +403,30 @@ impl<L: Link> Wire<L> {
     }
 
     fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
+        let mut out = Vec::new();
+        self.dump_into(msg, &mut out, |p| IpvsMessage::parse(p).map(Some))?;
+        Ok(out)
+    }
+
+    /// A dump whose parts `decode` turns into values appended to `out` straight from the
+    /// receive buffer. An interrupted dump is read again, `out` first cut back to its length
+    /// before (so it never holds half a dump).
+    fn dump_into<T>(
+        &mut self,
+        msg: &IpvsMessage,
+        out: &mut Vec<T>,
+        mut decode: impl FnMut(&[u8]) -> Result<Option<T>, DecodeError>,
+    ) -> Result<(), Error> {
+        let before = out.len();
         for _ in 0..DUMP_ATTEMPTS {
-            match self.exchange(msg, NLM_F_REQUEST | NLM_F_DUMP, true) {
-                Err(Error::DumpInterrupted) => continue,
+            let mut sink = |p: &[u8]| -> Result<(), Error> {
+                if let Some(v) = decode(p)? {
+                    out.push(v);
+                }
+                Ok(())
+            };
+            match self.exchange_with(msg, NLM_F_REQUEST | NLM_F_DUMP, true, &mut sink) {
+                Err(Error::DumpInterrupted) => out.truncate(before),
                 other => return other,
             }
         }
@@ -405,9 +443,26 @@ impl<L: Link> Wire<L> {
         flags: u16,
         is_dump: bool,
     ) -> Result<Vec<IpvsMessage>, Error> {
+        let mut out = Vec::new();
+        let mut sink = |p: &[u8]| -> Result<(), Error> {
+            out.push(IpvsMessage::parse(p)?);
+            Ok(())
+        };
+        self.exchange_with(msg, flags, is_dump, &mut sink)?;
+        Ok(out)
+    }
+
+    /// [`Wire::exchange`] that hands each data message's payload (after `nlmsghdr`) to `sink`
+    /// as it lies in the receive buffer.
+    fn exchange_with(
+        &mut self,
+        msg: &IpvsMessage,
+        flags: u16,
+        is_dump: bool,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let seq = self.next_seq();
         self.link.send(&encode(self.family, flags, seq, msg))?;
-        let mut out = Vec::new();
         let mut interrupted = false;
         let mut chunks = 0;
         loop {
@@ -423,13 +478,13 @@ impl<L: Link> Wire<L> {
                 match f.body {
                     Body::Data(p) if f.message_type == self.family => {
                         data = true;
-                        out.push(IpvsMessage::parse(p)?)
+                        sink(p)?
                     }
-                    Body::Error { errno: 0, .. } if !is_dump => return Ok(out),
+                    Body::Error { errno: 0, .. } if !is_dump => return Ok(()),
                     Body::Done { errno: 0 } if is_dump && interrupted => {
                         return Err(Error::DumpInterrupted)
                     }
-                    Body::Done { errno: 0 } if is_dump => return Ok(out),
+                    Body::Done { errno: 0 } if is_dump => return Ok(()),
                     Body::Error { errno: 0, .. } | Body::Done { errno: 0 } => {}
                     Body::Error { errno, ext_ack } => {
                         return Err(Error::Kernel(KernelError { errno, ext_ack }))

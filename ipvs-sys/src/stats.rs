@@ -4,7 +4,9 @@
 //! byte counts are truncated to u32, and `STATS64` (kernel 4.1+), where all are
 //! u64. Values are kept as u64 here; the nest decides the width on the wire.
 
-use netlink_packet_core::{DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, Parseable};
+use netlink_packet_core::{
+    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, Parseable, ParseableParametrized,
+};
 
 use crate::attr::{kind, u32_of, u64_of};
 use crate::consts::*;
@@ -64,14 +66,18 @@ impl StatsAttr {
         })
     }
 
-    fn is_wide(kind: u16, width: StatsWidth) -> bool {
+    /// Whether counter `kind` is a u64 in a nest of `width`: all of the 64-bit nest, and the
+    /// byte counters of the 32-bit one.
+    pub(crate) fn is_wide(kind: u16, width: StatsWidth) -> bool {
         width == StatsWidth::Wide
             || kind == IPVS_STATS_ATTR_INBYTES
             || kind == IPVS_STATS_ATTR_OUTBYTES
     }
+}
 
-    /// Decodes one counter; its width must match the nest.
-    pub fn parse(nla: &NlaBuffer<&[u8]>, width: StatsWidth) -> Result<Self, DecodeError> {
+/// Decodes one counter; its width must match the nest.
+impl<'a> ParseableParametrized<NlaBuffer<&'a [u8]>, StatsWidth> for StatsAttr {
+    fn parse_with_param(nla: &NlaBuffer<&'a [u8]>, width: StatsWidth) -> Result<Self, DecodeError> {
         use StatsAttr::*;
         let k = kind(nla);
         let v = nla.value();
@@ -150,5 +156,7 @@ pub(crate) fn parse_stats(
     payload: &[u8],
     width: StatsWidth,
 ) -> Result<Vec<StatsAttr>, DecodeError> {
-    crate::attr::parse_nested(payload, "stats", |nla| StatsAttr::parse(nla, width))
+    crate::attr::parse_nested(payload, "stats", |nla| {
+        StatsAttr::parse_with_param(nla, width)
+    })
 }

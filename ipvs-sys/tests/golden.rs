@@ -919,6 +919,7 @@ fn decode_all(bytes: &[u8]) -> usize {
             if let Body::Data(p) = f.body {
                 ok += usize::from(IpvsMessage::parse(p).is_ok());
                 ok += usize::from(parse_family_id(p).is_ok());
+                ok += flat_decode(p);
             }
         }
     }
@@ -926,6 +927,18 @@ fn decode_all(bytes: &[u8]) -> usize {
     for start in [0, 16.min(bytes.len())] {
         ok += usize::from(IpvsMessage::parse(&bytes[start..]).is_ok());
         ok += usize::from(parse_family_id(&bytes[start..]).is_ok());
+    }
+    ok
+}
+
+/// The listings' decoders (straight from the buffer into flat values) on a payload.
+fn flat_decode(payload: &[u8]) -> usize {
+    let mut ok = 0;
+    if let Ok(Some(nest)) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE) {
+        ok += usize::from(ipvs_sys::ServiceReply::parse(nest).is_ok());
+    }
+    if let Ok(Some(nest)) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_DEST) {
+        ok += usize::from(ipvs_sys::DestReply::parse(nest).is_ok());
     }
     ok
 }

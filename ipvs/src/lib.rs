@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use ipvs_sys::consts::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use apply::{ApplyError, Refusal};
@@ -340,12 +341,25 @@ impl Ipvs {
     /// Every service, with statistics, in kernel (hash) order.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
         let op = Operation::GetServices;
-        let replies = self.dump(op, IpvsMessage::new(Command::GetService, vec![]))?;
-        replies
-            .iter()
-            .filter_map(|m| m.service())
-            .map(|s| wire::service_from(s).map_err(|detail| Error::Decode { op, detail }))
-            .collect()
+        let mut out = Vec::new();
+        // Each part is decoded from the receive buffer: no intermediate message.
+        self.socket()
+            .dump_into(
+                &IpvsMessage::new(Command::GetService, vec![]),
+                &mut out,
+                |payload| {
+                    let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)?
+                    else {
+                        return Ok(None);
+                    };
+                    let reply = ipvs_sys::ServiceReply::parse(nest)?;
+                    wire::service_from_reply(&reply)
+                        .map(Some)
+                        .map_err(ipvs_sys::DecodeError::from)
+                },
+            )
+            .map_err(|e| Error::from_sys(op, e))?;
+        Ok(out)
     }
 
     /// One service, with statistics.
@@ -390,14 +404,20 @@ impl Ipvs {
             Command::GetDest,
             vec![Attr::Service(wire::service_key_attrs(key))],
         );
-        let replies = self.dump(op, msg)?;
-        replies
-            .iter()
-            .filter_map(|m| m.dest())
-            .map(|d| {
-                wire::dest_from(d, key.family()).map_err(|detail| Error::Decode { op, detail })
+        let family = key.family();
+        let mut out = Vec::new();
+        self.socket()
+            .dump_into(&msg, &mut out, |payload| {
+                let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_DEST)? else {
+                    return Ok(None);
+                };
+                let reply = ipvs_sys::DestReply::parse(nest)?;
+                wire::dest_from_reply(&reply, family)
+                    .map(Some)
+                    .map_err(ipvs_sys::DecodeError::from)
             })
-            .collect()
+            .map_err(|e| Error::from_sys(op, e))?;
+        Ok(out)
     }
 
     /// Adds a destination to a service.

@@ -1,6 +1,6 @@
 //! Conversions between the typed values and ipvs-sys attributes.
 
-use ipvs_sys::{DaemonAttr, DestAttr, FlagsMask, ServiceAttr, StatsAttr};
+use ipvs_sys::{Counters, DaemonAttr, DestAttr, DestReply, FlagsMask, ServiceAttr, ServiceReply};
 
 use crate::types::*;
 
@@ -38,72 +38,55 @@ pub(crate) fn service_attrs(s: &Service) -> Vec<ServiceAttr> {
     v
 }
 
-pub(crate) fn stats_from(attrs: &[StatsAttr]) -> Stats {
-    let mut s = Stats::default();
-    for a in attrs {
-        match *a {
-            StatsAttr::Conns(v) => s.conns = v,
-            StatsAttr::InPkts(v) => s.in_packets = v,
-            StatsAttr::OutPkts(v) => s.out_packets = v,
-            StatsAttr::InBytes(v) => s.in_bytes = v,
-            StatsAttr::OutBytes(v) => s.out_bytes = v,
-            StatsAttr::Cps(v) => s.cps = v,
-            StatsAttr::InPps(v) => s.in_pps = v,
-            StatsAttr::OutPps(v) => s.out_pps = v,
-            StatsAttr::InBps(v) => s.in_bps = v,
-            StatsAttr::OutBps(v) => s.out_bps = v,
-            _ => {}
-        }
+pub(crate) fn stats_from(c: &Counters) -> Stats {
+    Stats {
+        conns: c.conns,
+        in_packets: c.in_pkts,
+        out_packets: c.out_pkts,
+        in_bytes: c.in_bytes,
+        out_bytes: c.out_bytes,
+        cps: c.cps,
+        in_pps: c.in_pps,
+        out_pps: c.out_pps,
+        in_bps: c.in_bps,
+        out_bps: c.out_bps,
     }
-    s
+}
+
+/// Decodes a service the kernel reported, as attributes (replayed captures, `GET_SERVICE`).
+pub(crate) fn service_from(attrs: &[ServiceAttr]) -> Result<ServiceEntry, String> {
+    service_from_reply(&ServiceReply::from_attrs(attrs))
 }
 
 /// Decodes a service the kernel reported. Missing identity attributes are an error.
-pub(crate) fn service_from(attrs: &[ServiceAttr]) -> Result<ServiceEntry, String> {
-    let (mut af, mut proto, mut addr, mut port, mut fwmark) = (None, None, None, None, None);
-    let (mut sched, mut flags, mut timeout, mut netmask, mut pe) = (None, 0u32, 0u32, None, None);
-    let (mut stats, mut stats64) = (None, None);
-    for a in attrs {
-        match a {
-            ServiceAttr::Af(v) => af = Some(*v),
-            ServiceAttr::Protocol(v) => proto = Some(*v),
-            ServiceAttr::Addr(v) => addr = Some(*v),
-            ServiceAttr::Port(v) => port = Some(*v),
-            ServiceAttr::Fwmark(v) => fwmark = Some(*v),
-            ServiceAttr::SchedName(v) => sched = Some(v.clone()),
-            ServiceAttr::Flags(f) => flags = f.flags,
-            ServiceAttr::Timeout(v) => timeout = *v,
-            ServiceAttr::Netmask(v) => netmask = Some(*v),
-            ServiceAttr::PeName(v) => pe = Some(v.clone()),
-            ServiceAttr::Stats(v) => stats = Some(stats_from(v)),
-            ServiceAttr::Stats64(v) => stats64 = Some(stats_from(v)),
-            _ => {}
-        }
-    }
-    let af = af.ok_or("service without IPVS_SVC_ATTR_AF")?;
+pub(crate) fn service_from_reply(r: &ServiceReply<'_>) -> Result<ServiceEntry, String> {
+    let af = r.af.ok_or("service without IPVS_SVC_ATTR_AF")?;
     let family =
         Family::from_af(af).ok_or_else(|| format!("service with unknown address family {af}"))?;
-    let key = match fwmark {
+    let key = match r.fwmark {
         Some(m) if m != 0 => ServiceKey::Fwmark { fwmark: m, family },
         _ => ServiceKey::Addr {
-            protocol: Protocol::from_number(proto.ok_or("service without IPVS_SVC_ATTR_PROTOCOL")?),
-            addr: addr_from_wire(addr.ok_or("service without IPVS_SVC_ATTR_ADDR")?, family),
-            port: port.ok_or("service without IPVS_SVC_ATTR_PORT")?,
+            protocol: Protocol::from_number(
+                r.protocol.ok_or("service without IPVS_SVC_ATTR_PROTOCOL")?,
+            ),
+            addr: addr_from_wire(r.addr.ok_or("service without IPVS_SVC_ATTR_ADDR")?, family),
+            port: r.port.ok_or("service without IPVS_SVC_ATTR_PORT")?,
         },
     };
     let service = Service {
         key,
-        scheduler: Scheduler::from(sched.unwrap_or_default().as_str()),
-        flags: ServiceFlags::from_bits_retain(flags),
-        timeout,
-        netmask: netmask
+        scheduler: Scheduler::from(r.sched_name.unwrap_or_default()),
+        flags: ServiceFlags::from_bits_retain(r.flags.map_or(0, |f| f.flags)),
+        timeout: r.timeout.unwrap_or(0),
+        netmask: r
+            .netmask
             .map(|n| Netmask::from_wire(n, family))
             .unwrap_or(Netmask::full(family)),
-        persistence_engine: pe.filter(|p| !p.is_empty()),
+        persistence_engine: r.pe_name.filter(|p| !p.is_empty()).map(str::to_string),
     };
     Ok(ServiceEntry {
         service,
-        stats: stats64.or(stats).unwrap_or_default(),
+        stats: r.stats.as_ref().map(stats_from).unwrap_or_default(),
     })
 }
 
@@ -128,58 +111,46 @@ pub(crate) fn dest_attrs(d: &Destination, with_config: bool) -> Vec<DestAttr> {
     v
 }
 
-/// Decodes a destination. Kernels before 3.18 send no address family: the service's is used.
+/// Decodes a destination the kernel reported, as attributes (replayed captures).
 pub(crate) fn dest_from(
     attrs: &[DestAttr],
     service_family: Family,
 ) -> Result<DestinationEntry, String> {
-    let (mut addr, mut port, mut fwd, mut weight, mut uth, mut lth) =
-        (None, None, 0u32, 0u32, 0u32, 0u32);
-    let (mut act, mut inact, mut pers, mut af) = (0u32, 0u32, 0u32, None);
-    let (mut tt, mut tp, mut tf) = (0u8, 0u16, 0u16);
-    let (mut stats, mut stats64) = (None, None);
-    for a in attrs {
-        match a {
-            DestAttr::Addr(v) => addr = Some(*v),
-            DestAttr::Port(v) => port = Some(*v),
-            DestAttr::FwdMethod(v) => fwd = *v,
-            DestAttr::Weight(v) => weight = *v,
-            DestAttr::UThresh(v) => uth = *v,
-            DestAttr::LThresh(v) => lth = *v,
-            DestAttr::ActiveConns(v) => act = *v,
-            DestAttr::InactConns(v) => inact = *v,
-            DestAttr::PersistConns(v) => pers = *v,
-            DestAttr::Stats(v) => stats = Some(stats_from(v)),
-            DestAttr::Stats64(v) => stats64 = Some(stats_from(v)),
-            DestAttr::AddrFamily(v) => af = Some(*v),
-            DestAttr::TunType(v) => tt = *v,
-            DestAttr::TunPort(v) => tp = *v,
-            DestAttr::TunFlags(v) => tf = *v,
-            _ => {}
-        }
-    }
-    let family = match af {
+    dest_from_reply(&DestReply::from_attrs(attrs), service_family)
+}
+
+/// Decodes a destination. Kernels before 3.18 send no address family: the service's is used.
+pub(crate) fn dest_from_reply(
+    r: &DestReply,
+    service_family: Family,
+) -> Result<DestinationEntry, String> {
+    let family = match r.addr_family {
         Some(af) => Family::from_af(af)
             .ok_or_else(|| format!("destination with unknown address family {af}"))?,
         None => service_family,
     };
     let destination = Destination {
         addr: addr_from_wire(
-            addr.ok_or("destination without IPVS_DEST_ATTR_ADDR")?,
+            r.addr.ok_or("destination without IPVS_DEST_ATTR_ADDR")?,
             family,
         ),
-        port: port.ok_or("destination without IPVS_DEST_ATTR_PORT")?,
-        forward: Forward::from_wire(fwd, tt, tp, tf),
-        weight,
-        upper_threshold: uth,
-        lower_threshold: lth,
+        port: r.port.ok_or("destination without IPVS_DEST_ATTR_PORT")?,
+        forward: Forward::from_wire(
+            r.fwd_method.unwrap_or(0),
+            r.tun_type.unwrap_or(0),
+            r.tun_port.unwrap_or(0),
+            r.tun_flags.unwrap_or(0),
+        ),
+        weight: r.weight.unwrap_or(0),
+        upper_threshold: r.u_thresh.unwrap_or(0),
+        lower_threshold: r.l_thresh.unwrap_or(0),
     };
     Ok(DestinationEntry {
         destination,
-        active_conns: act,
-        inactive_conns: inact,
-        persistent_conns: pers,
-        stats: stats64.or(stats).unwrap_or_default(),
+        active_conns: r.active_conns.unwrap_or(0),
+        inactive_conns: r.inact_conns.unwrap_or(0),
+        persistent_conns: r.persist_conns.unwrap_or(0),
+        stats: r.stats.as_ref().map(stats_from).unwrap_or_default(),
     })
 }
 

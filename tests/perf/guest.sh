@@ -8,7 +8,8 @@
 # RUNS times each on one loaded table. Prints one line per measurement and tool:
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
 # (the minimum over the runs of each; user and sys from the same run as the minimum real time),
-# and "C SET ..." lines for the correctness checks. tests/bench turns these into the table.
+# "C SET ..." lines for the correctness checks, and "M SET COMMAND PEAK_RSS_KB OUTPUT_BYTES" lines
+# for memory. tests/bench turns these into the table.
 set -uo pipefail
 data=$1 runs=$2
 shift 2
@@ -68,8 +69,18 @@ load_cmd() { # TOOL SET_ARGS...
   case $1 in
     ipvsadm) echo ipvsadm -R ;;
     ipvsctl) echo ipvsctl -R ;;
+    apply) echo ipvsctl apply ;; # the same -S text, on stdin, as a desired state
     floor) echo "ipvs-floor load $2 $3 $4 $5" ;;
   esac
+}
+
+# peak_rss NS CMD...: the peak resident set of CMD in kB (GNU time, shipped as /bin/gnutime
+# by tests/bench when the host has it), or nothing.
+peak_rss() {
+  local n=$1
+  shift
+  command -v gnutime >/dev/null || return 0
+  ip netns exec "$n" gnutime -f '%M' -o /tmp/bench.rss "$@" >/dev/null 2>&1 && cat /tmp/bench.rss
 }
 
 for set in "$@"; do
@@ -77,18 +88,28 @@ for set in "$@"; do
   rules=$data/$name.rules
   lines=$(wc -l <"$rules")
   echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs" >&2
-  # Load: each run, each tool into its own fresh namespace.
+  # Load: each run, each tool into its own fresh namespace; `apply` is ipvsctl apply of the
+  # same text onto the empty table, then once more onto the equal table it made.
   for ((r = 0; r < runs; r++)); do
-    for tool in $(rotate "$r" ipvsadm ipvsctl floor); do
+    for tool in $(rotate "$r" ipvsadm ipvsctl floor apply); do
       new_ns
+      work=load
+      [ "$tool" = apply ] && work=apply
       # shellcheck disable=SC2046
       if t=$(timed "$ns" "$rules" $(load_cmd "$tool" "$svcs" "$dests" "$pattern" "$fw")); then
-        keep "$name load $tool" "$t"
+        keep "$name $work ${tool/apply/ipvsctl}" "$t"
       else
         echo "bench: $tool load failed in $ns: $(head -3 /tmp/bench.err)" >&2
       fi
       got=$(ip netns exec "$ns" ipvsadm -S -n | sort | md5sum)
       echo "C $name load $tool $(ip netns exec "$ns" ipvsadm -S -n | wc -l) ${got%% *}"
+      if [ "$tool" = apply ]; then
+        if t=$(timed "$ns" "$rules" ipvsctl apply); then
+          keep "$name apply-equal ipvsctl" "$t"
+        else
+          echo "bench: apply onto the equal table failed in $ns: $(head -3 /tmp/bench.err)" >&2
+        fi
+      fi
       drop_ns
     done
   done
@@ -106,6 +127,14 @@ for set in "$@"; do
       keep "$name stats $tool" "$(timed "$ns" /dev/null "$tool" -Ln --stats)"
     done
     keep "$name json ipvsctl" "$(timed "$ns" /dev/null ipvsctl -Ln --json)"
+    keep "$name savejson ipvsctl" "$(timed "$ns" /dev/null ipvsctl -S --json)"
+  done
+  # Memory: peak resident set of each listing, with the size of its output.
+  for cmd in "ipvsadm -Ln" "ipvsctl -Ln" "ipvsctl -Ln --json" "ipvs-floor list"; do
+    # shellcheck disable=SC2086
+    rss=$(peak_rss "$ns" $cmd)
+    # shellcheck disable=SC2086
+    [ -z "$rss" ] || echo "M $name ${cmd// /_} $rss $(ip netns exec "$ns" $cmd | wc -c)"
   done
   for w in -Ln "-S -n" "-Ln --stats"; do
     # shellcheck disable=SC2086
@@ -116,6 +145,13 @@ for set in "$@"; do
     fi
   done
   drop_ns
+  # Apply has no ipvsadm or floor of its own: onto the empty table, the columns show ipvsadm's
+  # and the floor's load (-R) of the same runs; onto the equal table, the floor's listing (the
+  # least a tool must read to find nothing to do).
+  copy() { if [ -n "${best[$1]:-}" ]; then best[$2]=${best[$1]}; fi; }
+  copy "$name load ipvsadm" "$name apply ipvsadm"
+  copy "$name load floor" "$name apply floor"
+  copy "$name list floor" "$name apply-equal floor"
   report
 done
 
