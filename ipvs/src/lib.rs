@@ -26,6 +26,7 @@ mod apply;
 mod conn;
 mod drain;
 mod error;
+mod key;
 mod plan;
 pub mod sampler;
 mod state;
@@ -39,10 +40,11 @@ use std::time::Duration;
 
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
-pub use apply::{ApplyError, Refusal};
+pub use apply::{ApplyError, Conflict, Refusal};
 pub use conn::parse_connections;
 pub use drain::{DrainOptions, DrainProgress};
 pub use error::{kernel_message, Error, Operation, Result};
+pub use key::DestinationKey;
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
 pub use state::{

@@ -66,7 +66,7 @@ fn pe(s: &Service) -> Option<&str> {
 }
 
 /// Whether two services with the same key differ in what `-E` sets.
-fn service_differs(a: &Service, b: &Service) -> bool {
+pub(crate) fn service_differs(a: &Service, b: &Service) -> bool {
     a.scheduler != b.scheduler
         || config_flags(a) != config_flags(b)
         || a.timeout != b.timeout

@@ -216,37 +216,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             Ok(0)
         }
         Err(ipvs::ApplyError::Refused(r)) => {
-            let ipvs::Refusal {
-                change,
-                error,
-                underneath,
-                undone,
-                undo_failed,
-            } = *r;
-            let one = output::plan_text(&ipvs::Plan {
-                changes: vec![change],
-                undo: vec![],
-            });
-            let mut msg = format!(
-                "apply: the kernel refused `{}': {}",
-                one.trim_end(),
-                message(&error)
-            );
-            if underneath {
-                msg.push_str(" (the table changed underneath)");
-            }
-            if undo_failed.is_empty() {
-                msg.push_str(&format!(
-                    "\napply: the {undone} changes made before it were undone; the table is as it was"
-                ));
-            } else {
-                msg.push_str(&format!(
-                    "\napply: undoing the {undone} changes made before it failed {} times: \
-                     the table is NOT as it was",
-                    undo_failed.len()
-                ));
-            }
-            term.error(&msg)?;
+            term.error(&refusal_message(&r))?;
             Ok(255)
         }
         Err(e) => {
@@ -254,6 +224,50 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             Ok(255)
         }
     }
+}
+
+/// What a refused apply says on stderr: the refused change as an ipvsadm line with ipvsadm's
+/// reason, what another writer changed when that is why, and how the undo went.
+fn refusal_message(r: &ipvs::Refusal) -> String {
+    let one = output::plan_text(&ipvs::Plan {
+        changes: vec![r.change.clone()],
+        undo: vec![],
+    });
+    let mut msg = format!(
+        "apply: the kernel refused `{}': {}",
+        one.trim_end(),
+        message(&r.error)
+    );
+    if let Some(c) = &r.conflict {
+        msg.push_str(&format!(
+            "\napply: the table changed underneath since it was read: {c}"
+        ));
+    }
+    let after = if r.conflict.is_some() {
+        "the table is as the other writer left it"
+    } else {
+        "the table is as it was"
+    };
+    if !r.undo_failed.is_empty() {
+        msg.push_str(&format!(
+            "\napply: undoing the {} changes made before it failed {} times: \
+             the table is NOT as it was",
+            r.undone,
+            r.undo_failed.len()
+        ));
+    } else if r.superseded != 0 {
+        msg.push_str(&format!(
+            "\napply: the {} changes made before it were undone but for {} whose object \
+             another writer changed since; {after}",
+            r.undone, r.superseded
+        ));
+    } else {
+        msg.push_str(&format!(
+            "\napply: the {} changes made before it were undone; {after}",
+            r.undone
+        ));
+    }
+    msg
 }
 
 /// `--drain`: every destination the plan deletes goes to weight 0 first, and the plan waits
