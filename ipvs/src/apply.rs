@@ -145,7 +145,7 @@ impl fmt::Display for ApplyError {
                 if let Some(c) = &r.conflict {
                     write!(f, "the table changed underneath: {c}; ")?;
                 }
-                write!(f, "{} failed: {}", Doing(&r.change), r.error)?;
+                write!(f, "{} failed: {}", Doing(&r.change), r.error.reason())?;
                 if r.undo_failed.is_empty() {
                     write!(f, "; the {} changes made before it were undone", r.undone)
                 } else {

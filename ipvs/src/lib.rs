@@ -43,7 +43,7 @@ use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 pub use apply::{ApplyError, Conflict, Refusal};
 pub use conn::parse_connections;
 pub use drain::{DrainOptions, DrainProgress};
-pub use error::{kernel_message, Error, Operation, Result};
+pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
@@ -56,6 +56,7 @@ pub use types::*;
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Change {
     /// Add a service.
     AddService(Service),
@@ -117,10 +118,8 @@ impl Change {
     }
 
     /// The generic-netlink message that carries this change (without its netlink header):
-    /// what [`Ipvs::apply`] sends. For tests and debugging; the message types belong to the
-    /// `ipvs-sys` wire layer and are not part of this crate's stable interface.
-    #[doc(hidden)]
-    pub fn message(&self) -> IpvsMessage {
+    /// what [`Ipvs::apply`] sends ([`replay::message`] for tests).
+    pub(crate) fn message(&self) -> IpvsMessage {
         use wire::*;
         let (cmd, attrs) = match self {
             Change::AddService(s) => (Command::NewService, vec![Attr::Service(service_attrs(s))]),
@@ -350,23 +349,31 @@ impl Ipvs {
             .collect()
     }
 
-    /// One service, with statistics.
-    pub fn service(&self, key: &ServiceKey) -> Result<ServiceEntry> {
+    /// One service, with statistics; `None` when there is no such service.
+    pub fn service(&self, key: &ServiceKey) -> Result<Option<ServiceEntry>> {
         let op = Operation::GetServices;
         let msg = IpvsMessage::new(
             Command::GetService,
             vec![Attr::Service(wire::service_key_attrs(key))],
         );
-        let replies = self.request(op, msg)?;
+        let replies = match self.request(op, msg) {
+            Ok(r) => r,
+            // The kernel's answer for a service it does not have.
+            Err(Error::Kernel {
+                errno: libc::ESRCH, ..
+            }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let attrs = replies
             .iter()
             .find_map(|m| m.service())
-            .ok_or(Error::Kernel {
+            .ok_or(Error::Decode {
                 op,
-                errno: libc::ESRCH,
-                detail: None,
+                detail: "GET_SERVICE reply without a service".into(),
             })?;
-        wire::service_from(attrs).map_err(|detail| Error::Decode { op, detail })
+        wire::service_from(attrs)
+            .map(Some)
+            .map_err(|detail| Error::Decode { op, detail })
     }
 
     /// Adds a service.
@@ -510,7 +517,7 @@ impl Ipvs {
     }
 }
 
-/// Decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
+/// The wire form of changes, and decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
 /// golden fixtures of `ipvs-sys`) through the same conversions [`Ipvs`] uses. The message types
 /// belong to the `ipvs-sys` wire layer and are not part of this crate's stable interface.
 #[doc(hidden)]
@@ -518,7 +525,14 @@ pub mod replay {
     use ipvs_sys::{Command, IpvsMessage};
 
     use crate::types::{DestinationEntry, ServiceEntry, VirtualServer};
-    use crate::wire;
+    use crate::{wire, Change};
+
+    /// The generic-netlink message that carries a change (without its netlink header): what
+    /// [`Ipvs::apply`](crate::Ipvs::apply) sends, for tests that compare it with captured bytes
+    /// or send it by other means.
+    pub fn message(change: &Change) -> IpvsMessage {
+        change.message()
+    }
 
     /// The service a message carries (a `NEW_SERVICE` reply, or the service nest of a request).
     pub fn service(msg: &IpvsMessage) -> Option<Result<ServiceEntry, String>> {

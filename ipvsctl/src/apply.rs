@@ -101,9 +101,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         Err(code) => return Ok(code),
     };
     let file = matches.get_one::<String>("file").map(String::as_str);
-    let options = PlanOptions {
-        prune: matches.get_flag("prune"),
-    };
+    let options = PlanOptions::default().with_prune(matches.get_flag("prune"));
     let dry_run = matches.get_flag("dry-run");
     let check = matches.get_flag("check");
     let json = matches.get_flag("json");
@@ -178,8 +176,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
                     Change::DeleteDestination { .. } | Change::DeleteService(_) => &mut later,
                     _ => &mut now,
                 };
-                part.changes.push(c.clone());
-                part.undo.push(u.clone());
+                part.push(c.clone(), u.clone());
             }
             match ipvs.apply_plan(&now) {
                 Err(e) => Err(e),
@@ -229,10 +226,9 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
 /// What a refused apply says on stderr: the refused change as an ipvsadm line with ipvsadm's
 /// reason, what another writer changed when that is why, and how the undo went.
 fn refusal_message(r: &ipvs::Refusal) -> String {
-    let one = output::plan_text(&ipvs::Plan {
-        changes: vec![r.change.clone()],
-        undo: vec![],
-    });
+    let mut one = ipvs::Plan::default();
+    one.push(r.change.clone(), r.change.clone());
+    let one = output::plan_text(&one);
     let mut msg = format!(
         "apply: the kernel refused `{}': {}",
         one.trim_end(),
@@ -310,9 +306,10 @@ fn drain_first(
         let mut waiting = Vec::new();
         for (i, (service, addr, port)) in doomed.iter().enumerate() {
             match ipvs.drain_step(service, *addr, *port, true, force) {
-                Ok(DrainProgress::Waiting { active, inactive }) => {
+                Ok(Some(DrainProgress::Waiting { active, inactive })) => {
                     waiting.push((i, active, inactive))
                 }
+                // Done, or gone already (another writer): the delete will tell.
                 Ok(_) => {}
                 Err(e) => {
                     let _ = ipvs.apply(&restore);

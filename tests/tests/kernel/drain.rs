@@ -198,7 +198,13 @@ fn drain_without_connections_keep_timeout_and_missing_server() {
     assert_eq!(
         ipvs.drain_step(&key, ip("10.8.1.1"), 53, true, false)
             .unwrap(),
-        DrainProgress::Quiesced { left: 0 }
+        Some(DrainProgress::Quiesced { left: 0 })
+    );
+    // Not there: no step to take.
+    assert_eq!(
+        ipvs.drain_step(&key, ip("10.8.1.9"), 53, false, false)
+            .unwrap(),
+        None
     );
     // Bad arguments: 2.
     let out = drain_cmd(&ns, &["-r", "10.8.1.1"])
