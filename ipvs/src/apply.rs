@@ -423,3 +423,117 @@ impl Ipvs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Destination, Service, ServiceState};
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// The table after a run, with `web` (scheduler `sh`) and its destination .2 at weight 5.
+    fn after() -> State {
+        let web = ServiceKey::tcp(ip("10.0.0.1"), 80);
+        State {
+            services: vec![ServiceState::new(Service::new(web).with_scheduler("sh"))
+                .with_destination(Destination::new(ip("10.0.1.2"), 80).with_weight(5))],
+            timeouts: None,
+        }
+    }
+
+    #[test]
+    fn conflicts_are_what_the_table_shows_against_the_change() {
+        let state = after();
+        let seen = Seen::of(&state);
+        let web = ServiceKey::tcp(ip("10.0.0.1"), 80);
+        let gone = ServiceKey::tcp(ip("10.0.0.9"), 80);
+        let d2 = Destination::new(ip("10.0.1.2"), 80);
+        let d3 = Destination::new(ip("10.0.1.3"), 80);
+        let add = |k| Change::AddService(Service::new(k));
+        assert_eq!(
+            seen.conflict(&add(web), &[]),
+            Some(Conflict::ServiceAdded(web))
+        );
+        // Not there: the kernel refused it for another reason (a scheduler, ...).
+        assert_eq!(seen.conflict(&add(gone), &[]), None);
+        assert_eq!(
+            seen.conflict(&Change::EditService(Service::new(gone)), &[]),
+            Some(Conflict::ServiceDeleted(gone))
+        );
+        assert_eq!(
+            seen.conflict(&Change::EditService(Service::new(web)), &[]),
+            None
+        );
+        let add_dest = |d: Destination| Change::AddDestination {
+            service: web,
+            destination: d,
+        };
+        assert_eq!(
+            seen.conflict(&add_dest(d2), &[]),
+            Some(Conflict::DestinationAdded(DestinationKey::of(web, &d2)))
+        );
+        let delete_d3 = Change::DeleteDestination {
+            service: web,
+            addr: d3.addr,
+            port: 80,
+        };
+        assert_eq!(
+            seen.conflict(&delete_d3, &[]),
+            Some(Conflict::DestinationDeleted(DestinationKey::of(web, &d3)))
+        );
+        // A destination of a service this run deleted afterwards: the destination, not the
+        // service, was what another writer took.
+        let delete_in_gone = Change::DeleteDestination {
+            service: gone,
+            addr: d3.addr,
+            port: 80,
+        };
+        assert_eq!(
+            seen.conflict(&delete_in_gone, &[&Change::DeleteService(gone)]),
+            Some(Conflict::DestinationDeleted(DestinationKey::of(gone, &d3)))
+        );
+        assert_eq!(
+            seen.conflict(&delete_in_gone, &[]),
+            Some(Conflict::ServiceDeleted(gone))
+        );
+    }
+
+    #[test]
+    fn the_undo_leaves_objects_another_writer_changed_since() {
+        let state = after();
+        let seen = Seen::of(&state);
+        let mut services: HashSet<ServiceKey> = seen.services.keys().copied().collect();
+        let web = ServiceKey::tcp(ip("10.0.0.1"), 80);
+        let edit_web = |s: &str| Change::EditService(Service::new(web).with_scheduler(s));
+        let edit_d2 = |w: u32| Change::EditDestination {
+            service: web,
+            destination: Destination::new(ip("10.0.1.2"), 80).with_weight(w),
+        };
+        // As this run left them: undo.
+        assert!(seen.still_ours(&edit_web("sh"), &mut services));
+        assert!(seen.still_ours(&edit_d2(5), &mut services));
+        // Changed again by another writer: theirs stays.
+        assert!(!seen.still_ours(&edit_web("rr"), &mut services));
+        assert!(!seen.still_ours(&edit_d2(7), &mut services));
+        // An added destination another writer deleted already: nothing to delete.
+        let added_d3 = Change::AddDestination {
+            service: web,
+            destination: Destination::new(ip("10.0.1.3"), 80),
+        };
+        assert!(!seen.still_ours(&added_d3, &mut services));
+        // A deleted service: put back, and then its destinations with it.
+        let gone = ServiceKey::tcp(ip("10.0.0.9"), 80);
+        assert!(seen.still_ours(&Change::DeleteService(gone), &mut services));
+        let deleted_in_gone = Change::DeleteDestination {
+            service: gone,
+            addr: ip("10.0.1.3"),
+            port: 80,
+        };
+        assert!(seen.still_ours(&deleted_in_gone, &mut services));
+        // An added service: deleted by the undo, once.
+        assert!(seen.still_ours(&Change::AddService(Service::new(web)), &mut services));
+        assert!(!seen.still_ours(&Change::AddService(Service::new(web)), &mut services));
+    }
+}

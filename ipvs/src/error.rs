@@ -318,3 +318,54 @@ fn strerror(errno: i32) -> String {
 
 /// Result of this crate's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_errors_read_in_words_and_as_ipvsadm() {
+        let e = Error::Kernel {
+            op: Operation::AddService,
+            errno: libc::EEXIST,
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "adding a service: the service already exists"
+        );
+        assert_eq!(e.ipvsadm_message(), "Service already exists");
+        let e = Error::Kernel {
+            op: Operation::EditService,
+            errno: libc::ENOENT,
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "editing a service: the kernel has no such scheduler or persistence engine"
+        );
+        assert_eq!(
+            e.ipvsadm_message(),
+            "Scheduler or persistence engine not found"
+        );
+        let e = Error::Kernel {
+            op: Operation::AddDestination,
+            errno: libc::EINVAL,
+            detail: Some("bad tunnel port".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "adding a destination: the kernel rejected a value as invalid (bad tunnel port)"
+        );
+        let e = Error::Kernel {
+            op: Operation::Flush,
+            errno: libc::EBUSY,
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "deleting every service: Device or resource busy (errno 16)"
+        );
+        assert_eq!(e.ipvsadm_message(), "Device or resource busy");
+    }
+}

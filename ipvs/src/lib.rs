@@ -5,20 +5,58 @@
 //! ([`Service`], keyed by [`ServiceKey`]), destinations ([`Destination`] with a
 //! [`Forward`] method), schedulers, statistics, timeouts, sync daemons and
 //! connections. One [`Ipvs`] handle holds one netlink socket for one network
-//! namespace and can be shared between threads.
+//! namespace and can be shared between threads. Errors ([`Error`]) say what
+//! was attempted and why it failed; [`Error::ipvsadm_message`] gives ipvsadm's
+//! text for the same.
+//!
+//! # Add a service and its destinations
 //!
 //! ```no_run
 //! use ipvs::{Destination, Forward, Ipvs, Service, ServiceKey};
-//! let ipvs = Ipvs::new()?;
+//! let ipvs = Ipvs::new()?; // or Ipvs::in_netns("blue")
 //! let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
 //! ipvs.add_service(&Service::new(key).with_scheduler("rr"))?;
-//! let real = Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade);
-//! ipvs.add_destination(&key, &real)?;
-//! for vs in ipvs.state()? {
-//!     println!("{:?}: {} destinations", vs.entry.service.key, vs.destinations.len());
+//! for real in ["10.0.0.2", "10.0.0.3"] {
+//!     let d = Destination::new(real.parse().unwrap(), 80).with_forward(Forward::Masquerade);
+//!     ipvs.add_destination(&key, &d)?;
 //! }
 //! # Ok::<(), ipvs::Error>(())
 //! ```
+//!
+//! # List the table
+//!
+//! ```no_run
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! for vs in ipvs.state()? {
+//!     println!("{} ({})", vs.entry.service.key, vs.entry.service.scheduler);
+//!     for d in &vs.destinations {
+//!         let real = &d.destination;
+//!         println!("  -> {}:{} weight {}", real.addr, real.port, real.weight);
+//!     }
+//! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! # Read statistics
+//!
+//! ```no_run
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let key = ipvs::ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! match ipvs.service(&key)? {
+//!     Some(entry) => println!(
+//!         "{key}: {} connections, {} bytes in, {} connections/s",
+//!         entry.stats.conns, entry.stats.in_bytes, entry.stats.cps
+//!     ),
+//!     None => println!("{key}: no such service"),
+//! }
+//! for d in ipvs.destinations(&key)? {
+//!     println!("  {} active, {} inactive", d.active_conns, d.inactive_conns);
+//! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! Rates over time: [`Sampler`]. A whole desired table, applied all or nothing:
+//! [`Ipvs::apply_state`]; a graceful removal: [`Ipvs::drain`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
