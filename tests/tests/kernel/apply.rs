@@ -480,7 +480,7 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
     let script = format!(
         "i=0; while [ ! -e {stop} ]; do i=$((i+1)); \
          ipvsadm -A -t 10.99.0.1:$i -s rr || exit 1; \
-         ipvsadm -a -t 10.99.0.1:$i -r 10.98.0.1:80 -g -w 2 || exit 1; \
+         ipvsadm -a -t 10.99.0.1:$i -r 10.98.0.1:80 -m -w 2 || exit 1; \
          if [ $i -gt 1 ]; then ipvsadm -D -t 10.99.0.1:$((i-1)) || exit 1; fi; \
          done; echo $i"
     );
@@ -556,7 +556,7 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
     assert!(n > 1, "{n}");
     let mut want = expected_save(&last);
     want.push(format!("-A -t 10.99.0.1:{n} -s rr"));
-    want.push(format!("-a -t 10.99.0.1:{n} -r 10.98.0.1:80 -g -w 2"));
+    want.push(format!("-a -t 10.99.0.1:{n} -r 10.98.0.1:80 -m -w 2"));
     let have = ipvsadm_save(&ns);
     let missing: Vec<&String> = want.iter().filter(|l| !have.contains(l)).collect();
     let extra: Vec<&String> = have.iter().filter(|l| !want.contains(l)).collect();

@@ -459,3 +459,89 @@ fn drain_udp_waits_for_idle_flows_or_the_timeout() {
         let _ = client.send_to(b"quit", at);
     }
 }
+
+/// `ipvsctl apply --drain` waits between its read and its deletes, which gives another writer
+/// time: here it deletes the service the apply prunes. The delete is refused, the message says
+/// the table changed underneath and names the service, and the table ends as the other writer
+/// left it (the apply's added server gone, the drained one back at its weight).
+#[test]
+fn apply_drain_meets_another_writer_and_says_so() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.8.4.1/24", "10.8.4.2/24", "10.8.4.3/24", "10.8.4.100/24"],
+    );
+    let old = SocketAddr::from((ip("10.8.4.2"), 8080));
+    let new = SocketAddr::from((ip("10.8.4.3"), 8080));
+    let bye = server(&ns, old);
+    let key = ServiceKey::tcp(ip("10.8.4.100"), 80);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new(old.ip(), old.port()).with_forward(Forward::Masquerade),
+    )
+    .unwrap();
+    ipvs.add_service(&Service::new(ServiceKey::tcp(ip("10.8.4.100"), 81)))
+        .unwrap();
+    let vip = SocketAddr::from((ip("10.8.4.100"), 80));
+    let mut client =
+        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut hello = [0u8; 5];
+    client
+        .read_exact(&mut hello)
+        .expect("hello through the service");
+
+    let rules = "-A -t 10.8.4.100:80 -s rr\n-a -t 10.8.4.100:80 -r 10.8.4.3:8080 -m -w 1\n";
+    let path = format!("/tmp/{}-drain-conflict", ns.name());
+    std::fs::write(&path, rules).unwrap();
+    let apply = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "ipvsctl",
+            "apply",
+            "--prune",
+            "--drain=60",
+            "-f",
+            &path,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ipvsctl apply --drain");
+    wait_for("weight 0", Duration::from_secs(10), || {
+        (dest_weight(&ns, &key, old) == Some((0, 1, 0))).then_some(())
+    });
+    assert_eq!(dest_weight(&ns, &key, new), Some((1, 0, 0)));
+    // The other writer, while the apply drains.
+    ns.ipvsadm_ok(&["-D", "-t", "10.8.4.100:81"]);
+
+    bye.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(client);
+    let out = apply.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{err}");
+    assert_eq!(
+        err,
+        "apply: the kernel refused `-D -t 10.8.4.100:81': No such service\n\
+         apply: the table changed underneath since it was read: another writer deleted the \
+         service TCP 10.8.4.100:81\n\
+         apply: the 1 changes made before it were undone; the table is as the other writer \
+         left it\n"
+    );
+    assert_eq!(
+        ipvsadm_save(&ns),
+        vec![
+            "-A -t 10.8.4.100:80 -s rr".to_string(),
+            "-a -t 10.8.4.100:80 -r 10.8.4.2:8080 -m -w 1".to_string(),
+        ]
+    );
+}
