@@ -31,7 +31,9 @@ pub fn command() -> Command {
             "Reads a desired state, compares it with the kernel's table and makes the \
              changes: edits in place wherever the kernel allows (scheduler, flags, persistence, \
              weights, forwarding, tunnel options, thresholds), deletes before adds. If the \
-             kernel refuses a change, the changes already made are undone. The input is the \
+             kernel refuses a change, the changes already made are undone; when that is because \
+             another writer added or deleted a service or real server since the table was \
+             read, the message says so and names it. The input is the \
              JSON save document (what -S --json writes) or ipvsadm -S text (-A and -a lines); \
              the first non-blank character tells which. Services the input does not name stay \
              unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
