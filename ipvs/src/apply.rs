@@ -1,22 +1,46 @@
 //! Applying a desired [`State`], all or nothing.
+//!
+//! The table is read once, the plan is sent in batches. When the kernel refuses a change, the
+//! changes this run made are undone in reverse, and the table is read once more (only then) to
+//! tell two things apart:
+//!
+//! - a **conflict**: another writer changed the table between the read and the apply, so the
+//!   refused change met an object that was added or deleted underneath it (a service or a
+//!   destination that exists now though the read state had none, or is gone though it had one).
+//!   The kernel's errno alone cannot say this: `ENOENT` on a service is also an unknown
+//!   scheduler, so the object itself is looked at;
+//! - a plain **refusal**: the change is wrong for this kernel (an unknown scheduler, a tunnel
+//!   option it rejects).
+//!
+//! The undo leaves what another writer did alone: an undo change is sent only while the object
+//! is still as this run left it (an edit whose object another writer changed again, an add whose
+//! object is gone already, a delete whose object was added again are left out and counted in
+//! [`Refusal::superseded`]). The kernel keeps no version of an object, so an edit by another
+//! writer to an object that this run edits too, made before this run's edit, cannot be seen: the
+//! last writer wins, as with two `ipvsadm` runs.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use crate::{plan, Change, Error, Ipvs, Plan, PlanOptions, Result, State, StateError};
+use crate::{
+    plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, Result, ServiceKey, State,
+    StateError,
+};
 
 /// Changes per netlink batch.
 const BATCH: usize = 1000;
 
-/// Why [`Ipvs::apply_state`] or [`Ipvs::apply_plan`] changed nothing.
+/// Why [`Ipvs::apply_state`] or [`Ipvs::apply_plan`] did not reach the desired state.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ApplyError {
     /// The desired state fails [`State::validate`]; nothing was sent.
     Invalid(StateError),
     /// The kernel's state could not be read; nothing was sent.
     Read(Error),
-    /// The kernel refused a change. The changes made before it were undone
-    /// in reverse order (`undo_failed` lists any undo the kernel refused too,
-    /// in which case the table is not as it was).
+    /// The kernel refused a change. The changes made before it were undone in reverse order
+    /// (`undo_failed` lists any undo the kernel refused too, in which case the table is not as
+    /// it was).
     Refused(Box<Refusal>),
     /// [`Ipvs::apply_plan_until`] was told to stop between two batches: the
     /// `undone` changes made were undone (`undo_failed` as in [`Refusal`]).
@@ -30,19 +54,94 @@ pub enum ApplyError {
 
 /// A change the kernel refused, and the undoing of what came before it.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Refusal {
     /// The refused change.
     pub change: Change,
     /// The kernel's reason.
     pub error: Error,
-    /// The refusal says an object exists that the read state did not have,
-    /// or is missing that it had: another writer changed the table between
-    /// the read and the apply.
-    pub underneath: bool,
-    /// How many changes had been made (and were undone).
+    /// What another writer changed underneath, when that is why the change was refused;
+    /// `None` when the kernel refused the change itself.
+    pub conflict: Option<Conflict>,
+    /// How many changes had been made (and were undone, but for `superseded`).
     pub undone: usize,
+    /// Undo changes not sent because another writer had changed their object after this run
+    /// did (its change stays).
+    pub superseded: usize,
     /// Undo changes that failed, with the kernel's reason.
     pub undo_failed: Vec<(Change, Error)>,
+}
+
+/// What another writer changed between the read and the apply, as the refused change met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// A service the read state did not have is there.
+    ServiceAdded(ServiceKey),
+    /// A service the read state had is gone.
+    ServiceDeleted(ServiceKey),
+    /// A destination the read state did not have is there.
+    DestinationAdded(DestinationKey),
+    /// A destination the read state had is gone.
+    DestinationDeleted(DestinationKey),
+}
+
+/// `another writer added the service TCP 10.0.0.1:80`, ...
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::ServiceAdded(k) => write!(f, "another writer added the service {k}"),
+            Conflict::ServiceDeleted(k) => write!(f, "another writer deleted the service {k}"),
+            Conflict::DestinationAdded(d) => write!(f, "another writer added the destination {d}"),
+            Conflict::DestinationDeleted(d) => {
+                write!(f, "another writer deleted the destination {d}")
+            }
+        }
+    }
+}
+
+/// What a change does, in words: `adding the service TCP 10.0.0.1:80`, ...
+pub(crate) struct Doing<'a>(pub(crate) &'a Change);
+
+impl fmt::Display for Doing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Change::AddService(s) => write!(f, "adding the service {}", s.key),
+            Change::EditService(s) => write!(f, "editing the service {}", s.key),
+            Change::DeleteService(k) => write!(f, "deleting the service {k}"),
+            Change::AddDestination {
+                service,
+                destination,
+            } => write!(
+                f,
+                "adding the destination {}",
+                DestinationKey::of(*service, destination)
+            ),
+            Change::EditDestination {
+                service,
+                destination,
+            } => write!(
+                f,
+                "editing the destination {}",
+                DestinationKey::of(*service, destination)
+            ),
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => write!(
+                f,
+                "deleting the destination {}",
+                DestinationKey::new(*service, *addr, *port)
+            ),
+            Change::Zero(Some(k)) => write!(f, "zeroing the counters of {k}"),
+            Change::Zero(None) => f.write_str("zeroing the counters"),
+            Change::Flush => f.write_str("deleting every service"),
+            Change::SetTimeouts(_) => f.write_str("setting the timeouts"),
+            Change::StartDaemon(d) => write!(f, "starting the {} sync daemon", d.state),
+            Change::StopDaemon(s) => write!(f, "stopping the {s} sync daemon"),
+        }
+    }
 }
 
 impl fmt::Display for ApplyError {
@@ -51,25 +150,19 @@ impl fmt::Display for ApplyError {
             ApplyError::Invalid(e) => write!(f, "{e}"),
             ApplyError::Read(e) => write!(f, "reading the table: {e}"),
             ApplyError::Refused(r) => {
-                let Refusal {
-                    error,
-                    underneath,
-                    undone,
-                    undo_failed,
-                    ..
-                } = &**r;
-                write!(f, "{error}")?;
-                if *underneath {
-                    f.write_str(" (the table changed underneath)")?;
+                if let Some(c) = &r.conflict {
+                    write!(f, "the table changed underneath: {c}; ")?;
                 }
-                if undo_failed.is_empty() {
-                    write!(f, "; {undone} changes made before it were undone")
+                write!(f, "{} failed: {}", Doing(&r.change), r.error.reason())?;
+                if r.undo_failed.is_empty() {
+                    write!(f, "; the {} changes made before it were undone", r.undone)
                 } else {
                     write!(
                         f,
-                        "; undoing the {undone} changes made before it failed {} times, \
+                        "; undoing the {} changes made before it failed {} times, \
                          the table is not as it was",
-                        undo_failed.len()
+                        r.undone,
+                        r.undo_failed.len()
                     )
                 }
             }
@@ -91,21 +184,111 @@ impl fmt::Display for ApplyError {
 
 impl std::error::Error for ApplyError {}
 
-fn changed_underneath(change: &Change, e: &Error) -> bool {
-    // ENOENT on a service is an unknown scheduler or engine, not a missing service.
-    matches!(
-        (change, e.errno()),
-        (
-            Change::AddService(_) | Change::AddDestination { .. },
-            Some(libc::EEXIST)
-        ) | (
-            Change::EditService(_) | Change::DeleteService(_),
-            Some(libc::ESRCH)
-        ) | (
-            Change::EditDestination { .. } | Change::DeleteDestination { .. },
-            Some(libc::ESRCH | libc::ENOENT),
-        )
-    )
+/// The table after a failed run, for finding conflicts and for undoing only what is still
+/// this run's.
+struct Seen<'a> {
+    services: HashMap<ServiceKey, &'a crate::Service>,
+    destinations: HashMap<DestinationKey, &'a crate::Destination>,
+}
+
+impl<'a> Seen<'a> {
+    fn of(state: &'a State) -> Self {
+        let mut seen = Seen {
+            services: HashMap::new(),
+            destinations: HashMap::new(),
+        };
+        for s in &state.services {
+            seen.services.insert(s.service.key, &s.service);
+            for d in &s.destinations {
+                seen.destinations
+                    .insert(DestinationKey::of(s.service.key, d), d);
+            }
+        }
+        seen
+    }
+
+    /// What another writer changed that `change` met, given the changes this run made.
+    fn conflict(&self, change: &Change, made: &[&Change]) -> Option<Conflict> {
+        let has = |k: &ServiceKey| self.services.contains_key(k);
+        // A service this run deleted after the refused change is gone by this run's hand.
+        let gone = |k: &ServiceKey| !has(k) && !made.contains(&&Change::DeleteService(*k));
+        match change {
+            Change::AddService(s) => has(&s.key).then_some(Conflict::ServiceAdded(s.key)),
+            Change::EditService(s) => gone(&s.key).then_some(Conflict::ServiceDeleted(s.key)),
+            Change::DeleteService(k) => gone(k).then_some(Conflict::ServiceDeleted(*k)),
+            Change::AddDestination {
+                service,
+                destination,
+            } => {
+                let d = DestinationKey::of(*service, destination);
+                if !has(service) {
+                    Some(Conflict::ServiceDeleted(*service))
+                } else {
+                    self.destinations
+                        .contains_key(&d)
+                        .then_some(Conflict::DestinationAdded(d))
+                }
+            }
+            Change::EditDestination {
+                service,
+                destination,
+            } => self.dest_gone(DestinationKey::of(*service, destination), gone(service)),
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => self.dest_gone(DestinationKey::new(*service, *addr, *port), gone(service)),
+            _ => None,
+        }
+    }
+
+    fn dest_gone(&self, d: DestinationKey, service_gone: bool) -> Option<Conflict> {
+        if service_gone {
+            Some(Conflict::ServiceDeleted(d.service))
+        } else {
+            (!self.destinations.contains_key(&d)).then_some(Conflict::DestinationDeleted(d))
+        }
+    }
+
+    /// Whether the undo of `change` (made by this run) still finds the object as this run left
+    /// it. `services` tracks which services exist as the undo goes on.
+    fn still_ours(&self, change: &Change, services: &mut HashSet<ServiceKey>) -> bool {
+        match change {
+            Change::AddService(s) => services.remove(&s.key),
+            Change::EditService(s) => self
+                .services
+                .get(&s.key)
+                .is_some_and(|now| !crate::plan::service_differs(now, s)),
+            Change::DeleteService(k) => services.insert(*k),
+            Change::AddDestination {
+                service,
+                destination,
+            } => {
+                services.contains(service)
+                    && self
+                        .destinations
+                        .contains_key(&DestinationKey::of(*service, destination))
+            }
+            Change::EditDestination {
+                service,
+                destination,
+            } => self
+                .destinations
+                .get(&DestinationKey::of(*service, destination))
+                .is_some_and(|now| *now == destination),
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => {
+                services.contains(service)
+                    && !self
+                        .destinations
+                        .contains_key(&DestinationKey::new(*service, *addr, *port))
+            }
+            _ => true,
+        }
+    }
 }
 
 impl Ipvs {
@@ -124,6 +307,28 @@ impl Ipvs {
     /// Makes the kernel's table `desired`: validates it, reads the table once,
     /// plans ([`plan`]) and applies the plan ([`Ipvs::apply_plan`]). Returns
     /// the plan it carried out: empty when the table already matched.
+    ///
+    /// ```no_run
+    /// use ipvs::{Destination, Forward, Ipvs, PlanOptions, Service, ServiceKey, ServiceState, State};
+    /// let web = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+    /// let mut desired = State::default();
+    /// desired.services.push(
+    ///     ServiceState::new(Service::new(web).with_scheduler("wrr")).with_destination(
+    ///         Destination::new("10.0.0.2".parse().unwrap(), 80)
+    ///             .with_forward(Forward::Masquerade)
+    ///             .with_weight(3),
+    ///     ),
+    /// );
+    /// let ipvs = Ipvs::new()?;
+    /// match ipvs.apply_state(&desired, &PlanOptions::default()) {
+    ///     Ok(plan) if plan.is_empty() => println!("the table already matched"),
+    ///     Ok(plan) => println!("{} changes made", plan.len()),
+    ///     // Whatever the run did is undone; the error says why, and whether another
+    ///     // writer changed the table underneath.
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # Ok::<(), ipvs::Error>(())
+    /// ```
     pub fn apply_state(
         &self,
         desired: &State,
@@ -138,9 +343,10 @@ impl Ipvs {
         Ok(p)
     }
 
-    /// Sends a plan in batches. If the kernel refuses a change, the changes
-    /// already made are undone in reverse order with the plan's undo changes,
-    /// and the refused change is reported with the kernel's reason.
+    /// Sends a plan in batches. If the kernel refuses a change, the changes already made are
+    /// undone in reverse order with the plan's undo changes (those whose object another writer
+    /// changed since are left alone), and the refused change is reported with the kernel's
+    /// reason and, when another writer's change is why, that change ([`Conflict`]).
     pub fn apply_plan(&self, p: &Plan) -> std::result::Result<(), ApplyError> {
         self.apply_plan_until(p, &|| false)
     }
@@ -165,6 +371,7 @@ impl Ipvs {
             let end = (start + BATCH).min(p.changes.len());
             let chunk = &p.changes[start..end];
             let mut refused: Option<(usize, Error)> = None;
+            let mut socket_failed = false;
             match self.apply(chunk) {
                 Ok(results) => {
                     for (i, r) in results.into_iter().enumerate() {
@@ -180,20 +387,19 @@ impl Ipvs {
                 }
                 // The socket failed: what this batch did is unknown; undo
                 // what the earlier ones did.
-                Err(e) => refused = Some((start, e)),
+                Err(e) => {
+                    socket_failed = true;
+                    refused = Some((start, e));
+                }
             }
             if let Some((i, error)) = refused {
-                let change = p.changes[i].clone();
-                let underneath = changed_underneath(&change, &error);
-                let undone = made.len();
-                let undo_failed = self.undo(p, &made);
-                return Err(ApplyError::Refused(Box::new(Refusal {
-                    change,
+                return Err(ApplyError::Refused(Box::new(self.roll_back(
+                    p,
+                    &made,
+                    i,
                     error,
-                    underneath,
-                    undone,
-                    undo_failed,
-                })));
+                    socket_failed,
+                ))));
             }
             start = end;
         }
@@ -203,7 +409,12 @@ impl Ipvs {
     /// Undoes the `made` changes of `p`, last first; returns the undo changes that failed.
     fn undo(&self, p: &Plan, made: &[usize]) -> Vec<(Change, Error)> {
         let undo: Vec<Change> = made.iter().rev().map(|&j| p.undo[j].clone()).collect();
-        match self.apply(&undo) {
+        self.undo_changes(&undo)
+    }
+
+    /// Sends `undo`; returns the undo changes that failed, with the kernel's reason.
+    fn undo_changes(&self, undo: &[Change]) -> Vec<(Change, Error)> {
+        match self.apply(undo) {
             Ok(rs) => undo
                 .iter()
                 .zip(rs)
@@ -211,5 +422,166 @@ impl Ipvs {
                 .collect(),
             Err(e) => vec![(undo.first().cloned().unwrap_or(Change::Flush), e)],
         }
+    }
+
+    /// Reads the table once, finds what another writer changed (unless the socket failed),
+    /// and undoes the `made` changes of `p` that are still as this run left them.
+    fn roll_back(
+        &self,
+        p: &Plan,
+        made: &[usize],
+        refused: usize,
+        error: Error,
+        socket_failed: bool,
+    ) -> Refusal {
+        let change = p.changes[refused].clone();
+        let now = self.read_state(false).ok();
+        let seen = now.as_ref().map(Seen::of);
+        let made_changes: Vec<&Change> = made.iter().map(|&j| &p.changes[j]).collect();
+        let conflict = match &seen {
+            Some(seen) if !socket_failed => seen.conflict(&change, &made_changes),
+            _ => None,
+        };
+        let mut services: HashSet<ServiceKey> = seen
+            .as_ref()
+            .map(|s| s.services.keys().copied().collect())
+            .unwrap_or_default();
+        let mut undo = Vec::new();
+        let mut superseded = 0;
+        for &j in made.iter().rev() {
+            // Without a reading, undo everything as planned.
+            let ours = match &seen {
+                Some(s) => s.still_ours(&p.changes[j], &mut services),
+                None => true,
+            };
+            if ours {
+                undo.push(p.undo[j].clone());
+            } else {
+                superseded += 1;
+            }
+        }
+        let undo_failed = self.undo_changes(&undo);
+        Refusal {
+            change,
+            error,
+            conflict,
+            undone: made.len(),
+            superseded,
+            undo_failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Destination, Service, ServiceState};
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// The table after a run, with `web` (scheduler `sh`) and its destination .2 at weight 5.
+    fn after() -> State {
+        let web = ServiceKey::tcp(ip("10.0.0.1"), 80);
+        State {
+            services: vec![ServiceState::new(Service::new(web).with_scheduler("sh"))
+                .with_destination(Destination::new(ip("10.0.1.2"), 80).with_weight(5))],
+            timeouts: None,
+        }
+    }
+
+    #[test]
+    fn conflicts_are_what_the_table_shows_against_the_change() {
+        let state = after();
+        let seen = Seen::of(&state);
+        let web = ServiceKey::tcp(ip("10.0.0.1"), 80);
+        let gone = ServiceKey::tcp(ip("10.0.0.9"), 80);
+        let d2 = Destination::new(ip("10.0.1.2"), 80);
+        let d3 = Destination::new(ip("10.0.1.3"), 80);
+        let add = |k| Change::AddService(Service::new(k));
+        assert_eq!(
+            seen.conflict(&add(web), &[]),
+            Some(Conflict::ServiceAdded(web))
+        );
+        // Not there: the kernel refused it for another reason (a scheduler, ...).
+        assert_eq!(seen.conflict(&add(gone), &[]), None);
+        assert_eq!(
+            seen.conflict(&Change::EditService(Service::new(gone)), &[]),
+            Some(Conflict::ServiceDeleted(gone))
+        );
+        assert_eq!(
+            seen.conflict(&Change::EditService(Service::new(web)), &[]),
+            None
+        );
+        let add_dest = |d: Destination| Change::AddDestination {
+            service: web,
+            destination: d,
+        };
+        assert_eq!(
+            seen.conflict(&add_dest(d2), &[]),
+            Some(Conflict::DestinationAdded(DestinationKey::of(web, &d2)))
+        );
+        let delete_d3 = Change::DeleteDestination {
+            service: web,
+            addr: d3.addr,
+            port: 80,
+        };
+        assert_eq!(
+            seen.conflict(&delete_d3, &[]),
+            Some(Conflict::DestinationDeleted(DestinationKey::of(web, &d3)))
+        );
+        // A destination of a service this run deleted afterwards: the destination, not the
+        // service, was what another writer took.
+        let delete_in_gone = Change::DeleteDestination {
+            service: gone,
+            addr: d3.addr,
+            port: 80,
+        };
+        assert_eq!(
+            seen.conflict(&delete_in_gone, &[&Change::DeleteService(gone)]),
+            Some(Conflict::DestinationDeleted(DestinationKey::of(gone, &d3)))
+        );
+        assert_eq!(
+            seen.conflict(&delete_in_gone, &[]),
+            Some(Conflict::ServiceDeleted(gone))
+        );
+    }
+
+    #[test]
+    fn the_undo_leaves_objects_another_writer_changed_since() {
+        let state = after();
+        let seen = Seen::of(&state);
+        let mut services: HashSet<ServiceKey> = seen.services.keys().copied().collect();
+        let web = ServiceKey::tcp(ip("10.0.0.1"), 80);
+        let edit_web = |s: &str| Change::EditService(Service::new(web).with_scheduler(s));
+        let edit_d2 = |w: u32| Change::EditDestination {
+            service: web,
+            destination: Destination::new(ip("10.0.1.2"), 80).with_weight(w),
+        };
+        // As this run left them: undo.
+        assert!(seen.still_ours(&edit_web("sh"), &mut services));
+        assert!(seen.still_ours(&edit_d2(5), &mut services));
+        // Changed again by another writer: theirs stays.
+        assert!(!seen.still_ours(&edit_web("rr"), &mut services));
+        assert!(!seen.still_ours(&edit_d2(7), &mut services));
+        // An added destination another writer deleted already: nothing to delete.
+        let added_d3 = Change::AddDestination {
+            service: web,
+            destination: Destination::new(ip("10.0.1.3"), 80),
+        };
+        assert!(!seen.still_ours(&added_d3, &mut services));
+        // A deleted service: put back, and then its destinations with it.
+        let gone = ServiceKey::tcp(ip("10.0.0.9"), 80);
+        assert!(seen.still_ours(&Change::DeleteService(gone), &mut services));
+        let deleted_in_gone = Change::DeleteDestination {
+            service: gone,
+            addr: ip("10.0.1.3"),
+            port: 80,
+        };
+        assert!(seen.still_ours(&deleted_in_gone, &mut services));
+        // An added service: deleted by the undo, once.
+        assert!(seen.still_ours(&Change::AddService(Service::new(web)), &mut services));
+        assert!(!seen.still_ours(&Change::AddService(Service::new(web)), &mut services));
     }
 }

@@ -5,19 +5,45 @@
 //! the middle calls [`Ipvs::drain_step`] again and carries on where it was (only a timeout starts
 //! again, since the kernel keeps no time).
 //!
-//! Policy for protocols without connection state (UDP) and for SCTP: their entries are counted
-//! as inactive connections until the kernel's timeout for them expires (`--set`'s UDP timeout,
-//! 300 s by default), so a drained UDP server goes when its last entry expires, or when the
-//! drain's timeout passes, whichever comes first. Persistence templates (`persistent_conns`)
-//! do not hold a drain back (they expire with the persistence timeout).
+//! # UDP and SCTP
+//!
+//! They follow the same rule as TCP, the only one the kernel's counters support: the destination
+//! goes when its active plus inactive connections reach 0, or when the drain's timeout passes.
+//!
+//! - UDP has flows, not connections: IPVS keeps an entry per client address and port, counted as
+//!   an *inactive* connection, until the flow has been quiet for the UDP timeout
+//!   ([`crate::Timeouts::udp`], 300 s by default). A drained UDP server keeps serving the flows
+//!   it has and goes once they have all been quiet that long; a client that never pauses keeps
+//!   it, so give UDP drains a timeout ([`DrainOptions::timeout`]).
+//! - SCTP associations count like TCP connections: active while established, inactive while
+//!   they shut down and for the SCTP timeout of their last state.
+//! - Persistence templates (`persistent_conns`) do not hold a drain back; while one lives, the
+//!   kernel still sends its client's new connections to the weight-0 destination (unless the
+//!   sysctl `net.ipv4.vs.expire_quiescent_template` is 1), and those count.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ipvs::{DrainOptions, DrainProgress, Ipvs, ServiceKey};
+//! let ipvs = Ipvs::new()?;
+//! let dns = ServiceKey::udp("192.0.2.53".parse().unwrap(), 53);
+//! let options = DrainOptions::default().with_timeout(Duration::from_secs(60));
+//! let done = ipvs.drain(&dns, "10.0.0.2".parse().unwrap(), 53, &options, |p| {
+//!     if let DrainProgress::Waiting { active, inactive, .. } = p {
+//!         println!("{active} active, {inactive} inactive left");
+//!     }
+//! })?;
+//! println!("{done:?}");
+//! # Ok::<(), ipvs::Error>(())
+//! ```
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::{Change, Error, Ipvs, Operation, Result, ServiceKey};
+use crate::{Change, Ipvs, Result, ServiceKey};
 
 /// How [`Ipvs::drain`] drains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DrainOptions {
     /// Leave the destination at weight 0 instead of deleting it.
     pub keep: bool,
@@ -37,8 +63,27 @@ impl Default for DrainOptions {
     }
 }
 
+impl DrainOptions {
+    /// With `keep`: leave the destination at weight 0 instead of deleting it.
+    pub fn with_keep(mut self, keep: bool) -> Self {
+        self.keep = keep;
+        self
+    }
+    /// Force the end after `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Read the counters every `poll`.
+    pub fn with_poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+}
+
 /// Where a draining destination is, after one [`Ipvs::drain_step`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DrainProgress {
     /// At weight 0, with connections left.
     Waiting {
@@ -70,7 +115,7 @@ impl Ipvs {
     /// One step of draining the destination `addr`:`port` of `service`, from the kernel's state:
     /// sets its weight to 0 if it is not, and when its active plus inactive connections are 0
     /// (or `force`, e.g. when a timeout passed), deletes it, or with `keep` leaves it at weight 0.
-    /// A destination that is not there is an error (`No such destination`), as for a delete.
+    /// `None` when the destination (or its service) is not there.
     pub fn drain_step(
         &self,
         service: &ServiceKey,
@@ -78,17 +123,13 @@ impl Ipvs {
         port: u16,
         keep: bool,
         force: bool,
-    ) -> Result<DrainProgress> {
+    ) -> Result<Option<DrainProgress>> {
         let dests = self.destinations(service)?;
         let Some(entry) = dests
             .iter()
             .find(|d| d.destination.addr == addr && d.destination.port == port)
         else {
-            return Err(Error::Kernel {
-                op: Operation::DeleteDestination,
-                errno: libc::ENOENT,
-                detail: None,
-            });
+            return Ok(None);
         };
         if entry.destination.weight != 0 {
             self.apply_one(&Change::EditDestination {
@@ -98,24 +139,25 @@ impl Ipvs {
         }
         let left = entry.active_conns.saturating_add(entry.inactive_conns);
         if left != 0 && !force {
-            return Ok(DrainProgress::Waiting {
+            return Ok(Some(DrainProgress::Waiting {
                 active: entry.active_conns,
                 inactive: entry.inactive_conns,
-            });
+            }));
         }
         if keep {
-            return Ok(DrainProgress::Quiesced { left });
+            return Ok(Some(DrainProgress::Quiesced { left }));
         }
         self.apply_one(&Change::DeleteDestination {
             service: *service,
             addr,
             port,
         })?;
-        Ok(DrainProgress::Removed { left })
+        Ok(Some(DrainProgress::Removed { left }))
     }
 
     /// Drains a destination to the end: [`Ipvs::drain_step`] every `options.poll` until it is
     /// done, forced once `options.timeout` has passed. `progress` sees every step's result.
+    /// `None` when the destination is not there (at the start, or gone while it drained).
     pub fn drain(
         &self,
         service: &ServiceKey,
@@ -123,14 +165,16 @@ impl Ipvs {
         port: u16,
         options: &DrainOptions,
         mut progress: impl FnMut(&DrainProgress),
-    ) -> Result<DrainProgress> {
+    ) -> Result<Option<DrainProgress>> {
         let start = Instant::now();
         loop {
             let force = options.timeout.is_some_and(|t| start.elapsed() >= t);
-            let p = self.drain_step(service, addr, port, options.keep, force)?;
+            let Some(p) = self.drain_step(service, addr, port, options.keep, force)? else {
+                return Ok(None);
+            };
             progress(&p);
             if p.is_done() {
-                return Ok(p);
+                return Ok(Some(p));
             }
             std::thread::sleep(options.poll);
         }

@@ -1,5 +1,8 @@
-//! Errors, with the text ipvsadm prints for each (operation, errno) pair.
+//! Errors. Their `Display` says what failed and why in this crate's words
+//! (`adding a service: the service already exists`); [`Error::ipvsadm_message`] is the text
+//! ipvsadm prints for the same (operation, errno) pair, for programs that must match it.
 
+use std::fmt;
 use std::io;
 
 /// The operation that failed: the kernel's errno means different things for each.
@@ -46,12 +49,41 @@ pub enum Operation {
     Apply,
 }
 
-/// Anything that can go wrong. Its `Display` is ipvsadm's message.
+/// What the operation does, in words: `adding a service`, `listing the services`, ...
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Operation::*;
+        f.write_str(match self {
+            Open => "opening IPVS",
+            AddService => "adding a service",
+            EditService => "editing a service",
+            DeleteService => "deleting a service",
+            GetServices => "reading services",
+            AddDestination => "adding a destination",
+            EditDestination => "editing a destination",
+            DeleteDestination => "deleting a destination",
+            GetDestinations => "reading destinations",
+            Zero => "zeroing counters",
+            Flush => "deleting every service",
+            GetTimeouts => "reading the timeouts",
+            SetTimeouts => "setting the timeouts",
+            StartDaemon => "starting a sync daemon",
+            StopDaemon => "stopping a sync daemon",
+            GetDaemons => "reading the sync daemons",
+            GetInfo => "reading the IPVS version",
+            GetConnections => "reading the connections",
+            Apply => "sending changes",
+        })
+    }
+}
+
+/// Anything that can go wrong. Its `Display` says what was attempted and why it failed; for
+/// ipvsadm's exact text use [`Error::ipvsadm_message`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The kernel refused an operation.
-    #[error("{}", kernel_message(*.op, *.errno))]
+    #[error("{op}: {}{}", reason(*.op, *.errno), detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Kernel {
         /// What was attempted.
         op: Operation,
@@ -75,13 +107,13 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
     /// The kernel did not answer in time.
-    #[error("no reply from the kernel during {op:?}")]
+    #[error("{op}: no reply from the kernel in time")]
     Timeout {
         /// What was attempted.
         op: Operation,
     },
     /// A socket or file operation failed.
-    #[error("{op:?}: {source}")]
+    #[error("{op}: {source}")]
     Io {
         /// What was attempted.
         op: Operation,
@@ -112,13 +144,13 @@ pub enum Error {
         not_sent: usize,
     },
     /// Every attempt at a listing was interrupted by concurrent changes (`NLM_F_DUMP_INTR`).
-    #[error("{op:?}: the kernel's table kept changing during the listing")]
+    #[error("{op}: the kernel's table kept changing during the listing")]
     DumpInterrupted {
         /// What was attempted.
         op: Operation,
     },
     /// The kernel's reply could not be understood.
-    #[error("{op:?}: {detail}")]
+    #[error("{op}: the kernel's reply could not be understood: {detail}")]
     Decode {
         /// What was attempted.
         op: Operation,
@@ -134,6 +166,30 @@ impl Error {
             Error::Kernel { errno, .. } => Some(*errno),
             Error::Io { source, .. } | Error::Netns { source, .. } => source.raw_os_error(),
             _ => None,
+        }
+    }
+
+    /// What ipvsadm prints for this error: its `ipvs_strerror` text for the kernel's errno
+    /// (`Service already exists`), or this error's own words when ipvsadm has none.
+    pub fn ipvsadm_message(&self) -> String {
+        match self {
+            Error::Kernel { op, errno, .. } => ipvsadm_message(*op, *errno),
+            Error::Io { op, source } => match source.raw_os_error() {
+                Some(errno) => ipvsadm_message(*op, errno),
+                None => source.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    /// Why it failed, without what was attempted (for messages that say that already).
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            Error::Kernel { op, errno, detail } => match detail {
+                Some(d) => format!("{} ({d})", reason(*op, *errno)),
+                None => reason(*op, *errno),
+            },
+            other => other.to_string(),
         }
     }
 
@@ -168,9 +224,56 @@ impl Error {
     }
 }
 
-/// ipvsadm's `ipvs_strerror`: the (operation, errno) table first, then errno alone,
-/// then the C library's text.
-pub fn kernel_message(op: Operation, errno: i32) -> String {
+/// Why the kernel refused `op` with `errno`, in words.
+fn reason(op: Operation, errno: i32) -> String {
+    use Operation::*;
+    let specific = match (op, errno) {
+        (AddService, libc::EEXIST) => "the service already exists",
+        (AddService | EditService, libc::ENOENT) => {
+            "the kernel has no such scheduler or persistence engine"
+        }
+        (AddDestination | EditDestination | DeleteDestination, libc::ESRCH) => {
+            "the service does not exist"
+        }
+        (_, libc::ESRCH) if op != StopDaemon => "the service does not exist",
+        (AddDestination, libc::EEXIST) => "the destination already exists",
+        (EditDestination | DeleteDestination, libc::ENOENT) => "the destination does not exist",
+        (StartDaemon, libc::EEXIST) => "a sync daemon in that state runs already",
+        (StopDaemon, libc::ESRCH) => "no sync daemon in that state runs",
+        (_, libc::EPERM) => "permission denied (CAP_NET_ADMIN is needed)",
+        (_, libc::EINVAL) => "the kernel rejected a value as invalid",
+        _ => return format!("{} ({})", strerror(errno), errno_name(errno)),
+    };
+    specific.to_string()
+}
+
+/// The symbolic name of the errnos IPVS answers with.
+fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::ENOMEM => "ENOMEM",
+        libc::EEXIST => "EEXIST",
+        libc::EINVAL => "EINVAL",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        _ => return format!("errno {errno}"),
+    };
+    name.to_string()
+}
+
+/// ipvsadm's `ipvs_strerror`, the text ipvsadm prints when the kernel refuses `op` with
+/// `errno`: the (operation, errno) table first, then errno alone, then the C library's text.
+/// [`Error`]'s `Display` says the same in this crate's words.
+///
+/// ```
+/// use ipvs::{ipvsadm_message, Operation};
+/// assert_eq!(ipvsadm_message(Operation::AddService, libc::EEXIST), "Service already exists");
+/// ```
+pub fn ipvsadm_message(op: Operation, errno: i32) -> String {
     use Operation::*;
     let specific = match (op, errno) {
         (AddService, libc::EEXIST) => Some("Service already exists"),
@@ -215,3 +318,54 @@ fn strerror(errno: i32) -> String {
 
 /// Result of this crate's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_errors_read_in_words_and_as_ipvsadm() {
+        let e = Error::Kernel {
+            op: Operation::AddService,
+            errno: libc::EEXIST,
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "adding a service: the service already exists"
+        );
+        assert_eq!(e.ipvsadm_message(), "Service already exists");
+        let e = Error::Kernel {
+            op: Operation::EditService,
+            errno: libc::ENOENT,
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "editing a service: the kernel has no such scheduler or persistence engine"
+        );
+        assert_eq!(
+            e.ipvsadm_message(),
+            "Scheduler or persistence engine not found"
+        );
+        let e = Error::Kernel {
+            op: Operation::AddDestination,
+            errno: libc::EINVAL,
+            detail: Some("bad tunnel port".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "adding a destination: the kernel rejected a value as invalid (bad tunnel port)"
+        );
+        let e = Error::Kernel {
+            op: Operation::Flush,
+            errno: libc::EBUSY,
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "deleting every service: Device or resource busy (errno 16)"
+        );
+        assert_eq!(e.ipvsadm_message(), "Device or resource busy");
+    }
+}

@@ -5,20 +5,58 @@
 //! ([`Service`], keyed by [`ServiceKey`]), destinations ([`Destination`] with a
 //! [`Forward`] method), schedulers, statistics, timeouts, sync daemons and
 //! connections. One [`Ipvs`] handle holds one netlink socket for one network
-//! namespace and can be shared between threads.
+//! namespace and can be shared between threads. Errors ([`Error`]) say what
+//! was attempted and why it failed; [`Error::ipvsadm_message`] gives ipvsadm's
+//! text for the same.
+//!
+//! # Add a service and its destinations
 //!
 //! ```no_run
 //! use ipvs::{Destination, Forward, Ipvs, Service, ServiceKey};
-//! let ipvs = Ipvs::new()?;
+//! let ipvs = Ipvs::new()?; // or Ipvs::in_netns("blue")
 //! let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
 //! ipvs.add_service(&Service::new(key).with_scheduler("rr"))?;
-//! let real = Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade);
-//! ipvs.add_destination(&key, &real)?;
-//! for vs in ipvs.state()? {
-//!     println!("{:?}: {} destinations", vs.entry.service.key, vs.destinations.len());
+//! for real in ["10.0.0.2", "10.0.0.3"] {
+//!     let d = Destination::new(real.parse().unwrap(), 80).with_forward(Forward::Masquerade);
+//!     ipvs.add_destination(&key, &d)?;
 //! }
 //! # Ok::<(), ipvs::Error>(())
 //! ```
+//!
+//! # List the table
+//!
+//! ```no_run
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! for vs in ipvs.state()? {
+//!     println!("{} ({})", vs.entry.service.key, vs.entry.service.scheduler);
+//!     for d in &vs.destinations {
+//!         let real = &d.destination;
+//!         println!("  -> {}:{} weight {}", real.addr, real.port, real.weight);
+//!     }
+//! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! # Read statistics
+//!
+//! ```no_run
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let key = ipvs::ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! match ipvs.service(&key)? {
+//!     Some(entry) => println!(
+//!         "{key}: {} connections, {} bytes in, {} connections/s",
+//!         entry.stats.conns, entry.stats.in_bytes, entry.stats.cps
+//!     ),
+//!     None => println!("{key}: no such service"),
+//! }
+//! for d in ipvs.destinations(&key)? {
+//!     println!("  {} active, {} inactive", d.active_conns, d.inactive_conns);
+//! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! Rates over time: [`Sampler`]. A whole desired table, applied all or nothing:
+//! [`Ipvs::apply_state`]; a graceful removal: [`Ipvs::drain`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -26,6 +64,7 @@ mod apply;
 mod conn;
 mod drain;
 mod error;
+mod key;
 mod plan;
 pub mod sampler;
 mod state;
@@ -40,10 +79,11 @@ use std::time::Duration;
 use ipvs_sys::consts::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
-pub use apply::{ApplyError, Refusal};
+pub use apply::{ApplyError, Conflict, Refusal};
 pub use conn::parse_connections;
 pub use drain::{DrainOptions, DrainProgress};
-pub use error::{kernel_message, Error, Operation, Result};
+pub use error::{ipvsadm_message, Error, Operation, Result};
+pub use key::DestinationKey;
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
 pub use state::{
@@ -55,6 +95,7 @@ pub use types::*;
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Change {
     /// Add a service.
     AddService(Service),
@@ -116,10 +157,8 @@ impl Change {
     }
 
     /// The generic-netlink message that carries this change (without its netlink header):
-    /// what [`Ipvs::apply`] sends. For tests and debugging; the message types belong to the
-    /// `ipvs-sys` wire layer and are not part of this crate's stable interface.
-    #[doc(hidden)]
-    pub fn message(&self) -> IpvsMessage {
+    /// what [`Ipvs::apply`] sends ([`replay::message`] for tests).
+    pub(crate) fn message(&self) -> IpvsMessage {
         use wire::*;
         let (cmd, attrs) = match self {
             Change::AddService(s) => (Command::NewService, vec![Attr::Service(service_attrs(s))]),
@@ -362,23 +401,31 @@ impl Ipvs {
         Ok(out)
     }
 
-    /// One service, with statistics.
-    pub fn service(&self, key: &ServiceKey) -> Result<ServiceEntry> {
+    /// One service, with statistics; `None` when there is no such service.
+    pub fn service(&self, key: &ServiceKey) -> Result<Option<ServiceEntry>> {
         let op = Operation::GetServices;
         let msg = IpvsMessage::new(
             Command::GetService,
             vec![Attr::Service(wire::service_key_attrs(key))],
         );
-        let replies = self.request(op, msg)?;
+        let replies = match self.request(op, msg) {
+            Ok(r) => r,
+            // The kernel's answer for a service it does not have.
+            Err(Error::Kernel {
+                errno: libc::ESRCH, ..
+            }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let attrs = replies
             .iter()
             .find_map(|m| m.service())
-            .ok_or(Error::Kernel {
+            .ok_or(Error::Decode {
                 op,
-                errno: libc::ESRCH,
-                detail: None,
+                detail: "GET_SERVICE reply without a service".into(),
             })?;
-        wire::service_from(attrs).map_err(|detail| Error::Decode { op, detail })
+        wire::service_from(attrs)
+            .map(Some)
+            .map_err(|detail| Error::Decode { op, detail })
     }
 
     /// Adds a service.
@@ -528,7 +575,7 @@ impl Ipvs {
     }
 }
 
-/// Decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
+/// The wire form of changes, and decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
 /// golden fixtures of `ipvs-sys`) through the same conversions [`Ipvs`] uses. The message types
 /// belong to the `ipvs-sys` wire layer and are not part of this crate's stable interface.
 #[doc(hidden)]
@@ -536,7 +583,14 @@ pub mod replay {
     use ipvs_sys::{Command, IpvsMessage};
 
     use crate::types::{DestinationEntry, ServiceEntry, VirtualServer};
-    use crate::wire;
+    use crate::{wire, Change};
+
+    /// The generic-netlink message that carries a change (without its netlink header): what
+    /// [`Ipvs::apply`](crate::Ipvs::apply) sends, for tests that compare it with captured bytes
+    /// or send it by other means.
+    pub fn message(change: &Change) -> IpvsMessage {
+        change.message()
+    }
 
     /// The service a message carries (a `NEW_SERVICE` reply, or the service nest of a request).
     pub fn service(msg: &IpvsMessage) -> Option<Result<ServiceEntry, String>> {

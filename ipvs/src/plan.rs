@@ -25,13 +25,27 @@ use crate::{Change, Destination, Service, ServiceFlags, ServiceKey, State, Timeo
 
 /// How [`plan`] treats what the desired state does not name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// Delete the services that the desired state does not name.
     pub prune: bool,
 }
 
+impl PlanOptions {
+    /// The default: services the desired state does not name stay.
+    pub const fn new() -> Self {
+        PlanOptions { prune: false }
+    }
+    /// With `prune`: delete the services the desired state does not name.
+    pub const fn with_prune(mut self, prune: bool) -> Self {
+        self.prune = prune;
+        self
+    }
+}
+
 /// The ordered changes from one state to another, each with its undo.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Plan {
     /// The changes, in the order to send them.
     pub changes: Vec<Change>,
@@ -49,7 +63,8 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.changes.len()
     }
-    fn push(&mut self, change: Change, undo: Change) {
+    /// Adds a change at the end, with the change that undoes it.
+    pub fn push(&mut self, change: Change, undo: Change) {
         self.changes.push(change);
         self.undo.push(undo);
     }
@@ -66,7 +81,7 @@ fn pe(s: &Service) -> Option<&str> {
 }
 
 /// Whether two services with the same key differ in what `-E` sets.
-fn service_differs(a: &Service, b: &Service) -> bool {
+pub(crate) fn service_differs(a: &Service, b: &Service) -> bool {
     a.scheduler != b.scheduler
         || config_flags(a) != config_flags(b)
         || a.timeout != b.timeout

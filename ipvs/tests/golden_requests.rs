@@ -437,7 +437,7 @@ fn our_requests_ask_for_what_ipvsadm_asked_for() {
     for (fixture, change, expected) in cases() {
         let bytes = ipvsadm_request(fixture);
         let theirs = parse(&bytes);
-        let ours = change.message();
+        let ours = ipvs::replay::message(&change);
         let diffs = differences(fixture, &ours, &theirs);
         let expected: BTreeSet<Diff> = expected.iter().copied().collect();
         assert_eq!(
@@ -454,7 +454,7 @@ fn our_requests_ask_for_what_ipvsadm_asked_for() {
             fx.exit_status,
         ) {
             assert_eq!(
-                [ipvs::kernel_message(change.operation(), errno)],
+                [ipvs::ipvsadm_message(change.operation(), errno)],
                 fx.output.as_slice(),
                 "{fixture}"
             );
@@ -471,7 +471,7 @@ fn our_requests_are_byte_identical_where_the_attributes_match() {
         }
         let theirs = ipvsadm_request(fixture);
         let (_, ty, flags, seq, _) = common::nlmsghdr(&theirs);
-        let ours = frame::encode(ty, flags, seq, &change.message());
+        let ours = frame::encode(ty, flags, seq, &ipvs::replay::message(&change));
         assert_eq!(ours[..12], theirs[..12], "{fixture}: header");
         assert_eq!(ours[16..], theirs[16..], "{fixture}: {change:?}");
         identical += 1;

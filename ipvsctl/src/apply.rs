@@ -33,7 +33,9 @@ pub fn command() -> Command {
             "Reads a desired state, compares it with the kernel's table and makes the \
              changes: edits in place wherever the kernel allows (scheduler, flags, persistence, \
              weights, forwarding, tunnel options, thresholds), deletes before adds. If the \
-             kernel refuses a change, the changes already made are undone. The input is the \
+             kernel refuses a change, the changes already made are undone; when that is because \
+             another writer added or deleted a service or real server since the table was \
+             read, the message says so and names it. The input is the \
              JSON save document (what -S --json writes) or ipvsadm -S text (-A and -a lines); \
              the first non-blank character tells which. Services the input does not name stay \
              unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
@@ -104,9 +106,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         Err(code) => return Ok(code),
     };
     let file = matches.get_one::<String>("file").map(String::as_str);
-    let options = PlanOptions {
-        prune: matches.get_flag("prune"),
-    };
+    let options = PlanOptions::default().with_prune(matches.get_flag("prune"));
     let dry_run = matches.get_flag("dry-run");
     let check = matches.get_flag("check");
     let json = matches.get_flag("json");
@@ -185,8 +185,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
                     Change::DeleteDestination { .. } | Change::DeleteService(_) => &mut later,
                     _ => &mut now,
                 };
-                part.changes.push(c.clone());
-                part.undo.push(u.clone());
+                part.push(c.clone(), u.clone());
             }
             match ipvs.apply_plan(&now) {
                 Err(e) => Err(e),
@@ -223,37 +222,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             Ok(0)
         }
         Err(ipvs::ApplyError::Refused(r)) => {
-            let ipvs::Refusal {
-                change,
-                error,
-                underneath,
-                undone,
-                undo_failed,
-            } = *r;
-            let one = output::plan_text(&ipvs::Plan {
-                changes: vec![change],
-                undo: vec![],
-            });
-            let mut msg = format!(
-                "apply: the kernel refused `{}': {}",
-                one.trim_end(),
-                message(&error)
-            );
-            if underneath {
-                msg.push_str(" (the table changed underneath)");
-            }
-            if undo_failed.is_empty() {
-                msg.push_str(&format!(
-                    "\napply: the {undone} changes made before it were undone; the table is as it was"
-                ));
-            } else {
-                msg.push_str(&format!(
-                    "\napply: undoing the {undone} changes made before it failed {} times: \
-                     the table is NOT as it was",
-                    undo_failed.len()
-                ));
-            }
-            term.error(&msg)?;
+            term.error(&refusal_message(&r))?;
             Ok(255)
         }
         Err(ipvs::ApplyError::Interrupted {
@@ -280,6 +249,49 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             Ok(255)
         }
     }
+}
+
+/// What a refused apply says on stderr: the refused change as an ipvsadm line with ipvsadm's
+/// reason, what another writer changed when that is why, and how the undo went.
+fn refusal_message(r: &ipvs::Refusal) -> String {
+    let mut one = ipvs::Plan::default();
+    one.push(r.change.clone(), r.change.clone());
+    let one = output::plan_text(&one);
+    let mut msg = format!(
+        "apply: the kernel refused `{}': {}",
+        one.trim_end(),
+        message(&r.error)
+    );
+    if let Some(c) = &r.conflict {
+        msg.push_str(&format!(
+            "\napply: the table changed underneath since it was read: {c}"
+        ));
+    }
+    let after = if r.conflict.is_some() {
+        "the table is as the other writer left it"
+    } else {
+        "the table is as it was"
+    };
+    if !r.undo_failed.is_empty() {
+        msg.push_str(&format!(
+            "\napply: undoing the {} changes made before it failed {} times: \
+             the table is NOT as it was",
+            r.undone,
+            r.undo_failed.len()
+        ));
+    } else if r.superseded != 0 {
+        msg.push_str(&format!(
+            "\napply: the {} changes made before it were undone but for {} whose object \
+             another writer changed since; {after}",
+            r.undone, r.superseded
+        ));
+    } else {
+        msg.push_str(&format!(
+            "\napply: the {} changes made before it were undone; {after}",
+            r.undone
+        ));
+    }
+    msg
 }
 
 /// `--drain`: every destination the plan deletes goes to weight 0 first, and the plan waits
@@ -322,9 +334,10 @@ fn drain_first(
         let mut waiting = Vec::new();
         for (i, (service, addr, port)) in doomed.iter().enumerate() {
             match ipvs.drain_step(service, *addr, *port, true, force) {
-                Ok(DrainProgress::Waiting { active, inactive }) => {
+                Ok(Some(DrainProgress::Waiting { active, inactive })) => {
                     waiting.push((i, active, inactive))
                 }
+                // Done, or gone already (another writer): the delete will tell.
                 Ok(_) => {}
                 Err(e) => {
                     let _ = ipvs.apply(&restore);

@@ -41,8 +41,10 @@ pub fn command() -> Command {
             "Sets the real server's weight to 0 (no new connections), waits until its active \
              and inactive connections reach 0 or --timeout passes, then deletes it (--keep: \
              leaves it at weight 0). The kernel's own counters drive it, so running it again \
-             after an interruption carries on. UDP and SCTP entries count as inactive \
-             connections until the kernel's timeout for them expires. Exit status: 0 done, \
+             after an interruption carries on. UDP and SCTP follow the same rule: a UDP flow \
+             counts as an inactive connection until it has been quiet for the UDP timeout \
+             (--set, 300 s by default), so a drained UDP server keeps serving its flows and \
+             goes once they are quiet; give UDP drains a --timeout. Exit status: 0 done, \
              2 bad arguments, 255 the kernel refused (e.g. no such destination).",
         )
         .disable_version_flag(true)
@@ -141,13 +143,12 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(f.code);
         }
     };
-    let options = DrainOptions {
-        keep: matches.get_flag("keep"),
-        timeout: matches
-            .get_one::<u64>("timeout")
-            .map(|s| Duration::from_secs(*s)),
-        poll: Duration::from_millis(500),
-    };
+    let mut options = DrainOptions::default()
+        .with_keep(matches.get_flag("keep"))
+        .with_poll(Duration::from_millis(500));
+    if let Some(secs) = matches.get_one::<u64>("timeout") {
+        options = options.with_timeout(Duration::from_secs(*secs));
+    }
     let session = match Session::open(matches.get_one::<String>("netns").map(String::as_str)) {
         Ok(s) => s,
         Err(e) => {
@@ -183,6 +184,8 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
             DrainProgress::Quiesced { left } => format!(
                 "drain: {name}: timeout passed with {left} connections left, kept at weight 0"
             ),
+            // A state a newer library may report.
+            other => format!("drain: {name}: {other:?}"),
         };
         out_err = if tty && !p.is_done() {
             term.print(&format!("\r\x1b[K{line}"))
@@ -195,7 +198,18 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     });
     out_err?;
     match result {
-        Ok(_) => Ok(0),
+        Ok(Some(_)) => Ok(0),
+        Ok(None) => {
+            if tty && last.is_some_and(|p| !p.is_done()) {
+                term.print("\n")?;
+            }
+            // What ipvsadm -d says for a destination that is not there.
+            term.error(&ipvs::ipvsadm_message(
+                ipvs::Operation::DeleteDestination,
+                libc::ENOENT,
+            ))?;
+            Ok(255)
+        }
         Err(e) => {
             if tty && last.is_some_and(|p| !p.is_done()) {
                 term.print("\n")?;

@@ -256,7 +256,7 @@ impl Session {
                 }
             },
             ListWhat::Service(key) => {
-                let vs = self.ipvs.service(&key).and_then(|entry| {
+                let vs = self.ipvs.service(&key).and_then(found).and_then(|entry| {
                     let destinations = self.ipvs.destinations(&key)?;
                     Ok(VirtualServer {
                         entry,
@@ -382,7 +382,7 @@ impl Session {
     ) -> io::Result<i32> {
         let servers = match req.what {
             ListWhat::All => self.ipvs.state(),
-            ListWhat::Service(key) => self.ipvs.service(&key).and_then(|entry| {
+            ListWhat::Service(key) => self.ipvs.service(&key).and_then(found).and_then(|entry| {
                 Ok(vec![VirtualServer {
                     destinations: self.ipvs.destinations(&key)?,
                     entry,
@@ -433,16 +433,26 @@ fn list_options(f: &ListFlags) -> ListOptions {
     }
 }
 
+/// A service that must be there: when it is not, the kernel's refusal that ipvsadm reports
+/// (`No such service`).
+fn found(entry: Option<ipvs::ServiceEntry>) -> ipvs::Result<ipvs::ServiceEntry> {
+    entry.ok_or(ipvs::Error::Kernel {
+        op: Operation::GetServices,
+        errno: libc::ESRCH,
+        detail: None,
+    })
+}
+
 /// What ipvsadm prints for a failure: `ipvs_strerror` of the errno where
-/// there is one (the library's `Display` for kernel errors is exactly that).
+/// there is one ([`ipvs::Error::ipvsadm_message`]).
 pub fn message(e: &ipvs::Error) -> String {
     match e {
-        ipvs::Error::Kernel { .. } => e.to_string(),
+        ipvs::Error::Kernel { .. } => e.ipvsadm_message(),
         // Without the family ipvsadm falls back to the sockopt interface,
         // whose getsockopt fails with ENOPROTOOPT.
-        ipvs::Error::NotAvailable => ipvs::kernel_message(Operation::Open, libc::ENOPROTOOPT),
+        ipvs::Error::NotAvailable => ipvs::ipvsadm_message(Operation::Open, libc::ENOPROTOOPT),
         ipvs::Error::Io { op, source } => match source.raw_os_error() {
-            Some(errno) => ipvs::kernel_message(*op, errno),
+            Some(errno) => ipvs::ipvsadm_message(*op, errno),
             None => source.to_string(),
         },
         other => other.to_string(),
@@ -452,7 +462,7 @@ pub fn message(e: &ipvs::Error) -> String {
 /// The C library's text for an I/O error, without Rust's "(os error N)".
 fn os_text(e: &io::Error) -> String {
     match e.raw_os_error() {
-        Some(errno) => ipvs::kernel_message(Operation::Open, errno),
+        Some(errno) => ipvs::ipvsadm_message(Operation::Open, errno),
         None => e.to_string(),
     }
 }

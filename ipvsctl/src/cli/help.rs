@@ -229,14 +229,19 @@ pub fn help_text() -> String {
 
 /// `--generate-man`: the man page in roff.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
-    let man = clap_mangen::Man::new(command());
+    // Section 8, as ipvsadm's; one page: apply and drain are described in it (clap_mangen's
+    // subcommand section would point to ipvsctl-apply(1) pages that nobody installs).
+    let man = clap_mangen::Man::new(command()).section("8");
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
     man.render_synopsis_section(&mut out)?;
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
-    man.render_subcommands_section(&mut out)?;
+    out.extend(b".SH \"DESIRED STATE: APPLY AND DRAIN\"\n");
+    for sub in [crate::apply::command(), crate::drain::command()] {
+        out.extend(subcommand_part(sub)?);
+    }
     let extra = [
         roff_section("USAGE FORMS", USAGE_FORMS, true),
         roff_section("EXIT STATUS", EXIT_STATUS, false),
@@ -246,6 +251,22 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     out.extend(extra.concat().into_bytes());
     man.render_version_section(&mut out)?;
     Ok(out)
+}
+
+/// A subcommand's part of the man page: its synopsis, description and options under a
+/// `.SS "ipvsctl NAME"` heading.
+fn subcommand_part(sub: Command) -> std::io::Result<Vec<u8>> {
+    let name = sub.get_name().to_string();
+    let man = clap_mangen::Man::new(sub.bin_name(format!("ipvsctl {name}")));
+    let mut part = Vec::new();
+    man.render_synopsis_section(&mut part)?;
+    man.render_description_section(&mut part)?;
+    man.render_options_section(&mut part)?;
+    let text = String::from_utf8_lossy(&part)
+        .replace(".SH SYNOPSIS\n", &format!(".SS \"ipvsctl {name}\"\n"))
+        .replace(".SH DESCRIPTION\n", ".PP\n")
+        .replace(".SH OPTIONS\n", ".PP\nOptions:\n");
+    Ok(text.into_bytes())
 }
 
 /// `--generate-completions SHELL`, or `None` for an unknown shell.

@@ -156,7 +156,9 @@ fn read(ipvs: &Ipvs, key: &ServiceKey) -> Result<VirtualServer, Failure> {
     let mut destinations = ipvs.destinations(key)?;
     destinations.sort_by_key(|d| (d.destination.addr, d.destination.port));
     Ok(VirtualServer {
-        entry: ipvs.service(key)?,
+        entry: ipvs
+            .service(key)?
+            .ok_or_else(|| Failure::Refused(format!("no service {key}")))?,
         destinations,
     })
 }

@@ -317,3 +317,252 @@ fn apply_bad_input_exits_2_and_changes_nothing() {
     );
     assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), "");
 }
+
+/// Another writer (ipvsadm, a second process) changes an object the plan touches between the
+/// library's read and its apply. Each time the refused change names that object as another
+/// writer's, the changes the run made before it are undone, and `ipvsadm -S -n` equals what the
+/// other writer left.
+#[test]
+fn apply_conflict_with_another_writer_is_named_and_undone() {
+    use ipvs::{ApplyError, Conflict, DestinationKey};
+    let ns = NetNs::new();
+    let tcp = ServiceKey::tcp(ip("10.1.0.1"), 80);
+    let udp = ServiceKey::udp(ip("10.1.0.1"), 53);
+    let v6 = ServiceKey::tcp(ip("2001:db8::1"), 443);
+    let sctp = ServiceKey::sctp(ip("10.1.0.3"), 5000);
+    // (what ipvsadm does, the conflict the refusal must name, how many changes come before it)
+    let cases: Vec<(&[&str], Conflict)> = vec![
+        (
+            &["-d", "-u", "10.1.0.1:53", "-r", "10.2.0.1:53"],
+            Conflict::DestinationDeleted(DestinationKey::new(udp, ip("10.2.0.1"), 53)),
+        ),
+        (
+            &["-D", "-t", "[2001:db8::1]:443"],
+            Conflict::ServiceDeleted(v6),
+        ),
+        (
+            &["-d", "-t", "10.1.0.1:80", "-r", "10.2.0.2:80"],
+            Conflict::DestinationDeleted(DestinationKey::new(tcp, ip("10.2.0.2"), 80)),
+        ),
+        (
+            &[
+                "-a",
+                "-t",
+                "10.1.0.1:80",
+                "-r",
+                "10.2.0.4:80",
+                "-g",
+                "-w",
+                "7",
+            ],
+            Conflict::DestinationAdded(DestinationKey::new(tcp, ip("10.2.0.4"), 80)),
+        ),
+        (
+            &["-A", "--sctp-service", "10.1.0.3:5000", "-s", "wlc"],
+            Conflict::ServiceAdded(sctp),
+        ),
+    ];
+    for (other, conflict) in cases {
+        let ipvs = open(&ns);
+        ipvs.flush().unwrap();
+        ipvs.apply_state(&first(), &Default::default())
+            .expect("apply first()");
+        let current = ipvs.read_state(false).unwrap();
+        let plan = ipvs::plan(&current, &second(), &Default::default());
+        assert_eq!(plan.len(), 14);
+        // The other writer, after the read.
+        ns.ipvsadm_ok(other);
+        let theirs = ns.ipvsadm_ok(&["-S", "-n"]);
+        let theirs_thresholds = ns.ipvsadm_ok(&["-L", "-n", "--thresholds"]);
+        let err = ipvs
+            .apply_plan(&plan)
+            .expect_err("the apply met no conflict");
+        let text = err.to_string();
+        let ApplyError::Refused(r) = err else {
+            panic!("not a refusal: {text}");
+        };
+        assert_eq!(r.conflict, Some(conflict), "ipvsadm {other:?}: {text}");
+        let i = plan.changes.iter().position(|c| *c == r.change).unwrap();
+        assert!(r.undo_failed.is_empty(), "{text}");
+        assert_eq!(r.superseded, 0, "{text}");
+        assert!(
+            text.starts_with(&format!("the table changed underneath: {conflict}; ")),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!(
+                "; the {} changes made before it were undone",
+                r.undone
+            )),
+            "{text}"
+        );
+        // Nothing of this run's remains; what the other writer did stays.
+        assert!(
+            r.undone >= i,
+            "{i} changes came before, {} undone",
+            r.undone
+        );
+        assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), theirs, "ipvsadm {other:?}");
+        assert_eq!(
+            ns.ipvsadm_ok(&["-L", "-n", "--thresholds"]),
+            theirs_thresholds,
+            "ipvsadm {other:?}"
+        );
+    }
+    // The words each conflict reads as.
+    assert_eq!(
+        Conflict::DestinationAdded(DestinationKey::new(tcp, ip("10.2.0.4"), 80)).to_string(),
+        "another writer added the destination 10.2.0.4:80 of TCP 10.1.0.1:80"
+    );
+    assert_eq!(
+        Conflict::ServiceDeleted(v6).to_string(),
+        "another writer deleted the service TCP [2001:db8::1]:443"
+    );
+}
+
+/// A change the kernel refuses by itself, while another writer changed something the plan does
+/// not touch: an unknown scheduler in an edit is ENOENT, as a missing destination would be, but
+/// the service is there, so it is no conflict; the run is undone and the other writer's service
+/// stays. Through `ipvsctl apply`, the message says which.
+#[test]
+fn apply_refusal_is_no_conflict_when_the_object_is_there() {
+    let ns = NetNs::new();
+    let ipvs = open(&ns);
+    ipvs.apply_state(&first(), &Default::default()).unwrap();
+    let current = ipvs.read_state(false).unwrap();
+    let mut bad = second();
+    bad.services[2].service.scheduler = "nosuch".into();
+    let plan = ipvs::plan(&current, &bad, &Default::default());
+    ns.ipvsadm_ok(&["-A", "-t", "10.5.5.5:80", "-s", "rr"]);
+    let theirs = ns.ipvsadm_ok(&["-S", "-n"]);
+    let err = ipvs.apply_plan(&plan).expect_err("an unknown scheduler");
+    let text = err.to_string();
+    let ipvs::ApplyError::Refused(r) = err else {
+        panic!("{text}")
+    };
+    assert_eq!(r.conflict, None, "{text}");
+    assert_eq!(r.error.errno(), Some(libc::ENOENT));
+    assert!(r.undone > 0, "{text}");
+    assert!(
+        text.starts_with(
+            "editing the service TCP [2001:db8::1]:443 failed: \
+             the kernel has no such scheduler or persistence engine; the "
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("underneath"), "{text}");
+    assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), theirs);
+
+    // The command line: ipvsadm's reason, and no word of another writer.
+    let (code, out, err) = apply(&ns, &["-f", &state_file(&ns, "bad", &bad)]);
+    assert_eq!(code, 255, "{out}{err}");
+    assert_eq!(
+        err.lines().next().unwrap(),
+        "apply: the kernel refused `-E -t [2001:db8::1]:443 -s nosuch -p 120 -M 64': \
+         Scheduler or persistence engine not found"
+    );
+    assert!(!err.contains("underneath"), "{err}");
+    assert!(
+        err.ends_with("were undone; the table is as it was\n"),
+        "{err}"
+    );
+    assert_eq!(ns.ipvsadm_ok(&["-S", "-n"]), theirs);
+}
+
+/// A real concurrent process keeps adding and deleting services of its own (each ipvsadm run
+/// checked) while `ipvsctl apply` loads, edits and trims 1,500 services of others: both succeed,
+/// and the table ends as the union of what each left.
+#[test]
+fn apply_alongside_a_concurrent_writer_on_other_services() {
+    let ns = NetNs::new();
+    let stop = format!("/tmp/{}-stop", ns.name());
+    let _ = std::fs::remove_file(&stop);
+    let script = format!(
+        "i=0; while [ ! -e {stop} ]; do i=$((i+1)); \
+         ipvsadm -A -t 10.99.0.1:$i -s rr || exit 1; \
+         ipvsadm -a -t 10.99.0.1:$i -r 10.98.0.1:80 -m -w 2 || exit 1; \
+         if [ $i -gt 1 ]; then ipvsadm -D -t 10.99.0.1:$((i-1)) || exit 1; fi; \
+         done; echo $i"
+    );
+    let hammer = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name(), "sh", "-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the other writer");
+    // The other writer's newest service port: how far it got.
+    let theirs = |ns: &NetNs| -> u16 {
+        open(ns)
+            .read_state(false)
+            .unwrap()
+            .services
+            .iter()
+            .filter_map(|s| match s.service.key {
+                ServiceKey::Addr { addr, port, .. } if addr == ip("10.99.0.1") => Some(port),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    wait_for(
+        "the other writer",
+        std::time::Duration::from_secs(10),
+        || (theirs(&ns) > 0).then_some(()),
+    );
+    let big = |weight: u32, dests: u8| State {
+        services: (0..1500u16)
+            .map(|i| {
+                let key = ServiceKey::tcp(ip(&format!("10.3.{}.{}", i / 250, i % 250 + 1)), 80);
+                let mut s = ServiceState::new(Service::new(key).with_scheduler("wrr"));
+                for d in 1..=dests {
+                    s = s.with_destination(
+                        Destination::new(ip(&format!("10.4.0.{d}")), 80).with_weight(weight),
+                    );
+                }
+                s
+            })
+            .collect(),
+        timeouts: None,
+    };
+    let mut last = big(1, 3);
+    for (tag, want, changes) in [
+        ("load", big(1, 3), 6000),
+        ("edit", big(5, 3), 4500),
+        ("trim", big(5, 2), 1500),
+    ] {
+        let before = theirs(&ns);
+        let (code, out, err) = apply(&ns, &["-f", &state_file(&ns, tag, &want)]);
+        assert_eq!(code, 0, "{tag}: {err}");
+        assert!(
+            out.ends_with(&format!("apply: {changes} changes made\n")),
+            "{tag}: {}",
+            out.lines().last().unwrap_or("")
+        );
+        assert!(
+            theirs(&ns) > before,
+            "{tag}: the other writer made no change while apply ran"
+        );
+        last = want;
+    }
+    std::fs::write(&stop, "").unwrap();
+    let out = hammer.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the other writer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(n > 1, "{n}");
+    let mut want = expected_save(&last);
+    want.push(format!("-A -t 10.99.0.1:{n} -s rr"));
+    want.push(format!("-a -t 10.99.0.1:{n} -r 10.98.0.1:80 -m -w 2"));
+    let have = ipvsadm_save(&ns);
+    let missing: Vec<&String> = want.iter().filter(|l| !have.contains(l)).collect();
+    let extra: Vec<&String> = have.iter().filter(|l| !want.contains(l)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && have.len() == want.len(),
+        "ipvsadm -S -n: missing {missing:?}, extra {extra:?}"
+    );
+    let _ = std::fs::remove_file(&stop);
+}

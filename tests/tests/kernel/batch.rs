@@ -61,7 +61,7 @@ fn a_batch_of_1500_changes_applies_all_but_the_bad_one_and_says_which() {
             match r {
                 Err(e @ Error::Kernel { op, errno, .. }) => {
                     assert_eq!((*op, *errno), (Operation::AddService, libc::EEXIST));
-                    assert_eq!(e.to_string(), "Service already exists");
+                    assert_eq!(e.ipvsadm_message(), "Service already exists");
                 }
                 other => panic!("change {i} should have failed: {other:?}"),
             }
@@ -84,6 +84,7 @@ fn a_batch_of_1500_changes_applies_all_but_the_bad_one_and_says_which() {
     assert_eq!(
         ipvs.service(&key(7))
             .expect("service")
+            .expect("the service is there")
             .service
             .scheduler
             .name(),
@@ -125,7 +126,7 @@ fn a_batch_of_1500_changes_applies_all_but_the_bad_one_and_says_which() {
         [None, None, None, Some(libc::ESRCH), None, None, None]
     );
     assert_eq!(
-        results[3].as_ref().unwrap_err().to_string(),
+        results[3].as_ref().unwrap_err().ipvsadm_message(),
         "Service not defined"
     );
     let first = ipvs.destinations(&key(0)).expect("destinations");

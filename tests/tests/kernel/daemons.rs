@@ -76,8 +76,11 @@ fn sync_daemons_start_list_and_stop() {
     assert_eq!(err.errno(), Some(libc::EEXIST));
     let (status, _, stderr) =
         ns.ipvsadm(&["--start-daemon", "master", "--mcast-interface", "sync0"]);
-    assert_eq!((status, stderr), (255, format!("{err}\n")));
-    assert_eq!(err.to_string(), "Daemon has already run");
+    assert_eq!(
+        (status, stderr),
+        (255, format!("{}\n", err.ipvsadm_message()))
+    );
+    assert_eq!(err.ipvsadm_message(), "Daemon has already run");
 
     // The backup again, on an IPv6 group: its maximum length leaves room for the IPv6 header.
     ipvs.stop_daemon(DaemonState::Backup).expect("stop backup");
@@ -107,8 +110,11 @@ fn sync_daemons_start_list_and_stop() {
     let err = ipvs.stop_daemon(DaemonState::Master).unwrap_err();
     assert_eq!(err.errno(), Some(libc::ESRCH));
     let (status, _, stderr) = ns.ipvsadm(&["--stop-daemon", "master"]);
-    assert_eq!((status, stderr), (255, format!("{err}\n")));
-    assert_eq!(err.to_string(), "No daemon is running");
+    assert_eq!(
+        (status, stderr),
+        (255, format!("{}\n", err.ipvsadm_message()))
+    );
+    assert_eq!(err.ipvsadm_message(), "No daemon is running");
 
     // A real server of the other family (through a tunnel) and a sync daemon exclude each other.
     let key = ServiceKey::tcp(ip("10.9.0.1"), 80);

@@ -245,7 +245,7 @@ fn tunnels_may_cross_address_families_and_fwmark_services_take_any_port() {
     let err = ipvs.add_destination(&v4, &wrong).unwrap_err();
     assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
     assert_eq!(
-        err.to_string(),
+        err.ipvsadm_message(),
         "Invalid operation.  Possibly wrong module version, address not unicast, ..."
     );
     assert_eq!(

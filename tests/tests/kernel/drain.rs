@@ -3,7 +3,7 @@
 //! it. Killing the drain halfway and starting it again changes nothing in the outcome.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -198,7 +198,13 @@ fn drain_without_connections_keep_timeout_and_missing_server() {
     assert_eq!(
         ipvs.drain_step(&key, ip("10.8.1.1"), 53, true, false)
             .unwrap(),
-        DrainProgress::Quiesced { left: 0 }
+        Some(DrainProgress::Quiesced { left: 0 })
+    );
+    // Not there: no step to take.
+    assert_eq!(
+        ipvs.drain_step(&key, ip("10.8.1.9"), 53, false, false)
+            .unwrap(),
+        None
     );
     // Bad arguments: 2.
     let out = drain_cmd(&ns, &["-r", "10.8.1.1"])
@@ -292,4 +298,250 @@ fn apply_drain_adds_and_edits_first_and_deletes_when_connections_are_gone() {
     let mut want: Vec<String> = rules.lines().map(str::to_string).collect();
     want.sort();
     assert_eq!(ipvsadm_save(&ns), want);
+}
+
+/// A UDP echo server in the namespace: answers every datagram until it gets "quit".
+fn udp_echo(ns: &NetNs, at: SocketAddr) {
+    let sock = ns.enter(|| UdpSocket::bind(at)).expect("bind udp");
+    sock.set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if &buf[..n] == b"quit" {
+                return;
+            }
+            let _ = sock.send_to(&buf[..n], from);
+        }
+    });
+}
+
+/// A UDP client of `vip` from `from` (a fixed source port, so one flow, one IPVS entry).
+fn udp_client(ns: &NetNs, from: SocketAddr, vip: SocketAddr) -> UdpSocket {
+    let sock = ns.enter(|| UdpSocket::bind(from)).expect("bind client");
+    sock.connect(vip).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    sock
+}
+
+/// One datagram there and its echo back through the service.
+fn udp_ping(sock: &UdpSocket, payload: &[u8]) {
+    sock.send(payload).unwrap();
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).expect("the echo through the service");
+    assert_eq!(&buf[..n], payload);
+}
+
+/// The UDP policy with real datagrams through a NAT service: a UDP flow's IPVS entry counts as
+/// an inactive connection until the flow has been idle for the UDP timeout, so a drained server
+/// keeps answering a client that goes on talking, and goes once the client has been quiet for
+/// the UDP timeout; a client that never stops is cut off by `--timeout`.
+#[test]
+fn drain_udp_waits_for_idle_flows_or_the_timeout() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &[
+            "10.8.3.1/24",
+            "10.8.3.2/24",
+            "10.8.3.3/24",
+            "10.8.3.4/24",
+            "10.8.3.100/24",
+        ],
+    );
+    // The UDP timeout is per namespace: 4 s instead of 300 s.
+    ns.ipvsadm_ok(&["--set", "0", "0", "4"]);
+    let quiet = SocketAddr::from((ip("10.8.3.2"), 5353));
+    let chatty = SocketAddr::from((ip("10.8.3.3"), 5353));
+    udp_echo(&ns, quiet);
+    udp_echo(&ns, chatty);
+    let key = ServiceKey::udp(ip("10.8.3.100"), 53);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    let vip = SocketAddr::from((ip("10.8.3.100"), 53));
+
+    // One flow to `quiet` (the only destination at first).
+    ipvs.add_destination(
+        &key,
+        &Destination::new(quiet.ip(), quiet.port())
+            .with_forward(Forward::Masquerade)
+            .with_weight(1),
+    )
+    .unwrap();
+    let client = udp_client(&ns, SocketAddr::from((ip("10.8.3.1"), 4001)), vip);
+    udp_ping(&client, b"one");
+    assert_eq!(
+        dest_weight(&ns, &key, quiet),
+        Some((1, 0, 1)),
+        "a UDP entry is inactive"
+    );
+    // A second flow, to `chatty` (the only one with weight now).
+    ipvs.add_destination(
+        &key,
+        &Destination::new(chatty.ip(), chatty.port())
+            .with_forward(Forward::Masquerade)
+            .with_weight(1),
+    )
+    .unwrap();
+    ipvs.edit_destination(
+        &key,
+        &Destination::new(quiet.ip(), quiet.port())
+            .with_forward(Forward::Masquerade)
+            .with_weight(0),
+    )
+    .unwrap();
+    let talker = udp_client(&ns, SocketAddr::from((ip("10.8.3.4"), 4002)), vip);
+    udp_ping(&talker, b"two");
+    assert_eq!(dest_weight(&ns, &key, chatty), Some((1, 0, 1)));
+
+    // Drain `quiet` while its client goes on talking: the entry lives, the server stays and
+    // still answers.
+    let mut drain = drain_cmd(&ns, &["-u", "10.8.3.100:53", "-r", "10.8.3.2:5353"]);
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_secs(1));
+        udp_ping(&client, b"still");
+        assert_eq!(dest_weight(&ns, &key, quiet), Some((0, 0, 1)));
+    }
+    assert!(
+        drain.try_wait().unwrap().is_none(),
+        "the drain ended while its flow was talking"
+    );
+    // Quiet now: the entry expires after the UDP timeout, then the server goes.
+    let out = drain.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text,
+        "drain: 10.8.3.2:5353: weight 0, 0 active and 1 inactive connections left\n\
+         drain: 10.8.3.2:5353: no connections left, removed\n"
+    );
+    assert_eq!(dest_weight(&ns, &key, quiet), None);
+
+    // `chatty` never goes quiet: --timeout bounds the drain, and removes it with its entry.
+    let (tx, rx) = mpsc::channel::<()>();
+    let talking = std::thread::spawn(move || {
+        while rx.try_recv().is_err() {
+            let _ = talker.send(b"more");
+            let mut buf = [0u8; 64];
+            let _ = talker.recv(&mut buf);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let out = drain_cmd(
+        &ns,
+        &[
+            "-u",
+            "10.8.3.100:53",
+            "-r",
+            "10.8.3.3:5353",
+            "--timeout",
+            "3",
+        ],
+    )
+    .wait_with_output()
+    .unwrap();
+    tx.send(()).unwrap();
+    talking.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text,
+        "drain: 10.8.3.3:5353: weight 0, 0 active and 1 inactive connections left\n\
+         drain: 10.8.3.3:5353: timeout passed with 1 connections left, removed\n"
+    );
+    assert_eq!(
+        ipvsadm_save(&ns),
+        vec!["-A -u 10.8.3.100:53 -s rr".to_string()]
+    );
+    for at in [quiet, chatty] {
+        let _ = client.send_to(b"quit", at);
+    }
+}
+
+/// `ipvsctl apply --drain` waits between its read and its deletes, which gives another writer
+/// time: here it deletes the service the apply prunes. The delete is refused, the message says
+/// the table changed underneath and names the service, and the table ends as the other writer
+/// left it (the apply's added server gone, the drained one back at its weight).
+#[test]
+fn apply_drain_meets_another_writer_and_says_so() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.8.4.1/24", "10.8.4.2/24", "10.8.4.3/24", "10.8.4.100/24"],
+    );
+    let old = SocketAddr::from((ip("10.8.4.2"), 8080));
+    let new = SocketAddr::from((ip("10.8.4.3"), 8080));
+    let bye = server(&ns, old);
+    let key = ServiceKey::tcp(ip("10.8.4.100"), 80);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new(old.ip(), old.port()).with_forward(Forward::Masquerade),
+    )
+    .unwrap();
+    ipvs.add_service(&Service::new(ServiceKey::tcp(ip("10.8.4.100"), 81)))
+        .unwrap();
+    let vip = SocketAddr::from((ip("10.8.4.100"), 80));
+    let mut client =
+        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut hello = [0u8; 5];
+    client
+        .read_exact(&mut hello)
+        .expect("hello through the service");
+
+    let rules = "-A -t 10.8.4.100:80 -s rr\n-a -t 10.8.4.100:80 -r 10.8.4.3:8080 -m -w 1\n";
+    let path = format!("/tmp/{}-drain-conflict", ns.name());
+    std::fs::write(&path, rules).unwrap();
+    let apply = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "ipvsctl",
+            "apply",
+            "--prune",
+            "--drain=60",
+            "-f",
+            &path,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ipvsctl apply --drain");
+    wait_for("weight 0", Duration::from_secs(10), || {
+        (dest_weight(&ns, &key, old) == Some((0, 1, 0))).then_some(())
+    });
+    assert_eq!(dest_weight(&ns, &key, new), Some((1, 0, 0)));
+    // The other writer, while the apply drains.
+    ns.ipvsadm_ok(&["-D", "-t", "10.8.4.100:81"]);
+
+    bye.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(client);
+    let out = apply.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{err}");
+    assert_eq!(
+        err,
+        "apply: the kernel refused `-D -t 10.8.4.100:81': No such service\n\
+         apply: the table changed underneath since it was read: another writer deleted the \
+         service TCP 10.8.4.100:81\n\
+         apply: the 1 changes made before it were undone; the table is as the other writer \
+         left it\n"
+    );
+    assert_eq!(
+        ipvsadm_save(&ns),
+        vec![
+            "-A -t 10.8.4.100:80 -s rr".to_string(),
+            "-a -t 10.8.4.100:80 -r 10.8.4.2:8080 -m -w 1".to_string(),
+        ]
+    );
 }

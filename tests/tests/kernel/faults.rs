@@ -178,7 +178,7 @@ fn a_reply_that_never_comes_times_out_and_the_socket_stays_usable() {
     let key = ServiceKey::tcp(ip("10.97.0.1"), 80);
     let add = Change::AddService(Service::new(key).with_scheduler("rr"));
     // Without NLM_F_ACK the kernel answers a change that succeeds with nothing at all.
-    match sock.request_without_ack(&add.message()) {
+    match sock.request_without_ack(&ipvs::replay::message(&add)) {
         Err(SysError::Timeout) => {}
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -203,7 +203,10 @@ fn answers_overflowing_the_receive_queue_make_smaller_sends_or_an_overrun_that_s
     let deletes = |n: usize| -> Vec<ipvs_sys::IpvsMessage> {
         (0..n)
             .map(|i| {
-                Change::DeleteService(ServiceKey::tcp(ip("10.96.0.1"), 1000 + i as u16)).message()
+                ipvs::replay::message(&Change::DeleteService(ServiceKey::tcp(
+                    ip("10.96.0.1"),
+                    1000 + i as u16,
+                )))
             })
             .collect()
     };

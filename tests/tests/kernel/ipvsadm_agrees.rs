@@ -128,7 +128,10 @@ fn cases() -> Vec<Case> {
 
 /// The library's view of one service must be exactly `service` with `dests`.
 fn assert_reads_back(ipvs: &ipvs::Ipvs, service: &Service, dests: &[Destination]) {
-    let entry = ipvs.service(&service.key).expect("service");
+    let entry = ipvs
+        .service(&service.key)
+        .expect("service")
+        .expect("the service is there");
     assert_eq!(&as_configured(&entry.service), service);
     assert!(
         entry.service.flags.contains(ServiceFlags::HASHED),

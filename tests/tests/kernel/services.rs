@@ -117,7 +117,10 @@ fn every_kind_of_service_is_added_read_listed_edited_and_deleted() {
     for s in &services {
         ipvs.add_service(s)
             .unwrap_or_else(|e| panic!("add_service {s:?}: {e}"));
-        let entry = ipvs.service(&s.key).expect("service");
+        let entry = ipvs
+            .service(&s.key)
+            .expect("service")
+            .expect("the service is there");
         assert_eq!(&as_configured(&entry.service), s);
         assert_eq!(
             entry.stats,
@@ -128,7 +131,8 @@ fn every_kind_of_service_is_added_read_listed_edited_and_deleted() {
     // The kernel's own reading of what the library sent.
     let v6 = ipvs
         .service(&ServiceKey::fwmark(2, Family::Inet6))
-        .expect("service");
+        .expect("service")
+        .expect("the service is there");
     assert_eq!(
         v6.service.netmask,
         Netmask::V6(128),
@@ -145,7 +149,13 @@ fn every_kind_of_service_is_added_read_listed_edited_and_deleted() {
         ipvs.edit_service(e)
             .unwrap_or_else(|err| panic!("edit_service {e:?}: {err}"));
         assert_eq!(
-            &as_configured(&ipvs.service(&e.key).expect("service").service),
+            &as_configured(
+                &ipvs
+                    .service(&e.key)
+                    .expect("service")
+                    .expect("the service is there")
+                    .service
+            ),
             e
         );
     }
@@ -184,7 +194,12 @@ fn all_13_schedulers_and_none_are_set_read_back_and_changed() {
                 .with_forward(ipvs::Forward::Masquerade);
             ipvs.add_destination(&key(i), &d).expect("add_destination");
         }
-        let read = ipvs.service(&key(i)).expect("service").service.scheduler;
+        let read = ipvs
+            .service(&key(i))
+            .expect("service")
+            .expect("the service is there")
+            .service
+            .scheduler;
         assert_eq!(read, scheduler);
         assert_eq!(read.name(), *name);
     }
@@ -203,6 +218,7 @@ fn all_13_schedulers_and_none_are_set_read_back_and_changed() {
         assert_eq!(
             ipvs.service(&key(i))
                 .expect("service")
+                .expect("the service is there")
                 .service
                 .scheduler
                 .name(),
