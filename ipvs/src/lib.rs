@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod check;
 mod conn;
 mod drain;
 mod error;
@@ -40,15 +41,15 @@ use std::time::Duration;
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use apply::{ApplyError, Refusal};
+pub use check::{
+    InvalidValue, MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
+};
 pub use conn::parse_connections;
 pub use drain::{DrainOptions, DrainProgress};
 pub use error::{kernel_message, Error, Operation, Result};
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
-pub use state::{
-    family_word, forward_word, ntop, protocol_word, service_flag_words, tunnel_flag_words,
-    tunnel_type_word, ServiceState, State, StateError, StateInput,
-};
+pub use state::{ntop, ServiceState, State, StateError, StateInput};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.

@@ -146,12 +146,7 @@ fn host_to_addr(name: &str) -> Option<Ipv4Addr> {
 
 /// ipvsadm's `service_to_port`: a port name for TCP, UDP or SCTP.
 fn service_to_port(name: &str, proto: Option<Protocol>) -> Option<u16> {
-    let db = match proto? {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-        Protocol::Sctp => "sctp",
-        Protocol::Other(_) => return None,
-    };
+    let db = proto?.name()?;
     if name.contains('\0') {
         return None;
     }
