@@ -353,3 +353,274 @@ impl SyncDaemon {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DaemonState, ServiceFlag};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn tcp80() -> Service {
+        Service::new(ServiceKey::tcp(ip("192.0.2.1"), 80))
+    }
+
+    fn svc_err(edit: impl Fn(&mut Service)) -> InvalidValue {
+        let mut s = tcp80();
+        edit(&mut s);
+        s.validate().expect_err("the check should fail")
+    }
+
+    #[test]
+    fn a_default_service_and_destination_pass() {
+        tcp80().validate().unwrap();
+        Destination::new(ip("10.0.0.2"), 80)
+            .validate(&tcp80().key)
+            .unwrap();
+    }
+
+    #[test]
+    fn service_fwmark_zero() {
+        assert_eq!(
+            svc_err(|s| s.key = ServiceKey::fwmark(0, Family::Inet)),
+            InvalidValue::Fwmark
+        );
+    }
+
+    #[test]
+    fn service_port_zero_needs_persistence() {
+        assert_eq!(
+            svc_err(|s| s.key = ServiceKey::tcp(ip("192.0.2.1"), 0)),
+            InvalidValue::ZeroPort
+        );
+        let mut p = Service::new(ServiceKey::tcp(ip("192.0.2.1"), 0)).with_persistence(60);
+        p.validate().unwrap();
+        p.key = ServiceKey::fwmark(3, Family::Inet);
+        p.flags = ServiceFlags::empty();
+        p.timeout = 0;
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn service_one_packet_only_for_udp_and_fwmark() {
+        let e = svc_err(|s| s.flags |= ServiceFlags::ONEPACKET);
+        assert_eq!(e, InvalidValue::OnePacket(Protocol::Tcp));
+        assert_eq!(e.field(), "flags");
+        let mut u = Service::new(ServiceKey::udp(ip("192.0.2.1"), 53));
+        u.flags |= ServiceFlags::ONEPACKET;
+        u.validate().unwrap();
+    }
+
+    #[test]
+    fn service_name_lengths() {
+        let long = "a".repeat(MAX_NAME + 1);
+        assert_eq!(
+            svc_err(|s| s.scheduler = Scheduler::from(long.as_str())),
+            InvalidValue::SchedulerName(long.clone())
+        );
+        assert_eq!(
+            svc_err(|s| s.scheduler = Scheduler::from("")),
+            InvalidValue::SchedulerName(String::new())
+        );
+        let mut ok = tcp80();
+        ok.scheduler = Scheduler::from("a".repeat(MAX_NAME).as_str());
+        ok.validate().unwrap();
+        let e = svc_err(|s| s.persistence_engine = Some(long.clone()));
+        assert_eq!(e, InvalidValue::PersistenceEngineName(long.clone()));
+        assert_eq!(e.field(), "persistence_engine");
+    }
+
+    #[test]
+    fn service_persistence_timeout_range() {
+        assert_eq!(
+            svc_err(|s| *s = tcp80().with_persistence(0)),
+            InvalidValue::PersistenceTimeout(0)
+        );
+        assert_eq!(
+            svc_err(|s| *s = tcp80().with_persistence(MAX_TIMEOUT + 1)),
+            InvalidValue::PersistenceTimeout(MAX_TIMEOUT + 1)
+        );
+        tcp80().with_persistence(MAX_TIMEOUT).validate().unwrap();
+    }
+
+    #[test]
+    fn service_netmask_fits_the_family() {
+        assert_eq!(
+            svc_err(|s| s.netmask = Netmask::V6(64)),
+            InvalidValue::Netmask(Family::Inet)
+        );
+        let mut v6 = Service::new(ServiceKey::tcp(ip("2001:db8::1"), 80));
+        v6.netmask = Netmask::V6(0);
+        assert_eq!(v6.validate(), Err(InvalidValue::Netmask(Family::Inet6)));
+        v6.netmask = Netmask::V6(129);
+        assert_eq!(v6.validate(), Err(InvalidValue::Netmask(Family::Inet6)));
+        v6.netmask = Netmask::V6(64);
+        v6.validate().unwrap();
+    }
+
+    fn dest_err(d: Destination) -> InvalidValue {
+        d.validate(&tcp80().key).expect_err("the check should fail")
+    }
+
+    fn tunnel(kind: TunnelType, port: u16, flags: TunnelFlags) -> Destination {
+        Destination::new(ip("10.0.0.2"), 80).with_forward(Forward::Tunnel { kind, port, flags })
+    }
+
+    #[test]
+    fn destination_family_only_other_for_tunnels() {
+        let v6 = Destination::new(ip("2001:db8::2"), 80);
+        assert_eq!(dest_err(v6), InvalidValue::Family);
+        v6.with_forward(Forward::ipip())
+            .validate(&tcp80().key)
+            .unwrap();
+    }
+
+    #[test]
+    fn destination_tunnel_rules() {
+        let none = TunnelFlags::empty();
+        let (c, r) = (TunnelFlags::CSUM, TunnelFlags::REMCSUM);
+        use TunnelType::*;
+        assert_eq!(
+            dest_err(tunnel(Gue, 0, none)),
+            InvalidValue::TunnelPort(Gue)
+        );
+        assert_eq!(
+            dest_err(tunnel(Ipip, 5, none)),
+            InvalidValue::TunnelPort(Ipip)
+        );
+        assert_eq!(
+            dest_err(tunnel(Gre, 5, none)),
+            InvalidValue::TunnelPort(Gre)
+        );
+        assert_eq!(
+            dest_err(tunnel(Ipip, 0, c)),
+            InvalidValue::TunnelChecksum(Ipip)
+        );
+        assert_eq!(
+            dest_err(tunnel(Gre, 0, r)),
+            InvalidValue::TunnelChecksum(Gre)
+        );
+        assert_eq!(
+            dest_err(tunnel(Gue, 6080, c | r)),
+            InvalidValue::ChecksumBoth
+        );
+        for ok in [
+            tunnel(Gue, 6080, r),
+            tunnel(Gue, 6080, c),
+            tunnel(Gre, 0, c),
+            tunnel(Ipip, 0, none),
+        ] {
+            ok.validate(&tcp80().key).unwrap();
+        }
+        assert_eq!(InvalidValue::TunnelPort(Gue).field(), "tunnel.port");
+    }
+
+    #[test]
+    fn destination_weight_and_threshold_ranges() {
+        let d = Destination::new(ip("10.0.0.2"), 80);
+        assert_eq!(
+            dest_err(d.with_weight(MAX_WEIGHT + 1)),
+            InvalidValue::Weight(MAX_WEIGHT + 1)
+        );
+        d.with_weight(MAX_WEIGHT).validate(&tcp80().key).unwrap();
+        let mut t = d;
+        t.upper_threshold = MAX_WEIGHT + 1;
+        assert_eq!(dest_err(t), InvalidValue::UpperThreshold(MAX_WEIGHT + 1));
+        t.upper_threshold = 10;
+        t.lower_threshold = MAX_WEIGHT + 1;
+        assert_eq!(dest_err(t), InvalidValue::LowerThreshold(MAX_WEIGHT + 1));
+        t.lower_threshold = 20;
+        let e = dest_err(t);
+        assert_eq!(
+            e,
+            InvalidValue::ThresholdOrder {
+                lower: 20,
+                upper: 10
+            }
+        );
+        assert_eq!(e.to_string(), "20 is above upper_threshold 10");
+    }
+
+    #[test]
+    fn destination_forward_method_range() {
+        let d = Destination::new(ip("10.0.0.2"), 80).with_forward(Forward::Other { raw: 8 });
+        assert_eq!(dest_err(d), InvalidValue::ForwardMethod(8));
+    }
+
+    #[test]
+    fn timeouts_range() {
+        let mut t = Timeouts {
+            tcp: MAX_TIMEOUT,
+            tcp_fin: 0,
+            udp: 1,
+        };
+        t.validate().unwrap();
+        t.udp = MAX_TIMEOUT + 1;
+        let e = t.validate().unwrap_err();
+        assert_eq!(e, InvalidValue::Timeout("udp", MAX_TIMEOUT + 1));
+        assert_eq!(e.field(), "udp");
+    }
+
+    #[test]
+    fn sync_daemon_rules() {
+        let ok = SyncDaemon::new(DaemonState::Master, "eth0", MAX_SYNC_ID);
+        ok.validate().unwrap();
+        let check = |edit: &dyn Fn(&mut SyncDaemon)| {
+            let mut d = ok.clone();
+            edit(&mut d);
+            d.validate().unwrap_err()
+        };
+        let long = "i".repeat(MAX_IFNAME + 1);
+        assert_eq!(
+            check(&|d| d.mcast_interface = long.clone()),
+            InvalidValue::McastInterface(long.clone())
+        );
+        assert_eq!(
+            check(&|d| d.sync_id = MAX_SYNC_ID + 1),
+            InvalidValue::SyncId(MAX_SYNC_ID + 1)
+        );
+        assert_eq!(
+            check(&|d| d.sync_maxlen = Some(MAX_SYNC_MAXLEN + 1)),
+            InvalidValue::SyncMaxlen(MAX_SYNC_MAXLEN + 1)
+        );
+        assert_eq!(
+            check(&|d| d.sync_maxlen = Some(0)),
+            InvalidValue::SyncMaxlen(0)
+        );
+        assert_eq!(
+            check(&|d| d.mcast_group = Some(ip("10.0.0.1"))),
+            InvalidValue::McastGroup(ip("10.0.0.1"))
+        );
+        assert_eq!(check(&|d| d.mcast_port = Some(0)), InvalidValue::McastPort);
+        assert_eq!(check(&|d| d.mcast_ttl = Some(0)), InvalidValue::McastTtl);
+    }
+
+    #[test]
+    fn scheduler_flag_words_need_their_scheduler() {
+        let rr = Scheduler::from("rr");
+        let e = ServiceFlags::from_words(["sh-port"], &rr).unwrap_err();
+        assert_eq!(
+            e,
+            InvalidValue::FlagScheduler {
+                flag: ServiceFlag::ShPort,
+                scheduler: rr.clone()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "flag \"sh-port\" needs the sh scheduler, not \"rr\""
+        );
+        assert_eq!(
+            ServiceFlags::from_words(["flag-2", "persistent", "hashed"], &rr).unwrap(),
+            ServiceFlags::SCHED2 | ServiceFlags::PERSISTENT
+        );
+        let e = ServiceFlags::from_words(["fast"], &rr).unwrap_err();
+        assert_eq!(e.field(), "flags");
+        assert!(
+            e.to_string().starts_with("unknown service flag \"fast\""),
+            "{e}"
+        );
+    }
+}

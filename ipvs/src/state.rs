@@ -927,6 +927,159 @@ mod tests {
         sample().validate().unwrap();
     }
 
+    fn entry_stats() -> Stats {
+        Stats {
+            conns: 1,
+            in_packets: 2,
+            out_packets: 3,
+            in_bytes: 4,
+            out_bytes: 5,
+            cps: 6,
+            in_pps: 7,
+            out_pps: 8,
+            in_bps: 9,
+            out_bps: 10,
+        }
+    }
+
+    const STATS_JSON: &str = r#""stats":{"conns":1,"in_packets":2,"out_packets":3,"in_bytes":4,"out_bytes":5,"cps":6,"in_pps":7,"out_pps":8,"in_bps":9,"out_bps":10}"#;
+
+    #[test]
+    fn a_service_serializes_as_the_documented_service() {
+        let mut svc = Service::new(ServiceKey::tcp(ip("10.1.1.3"), 80))
+            .with_scheduler("rr")
+            .with_persistence(100);
+        svc.netmask = Netmask::V4(Ipv4Addr::new(255, 255, 255, 0));
+        svc.persistence_engine = Some("sip".into());
+        // The kernel reports HASHED on every service: it is not written.
+        svc.flags |= ServiceFlags::HASHED;
+        let text = serde_json::to_string(&svc).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv4","protocol":"tcp","address":"10.1.1.3","port":80,"fwmark":null,"scheduler":"rr","flags":["persistent"],"timeout":100,"netmask":"255.255.255.0","persistence_engine":"sip"}"#
+        );
+        let back: Service = serde_json::from_str(&text).unwrap();
+        svc.flags.remove(ServiceFlags::HASHED);
+        assert_eq!(back, svc);
+    }
+
+    #[test]
+    fn a_fwmark_key_serializes_as_the_documented_key() {
+        let key = ServiceKey::fwmark(7, Family::Inet6);
+        let text = serde_json::to_string(&key).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv6","protocol":null,"address":null,"port":null,"fwmark":7}"#
+        );
+        assert_eq!(serde_json::from_str::<ServiceKey>(&text).unwrap(), key);
+        let v6 = ServiceKey::sctp(ip("::10.1.2.3"), 9);
+        let text = serde_json::to_string(&v6).unwrap();
+        // glibc's inet_ntop, not Rust's Display (which writes ::a01:203).
+        assert!(text.contains(r#""address":"::10.1.2.3""#), "{text}");
+        assert_eq!(serde_json::from_str::<ServiceKey>(&text).unwrap(), v6);
+    }
+
+    #[test]
+    fn a_destination_serializes_as_the_documented_destination() {
+        let d = Destination::new(ip("10.2.2.4"), 80).with_forward(Forward::Tunnel {
+            kind: TunnelType::Gue,
+            port: 6080,
+            flags: TunnelFlags::CSUM,
+        });
+        let text = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv4","address":"10.2.2.4","port":80,"forward":"tunnel","tunnel":{"type":"gue","port":6080,"flags":["csum"]},"weight":1,"upper_threshold":0,"lower_threshold":0}"#
+        );
+        assert_eq!(serde_json::from_str::<Destination>(&text).unwrap(), d);
+        let masq = Destination::new(ip("2001:db8::4"), 8080).with_forward(Forward::Masquerade);
+        let text = serde_json::to_string(&masq).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv6","address":"2001:db8::4","port":8080,"forward":"masq","tunnel":null,"weight":1,"upper_threshold":0,"lower_threshold":0}"#
+        );
+        assert_eq!(serde_json::from_str::<Destination>(&text).unwrap(), masq);
+    }
+
+    #[test]
+    fn a_virtual_server_serializes_as_the_documented_listing_service() {
+        let vs = VirtualServer {
+            entry: ServiceEntry {
+                service: Service::new(ServiceKey::udp(ip("10.0.0.1"), 53)),
+                stats: entry_stats(),
+            },
+            destinations: vec![DestinationEntry {
+                destination: Destination::new(ip("10.0.0.2"), 53),
+                active_conns: 1,
+                inactive_conns: 2,
+                persistent_conns: 3,
+                stats: entry_stats(),
+            }],
+        };
+        let text = serde_json::to_string(&vs).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"family":"ipv4","protocol":"udp","address":"10.0.0.1","port":53,"fwmark":null,"scheduler":"wlc","flags":[],"timeout":0,"netmask":"255.255.255.255","persistence_engine":null,{STATS_JSON},"destinations":[{{"family":"ipv4","address":"10.0.0.2","port":53,"forward":"route","tunnel":null,"weight":1,"upper_threshold":0,"lower_threshold":0,"active_conns":1,"inactive_conns":2,"persistent_conns":3,{STATS_JSON}}}]}}"#
+            )
+        );
+        assert_eq!(serde_json::from_str::<VirtualServer>(&text).unwrap(), vs);
+        // A listing's service is also a state's (the counters are ignored).
+        let state: State = serde_json::from_str(&format!(r#"{{"services":[{text}]}}"#)).unwrap();
+        assert_eq!(state, State::from_servers([&vs]));
+    }
+
+    #[test]
+    fn daemons_and_connections_serialize_as_documented() {
+        let mut d = crate::SyncDaemon::new(crate::DaemonState::Master, "sync0", 5);
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"state":"master","mcast_interface":"sync0","sync_id":5,"sync_maxlen":null,"mcast_group":null,"mcast_port":null,"mcast_ttl":null}"#
+        );
+        d.mcast_group = Some(ip("224.0.0.81"));
+        d.sync_maxlen = Some(1472);
+        let text = serde_json::to_string(&d).unwrap();
+        assert!(text.contains(r#""mcast_group":"224.0.0.81""#), "{text}");
+        assert_eq!(serde_json::from_str::<crate::SyncDaemon>(&text).unwrap(), d);
+        let c = crate::Connection {
+            protocol: "TCP".into(),
+            client_addr: ip("10.0.0.1"),
+            client_port: 36410,
+            virtual_addr: ip("10.1.1.1"),
+            virtual_port: 80,
+            dest_addr: ip("10.2.2.3"),
+            dest_port: 80,
+            state: "ESTABLISHED".into(),
+            expires: 899,
+            pe_name: None,
+            pe_data: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"protocol":"tcp","client_address":"10.0.0.1","client_port":36410,"virtual_address":"10.1.1.1","virtual_port":80,"destination_address":"10.2.2.3","destination_port":80,"state":"ESTABLISHED","expires":899,"persistence_engine":null,"persistence_data":null}"#
+        );
+    }
+
+    #[test]
+    fn reading_a_service_alone_makes_the_same_checks() {
+        let e = serde_json::from_str::<Service>(r#"{"protocol": "tcp", "address": "1.2.3.4"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("port: port 0 needs a persistent service"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Destination>(
+            r#"{"address": "1.2.3.4", "forward": "tunnel", "tunnel": {"type": "gue"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("tunnel.port: a gue tunnel needs a port"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn timeouts_round_trip() {
         let mut s = sample();

@@ -1221,3 +1221,146 @@ pub(crate) fn addr_to_wire(addr: &IpAddr) -> [u8; 16] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Display then FromStr gives the value back, and the word is the one given.
+    fn round_trip<T>(v: T, word: &str)
+    where
+        T: fmt::Display + FromStr + PartialEq + fmt::Debug,
+        T::Err: fmt::Debug,
+    {
+        assert_eq!(v.to_string(), word);
+        assert_eq!(word.parse::<T>().unwrap(), v);
+    }
+
+    #[test]
+    fn family_words() {
+        round_trip(Family::Inet, "ipv4");
+        round_trip(Family::Inet6, "ipv6");
+        let e = "inet".parse::<Family>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown address family \"inet\" (expected \"ipv4\" or \"ipv6\")"
+        );
+    }
+
+    #[test]
+    fn protocol_words() {
+        round_trip(Protocol::Tcp, "tcp");
+        round_trip(Protocol::Udp, "udp");
+        round_trip(Protocol::Sctp, "sctp");
+        round_trip(Protocol::Other(33), "33");
+        assert_eq!("6".parse::<Protocol>().unwrap(), Protocol::Tcp);
+        for bad in ["0", "TCP", "+6", "65536", ""] {
+            assert!(bad.parse::<Protocol>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forward_words() {
+        round_trip(Forward::Masquerade, "masq");
+        round_trip(Forward::Local, "local");
+        round_trip(Forward::ipip(), "tunnel");
+        round_trip(Forward::DirectRoute, "route");
+        round_trip(Forward::Bypass, "bypass");
+        round_trip(Forward::Other { raw: 5 }, "5");
+        assert_eq!("0".parse::<Forward>().unwrap(), Forward::Masquerade);
+        assert_eq!("2".parse::<Forward>().unwrap(), Forward::ipip());
+        let e = "nat".parse::<Forward>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown forwarding method \"nat\" (expected masq, route, tunnel, local or bypass)"
+        );
+        assert!("8".parse::<Forward>().is_err());
+        assert_eq!(Forward::ipip().number(), 2);
+        assert_eq!(Forward::Other { raw: 13 }.number(), 5);
+    }
+
+    #[test]
+    fn tunnel_words() {
+        round_trip(TunnelType::Ipip, "ipip");
+        round_trip(TunnelType::Gue, "gue");
+        round_trip(TunnelType::Gre, "gre");
+        round_trip(TunnelType::Other(9), "9");
+        assert_eq!("1".parse::<TunnelType>().unwrap(), TunnelType::Gue);
+        assert!("vxlan".parse::<TunnelType>().is_err());
+        round_trip(TunnelFlags::empty(), "");
+        round_trip(TunnelFlags::CSUM, "csum");
+        round_trip(TunnelFlags::REMCSUM, "remcsum");
+        round_trip(
+            TunnelFlags::CSUM | TunnelFlags::from_bits_retain(4),
+            "csum,0x0004",
+        );
+        assert_eq!(
+            TunnelFlags::from_word("nocsum").unwrap_err().to_string(),
+            "unknown tunnel flag \"nocsum\" (expected csum or remcsum)"
+        );
+    }
+
+    #[test]
+    fn daemon_state_words() {
+        round_trip(DaemonState::Master, "master");
+        round_trip(DaemonState::Backup, "backup");
+        assert!("slave".parse::<DaemonState>().is_err());
+    }
+
+    #[test]
+    fn scheduler_words() {
+        for name in Scheduler::KNOWN {
+            let s: Scheduler = name.parse().unwrap();
+            assert_eq!(s.to_string(), name);
+            assert!(!matches!(s, Scheduler::Other(_)), "{name}");
+        }
+        round_trip(Scheduler::Other("twos".into()), "twos");
+    }
+
+    #[test]
+    fn service_flag_words() {
+        for f in ServiceFlag::ALL {
+            round_trip(f, f.word());
+        }
+        let sh = Scheduler::from("sh");
+        assert_eq!(
+            sh.flag_words(),
+            [
+                ServiceFlag::ShFallback,
+                ServiceFlag::ShPort,
+                ServiceFlag::Flag3
+            ]
+        );
+        let all = ServiceFlags::PERSISTENT
+            | ServiceFlags::HASHED
+            | ServiceFlags::ONEPACKET
+            | ServiceFlags::SCHEDULER
+            | ServiceFlags::from_bits_retain(0x40);
+        assert_eq!(
+            all.words(&sh),
+            [
+                "persistent",
+                "ops",
+                "sh-fallback",
+                "sh-port",
+                "flag-3",
+                "0x00000040"
+            ]
+        );
+        assert_eq!(
+            all.words(&Scheduler::from("mh"))[2..5],
+            ["mh-fallback", "mh-port", "flag-3"]
+        );
+        assert_eq!(
+            all.words(&Scheduler::from("rr"))[2..5],
+            ["flag-1", "flag-2", "flag-3"]
+        );
+        let words = all.words(&sh);
+        assert_eq!(
+            ServiceFlags::from_words(words.iter().map(String::as_str), &sh).unwrap(),
+            all - ServiceFlags::HASHED
+        );
+        assert!(!ServiceFlag::Persistent.is_scheduler_flag());
+        assert!(ServiceFlag::MhPort.is_scheduler_flag());
+    }
+}
