@@ -26,3 +26,4 @@ mod ipvsadm_agrees;
 mod netns;
 mod services;
 mod traffic;
+mod values;
