@@ -276,6 +276,7 @@ impl ServiceKey {
 /// A scheduling algorithm. The kernel loads `ip_vs_<name>` on demand, so any
 /// name is accepted here; the known ones have variants.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum Scheduler {
     /// Round robin.
     RoundRobin,
