@@ -1000,6 +1000,7 @@ impl Destination {
 
 /// Counters and rates, always 64-bit (from `STATS64`, or `STATS` on kernels before 4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// Connections scheduled.
     pub conns: u64,
