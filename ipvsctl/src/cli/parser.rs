@@ -459,7 +459,10 @@ impl Entry {
             }
             OptId::Pe => {
                 self.opts.set(Opt::PersistenceEngine)?;
-                self.svc.pe = truncate(v, 16);
+                // ipvsadm keeps 16 bytes, the kernel compares at most 15 (its
+                // IP_VS_PENAME_MAXLEN buffer); no engine has a longer name, so
+                // either way the kernel finds none, and 15 pass the library's check.
+                self.svc.pe = truncate(v, ipvs::MAX_NAME);
             }
             OptId::SchedFlags => {
                 self.opts.set(Opt::SchedFlags)?;
