@@ -1150,13 +1150,44 @@ impl SyncDaemon {
     }
 }
 
-/// IPVS version and connection-table size.
+/// IPVS version and connection-table size. Its serde form is the listing
+/// document's `version` (`"1.2.1"`) and `conn_tab_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Info {
     /// Version code, e.g. `0x010201` for 1.2.1.
+    #[serde(with = "version_word")]
     pub version: u32,
     /// Buckets of the connection hash table.
     pub conn_tab_size: u32,
+}
+
+/// A version code as `major.minor.patch`.
+mod version_word {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!(
+            "{}.{}.{}",
+            (v >> 16) & 0xff,
+            (v >> 8) & 0xff,
+            v & 0xff
+        ))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        let parts: Vec<u32> = s
+            .split('.')
+            .map(|p| p.parse::<u8>().map(u32::from))
+            .collect::<Result<_, _>>()
+            .map_err(|_| serde::de::Error::custom(format!("invalid version {s:?}")))?;
+        match parts[..] {
+            [major, minor, patch] => Ok(major << 16 | minor << 8 | patch),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid version {s:?} (expected major.minor.patch)"
+            ))),
+        }
+    }
 }
 
 impl Info {
@@ -1300,6 +1331,18 @@ mod tests {
             TunnelFlags::from_word("nocsum").unwrap_err().to_string(),
             "unknown tunnel flag \"nocsum\" (expected csum or remcsum)"
         );
+    }
+
+    #[test]
+    fn info_serializes_as_the_listing_header() {
+        let info = Info {
+            version: 0x010201,
+            conn_tab_size: 4096,
+        };
+        let text = serde_json::to_string(&info).unwrap();
+        assert_eq!(text, r#"{"version":"1.2.1","conn_tab_size":4096}"#);
+        assert_eq!(serde_json::from_str::<Info>(&text).unwrap(), info);
+        assert!(serde_json::from_str::<Info>(r#"{"version":"1.2","conn_tab_size":1}"#).is_err());
     }
 
     #[test]

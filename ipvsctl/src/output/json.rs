@@ -25,8 +25,8 @@ use ipvs::State;
 /// The whole-table listing.
 #[derive(Serialize)]
 struct ListDoc<'a> {
-    version: String,
-    conn_tab_size: u32,
+    #[serde(flatten)]
+    info: &'a Info,
     services: Vec<Listed<'a>>,
 }
 
@@ -61,8 +61,8 @@ struct WatchedDest<'a> {
 struct WatchDoc<'a> {
     timestamp: f64,
     interval: Option<f64>,
-    version: String,
-    conn_tab_size: u32,
+    #[serde(flatten)]
+    info: &'a Info,
     services: Vec<Watched<'a>>,
 }
 
@@ -107,10 +107,8 @@ fn render<T: Serialize>(doc: &T) -> String {
 /// destinations as the text listing does. For `-L SERVICE`, pass that one
 /// service.
 pub fn list_json(info: &Info, servers: &[VirtualServer], opts: &ListOptions) -> String {
-    let (major, minor, patch) = info.version_triple();
     render(&ListDoc {
-        version: format!("{major}.{minor}.{patch}"),
-        conn_tab_size: info.conn_tab_size,
+        info,
         services: services_json(servers, opts.sort),
     })
 }
@@ -165,7 +163,6 @@ pub fn watch_json(
     sample: &Sample,
     opts: &ListOptions,
 ) -> String {
-    let (major, minor, patch) = info.version_triple();
     let services = sort::services(servers, opts.sort)
         .into_iter()
         .map(|vs| {
@@ -187,8 +184,7 @@ pub fn watch_json(
     let doc = WatchDoc {
         timestamp,
         interval: sample.interval.map(|d| d.as_secs_f64()),
-        version: format!("{major}.{minor}.{patch}"),
-        conn_tab_size: info.conn_tab_size,
+        info,
         services,
     };
     line(&doc)
