@@ -213,3 +213,12 @@ fn watch_json_lines_carry_counters_rates_and_kernel_estimates() {
     // The ordinary listing has no rates field.
     assert!(!list_json(&info, &state(1), &opts).contains("rates"));
 }
+
+#[test]
+fn list_json_header_bytes_are_the_documented_ones() {
+    // The header is the library's Info, flattened: the same bytes as before it was.
+    assert_eq!(
+        list_json(&INFO, &[], &ListOptions::default()),
+        "{\n  \"version\": \"1.2.1\",\n  \"conn_tab_size\": 4096,\n  \"services\": []\n}\n"
+    );
+}
