@@ -61,6 +61,7 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod check;
 mod conn;
 mod drain;
 mod error;
@@ -80,16 +81,16 @@ use ipvs_sys::consts::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
 
 pub use apply::{ApplyError, Conflict, Refusal};
+pub use check::{
+    InvalidValue, MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
+};
 pub use conn::parse_connections;
 pub use drain::{DrainOptions, DrainProgress};
 pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, ChangeJson, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
-pub use state::{
-    family_word, forward_word, ntop, protocol_word, service_flag_words, tunnel_flag_words,
-    tunnel_type_word, ServiceState, State, StateError, StateInput,
-};
+pub use state::{ntop, ServiceState, State, StateError, StateInput};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.

@@ -311,14 +311,14 @@ impl Serialize for ChangeJson<'_> {
 
 #[derive(Serialize)]
 struct AddrPort {
-    family: &'static str,
+    family: crate::Family,
     address: String,
     port: u16,
 }
 
 fn addr_out(addr: IpAddr, port: u16) -> AddrPort {
     AddrPort {
-        family: crate::family_word(crate::Family::of(&addr)),
+        family: crate::Family::of(&addr),
         address: crate::ntop(addr),
         port,
     }

@@ -1,30 +1,36 @@
 //! The state schema: services with their destinations (and optionally the
 //! connection timeouts) as a program wants them, or as the kernel has them.
 //!
-//! The serde form of [`State`] is the save document of `docs/json.md`: what
-//! `ipvsctl -S --json` writes and `ipvsctl -R --json` / `ipvsctl apply` read.
-//! Addresses are strings (IPv6 as glibc's `inet_ntop` writes them),
-//! enumerations lowercase words, and the kernel-internal `hashed` service flag
-//! is never written. Reading fills ipvsadm's defaults for missing fields and
-//! makes ipvsadm's checks, each error naming where it is
-//! (`services[2].destinations[0].forward`) and what is wrong with the value.
-//! [`State::validate`] makes the same checks on a state built in Rust.
+//! This is the one serde form of the library's types, the schema of
+//! `docs/json.md`: [`State`] is the save document (what `ipvsctl -S --json`
+//! writes and `ipvsctl -R --json` / `ipvsctl apply` read), [`Service`],
+//! [`Destination`] and [`ServiceKey`] its SERVICE, DESTINATION and KEY
+//! objects, [`VirtualServer`] (with [`ServiceEntry`] and
+//! [`DestinationEntry`]) the listing's SERVICE with statistics and connection
+//! counts. Addresses are strings (IPv6 as glibc's `inet_ntop` writes them),
+//! enumerations their types' words (`Display` / `FromStr`), and the
+//! kernel-internal `hashed` service flag is never written. Reading fills
+//! ipvsadm's defaults for missing fields and makes the checks of
+//! [`Service::validate`] and [`Destination::validate`], each error naming
+//! where it is (`services[2].destinations[0].forward`) and what is wrong.
 
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
+use crate::check::MAX_NAME;
 use crate::{
-    Destination, Family, Forward, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
-    Timeouts, TunnelFlags, TunnelType, VirtualServer,
+    Destination, DestinationEntry, Family, Forward, InvalidValue, Netmask, Protocol, Scheduler,
+    Service, ServiceEntry, ServiceFlags, ServiceKey, Stats, Timeouts, TunnelFlags, TunnelType,
+    VirtualServer,
 };
 
 /// A whole IPVS table: services with their destinations, optionally timeouts.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(try_from = "StateInput", into = "StateOutput")]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "StateInput")]
 pub struct State {
     /// The services, each with its destinations.
     pub services: Vec<ServiceState>,
@@ -91,25 +97,25 @@ impl State {
         }
     }
 
-    /// ipvsadm's checks on every value (the ones reading the JSON form makes):
-    /// names of 1 to 15 bytes, port 0 only for persistent services, `ops` only
-    /// for UDP and fwmark services, tunnel options that fit the tunnel type,
-    /// other address families only for tunnels, weights and thresholds in
-    /// range. Each service is named at most once, and so is each destination
-    /// within its service.
+    /// The checks reading the JSON form makes, on a state built in Rust:
+    /// [`Service::validate`] on each service, [`Destination::validate`] on
+    /// each destination, [`Timeouts::validate`]; and each service named at
+    /// most once, each destination at most once within its service.
     pub fn validate(&self) -> Result<(), StateError> {
         let mut keys = std::collections::HashSet::with_capacity(self.services.len());
         for (i, s) in self.services.iter().enumerate() {
             let path = format!("services[{i}]");
-            check_service(&s.service).map_err(|(f, m)| StateError(format!("{path}.{f}: {m}")))?;
+            s.service
+                .validate()
+                .map_err(|e| StateError(at(&path, &e)))?;
             if !keys.insert(s.service.key) {
                 return Err(StateError(format!("{path}: the service is named twice")));
             }
             let mut dests = std::collections::HashSet::with_capacity(s.destinations.len());
             for (j, d) in s.destinations.iter().enumerate() {
                 let dpath = format!("{path}.destinations[{j}]");
-                check_destination(d, &s.service.key)
-                    .map_err(|(f, m)| StateError(format!("{dpath}.{f}: {m}")))?;
+                d.validate(&s.service.key)
+                    .map_err(|e| StateError(at(&dpath, &e)))?;
                 if !dests.insert((d.addr, d.port)) {
                     return Err(StateError(format!(
                         "{dpath}: the destination is named twice in its service"
@@ -117,245 +123,24 @@ impl State {
                 }
             }
         }
+        if let Some(t) = &self.timeouts {
+            t.validate().map_err(|e| StateError(at("timeouts", &e)))?;
+        }
         Ok(())
     }
 }
 
-/// A failed check on a typed value: the field and the message.
-type Check = Result<(), (&'static str, String)>;
-
-fn fail(field: &'static str, msg: impl fmt::Display) -> Check {
-    Err((field, msg.to_string()))
+/// A check's failure as `path.field: message` (`field: message` without a path).
+fn at(path: &str, e: &InvalidValue) -> String {
+    join(path, e.field(), e)
 }
 
-fn check_name(field: &'static str, name: &str) -> Check {
-    if name.is_empty() || name.len() > NAME_MAX || name.contains('\0') {
-        return fail(
-            field,
-            format!("invalid name {name:?} (1 to {NAME_MAX} bytes)"),
-        );
+fn join(path: &str, field: &str, msg: impl fmt::Display) -> String {
+    if path.is_empty() {
+        format!("{field}: {msg}")
+    } else {
+        format!("{path}.{field}: {msg}")
     }
-    Ok(())
-}
-
-/// ipvsadm's and the kernel's checks on a service's values.
-fn check_service(s: &Service) -> Check {
-    if let ServiceKey::Fwmark { fwmark: 0, .. } = s.key {
-        return fail("fwmark", "fwmark 0 is not a valid mark");
-    }
-    check_name("scheduler", s.scheduler.name())?;
-    let persistent = s.flags.contains(ServiceFlags::PERSISTENT);
-    if persistent && s.timeout == 0 {
-        return fail("timeout", "a persistent service needs a timeout above 0");
-    }
-    match (s.key.family(), s.netmask) {
-        (Family::Inet, Netmask::V4(_)) => {}
-        (Family::Inet6, Netmask::V6(p)) if (1..=128).contains(&p) => {}
-        (Family::Inet, _) => {
-            return fail(
-                "netmask",
-                "an IPv4 service's netmask is a dotted quad such as \"255.255.255.0\"",
-            )
-        }
-        (Family::Inet6, _) => {
-            return fail(
-                "netmask",
-                "an IPv6 service's netmask is a prefix length from 1 to 128",
-            )
-        }
-    }
-    if let Some(pe) = s.persistence_engine.as_deref() {
-        check_name("persistence_engine", pe)?;
-    }
-    if let ServiceKey::Addr { protocol, port, .. } = s.key {
-        if port == 0 && !persistent {
-            return fail("port", "port 0 needs a persistent service");
-        }
-        if s.flags.contains(ServiceFlags::ONEPACKET) && protocol != Protocol::Udp {
-            return fail(
-                "flags",
-                "\"ops\" (one-packet scheduling) is only for UDP or fwmark services",
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The tunnel rules: `gue` needs a port, `ipip` and `gre` have none; `ipip`
-/// has no checksum flags, `gre` no `remcsum`; `csum` and `remcsum` exclude
-/// each other.
-fn check_tunnel(kind: TunnelType, port: u16, flags: TunnelFlags) -> Check {
-    let both = TunnelFlags::CSUM | TunnelFlags::REMCSUM;
-    match kind {
-        TunnelType::Ipip => {
-            if port != 0 {
-                return fail("tunnel.port", "an ipip tunnel has no port");
-            }
-            if !flags.is_empty() {
-                return fail("tunnel.flags", "an ipip tunnel has no checksum options");
-            }
-        }
-        TunnelType::Gue => {
-            if port == 0 {
-                return fail("tunnel.port", "a gue tunnel needs a port (1 to 65535)");
-            }
-            if flags.contains(both) {
-                return fail("tunnel.flags", "csum and remcsum exclude each other");
-            }
-        }
-        TunnelType::Gre => {
-            if port != 0 {
-                return fail("tunnel.port", "a gre tunnel has no port");
-            }
-            if flags.contains(TunnelFlags::REMCSUM) {
-                return fail("tunnel.flags", "remcsum is for gue tunnels only");
-            }
-        }
-        TunnelType::Other(_) => {}
-    }
-    Ok(())
-}
-
-/// ipvsadm's and the kernel's checks on a destination of service `svc`.
-fn check_destination(d: &Destination, svc: &ServiceKey) -> Check {
-    let is_tunnel = matches!(d.forward, Forward::Tunnel { .. });
-    if let Forward::Tunnel { kind, port, flags } = d.forward {
-        check_tunnel(kind, port, flags)?;
-    }
-    if let Forward::Other { raw } = d.forward {
-        if raw > 7 {
-            return fail("forward", format!("unknown forwarding method {raw}"));
-        }
-    }
-    if Family::of(&d.addr) != svc.family() && !is_tunnel {
-        return fail(
-            "address",
-            "a different address family than the service's is allowed only for tunnels",
-        );
-    }
-    if d.weight > i32::MAX as u32 {
-        return fail("weight", format!("{} is above {}", d.weight, i32::MAX));
-    }
-    for (field, v) in [
-        ("upper_threshold", d.upper_threshold),
-        ("lower_threshold", d.lower_threshold),
-    ] {
-        if v > i32::MAX as u32 {
-            return fail(field, format!("{v} is above {}", i32::MAX));
-        }
-    }
-    if d.lower_threshold > d.upper_threshold {
-        return fail(
-            "lower_threshold",
-            format!(
-                "{} is above upper_threshold {}",
-                d.lower_threshold, d.upper_threshold
-            ),
-        );
-    }
-    Ok(())
-}
-
-// ---- words of the schema ----
-
-/// `"ipv4"` or `"ipv6"`.
-pub fn family_word(f: Family) -> &'static str {
-    match f {
-        Family::Inet => "ipv4",
-        Family::Inet6 => "ipv6",
-    }
-}
-
-/// `"tcp"`, `"udp"`, `"sctp"`, or the protocol number in decimal.
-pub fn protocol_word(p: Protocol) -> String {
-    match p {
-        Protocol::Tcp => "tcp".into(),
-        Protocol::Udp => "udp".into(),
-        Protocol::Sctp => "sctp".into(),
-        Protocol::Other(n) => n.to_string(),
-    }
-}
-/// Service flag words. The kernel-internal `hashed` bit is not reported; the
-/// scheduler bits are named for the scheduler as `-b` names them.
-pub fn service_flag_words(flags: ServiceFlags, scheduler: &Scheduler) -> Vec<String> {
-    let mut words = Vec::new();
-    if flags.contains(ServiceFlags::PERSISTENT) {
-        words.push("persistent".to_string());
-    }
-    if flags.contains(ServiceFlags::ONEPACKET) {
-        words.push("ops".to_string());
-    }
-    let names: [&str; 3] = match scheduler.name() {
-        "sh" => ["sh-fallback", "sh-port", "flag-3"],
-        "mh" => ["mh-fallback", "mh-port", "flag-3"],
-        _ => ["flag-1", "flag-2", "flag-3"],
-    };
-    let bits = [
-        ServiceFlags::SCHED1,
-        ServiceFlags::SCHED2,
-        ServiceFlags::SCHED3,
-    ];
-    for (bit, name) in bits.iter().zip(names) {
-        if flags.contains(*bit) {
-            words.push(name.to_string());
-        }
-    }
-    let known = ServiceFlags::PERSISTENT
-        | ServiceFlags::HASHED
-        | ServiceFlags::ONEPACKET
-        | ServiceFlags::SCHED1
-        | ServiceFlags::SCHED2
-        | ServiceFlags::SCHED3;
-    let unknown = flags.bits() & !known.bits();
-    for i in 0..32 {
-        let bit = 1u32 << i;
-        if unknown & bit != 0 {
-            words.push(format!("{bit:#010x}"));
-        }
-    }
-    words
-}
-
-/// The forwarding method word: `masq`, `local`, `tunnel`, `route`, `bypass`,
-/// or the raw method number in decimal.
-pub fn forward_word(f: &Forward) -> String {
-    match f {
-        Forward::Masquerade => "masq".into(),
-        Forward::Local => "local".into(),
-        Forward::Tunnel { .. } => "tunnel".into(),
-        Forward::DirectRoute => "route".into(),
-        Forward::Bypass => "bypass".into(),
-        Forward::Other { raw } => raw.to_string(),
-    }
-}
-
-/// `ipip`, `gue`, `gre`, or the type number in decimal.
-pub fn tunnel_type_word(t: TunnelType) -> String {
-    match t {
-        TunnelType::Ipip => "ipip".into(),
-        TunnelType::Gue => "gue".into(),
-        TunnelType::Gre => "gre".into(),
-        TunnelType::Other(n) => n.to_string(),
-    }
-}
-
-/// Tunnel flag words: `csum`, `remcsum`, unknown bits as `0x0004`.
-pub fn tunnel_flag_words(flags: TunnelFlags) -> Vec<String> {
-    let mut words = Vec::new();
-    if flags.contains(TunnelFlags::CSUM) {
-        words.push("csum".to_string());
-    }
-    if flags.contains(TunnelFlags::REMCSUM) {
-        words.push("remcsum".to_string());
-    }
-    let unknown = flags.bits() & !(TunnelFlags::CSUM | TunnelFlags::REMCSUM).bits();
-    for i in 0..16 {
-        let bit = 1u16 << i;
-        if unknown & bit != 0 {
-            words.push(format!("{bit:#06x}"));
-        }
-    }
-    words
 }
 
 /// An address as glibc's `inet_ntop` writes it. For IPv6 this differs from
@@ -430,12 +215,10 @@ fn ntop6(a: &Ipv6Addr) -> String {
     out
 }
 
-/// Longest scheduler or persistence engine name the kernel takes
-/// (`IP_VS_SCHEDNAME_MAXLEN` / `IP_VS_PENAME_MAXLEN` minus the NUL).
-const NAME_MAX: usize = 15;
-
 /// ipvsadm's default persistence timeout (`-p` without a value), in seconds.
 const DEFAULT_PERSISTENCE: u32 = 360;
+
+// ---- reading ----
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -452,6 +235,22 @@ pub struct StateInput {
     services: Vec<ServiceIn>,
     #[serde(default)]
     timeouts: Option<Timeouts>,
+}
+
+/// What identifies a service, as read.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeyIn {
+    #[serde(default)]
+    family: Option<String>,
+    #[serde(default)]
+    protocol: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    fwmark: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -478,8 +277,7 @@ struct ServiceIn {
     #[serde(default)]
     persistence_engine: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
-    stats: Option<IgnoredAny>,
+    stats: Option<Stats>,
     #[serde(default)]
     destinations: Option<Vec<DestIn>>,
 }
@@ -503,17 +301,13 @@ struct DestIn {
     #[serde(default)]
     lower_threshold: Option<u32>,
     #[serde(default)]
-    #[allow(dead_code)]
-    active_conns: Option<IgnoredAny>,
+    active_conns: Option<u32>,
     #[serde(default)]
-    #[allow(dead_code)]
-    inactive_conns: Option<IgnoredAny>,
+    inactive_conns: Option<u32>,
     #[serde(default)]
-    #[allow(dead_code)]
-    persistent_conns: Option<IgnoredAny>,
+    persistent_conns: Option<u32>,
     #[serde(default)]
-    #[allow(dead_code)]
-    stats: Option<IgnoredAny>,
+    stats: Option<Stats>,
 }
 
 #[derive(Deserialize)]
@@ -527,90 +321,20 @@ struct TunnelIn {
     flags: Option<Vec<String>>,
 }
 
-fn err<T>(path: &str, field: &str, msg: impl std::fmt::Display) -> Result<T, String> {
-    Err(format!("{path}.{field}: {msg}"))
+fn err<T>(path: &str, field: &str, msg: impl fmt::Display) -> Result<T, String> {
+    Err(join(path, field, msg))
 }
 
-fn parse_family(path: &str, word: &str) -> Result<Family, String> {
-    match word {
-        "ipv4" => Ok(Family::Inet),
-        "ipv6" => Ok(Family::Inet6),
-        other => err(
-            path,
-            "family",
-            format!("unknown address family {other:?} (expected \"ipv4\" or \"ipv6\")"),
-        ),
-    }
+/// A word of a domain type, or the error naming its field.
+fn word<T: FromStr>(path: &str, field: &str, w: &str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    w.parse().or_else(|e| err(path, field, e))
 }
 
 fn parse_addr(path: &str, field: &str, s: &str) -> Result<IpAddr, String> {
     IpAddr::from_str(s).or_else(|_| err(path, field, format!("invalid IP address {s:?}")))
-}
-
-fn parse_protocol(path: &str, word: &str) -> Result<Protocol, String> {
-    match word {
-        "tcp" => Ok(Protocol::Tcp),
-        "udp" => Ok(Protocol::Udp),
-        "sctp" => Ok(Protocol::Sctp),
-        other => match other.parse::<u16>() {
-            Ok(n) if n != 0 => Ok(Protocol::from_number(n)),
-            _ => err(
-                path,
-                "protocol",
-                format!("unknown protocol {other:?} (expected \"tcp\", \"udp\", \"sctp\" or a protocol number)"),
-            ),
-        },
-    }
-}
-
-/// Parses `0x...` hex (as the output writes unknown flag bits).
-fn hex_bits(word: &str) -> Option<u32> {
-    let h = word.strip_prefix("0x")?;
-    u32::from_str_radix(h, 16).ok()
-}
-
-fn parse_service_flags(path: &str, words: &[String], sched: &str) -> Result<ServiceFlags, String> {
-    let mut flags = ServiceFlags::empty();
-    for w in words {
-        let need = |s: &str| -> Result<(), String> {
-            if sched == s {
-                Ok(())
-            } else {
-                err(
-                    path,
-                    "flags",
-                    format!("flag {w:?} needs the {s} scheduler, not {sched:?}"),
-                )
-            }
-        };
-        let bit = match w.as_str() {
-            "persistent" => ServiceFlags::PERSISTENT,
-            "ops" => ServiceFlags::ONEPACKET,
-            "hashed" => ServiceFlags::empty(),
-            "flag-1" => ServiceFlags::SCHED1,
-            "flag-2" => ServiceFlags::SCHED2,
-            "flag-3" => ServiceFlags::SCHED3,
-            "sh-fallback" => need("sh").map(|_| ServiceFlags::SH_FALLBACK)?,
-            "sh-port" => need("sh").map(|_| ServiceFlags::SH_PORT)?,
-            "mh-fallback" => need("mh").map(|_| ServiceFlags::MH_FALLBACK)?,
-            "mh-port" => need("mh").map(|_| ServiceFlags::MH_PORT)?,
-            other => match hex_bits(other) {
-                Some(b) => ServiceFlags::from_bits_retain(b) - ServiceFlags::HASHED,
-                None => {
-                    return err(
-                        path,
-                        "flags",
-                        format!(
-                            "unknown service flag {other:?} (expected persistent, ops, flag-1, \
-                             flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port or 0x... bits)"
-                        ),
-                    )
-                }
-            },
-        };
-        flags |= bit;
-    }
-    Ok(flags)
 }
 
 fn parse_netmask(path: &str, s: &str, family: Family) -> Result<Netmask, String> {
@@ -643,9 +367,19 @@ impl TryFrom<StateInput> for State {
             .services
             .iter()
             .enumerate()
-            .map(|(i, s)| convert_service(s, &format!("services[{i}]")))
+            .map(|(i, s)| {
+                let path = format!("services[{i}]");
+                let (service, dests) = convert_service(s, &path)?;
+                Ok(ServiceState {
+                    service: service.service,
+                    destinations: dests.into_iter().map(|d| d.destination).collect(),
+                })
+            })
             .collect::<Result<Vec<_>, String>>()
             .map_err(StateError)?;
+        if let Some(t) = &doc.timeouts {
+            t.validate().map_err(|e| StateError(at("timeouts", &e)))?;
+        }
         Ok(State {
             services,
             timeouts: doc.timeouts,
@@ -653,54 +387,71 @@ impl TryFrom<StateInput> for State {
     }
 }
 
-/// A typed check's failure as `path.field: message`.
-fn at<T>(path: &str, c: Check, v: T) -> Result<T, String> {
-    c.map(|()| v).or_else(|(f, m)| err(path, f, m))
-}
-
-fn convert_service(s: &ServiceIn, path: &str) -> Result<ServiceState, String> {
-    let family = s
+fn convert_key(k: &KeyIn, path: &str) -> Result<ServiceKey, String> {
+    let family = k
         .family
         .as_deref()
-        .map(|f| parse_family(path, f))
+        .map(|f| word::<Family>(path, "family", f))
         .transpose()?;
-
-    let key = match s.fwmark {
+    match k.fwmark {
         Some(mark) => {
-            if s.protocol.is_some() || s.address.is_some() || s.port.is_some() {
+            if k.protocol.is_some() || k.address.is_some() || k.port.is_some() {
                 return err(
                     path,
                     "fwmark",
                     "a fwmark service has no protocol, address or port",
                 );
             }
-            ServiceKey::fwmark(mark, family.unwrap_or(Family::Inet))
+            Ok(ServiceKey::fwmark(mark, family.unwrap_or(Family::Inet)))
         }
         None => {
-            let Some(proto) = s.protocol.as_deref() else {
+            let Some(proto) = k.protocol.as_deref() else {
                 return err(path, "protocol", "missing (or give a fwmark)");
             };
-            let Some(addr) = s.address.as_deref() else {
+            let Some(addr) = k.address.as_deref() else {
                 return err(path, "address", "missing (or give a fwmark)");
             };
-            let protocol = parse_protocol(path, proto)?;
+            let protocol = word::<Protocol>(path, "protocol", proto)?;
             let addr = parse_addr(path, "address", addr)?;
             if let Some(f) = family {
                 if f != Family::of(&addr) {
                     return err(path, "family", format!("does not match address {addr}"));
                 }
             }
-            ServiceKey::Addr {
+            Ok(ServiceKey::Addr {
                 protocol,
                 addr,
-                port: s.port.unwrap_or(0),
-            }
+                port: k.port.unwrap_or(0),
+            })
         }
-    };
+    }
+}
 
-    let scheduler = s.scheduler.as_deref().unwrap_or("wlc");
-    at(path, check_name("scheduler", scheduler), ())?;
-    let flags = parse_service_flags(path, s.flags.as_deref().unwrap_or(&[]), scheduler)?;
+/// A service and its destinations (with their counters, if given), with
+/// ipvsadm's defaults filled in and checked.
+fn convert_service(
+    s: &ServiceIn,
+    path: &str,
+) -> Result<(ServiceEntry, Vec<DestinationEntry>), String> {
+    let key = convert_key(
+        &KeyIn {
+            family: s.family.clone(),
+            protocol: s.protocol.clone(),
+            address: s.address.clone(),
+            port: s.port,
+            fwmark: s.fwmark,
+        },
+        path,
+    )?;
+    let scheduler = Scheduler::from(s.scheduler.as_deref().unwrap_or("wlc"));
+    let sched_name = scheduler.name();
+    if sched_name.is_empty() || sched_name.len() > MAX_NAME || sched_name.contains('\0') {
+        // Before the flags, whose words depend on the scheduler.
+        return Err(at(path, &InvalidValue::SchedulerName(sched_name.into())));
+    }
+    let words = s.flags.as_deref().unwrap_or(&[]);
+    let flags = ServiceFlags::from_words(words.iter().map(String::as_str), &scheduler)
+        .map_err(|e| at(path, &e))?;
     let persistent = flags.contains(ServiceFlags::PERSISTENT);
     let timeout = s
         .timeout
@@ -711,90 +462,35 @@ fn convert_service(s: &ServiceIn, path: &str) -> Result<ServiceState, String> {
     };
     let service = Service {
         key,
-        scheduler: Scheduler::from(scheduler),
+        scheduler,
         flags,
         timeout,
         netmask,
         persistence_engine: s.persistence_engine.clone(),
     };
-    let service = at(path, check_service(&service), service)?;
+    service.validate().map_err(|e| at(path, &e))?;
     let destinations = s
         .destinations
         .as_deref()
         .unwrap_or(&[])
         .iter()
         .enumerate()
-        .map(|(j, d)| convert_dest(d, &key, &format!("{path}.destinations[{j}]")))
+        .map(|(j, d)| convert_dest(d, Some(&key), &format!("{path}.destinations[{j}]")))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(ServiceState {
-        service,
-        destinations,
-    })
-}
-
-fn parse_forward_word(path: &str, word: &str) -> Result<Forward, String> {
-    Ok(match word {
-        "masq" => Forward::Masquerade,
-        "local" => Forward::Local,
-        "tunnel" => Forward::ipip(),
-        "route" => Forward::DirectRoute,
-        "bypass" => Forward::Bypass,
-        other => match other.parse::<u32>() {
-            Ok(0) => Forward::Masquerade,
-            Ok(1) => Forward::Local,
-            Ok(2) => Forward::ipip(),
-            Ok(3) => Forward::DirectRoute,
-            Ok(4) => Forward::Bypass,
-            Ok(raw) if raw <= 7 => Forward::Other { raw },
-            _ => {
-                return err(
-                    path,
-                    "forward",
-                    format!(
-                        "unknown forwarding method {other:?} (expected masq, route, tunnel, \
-                         local or bypass)"
-                    ),
-                )
-            }
+    Ok((
+        ServiceEntry {
+            service,
+            stats: s.stats.unwrap_or_default(),
         },
-    })
+        destinations,
+    ))
 }
 
 fn parse_tunnel(path: &str, t: &TunnelIn) -> Result<Forward, String> {
-    let kind = match t.kind.as_deref().unwrap_or("ipip") {
-        "ipip" => TunnelType::Ipip,
-        "gue" => TunnelType::Gue,
-        "gre" => TunnelType::Gre,
-        other => match other.parse::<u8>() {
-            Ok(0) => TunnelType::Ipip,
-            Ok(1) => TunnelType::Gue,
-            Ok(2) => TunnelType::Gre,
-            Ok(n) => TunnelType::Other(n),
-            Err(_) => {
-                return err(
-                    path,
-                    "tunnel.type",
-                    format!("unknown tunnel type {other:?} (expected ipip, gue or gre)"),
-                )
-            }
-        },
-    };
+    let kind = word::<TunnelType>(path, "tunnel.type", t.kind.as_deref().unwrap_or("ipip"))?;
     let mut flags = TunnelFlags::empty();
     for w in t.flags.as_deref().unwrap_or(&[]) {
-        flags |= match w.as_str() {
-            "csum" => TunnelFlags::CSUM,
-            "remcsum" => TunnelFlags::REMCSUM,
-            other => match hex_bits(other).and_then(|b| u16::try_from(b).ok()) {
-                Some(b) => TunnelFlags::from_bits_retain(b),
-                None => {
-                    return err(
-                        path,
-                        "tunnel.flags",
-                        format!("unknown tunnel flag {other:?} (expected csum or remcsum)"),
-                    )
-                }
-            },
-        };
+        flags |= TunnelFlags::from_word(w).or_else(|e| err(path, "tunnel.flags", e))?;
     }
     Ok(Forward::Tunnel {
         kind,
@@ -803,14 +499,20 @@ fn parse_tunnel(path: &str, t: &TunnelIn) -> Result<Forward, String> {
     })
 }
 
-fn convert_dest(d: &DestIn, svc: &ServiceKey, path: &str) -> Result<Destination, String> {
+/// A destination of service `svc` (or of none: then its port defaults to 0
+/// and its family is its own), with defaults filled in and checked.
+fn convert_dest(
+    d: &DestIn,
+    svc: Option<&ServiceKey>,
+    path: &str,
+) -> Result<DestinationEntry, String> {
     let addr = parse_addr(path, "address", &d.address)?;
     if let Some(f) = d.family.as_deref() {
-        if parse_family(path, f)? != Family::of(&addr) {
+        if word::<Family>(path, "family", f)? != Family::of(&addr) {
             return err(path, "family", format!("does not match address {addr}"));
         }
     }
-    let mut forward = parse_forward_word(path, d.forward.as_deref().unwrap_or("route"))?;
+    let mut forward = word::<Forward>(path, "forward", d.forward.as_deref().unwrap_or("route"))?;
     match (&forward, &d.tunnel) {
         (Forward::Tunnel { .. }, Some(t)) => forward = parse_tunnel(path, t)?,
         (_, Some(_)) => {
@@ -821,11 +523,13 @@ fn convert_dest(d: &DestIn, svc: &ServiceKey, path: &str) -> Result<Destination,
     let is_tunnel = matches!(forward, Forward::Tunnel { .. });
     let port = match svc {
         // ipvsadm: route and tunnel destinations use the service's port.
-        ServiceKey::Addr { port, .. } if is_tunnel || forward == Forward::DirectRoute => *port,
-        ServiceKey::Addr { port, .. } => d.port.unwrap_or(*port),
-        ServiceKey::Fwmark { .. } => d.port.unwrap_or(0),
+        Some(ServiceKey::Addr { port, .. }) if is_tunnel || forward == Forward::DirectRoute => {
+            *port
+        }
+        Some(ServiceKey::Addr { port, .. }) => d.port.unwrap_or(*port),
+        Some(ServiceKey::Fwmark { .. }) | None => d.port.unwrap_or(0),
     };
-    let dest = Destination {
+    let destination = Destination {
         addr,
         port,
         forward,
@@ -833,38 +537,165 @@ fn convert_dest(d: &DestIn, svc: &ServiceKey, path: &str) -> Result<Destination,
         upper_threshold: d.upper_threshold.unwrap_or(0),
         lower_threshold: d.lower_threshold.unwrap_or(0),
     };
-    at(path, check_destination(&dest, svc), dest)
+    // Alone, a destination is checked as one of a service of its own family.
+    let own = ServiceKey::fwmark(1, Family::of(&addr));
+    destination
+        .validate(svc.unwrap_or(&own))
+        .map_err(|e| at(path, &e))?;
+    Ok(DestinationEntry {
+        destination,
+        active_conns: d.active_conns.unwrap_or(0),
+        inactive_conns: d.inactive_conns.unwrap_or(0),
+        persistent_conns: d.persistent_conns.unwrap_or(0),
+        stats: d.stats.unwrap_or_default(),
+    })
+}
+
+impl<'de> Deserialize<'de> for ServiceKey {
+    /// KEY: `family`, `protocol`, `address`, `port`, `fwmark`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let k = KeyIn::deserialize(d)?;
+        convert_key(&k, "").map_err(serde::de::Error::custom)
+    }
+}
+
+/// SERVICE alone: a service with `destinations` is a [`VirtualServer`] or a
+/// [`State`]'s.
+fn service_alone<E: serde::de::Error>(s: &ServiceIn) -> Result<ServiceEntry, E> {
+    if s.destinations.is_some() {
+        return Err(E::custom(
+            "destinations: not part of a service alone (read a VirtualServer or a State)",
+        ));
+    }
+    convert_service(s, "").map(|(e, _)| e).map_err(E::custom)
+}
+
+impl<'de> Deserialize<'de> for Service {
+    /// SERVICE without `destinations` (`stats` is ignored), with ipvsadm's
+    /// defaults and [`Service::validate`]'s checks.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        service_alone(&ServiceIn::deserialize(d)?).map(|e| e.service)
+    }
+}
+
+impl<'de> Deserialize<'de> for ServiceEntry {
+    /// SERVICE with `stats` (zero when missing), without `destinations`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        service_alone(&ServiceIn::deserialize(d)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for VirtualServer {
+    /// The listing's SERVICE: statistics and connection counts zero when missing.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = ServiceIn::deserialize(d)?;
+        let (entry, destinations) = convert_service(&s, "").map_err(serde::de::Error::custom)?;
+        Ok(VirtualServer {
+            entry,
+            destinations,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Destination {
+    /// DESTINATION (counters ignored), checked as a destination of a service
+    /// of its own family; `port` defaults to 0.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let d = DestIn::deserialize(d)?;
+        convert_dest(&d, None, "")
+            .map(|e| e.destination)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for DestinationEntry {
+    /// The listing's DESTINATION; counters zero when missing.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let d = DestIn::deserialize(d)?;
+        convert_dest(&d, None, "").map_err(serde::de::Error::custom)
+    }
 }
 
 // ---- writing ----
 
+/// An address as [`ntop`] writes it.
+pub(crate) fn ser_ntop<S: Serializer>(a: &IpAddr, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&ntop(*a))
+}
+
+/// An optional address as [`ntop`] writes it, or `null`.
+pub(crate) fn ser_ntop_opt<S: Serializer>(a: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.serialize_str(&ntop(*a)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A string in lowercase (the kernel writes protocol names in capitals).
+pub(crate) fn ser_lowercase<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_ascii_lowercase())
+}
+
+fn ser_display<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
 /// The save document as written.
 #[derive(Serialize)]
-struct StateOutput {
-    services: Vec<ServiceOut>,
+struct StateOutput<'a> {
+    services: Vec<WithDestinations<'a, Destination>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeouts: Option<Timeouts>,
 }
 
+impl Serialize for State {
+    /// The save document: `{"services": [SERVICE with destinations, ...]}`,
+    /// and `timeouts` when set.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StateOutput {
+            services: self
+                .services
+                .iter()
+                .map(|st| WithDestinations {
+                    service: service_out_alone(&st.service),
+                    stats: None,
+                    destinations: &st.destinations,
+                })
+                .collect(),
+            timeouts: self.timeouts,
+        }
+        .serialize(s)
+    }
+}
+
+/// A SERVICE with (`stats` and) `destinations`.
 #[derive(Serialize)]
-pub(crate) struct ServiceOut {
+struct WithDestinations<'a, D: Serialize> {
+    #[serde(flatten)]
+    service: ServiceOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<&'a Stats>,
+    destinations: &'a [D],
+}
+
+#[derive(Serialize)]
+pub(crate) struct ServiceOut<'a> {
     #[serde(flatten)]
     key: KeyOut,
-    scheduler: String,
+    scheduler: &'a Scheduler,
     flags: Vec<String>,
     timeout: u32,
-    netmask: String,
-    persistence_engine: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    destinations: Option<Vec<DestOut>>,
+    netmask: Netmask,
+    persistence_engine: Option<&'a str>,
 }
 
 /// What identifies a service, in the schema's words.
 #[derive(Serialize)]
 pub(crate) struct KeyOut {
-    family: &'static str,
-    protocol: Option<String>,
-    address: Option<String>,
+    family: Family,
+    protocol: Option<Protocol>,
+    #[serde(serialize_with = "ser_ntop_opt")]
+    address: Option<IpAddr>,
     port: Option<u16>,
     fwmark: Option<u32>,
 }
@@ -875,16 +706,11 @@ pub(crate) fn service_key_out(key: &ServiceKey) -> KeyOut {
             protocol,
             addr,
             port,
-        } => (
-            Some(protocol_word(protocol)),
-            Some(ntop(addr)),
-            Some(port),
-            None,
-        ),
+        } => (Some(protocol), Some(addr), Some(port), None),
         ServiceKey::Fwmark { fwmark, .. } => (None, None, None, Some(fwmark)),
     };
     KeyOut {
-        family: family_word(key.family()),
+        family: key.family(),
         protocol,
         address,
         port,
@@ -892,12 +718,73 @@ pub(crate) fn service_key_out(key: &ServiceKey) -> KeyOut {
     }
 }
 
+impl Serialize for ServiceKey {
+    /// KEY: `family`, `protocol`, `address`, `port`, `fwmark` (`null` where
+    /// they do not apply).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        service_key_out(self).serialize(s)
+    }
+}
+
+/// A service without its `destinations` field.
+pub(crate) fn service_out_alone(svc: &Service) -> ServiceOut<'_> {
+    ServiceOut {
+        key: service_key_out(&svc.key),
+        scheduler: &svc.scheduler,
+        flags: svc.flags.words(&svc.scheduler),
+        timeout: svc.timeout,
+        netmask: svc.netmask,
+        persistence_engine: svc.persistence_engine.as_deref().filter(|s| !s.is_empty()),
+    }
+}
+
+impl Serialize for Service {
+    /// SERVICE without `destinations`: the KEY's fields, `scheduler`,
+    /// `flags`, `timeout`, `netmask`, `persistence_engine`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        service_out_alone(self).serialize(s)
+    }
+}
+
+#[derive(Serialize)]
+struct ServiceEntryOut<'a> {
+    #[serde(flatten)]
+    service: ServiceOut<'a>,
+    stats: &'a Stats,
+}
+
+impl Serialize for ServiceEntry {
+    /// SERVICE with `stats`, without `destinations`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ServiceEntryOut {
+            service: service_out_alone(&self.service),
+            stats: &self.stats,
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for VirtualServer {
+    /// The listing's SERVICE: with `stats` and its destinations (in the order
+    /// held) with their counters.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WithDestinations {
+            service: service_out_alone(&self.entry.service),
+            stats: Some(&self.entry.stats),
+            destinations: &self.destinations,
+        }
+        .serialize(s)
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct DestOut {
-    family: &'static str,
-    address: String,
+    family: Family,
+    #[serde(serialize_with = "ser_ntop")]
+    address: IpAddr,
     port: u16,
-    forward: String,
+    #[serde(serialize_with = "ser_display")]
+    forward: Forward,
     tunnel: Option<TunnelOut>,
     weight: u32,
     upper_threshold: u32,
@@ -907,61 +794,62 @@ pub(crate) struct DestOut {
 #[derive(Serialize)]
 pub(crate) struct TunnelOut {
     #[serde(rename = "type")]
-    kind: String,
+    kind: TunnelType,
     port: u16,
     flags: Vec<String>,
 }
 
-impl From<State> for StateOutput {
-    fn from(s: State) -> StateOutput {
-        StateOutput {
-            services: s.services.iter().map(service_out).collect(),
-            timeouts: s.timeouts,
-        }
-    }
-}
-
-fn service_out(s: &ServiceState) -> ServiceOut {
-    let mut out = service_out_alone(&s.service);
-    out.destinations = Some(s.destinations.iter().map(dest_out).collect());
-    out
-}
-
-/// A service without its `destinations` field.
-pub(crate) fn service_out_alone(svc: &Service) -> ServiceOut {
-    ServiceOut {
-        key: service_key_out(&svc.key),
-        scheduler: svc.scheduler.name().to_string(),
-        flags: service_flag_words(svc.flags, &svc.scheduler),
-        timeout: svc.timeout,
-        netmask: svc.netmask.to_string(),
-        persistence_engine: svc.persistence_engine.clone().filter(|s| !s.is_empty()),
-        destinations: None,
-    }
-}
-
 pub(crate) fn dest_out(d: &Destination) -> DestOut {
     DestOut {
-        family: family_word(d.family()),
-        address: ntop(d.addr),
+        family: d.family(),
+        address: d.addr,
         port: d.port,
-        forward: forward_word(&d.forward),
-        tunnel: tunnel_out(&d.forward),
+        forward: d.forward,
+        tunnel: match d.forward {
+            Forward::Tunnel { kind, port, flags } => Some(TunnelOut {
+                kind,
+                port,
+                flags: flags.words(),
+            }),
+            _ => None,
+        },
         weight: d.weight,
         upper_threshold: d.upper_threshold,
         lower_threshold: d.lower_threshold,
     }
 }
 
-/// The `tunnel` object of a destination, `None` unless it tunnels.
-fn tunnel_out(f: &Forward) -> Option<TunnelOut> {
-    match *f {
-        Forward::Tunnel { kind, port, flags } => Some(TunnelOut {
-            kind: tunnel_type_word(kind),
-            port,
-            flags: tunnel_flag_words(flags),
-        }),
-        _ => None,
+impl Serialize for Destination {
+    /// DESTINATION without the listing's counters: `family`, `address`,
+    /// `port`, `forward`, `tunnel` (`null` unless tunnelled), `weight`,
+    /// `upper_threshold`, `lower_threshold`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        dest_out(self).serialize(s)
+    }
+}
+
+#[derive(Serialize)]
+struct DestEntryOut<'a> {
+    #[serde(flatten)]
+    destination: DestOut,
+    active_conns: u32,
+    inactive_conns: u32,
+    persistent_conns: u32,
+    stats: &'a Stats,
+}
+
+impl Serialize for DestinationEntry {
+    /// The listing's DESTINATION: with `active_conns`, `inactive_conns`,
+    /// `persistent_conns` and `stats`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DestEntryOut {
+            destination: dest_out(&self.destination),
+            active_conns: self.active_conns,
+            inactive_conns: self.inactive_conns,
+            persistent_conns: self.persistent_conns,
+            stats: &self.stats,
+        }
+        .serialize(s)
     }
 }
 
@@ -1037,6 +925,159 @@ mod tests {
         let back: State = serde_json::from_value(v).unwrap();
         assert_eq!(back, sample());
         sample().validate().unwrap();
+    }
+
+    fn entry_stats() -> Stats {
+        Stats {
+            conns: 1,
+            in_packets: 2,
+            out_packets: 3,
+            in_bytes: 4,
+            out_bytes: 5,
+            cps: 6,
+            in_pps: 7,
+            out_pps: 8,
+            in_bps: 9,
+            out_bps: 10,
+        }
+    }
+
+    const STATS_JSON: &str = r#""stats":{"conns":1,"in_packets":2,"out_packets":3,"in_bytes":4,"out_bytes":5,"cps":6,"in_pps":7,"out_pps":8,"in_bps":9,"out_bps":10}"#;
+
+    #[test]
+    fn a_service_serializes_as_the_documented_service() {
+        let mut svc = Service::new(ServiceKey::tcp(ip("10.1.1.3"), 80))
+            .with_scheduler("rr")
+            .with_persistence(100);
+        svc.netmask = Netmask::V4(Ipv4Addr::new(255, 255, 255, 0));
+        svc.persistence_engine = Some("sip".into());
+        // The kernel reports HASHED on every service: it is not written.
+        svc.flags |= ServiceFlags::HASHED;
+        let text = serde_json::to_string(&svc).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv4","protocol":"tcp","address":"10.1.1.3","port":80,"fwmark":null,"scheduler":"rr","flags":["persistent"],"timeout":100,"netmask":"255.255.255.0","persistence_engine":"sip"}"#
+        );
+        let back: Service = serde_json::from_str(&text).unwrap();
+        svc.flags.remove(ServiceFlags::HASHED);
+        assert_eq!(back, svc);
+    }
+
+    #[test]
+    fn a_fwmark_key_serializes_as_the_documented_key() {
+        let key = ServiceKey::fwmark(7, Family::Inet6);
+        let text = serde_json::to_string(&key).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv6","protocol":null,"address":null,"port":null,"fwmark":7}"#
+        );
+        assert_eq!(serde_json::from_str::<ServiceKey>(&text).unwrap(), key);
+        let v6 = ServiceKey::sctp(ip("::10.1.2.3"), 9);
+        let text = serde_json::to_string(&v6).unwrap();
+        // glibc's inet_ntop, not Rust's Display (which writes ::a01:203).
+        assert!(text.contains(r#""address":"::10.1.2.3""#), "{text}");
+        assert_eq!(serde_json::from_str::<ServiceKey>(&text).unwrap(), v6);
+    }
+
+    #[test]
+    fn a_destination_serializes_as_the_documented_destination() {
+        let d = Destination::new(ip("10.2.2.4"), 80).with_forward(Forward::Tunnel {
+            kind: TunnelType::Gue,
+            port: 6080,
+            flags: TunnelFlags::CSUM,
+        });
+        let text = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv4","address":"10.2.2.4","port":80,"forward":"tunnel","tunnel":{"type":"gue","port":6080,"flags":["csum"]},"weight":1,"upper_threshold":0,"lower_threshold":0}"#
+        );
+        assert_eq!(serde_json::from_str::<Destination>(&text).unwrap(), d);
+        let masq = Destination::new(ip("2001:db8::4"), 8080).with_forward(Forward::Masquerade);
+        let text = serde_json::to_string(&masq).unwrap();
+        assert_eq!(
+            text,
+            r#"{"family":"ipv6","address":"2001:db8::4","port":8080,"forward":"masq","tunnel":null,"weight":1,"upper_threshold":0,"lower_threshold":0}"#
+        );
+        assert_eq!(serde_json::from_str::<Destination>(&text).unwrap(), masq);
+    }
+
+    #[test]
+    fn a_virtual_server_serializes_as_the_documented_listing_service() {
+        let vs = VirtualServer {
+            entry: ServiceEntry {
+                service: Service::new(ServiceKey::udp(ip("10.0.0.1"), 53)),
+                stats: entry_stats(),
+            },
+            destinations: vec![DestinationEntry {
+                destination: Destination::new(ip("10.0.0.2"), 53),
+                active_conns: 1,
+                inactive_conns: 2,
+                persistent_conns: 3,
+                stats: entry_stats(),
+            }],
+        };
+        let text = serde_json::to_string(&vs).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"family":"ipv4","protocol":"udp","address":"10.0.0.1","port":53,"fwmark":null,"scheduler":"wlc","flags":[],"timeout":0,"netmask":"255.255.255.255","persistence_engine":null,{STATS_JSON},"destinations":[{{"family":"ipv4","address":"10.0.0.2","port":53,"forward":"route","tunnel":null,"weight":1,"upper_threshold":0,"lower_threshold":0,"active_conns":1,"inactive_conns":2,"persistent_conns":3,{STATS_JSON}}}]}}"#
+            )
+        );
+        assert_eq!(serde_json::from_str::<VirtualServer>(&text).unwrap(), vs);
+        // A listing's service is also a state's (the counters are ignored).
+        let state: State = serde_json::from_str(&format!(r#"{{"services":[{text}]}}"#)).unwrap();
+        assert_eq!(state, State::from_servers([&vs]));
+    }
+
+    #[test]
+    fn daemons_and_connections_serialize_as_documented() {
+        let mut d = crate::SyncDaemon::new(crate::DaemonState::Master, "sync0", 5);
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"state":"master","mcast_interface":"sync0","sync_id":5,"sync_maxlen":null,"mcast_group":null,"mcast_port":null,"mcast_ttl":null}"#
+        );
+        d.mcast_group = Some(ip("224.0.0.81"));
+        d.sync_maxlen = Some(1472);
+        let text = serde_json::to_string(&d).unwrap();
+        assert!(text.contains(r#""mcast_group":"224.0.0.81""#), "{text}");
+        assert_eq!(serde_json::from_str::<crate::SyncDaemon>(&text).unwrap(), d);
+        let c = crate::Connection {
+            protocol: "TCP".into(),
+            client_addr: ip("10.0.0.1"),
+            client_port: 36410,
+            virtual_addr: ip("10.1.1.1"),
+            virtual_port: 80,
+            dest_addr: ip("10.2.2.3"),
+            dest_port: 80,
+            state: "ESTABLISHED".into(),
+            expires: 899,
+            pe_name: None,
+            pe_data: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"protocol":"tcp","client_address":"10.0.0.1","client_port":36410,"virtual_address":"10.1.1.1","virtual_port":80,"destination_address":"10.2.2.3","destination_port":80,"state":"ESTABLISHED","expires":899,"persistence_engine":null,"persistence_data":null}"#
+        );
+    }
+
+    #[test]
+    fn reading_a_service_alone_makes_the_same_checks() {
+        let e = serde_json::from_str::<Service>(r#"{"protocol": "tcp", "address": "1.2.3.4"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("port: port 0 needs a persistent service"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Destination>(
+            r#"{"address": "1.2.3.4", "forward": "tunnel", "tunnel": {"type": "gue"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("tunnel.port: a gue tunnel needs a port"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,9 +9,34 @@ use serde::{Deserialize, Serialize};
 
 use ipvs_sys::consts::*;
 
-/// Address family of a service or destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Serde through the type's word: `Display` out, `FromStr` in.
+macro_rules! serde_word {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = std::borrow::Cow::<str>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_word!(
+    Family,
+    Protocol,
+    TunnelType,
+    DaemonState,
+    Scheduler,
+    Netmask
+);
+
+/// Address family of a service or destination; its word is `ipv4` or `ipv6`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     /// IPv4 (`AF_INET`).
     Inet,
@@ -45,9 +70,68 @@ impl Family {
     }
 }
 
-/// Transport protocol of an address-based service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Inet => "ipv4",
+            Family::Inet6 => "ipv6",
+        })
+    }
+}
+
+impl FromStr for Family {
+    type Err = UnknownWord;
+    /// `ipv4` or `ipv6`.
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        match s {
+            "ipv4" => Ok(Family::Inet),
+            "ipv6" => Ok(Family::Inet6),
+            other => Err(UnknownWord::new(
+                "address family",
+                other,
+                "\"ipv4\" or \"ipv6\"",
+            )),
+        }
+    }
+}
+
+/// A word that names no value of a domain type: what their `FromStr` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownWord {
+    /// What was expected, e.g. `"forwarding method"`.
+    pub kind: &'static str,
+    /// The word given.
+    pub word: String,
+    /// The words that are known, e.g. `"masq, route, tunnel, local or bypass"`.
+    pub expected: &'static str,
+}
+
+impl UnknownWord {
+    fn new(kind: &'static str, word: &str, expected: &'static str) -> Self {
+        UnknownWord {
+            kind,
+            word: word.to_string(),
+            expected,
+        }
+    }
+}
+
+impl fmt::Display for UnknownWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown {} {:?} (expected {})",
+            self.kind, self.word, self.expected
+        )
+    }
+}
+
+impl std::error::Error for UnknownWord {}
+
+/// Transport protocol of an address-based service; its word is `tcp`, `udp`,
+/// `sctp` or the protocol number in decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Protocol {
     /// TCP (6).
     Tcp,
@@ -56,7 +140,6 @@ pub enum Protocol {
     /// SCTP (132).
     Sctp,
     /// Any other IP protocol number the kernel reports.
-    #[serde(untagged)]
     Other(u16),
 }
 
@@ -81,20 +164,54 @@ impl Protocol {
     }
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Protocol {
+    /// The protocol's name (`tcp`, `udp`, `sctp`; also what the services
+    /// database calls it), `None` for other protocol numbers.
+    pub fn name(self) -> Option<&'static str> {
         match self {
-            Protocol::Tcp => f.write_str("TCP"),
-            Protocol::Udp => f.write_str("UDP"),
-            Protocol::Sctp => f.write_str("SCTP"),
-            Protocol::Other(n) => write!(f, "{n}"),
+            Protocol::Tcp => Some("tcp"),
+            Protocol::Udp => Some("udp"),
+            Protocol::Sctp => Some("sctp"),
+            Protocol::Other(_) => None,
         }
     }
 }
 
-/// What identifies a virtual service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{}", self.number()),
+        }
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = UnknownWord;
+    /// `tcp`, `udp`, `sctp`, or a protocol number 1 to 65535.
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        match [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+            .into_iter()
+            .find(|p| p.name() == Some(s))
+        {
+            Some(p) => Ok(p),
+            None => match s.parse::<u16>() {
+                Ok(n) if n != 0 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(Protocol::from_number(n))
+                }
+                _ => Err(UnknownWord::new(
+                    "protocol",
+                    s,
+                    "\"tcp\", \"udp\", \"sctp\" or a protocol number",
+                )),
+            },
+        }
+    }
+}
+
+/// What identifies a virtual service. Its serde form is the KEY of
+/// `docs/json.md`: `family`, `protocol`, `address`, `port` and `fwmark`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ServiceKey {
     /// A protocol, virtual address and port.
     Addr {
@@ -159,6 +276,7 @@ impl ServiceKey {
 /// A scheduling algorithm. The kernel loads `ip_vs_<name>` on demand, so any
 /// name is accepted here; the known ones have variants.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum Scheduler {
     /// Round robin.
     RoundRobin,
@@ -251,23 +369,39 @@ impl fmt::Display for Scheduler {
     }
 }
 
-impl Serialize for Scheduler {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+impl FromStr for Scheduler {
+    type Err = std::convert::Infallible;
+    /// Any name: the kernel loads `ip_vs_<name>` on demand. Its length is
+    /// checked by [`Service::validate`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Scheduler::from(s))
     }
 }
 
-impl<'de> Deserialize<'de> for Scheduler {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(Scheduler::from(s.as_str()))
+impl Scheduler {
+    /// The words of scheduler flags 1, 2 and 3 for this scheduler, as `-b`
+    /// and the JSON schema name them: `sh-fallback`, `sh-port` for sh,
+    /// `mh-...` for mh, `flag-N` otherwise (and for flag 3 of sh and mh).
+    pub fn flag_words(&self) -> [ServiceFlag; 3] {
+        match self.name() {
+            "sh" => [
+                ServiceFlag::ShFallback,
+                ServiceFlag::ShPort,
+                ServiceFlag::Flag3,
+            ],
+            "mh" => [
+                ServiceFlag::MhFallback,
+                ServiceFlag::MhPort,
+                ServiceFlag::Flag3,
+            ],
+            _ => [ServiceFlag::Flag1, ServiceFlag::Flag2, ServiceFlag::Flag3],
+        }
     }
 }
 
 bitflags! {
     /// Service flags (`IP_VS_SVC_F_*`). Unknown bits the kernel reports are kept.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-    #[serde(transparent)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     pub struct ServiceFlags: u32 {
         /// Persistent service.
         const PERSISTENT = IP_VS_SVC_F_PERSISTENT;
@@ -291,6 +425,187 @@ bitflags! {
         const MH_PORT = IP_VS_SVC_F_SCHED_MH_PORT;
         const _ = !0;
     }
+}
+
+/// One named service flag: the words of the JSON schema's `flags` and of
+/// ipvsadm's `-b` (scheduler flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ServiceFlag {
+    /// `persistent` (ipvsadm `-p`).
+    Persistent,
+    /// `ops`: one-packet scheduling (ipvsadm `-o`).
+    OnePacket,
+    /// `hashed`: the kernel's internal bit; read and ignored, never written.
+    Hashed,
+    /// `flag-1`: scheduler flag 1.
+    Flag1,
+    /// `flag-2`: scheduler flag 2.
+    Flag2,
+    /// `flag-3`: scheduler flag 3.
+    Flag3,
+    /// `sh-fallback`: scheduler flag 1 of sh.
+    ShFallback,
+    /// `sh-port`: scheduler flag 2 of sh.
+    ShPort,
+    /// `mh-fallback`: scheduler flag 1 of mh.
+    MhFallback,
+    /// `mh-port`: scheduler flag 2 of mh.
+    MhPort,
+}
+
+impl ServiceFlag {
+    /// Every word, in the order the schema writes them.
+    pub const ALL: [ServiceFlag; 10] = [
+        ServiceFlag::Persistent,
+        ServiceFlag::OnePacket,
+        ServiceFlag::Hashed,
+        ServiceFlag::Flag1,
+        ServiceFlag::Flag2,
+        ServiceFlag::Flag3,
+        ServiceFlag::ShFallback,
+        ServiceFlag::ShPort,
+        ServiceFlag::MhFallback,
+        ServiceFlag::MhPort,
+    ];
+
+    /// The word.
+    pub fn word(self) -> &'static str {
+        match self {
+            ServiceFlag::Persistent => "persistent",
+            ServiceFlag::OnePacket => "ops",
+            ServiceFlag::Hashed => "hashed",
+            ServiceFlag::Flag1 => "flag-1",
+            ServiceFlag::Flag2 => "flag-2",
+            ServiceFlag::Flag3 => "flag-3",
+            ServiceFlag::ShFallback => "sh-fallback",
+            ServiceFlag::ShPort => "sh-port",
+            ServiceFlag::MhFallback => "mh-fallback",
+            ServiceFlag::MhPort => "mh-port",
+        }
+    }
+
+    /// The bit it sets.
+    pub fn bit(self) -> ServiceFlags {
+        match self {
+            ServiceFlag::Persistent => ServiceFlags::PERSISTENT,
+            ServiceFlag::OnePacket => ServiceFlags::ONEPACKET,
+            ServiceFlag::Hashed => ServiceFlags::HASHED,
+            ServiceFlag::Flag1 | ServiceFlag::ShFallback | ServiceFlag::MhFallback => {
+                ServiceFlags::SCHED1
+            }
+            ServiceFlag::Flag2 | ServiceFlag::ShPort | ServiceFlag::MhPort => ServiceFlags::SCHED2,
+            ServiceFlag::Flag3 => ServiceFlags::SCHED3,
+        }
+    }
+
+    /// Whether it is one of the scheduler flags (what `-b` takes).
+    pub fn is_scheduler_flag(self) -> bool {
+        self.bit().intersects(ServiceFlags::SCHEDULER)
+    }
+
+    /// The scheduler the word is for (`sh` for `sh-port`), if only one.
+    pub fn scheduler(self) -> Option<&'static str> {
+        match self {
+            ServiceFlag::ShFallback | ServiceFlag::ShPort => Some("sh"),
+            ServiceFlag::MhFallback | ServiceFlag::MhPort => Some("mh"),
+            _ => None,
+        }
+    }
+
+    /// Whether the word may be used with `scheduler`: `sh-*` only with sh,
+    /// `mh-*` only with mh, the others with any.
+    pub fn fits(self, scheduler: &Scheduler) -> bool {
+        self.scheduler().map_or(true, |s| s == scheduler.name())
+    }
+}
+
+impl fmt::Display for ServiceFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl FromStr for ServiceFlag {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        ServiceFlag::ALL
+            .into_iter()
+            .find(|f| f.word() == s)
+            .ok_or_else(|| {
+                UnknownWord::new(
+                    "service flag",
+                    s,
+                    "persistent, ops, flag-1, flag-2, flag-3, sh-fallback, sh-port, \
+                     mh-fallback, mh-port or 0x... bits",
+                )
+            })
+    }
+}
+
+impl ServiceFlags {
+    /// The three scheduler flag bits.
+    pub const SCHEDULER: ServiceFlags = ServiceFlags::SCHED1
+        .union(ServiceFlags::SCHED2)
+        .union(ServiceFlags::SCHED3);
+
+    /// The flags as the JSON schema writes them: `persistent`, `ops`, the
+    /// scheduler flags named for `scheduler` ([`Scheduler::flag_words`]),
+    /// then any other bit as 8 hex digits (`0x00000040`). The kernel-internal
+    /// `HASHED` bit is left out.
+    pub fn words(self, scheduler: &Scheduler) -> Vec<String> {
+        let mut words = Vec::new();
+        let named = [ServiceFlag::Persistent, ServiceFlag::OnePacket]
+            .into_iter()
+            .chain(scheduler.flag_words());
+        for w in named {
+            if self.contains(w.bit()) {
+                words.push(w.word().to_string());
+            }
+        }
+        let known = ServiceFlags::PERSISTENT
+            | ServiceFlags::HASHED
+            | ServiceFlags::ONEPACKET
+            | ServiceFlags::SCHEDULER;
+        let unknown = self.bits() & !known.bits();
+        for i in 0..32 {
+            let bit = 1u32 << i;
+            if unknown & bit != 0 {
+                words.push(format!("{bit:#010x}"));
+            }
+        }
+        words
+    }
+
+    /// Reads the words [`ServiceFlags::words`] writes (and `hashed`, which
+    /// is ignored). Each scheduler flag word must fit `scheduler`.
+    pub fn from_words<'a>(
+        words: impl IntoIterator<Item = &'a str>,
+        scheduler: &Scheduler,
+    ) -> Result<ServiceFlags, crate::InvalidValue> {
+        let mut flags = ServiceFlags::empty();
+        for w in words {
+            if let Some(b) = hex_bits(w) {
+                flags |= ServiceFlags::from_bits_retain(b);
+                continue;
+            }
+            let flag: ServiceFlag = w.parse().map_err(crate::InvalidValue::Word)?;
+            if !flag.fits(scheduler) {
+                return Err(crate::InvalidValue::FlagScheduler {
+                    flag,
+                    scheduler: scheduler.clone(),
+                });
+            }
+            flags |= flag.bit();
+        }
+        Ok(flags - ServiceFlags::HASHED)
+    }
+}
+
+/// `0x...` hex, as the schema writes unknown flag bits.
+fn hex_bits(word: &str) -> Option<u32> {
+    let h = word.strip_prefix("0x")?;
+    u32::from_str_radix(h, 16).ok()
 }
 
 /// Persistence netmask: which client addresses share a persistent server.
@@ -346,24 +661,11 @@ impl FromStr for Netmask {
     }
 }
 
-impl Serialize for Netmask {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Netmask {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 /// A virtual service's configuration: what `add_service` takes and `service` returns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its serde form is SERVICE of `docs/json.md` without `destinations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     /// What identifies it.
-    #[serde(flatten)]
     pub key: ServiceKey,
     /// Scheduling algorithm.
     pub scheduler: Scheduler,
@@ -374,7 +676,6 @@ pub struct Service {
     /// Persistence netmask.
     pub netmask: Netmask,
     /// Persistence engine, e.g. `"sip"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence_engine: Option<String>,
 }
 
@@ -413,9 +714,10 @@ impl From<&String> for Scheduler {
     }
 }
 
-/// Tunnel encapsulation of a tunnelling destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Tunnel encapsulation of a tunnelling destination; its word is `ipip`,
+/// `gue`, `gre` or the type number in decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum TunnelType {
     /// IP in IP (the default).
     Ipip,
@@ -424,8 +726,34 @@ pub enum TunnelType {
     /// Generic routing encapsulation.
     Gre,
     /// A type number this library does not know.
-    #[serde(untagged)]
     Other(u8),
+}
+
+impl fmt::Display for TunnelType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TunnelType::Ipip => f.write_str("ipip"),
+            TunnelType::Gue => f.write_str("gue"),
+            TunnelType::Gre => f.write_str("gre"),
+            TunnelType::Other(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl FromStr for TunnelType {
+    type Err = UnknownWord;
+    /// `ipip`, `gue`, `gre`, or a type number.
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        match s {
+            "ipip" => Ok(TunnelType::Ipip),
+            "gue" => Ok(TunnelType::Gue),
+            "gre" => Ok(TunnelType::Gre),
+            other => match other.parse::<u8>() {
+                Ok(n) if other.bytes().all(|b| b.is_ascii_digit()) => Ok(TunnelType::from_wire(n)),
+                _ => Err(UnknownWord::new("tunnel type", other, "ipip, gue or gre")),
+            },
+        }
+    }
 }
 
 impl TunnelType {
@@ -449,8 +777,7 @@ impl TunnelType {
 
 bitflags! {
     /// Tunnel checksum flags (`IP_VS_TUNNEL_ENCAP_FLAG_*`); empty means no checksum.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-    #[serde(transparent)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     pub struct TunnelFlags: u16 {
         /// Outer checksum.
         const CSUM = IP_VS_TUNNEL_ENCAP_FLAG_CSUM;
@@ -460,9 +787,63 @@ bitflags! {
     }
 }
 
-/// How packets reach a destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "lowercase")]
+impl TunnelFlags {
+    /// The flags as words: `csum`, `remcsum`, other bits as `0x0004`.
+    pub fn words(self) -> Vec<String> {
+        let mut words = Vec::new();
+        if self.contains(TunnelFlags::CSUM) {
+            words.push("csum".to_string());
+        }
+        if self.contains(TunnelFlags::REMCSUM) {
+            words.push("remcsum".to_string());
+        }
+        let unknown = self.bits() & !(TunnelFlags::CSUM | TunnelFlags::REMCSUM).bits();
+        for i in 0..16 {
+            let bit = 1u16 << i;
+            if unknown & bit != 0 {
+                words.push(format!("{bit:#06x}"));
+            }
+        }
+        words
+    }
+
+    /// One word of [`TunnelFlags::words`].
+    pub fn from_word(word: &str) -> Result<TunnelFlags, UnknownWord> {
+        match word {
+            "csum" => Ok(TunnelFlags::CSUM),
+            "remcsum" => Ok(TunnelFlags::REMCSUM),
+            other => hex_bits(other)
+                .and_then(|b| u16::try_from(b).ok())
+                .map(TunnelFlags::from_bits_retain)
+                .ok_or_else(|| UnknownWord::new("tunnel flag", other, "csum or remcsum")),
+        }
+    }
+}
+
+impl fmt::Display for TunnelFlags {
+    /// The words, comma-separated (`csum`); nothing for no checksum.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.words().join(","))
+    }
+}
+
+impl FromStr for TunnelFlags {
+    type Err = UnknownWord;
+    /// Comma-separated words; an empty string is no flag.
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        s.split(',')
+            .filter(|w| !w.is_empty())
+            .try_fold(TunnelFlags::empty(), |acc, w| {
+                Ok(acc | TunnelFlags::from_word(w)?)
+            })
+    }
+}
+
+/// How packets reach a destination. Its word (`Display`, `FromStr`) is the
+/// method alone: `masq`, `local`, `tunnel`, `route`, `bypass`, or the method
+/// number in decimal; `"tunnel"` reads as plain IP-in-IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Forward {
     /// NAT: the director rewrites the destination address (ipvsadm `-m`).
     Masquerade,
@@ -471,22 +852,17 @@ pub enum Forward {
     /// Encapsulate to the real server (ipvsadm `-i`).
     Tunnel {
         /// Encapsulation.
-        #[serde(rename = "tunnel_type")]
         kind: TunnelType,
         /// UDP port for GUE (0 otherwise).
-        #[serde(rename = "tunnel_port", default)]
         port: u16,
         /// Checksum flags.
-        #[serde(rename = "tunnel_flags", default)]
         flags: TunnelFlags,
     },
     /// Direct routing: rewrite the MAC only (ipvsadm `-g`, its default).
-    #[serde(rename = "route")]
     DirectRoute,
     /// Bypass the cache.
     Bypass,
     /// A method number this library does not know.
-    #[serde(untagged)]
     Other {
         /// The raw `IP_VS_CONN_F_*` value.
         raw: u32,
@@ -526,25 +902,71 @@ impl Forward {
             _ => Forward::Other { raw },
         }
     }
+    /// The method number (`IP_VS_CONN_F_FWD_MASK` bits): 0 masq, 1 local,
+    /// 2 tunnel, 3 route, 4 bypass.
+    pub fn number(&self) -> u32 {
+        self.to_wire() & IP_VS_CONN_F_FWD_MASK
+    }
+}
+
+impl fmt::Display for Forward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Forward::Masquerade => f.write_str("masq"),
+            Forward::Local => f.write_str("local"),
+            Forward::Tunnel { .. } => f.write_str("tunnel"),
+            Forward::DirectRoute => f.write_str("route"),
+            Forward::Bypass => f.write_str("bypass"),
+            Forward::Other { raw } => write!(f, "{raw}"),
+        }
+    }
+}
+
+impl FromStr for Forward {
+    type Err = UnknownWord;
+    /// A method word, or a method number 0 to 7.
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        Ok(match s {
+            "masq" => Forward::Masquerade,
+            "local" => Forward::Local,
+            "tunnel" => Forward::ipip(),
+            "route" => Forward::DirectRoute,
+            "bypass" => Forward::Bypass,
+            other => match other.parse::<u32>() {
+                Ok(raw)
+                    if raw <= IP_VS_CONN_F_FWD_MASK
+                        && other.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    Forward::from_wire(raw, IP_VS_CONN_F_TUNNEL_TYPE_IPIP, 0, 0)
+                }
+                _ => {
+                    return Err(UnknownWord::new(
+                        "forwarding method",
+                        other,
+                        "masq, route, tunnel, local or bypass",
+                    ))
+                }
+            },
+        })
+    }
 }
 
 /// A destination (real server) of a service: what `add_destination` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Its serde form is DESTINATION of `docs/json.md` without the listing's
+/// counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Destination {
     /// Real-server address.
     pub addr: IpAddr,
     /// Real-server port.
     pub port: u16,
     /// Forwarding method.
-    #[serde(flatten)]
     pub forward: Forward,
     /// Weight (0 quiesces the server).
     pub weight: u32,
     /// Upper connection threshold (0: no limit).
-    #[serde(default)]
     pub upper_threshold: u32,
     /// Lower connection threshold.
-    #[serde(default)]
     pub lower_threshold: u32,
 }
 
@@ -578,6 +1000,7 @@ impl Destination {
 
 /// Counters and rates, always 64-bit (from `STATS64`, or `STATS` on kernels before 4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// Connections scheduled.
     pub conns: u64,
@@ -601,21 +1024,21 @@ pub struct Stats {
     pub out_bps: u64,
 }
 
-/// A service as the kernel reports it: configuration plus statistics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A service as the kernel reports it: configuration plus statistics. Its
+/// serde form is SERVICE of `docs/json.md` with `stats`, without `destinations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceEntry {
     /// The configuration.
-    #[serde(flatten)]
     pub service: Service,
     /// Counters and rates.
     pub stats: Stats,
 }
 
-/// A destination as the kernel reports it: configuration, connections, statistics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A destination as the kernel reports it: configuration, connections,
+/// statistics. Its serde form is the listing's DESTINATION of `docs/json.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationEntry {
     /// The configuration.
-    #[serde(flatten)]
     pub destination: Destination,
     /// Active connections.
     pub active_conns: u32,
@@ -628,10 +1051,10 @@ pub struct DestinationEntry {
 }
 
 /// A service with its destinations: one element of [`crate::Ipvs::state`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its serde form is the listing's SERVICE of `docs/json.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualServer {
     /// The service.
-    #[serde(flatten)]
     pub entry: ServiceEntry,
     /// Its destinations, in kernel order.
     pub destinations: Vec<DestinationEntry>,
@@ -648,9 +1071,9 @@ pub struct Timeouts {
     pub udp: u32,
 }
 
-/// Role of a connection-sync daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Role of a connection-sync daemon; its word is `master` or `backup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DaemonState {
     /// Sends connection state.
     Master,
@@ -676,7 +1099,20 @@ impl fmt::Display for DaemonState {
     }
 }
 
-/// A connection-sync daemon's configuration.
+impl FromStr for DaemonState {
+    type Err = UnknownWord;
+    /// `master` or `backup`.
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        match s {
+            "master" => Ok(DaemonState::Master),
+            "backup" => Ok(DaemonState::Backup),
+            other => Err(UnknownWord::new("daemon state", other, "master or backup")),
+        }
+    }
+}
+
+/// A connection-sync daemon's configuration. Its serde form is DAEMON of
+/// `docs/json.md` (settings the kernel did not report are `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyncDaemon {
     /// Master or backup.
@@ -686,16 +1122,16 @@ pub struct SyncDaemon {
     /// Sync id (0..=255).
     pub sync_id: u32,
     /// Maximum sync message length (kernel 4.3+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sync_maxlen: Option<u16>,
     /// Multicast group (kernel 4.3+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, serialize_with = "crate::state::ser_ntop_opt")]
     pub mcast_group: Option<IpAddr>,
     /// Multicast UDP port (kernel 4.3+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub mcast_port: Option<u16>,
     /// Multicast TTL (kernel 4.3+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub mcast_ttl: Option<u8>,
 }
 
@@ -714,13 +1150,44 @@ impl SyncDaemon {
     }
 }
 
-/// IPVS version and connection-table size.
+/// IPVS version and connection-table size. Its serde form is the listing
+/// document's `version` (`"1.2.1"`) and `conn_tab_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Info {
     /// Version code, e.g. `0x010201` for 1.2.1.
+    #[serde(with = "version_word")]
     pub version: u32,
     /// Buckets of the connection hash table.
     pub conn_tab_size: u32,
+}
+
+/// A version code as `major.minor.patch`.
+mod version_word {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!(
+            "{}.{}.{}",
+            (v >> 16) & 0xff,
+            (v >> 8) & 0xff,
+            v & 0xff
+        ))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        let parts: Vec<u32> = s
+            .split('.')
+            .map(|p| p.parse::<u8>().map(u32::from))
+            .collect::<Result<_, _>>()
+            .map_err(|_| serde::de::Error::custom(format!("invalid version {s:?}")))?;
+        match parts[..] {
+            [major, minor, patch] => Ok(major << 16 | minor << 8 | patch),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid version {s:?} (expected major.minor.patch)"
+            ))),
+        }
+    }
 }
 
 impl Info {
@@ -734,32 +1201,41 @@ impl Info {
     }
 }
 
-/// One connection from `/proc/net/ip_vs_conn`.
+/// One connection from `/proc/net/ip_vs_conn`. Its serde form is the
+/// connection object of `docs/json.md` (the protocol written in lowercase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {
     /// Protocol, e.g. `TCP`.
+    #[serde(serialize_with = "crate::state::ser_lowercase")]
     pub protocol: String,
     /// Client address.
+    #[serde(rename = "client_address", serialize_with = "crate::state::ser_ntop")]
     pub client_addr: IpAddr,
     /// Client port.
     pub client_port: u16,
     /// Virtual address.
+    #[serde(rename = "virtual_address", serialize_with = "crate::state::ser_ntop")]
     pub virtual_addr: IpAddr,
     /// Virtual port.
     pub virtual_port: u16,
     /// Real-server address.
+    #[serde(
+        rename = "destination_address",
+        serialize_with = "crate::state::ser_ntop"
+    )]
     pub dest_addr: IpAddr,
     /// Real-server port.
+    #[serde(rename = "destination_port")]
     pub dest_port: u16,
     /// Protocol state, e.g. `ESTABLISHED`.
     pub state: String,
     /// Seconds until it expires.
     pub expires: u32,
     /// Persistence engine name, when one is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "persistence_engine")]
     pub pe_name: Option<String>,
     /// Persistence engine data, when set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "persistence_data")]
     pub pe_data: Option<String>,
 }
 
@@ -777,4 +1253,159 @@ pub(crate) fn addr_to_wire(addr: &IpAddr) -> [u8; 16] {
         IpAddr::V6(a) => out.copy_from_slice(&a.octets()),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Display then FromStr gives the value back, and the word is the one given.
+    fn round_trip<T>(v: T, word: &str)
+    where
+        T: fmt::Display + FromStr + PartialEq + fmt::Debug,
+        T::Err: fmt::Debug,
+    {
+        assert_eq!(v.to_string(), word);
+        assert_eq!(word.parse::<T>().unwrap(), v);
+    }
+
+    #[test]
+    fn family_words() {
+        round_trip(Family::Inet, "ipv4");
+        round_trip(Family::Inet6, "ipv6");
+        let e = "inet".parse::<Family>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown address family \"inet\" (expected \"ipv4\" or \"ipv6\")"
+        );
+    }
+
+    #[test]
+    fn protocol_words() {
+        round_trip(Protocol::Tcp, "tcp");
+        round_trip(Protocol::Udp, "udp");
+        round_trip(Protocol::Sctp, "sctp");
+        round_trip(Protocol::Other(33), "33");
+        assert_eq!("6".parse::<Protocol>().unwrap(), Protocol::Tcp);
+        for bad in ["0", "TCP", "+6", "65536", ""] {
+            assert!(bad.parse::<Protocol>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forward_words() {
+        round_trip(Forward::Masquerade, "masq");
+        round_trip(Forward::Local, "local");
+        round_trip(Forward::ipip(), "tunnel");
+        round_trip(Forward::DirectRoute, "route");
+        round_trip(Forward::Bypass, "bypass");
+        round_trip(Forward::Other { raw: 5 }, "5");
+        assert_eq!("0".parse::<Forward>().unwrap(), Forward::Masquerade);
+        assert_eq!("2".parse::<Forward>().unwrap(), Forward::ipip());
+        let e = "nat".parse::<Forward>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown forwarding method \"nat\" (expected masq, route, tunnel, local or bypass)"
+        );
+        assert!("8".parse::<Forward>().is_err());
+        assert_eq!(Forward::ipip().number(), 2);
+        assert_eq!(Forward::Other { raw: 13 }.number(), 5);
+    }
+
+    #[test]
+    fn tunnel_words() {
+        round_trip(TunnelType::Ipip, "ipip");
+        round_trip(TunnelType::Gue, "gue");
+        round_trip(TunnelType::Gre, "gre");
+        round_trip(TunnelType::Other(9), "9");
+        assert_eq!("1".parse::<TunnelType>().unwrap(), TunnelType::Gue);
+        assert!("vxlan".parse::<TunnelType>().is_err());
+        round_trip(TunnelFlags::empty(), "");
+        round_trip(TunnelFlags::CSUM, "csum");
+        round_trip(TunnelFlags::REMCSUM, "remcsum");
+        round_trip(
+            TunnelFlags::CSUM | TunnelFlags::from_bits_retain(4),
+            "csum,0x0004",
+        );
+        assert_eq!(
+            TunnelFlags::from_word("nocsum").unwrap_err().to_string(),
+            "unknown tunnel flag \"nocsum\" (expected csum or remcsum)"
+        );
+    }
+
+    #[test]
+    fn info_serializes_as_the_listing_header() {
+        let info = Info {
+            version: 0x010201,
+            conn_tab_size: 4096,
+        };
+        let text = serde_json::to_string(&info).unwrap();
+        assert_eq!(text, r#"{"version":"1.2.1","conn_tab_size":4096}"#);
+        assert_eq!(serde_json::from_str::<Info>(&text).unwrap(), info);
+        assert!(serde_json::from_str::<Info>(r#"{"version":"1.2","conn_tab_size":1}"#).is_err());
+    }
+
+    #[test]
+    fn daemon_state_words() {
+        round_trip(DaemonState::Master, "master");
+        round_trip(DaemonState::Backup, "backup");
+        assert!("slave".parse::<DaemonState>().is_err());
+    }
+
+    #[test]
+    fn scheduler_words() {
+        for name in Scheduler::KNOWN {
+            let s: Scheduler = name.parse().unwrap();
+            assert_eq!(s.to_string(), name);
+            assert!(!matches!(s, Scheduler::Other(_)), "{name}");
+        }
+        round_trip(Scheduler::Other("twos".into()), "twos");
+    }
+
+    #[test]
+    fn service_flag_words() {
+        for f in ServiceFlag::ALL {
+            round_trip(f, f.word());
+        }
+        let sh = Scheduler::from("sh");
+        assert_eq!(
+            sh.flag_words(),
+            [
+                ServiceFlag::ShFallback,
+                ServiceFlag::ShPort,
+                ServiceFlag::Flag3
+            ]
+        );
+        let all = ServiceFlags::PERSISTENT
+            | ServiceFlags::HASHED
+            | ServiceFlags::ONEPACKET
+            | ServiceFlags::SCHEDULER
+            | ServiceFlags::from_bits_retain(0x40);
+        assert_eq!(
+            all.words(&sh),
+            [
+                "persistent",
+                "ops",
+                "sh-fallback",
+                "sh-port",
+                "flag-3",
+                "0x00000040"
+            ]
+        );
+        assert_eq!(
+            all.words(&Scheduler::from("mh"))[2..5],
+            ["mh-fallback", "mh-port", "flag-3"]
+        );
+        assert_eq!(
+            all.words(&Scheduler::from("rr"))[2..5],
+            ["flag-1", "flag-2", "flag-3"]
+        );
+        let words = all.words(&sh);
+        assert_eq!(
+            ServiceFlags::from_words(words.iter().map(String::as_str), &sh).unwrap(),
+            all - ServiceFlags::HASHED
+        );
+        assert!(!ServiceFlag::Persistent.is_scheduler_flag());
+        assert!(ServiceFlag::MhPort.is_scheduler_flag());
+    }
 }

@@ -7,23 +7,24 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ipvs::{
-    Change, DaemonState, Destination, Family, Forward, Netmask, Protocol, Scheduler, Service,
-    ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    Change, DaemonState, Destination, Family, Forward, InvalidValue, Netmask, Protocol, Scheduler,
+    Service, ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
 };
 
 use super::lexer::{Lexer, Token};
 use super::options::{OptId, OptSpec};
 use super::rules::{check_command, check_tunnel, Cmd, Opt, OptSet, Tun};
 use super::values::{
-    atoi, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, string_to_number,
+    atoi, ipvsadm_message, parse_fwmark, parse_mcast_group, parse_netmask, parse_service,
+    string_to_number,
 };
 use super::{Command, Context, Failure, Invocation, ListFlags, ListRequest, ListWhat, Watch};
 
-/// ipvsadm's `MAX_TIMEOUT`: 31 days.
-const MAX_TIMEOUT: i64 = 86400 * 31;
+// The ranges are the library's, which checks the same values in JSON and Rust.
+const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
 /// ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
 const DEFAULT_PERSISTENCE: u32 = 360;
-const INT_MAX: i64 = i32::MAX as i64;
+const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
 
 /// Parses one invocation: the command line (`args` without the program name)
 /// or one line of `-R` input, already split into words.
@@ -199,11 +200,7 @@ fn parse_watch(s: &str) -> Option<Duration> {
 }
 
 fn daemon_state(s: &str) -> Option<DaemonState> {
-    match s {
-        "master" => Some(DaemonState::Master),
-        "backup" => Some(DaemonState::Backup),
-        _ => None,
-    }
+    s.parse().ok()
 }
 
 /// ipvsadm's `parse_timeout` (with `buf` present): `min..=MAX_TIMEOUT`.
@@ -354,7 +351,7 @@ impl Entry {
             }
             OptId::Scheduler => {
                 self.opts.set(Opt::Scheduler)?;
-                self.svc.scheduler = truncate(v, 15);
+                self.svc.scheduler = truncate(v, ipvs::MAX_NAME);
             }
             OptId::Persistent => {
                 self.opts.set(Opt::Persistent)?;
@@ -399,15 +396,15 @@ impl Entry {
             OptId::Weight => {
                 self.opts.set(Opt::Weight)?;
                 // Debian's ipvsadm 1.31 (bug 814348) takes weights up to INT_MAX.
-                self.dest.weight = number(0, INT_MAX, "weight")? as u32;
+                self.dest.weight = number(0, MAX_WEIGHT, "weight")? as u32;
             }
             OptId::UThreshold => {
                 self.opts.set(Opt::UThreshold)?;
-                self.dest.upper = number(0, INT_MAX, "u_threshold")? as u32;
+                self.dest.upper = number(0, MAX_WEIGHT, "u_threshold")? as u32;
             }
             OptId::LThreshold => {
                 self.opts.set(Opt::LThreshold)?;
-                self.dest.lower = number(0, INT_MAX, "l_threshold")? as u32;
+                self.dest.lower = number(0, MAX_WEIGHT, "l_threshold")? as u32;
             }
             OptId::Connection => self.opts.set(Opt::Connection)?,
             OptId::Numeric => {
@@ -416,11 +413,11 @@ impl Entry {
             }
             OptId::McastInterface => {
                 self.opts.set(Opt::Mcast)?;
-                self.mcast_ifn = truncate(v, 15);
+                self.mcast_ifn = truncate(v, ipvs::MAX_IFNAME);
             }
             OptId::SyncId => {
                 self.opts.set(Opt::SyncId)?;
-                self.sync_id = number(0, 255, "syncid")? as u32;
+                self.sync_id = number(0, ipvs::MAX_SYNC_ID.into(), "syncid")? as u32;
             }
             OptId::Timeout => self.opts.set(Opt::Timeout)?,
             OptId::Daemon => self.opts.set(Opt::Daemon)?,
@@ -462,7 +459,10 @@ impl Entry {
             }
             OptId::Pe => {
                 self.opts.set(Opt::PersistenceEngine)?;
-                self.svc.pe = truncate(v, 16);
+                // ipvsadm keeps 16 bytes, the kernel compares at most 15 (its
+                // IP_VS_PENAME_MAXLEN buffer); no engine has a longer name, so
+                // either way the kernel finds none, and 15 pass the library's check.
+                self.svc.pe = truncate(v, ipvs::MAX_NAME);
             }
             OptId::SchedFlags => {
                 self.opts.set(Opt::SchedFlags)?;
@@ -486,7 +486,7 @@ impl Entry {
             }
             OptId::SyncMaxlen => {
                 self.opts.set(Opt::SyncMaxlen)?;
-                self.sync_maxlen = number(1, 65535 - 20 - 8, "sync-maxlen")? as u16;
+                self.sync_maxlen = number(1, ipvs::MAX_SYNC_MAXLEN.into(), "sync-maxlen")? as u16;
             }
             OptId::TunInfo => {
                 self.opts.set(Opt::TunInfo)?;
@@ -521,28 +521,24 @@ impl Entry {
         if arg.is_empty() {
             return Ok(());
         }
-        let sched = if self.svc.scheduler.is_empty() {
-            "wlc"
-        } else {
-            self.svc.scheduler.as_str()
-        };
+        let sched = self.scheduler();
         let mut flags = ServiceFlags::empty();
         let mut any = false;
-        for flag in arg.split(',').filter(|f| !f.is_empty()) {
+        for word in arg.split(',').filter(|f| !f.is_empty()) {
             any = true;
-            let (bit, needs) = match flag {
-                "flag-1" => (ServiceFlags::SCHED1, None),
-                "flag-2" => (ServiceFlags::SCHED2, None),
-                "flag-3" => (ServiceFlags::SCHED3, None),
-                "sh-fallback" => (ServiceFlags::SH_FALLBACK, Some("sh")),
-                "sh-port" => (ServiceFlags::SH_PORT, Some("sh")),
-                "mh-fallback" => (ServiceFlags::MH_FALLBACK, Some("mh")),
-                "mh-port" => (ServiceFlags::MH_PORT, Some("mh")),
-                _ => return Err(format!("invalid scheduler flag `{flag}'")),
-            };
-            flags |= bit;
-            if needs.is_some_and(|s| s != sched) {
-                return Err(format!("incompatible scheduler flag `{flag}'"));
+            // The library's words; -b takes only the scheduler flags among them.
+            let flag = word
+                .parse::<ServiceFlag>()
+                .ok()
+                .filter(|f| f.is_scheduler_flag())
+                .ok_or_else(|| format!("invalid scheduler flag `{word}'"))?;
+            flags |= flag.bit();
+            if !flag.fits(&sched) {
+                let e = InvalidValue::FlagScheduler {
+                    flag,
+                    scheduler: sched,
+                };
+                return Err(ipvsadm_message(&e).unwrap_or_else(|| e.to_string()));
             }
         }
         if !any {
@@ -554,6 +550,15 @@ impl Entry {
             .remove(ServiceFlags::SCHED1 | ServiceFlags::SCHED2 | ServiceFlags::SCHED3);
         self.svc.flags |= flags;
         Ok(())
+    }
+
+    /// `-s`, or ipvsadm's default.
+    fn scheduler(&self) -> Scheduler {
+        if self.svc.scheduler.is_empty() {
+            Scheduler::WeightedLeastConnection
+        } else {
+            Scheduler::from(self.svc.scheduler.as_str())
+        }
     }
 
     /// The service named by -t/-u/--sctp-service/-f, if any.
@@ -595,7 +600,7 @@ impl Entry {
             Cmd::Del => Change::DeleteService(self.required_key()?),
             Cmd::AddDest | Cmd::EditDest => {
                 let service = self.required_key()?;
-                let destination = self.destination()?;
+                let destination = self.checked_destination(&service)?;
                 if self.cmd == Cmd::AddDest {
                     Change::AddDestination {
                         service,
@@ -619,19 +624,23 @@ impl Entry {
             Cmd::Flush => Change::Flush,
             Cmd::Zero => Change::Zero(self.key().filter(|k| !zeroes_everything(k))),
             Cmd::Timeout => Change::SetTimeouts(self.timeouts),
-            Cmd::StartDaemon => Change::StartDaemon(SyncDaemon {
-                state: self.daemon_state,
-                mcast_interface: if self.mcast_ifn.is_empty() {
-                    "eth0".to_string()
-                } else {
-                    self.mcast_ifn
-                },
-                sync_id: self.sync_id,
-                sync_maxlen: (self.sync_maxlen != 0).then_some(self.sync_maxlen),
-                mcast_group: self.mcast_group,
-                mcast_port: (self.mcast_port != 0).then_some(self.mcast_port),
-                mcast_ttl: (self.mcast_ttl != 0).then_some(self.mcast_ttl),
-            }),
+            Cmd::StartDaemon => {
+                let daemon = SyncDaemon {
+                    state: self.daemon_state,
+                    mcast_interface: if self.mcast_ifn.is_empty() {
+                        "eth0".to_string()
+                    } else {
+                        self.mcast_ifn
+                    },
+                    sync_id: self.sync_id,
+                    sync_maxlen: (self.sync_maxlen != 0).then_some(self.sync_maxlen),
+                    mcast_group: self.mcast_group,
+                    mcast_port: (self.mcast_port != 0).then_some(self.mcast_port),
+                    mcast_ttl: (self.mcast_ttl != 0).then_some(self.mcast_ttl),
+                };
+                daemon.validate().map_err(|e| worded(&e))?;
+                Change::StartDaemon(daemon)
+            }
             Cmd::StopDaemon => Change::StopDaemon(self.daemon_state),
             Cmd::List => return self.list(),
             Cmd::Restore => return Ok(Command::Restore),
@@ -644,37 +653,28 @@ impl Entry {
         Ok(Command::Change(change))
     }
 
+    /// The service, with the library's checks (port 0 only when
+    /// persistent, one-packet scheduling only for UDP, ...) in ipvsadm's words.
     fn service(&self) -> Result<Service, String> {
         let s = &self.svc;
-        if s.fwmark == 0 && s.port == 0 && !s.flags.contains(ServiceFlags::PERSISTENT) {
-            return Err("Zero port specified for non-persistent service".into());
-        }
-        if s.flags.contains(ServiceFlags::ONEPACKET)
-            && s.fwmark == 0
-            && s.protocol != Some(Protocol::Udp)
-        {
-            return Err("One-Packet Scheduling is only for UDP virtual services".into());
-        }
         let key = self.required_key()?;
-        let scheduler = if s.scheduler.is_empty() {
-            Scheduler::WeightedLeastConnection
-        } else {
-            Scheduler::from(s.scheduler.as_str())
-        };
+        let scheduler = self.scheduler();
         // The netmask always matches the family (-t [v6] and -6 reset it).
         let netmask = match (key.family(), s.netmask) {
             (Family::Inet6, Netmask::V4(_)) => Netmask::V6(128),
             (Family::Inet, Netmask::V6(_)) => Netmask::full(Family::Inet),
             (_, m) => m,
         };
-        Ok(Service {
+        let service = Service {
             key,
             scheduler,
             flags: s.flags,
             timeout: s.timeout,
             netmask,
             persistence_engine: (!s.pe.is_empty()).then(|| s.pe.clone()),
-        })
+        };
+        service.validate().map_err(|e| worded(&e))?;
+        Ok(service)
     }
 
     fn destination(&self) -> Result<Destination, String> {
@@ -688,20 +688,6 @@ impl Entry {
         if self.svc.fwmark == 0 && matches!(d.forward, Fwd::Tunnel | Fwd::Route) {
             port = self.svc.port;
         }
-        if Some(Family::of(&addr)) != self.svc.family && d.forward != Fwd::Tunnel {
-            return Err("Different address family is allowed only for tunneling servers".into());
-        }
-        let tunnel_opts = [
-            Opt::TunType,
-            Opt::TunPort,
-            Opt::TunNocsum,
-            Opt::TunCsum,
-            Opt::TunRemcsum,
-        ];
-        if self.opts.any(&tunnel_opts) && d.forward != Fwd::Tunnel {
-            return Err("Tunnel options conflict with forward method".into());
-        }
-        check_tunnel(d.tun, self.opts)?;
         let forward = match d.forward {
             Fwd::Route => Forward::DirectRoute,
             Fwd::Masq => Forward::Masquerade,
@@ -715,14 +701,49 @@ impl Entry {
                 flags: d.tun_flags,
             },
         };
-        Ok(Destination {
+        let dest = Destination {
             addr,
             port,
             forward,
             weight: d.weight,
             upper_threshold: d.upper,
             lower_threshold: d.lower,
-        })
+        };
+        Ok(dest)
+    }
+
+    /// The library's checks on the destination, in ipvsadm's words and order:
+    /// the family first, then the tunnel options (ipvsadm's own rules on the
+    /// options given), then the rest. A lower threshold above the upper one
+    /// is left to the kernel, which refuses it, as ipvsadm does.
+    fn checked_destination(&self, service: &ServiceKey) -> Result<Destination, String> {
+        let dest = self.destination()?;
+        match dest.validate(service) {
+            Err(e @ InvalidValue::Family) => return Err(worded(&e)),
+            Err(InvalidValue::ThresholdOrder { .. }) | Ok(()) => {}
+            Err(e) => {
+                self.check_tunnel_options()?;
+                return Err(worded(&e));
+            }
+        }
+        self.check_tunnel_options()?;
+        Ok(dest)
+    }
+
+    /// ipvsadm's rules on the tunnel options given: only with `-i`, and as
+    /// the tunnel type takes them.
+    fn check_tunnel_options(&self) -> Result<(), String> {
+        let tunnel_opts = [
+            Opt::TunType,
+            Opt::TunPort,
+            Opt::TunNocsum,
+            Opt::TunCsum,
+            Opt::TunRemcsum,
+        ];
+        if self.opts.any(&tunnel_opts) && self.dest.forward != Fwd::Tunnel {
+            return Err("Tunnel options conflict with forward method".into());
+        }
+        check_tunnel(self.dest.tun, self.opts)
     }
 
     fn list(self) -> Result<Command, String> {
@@ -749,6 +770,12 @@ impl Entry {
             flags: self.list,
         }))
     }
+}
+
+/// A failed check of the library in ipvsadm's words, or in the library's
+/// where ipvsadm has none.
+fn worded(e: &InvalidValue) -> String {
+    ipvsadm_message(e).unwrap_or_else(|| e.to_string())
 }
 
 /// libipvs zeroes every service when the one given has no fwmark, a zero

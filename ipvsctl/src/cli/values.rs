@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipvs::Protocol;
+use ipvs::{Family, InvalidValue, Protocol, TunnelType};
 
 /// C's `isspace` in the "C" locale.
 fn is_c_space(b: u8) -> bool {
@@ -146,12 +146,7 @@ fn host_to_addr(name: &str) -> Option<Ipv4Addr> {
 
 /// ipvsadm's `service_to_port`: a port name for TCP, UDP or SCTP.
 fn service_to_port(name: &str, proto: Option<Protocol>) -> Option<u16> {
-    let db = match proto? {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-        Protocol::Sctp => "sctp",
-        Protocol::Other(_) => return None,
-    };
+    let db = proto?.name()?;
     if name.contains('\0') {
         return None;
     }
@@ -235,6 +230,47 @@ pub fn parse_mcast_group(s: &str) -> Result<IpAddr, bool> {
 fn inet_pton4(s: &str) -> Option<Ipv4Addr> {
     // Rust's parser is inet_pton's grammar.
     s.parse().ok()
+}
+
+/// ipvsadm's message for a value the library's checks refuse
+/// ([`ipvs::Service::validate`], [`ipvs::Destination::validate`], ...), or
+/// `None` where ipvsadm has no message of its own: it leaves a lower
+/// threshold above the upper one to the kernel, and never sends the names
+/// the command line truncates.
+pub fn ipvsadm_message(e: &InvalidValue) -> Option<String> {
+    use InvalidValue as V;
+    Some(match e {
+        V::ZeroPort => "Zero port specified for non-persistent service".into(),
+        V::OnePacket(_) => "One-Packet Scheduling is only for UDP virtual services".into(),
+        V::Family => "Different address family is allowed only for tunneling servers".into(),
+        V::Weight(_) => "illegal weight specified".into(),
+        V::UpperThreshold(_) => "illegal u_threshold specified".into(),
+        V::LowerThreshold(_) => "illegal l_threshold specified".into(),
+        V::PersistenceTimeout(t) | V::Timeout(_, t) => {
+            format!("invalid timeout value `{t}' specified")
+        }
+        V::Fwmark => "invalid fwmark value `0' specified".into(),
+        V::Netmask(Family::Inet6) => "illegal ipv6 netmask specified".into(),
+        V::Netmask(_) => "illegal virtual server persistent mask specified".into(),
+        V::FlagScheduler { flag, .. } => format!("incompatible scheduler flag `{flag}'"),
+        V::TunnelPort(TunnelType::Gue) => {
+            "You need to supply the 'tun-port' option for the 'gue' tunnel type".into()
+        }
+        V::TunnelPort(t) => format!("Illegal 'tun-port' option with the '{t}' tunnel type"),
+        V::TunnelChecksum(t) => format!("Illegal 'tun-csum' option with the '{t}' tunnel type"),
+        V::ChecksumBoth => "The option 'tun-remcsum' conflicts with the 'tun-csum' option in \
+                            the 'gue' tunnel type"
+            .into(),
+        V::SyncId(_) => "illegal syncid specified".into(),
+        V::SyncMaxlen(_) => "illegal sync-maxlen specified".into(),
+        V::McastPort => "illegal mcast-port specified".into(),
+        V::McastTtl => "illegal mcast-ttl specified".into(),
+        V::McastGroup(a) => {
+            let fam = if a.is_ipv6() { "IPv6" } else { "IPv4" };
+            format!("invalid {fam} mcast-group `{a}'")
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -365,5 +401,34 @@ mod tests {
         assert_eq!(parse_mcast_group("1.2.3.4"), Err(false));
         assert_eq!(parse_mcast_group("zz::"), Err(true));
         assert_eq!(parse_mcast_group("2001:db8::1"), Err(true));
+    }
+
+    #[test]
+    fn library_checks_in_ipvsadm_words() {
+        use ipvs::{Destination, Service, ServiceKey};
+        let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 0);
+        let e = Service::new(key).validate().unwrap_err();
+        assert_eq!(
+            ipvsadm_message(&e).unwrap(),
+            "Zero port specified for non-persistent service"
+        );
+        let v6 = Destination::new("2001:db8::1".parse().unwrap(), 80);
+        let e = v6.validate(&key).unwrap_err();
+        assert_eq!(
+            ipvsadm_message(&e).unwrap(),
+            "Different address family is allowed only for tunneling servers"
+        );
+        let heavy = Destination::new("192.0.2.2".parse().unwrap(), 80).with_weight(u32::MAX);
+        let e = heavy.validate(&key).unwrap_err();
+        assert_eq!(ipvsadm_message(&e).unwrap(), "illegal weight specified");
+        assert_eq!(
+            ipvsadm_message(&InvalidValue::PersistenceTimeout(0)).unwrap(),
+            "invalid timeout value `0' specified"
+        );
+        // ipvsadm leaves these to the kernel: no words of its own.
+        assert_eq!(
+            ipvsadm_message(&InvalidValue::ThresholdOrder { lower: 2, upper: 1 }),
+            None
+        );
     }
 }

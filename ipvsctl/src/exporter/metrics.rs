@@ -93,7 +93,8 @@ fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
         } => (
             ntop(addr),
             port.to_string(),
-            protocol.to_string(),
+            // The listing's capitals (TCP), not the schema's word.
+            protocol.to_string().to_ascii_uppercase(),
             String::new(),
         ),
         ServiceKey::Fwmark { fwmark, .. } => (

@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipvs::{Forward, Netmask, Protocol, Service, ServiceFlags, TunnelFlags, TunnelType};
+use ipvs::{
+    Forward, Netmask, Protocol, Service, ServiceFlag, ServiceFlags, TunnelFlags, TunnelType,
+};
 
 use super::names::Names;
 
@@ -61,12 +63,7 @@ pub(crate) use ipvs::ntop;
 /// The name ipvsadm's port look-up uses for a protocol (`getservbyport`'s
 /// second argument); other protocols never get port names.
 pub(crate) fn proto_db_name(p: Protocol) -> Option<&'static str> {
-    match p {
-        Protocol::Tcp => Some("tcp"),
-        Protocol::Udp => Some("udp"),
-        Protocol::Sctp => Some("sctp"),
-        Protocol::Other(_) => None,
-    }
+    p.name()
 }
 
 /// ipvsadm's `addrport_to_anyname`: `addr:port`, `[v6addr]:port`; without
@@ -100,7 +97,7 @@ pub(crate) fn protocol_name(p: Protocol) -> &'static str {
         Protocol::Tcp => "TCP",
         Protocol::Udp => "UDP",
         Protocol::Sctp => "SCTP",
-        Protocol::Other(_) => "?",
+        _ => "?",
     }
 }
 
@@ -113,14 +110,7 @@ pub(crate) fn fwmark_str(mark: u32) -> String {
 
 /// The forwarding method number (`IP_VS_CONN_F_FWD_MASK` bits).
 fn fwd_number(f: &Forward) -> u32 {
-    match f {
-        Forward::Masquerade => 0,
-        Forward::Local => 1,
-        Forward::Tunnel { .. } => 2,
-        Forward::DirectRoute => 3,
-        Forward::Bypass => 4,
-        Forward::Other { raw } => raw & 0x7,
-    }
+    f.number()
 }
 
 /// ipvsadm's `fwd_name`: the listing's Forward column. Methods it has no word
@@ -194,54 +184,29 @@ pub(crate) fn tun_info(f: &Forward) -> Option<String> {
             TunnelType::Ipip => Some("ipip".to_string()),
             TunnelType::Gue => Some(format!("gue:{port}:{}", Checksum::of(*flags).info())),
             TunnelType::Gre => Some(format!("gre:{}", Checksum::of(*flags).info())),
-            TunnelType::Other(_) => None,
+            _ => None,
         },
         _ => None,
     }
 }
 
 /// The three scheduler flag bits.
-pub(crate) const SCHED_BITS: ServiceFlags = ServiceFlags::SCHED1
-    .union(ServiceFlags::SCHED2)
-    .union(ServiceFlags::SCHED3);
+pub(crate) const SCHED_BITS: ServiceFlags = ServiceFlags::SCHEDULER;
 
-/// ipvsadm's `print_sched_flags`: the scheduler flags by the names that make
-/// sense for the scheduler (`sh-fallback,sh-port` for sh, `mh-...` for mh,
-/// `flag-N` for the others), comma-separated. For sh and mh the third flag
-/// has no name and is left out, as ipvsadm does.
+/// ipvsadm's `print_sched_flags`: the scheduler flags by the words the
+/// library gives them for the scheduler ([`ipvs::Scheduler::flag_words`]:
+/// `sh-fallback,sh-port` for sh, `mh-...` for mh, `flag-N` for the others),
+/// comma-separated. For sh and mh the third flag has no name of its own and
+/// is left out, as ipvsadm does.
 pub(crate) fn sched_flags(svc: &Service) -> String {
-    let f = svc.flags;
-    let mut words: Vec<&str> = Vec::new();
-    match svc.scheduler.name() {
-        "sh" => {
-            if f.contains(ServiceFlags::SH_FALLBACK) {
-                words.push("sh-fallback");
-            }
-            if f.contains(ServiceFlags::SH_PORT) {
-                words.push("sh-port");
-            }
-        }
-        "mh" => {
-            if f.contains(ServiceFlags::MH_FALLBACK) {
-                words.push("mh-fallback");
-            }
-            if f.contains(ServiceFlags::MH_PORT) {
-                words.push("mh-port");
-            }
-        }
-        _ => {
-            if f.contains(ServiceFlags::SCHED1) {
-                words.push("flag-1");
-            }
-            if f.contains(ServiceFlags::SCHED2) {
-                words.push("flag-2");
-            }
-            if f.contains(ServiceFlags::SCHED3) {
-                words.push("flag-3");
-            }
-        }
-    }
-    words.join(",")
+    let words = svc.scheduler.flag_words();
+    let named = words[0] != ServiceFlag::Flag1;
+    words
+        .iter()
+        .filter(|w| svc.flags.contains(w.bit()) && !(named && **w == ServiceFlag::Flag3))
+        .map(|w| w.word())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The persistence netmask when it is not the full one (which ipvsadm does

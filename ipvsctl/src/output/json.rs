@@ -1,6 +1,9 @@
-//! JSON output. The save document is the library's [`State`]; the listing,
-//! connection, timeout and daemon documents are small serialize-only structs
-//! that use the library's words for the same values (`docs/json.md`).
+//! JSON output. Every object of `docs/json.md` is the library's serde form
+//! of its type: the save document is [`State`], a listed service a
+//! [`VirtualServer`]'s (its [`ServiceEntry`] and [`DestinationEntry`]s), a
+//! connection, the timeouts and a daemon the library's [`Connection`],
+//! [`Timeouts`] and [`SyncDaemon`]. Only the documents' envelopes (version,
+//! `--watch`'s timestamp and rates) are spelled here.
 //!
 //! Every invocation prints one pretty-printed document followed by a newline.
 //! Addresses are strings, counters are numbers, enumerations are lowercase
@@ -11,247 +14,75 @@
 use serde::Serialize;
 
 use ipvs::{
-    Connection, DaemonState, DestinationEntry, Forward, Info, Rates, Sample, Service, ServiceKey,
-    Stats, SyncDaemon, Timeouts, VirtualServer,
+    Connection, DestinationEntry, Info, Rates, Sample, ServiceEntry, SyncDaemon, Timeouts,
+    VirtualServer,
 };
 
 use super::sort;
 use super::ListOptions;
-use ipvs::{
-    family_word, forward_word, ntop, protocol_word, service_flag_words, tunnel_flag_words,
-    tunnel_type_word, State,
-};
+use ipvs::State;
 
 /// The whole-table listing.
 #[derive(Serialize)]
-struct ListDoc {
-    version: String,
-    conn_tab_size: u32,
-    services: Vec<ServiceJson>,
+struct ListDoc<'a> {
+    #[serde(flatten)]
+    info: &'a Info,
+    services: Vec<Listed<'a>>,
+}
+
+/// A listed service: the library's serde form of a [`VirtualServer`], with
+/// its destinations in the listing's order.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    entry: &'a ServiceEntry,
+    destinations: Vec<&'a DestinationEntry>,
+}
+
+/// A `--watch` line's service: the listing's, with `rates` after `stats`
+/// (`null` for the first sample).
+#[derive(Serialize)]
+struct Watched<'a> {
+    #[serde(flatten)]
+    entry: &'a ServiceEntry,
+    rates: Option<Rates>,
+    destinations: Vec<WatchedDest<'a>>,
 }
 
 #[derive(Serialize)]
-pub(crate) struct ServiceJson {
-    family: &'static str,
-    protocol: Option<String>,
-    address: Option<String>,
-    port: Option<u16>,
-    fwmark: Option<u32>,
-    scheduler: String,
-    flags: Vec<String>,
-    timeout: u32,
-    netmask: String,
-    persistence_engine: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stats: Option<StatsJson>,
-    /// Only in `--watch` lines: the computed rates, `null` for the first sample.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rates: Option<Option<RatesJson>>,
-    destinations: Vec<DestJson>,
-}
-
-#[derive(Serialize)]
-struct DestJson {
-    family: &'static str,
-    address: String,
-    port: u16,
-    forward: String,
-    tunnel: Option<TunnelJson>,
-    weight: u32,
-    upper_threshold: u32,
-    lower_threshold: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    active_conns: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inactive_conns: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    persistent_conns: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stats: Option<StatsJson>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rates: Option<Option<RatesJson>>,
-}
-
-/// Per-second rates computed by `--watch` from two samples.
-#[derive(Serialize)]
-struct RatesJson {
-    conns: f64,
-    in_packets: f64,
-    out_packets: f64,
-    in_bytes: f64,
-    out_bytes: f64,
-}
-
-impl From<Rates> for RatesJson {
-    fn from(r: Rates) -> Self {
-        RatesJson {
-            conns: r.conns,
-            in_packets: r.in_packets,
-            out_packets: r.out_packets,
-            in_bytes: r.in_bytes,
-            out_bytes: r.out_bytes,
-        }
-    }
+struct WatchedDest<'a> {
+    #[serde(flatten)]
+    entry: &'a DestinationEntry,
+    rates: Option<Rates>,
 }
 
 /// One `--watch --json` line of a service listing.
 #[derive(Serialize)]
-struct WatchDoc {
+struct WatchDoc<'a> {
     timestamp: f64,
     interval: Option<f64>,
-    version: String,
-    conn_tab_size: u32,
-    services: Vec<ServiceJson>,
+    #[serde(flatten)]
+    info: &'a Info,
+    services: Vec<Watched<'a>>,
 }
 
 #[derive(Serialize)]
-struct TunnelJson {
-    #[serde(rename = "type")]
-    kind: String,
-    port: u16,
-    flags: Vec<String>,
+struct ConnectionsDoc<'a> {
+    connections: &'a [Connection],
 }
 
 #[derive(Serialize)]
-struct StatsJson {
-    conns: u64,
-    in_packets: u64,
-    out_packets: u64,
-    in_bytes: u64,
-    out_bytes: u64,
-    cps: u64,
-    in_pps: u64,
-    out_pps: u64,
-    in_bps: u64,
-    out_bps: u64,
+struct DaemonsDoc<'a> {
+    daemons: &'a [SyncDaemon],
 }
 
-#[derive(Serialize)]
-struct ConnectionsDoc {
-    connections: Vec<ConnectionJson>,
-}
-
-#[derive(Serialize)]
-struct ConnectionJson {
-    protocol: String,
-    client_address: String,
-    client_port: u16,
-    virtual_address: String,
-    virtual_port: u16,
-    destination_address: String,
-    destination_port: u16,
-    state: String,
-    expires: u32,
-    persistence_engine: Option<String>,
-    persistence_data: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TimeoutsJson {
-    tcp: u32,
-    tcp_fin: u32,
-    udp: u32,
-}
-
-#[derive(Serialize)]
-struct DaemonsDoc {
-    daemons: Vec<DaemonJson>,
-}
-
-#[derive(Serialize)]
-struct DaemonJson {
-    state: &'static str,
-    mcast_interface: String,
-    sync_id: u32,
-    sync_maxlen: Option<u16>,
-    mcast_group: Option<String>,
-    mcast_port: Option<u16>,
-    mcast_ttl: Option<u8>,
-}
-
-fn stats_json(s: &Stats) -> StatsJson {
-    StatsJson {
-        conns: s.conns,
-        in_packets: s.in_packets,
-        out_packets: s.out_packets,
-        in_bytes: s.in_bytes,
-        out_bytes: s.out_bytes,
-        cps: s.cps,
-        in_pps: s.in_pps,
-        out_pps: s.out_pps,
-        in_bps: s.in_bps,
-        out_bps: s.out_bps,
-    }
-}
-
-fn service_json(svc: &Service, stats: Option<&Stats>, destinations: Vec<DestJson>) -> ServiceJson {
-    let (protocol, address, port, fwmark) = match svc.key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => (
-            Some(protocol_word(protocol)),
-            Some(ntop(addr)),
-            Some(port),
-            None,
-        ),
-        ServiceKey::Fwmark { fwmark, .. } => (None, None, None, Some(fwmark)),
-    };
-    ServiceJson {
-        family: family_word(svc.key.family()),
-        protocol,
-        address,
-        port,
-        fwmark,
-        scheduler: svc.scheduler.name().to_string(),
-        flags: service_flag_words(svc.flags, &svc.scheduler),
-        timeout: svc.timeout,
-        netmask: svc.netmask.to_string(),
-        persistence_engine: svc.persistence_engine.clone().filter(|s| !s.is_empty()),
-        stats: stats.map(stats_json),
-        rates: None,
-        destinations,
-    }
-}
-
-fn dest_json(e: &DestinationEntry, full: bool) -> DestJson {
-    let d = &e.destination;
-    let tunnel = match d.forward {
-        Forward::Tunnel { kind, port, flags } => Some(TunnelJson {
-            kind: tunnel_type_word(kind),
-            port,
-            flags: tunnel_flag_words(flags),
-        }),
-        _ => None,
-    };
-    DestJson {
-        family: family_word(d.family()),
-        address: ntop(d.addr),
-        port: d.port,
-        forward: forward_word(&d.forward),
-        tunnel,
-        weight: d.weight,
-        upper_threshold: d.upper_threshold,
-        lower_threshold: d.lower_threshold,
-        active_conns: full.then_some(e.active_conns),
-        inactive_conns: full.then_some(e.inactive_conns),
-        persistent_conns: full.then_some(e.persistent_conns),
-        stats: full.then(|| stats_json(&e.stats)),
-        rates: None,
-    }
-}
-
-/// The services, sorted or not, with (`full`) or without statistics.
-fn services_json(servers: &[VirtualServer], sort: bool, full: bool) -> Vec<ServiceJson> {
+/// The services and their destinations, sorted or not.
+fn services_json(servers: &[VirtualServer], sort: bool) -> Vec<Listed<'_>> {
     sort::services(servers, sort)
         .into_iter()
-        .map(|vs| {
-            let dests = sort::dests(&vs.destinations, sort)
-                .into_iter()
-                .map(|e| dest_json(e, full))
-                .collect();
-            service_json(&vs.entry.service, full.then_some(&vs.entry.stats), dests)
+        .map(|vs| Listed {
+            entry: &vs.entry,
+            destinations: sort::dests(&vs.destinations, sort),
         })
         .collect()
 }
@@ -276,11 +107,9 @@ fn render<T: Serialize>(doc: &T) -> String {
 /// destinations as the text listing does. For `-L SERVICE`, pass that one
 /// service.
 pub fn list_json(info: &Info, servers: &[VirtualServer], opts: &ListOptions) -> String {
-    let (major, minor, patch) = info.version_triple();
     render(&ListDoc {
-        version: format!("{major}.{minor}.{patch}"),
-        conn_tab_size: info.conn_tab_size,
-        services: services_json(servers, opts.sort, true),
+        info,
+        services: services_json(servers, opts.sort),
     })
 }
 
@@ -309,55 +138,18 @@ pub fn save_json(servers: &[VirtualServer]) -> String {
 
 /// `-L -c --json`: `{"connections": [...]}`, in the kernel's order.
 pub fn connections_json(conns: &[Connection]) -> String {
-    render(&ConnectionsDoc {
-        connections: conns
-            .iter()
-            .map(|c| ConnectionJson {
-                protocol: c.protocol.to_ascii_lowercase(),
-                client_address: ntop(c.client_addr),
-                client_port: c.client_port,
-                virtual_address: ntop(c.virtual_addr),
-                virtual_port: c.virtual_port,
-                destination_address: ntop(c.dest_addr),
-                destination_port: c.dest_port,
-                state: c.state.clone(),
-                expires: c.expires,
-                persistence_engine: c.pe_name.clone(),
-                persistence_data: c.pe_data.clone(),
-            })
-            .collect(),
-    })
+    render(&ConnectionsDoc { connections: conns })
 }
 
 /// `-L --timeout --json`: `{"tcp", "tcp_fin", "udp"}` in seconds.
 pub fn timeout_json(t: &Timeouts) -> String {
-    render(&TimeoutsJson {
-        tcp: t.tcp,
-        tcp_fin: t.tcp_fin,
-        udp: t.udp,
-    })
+    render(t)
 }
 
 /// `-L --daemon --json`: `{"daemons": [...]}`; settings the kernel did not
 /// report (before 4.3) are `null`.
 pub fn daemon_json(daemons: &[SyncDaemon]) -> String {
-    render(&DaemonsDoc {
-        daemons: daemons
-            .iter()
-            .map(|d| DaemonJson {
-                state: match d.state {
-                    DaemonState::Master => "master",
-                    DaemonState::Backup => "backup",
-                },
-                mcast_interface: d.mcast_interface.clone(),
-                sync_id: d.sync_id,
-                sync_maxlen: d.sync_maxlen,
-                mcast_group: d.mcast_group.map(ntop),
-                mcast_port: d.mcast_port,
-                mcast_ttl: d.mcast_ttl,
-            })
-            .collect(),
-    })
+    render(&DaemonsDoc { daemons })
 }
 
 /// `--watch --json` of a service listing: one line (NDJSON) with the time of
@@ -371,30 +163,28 @@ pub fn watch_json(
     sample: &Sample,
     opts: &ListOptions,
 ) -> String {
-    let (major, minor, patch) = info.version_triple();
     let services = sort::services(servers, opts.sort)
         .into_iter()
         .map(|vs| {
             let key = vs.entry.service.key;
-            let dests = sort::dests(&vs.destinations, opts.sort)
+            let destinations = sort::dests(&vs.destinations, opts.sort)
                 .into_iter()
-                .map(|e| {
-                    let mut d = dest_json(e, true);
-                    let r = sample.destination_rates(&key, e.destination.addr, e.destination.port);
-                    d.rates = Some(r.map(RatesJson::from));
-                    d
+                .map(|e| WatchedDest {
+                    entry: e,
+                    rates: sample.destination_rates(&key, e.destination.addr, e.destination.port),
                 })
                 .collect();
-            let mut s = service_json(&vs.entry.service, Some(&vs.entry.stats), dests);
-            s.rates = Some(sample.service_rates(&key).map(RatesJson::from));
-            s
+            Watched {
+                entry: &vs.entry,
+                rates: sample.service_rates(&key),
+                destinations,
+            }
         })
         .collect();
     let doc = WatchDoc {
         timestamp,
         interval: sample.interval.map(|d| d.as_secs_f64()),
-        version: format!("{major}.{minor}.{patch}"),
-        conn_tab_size: info.conn_tab_size,
+        info,
         services,
     };
     line(&doc)

@@ -50,7 +50,7 @@ fn service_selector(key: &ServiceKey, numeric: bool, names: &dyn Names) -> Strin
                 Protocol::Tcp => "-t",
                 Protocol::Udp => "-u",
                 Protocol::Sctp => "--sctp-service",
-                Protocol::Other(_) => "--xxx-service",
+                _ => "--xxx-service",
             };
             let vname = addrport(names, *addr, *port, proto_db_name(*protocol), numeric);
             format!("{opt} {vname}")
@@ -129,7 +129,7 @@ fn forward_options(out: &mut String, d: &ipvs::Destination) {
                 Checksum::of(flags).option()
             ),
             TunnelType::Gre => write!(out, " --tun-type gre {}", Checksum::of(flags).option()),
-            TunnelType::Other(_) => Ok(()),
+            _ => Ok(()),
         };
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use ipvs::{Connection, DaemonState, DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
+use ipvs::{Connection, DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
 use ipvs::{ServiceFlags, VirtualServer};
 
 use super::common::{
@@ -344,10 +344,7 @@ pub fn timeout_text(t: &Timeouts) -> String {
 pub fn daemon_text(daemons: &[SyncDaemon]) -> String {
     let mut out = String::new();
     for d in daemons {
-        let state = match d.state {
-            DaemonState::Master => "master",
-            DaemonState::Backup => "backup",
-        };
+        let state = d.state;
         let _ = write!(
             out,
             "{state} sync daemon (mcast={}, syncid={}",

@@ -30,3 +30,4 @@ mod netns;
 mod scale;
 mod services;
 mod traffic;
+mod values;

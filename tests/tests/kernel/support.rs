@@ -51,7 +51,7 @@ pub fn rule_name(key: &ServiceKey) -> String {
                 Protocol::Tcp => "-t",
                 Protocol::Udp => "-u",
                 Protocol::Sctp => "--sctp-service",
-                Protocol::Other(n) => panic!("ipvsadm has no option for protocol {n}"),
+                other => panic!("ipvsadm has no option for protocol {other}"),
             };
             format!("{option} {}", addrport(addr, port))
         }
@@ -151,7 +151,7 @@ pub fn dest_rule(key: &ServiceKey, d: &ipvs::Destination) -> String {
             TunnelType::Gre => {
                 write!(line, " --tun-type gre {}", tunnel_flags_option(flags)).unwrap()
             }
-            TunnelType::Other(n) => panic!("ipvsadm cannot print tunnel type {n}"),
+            other => panic!("ipvsadm cannot print tunnel type {other}"),
         }
     }
     line
