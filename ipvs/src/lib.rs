@@ -465,6 +465,8 @@ impl Ipvs {
                     .map_err(ipvs_sys::DecodeError::from)
             })
             .map_err(|e| Error::from_sys(op, e))?;
+        // A listing holds every service's list at once: 5 destinations would keep room for 8.
+        out.shrink_to_fit();
         Ok(out)
     }
 
