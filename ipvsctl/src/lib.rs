@@ -32,6 +32,7 @@ mod exec;
 mod exporter;
 pub mod output;
 mod restore;
+mod session;
 
 use std::io::{self, Write};
 
