@@ -4,7 +4,6 @@
 
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, Command};
-use ipvs::Scheduler;
 
 use super::options::{ArgKind, OPTIONS};
 
@@ -178,14 +177,11 @@ pub fn command() -> Command {
         .disable_help_flag(true)
         .disable_version_flag(true);
     for o in OPTIONS {
-        let name = o.long.unwrap_or("option");
-        let mut arg = Arg::new(name)
+        let mut arg = Arg::new(o.long)
+            .long(o.long)
             .help(o.help)
             .help_heading(o.section.heading())
             .hide(o.hidden);
-        if let Some(l) = o.long {
-            arg = arg.long(l);
-        }
         if let Some(s) = o.short {
             arg = arg.short(s);
         }
@@ -193,27 +189,20 @@ pub fn command() -> Command {
             arg = arg.visible_short_aliases(o.short_aliases.iter().copied());
         }
         arg = match o.arg {
-            ArgKind::None => arg.action(ArgAction::SetTrue),
-            ArgKind::Required => arg.value_name(o.value_name).num_args(1),
-            ArgKind::Optional => arg.value_name(o.value_name).num_args(0..=1),
-        };
-        if o.long == Some("set") {
-            arg = arg
+            ArgKind::None if o.value_names.is_empty() => arg.action(ArgAction::SetTrue),
+            // A popt flag followed by plain arguments (`--set TCP TCPFIN UDP`).
+            ArgKind::None => arg
                 .action(ArgAction::Set)
-                .num_args(3)
-                .value_names(["TCP", "TCPFIN", "UDP"]);
-        }
-        // Values for the completions (the help text already names them).
-        let values: &[&'static str] = match o.long {
-            Some("generate-completions") => &["bash", "zsh", "fish", "elvish", "powershell"],
-            Some("start-daemon" | "stop-daemon") => &["master", "backup"],
-            Some("tun-type") => &["ipip", "gue", "gre"],
-            Some("scheduler") => &Scheduler::KNOWN,
-            _ => &[],
+                .num_args(o.value_names.len())
+                .value_names(o.value_names.iter().copied()),
+            ArgKind::Required => arg.value_names(o.value_names.iter().copied()).num_args(1),
+            ArgKind::Optional => arg
+                .value_names(o.value_names.iter().copied())
+                .num_args(0..=1),
         };
-        if !values.is_empty() {
+        if !o.values.is_empty() {
             arg = arg
-                .value_parser(PossibleValuesParser::new(values))
+                .value_parser(PossibleValuesParser::new(o.values.iter().copied()))
                 .hide_possible_values(true);
         }
         cmd = cmd.arg(arg);
@@ -280,7 +269,7 @@ mod tests {
             .map(|o| {
                 let mut shorts: Vec<char> = o.short.into_iter().collect();
                 shorts.extend(o.short_aliases);
-                (o.long.map(str::to_string), shorts)
+                (Some(o.long.to_string()), shorts)
             })
             .collect();
         from_clap.sort();
@@ -288,7 +277,7 @@ mod tests {
         assert_eq!(from_clap, from_table);
         for (a, o) in cmd.get_arguments().zip(OPTIONS) {
             // --set is a popt flag whose three values are plain arguments.
-            let takes_value = o.arg != ArgKind::None || o.long == Some("set");
+            let takes_value = o.arg != ArgKind::None || !o.value_names.is_empty();
             assert_eq!(a.get_action().takes_values(), takes_value, "{:?}", o.long);
         }
     }
@@ -302,9 +291,8 @@ mod tests {
     fn help_mentions_every_visible_option() {
         let h = help_text();
         for o in OPTIONS.iter().filter(|o| !o.hidden) {
-            if let Some(l) = o.long {
-                assert!(h.contains(&format!("--{l}")), "--{l} missing from help");
-            }
+            let l = o.long;
+            assert!(h.contains(&format!("--{l}")), "--{l} missing from help");
         }
         assert!(!h.contains("--generate-man"));
     }
