@@ -19,7 +19,7 @@ use clap::{Arg, ArgAction, Command};
 use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
 
 use crate::cli::Command as CliCommand;
-use crate::exec::{message, subcommand_matches, Session, Term};
+use crate::session::{message, subcommand_matches, Session, Term};
 use crate::{output, restore};
 
 /// The clap description of `apply`: it parses the arguments and renders

@@ -8,8 +8,8 @@ use std::io;
 use ipvs::Change;
 
 use crate::cli::{help, Command, Invocation, Watch};
-use crate::restore;
-pub use crate::session::{message, Session, Term};
+use crate::session::{Session, Term};
+use crate::{apply, drain, restore};
 
 /// Runs one invocation of the program and returns its exit code.
 pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
@@ -79,10 +79,10 @@ impl Runner<'_> {
         }
         match command {
             Command::GenerateMan => {
-                self.term.print_bytes(&help::man_page()?)?;
+                self.term.print_bytes(&help::man_page(clap_command())?)?;
                 Ok(Flow::Exit(0))
             }
-            Command::GenerateCompletions(shell) => match help::completions(shell) {
+            Command::GenerateCompletions(shell) => match help::completions(clap_command(), shell) {
                 Some(script) => {
                     self.term.print_bytes(&script)?;
                     Ok(Flow::Exit(0))
@@ -215,35 +215,19 @@ impl Runner<'_> {
 /// commands.
 pub fn info_text(command: &Command, prog: &str) -> Option<String> {
     match command {
-        Command::Help => Some(help::help_text()),
+        Command::Help => Some(help::help_text(clap_command())),
         Command::Usage => Some(format!("{}{}", version_line(), help::ipvsadm_usage(prog))),
         Command::Version => Some(version_line()),
         _ => None,
     }
 }
 
-/// Parses the arguments of a subcommand of ipvsctl's own (`apply`, `drain`) with its clap
-/// definition. `Err(code)` when parsing ended the run: help or version printed (0), or the usage
-/// error said on stderr (2).
-pub fn subcommand_matches(
-    cmd: clap::Command,
-    args: &[String],
-    term: &mut Term,
-) -> io::Result<Result<clap::ArgMatches, i32>> {
-    use clap::error::ErrorKind;
-    match cmd.no_binary_name(true).try_get_matches_from(args) {
-        Ok(m) => Ok(Ok(m)),
-        Err(e) => {
-            let text = e.render().to_string();
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                term.print(&text)?;
-                Ok(Err(0))
-            } else {
-                term.error(text.trim_end())?;
-                Ok(Err(2))
-            }
-        }
-    }
+/// The whole command line as clap describes it, for `--help`, the man page and
+/// the completions: the ipvsadm-compatible options and the subcommands.
+fn clap_command() -> clap::Command {
+    help::command()
+        .subcommand(apply::command())
+        .subcommand(drain::command())
 }
 
 /// `-v`: ipvsadm's version line, for ipvsctl.

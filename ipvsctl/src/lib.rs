@@ -49,7 +49,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let sub = rest.first().map(String::as_str);
     if matches!(sub, Some("apply" | "drain")) {
         // `ipvsctl apply|drain ...`: not ipvsadm commands (ipvsadm takes no such words).
-        let mut term = exec::Term::new();
+        let mut term = session::Term::new();
         let result = if sub == Some("apply") {
             apply::main(&rest[1..], &mut term)
         } else {
@@ -63,7 +63,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
             failure.code
         }
         Ok(invocation) => {
-            let mut term = exec::Term::new();
+            let mut term = session::Term::new();
             let result = exec::run(&invocation, prog, &mut term)
                 .and_then(|code| term.flush().map(|()| code));
             finish(prog, result)

@@ -364,3 +364,27 @@ fn os_text(e: &io::Error) -> String {
         None => e.to_string(),
     }
 }
+
+/// Parses the arguments of a subcommand of ipvsctl's own (`apply`, `drain`) with its clap
+/// definition. `Err(code)` when parsing ended the run: help or version printed (0), or the usage
+/// error said on stderr (2).
+pub fn subcommand_matches(
+    cmd: clap::Command,
+    args: &[String],
+    term: &mut Term,
+) -> io::Result<Result<clap::ArgMatches, i32>> {
+    use clap::error::ErrorKind;
+    match cmd.no_binary_name(true).try_get_matches_from(args) {
+        Ok(m) => Ok(Ok(m)),
+        Err(e) => {
+            let text = e.render().to_string();
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                term.print(&text)?;
+                Ok(Err(0))
+            } else {
+                term.error(text.trim_end())?;
+                Ok(Err(2))
+            }
+        }
+    }
+}

@@ -164,7 +164,8 @@ fn roff_section(title: &str, text: &str, keep_lines: bool) -> String {
     }
 }
 
-/// The clap command (name `ipvsctl`).
+/// The clap command (name `ipvsctl`) of the ipvsadm-compatible options; the
+/// program adds its subcommands (`apply`, `drain`) before rendering.
 pub fn command() -> Command {
     let mut cmd = Command::new("ipvsctl")
         .version(env!("CARGO_PKG_VERSION"))
@@ -207,18 +208,17 @@ pub fn command() -> Command {
         }
         cmd = cmd.arg(arg);
     }
-    cmd.subcommand(crate::apply::command())
-        .subcommand(crate::drain::command())
+    cmd
 }
 
 /// `--help`: the help, plain text, one line per option.
-pub fn help_text() -> String {
-    command().render_help().to_string()
+pub fn help_text(mut cmd: Command) -> String {
+    cmd.render_help().to_string()
 }
 
 /// `--generate-man`: the man page in roff.
-pub fn man_page() -> std::io::Result<Vec<u8>> {
-    let man = clap_mangen::Man::new(command());
+pub fn man_page(cmd: Command) -> std::io::Result<Vec<u8>> {
+    let man = clap_mangen::Man::new(cmd);
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
@@ -238,9 +238,8 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
 }
 
 /// `--generate-completions SHELL`, or `None` for an unknown shell.
-pub fn completions(shell: &str) -> Option<Vec<u8>> {
+pub fn completions(mut cmd: Command, shell: &str) -> Option<Vec<u8>> {
     let shell: clap_complete::Shell = shell.parse().ok()?;
-    let mut cmd = command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "ipvsctl", &mut out);
     Some(out)
@@ -289,7 +288,7 @@ mod tests {
 
     #[test]
     fn help_mentions_every_visible_option() {
-        let h = help_text();
+        let h = help_text(command());
         for o in OPTIONS.iter().filter(|o| !o.hidden) {
             let l = o.long;
             assert!(h.contains(&format!("--{l}")), "--{l} missing from help");
@@ -299,13 +298,13 @@ mod tests {
 
     #[test]
     fn man_page_and_completions_render() {
-        let man = String::from_utf8(man_page().unwrap()).unwrap();
+        let man = String::from_utf8(man_page(command()).unwrap()).unwrap();
         assert!(man.contains(".TH ipvsctl"));
         assert!(man.contains("tcp\\-service"));
         for sh in ["bash", "zsh", "fish"] {
-            let c = String::from_utf8(completions(sh).unwrap()).unwrap();
+            let c = String::from_utf8(completions(command(), sh).unwrap()).unwrap();
             assert!(c.contains("tcp-service"), "{sh}");
         }
-        assert!(completions("tcsh").is_none());
+        assert!(completions(command(), "tcsh").is_none());
     }
 }
