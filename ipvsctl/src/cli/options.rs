@@ -232,9 +232,13 @@ pub static OPTIONS: &[OptSpec] = &[
         section: Section::Command,
         help: "Print this help",
         action: Action::Exit(|_, args| {
-    // `-h` prints ipvsadm's usage text; `--help` ipvsctl's fuller help.
-    if args.iter().any(|a| a == "--help") { Cli::Help } else { Cli::Usage }
-}),
+            // `-h` prints ipvsadm's usage text; `--help` ipvsctl's fuller help.
+            if args.iter().any(|a| a == "--help") {
+                Cli::Help
+            } else {
+                Cli::Usage
+            }
+        }),
         ..OPTION
     },
     OptSpec {
@@ -322,11 +326,12 @@ pub static OPTIONS: &[OptSpec] = &[
         help: "A firewall-mark virtual service (an integer greater than zero)",
         column: Some(SERVICE),
         action: Action::Set(|e, v| {
-    e.svc.family = Some(Family::Inet);
-    e.svc.protocol = Some(Protocol::Tcp);
-    e.svc.fwmark = parse_fwmark(v).ok_or_else(|| format!("invalid fwmark value `{v}' specified"))?;
-    Ok(())
-}),
+            e.svc.family = Some(Family::Inet);
+            e.svc.protocol = Some(Protocol::Tcp);
+            e.svc.fwmark =
+                parse_fwmark(v).ok_or_else(|| format!("invalid fwmark value `{v}' specified"))?;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -337,11 +342,16 @@ pub static OPTIONS: &[OptSpec] = &[
         values: &Scheduler::KNOWN,
         section: Section::ServiceOption,
         help: "Scheduler: rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh (default wlc)",
-        column: Some(Column { index: 3, name: "scheduler", allowed: &[Add, Edit], ..COLUMN }),
+        column: Some(Column {
+            index: 3,
+            name: "scheduler",
+            allowed: &[Add, Edit],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.svc.scheduler = truncate(v, 15);
-    Ok(())
-}),
+            e.svc.scheduler = truncate(v, 15);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -351,15 +361,20 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["timeout"],
         section: Section::ServiceOption,
         help: "Persistent service, for timeout seconds (default 360)",
-        column: Some(Column { index: 4, name: "persistent", allowed: &[Add, Edit], ..COLUMN }),
+        column: Some(Column {
+            index: 4,
+            name: "persistent",
+            allowed: &[Add, Edit],
+            ..COLUMN
+        }),
         action: Action::SetMaybe(|e, v| {
-    e.svc.flags |= ServiceFlags::PERSISTENT;
-    e.svc.timeout = match v {
-        None => DEFAULT_PERSISTENCE,
-        Some(t) => timeout(t, 1)?,
-    };
-    Ok(())
-}),
+            e.svc.flags |= ServiceFlags::PERSISTENT;
+            e.svc.timeout = match v {
+                None => DEFAULT_PERSISTENCE,
+                Some(t) => timeout(t, 1)?,
+            };
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -369,20 +384,26 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["netmask"],
         section: Section::ServiceOption,
         help: "Persistence granularity mask (a.b.c.d, or a prefix length for IPv6)",
-        column: Some(Column { index: 5, name: "netmask", allowed: &[Add, Edit], ..COLUMN }),
+        column: Some(Column {
+            index: 5,
+            name: "netmask",
+            allowed: &[Add, Edit],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    if e.svc.family == Some(Family::Inet6) {
-        let n = atoi(v);
-        if !(1..=128).contains(&n) {
-            return Err("illegal ipv6 netmask specified".into());
-        }
-        e.svc.netmask = Netmask::V6(n as u8);
-    } else {
-        let m = parse_netmask(v).ok_or("illegal virtual server persistent mask specified")?;
-        e.svc.netmask = Netmask::V4(m);
-    }
-    Ok(())
-}),
+            if e.svc.family == Some(Family::Inet6) {
+                let n = atoi(v);
+                if !(1..=128).contains(&n) {
+                    return Err("illegal ipv6 netmask specified".into());
+                }
+                e.svc.netmask = Netmask::V6(n as u8);
+            } else {
+                let m =
+                    parse_netmask(v).ok_or("illegal virtual server persistent mask specified")?;
+                e.svc.netmask = Netmask::V4(m);
+            }
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -392,14 +413,20 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["server-address"],
         section: Section::ServerOption,
         help: "The real server: host[:port] or [v6addr]:port",
-        column: Some(Column { index: 6, name: "real-server", needed_by: &[AddDest, DelDest, EditDest], ..COLUMN }),
+        column: Some(Column {
+            index: 6,
+            name: "real-server",
+            needed_by: &[AddDest, DelDest, EditDest],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    let hp = parse_service(v, e.svc.protocol).ok_or("illegal real server address[:port] specified")?;
-    e.dest.addr = Some(hp.addr);
-    // The service's port at this point, when -r names none.
-    e.dest.port = hp.port.unwrap_or(e.svc.port);
-    Ok(())
-}),
+            let hp = parse_service(v, e.svc.protocol)
+                .ok_or("illegal real server address[:port] specified")?;
+            e.dest.addr = Some(hp.addr);
+            // The service's port at this point, when -r names none.
+            e.dest.port = hp.port.unwrap_or(e.svc.port);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -409,9 +436,9 @@ pub static OPTIONS: &[OptSpec] = &[
         help: "Forward by masquerading (NAT)",
         column: Some(FORWARD),
         action: Action::Set(|e, _| {
-    e.dest.forward = Fwd::Masq;
-    Ok(())
-}),
+            e.dest.forward = Fwd::Masq;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -421,9 +448,9 @@ pub static OPTIONS: &[OptSpec] = &[
         help: "Forward by tunnelling (ipip, or --tun-type)",
         column: Some(FORWARD),
         action: Action::Set(|e, _| {
-    e.dest.forward = Fwd::Tunnel;
-    Ok(())
-}),
+            e.dest.forward = Fwd::Tunnel;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -433,9 +460,9 @@ pub static OPTIONS: &[OptSpec] = &[
         help: "Forward by direct routing (the default)",
         column: Some(FORWARD),
         action: Action::Set(|e, _| {
-    e.dest.forward = Fwd::Route;
-    Ok(())
-}),
+            e.dest.forward = Fwd::Route;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -445,12 +472,17 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["weight"],
         section: Section::ServerOption,
         help: "Capacity of the real server (default 1; 0 quiesces it)",
-        column: Some(Column { index: 8, name: "weight", allowed: &[AddDest, EditDest], ..COLUMN }),
+        column: Some(Column {
+            index: 8,
+            name: "weight",
+            allowed: &[AddDest, EditDest],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    // Debian's ipvsadm 1.31 (bug 814348) takes weights up to INT_MAX.
-    e.dest.weight = number(v, 0, INT_MAX, "weight")? as u32;
-    Ok(())
-}),
+            // Debian's ipvsadm 1.31 (bug 814348) takes weights up to INT_MAX.
+            e.dest.weight = number(v, 0, INT_MAX, "weight")? as u32;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -460,11 +492,16 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["uthreshold"],
         section: Section::ServerOption,
         help: "Upper threshold of connections",
-        column: Some(Column { index: 9, name: "u-threshold", allowed: &[AddDest, EditDest], ..COLUMN }),
+        column: Some(Column {
+            index: 9,
+            name: "u-threshold",
+            allowed: &[AddDest, EditDest],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.dest.upper = number(v, 0, INT_MAX, "u_threshold")? as u32;
-    Ok(())
-}),
+            e.dest.upper = number(v, 0, INT_MAX, "u_threshold")? as u32;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -474,11 +511,16 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["lthreshold"],
         section: Section::ServerOption,
         help: "Lower threshold of connections",
-        column: Some(Column { index: 10, name: "l-threshold", allowed: &[AddDest, EditDest], ..COLUMN }),
+        column: Some(Column {
+            index: 10,
+            name: "l-threshold",
+            allowed: &[AddDest, EditDest],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.dest.lower = number(v, 0, INT_MAX, "l_threshold")? as u32;
-    Ok(())
-}),
+            e.dest.lower = number(v, 0, INT_MAX, "l_threshold")? as u32;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -486,11 +528,16 @@ pub static OPTIONS: &[OptSpec] = &[
         short: Some('n'),
         section: Section::ListOption,
         help: "Numeric output of addresses and ports",
-        column: Some(Column { index: 0, name: "numeric", allowed: &[List, Save], ..COLUMN }),
+        column: Some(Column {
+            index: 0,
+            name: "numeric",
+            allowed: &[List, Save],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.numeric = true;
- Ok(())
-}),
+            e.list.numeric = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -498,11 +545,16 @@ pub static OPTIONS: &[OptSpec] = &[
         short: Some('c'),
         section: Section::ListOption,
         help: "List the current IPVS connections",
-        column: Some(Column { index: 1, name: "connection", one_of: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 1,
+            name: "connection",
+            one_of: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.shows_connections = true;
- Ok(())
-}),
+            e.shows_connections = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -511,11 +563,16 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["interface"],
         section: Section::DaemonOption,
         help: "Multicast interface for connection sync (default eth0)",
-        column: Some(Column { index: 11, name: "mcast-interface", allowed: &[StartDaemon], ..COLUMN }),
+        column: Some(Column {
+            index: 11,
+            name: "mcast-interface",
+            allowed: &[StartDaemon],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.mcast_ifn = truncate(v, 15);
-    Ok(())
-}),
+            e.mcast_ifn = truncate(v, 15);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -524,88 +581,128 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["sid"],
         section: Section::DaemonOption,
         help: "Sync id for connection sync (0-255)",
-        column: Some(Column { index: 19, name: "syncid", allowed: &[List, StartDaemon, StopDaemon], ..COLUMN }),
+        column: Some(Column {
+            index: 19,
+            name: "syncid",
+            allowed: &[List, StartDaemon, StopDaemon],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.sync_id = number(v, 0, 255, "syncid")? as u32;
-    Ok(())
-}),
+            e.sync_id = number(v, 0, 255, "syncid")? as u32;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "timeout",
         section: Section::ListOption,
         help: "List the timeouts (tcp tcpfin udp)",
-        column: Some(Column { index: 12, name: "timeout", one_of: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 12,
+            name: "timeout",
+            one_of: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.shows_timeouts = true;
- Ok(())
-}),
+            e.shows_timeouts = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "daemon",
         section: Section::ListOption,
         help: "List the sync daemons",
-        column: Some(Column { index: 13, name: "daemon", one_of: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 13,
+            name: "daemon",
+            one_of: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.shows_daemons = true;
- Ok(())
-}),
+            e.shows_daemons = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "stats",
         section: Section::ListOption,
         help: "List statistics",
-        column: Some(Column { index: 14, name: "stats", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 14,
+            name: "stats",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.stats = true;
- Ok(())
-}),
+            e.list.stats = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "rate",
         section: Section::ListOption,
         help: "List rates",
-        column: Some(Column { index: 15, name: "rate", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 15,
+            name: "rate",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.rate = true;
- Ok(())
-}),
+            e.list.rate = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "thresholds",
         section: Section::ListOption,
         help: "List thresholds",
-        column: Some(Column { index: 16, name: "thresholds", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 16,
+            name: "thresholds",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.thresholds = true;
- Ok(())
-}),
+            e.list.thresholds = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "persistent-conn",
         section: Section::ListOption,
         help: "List persistent connections",
-        column: Some(Column { index: 17, name: "persistent-conn", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 17,
+            name: "persistent-conn",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.persistent_conn = true;
- Ok(())
-}),
+            e.list.persistent_conn = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "nosort",
         section: Section::ListOption,
         help: "Do not sort services and real servers",
-        column: Some(Column { index: 18, name: "nosort", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 18,
+            name: "nosort",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.nosort = true;
- Ok(())
-}),
+            e.list.nosort = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -620,11 +717,16 @@ pub static OPTIONS: &[OptSpec] = &[
         short: Some('X'),
         section: Section::ListOption,
         help: "Print exact numbers, without K/M/G/T",
-        column: Some(Column { index: 20, name: "exact", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 20,
+            name: "exact",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.exact = true;
- Ok(())
-}),
+            e.list.exact = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -633,13 +735,13 @@ pub static OPTIONS: &[OptSpec] = &[
         section: Section::Service,
         help: "The fwmark service is IPv6 (after -f)",
         action: Action::Set(|e, _| {
-    if e.svc.fwmark == 0 {
-        return Err("-6 used before -f\n".into());
-    }
-    e.svc.family = Some(Family::Inet6);
-    e.svc.netmask = Netmask::V6(128);
-    Ok(())
-}),
+            if e.svc.fwmark == 0 {
+                return Err("-6 used before -f\n".into());
+            }
+            e.svc.family = Some(Family::Inet6);
+            e.svc.netmask = Netmask::V6(128);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -647,11 +749,16 @@ pub static OPTIONS: &[OptSpec] = &[
         short: Some('o'),
         section: Section::ServiceOption,
         help: "One-packet scheduling (UDP and fwmark services)",
-        column: Some(Column { index: 21, name: "ops", allowed: &[Add, Edit], ..COLUMN }),
+        column: Some(Column {
+            index: 21,
+            name: "ops",
+            allowed: &[Add, Edit],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.svc.flags |= ServiceFlags::ONEPACKET;
- Ok(())
-}),
+            e.svc.flags |= ServiceFlags::ONEPACKET;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -660,11 +767,16 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["engine"],
         section: Section::ServiceOption,
         help: "Persistence engine (sip)",
-        column: Some(Column { index: 22, name: "pe", allowed: &[Add, Edit], ..COLUMN }),
+        column: Some(Column {
+            index: 22,
+            name: "pe",
+            allowed: &[Add, Edit],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
- e.svc.pe = truncate(v, 16);
- Ok(())
-}),
+            e.svc.pe = truncate(v, 16);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -673,13 +785,21 @@ pub static OPTIONS: &[OptSpec] = &[
         arg: ArgKind::Required,
         value_names: &["flags"],
         section: Section::ServiceOption,
-        help: "Scheduler flags, comma-separated: flag-1..3, sh-fallback, sh-port, mh-fallback, mh-port",
-        column: Some(Column { index: 23, name: "sched-flags", allowed: &[Add, Edit], ..COLUMN }),
+        help: concat!(
+            "Scheduler flags, comma-separated: ",
+            "flag-1..3, sh-fallback, sh-port, mh-fallback, mh-port"
+        ),
+        column: Some(Column {
+            index: 23,
+            name: "sched-flags",
+            allowed: &[Add, Edit],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    // ipvsadm keeps it in a 128-byte buffer and reads it at the end.
-    e.sched_flags_arg = Some(truncate(v, 127));
-    Ok(())
-}),
+            // ipvsadm keeps it in a 128-byte buffer and reads it at the end.
+            e.sched_flags_arg = Some(truncate(v, 127));
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -688,14 +808,19 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["address"],
         section: Section::DaemonOption,
         help: "Multicast group, IPv4 or IPv6 (default 224.0.0.81)",
-        column: Some(Column { index: 24, name: "mcast-group", allowed: &[StartDaemon], ..COLUMN }),
+        column: Some(Column {
+            index: 24,
+            name: "mcast-group",
+            allowed: &[StartDaemon],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.mcast_group = Some(parse_mcast_group(v).map_err(|v6| {
-        let fam = if v6 { "IPv6" } else { "IPv4" };
-        format!("invalid {fam} mcast-group `{v}'")
-    })?);
-    Ok(())
-}),
+            e.mcast_group = Some(parse_mcast_group(v).map_err(|v6| {
+                let fam = if v6 { "IPv6" } else { "IPv4" };
+                format!("invalid {fam} mcast-group `{v}'")
+            })?);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -704,11 +829,16 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["port"],
         section: Section::DaemonOption,
         help: "Multicast UDP port (default 8848)",
-        column: Some(Column { index: 25, name: "mcast-port", allowed: &[StartDaemon], ..COLUMN }),
+        column: Some(Column {
+            index: 25,
+            name: "mcast-port",
+            allowed: &[StartDaemon],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.mcast_port = number(v, 1, 65535, "mcast-port")? as u16;
-    Ok(())
-}),
+            e.mcast_port = number(v, 1, 65535, "mcast-port")? as u16;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -717,11 +847,16 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["ttl"],
         section: Section::DaemonOption,
         help: "Multicast TTL (default 1)",
-        column: Some(Column { index: 26, name: "mcast-ttl", allowed: &[StartDaemon], ..COLUMN }),
+        column: Some(Column {
+            index: 26,
+            name: "mcast-ttl",
+            allowed: &[StartDaemon],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.mcast_ttl = number(v, 1, 255, "mcast-ttl")? as u8;
-    Ok(())
-}),
+            e.mcast_ttl = number(v, 1, 255, "mcast-ttl")? as u8;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -730,22 +865,32 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["length"],
         section: Section::DaemonOption,
         help: "Maximum sync message length (default 1472)",
-        column: Some(Column { index: 27, name: "sync-maxlen", allowed: &[StartDaemon], ..COLUMN }),
+        column: Some(Column {
+            index: 27,
+            name: "sync-maxlen",
+            allowed: &[StartDaemon],
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.sync_maxlen = number(v, 1, 65535 - 20 - 8, "sync-maxlen")? as u16;
-    Ok(())
-}),
+            e.sync_maxlen = number(v, 1, 65535 - 20 - 8, "sync-maxlen")? as u16;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "tun-info",
         section: Section::ListOption,
         help: "List tunnel information",
-        column: Some(Column { index: 28, name: "tun-info", allowed: &[List], ..COLUMN }),
+        column: Some(Column {
+            index: 28,
+            name: "tun-info",
+            allowed: &[List],
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.list.tun_info = true;
- Ok(())
-}),
+            e.list.tun_info = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -755,11 +900,17 @@ pub static OPTIONS: &[OptSpec] = &[
         values: &["ipip", "gue", "gre"],
         section: Section::ServerOption,
         help: "Tunnel type: ipip|gue|gre (default ipip; with -i)",
-        column: Some(Column { index: 29, name: "tun-type", allowed: &[AddDest, EditDest], tunnel: Some(b"..."), ..COLUMN }),
+        column: Some(Column {
+            index: 29,
+            name: "tun-type",
+            allowed: &[AddDest, EditDest],
+            tunnel: Some(b"..."),
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.dest.tun = Tun::parse(v).ok_or("illegal tunnel type specified")?;
-    Ok(())
-}),
+            e.dest.tun = Tun::parse(v).ok_or("illegal tunnel type specified")?;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -768,18 +919,30 @@ pub static OPTIONS: &[OptSpec] = &[
         value_names: &["port"],
         section: Section::ServerOption,
         help: "Tunnel destination port (gue)",
-        column: Some(Column { index: 30, name: "tun-port", allowed: &[AddDest, EditDest], tunnel: Some(b"x+x"), ..COLUMN }),
+        column: Some(Column {
+            index: 30,
+            name: "tun-port",
+            allowed: &[AddDest, EditDest],
+            tunnel: Some(b"x+x"),
+            ..COLUMN
+        }),
         action: Action::Set(|e, v| {
-    e.dest.tun_port = number(v, 1, 65535, "tunnel port")? as u16;
-    Ok(())
-}),
+            e.dest.tun_port = number(v, 1, 65535, "tunnel port")? as u16;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "tun-nocsum",
         section: Section::ServerOption,
         help: "Tunnel encapsulation without checksum",
-        column: Some(Column { index: 31, name: "tun-nocsum", allowed: &[AddDest, EditDest], tunnel: Some(b"x11"), ..COLUMN }),
+        column: Some(Column {
+            index: 31,
+            name: "tun-nocsum",
+            allowed: &[AddDest, EditDest],
+            tunnel: Some(b"x11"),
+            ..COLUMN
+        }),
         action: Action::Set(|_, _| Ok(())),
         ..OPTION
     },
@@ -787,33 +950,50 @@ pub static OPTIONS: &[OptSpec] = &[
         long: "tun-csum",
         section: Section::ServerOption,
         help: "Tunnel encapsulation with checksum (gue, gre)",
-        column: Some(Column { index: 32, name: "tun-csum", allowed: &[AddDest, EditDest], tunnel: Some(b"x11"), ..COLUMN }),
+        column: Some(Column {
+            index: 32,
+            name: "tun-csum",
+            allowed: &[AddDest, EditDest],
+            tunnel: Some(b"x11"),
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.dest.tun_flags |= TunnelFlags::CSUM;
- Ok(())
-}),
+            e.dest.tun_flags |= TunnelFlags::CSUM;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "tun-remcsum",
         section: Section::ServerOption,
         help: "Tunnel encapsulation with remote checksum (gue)",
-        column: Some(Column { index: 33, name: "tun-remcsum", allowed: &[AddDest, EditDest], tunnel: Some(b"x1x"), ..COLUMN }),
+        column: Some(Column {
+            index: 33,
+            name: "tun-remcsum",
+            allowed: &[AddDest, EditDest],
+            tunnel: Some(b"x1x"),
+            ..COLUMN
+        }),
         action: Action::Set(|e, _| {
- e.dest.tun_flags |= TunnelFlags::REMCSUM;
- Ok(())
-}),
+            e.dest.tun_flags |= TunnelFlags::REMCSUM;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
         long: "json",
         section: Section::Extra,
         help: "JSON output for -L (every form) and -S; JSON input for -R",
-        column: Some(Column { index: 34, name: "json", allowed: &[List, Restore, Save], ..COLUMN }),
+        column: Some(Column {
+            index: 34,
+            name: "json",
+            allowed: &[List, Restore, Save],
+            ..COLUMN
+        }),
         action: Action::Global(|g, _| {
- g.json = true;
- Ok(())
-}),
+            g.json = true;
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -823,12 +1003,12 @@ pub static OPTIONS: &[OptSpec] = &[
         section: Section::Extra,
         help: "Work in a network namespace: a name (as ip netns) or a path",
         action: Action::Global(|g, v| {
-    if g.netns.is_some() {
-        return Err(Failure::usage("multiple 'netns' options specified"));
-    }
-    g.netns = Some(v.to_string());
-    Ok(())
-}),
+            if g.netns.is_some() {
+                return Err(Failure::usage("multiple 'netns' options specified"));
+            }
+            g.netns = Some(v.to_string());
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -838,13 +1018,14 @@ pub static OPTIONS: &[OptSpec] = &[
         section: Section::Extra,
         help: "Repeat a listing every SECONDS; with --json one line per sample with rates",
         action: Action::Global(|g, v| {
-    g.watch = Some(parse_watch(v).ok_or_else(|| {
-        Failure::usage(format!(
-            "invalid --watch interval `{v}' specified (seconds, more than 0 and at most 86400)"
-        ))
-    })?);
-    Ok(())
-}),
+            g.watch = Some(parse_watch(v).ok_or_else(|| {
+                Failure::usage(format!(
+                    "invalid --watch interval `{v}' specified \
+                     (seconds, more than 0 and at most 86400)"
+                ))
+            })?);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -854,13 +1035,13 @@ pub static OPTIONS: &[OptSpec] = &[
         section: Section::Extra,
         help: "With --watch: stop after N listings",
         action: Action::Global(|g, v| {
-    g.count = Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-        Failure::usage(format!(
-            "invalid --count value `{v}' specified (a whole number, 1 or more)"
-        ))
-    })?);
-    Ok(())
-}),
+            g.count = Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Failure::usage(format!(
+                    "invalid --count value `{v}' specified (a whole number, 1 or more)"
+                ))
+            })?);
+            Ok(())
+        }),
         ..OPTION
     },
     OptSpec {
@@ -881,7 +1062,8 @@ pub static OPTIONS: &[OptSpec] = &[
         hidden: true,
         action: Action::Exit(|v, _| Cli::GenerateCompletions(v.to_string())),
         ..OPTION
-    },];
+    },
+];
 
 /// The option with this long name.
 pub fn by_long(name: &str) -> Option<&'static OptSpec> {
