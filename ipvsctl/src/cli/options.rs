@@ -3,7 +3,7 @@
 //! legal, and what it does. ipvsadm 1.31's popt table plus ipvsctl's extras.
 //!
 //! The lexer matches arguments against the table, the parser runs each
-//! option's [`Action`], the rules check each option's [`Column`], and the
+//! option's [`Action`], the rules check each option's `Column`, and the
 //! help text, man page and shell completions are generated from it: adding an
 //! option is adding an item here (and its tests).
 
