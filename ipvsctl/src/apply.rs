@@ -21,7 +21,7 @@ use clap::{Arg, ArgAction, Command};
 use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
 
 use crate::cli::Command as CliCommand;
-use crate::exec::{message, subcommand_matches, Session, Term};
+use crate::session::{message, subcommand_matches, Session, Term};
 use crate::{interrupt, output, restore};
 
 /// The clap description of `apply`: it parses the arguments and renders
@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn the_readmes_example_rules_file_is_a_valid_state() {
-        let s = parse_state(include_str!("../../docs/examples/ipvs-rules.json")).unwrap();
+        let s = parse_state(include_str!("../tests/fixtures/ipvs-rules.json")).unwrap();
         assert_eq!(s.services.len(), 2);
         assert_eq!(s.services[0].destinations[0].weight, 3);
         assert_eq!(s.services[0].destinations[0].port, 80);

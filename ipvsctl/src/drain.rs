@@ -15,7 +15,7 @@ use clap::{Arg, ArgAction, ArgGroup, Command};
 use ipvs::{Change, DrainOptions, DrainProgress};
 
 use crate::cli::{self, Command as CliCommand, Context};
-use crate::exec::{message, subcommand_matches, Session, Term};
+use crate::session::{message, subcommand_matches, Session, Term};
 
 /// The clap description of `drain` (parsing, help, man page, completions).
 pub fn command() -> Command {

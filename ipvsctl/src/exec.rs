@@ -1,113 +1,263 @@
-//! Runs a parsed command against the kernel through [`ipvs::Ipvs`], printing
-//! what ipvsadm prints and returning its exit code: 0, 1 for a failed
-//! listing, 2 when IPVS cannot be opened, 255 for a refused change.
+//! The one dispatcher: every command, given on the command line or as a line
+//! of `-R` input, runs through [`Runner::dispatch`], which prints what ipvsadm
+//! prints and gives its exit code: 0, 1 for a failed listing, 2 when IPVS
+//! cannot be opened, 255 for a refused change.
 
-use std::io::{self, BufWriter, Stdout, Write};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::io;
 
-use ipvs::{Change, Info, Ipvs, Operation, VirtualServer};
+use ipvs::Change;
 
-use crate::cli::{help, Command, Invocation, ListFlags, ListRequest, ListWhat, Watch};
-use crate::output::{self, ListMode, ListOptions};
-use crate::restore;
-
-/// stdout (buffered) and stderr, kept in order: stdout is flushed before
-/// anything goes to stderr.
-pub struct Term {
-    out: BufWriter<Stdout>,
-    /// When set, stdout's text goes here instead (`--watch` of a listing).
-    capture: Option<Vec<u8>>,
-}
-
-impl Term {
-    /// The process's stdout and stderr.
-    pub fn new() -> Self {
-        Term {
-            out: BufWriter::new(io::stdout()),
-            capture: None,
-        }
-    }
-
-    /// A terminal whose stdout text is kept, for [`Term::take`]; stderr is the process's.
-    pub fn buffer() -> Self {
-        Term {
-            capture: Some(Vec::new()),
-            ..Term::new()
-        }
-    }
-
-    /// The text kept by a [`Term::buffer`].
-    pub fn take(&mut self) -> String {
-        String::from_utf8_lossy(&std::mem::take(self.capture.get_or_insert_with(Vec::new)))
-            .into_owned()
-    }
-
-    /// Writes to stdout.
-    pub fn print(&mut self, text: &str) -> io::Result<()> {
-        self.print_bytes(text.as_bytes())
-    }
-
-    /// Writes raw bytes to stdout.
-    pub fn print_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match &mut self.capture {
-            Some(buf) => {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            }
-            None => self.out.write_all(bytes),
-        }
-    }
-
-    /// Writes a line to stderr (after flushing stdout). A failing stderr is ignored.
-    pub fn error(&mut self, message: &str) -> io::Result<()> {
-        self.out.flush()?;
-        let _ = writeln!(io::stderr().lock(), "{message}");
-        Ok(())
-    }
-
-    /// Flushes stdout.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
+use crate::cli::{help, Command, Invocation, Watch};
+use crate::session::{Session, Term};
+use crate::{apply, drain, interrupt, restore};
 
 /// Runs one invocation of the program and returns its exit code.
 pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
-    if let Some(text) = info_text(&inv.command, prog) {
-        term.print(&text)?;
-        return Ok(0);
-    }
+    let mut runner = Runner {
+        prog,
+        json: inv.json,
+        netns: inv.netns.as_deref(),
+        watch: inv.watch,
+        session: None,
+        batch: None,
+        lines: Vec::new(),
+        line: 0,
+        done: 0,
+        status: 0,
+        term,
+    };
     match &inv.command {
-        Command::GenerateMan => {
-            term.print_bytes(&help::man_page()?)?;
-            Ok(0)
-        }
-        Command::GenerateCompletions(shell) => match help::completions(shell) {
-            Some(script) => {
-                term.print_bytes(&script)?;
-                Ok(0)
-            }
-            None => {
-                term.error(&format!(
-                    "unknown shell `{shell}' (bash, zsh, fish, elvish or powershell)"
-                ))?;
-                Ok(2)
-            }
+        Command::Restore => runner.restore(),
+        command => match runner.dispatch(command)? {
+            Flow::Exit(code) => Ok(code),
+            Flow::Next => Ok(runner.status),
         },
-        Command::Restore => restore::run(inv, prog, term),
-        other => {
-            let session = match Session::open(inv.netns.as_deref()) {
-                Ok(s) => s,
-                Err(message) => {
-                    term.error(&message)?;
+    }
+}
+
+/// What comes after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// The next command, if any; the exit status so far is [`Runner::status`].
+    Next,
+    /// The end, with this exit code (`-h`, `-v`, a failed listing, no IPVS).
+    Exit(i32),
+}
+
+/// Runs commands one after the other: the command line's one, or each line of
+/// `-R` input.
+struct Runner<'a> {
+    prog: &'a str,
+    /// `--json` (never set for `-R` lines: they print text).
+    json: bool,
+    netns: Option<&'a str>,
+    /// `--watch`, for the command line's listing.
+    watch: Option<Watch>,
+    /// Opened by the first command that needs the kernel.
+    session: Option<Session>,
+    /// `Some` while reading `-R` input: changes wait here and go to the
+    /// kernel in batches, sent before the next other command and at the end.
+    batch: Option<Vec<Change>>,
+    /// The input line of each change in the batch, the line being run, and the
+    /// last line applied: for the message when a signal stops `-R`.
+    lines: Vec<usize>,
+    line: usize,
+    done: usize,
+    /// The exit status of the last command, as ipvsadm's `-R` ends with it.
+    status: i32,
+    term: &'a mut Term,
+}
+
+impl Runner<'_> {
+    /// Runs one command.
+    fn dispatch(&mut self, command: &Command) -> io::Result<Flow> {
+        if let (Command::Change(change), Some(batch)) = (command, &mut self.batch) {
+            batch.push(change.clone());
+            self.lines.push(self.line);
+            return Ok(Flow::Next);
+        }
+        // Anything else runs after the changes before it.
+        if let Some(code) = self.flush()? {
+            return Ok(Flow::Exit(code));
+        }
+        // `-h`, `--help` and `-v` print what they print, and end the run (and
+        // the `-R` input) with 0, as ipvsadm's `usage_exit` and `version_exit` do.
+        if let Some(text) = info_text(command, self.prog) {
+            self.term.print(&text)?;
+            return Ok(Flow::Exit(0));
+        }
+        match command {
+            Command::GenerateMan => {
+                self.term.print_bytes(&help::man_page(clap_command())?)?;
+                Ok(Flow::Exit(0))
+            }
+            Command::GenerateCompletions(shell) => match help::completions(clap_command(), shell) {
+                Some(script) => {
+                    self.term.print_bytes(&script)?;
+                    Ok(Flow::Exit(0))
+                }
+                None => {
+                    self.term.error(&format!(
+                        "unknown shell `{shell}' (bash, zsh, fish, elvish or powershell)"
+                    ))?;
+                    Ok(Flow::Exit(2))
+                }
+            },
+            // The parser refuses `-R` in `-R` input, so this is the command line's.
+            Command::Restore => Ok(Flow::Exit(self.restore()?)),
+            Command::List(_) | Command::Save { .. } | Command::Change(_) => {
+                if let Err(code) = self.open()? {
+                    return Ok(Flow::Exit(code));
+                }
+                let Some(session) = &self.session else {
+                    return Ok(Flow::Exit(2));
+                };
+                let code = match (command, self.watch) {
+                    (Command::List(req), Some(w)) => session.watch(req, self.json, w, self.term)?,
+                    (Command::List(req), None) => session.list(req, self.json, self.term)?,
+                    (Command::Save { numeric }, _) => {
+                        session.save(*numeric, self.json, self.term)?
+                    }
+                    (Command::Change(change), _) => {
+                        self.status = session.change(change, self.term)?;
+                        return Ok(Flow::Next);
+                    }
+                    _ => 0,
+                };
+                // A listing that fails ends the run (ipvsadm exits at once).
+                if code != 0 {
+                    return Ok(Flow::Exit(code));
+                }
+                self.status = 0;
+                Ok(Flow::Next)
+            }
+            Command::Help | Command::Usage | Command::Version => Ok(Flow::Exit(0)),
+        }
+    }
+
+    /// Opens IPVS unless it is open; `Err(2)` once the reason is said.
+    fn open(&mut self) -> io::Result<Result<(), i32>> {
+        if self.session.is_some() {
+            return Ok(Ok(()));
+        }
+        match Session::open(self.netns) {
+            Ok(s) => {
+                self.session = Some(s);
+                Ok(Ok(()))
+            }
+            Err(message) => {
+                self.term.error(&message)?;
+                Ok(Err(2))
+            }
+        }
+    }
+
+    /// Sends the changes waiting in the batch; the status becomes the last
+    /// one's. `Some(code)` when the socket itself failed, or when SIGINT or
+    /// SIGTERM stopped the sending between two batches (128 + the signal).
+    fn flush(&mut self) -> io::Result<Option<i32>> {
+        let (Some(batch), Some(session)) = (&mut self.batch, &self.session) else {
+            return Ok(None);
+        };
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let failed = restore::apply(session, batch, self.term)?;
+        if let Some(signal) = restore::interrupted(failed.len(), batch.len()) {
+            let last = failed
+                .len()
+                .checked_sub(1)
+                .map_or(self.done, |i| self.lines[i]);
+            let applied = if last == 0 {
+                "nothing was applied".to_string()
+            } else {
+                format!("input lines 1 to {last} were applied")
+            };
+            self.term.error(&format!(
+                "ipvsctl: interrupted by {}: {applied}, the lines after it were not sent",
+                interrupt::name(signal)
+            ))?;
+            return Ok(Some(interrupt::exit_code(signal)));
+        }
+        self.done = self.lines.last().copied().unwrap_or(self.done);
+        batch.clear();
+        self.lines.clear();
+        match failed.last() {
+            // The socket failed before any result; apply has said why.
+            None => Ok(Some(255)),
+            Some(last) => {
+                self.status = if *last { 255 } else { 0 };
+                Ok(None)
+            }
+        }
+    }
+
+    /// `-R`: reads stdin whole and checks it all, then runs each line's
+    /// command (see [`restore`]), or with `--json` applies the saved state.
+    fn restore(&mut self) -> io::Result<i32> {
+        let text = restore::read_input()?;
+        if self.json {
+            let changes = match restore::json_changes(&text) {
+                Ok(c) => c,
+                Err(msg) => {
+                    self.term.error(&msg)?;
                     return Ok(2);
                 }
             };
-            match (other, inv.watch) {
-                (Command::List(req), Some(w)) => session.watch(req, inv.json, w, term),
-                _ => session.run(other, inv.json, term),
+            if let Err(code) = self.open()? {
+                return Ok(code);
+            }
+            let Some(session) = &self.session else {
+                return Ok(2);
+            };
+            interrupt::watch()?;
+            let failed = restore::apply(session, &changes, self.term)?;
+            if let Some(signal) = restore::interrupted(failed.len(), changes.len()) {
+                self.term.error(&format!(
+                    "{}: interrupted by {}: the first {} of the {} changes were applied, \
+                     the rest were not sent",
+                    self.prog,
+                    interrupt::name(signal),
+                    failed.len(),
+                    changes.len()
+                ))?;
+                return Ok(interrupt::exit_code(signal));
+            }
+            return Ok(if failed.iter().any(|f| *f) { 255 } else { 0 });
+        }
+        let steps = match restore::parse_input(self.prog, &text) {
+            Ok(s) => s,
+            Err(f) => {
+                self.term.error(&f.message)?;
+                return Ok(f.code);
+            }
+        };
+        if let Err(code) = self.open()? {
+            return Ok(code);
+        }
+        // The lines print text: `--json` is the command line's, for the input.
+        self.json = false;
+        // Only for changes: a listing alone stops at a signal as usual.
+        if steps
+            .iter()
+            .any(|s| matches!(s.command, Command::Change(_)))
+        {
+            interrupt::watch()?;
+        }
+        self.batch = Some(Vec::new());
+        for step in &steps {
+            self.line = step.line;
+            if let Flow::Exit(code) = self.dispatch(&step.command)? {
+                return Ok(code);
+            }
+            if !matches!(step.command, Command::Change(_)) {
+                self.done = step.line;
             }
         }
+        if let Some(code) = self.flush()? {
+            return Ok(code);
+        }
+        Ok(self.status)
     }
 }
 
@@ -116,35 +266,19 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
 /// commands.
 pub fn info_text(command: &Command, prog: &str) -> Option<String> {
     match command {
-        Command::Help => Some(help::help_text()),
+        Command::Help => Some(help::help_text(clap_command())),
         Command::Usage => Some(format!("{}{}", version_line(), help::ipvsadm_usage(prog))),
         Command::Version => Some(version_line()),
         _ => None,
     }
 }
 
-/// Parses the arguments of a subcommand of ipvsctl's own (`apply`, `drain`) with its clap
-/// definition. `Err(code)` when parsing ended the run: help or version printed (0), or the usage
-/// error said on stderr (2).
-pub fn subcommand_matches(
-    cmd: clap::Command,
-    args: &[String],
-    term: &mut Term,
-) -> io::Result<Result<clap::ArgMatches, i32>> {
-    use clap::error::ErrorKind;
-    match cmd.no_binary_name(true).try_get_matches_from(args) {
-        Ok(m) => Ok(Ok(m)),
-        Err(e) => {
-            let text = e.render().to_string();
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                term.print(&text)?;
-                Ok(Err(0))
-            } else {
-                term.error(text.trim_end())?;
-                Ok(Err(2))
-            }
-        }
-    }
+/// The whole command line as clap describes it, for `--help`, the man page and
+/// the completions: the ipvsadm-compatible options and the subcommands.
+fn clap_command() -> clap::Command {
+    help::command()
+        .subcommand(apply::command())
+        .subcommand(drain::command())
 }
 
 /// `-v`: ipvsadm's version line, for ipvsctl.
@@ -155,314 +289,28 @@ pub fn version_line() -> String {
     )
 }
 
-/// An open IPVS handle and the kernel's IPVS info (what `ipvs_init` gets).
-pub struct Session {
-    ipvs: Ipvs,
-    info: Info,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Session {
-    /// Opens IPVS like ipvsadm's `ipvs_init` (socket, family, `GET_INFO`),
-    /// in the namespace `netns` if given. `Err` is the message to print
-    /// before exiting with 2.
-    pub fn open(netns: Option<&str>) -> Result<Session, String> {
-        if let Some(ns) = netns {
-            let path = ipvs_sys::netns::netns_path(ns);
-            if let Err(e) = std::fs::File::open(&path) {
-                return Err(format!(
-                    "Can't open network namespace {}: {}",
-                    path.display(),
-                    os_text(&e)
-                ));
-            }
-        }
-        let opened = match netns {
-            Some(ns) => Ipvs::in_netns(ns),
-            None => Ipvs::new(),
-        };
-        let opened = opened.and_then(|ipvs| ipvs.info().map(|info| Session { ipvs, info }));
-        opened.map_err(|e| {
-            format!(
-                "Can't initialize ipvs: {}\n\
-                 Are you sure that IP Virtual Server is built in the kernel or as module?",
-                message(&e)
-            )
-        })
-    }
-
-    /// The handle.
-    pub fn ipvs(&self) -> &Ipvs {
-        &self.ipvs
-    }
-
-    /// Runs a listing, `-S` or a change; other commands do nothing.
-    pub fn run(&self, command: &Command, json: bool, term: &mut Term) -> io::Result<i32> {
-        match command {
-            Command::List(req) => self.list(req, json, term),
-            Command::Save { numeric } => self.save(*numeric, json, term),
-            Command::Change(change) => self.change(change, term),
-            _ => Ok(0),
-        }
-    }
-
-    fn change(&self, change: &Change, term: &mut Term) -> io::Result<i32> {
-        match self.ipvs.apply_one(change) {
-            Ok(()) => Ok(0),
-            Err(e) => {
-                term.error(&message(&e))?;
-                Ok(255)
-            }
-        }
-    }
-
-    fn save(&self, numeric: bool, json: bool, term: &mut Term) -> io::Result<i32> {
-        match self.ipvs.state() {
-            Ok(servers) => {
-                if json {
-                    term.print(&output::save_json(&servers))?;
-                } else {
-                    term.print(&output::save_text(&servers, numeric, true))?;
-                }
-                Ok(0)
-            }
-            Err(e) => {
-                term.error(&message(&e))?;
-                Ok(1)
-            }
-        }
-    }
-
-    fn list(&self, req: &ListRequest, json: bool, term: &mut Term) -> io::Result<i32> {
-        let opts = list_options(&req.flags);
-        match req.what {
-            ListWhat::All => match self.ipvs.state() {
-                Ok(servers) => {
-                    term.print(&if json {
-                        output::list_json(&self.info, &servers, &opts)
-                    } else {
-                        output::list_text(&self.info, &servers, &opts)
-                    })?;
-                    Ok(0)
-                }
-                Err(e) => {
-                    if !json {
-                        // ipvsadm prints its version header before asking for services.
-                        let header = output::list_text(&self.info, &[], &opts);
-                        term.print(header.lines().next().unwrap_or(""))?;
-                        term.print("\n")?;
-                    }
-                    term.error(&message(&e))?;
-                    Ok(1)
-                }
-            },
-            ListWhat::Service(key) => {
-                let vs = self.ipvs.service(&key).and_then(found).and_then(|entry| {
-                    let destinations = self.ipvs.destinations(&key)?;
-                    Ok(VirtualServer {
-                        entry,
-                        destinations,
-                    })
-                });
-                match vs {
-                    Ok(vs) => {
-                        term.print(&if json {
-                            output::list_json(&self.info, std::slice::from_ref(&vs), &opts)
-                        } else {
-                            output::list_service_text(&vs, &opts)
-                        })?;
-                        Ok(0)
-                    }
-                    Err(e) => {
-                        term.error(&message(&e))?;
-                        Ok(1)
-                    }
-                }
-            }
-            ListWhat::Connections => match self.ipvs.connections() {
-                Ok(conns) => {
-                    term.print(&if json {
-                        output::connections_json(&conns)
-                    } else {
-                        output::connections_text(
-                            &conns,
-                            req.flags.numeric,
-                            req.flags.persistent_conn,
-                        )
-                    })?;
-                    Ok(0)
-                }
-                Err(ipvs::Error::Io { .. }) => {
-                    term.error("cannot open file /proc/net/ip_vs_conn")?;
-                    Ok(1)
-                }
-                Err(e) => {
-                    term.error(&message(&e))?;
-                    Ok(1)
-                }
-            },
-            // ipvsadm exits 1 without a word when these fail.
-            ListWhat::Timeouts => match self.ipvs.timeouts() {
-                Ok(t) => {
-                    term.print(&if json {
-                        output::timeout_json(&t)
-                    } else {
-                        output::timeout_text(&t)
-                    })?;
-                    Ok(0)
-                }
-                Err(_) => Ok(1),
-            },
-            ListWhat::Daemons => match self.ipvs.daemons() {
-                Ok(d) => {
-                    term.print(&if json {
-                        output::daemon_json(&d)
-                    } else {
-                        output::daemon_text(&d)
-                    })?;
-                    Ok(0)
-                }
-                Err(_) => Ok(1),
-            },
-        }
-    }
-}
-
-impl Session {
-    /// `--watch`: the listing every `w.interval`, `w.count` times or until
-    /// interrupted. Text is redrawn in place on a terminal and appended
-    /// otherwise; `--json` gives one line per listing, with the rates computed
-    /// by [`ipvs::Sampler`] for service listings. Ends with the listing's exit
-    /// code when one fails.
-    pub fn watch(
-        &self,
-        req: &ListRequest,
-        json: bool,
-        w: Watch,
-        term: &mut Term,
-    ) -> io::Result<i32> {
-        use std::io::IsTerminal;
-        let redraw = !json && io::stdout().is_terminal();
-        let opts = list_options(&req.flags);
-        let mut sampler = ipvs::Sampler::new();
-        let start = Instant::now();
-        let mut n: u64 = 0;
-        loop {
-            let code = if json {
-                self.watch_json_once(req, &opts, &mut sampler, term)?
-            } else {
-                if redraw {
-                    term.print("\x1b[H\x1b[2J")?;
-                }
-                self.list(req, false, term)?
-            };
-            term.flush()?;
-            if code != 0 {
-                return Ok(code);
-            }
-            n += 1;
-            if w.count.is_some_and(|c| n >= c) {
-                return Ok(0);
-            }
-            // Ticks on a fixed schedule; a listing slower than the interval
-            // is followed at once by the next one.
-            let next = w.interval.checked_mul(u32::try_from(n).unwrap_or(u32::MAX));
-            let wait = next
-                .and_then(|t| (start + t).checked_duration_since(Instant::now()))
-                .unwrap_or_default();
-            std::thread::sleep(wait);
-        }
-    }
-
-    fn watch_json_once(
-        &self,
-        req: &ListRequest,
-        opts: &ListOptions,
-        sampler: &mut ipvs::Sampler,
-        term: &mut Term,
-    ) -> io::Result<i32> {
-        let servers = match req.what {
-            ListWhat::All => self.ipvs.state(),
-            ListWhat::Service(key) => self.ipvs.service(&key).and_then(found).and_then(|entry| {
-                Ok(vec![VirtualServer {
-                    destinations: self.ipvs.destinations(&key)?,
-                    entry,
-                }])
-            }),
-            _ => {
-                // Connections, timeouts, daemons: their document on one line.
-                let mut buf = Term::buffer();
-                let code = self.list(req, true, &mut buf)?;
-                if code == 0 {
-                    term.print(&output::watch_line(unix_now(), &buf.take()))?;
-                }
-                return Ok(code);
-            }
-        };
-        let at = Instant::now();
-        let now = unix_now();
-        match servers {
-            Ok(servers) => {
-                let sample = sampler.sample(at, &servers);
-                term.print(&output::watch_json(
-                    now, &self.info, &servers, &sample, opts,
-                ))?;
-                Ok(0)
-            }
-            Err(e) => {
-                term.error(&message(&e))?;
-                Ok(1)
-            }
-        }
-    }
-}
-
-/// Seconds since the Unix epoch, with the fraction.
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
-        .unwrap_or(0.0)
-}
-
-fn list_options(f: &ListFlags) -> ListOptions {
-    ListOptions {
-        mode: ListMode::from_flags(f.stats, f.rate, f.thresholds, f.persistent_conn, f.tun_info),
-        numeric: f.numeric,
-        exact: f.exact,
-        sort: !f.nosort,
-    }
-}
-
-/// A service that must be there: when it is not, the kernel's refusal that ipvsadm reports
-/// (`No such service`).
-fn found(entry: Option<ipvs::ServiceEntry>) -> ipvs::Result<ipvs::ServiceEntry> {
-    entry.ok_or(ipvs::Error::Kernel {
-        op: Operation::GetServices,
-        errno: libc::ESRCH,
-        detail: None,
-    })
-}
-
-/// What ipvsadm prints for a failure: `ipvs_strerror` of the errno where
-/// there is one ([`ipvs::Error::ipvsadm_message`]).
-pub fn message(e: &ipvs::Error) -> String {
-    match e {
-        ipvs::Error::Kernel { .. } => e.ipvsadm_message(),
-        // Without the family ipvsadm falls back to the sockopt interface,
-        // whose getsockopt fails with ENOPROTOOPT.
-        ipvs::Error::NotAvailable => ipvs::ipvsadm_message(Operation::Open, libc::ENOPROTOOPT),
-        ipvs::Error::Io { op, source } => match source.raw_os_error() {
-            Some(errno) => ipvs::ipvsadm_message(*op, errno),
-            None => source.to_string(),
-        },
-        other => other.to_string(),
-    }
-}
-
-/// The C library's text for an I/O error, without Rust's "(os error N)".
-fn os_text(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(errno) => ipvs::ipvsadm_message(Operation::Open, errno),
-        None => e.to_string(),
+    #[test]
+    fn help_and_version_lines_print_what_they_print_outside() {
+        let steps = restore::parse_input("ipvsctl", "-h\n").unwrap();
+        assert_eq!(steps[0].command, Command::Usage);
+        let usage = info_text(&steps[0].command, "ipvsctl").unwrap();
+        assert!(usage.starts_with("ipvsctl v"));
+        assert!(usage.contains("Usage:\n  ipvsctl -A|E virtual-service"));
+        let steps = restore::parse_input("ipvsctl", "-v\n").unwrap();
+        assert_eq!(
+            info_text(&steps[0].command, "ipvsctl")
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
+        let steps = restore::parse_input("ipvsctl", "--help\n").unwrap();
+        assert!(info_text(&steps[0].command, "ipvsctl").is_some());
+        let steps = restore::parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap();
+        assert!(info_text(&steps[0].command, "ipvsctl").is_none());
     }
 }

@@ -19,13 +19,16 @@
 //! batch in flight is finished, the rest is not sent, the message says which
 //! input lines (or, with `--json`, how many changes) were applied, and the
 //! exit status is 128 + the signal (130, 143).
+//!
+//! This module reads and checks the input and sends batches; the commands run
+//! through the same dispatcher as the command line's (`exec`).
 
 use std::io::{self, Read};
 
 use ipvs::Change;
 
-use crate::cli::{self, Command, Context, Failure, Invocation};
-use crate::exec::{info_text, message, Session, Term};
+use crate::cli::{self, Command, Context, Failure};
+use crate::session::{message, Session, Term};
 use crate::{interrupt, output};
 
 /// One command of the input, with its line number.
@@ -35,66 +38,16 @@ pub struct Step {
     pub command: Command,
 }
 
-/// Runs `-R` and returns the exit code.
-pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
+/// All of stdin, invalid UTF-8 replaced (ipvsadm reads bytes; its words are
+/// ASCII).
+pub fn read_input() -> io::Result<String> {
     let mut raw = Vec::new();
     io::stdin().lock().read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    if inv.json {
-        let changes = match json_changes(&text) {
-            Ok(c) => c,
-            Err(msg) => {
-                term.error(&msg)?;
-                return Ok(2);
-            }
-        };
-        let session = match Session::open(inv.netns.as_deref()) {
-            Ok(s) => s,
-            Err(msg) => {
-                term.error(&msg)?;
-                return Ok(2);
-            }
-        };
-        interrupt::watch()?;
-        let failed = apply(&session, &changes, term)?;
-        if let Some(signal) = interrupted(failed.len(), changes.len()) {
-            term.error(&format!(
-                "{prog}: interrupted by {}: the first {} of the {} changes were applied, \
-                 the rest were not sent",
-                interrupt::name(signal),
-                failed.len(),
-                changes.len()
-            ))?;
-            return Ok(interrupt::exit_code(signal));
-        }
-        return Ok(if failed.iter().any(|f| *f) { 255 } else { 0 });
-    }
-    let steps = match parse_input(prog, &text) {
-        Ok(s) => s,
-        Err(f) => {
-            term.error(&f.message)?;
-            return Ok(f.code);
-        }
-    };
-    let session = match Session::open(inv.netns.as_deref()) {
-        Ok(s) => s,
-        Err(msg) => {
-            term.error(&msg)?;
-            return Ok(2);
-        }
-    };
-    // Only for changes: a listing alone stops at a signal as usual.
-    if steps
-        .iter()
-        .any(|s| matches!(s.command, Command::Change(_)))
-    {
-        interrupt::watch()?;
-    }
-    execute(&session, steps, prog, term)
+    Ok(String::from_utf8_lossy(&raw).into_owned())
 }
 
 /// The signal that stopped [`apply`] short: it sent `sent` of `total` changes.
-fn interrupted(sent: usize, total: usize) -> Option<i32> {
+pub fn interrupted(sent: usize, total: usize) -> Option<i32> {
     interrupt::received().filter(|_| sent < total)
 }
 
@@ -174,103 +127,13 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     Ok(steps)
 }
 
-/// Runs the steps in order, sending consecutive changes as one batch.
-pub fn execute(
-    session: &Session,
-    steps: Vec<Step>,
-    prog: &str,
-    term: &mut Term,
-) -> io::Result<i32> {
-    let mut status = 0;
-    let mut batch: Vec<Change> = Vec::new();
-    // The input line of each change of the batch, and the last line applied (for a signal's message).
-    let (mut lines, mut done) = (Vec::new(), 0);
-    for step in steps {
-        if let Command::Change(c) = step.command {
-            batch.push(c);
-            lines.push(step.line);
-            continue;
-        }
-        if let Some(code) = flush(
-            session,
-            (&mut batch, &mut lines, &mut done),
-            term,
-            &mut status,
-        )? {
-            return Ok(code);
-        }
-        // `-h`, `--help` and `-v` print what they print on the command line
-        // and end the input with 0, as ipvsadm's `usage_exit` and
-        // `version_exit` do.
-        if let Some(text) = info_text(&step.command, prog) {
-            term.print(&text)?;
-            return Ok(0);
-        }
-        // Listings: ipvsadm exits at once when one fails.
-        let code = session.run(&step.command, false, term)?;
-        if code != 0 {
-            return Ok(code);
-        }
-        done = step.line;
-        status = 0;
-    }
-    if let Some(code) = flush(
-        session,
-        (&mut batch, &mut lines, &mut done),
-        term,
-        &mut status,
-    )? {
-        return Ok(code);
-    }
-    Ok(status)
-}
-
-/// Sends the pending changes (with their input lines; `done`, the last line
-/// applied, moves on); `status` becomes the last one's. `Some(code)` when the
-/// socket itself failed, or when a signal stopped the sending.
-fn flush(
-    session: &Session,
-    (batch, lines, done): (&mut Vec<Change>, &mut Vec<usize>, &mut usize),
-    term: &mut Term,
-    status: &mut i32,
-) -> io::Result<Option<i32>> {
-    if batch.is_empty() {
-        return Ok(None);
-    }
-    let failed = apply(session, batch, term)?;
-    if let Some(signal) = interrupted(failed.len(), batch.len()) {
-        let last = failed.len().checked_sub(1).map_or(*done, |i| lines[i]);
-        let applied = if last == 0 {
-            "nothing was applied".to_string()
-        } else {
-            format!("input lines 1 to {last} were applied")
-        };
-        term.error(&format!(
-            "ipvsctl: interrupted by {}: {applied}, the lines after it were not sent",
-            interrupt::name(signal)
-        ))?;
-        return Ok(Some(interrupt::exit_code(signal)));
-    }
-    *done = lines.last().copied().unwrap_or(*done);
-    batch.clear();
-    lines.clear();
-    if failed.is_empty() {
-        // The socket failed before any result; apply has said why.
-        return Ok(Some(255));
-    }
-    if let Some(last) = failed.last() {
-        *status = if *last { 255 } else { 0 };
-    }
-    Ok(None)
-}
-
 /// Changes sent between two looks at SIGINT and SIGTERM.
 const CHUNK: usize = 1000;
 
 /// Applies `changes` in batches, printing ipvsadm's message for each refused
 /// one. Returns, per change, whether it failed (empty if the socket failed;
 /// shorter than `changes` when a signal stopped it between two batches).
-fn apply(session: &Session, changes: &[Change], term: &mut Term) -> io::Result<Vec<bool>> {
+pub fn apply(session: &Session, changes: &[Change], term: &mut Term) -> io::Result<Vec<bool>> {
     let mut failed = Vec::with_capacity(changes.len());
     for chunk in changes.chunks(CHUNK) {
         if interrupt::received().is_some() {
@@ -431,27 +294,6 @@ mod tests {
             f.message,
             "line 1: Illegal 'numeric' option with the 'restore' command"
         );
-    }
-
-    #[test]
-    fn help_and_version_lines_print_what_they_print_outside() {
-        let steps = parse_input("ipvsctl", "-h\n").unwrap();
-        assert_eq!(steps[0].command, Command::Usage);
-        let usage = info_text(&steps[0].command, "ipvsctl").unwrap();
-        assert!(usage.starts_with("ipvsctl v"));
-        assert!(usage.contains("Usage:\n  ipvsctl -A|E virtual-service"));
-        let steps = parse_input("ipvsctl", "-v\n").unwrap();
-        assert_eq!(
-            info_text(&steps[0].command, "ipvsctl")
-                .unwrap()
-                .lines()
-                .count(),
-            1
-        );
-        let steps = parse_input("ipvsctl", "--help\n").unwrap();
-        assert!(info_text(&steps[0].command, "ipvsctl").is_some());
-        let steps = parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap();
-        assert!(info_text(&steps[0].command, "ipvsctl").is_none());
     }
 
     #[test]

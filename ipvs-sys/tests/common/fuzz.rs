@@ -157,12 +157,12 @@ pub enum From {
     Kernel,
 }
 
-/// Every message of every `*.nl` file in `dir` and `dir/listings`, whole (netlink header
-/// included), with its direction and file name.
-pub fn fixture_messages(dir: &Path) -> Vec<(String, From, Vec<u8>)> {
+/// Every message of every `*.nl` file in each of `dirs`, whole (netlink header included), with
+/// its direction and file name.
+pub fn fixture_messages(dirs: &[&Path]) -> Vec<(String, From, Vec<u8>)> {
     let mut out = Vec::new();
-    for d in [dir.to_path_buf(), dir.join("listings")] {
-        let mut files: Vec<_> = std::fs::read_dir(&d)
+    for d in dirs {
+        let mut files: Vec<_> = std::fs::read_dir(d)
             .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "nl"))

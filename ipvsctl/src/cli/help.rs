@@ -4,7 +4,6 @@
 
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, Command};
-use ipvs::Scheduler;
 
 use super::options::{ArgKind, OPTIONS};
 
@@ -165,7 +164,8 @@ fn roff_section(title: &str, text: &str, keep_lines: bool) -> String {
     }
 }
 
-/// The clap command (name `ipvsctl`).
+/// The clap command (name `ipvsctl`) of the ipvsadm-compatible options; the
+/// program adds its subcommands (`apply`, `drain`) before rendering.
 pub fn command() -> Command {
     let mut cmd = Command::new("ipvsctl")
         .version(env!("CARGO_PKG_VERSION"))
@@ -178,14 +178,11 @@ pub fn command() -> Command {
         .disable_help_flag(true)
         .disable_version_flag(true);
     for o in OPTIONS {
-        let name = o.long.unwrap_or("option");
-        let mut arg = Arg::new(name)
+        let mut arg = Arg::new(o.long)
+            .long(o.long)
             .help(o.help)
             .help_heading(o.section.heading())
             .hide(o.hidden);
-        if let Some(l) = o.long {
-            arg = arg.long(l);
-        }
         if let Some(s) = o.short {
             arg = arg.short(s);
         }
@@ -193,45 +190,38 @@ pub fn command() -> Command {
             arg = arg.visible_short_aliases(o.short_aliases.iter().copied());
         }
         arg = match o.arg {
-            ArgKind::None => arg.action(ArgAction::SetTrue),
-            ArgKind::Required => arg.value_name(o.value_name).num_args(1),
-            ArgKind::Optional => arg.value_name(o.value_name).num_args(0..=1),
-        };
-        if o.long == Some("set") {
-            arg = arg
+            ArgKind::None if o.value_names.is_empty() => arg.action(ArgAction::SetTrue),
+            // A popt flag followed by plain arguments (`--set TCP TCPFIN UDP`).
+            ArgKind::None => arg
                 .action(ArgAction::Set)
-                .num_args(3)
-                .value_names(["TCP", "TCPFIN", "UDP"]);
-        }
-        // Values for the completions (the help text already names them).
-        let values: &[&'static str] = match o.long {
-            Some("generate-completions") => &["bash", "zsh", "fish", "elvish", "powershell"],
-            Some("start-daemon" | "stop-daemon") => &["master", "backup"],
-            Some("tun-type") => &["ipip", "gue", "gre"],
-            Some("scheduler") => &Scheduler::KNOWN,
-            _ => &[],
+                .num_args(o.value_names.len())
+                .value_names(o.value_names.iter().copied()),
+            ArgKind::Required => arg.value_names(o.value_names.iter().copied()).num_args(1),
+            ArgKind::Optional => arg
+                .value_names(o.value_names.iter().copied())
+                .num_args(0..=1),
         };
-        if !values.is_empty() {
+        if !o.values.is_empty() {
             arg = arg
-                .value_parser(PossibleValuesParser::new(values))
+                .value_parser(PossibleValuesParser::new(o.values.iter().copied()))
                 .hide_possible_values(true);
         }
         cmd = cmd.arg(arg);
     }
-    cmd.subcommand(crate::apply::command())
-        .subcommand(crate::drain::command())
+    cmd
 }
 
 /// `--help`: the help, plain text, one line per option.
-pub fn help_text() -> String {
-    command().render_help().to_string()
+pub fn help_text(mut cmd: Command) -> String {
+    cmd.render_help().to_string()
 }
 
 /// `--generate-man`: the man page in roff.
-pub fn man_page() -> std::io::Result<Vec<u8>> {
+pub fn man_page(cmd: Command) -> std::io::Result<Vec<u8>> {
     // Section 8, as ipvsadm's; one page: apply and drain are described in it (clap_mangen's
     // subcommand section would point to ipvsctl-apply(1) pages that nobody installs).
-    let man = clap_mangen::Man::new(command()).section("8");
+    let subs: Vec<Command> = cmd.get_subcommands().cloned().collect();
+    let man = clap_mangen::Man::new(cmd).section("8");
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
@@ -239,7 +229,7 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
     out.extend(b".SH \"DESIRED STATE: APPLY AND DRAIN\"\n");
-    for sub in [crate::apply::command(), crate::drain::command()] {
+    for sub in subs {
         out.extend(subcommand_part(sub)?);
     }
     let extra = [
@@ -270,9 +260,8 @@ fn subcommand_part(sub: Command) -> std::io::Result<Vec<u8>> {
 }
 
 /// `--generate-completions SHELL`, or `None` for an unknown shell.
-pub fn completions(shell: &str) -> Option<Vec<u8>> {
+pub fn completions(mut cmd: Command, shell: &str) -> Option<Vec<u8>> {
     let shell: clap_complete::Shell = shell.parse().ok()?;
-    let mut cmd = command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "ipvsctl", &mut out);
     Some(out)
@@ -301,7 +290,7 @@ mod tests {
             .map(|o| {
                 let mut shorts: Vec<char> = o.short.into_iter().collect();
                 shorts.extend(o.short_aliases);
-                (o.long.map(str::to_string), shorts)
+                (Some(o.long.to_string()), shorts)
             })
             .collect();
         from_clap.sort();
@@ -309,7 +298,7 @@ mod tests {
         assert_eq!(from_clap, from_table);
         for (a, o) in cmd.get_arguments().zip(OPTIONS) {
             // --set is a popt flag whose three values are plain arguments.
-            let takes_value = o.arg != ArgKind::None || o.long == Some("set");
+            let takes_value = o.arg != ArgKind::None || !o.value_names.is_empty();
             assert_eq!(a.get_action().takes_values(), takes_value, "{:?}", o.long);
         }
     }
@@ -321,24 +310,23 @@ mod tests {
 
     #[test]
     fn help_mentions_every_visible_option() {
-        let h = help_text();
+        let h = help_text(command());
         for o in OPTIONS.iter().filter(|o| !o.hidden) {
-            if let Some(l) = o.long {
-                assert!(h.contains(&format!("--{l}")), "--{l} missing from help");
-            }
+            let l = o.long;
+            assert!(h.contains(&format!("--{l}")), "--{l} missing from help");
         }
         assert!(!h.contains("--generate-man"));
     }
 
     #[test]
     fn man_page_and_completions_render() {
-        let man = String::from_utf8(man_page().unwrap()).unwrap();
+        let man = String::from_utf8(man_page(command()).unwrap()).unwrap();
         assert!(man.contains(".TH ipvsctl"));
         assert!(man.contains("tcp\\-service"));
         for sh in ["bash", "zsh", "fish"] {
-            let c = String::from_utf8(completions(sh).unwrap()).unwrap();
+            let c = String::from_utf8(completions(command(), sh).unwrap()).unwrap();
             assert!(c.contains("tcp-service"), "{sh}");
         }
-        assert!(completions("tcsh").is_none());
+        assert!(completions(command(), "tcsh").is_none());
     }
 }

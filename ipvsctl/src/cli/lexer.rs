@@ -172,7 +172,6 @@ impl<'a> Lexer<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::options::OptId;
     use super::*;
 
     fn all(_: &OptSpec) -> bool {
@@ -181,7 +180,7 @@ mod tests {
 
     /// Tokens, the error (with the argument blamed) if any, and leftovers.
     type Lexed = (
-        Vec<(OptId, Option<String>)>,
+        Vec<(&'static str, Option<String>)>,
         Option<(LexError, String)>,
         Vec<String>,
     );
@@ -193,7 +192,7 @@ mod tests {
         let mut err = None;
         while let Some(t) = lx.next_token() {
             match t {
-                Ok(t) => toks.push((t.spec.id, t.value)),
+                Ok(t) => toks.push((t.spec.long, t.value)),
                 Err(e) => {
                     err = Some((e, lx.last_arg().to_string()));
                     break;
@@ -204,38 +203,36 @@ mod tests {
         (toks, err, left)
     }
 
-    fn ids(args: &[&str]) -> Vec<OptId> {
+    fn ids(args: &[&str]) -> Vec<&'static str> {
         lex(args).0.into_iter().map(|(i, _)| i).collect()
     }
 
     #[test]
     fn clusters() {
-        use OptId::*;
-        assert_eq!(ids(&["-Ln"]), [List, Numeric]);
-        assert_eq!(ids(&["-Lnc"]), [List, Numeric, Connection]);
-        assert_eq!(ids(&["-lnX"]), [List, Numeric, Exact]);
+        assert_eq!(ids(&["-Ln"]), ["list", "numeric"]);
+        assert_eq!(ids(&["-Lnc"]), ["list", "numeric", "connection"]);
+        assert_eq!(ids(&["-lnX"]), ["list", "numeric", "exact"]);
         let (t, _, _) = lex(&["-At1.2.3.4:80"]);
-        assert_eq!(t[1], (TcpService, Some("1.2.3.4:80".into())));
+        assert_eq!(t[1], ("tcp-service", Some("1.2.3.4:80".into())));
         let (t, _, _) = lex(&["-A", "-t=1.2.3.4:80"]);
         assert_eq!(t[1].1.as_deref(), Some("1.2.3.4:80"));
     }
 
     #[test]
     fn optional_value() {
-        use OptId::*;
         let (t, _, _) = lex(&["-A", "-p", "-s", "rr"]);
-        assert_eq!(t[1], (Persistent, None));
-        assert_eq!(t[2], (Scheduler, Some("rr".into())));
+        assert_eq!(t[1], ("persistent", None));
+        assert_eq!(t[2], ("scheduler", Some("rr".into())));
         let (t, _, _) = lex(&["-A", "-p", "100"]);
-        assert_eq!(t[1], (Persistent, Some("100".into())));
+        assert_eq!(t[1], ("persistent", Some("100".into())));
         let (t, _, _) = lex(&["-A", "-p100"]);
-        assert_eq!(t[1], (Persistent, Some("100".into())));
+        assert_eq!(t[1], ("persistent", Some("100".into())));
         let (t, _, _) = lex(&["-A", "--persistent=7"]);
-        assert_eq!(t[1], (Persistent, Some("7".into())));
+        assert_eq!(t[1], ("persistent", Some("7".into())));
         let (t, _, _) = lex(&["-A", "-p"]);
-        assert_eq!(t[1], (Persistent, None));
+        assert_eq!(t[1], ("persistent", None));
         let (t, e, _) = lex(&["-A", "-p", "-100"]);
-        assert_eq!(t[1], (Persistent, None));
+        assert_eq!(t[1], ("persistent", None));
         assert_eq!(e, Some((LexError::UnknownOption, "-100".into())));
     }
 

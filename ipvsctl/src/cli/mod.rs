@@ -12,9 +12,129 @@ mod parser;
 mod rules;
 mod values;
 
-use ipvs::{Change, ServiceKey};
+use ipvs::{Change, ServiceKey, Timeouts};
 
-pub use parser::parse;
+use lexer::{Lexer, Token};
+use options::{Action, OptSpec};
+use parser::{daemon_state, timeout, Entry, Globals};
+use rules::Cmd;
+
+/// Parses one invocation: the command line (`args` without the program name)
+/// or one line of `-R` input, already split into words. Each option's
+/// [`Action`] is run in the order given, as ipvsadm's option loop does; then
+/// the command's rules are checked and its [`Command`] is built.
+pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Failure> {
+    let accept: fn(&OptSpec) -> bool = match ctx {
+        Context::CommandLine => |_| true,
+        Context::RestoreLine => |o| !o.is_global() && !o.hidden,
+    };
+    let mut lx = Lexer::new(args, accept);
+    let mut globals = Globals::default();
+
+    // The first option must be the command (ipvsctl's global options aside).
+    let first = loop {
+        match lx.next_token() {
+            None => {
+                if lx.leftovers().is_empty() && ctx == Context::CommandLine {
+                    // No arguments at all: ipvsadm lists the table.
+                    return globals.finish(Command::List(ListRequest::default()));
+                }
+                return Err(Failure::try_help(prog));
+            }
+            Some(Err(_)) => return Err(Failure::try_help(prog)),
+            Some(Ok(t)) if t.spec.is_global() => take_global(&mut globals, &t)?,
+            Some(Ok(t)) => break t,
+        }
+    };
+    let value = first.value.as_deref().unwrap_or("");
+    let cmd = match first.spec.action {
+        Action::Command(cmd) => cmd,
+        Action::Exit(invocation) => return globals.finish(invocation(value, args)),
+        _ => return Err(Failure::try_help(prog)),
+    };
+    let mut e = Entry::new(cmd, options::columns());
+    match cmd {
+        Cmd::StartDaemon => {
+            e.daemon_state = daemon_state(value)
+                .ok_or_else(|| Failure::usage("illegal start-daemon parameter specified"))?;
+        }
+        Cmd::StopDaemon => {
+            e.daemon_state = daemon_state(value)
+                .ok_or_else(|| Failure::usage("illegal start_daemon specified"))?;
+        }
+        _ => {}
+    }
+
+    while let Some(tok) = lx.next_token() {
+        let tok = tok.map_err(|err| Failure::popt(lx.last_arg(), err.text()))?;
+        if tok.spec.is_global() {
+            take_global(&mut globals, &tok)?;
+            continue;
+        }
+        apply(&mut e, &tok, lx.last_arg()).map_err(Failure::usage)?;
+    }
+
+    let mut rest = lx.leftovers().iter();
+    if cmd == Cmd::Timeout {
+        let (Some(tcp), Some(fin), Some(udp)) = (rest.next(), rest.next(), rest.next()) else {
+            return Err(Failure::usage("--set option requires 3 timeout values"));
+        };
+        e.timeouts = Timeouts {
+            tcp: timeout(tcp, 0).map_err(Failure::usage)?,
+            tcp_fin: timeout(fin, 0).map_err(Failure::usage)?,
+            udp: timeout(udp, 0).map_err(Failure::usage)?,
+        };
+    }
+    if let Some(arg) = rest.next() {
+        return Err(Failure::usage(format!("unexpected argument {arg}")));
+    }
+    if let Some(flags) = e.sched_flags_arg.take() {
+        e.apply_sched_flags(&flags).map_err(Failure::usage)?;
+    }
+    e.opts.insert_all(globals.columns);
+    e.check().map_err(Failure::usage)?;
+    if cmd == Cmd::Restore && ctx == Context::RestoreLine {
+        // ipvsadm refuses to nest restores ("avoid infinite loop").
+        return Err(Failure::try_help(prog));
+    }
+    let command = e.finish().map_err(Failure::usage)?;
+    globals.finish(command)
+}
+
+/// A global option, wherever it is.
+fn take_global(globals: &mut Globals, t: &Token) -> Result<(), Failure> {
+    if let Some(c) = &t.spec.column {
+        globals.columns.insert(c);
+    }
+    match t.spec.action {
+        Action::Global(take) => take(globals, t.value.as_deref().unwrap_or("")),
+        _ => Ok(()),
+    }
+}
+
+/// One option after the command, as ipvsadm's option loop handles it: its
+/// column is recorded (each at most once), then its action runs. `raw` is the
+/// argument popt would blame.
+fn apply(e: &mut Entry, t: &Token, raw: &str) -> Result<(), String> {
+    let record = |e: &mut Entry| match &t.spec.column {
+        Some(c) => e.opts.set(c),
+        None => Ok(()),
+    };
+    match t.spec.action {
+        Action::Set(set) => {
+            record(e)?;
+            set(e, t.value.as_deref().unwrap_or(""))
+        }
+        Action::SetMaybe(set) => {
+            record(e)?;
+            set(e, t.value.as_deref())
+        }
+        // Commands (and globals that reach here) after the first option.
+        Action::Command(_) | Action::Exit(_) | Action::Global(_) => {
+            Err(format!("invalid option `{raw}'"))
+        }
+    }
+}
 
 /// Where the arguments come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

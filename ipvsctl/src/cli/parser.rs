@@ -1,6 +1,7 @@
-//! ipvsadm's `parse_options` and the checks of `process_options`: options are
-//! applied one by one in the order given, each failing at once with ipvsadm's
-//! message, then the command's rules are checked and a [`Command`] is built.
+//! What ipvsadm's `parse_options` fills and the checks of `process_options`:
+//! the options' actions ([`super::options`]) fill an [`Entry`] one by one in
+//! the order given, each failing at once with ipvsadm's message; then the
+//! command's rules are checked and [`Entry::finish`] builds the [`Command`].
 //! Nothing here talks to the kernel.
 
 use std::net::IpAddr;
@@ -11,164 +12,30 @@ use ipvs::{
     Service, ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
 };
 
-use super::lexer::{Lexer, Token};
-use super::options::{OptId, OptSpec};
-use super::rules::{check_command, check_tunnel, Cmd, Opt, OptSet, Tun};
-use super::values::{
-    atoi, ipvsadm_message, parse_fwmark, parse_mcast_group, parse_netmask, parse_service,
-    string_to_number,
-};
-use super::{Command, Context, Failure, Invocation, ListFlags, ListRequest, ListWhat, Watch};
+use super::rules::{check_command, check_tunnel, Cmd, Column, OptSet, Tun};
+use super::values::{ipvsadm_message, parse_service, string_to_number};
+use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Watch};
 
 // The ranges are the library's, which checks the same values in JSON and Rust.
 const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
 /// ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
-const DEFAULT_PERSISTENCE: u32 = 360;
-const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
+pub const DEFAULT_PERSISTENCE: u32 = 360;
+pub const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
 
-/// Parses one invocation: the command line (`args` without the program name)
-/// or one line of `-R` input, already split into words.
-pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Failure> {
-    let accept: fn(&OptSpec) -> bool = match ctx {
-        Context::CommandLine => |_| true,
-        Context::RestoreLine => |o| !o.global && !o.hidden,
-    };
-    let mut lx = Lexer::new(args, accept);
-    let mut globals = Globals::default();
-
-    // The first option must be the command (ipvsctl's global options aside).
-    let first = loop {
-        match lx.next_token() {
-            None => {
-                if lx.leftovers().is_empty() && ctx == Context::CommandLine {
-                    // No arguments at all: ipvsadm lists the table.
-                    return globals.finish(Command::List(ListRequest::default()));
-                }
-                return Err(Failure::try_help(prog));
-            }
-            Some(Err(_)) => return Err(Failure::try_help(prog)),
-            Some(Ok(t)) if t.spec.global => globals.take(&t)?,
-            Some(Ok(t)) => break t,
-        }
-    };
-    let value = first.value.as_deref().unwrap_or("");
-    let cmd = match first.spec.id {
-        OptId::AddService => Cmd::Add,
-        OptId::EditService => Cmd::Edit,
-        OptId::DeleteService => Cmd::Del,
-        OptId::AddServer => Cmd::AddDest,
-        OptId::EditServer => Cmd::EditDest,
-        OptId::DeleteServer => Cmd::DelDest,
-        OptId::Clear => Cmd::Flush,
-        OptId::List => Cmd::List,
-        OptId::Zero => Cmd::Zero,
-        OptId::Set => Cmd::Timeout,
-        OptId::Restore => Cmd::Restore,
-        OptId::Save => Cmd::Save,
-        OptId::StartDaemon => Cmd::StartDaemon,
-        OptId::StopDaemon => Cmd::StopDaemon,
-        // `-h` prints ipvsadm's usage text; `--help` ipvsctl's fuller help.
-        OptId::Help if args.iter().any(|a| a == "--help") => return globals.finish(Command::Help),
-        OptId::Help => return globals.finish(Command::Usage),
-        OptId::Version => return globals.finish(Command::Version),
-        OptId::GenerateMan => return globals.finish(Command::GenerateMan),
-        OptId::GenerateCompletions => {
-            return globals.finish(Command::GenerateCompletions(value.to_string()))
-        }
-        _ => return Err(Failure::try_help(prog)),
-    };
-    let mut e = Entry::new(cmd);
-    match first.spec.id {
-        OptId::StartDaemon => {
-            e.daemon_state = daemon_state(value)
-                .ok_or_else(|| Failure::usage("illegal start-daemon parameter specified"))?;
-        }
-        OptId::StopDaemon => {
-            e.daemon_state = daemon_state(value)
-                .ok_or_else(|| Failure::usage("illegal start_daemon specified"))?;
-        }
-        _ => {}
-    }
-
-    while let Some(tok) = lx.next_token() {
-        let tok = tok.map_err(|err| Failure::popt(lx.last_arg(), err.text()))?;
-        if tok.spec.global {
-            globals.take(&tok)?;
-            continue;
-        }
-        e.apply(&tok, lx.last_arg()).map_err(Failure::usage)?;
-    }
-
-    let mut rest = lx.leftovers().iter();
-    if cmd == Cmd::Timeout {
-        let (Some(tcp), Some(fin), Some(udp)) = (rest.next(), rest.next(), rest.next()) else {
-            return Err(Failure::usage("--set option requires 3 timeout values"));
-        };
-        e.timeouts = Timeouts {
-            tcp: parse_timeout(tcp, 0)?,
-            tcp_fin: parse_timeout(fin, 0)?,
-            udp: parse_timeout(udp, 0)?,
-        };
-    }
-    if let Some(arg) = rest.next() {
-        return Err(Failure::usage(format!("unexpected argument {arg}")));
-    }
-    if let Some(flags) = e.sched_flags_arg.take() {
-        e.apply_sched_flags(&flags).map_err(Failure::usage)?;
-    }
-    if globals.json {
-        e.opts.insert(Opt::Json);
-    }
-    check_command(cmd, e.opts).map_err(Failure::usage)?;
-    if cmd == Cmd::Restore && ctx == Context::RestoreLine {
-        // ipvsadm refuses to nest restores ("avoid infinite loop").
-        return Err(Failure::try_help(prog));
-    }
-    let command = e.finish().map_err(Failure::usage)?;
-    globals.finish(command)
-}
-
-/// `--json` and `--netns`, wherever they appear on the command line.
+/// `--json`, `--netns`, `--watch` and `--count`, wherever they appear on the
+/// command line; `columns` are those of the ones given (`--json`'s).
 #[derive(Default)]
-struct Globals {
-    json: bool,
-    netns: Option<String>,
-    watch: Option<Duration>,
-    count: Option<u64>,
+pub struct Globals {
+    pub json: bool,
+    pub netns: Option<String>,
+    pub watch: Option<Duration>,
+    pub count: Option<u64>,
+    pub columns: OptSet,
 }
 
 impl Globals {
-    fn take(&mut self, t: &Token) -> Result<(), Failure> {
-        match t.spec.id {
-            OptId::Json => self.json = true,
-            OptId::Netns => {
-                if self.netns.is_some() {
-                    return Err(Failure::usage("multiple 'netns' options specified"));
-                }
-                self.netns = t.value.clone();
-            }
-            OptId::Watch => {
-                let v = t.value.as_deref().unwrap_or("");
-                self.watch = Some(parse_watch(v).ok_or_else(|| {
-                    Failure::usage(format!(
-                        "invalid --watch interval `{v}' specified (seconds, more than 0 and at most 86400)"
-                    ))
-                })?);
-            }
-            OptId::Count => {
-                let v = t.value.as_deref().unwrap_or("");
-                self.count = Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Failure::usage(format!(
-                        "invalid --count value `{v}' specified (a whole number, 1 or more)"
-                    ))
-                })?);
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn finish(self, command: Command) -> Result<Invocation, Failure> {
+    /// The invocation of `command` with these options.
+    pub fn finish(self, command: Command) -> Result<Invocation, Failure> {
         self.check_watch(&command)?;
         Ok(Invocation {
             command,
@@ -194,24 +61,29 @@ impl Globals {
 }
 
 /// `--watch`'s value: seconds, a decimal number above 0 and at most a day.
-fn parse_watch(s: &str) -> Option<Duration> {
+pub fn parse_watch(s: &str) -> Option<Duration> {
     let secs: f64 = s.trim().parse().ok()?;
     (secs.is_finite() && secs > 0.0 && secs <= 86400.0).then(|| Duration::from_secs_f64(secs))
 }
 
-fn daemon_state(s: &str) -> Option<DaemonState> {
+pub fn daemon_state(s: &str) -> Option<DaemonState> {
     s.parse().ok()
 }
 
 /// ipvsadm's `parse_timeout` (with `buf` present): `min..=MAX_TIMEOUT`.
-fn parse_timeout(s: &str, min: i64) -> Result<u32, Failure> {
+pub fn timeout(s: &str, min: i64) -> Result<u32, String> {
     string_to_number(s, min, MAX_TIMEOUT)
         .map(|n| n as u32)
-        .ok_or_else(|| Failure::usage(format!("invalid timeout value `{s}' specified")))
+        .ok_or_else(|| format!("invalid timeout value `{s}' specified"))
+}
+
+/// ipvsadm's `string_to_number` in `min..=max`, or `illegal <what> specified`.
+pub fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
+    string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
 }
 
 /// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them.
-fn truncate(s: &str, max: usize) -> String {
+pub fn truncate(s: &str, max: usize) -> String {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -221,64 +93,73 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// The virtual service being described (ipvsadm's `ce.svc`).
 #[derive(Debug, Clone)]
-struct Svc {
-    family: Option<Family>,
-    protocol: Option<Protocol>,
-    addr: Option<IpAddr>,
-    port: u16,
-    fwmark: u32,
-    scheduler: String,
-    flags: ServiceFlags,
-    timeout: u32,
-    netmask: Netmask,
-    pe: String,
+pub struct Svc {
+    pub family: Option<Family>,
+    pub protocol: Option<Protocol>,
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+    pub fwmark: u32,
+    pub scheduler: String,
+    pub flags: ServiceFlags,
+    pub timeout: u32,
+    pub netmask: Netmask,
+    pub pe: String,
 }
 
 /// The real server being described (ipvsadm's `ce.dest`).
 #[derive(Debug, Clone)]
-struct Dest {
-    addr: Option<IpAddr>,
-    port: u16,
-    forward: Fwd,
-    weight: u32,
-    upper: u32,
-    lower: u32,
-    tun: Tun,
-    tun_port: u16,
-    tun_flags: TunnelFlags,
+pub struct Dest {
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+    pub forward: Fwd,
+    pub weight: u32,
+    pub upper: u32,
+    pub lower: u32,
+    pub tun: Tun,
+    pub tun_port: u16,
+    pub tun_flags: TunnelFlags,
 }
 
+/// The forwarding method of `-g`, `-i` and `-m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fwd {
+pub enum Fwd {
     Route,
     Tunnel,
     Masq,
 }
 
 /// Everything one invocation says (ipvsadm's `ipvs_command_entry` plus its
-/// `options` and `format`).
-struct Entry {
-    cmd: Cmd,
-    opts: OptSet,
-    svc: Svc,
-    dest: Dest,
-    timeouts: Timeouts,
-    daemon_state: DaemonState,
-    mcast_ifn: String,
-    sync_id: u32,
-    sync_maxlen: u16,
-    mcast_group: Option<IpAddr>,
-    mcast_port: u16,
-    mcast_ttl: u8,
-    sched_flags_arg: Option<String>,
-    list: ListFlags,
+/// `options` and `format`), filled by the options' actions.
+pub struct Entry {
+    pub cmd: Cmd,
+    pub opts: OptSet,
+    /// Every option column, in ipvsadm's order, for the checks.
+    columns: Vec<&'static Column>,
+    pub svc: Svc,
+    pub dest: Dest,
+    pub timeouts: Timeouts,
+    pub daemon_state: DaemonState,
+    pub mcast_ifn: String,
+    pub sync_id: u32,
+    pub sync_maxlen: u16,
+    pub mcast_group: Option<IpAddr>,
+    pub mcast_port: u16,
+    pub mcast_ttl: u8,
+    pub sched_flags_arg: Option<String>,
+    pub list: ListFlags,
+    /// `-c`, `--timeout`, `--daemon`: what a listing shows.
+    pub shows_connections: bool,
+    pub shows_timeouts: bool,
+    pub shows_daemons: bool,
 }
 
 impl Entry {
-    fn new(cmd: Cmd) -> Self {
+    /// The entry of `cmd`, before any option; `columns` are all of them, in order.
+    pub fn new(cmd: Cmd, columns: Vec<&'static Column>) -> Self {
         Entry {
             cmd,
             opts: OptSet::default(),
+            columns,
             svc: Svc {
                 family: None,
                 protocol: None,
@@ -312,212 +193,36 @@ impl Entry {
             mcast_ttl: 0,
             sched_flags_arg: None,
             list: ListFlags::default(),
+            shows_connections: false,
+            shows_timeouts: false,
+            shows_daemons: false,
         }
     }
 
-    /// One option after the command, as ipvsadm's option loop handles it.
-    /// `raw` is the argument popt would blame.
-    fn apply(&mut self, tok: &Token, raw: &str) -> Result<(), String> {
-        let v = tok.value.as_deref().unwrap_or("");
-        let number = |min: i64, max: i64, what: &str| {
-            string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
-        };
-        match tok.spec.id {
-            OptId::TcpService | OptId::UdpService | OptId::SctpService => {
-                self.opts.set(Opt::Service)?;
-                let proto = match tok.spec.id {
-                    OptId::TcpService => Protocol::Tcp,
-                    OptId::UdpService => Protocol::Udp,
-                    _ => Protocol::Sctp,
-                };
-                self.svc.protocol = Some(proto);
-                let hp = parse_service(v, Some(proto))
-                    .ok_or("illegal virtual server address[:port] specified")?;
-                self.svc.addr = Some(hp.addr);
-                self.svc.family = Some(Family::of(&hp.addr));
-                if hp.addr.is_ipv6() {
-                    self.svc.netmask = Netmask::V6(128);
-                }
-                if let Some(p) = hp.port {
-                    self.svc.port = p;
-                }
-            }
-            OptId::FwmarkService => {
-                self.opts.set(Opt::Service)?;
-                self.svc.family = Some(Family::Inet);
-                self.svc.protocol = Some(Protocol::Tcp);
-                self.svc.fwmark = parse_fwmark(v)
-                    .ok_or_else(|| format!("invalid fwmark value `{v}' specified"))?;
-            }
-            OptId::Scheduler => {
-                self.opts.set(Opt::Scheduler)?;
-                self.svc.scheduler = truncate(v, ipvs::MAX_NAME);
-            }
-            OptId::Persistent => {
-                self.opts.set(Opt::Persistent)?;
-                self.svc.flags |= ServiceFlags::PERSISTENT;
-                self.svc.timeout = match &tok.value {
-                    None => DEFAULT_PERSISTENCE,
-                    Some(t) => string_to_number(t, 1, MAX_TIMEOUT)
-                        .ok_or_else(|| format!("invalid timeout value `{t}' specified"))?
-                        as u32,
-                };
-            }
-            OptId::Netmask => {
-                self.opts.set(Opt::Netmask)?;
-                if self.svc.family == Some(Family::Inet6) {
-                    let n = atoi(v);
-                    if !(1..=128).contains(&n) {
-                        return Err("illegal ipv6 netmask specified".into());
-                    }
-                    self.svc.netmask = Netmask::V6(n as u8);
-                } else {
-                    let m = parse_netmask(v)
-                        .ok_or("illegal virtual server persistent mask specified")?;
-                    self.svc.netmask = Netmask::V4(m);
-                }
-            }
-            OptId::RealServer => {
-                self.opts.set(Opt::Server)?;
-                let hp = parse_service(v, self.svc.protocol)
-                    .ok_or("illegal real server address[:port] specified")?;
-                self.dest.addr = Some(hp.addr);
-                // The service's port at this point, when -r names none.
-                self.dest.port = hp.port.unwrap_or(self.svc.port);
-            }
-            OptId::Ipip | OptId::Gatewaying | OptId::Masquerading => {
-                self.opts.set(Opt::Forward)?;
-                self.dest.forward = match tok.spec.id {
-                    OptId::Ipip => Fwd::Tunnel,
-                    OptId::Gatewaying => Fwd::Route,
-                    _ => Fwd::Masq,
-                };
-            }
-            OptId::Weight => {
-                self.opts.set(Opt::Weight)?;
-                // Debian's ipvsadm 1.31 (bug 814348) takes weights up to INT_MAX.
-                self.dest.weight = number(0, MAX_WEIGHT, "weight")? as u32;
-            }
-            OptId::UThreshold => {
-                self.opts.set(Opt::UThreshold)?;
-                self.dest.upper = number(0, MAX_WEIGHT, "u_threshold")? as u32;
-            }
-            OptId::LThreshold => {
-                self.opts.set(Opt::LThreshold)?;
-                self.dest.lower = number(0, MAX_WEIGHT, "l_threshold")? as u32;
-            }
-            OptId::Connection => self.opts.set(Opt::Connection)?,
-            OptId::Numeric => {
-                self.opts.set(Opt::Numeric)?;
-                self.list.numeric = true;
-            }
-            OptId::McastInterface => {
-                self.opts.set(Opt::Mcast)?;
-                self.mcast_ifn = truncate(v, ipvs::MAX_IFNAME);
-            }
-            OptId::SyncId => {
-                self.opts.set(Opt::SyncId)?;
-                self.sync_id = number(0, ipvs::MAX_SYNC_ID.into(), "syncid")? as u32;
-            }
-            OptId::Timeout => self.opts.set(Opt::Timeout)?,
-            OptId::Daemon => self.opts.set(Opt::Daemon)?,
-            OptId::Stats => {
-                self.opts.set(Opt::Stats)?;
-                self.list.stats = true;
-            }
-            OptId::Rate => {
-                self.opts.set(Opt::Rate)?;
-                self.list.rate = true;
-            }
-            OptId::Thresholds => {
-                self.opts.set(Opt::Thresholds)?;
-                self.list.thresholds = true;
-            }
-            OptId::PersistentConn => {
-                self.opts.set(Opt::PersistentConn)?;
-                self.list.persistent_conn = true;
-            }
-            OptId::NoSort => {
-                self.opts.set(Opt::NoSort)?;
-                self.list.nosort = true;
-            }
-            OptId::Sort => {}
-            OptId::Exact => {
-                self.opts.set(Opt::Exact)?;
-                self.list.exact = true;
-            }
-            OptId::Ipv6 => {
-                if self.svc.fwmark == 0 {
-                    return Err("-6 used before -f\n".into());
-                }
-                self.svc.family = Some(Family::Inet6);
-                self.svc.netmask = Netmask::V6(128);
-            }
-            OptId::Ops => {
-                self.opts.set(Opt::OnePacket)?;
-                self.svc.flags |= ServiceFlags::ONEPACKET;
-            }
-            OptId::Pe => {
-                self.opts.set(Opt::PersistenceEngine)?;
-                // ipvsadm keeps 16 bytes, the kernel compares at most 15 (its
-                // IP_VS_PENAME_MAXLEN buffer); no engine has a longer name, so
-                // either way the kernel finds none, and 15 pass the library's check.
-                self.svc.pe = truncate(v, ipvs::MAX_NAME);
-            }
-            OptId::SchedFlags => {
-                self.opts.set(Opt::SchedFlags)?;
-                // ipvsadm keeps it in a 128-byte buffer and reads it at the end.
-                self.sched_flags_arg = Some(truncate(v, 127));
-            }
-            OptId::McastGroup => {
-                self.opts.set(Opt::McastGroup)?;
-                self.mcast_group = Some(parse_mcast_group(v).map_err(|v6| {
-                    let fam = if v6 { "IPv6" } else { "IPv4" };
-                    format!("invalid {fam} mcast-group `{v}'")
-                })?);
-            }
-            OptId::McastPort => {
-                self.opts.set(Opt::McastPort)?;
-                self.mcast_port = number(1, 65535, "mcast-port")? as u16;
-            }
-            OptId::McastTtl => {
-                self.opts.set(Opt::McastTtl)?;
-                self.mcast_ttl = number(1, 255, "mcast-ttl")? as u8;
-            }
-            OptId::SyncMaxlen => {
-                self.opts.set(Opt::SyncMaxlen)?;
-                self.sync_maxlen = number(1, ipvs::MAX_SYNC_MAXLEN.into(), "sync-maxlen")? as u16;
-            }
-            OptId::TunInfo => {
-                self.opts.set(Opt::TunInfo)?;
-                self.list.tun_info = true;
-            }
-            OptId::TunType => {
-                self.opts.set(Opt::TunType)?;
-                self.dest.tun = Tun::parse(v).ok_or("illegal tunnel type specified")?;
-            }
-            OptId::TunPort => {
-                self.opts.set(Opt::TunPort)?;
-                self.dest.tun_port = number(1, 65535, "tunnel port")? as u16;
-            }
-            OptId::TunNocsum => self.opts.set(Opt::TunNocsum)?,
-            OptId::TunCsum => {
-                self.opts.set(Opt::TunCsum)?;
-                self.dest.tun_flags |= TunnelFlags::CSUM;
-            }
-            OptId::TunRemcsum => {
-                self.opts.set(Opt::TunRemcsum)?;
-                self.dest.tun_flags |= TunnelFlags::REMCSUM;
-            }
-            // Commands (and globals that reach here) after the first option.
-            _ => return Err(format!("invalid option `{raw}'")),
+    /// `-t`, `-u`, `--sctp-service`: the service's address and port.
+    pub fn service_address(&mut self, proto: Protocol, v: &str) -> Result<(), String> {
+        self.svc.protocol = Some(proto);
+        let hp = parse_service(v, Some(proto))
+            .ok_or("illegal virtual server address[:port] specified")?;
+        self.svc.addr = Some(hp.addr);
+        self.svc.family = Some(Family::of(&hp.addr));
+        if hp.addr.is_ipv6() {
+            self.svc.netmask = Netmask::V6(128);
+        }
+        if let Some(p) = hp.port {
+            self.svc.port = p;
         }
         Ok(())
     }
 
+    /// The command's rules (`generic_opt_check`) for the options given.
+    pub fn check(&self) -> Result<(), String> {
+        check_command(self.cmd, self.opts, &self.columns)
+    }
+
     /// ipvsadm's `parse_sched_flags`, run after all options (so `-b` may come
     /// before `-s`). An empty `-b ""` sets nothing.
-    fn apply_sched_flags(&mut self, arg: &str) -> Result<(), String> {
+    pub fn apply_sched_flags(&mut self, arg: &str) -> Result<(), String> {
         if arg.is_empty() {
             return Ok(());
         }
@@ -563,9 +268,8 @@ impl Entry {
 
     /// The service named by -t/-u/--sctp-service/-f, if any.
     fn key(&self) -> Option<ServiceKey> {
-        if !self.opts.has(Opt::Service) {
-            return None;
-        }
+        // Each service option sets the protocol (-f too).
+        self.svc.protocol?;
         if self.svc.fwmark != 0 {
             return Some(ServiceKey::fwmark(
                 self.svc.fwmark,
@@ -587,7 +291,7 @@ impl Entry {
 
     /// The checks of `process_options` that follow `generic_opt_check`, and
     /// the command they leave.
-    fn finish(self) -> Result<Command, String> {
+    pub fn finish(self) -> Result<Command, String> {
         let change = match self.cmd {
             Cmd::Add | Cmd::Edit => {
                 let svc = self.service()?;
@@ -701,15 +405,14 @@ impl Entry {
                 flags: d.tun_flags,
             },
         };
-        let dest = Destination {
+        Ok(Destination {
             addr,
             port,
             forward,
             weight: d.weight,
             upper_threshold: d.upper,
             lower_threshold: d.lower,
-        };
-        Ok(dest)
+        })
     }
 
     /// The library's checks on the destination, in ipvsadm's words and order:
@@ -733,34 +436,27 @@ impl Entry {
     /// ipvsadm's rules on the tunnel options given: only with `-i`, and as
     /// the tunnel type takes them.
     fn check_tunnel_options(&self) -> Result<(), String> {
-        let tunnel_opts = [
-            Opt::TunType,
-            Opt::TunPort,
-            Opt::TunNocsum,
-            Opt::TunCsum,
-            Opt::TunRemcsum,
-        ];
-        if self.opts.any(&tunnel_opts) && self.dest.forward != Fwd::Tunnel {
+        if self.opts.any_tunnel(&self.columns) && self.dest.forward != Fwd::Tunnel {
             return Err("Tunnel options conflict with forward method".into());
         }
-        check_tunnel(self.dest.tun, self.opts)
+        check_tunnel(self.dest.tun, self.opts, &self.columns)
     }
 
     fn list(self) -> Result<Command, String> {
-        let o = self.opts;
-        if (o.any(&[Opt::Connection, Opt::Timeout, Opt::Daemon])
-            && o.any(&[Opt::Stats, Opt::Rate, Opt::Thresholds]))
-            || (o.any(&[Opt::Timeout, Opt::Daemon]) && o.has(Opt::PersistentConn))
+        let f = &self.list;
+        let table = self.shows_timeouts || self.shows_daemons;
+        if ((self.shows_connections || table) && (f.stats || f.rate || f.thresholds))
+            || (table && f.persistent_conn)
         {
             return Err("options conflicts in the list command".into());
         }
-        let what = if o.has(Opt::Connection) {
+        let what = if self.shows_connections {
             ListWhat::Connections
         } else if let Some(key) = self.key() {
             ListWhat::Service(key)
-        } else if o.has(Opt::Timeout) {
+        } else if self.shows_timeouts {
             ListWhat::Timeouts
-        } else if o.has(Opt::Daemon) {
+        } else if self.shows_daemons {
             ListWhat::Daemons
         } else {
             ListWhat::All

@@ -1,9 +1,10 @@
-//! ipvsadm's legality tables: which options each command needs, allows or
+//! ipvsadm's legality checks: which options each command needs, allows or
 //! forbids (`commands_v_options`), and which tunnel options each tunnel type
 //! takes (`tunnel_types_v_options`), with the messages of `generic_opt_check`
-//! and `tunnel_opt_check`.
+//! and `tunnel_opt_check`. Each option's column of those tables is part of
+//! its definition ([`super::options`]).
 
-/// ipvsadm's commands, in its `CMD_*` order (which is the table's row order).
+/// ipvsadm's commands (its `CMD_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmd {
     Add,
@@ -42,164 +43,123 @@ impl Cmd {
             Cmd::Zero => "zero",
         }
     }
-
-    /// The row of the table: one character per [`Opt`], in order.
-    /// `+` compulsory, `x` illegal, `1` at most one of these, `.` optional.
-    /// The last column is ipvsctl's `--json`.
-    fn row(self) -> &'static [u8; OPT_COUNT] {
-        match self {
-            Cmd::Add | Cmd::Edit => b"xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx",
-            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Flush | Cmd::Timeout => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::List => b".11xxxxxxxxx11.......xxxxxxx.xxxxx.",
-            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+....xxxxxxxxxxxxxxxxxx.....x",
-            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::StartDaemon => b"xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxx",
-            Cmd::StopDaemon => b"xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxx",
-            Cmd::Restore => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.",
-            Cmd::Save => b".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.",
-            Cmd::Zero => b"xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-        }
-    }
 }
 
-/// Number of table columns: ipvsadm's 34 options and `--json`.
-pub const OPT_COUNT: usize = 35;
-
-/// ipvsadm's `OPTC_*` options (the table's columns), plus `--json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Opt {
-    Numeric,
-    Connection,
-    Service,
-    Scheduler,
-    Persistent,
-    Netmask,
-    Server,
-    Forward,
-    Weight,
-    UThreshold,
-    LThreshold,
-    Mcast,
-    Timeout,
-    Daemon,
-    Stats,
-    Rate,
-    Thresholds,
-    PersistentConn,
-    NoSort,
-    SyncId,
-    Exact,
-    OnePacket,
-    PersistenceEngine,
-    SchedFlags,
-    McastGroup,
-    McastPort,
-    McastTtl,
-    SyncMaxlen,
-    TunInfo,
-    TunType,
-    TunPort,
-    TunNocsum,
-    TunCsum,
-    TunRemcsum,
-    Json,
-}
-
-impl Opt {
-    /// ipvsadm's `optnames`.
-    pub fn name(self) -> &'static str {
-        OPT_NAMES[self as usize]
-    }
-
-    fn bit(self) -> u64 {
-        1 << (self as u8)
-    }
-}
-
-const OPT_NAMES: [&str; OPT_COUNT] = [
-    "numeric",
-    "connection",
-    "service-address",
-    "scheduler",
-    "persistent",
-    "netmask",
-    "real-server",
-    "forwarding-method",
-    "weight",
-    "u-threshold",
-    "l-threshold",
-    "mcast-interface",
-    "timeout",
-    "daemon",
-    "stats",
-    "rate",
-    "thresholds",
-    "persistent-conn",
-    "nosort",
-    "syncid",
-    "exact",
-    "ops",
-    "pe",
-    "sched-flags",
-    "mcast-group",
-    "mcast-port",
-    "mcast-ttl",
-    "sync-maxlen",
-    "tun-info",
-    "tun-type",
-    "tun-port",
-    "tun-nocsum",
-    "tun-csum",
-    "tun-remcsum",
-    "json",
+/// ipvsadm's commands, in its `CMD_*` order.
+#[cfg(test)]
+pub const ALL_COMMANDS: [Cmd; 14] = [
+    Cmd::Add,
+    Cmd::Edit,
+    Cmd::Del,
+    Cmd::Flush,
+    Cmd::List,
+    Cmd::AddDest,
+    Cmd::DelDest,
+    Cmd::EditDest,
+    Cmd::Timeout,
+    Cmd::StartDaemon,
+    Cmd::StopDaemon,
+    Cmd::Restore,
+    Cmd::Save,
+    Cmd::Zero,
 ];
 
-/// The options given so far (ipvsadm's `options` bitmask).
+/// One of ipvsadm's `OPTC_*` option columns (plus ipvsctl's `--json`): the
+/// name its messages use and, transposed, its column of
+/// `commands_v_options`. A command not named here refuses the option.
+#[derive(Debug)]
+pub struct Column {
+    /// ipvsadm's `OPTC_*` bit: `generic_opt_check` reports the first
+    /// violation in this order.
+    pub index: u8,
+    /// ipvsadm's `optnames` entry.
+    pub name: &'static str,
+    /// Commands that need the option (`+`).
+    pub needed_by: &'static [Cmd],
+    /// Commands that take at most one option of the columns marked so (`1`).
+    pub one_of: &'static [Cmd],
+    /// Commands that take it (` `).
+    pub allowed: &'static [Cmd],
+    /// For tunnel options, their row of `tunnel_types_v_options` for ipip,
+    /// gue and gre, marked as above (`x` refused, `.` allowed).
+    pub tunnel: Option<&'static [u8; 3]>,
+}
+
+/// The defaults a [`Column`] starts from: legal with no command.
+pub const COLUMN: Column = Column {
+    index: 0,
+    name: "",
+    needed_by: &[],
+    one_of: &[],
+    allowed: &[],
+    tunnel: None,
+};
+
+impl Column {
+    /// Its mark for `cmd`: `+` needed, `1` at most one, `.` allowed, `x` illegal.
+    fn rule(&self, cmd: Cmd) -> u8 {
+        if self.needed_by.contains(&cmd) {
+            b'+'
+        } else if self.one_of.contains(&cmd) {
+            b'1'
+        } else if self.allowed.contains(&cmd) {
+            b'.'
+        } else {
+            b'x'
+        }
+    }
+
+    fn bit(&self) -> u64 {
+        1 << self.index
+    }
+}
+
+/// The options given so far, by column (ipvsadm's `options` bitmask).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OptSet(u64);
 
 impl OptSet {
-    /// ipvsadm's `set_option`: each option at most once.
-    pub fn set(&mut self, o: Opt) -> Result<(), String> {
-        if self.has(o) {
-            return Err(format!("multiple '{}' options specified", o.name()));
+    /// ipvsadm's `set_option`: each column at most once.
+    pub fn set(&mut self, c: &Column) -> Result<(), String> {
+        if self.has(c) {
+            return Err(format!("multiple '{}' options specified", c.name));
         }
-        self.0 |= o.bit();
+        self.0 |= c.bit();
         Ok(())
     }
 
-    /// Records `o`, given or not before.
-    pub fn insert(&mut self, o: Opt) {
-        self.0 |= o.bit();
+    /// Records `c`, given or not before.
+    pub fn insert(&mut self, c: &Column) {
+        self.0 |= c.bit();
     }
 
-    /// Whether `o` was given.
-    pub fn has(self, o: Opt) -> bool {
-        self.0 & o.bit() != 0
+    /// Records every column of `other`.
+    pub fn insert_all(&mut self, other: OptSet) {
+        self.0 |= other.0;
     }
 
-    /// Whether any of `os` was given.
-    pub fn any(self, os: &[Opt]) -> bool {
-        os.iter().any(|o| self.has(*o))
+    /// Whether `c` was given.
+    pub fn has(self, c: &Column) -> bool {
+        self.0 & c.bit() != 0
     }
 
-    fn has_index(self, j: usize) -> bool {
-        self.0 & (1 << j) != 0
+    /// Whether any tunnel option was given.
+    pub fn any_tunnel(self, columns: &[&Column]) -> bool {
+        columns.iter().any(|c| c.tunnel.is_some() && self.has(c))
     }
 }
 
-/// ipvsadm's `generic_opt_check`: the first violation, in column order.
-pub fn check_command(cmd: Cmd, opts: OptSet) -> Result<(), String> {
-    let row = cmd.row();
-    let mut first_exclusive: Option<usize> = None;
-    for (j, rule) in row.iter().enumerate() {
-        if !opts.has_index(j) {
-            if *rule == b'+' {
+/// ipvsadm's `generic_opt_check` over `columns` (all of them, in order): the
+/// first violation.
+pub fn check_command(cmd: Cmd, opts: OptSet, columns: &[&Column]) -> Result<(), String> {
+    let mut first_exclusive: Option<&Column> = None;
+    for c in columns {
+        let rule = c.rule(cmd);
+        if !opts.has(c) {
+            if rule == b'+' {
                 return Err(format!(
                     "You need to supply the '{}' option for the '{}' command",
-                    OPT_NAMES[j],
+                    c.name,
                     cmd.name()
                 ));
             }
@@ -209,17 +169,17 @@ pub fn check_command(cmd: Cmd, opts: OptSet) -> Result<(), String> {
             b'x' => {
                 return Err(format!(
                     "Illegal '{}' option with the '{}' command",
-                    OPT_NAMES[j],
+                    c.name,
                     cmd.name()
                 ))
             }
             b'1' => match first_exclusive {
-                None => first_exclusive = Some(j),
+                None => first_exclusive = Some(c),
                 Some(last) => {
                     return Err(format!(
                         "The option '{}' conflicts with the '{}' option in the '{}' command",
-                        OPT_NAMES[j],
-                        OPT_NAMES[last],
+                        c.name,
+                        last.name,
                         cmd.name()
                     ))
                 }
@@ -232,6 +192,7 @@ pub fn check_command(cmd: Cmd, opts: OptSet) -> Result<(), String> {
 
 /// Tunnel types, in ipvsadm's `tunnames` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
 pub enum Tun {
     Ipip,
     Gue,
@@ -256,27 +217,19 @@ impl Tun {
             Tun::Gre => "gre",
         }
     }
-
-    /// Rules for tun-port, tun-nocsum, tun-csum, tun-remcsum.
-    fn row(self) -> &'static [u8; 4] {
-        match self {
-            Tun::Ipip => b"xxxx",
-            Tun::Gue => b"+111",
-            Tun::Gre => b"x11x",
-        }
-    }
 }
 
-/// ipvsadm's `tunnel_opt_check`.
-pub fn check_tunnel(tun: Tun, opts: OptSet) -> Result<(), String> {
-    const COLS: [Opt; 4] = [Opt::TunPort, Opt::TunNocsum, Opt::TunCsum, Opt::TunRemcsum];
-    let mut first_exclusive: Option<Opt> = None;
-    for (o, rule) in COLS.iter().zip(tun.row()) {
-        if !opts.has(*o) {
-            if *rule == b'+' {
+/// ipvsadm's `tunnel_opt_check`, over the tunnel options among `columns`.
+pub fn check_tunnel(tun: Tun, opts: OptSet, columns: &[&Column]) -> Result<(), String> {
+    let mut first_exclusive: Option<&Column> = None;
+    for c in columns {
+        let Some(row) = c.tunnel else { continue };
+        let rule = row[tun as usize];
+        if !opts.has(c) {
+            if rule == b'+' {
                 return Err(format!(
                     "You need to supply the '{}' option for the '{}' tunnel type",
-                    o.name(),
+                    c.name,
                     tun.name()
                 ));
             }
@@ -286,17 +239,17 @@ pub fn check_tunnel(tun: Tun, opts: OptSet) -> Result<(), String> {
             b'x' => {
                 return Err(format!(
                     "Illegal '{}' option with the '{}' tunnel type",
-                    o.name(),
+                    c.name,
                     tun.name()
                 ))
             }
             b'1' => match first_exclusive {
-                None => first_exclusive = Some(*o),
+                None => first_exclusive = Some(c),
                 Some(last) => {
                     return Err(format!(
                         "The option '{}' conflicts with the '{}' option in the '{}' tunnel type",
-                        o.name(),
-                        last.name(),
+                        c.name,
+                        last.name,
                         tun.name()
                     ))
                 }
@@ -309,101 +262,153 @@ pub fn check_tunnel(tun: Tun, opts: OptSet) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::options::{by_long, columns};
     use super::*;
 
-    const ALL: [Cmd; 14] = [
-        Cmd::Add,
-        Cmd::Edit,
-        Cmd::Del,
-        Cmd::Flush,
-        Cmd::List,
-        Cmd::AddDest,
-        Cmd::DelDest,
-        Cmd::EditDest,
-        Cmd::Timeout,
-        Cmd::StartDaemon,
-        Cmd::StopDaemon,
-        Cmd::Restore,
-        Cmd::Save,
-        Cmd::Zero,
-    ];
-
-    #[test]
-    fn rows_use_only_known_marks() {
-        for c in ALL {
-            assert!(c.row().iter().all(|b| b"+x1.".contains(b)), "{c:?}");
-        }
-        assert_eq!(Opt::Json as usize, OPT_COUNT - 1);
+    fn column(long: &str) -> &'static Column {
+        by_long(long)
+            .and_then(|o| o.column.as_ref())
+            .unwrap_or_else(|| panic!("--{long} has no column"))
     }
 
-    /// The columns ipvsadm 1.31's table marks for each command (transcribed
-    /// from ipvsadm.c, ' ' as '.').
-    #[test]
-    fn table_matches_ipvsadm() {
-        let count = |c: Cmd, m: u8| c.row()[..34].iter().filter(|b| **b == m).count();
-        assert_eq!(count(Cmd::List, b'1'), 4);
-        assert_eq!(count(Cmd::Add, b'.'), 6);
-        assert_eq!(count(Cmd::AddDest, b'+'), 2);
-        assert_eq!(count(Cmd::StartDaemon, b'.'), 6);
-        assert_eq!(count(Cmd::Restore, b'x'), 34);
-    }
-
-    fn set(os: &[Opt]) -> OptSet {
+    fn set(longs: &[&str]) -> OptSet {
         let mut s = OptSet::default();
-        for o in os {
-            s.set(*o).unwrap();
+        for l in longs {
+            s.set(column(l)).unwrap();
         }
         s
     }
 
+    fn check(cmd: Cmd, longs: &[&str]) -> Result<(), String> {
+        check_command(cmd, set(longs), &columns())
+    }
+
+    fn tunnel(tun: Tun, longs: &[&str]) -> Result<(), String> {
+        check_tunnel(tun, set(longs), &columns())
+    }
+
+    /// How many of ipvsadm 1.31's 34 columns a command marks `mark`.
+    fn count(cmd: Cmd, mark: u8) -> usize {
+        columns()
+            .iter()
+            .filter(|c| c.index < 34 && c.rule(cmd) == mark)
+            .count()
+    }
+
+    /// Counts of ipvsadm 1.31's table (ipvsadm.c's `commands_v_options`).
     #[test]
-    fn messages() {
+    fn list_has_four_exclusive_columns() {
+        assert_eq!(count(Cmd::List, b'1'), 4);
+    }
+
+    #[test]
+    fn add_service_has_six_optional_columns() {
+        assert_eq!(count(Cmd::Add, b'.'), 6);
+    }
+
+    #[test]
+    fn add_server_needs_two_columns() {
+        assert_eq!(count(Cmd::AddDest, b'+'), 2);
+    }
+
+    #[test]
+    fn start_daemon_has_six_optional_columns() {
+        assert_eq!(count(Cmd::StartDaemon, b'.'), 6);
+    }
+
+    #[test]
+    fn restore_refuses_every_ipvsadm_column() {
+        assert_eq!(count(Cmd::Restore, b'x'), 34);
+    }
+
+    #[test]
+    fn a_needed_option_missing_is_named() {
         assert_eq!(
-            check_command(Cmd::Add, set(&[])).unwrap_err(),
+            check(Cmd::Add, &[]).unwrap_err(),
             "You need to supply the 'service-address' option for the 'add-service' command"
         );
+    }
+
+    #[test]
+    fn the_second_needed_option_is_named_once_the_first_is_given() {
         assert_eq!(
-            check_command(Cmd::List, set(&[Opt::Weight])).unwrap_err(),
-            "Illegal 'weight' option with the 'list' command"
-        );
-        assert_eq!(
-            check_command(Cmd::List, set(&[Opt::Connection, Opt::Timeout])).unwrap_err(),
-            "The option 'timeout' conflicts with the 'connection' option in the 'list' command"
-        );
-        assert_eq!(
-            check_command(Cmd::AddDest, set(&[Opt::Service])).unwrap_err(),
+            check(Cmd::AddDest, &["tcp-service"]).unwrap_err(),
             "You need to supply the 'real-server' option for the 'add-server' command"
         );
-        assert!(check_command(Cmd::List, set(&[Opt::Numeric, Opt::Stats, Opt::Json])).is_ok());
+    }
+
+    #[test]
+    fn an_illegal_option_is_named() {
         assert_eq!(
-            check_command(Cmd::Add, set(&[Opt::Service, Opt::Json])).unwrap_err(),
+            check(Cmd::List, &["weight"]).unwrap_err(),
+            "Illegal 'weight' option with the 'list' command"
+        );
+    }
+
+    #[test]
+    fn the_second_exclusive_option_conflicts_with_the_first() {
+        assert_eq!(
+            check(Cmd::List, &["connection", "timeout"]).unwrap_err(),
+            "The option 'timeout' conflicts with the 'connection' option in the 'list' command"
+        );
+    }
+
+    #[test]
+    fn list_takes_numeric_stats_and_json() {
+        assert_eq!(check(Cmd::List, &["numeric", "stats", "json"]), Ok(()));
+    }
+
+    #[test]
+    fn json_is_illegal_with_changes() {
+        assert_eq!(
+            check(Cmd::Add, &["tcp-service", "json"]).unwrap_err(),
             "Illegal 'json' option with the 'add-service' command"
         );
-        let mut s = set(&[Opt::Service]);
+    }
+
+    #[test]
+    fn a_column_is_set_once() {
+        let mut s = set(&["tcp-service"]);
         assert_eq!(
-            s.set(Opt::Service).unwrap_err(),
+            s.set(column("fwmark-service")).unwrap_err(),
             "multiple 'service-address' options specified"
         );
     }
 
     #[test]
-    fn tunnels() {
+    fn gue_needs_a_port() {
         assert_eq!(
-            check_tunnel(Tun::Gue, set(&[])).unwrap_err(),
+            tunnel(Tun::Gue, &[]).unwrap_err(),
             "You need to supply the 'tun-port' option for the 'gue' tunnel type"
         );
+    }
+
+    #[test]
+    fn ipip_takes_no_port() {
         assert_eq!(
-            check_tunnel(Tun::Ipip, set(&[Opt::TunPort])).unwrap_err(),
+            tunnel(Tun::Ipip, &["tun-port"]).unwrap_err(),
             "Illegal 'tun-port' option with the 'ipip' tunnel type"
         );
+    }
+
+    #[test]
+    fn gue_takes_one_checksum_option() {
         assert_eq!(
-            check_tunnel(Tun::Gue, set(&[Opt::TunPort, Opt::TunCsum, Opt::TunRemcsum])).unwrap_err(),
+            tunnel(Tun::Gue, &["tun-port", "tun-csum", "tun-remcsum"]).unwrap_err(),
             "The option 'tun-remcsum' conflicts with the 'tun-csum' option in the 'gue' tunnel type"
         );
+    }
+
+    #[test]
+    fn gre_takes_no_remote_checksum() {
         assert_eq!(
-            check_tunnel(Tun::Gre, set(&[Opt::TunRemcsum])).unwrap_err(),
+            tunnel(Tun::Gre, &["tun-remcsum"]).unwrap_err(),
             "Illegal 'tun-remcsum' option with the 'gre' tunnel type"
         );
-        assert!(check_tunnel(Tun::Gre, set(&[Opt::TunCsum])).is_ok());
+    }
+
+    #[test]
+    fn gre_takes_a_checksum() {
+        assert_eq!(tunnel(Tun::Gre, &["tun-csum"]), Ok(()));
     }
 }

@@ -33,15 +33,12 @@ fn apply(ns: &NetNs, args: &[&str]) -> (i32, String, String) {
 
 /// `ipvsadm -S -n` lines a state gives, sorted.
 fn expected_save(state: &State) -> Vec<String> {
-    let mut lines = Vec::new();
-    for s in &state.services {
-        lines.push(service_rule(&s.service));
-        for d in &s.destinations {
-            lines.push(dest_rule(&s.service.key, d));
-        }
-    }
-    lines.sort();
-    lines
+    let servers: Vec<_> = state
+        .services
+        .iter()
+        .map(|s| configured(&s.service, &s.destinations))
+        .collect();
+    save_lines(&servers)
 }
 
 type Table = BTreeMap<ServiceKey, (Service, BTreeMap<(IpAddr, u16), Destination>)>;

@@ -36,17 +36,16 @@ fn a_batch_of_1500_changes_applies_all_but_the_bad_one_and_says_which() {
     let mut expected = Vec::new();
     for i in 0..SERVICES {
         let service = Service::new(key(i)).with_scheduler("wrr");
-        expected.push(service_rule(&service));
+        expected.push(configured(&service, &dests(i)));
         changes.push(Change::AddService(service));
         for d in dests(i) {
-            expected.push(dest_rule(&key(i), &d));
             changes.push(Change::AddDestination {
                 service: key(i),
                 destination: d,
             });
         }
     }
-    expected.sort();
+    let expected = save_lines(&expected);
     // In the middle, a service that already exists.
     let bad = changes.len() / 2;
     changes.insert(bad, Change::AddService(Service::new(key(7))));

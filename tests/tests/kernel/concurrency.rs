@@ -245,7 +245,10 @@ fn worker(ipvs: &Ipvs, t: u8) -> (Model, usize) {
             *sched = SCHEDULERS[i / 2 % 3];
             ipvs.edit_service(&Service::new(key).with_scheduler(*sched))
                 .unwrap_or_else(|e| panic!("thread {t}: edit {key:?}: {e}"));
-            let entry = ipvs.service(&key).expect("service");
+            let entry = ipvs
+                .service(&key)
+                .expect("service")
+                .unwrap_or_else(|| panic!("thread {t}: its service {key:?} is gone"));
             calls += 2;
             assert_eq!(
                 entry.service.key, key,

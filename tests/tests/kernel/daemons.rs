@@ -20,11 +20,7 @@ fn ipvsadm_daemons(ns: &NetNs) -> Vec<String> {
 }
 
 fn library_daemons(ipvs: &ipvs::Ipvs) -> Vec<String> {
-    ipvs.daemons()
-        .expect("daemons")
-        .iter()
-        .map(daemon_line)
-        .collect()
+    daemon_lines(&ipvs.daemons().expect("daemons"))
 }
 
 #[test]

@@ -1,16 +1,15 @@
-//! What the library tests share: a handle on a test namespace, ipvsadm's listing formats rebuilt
-//! from the library's values (so that what the library reports can be compared with what
-//! ipvsadm prints for the same kernel state), and traffic from inside a namespace.
+//! What the library tests share: a handle on a test namespace, the library's values in ipvsadm's
+//! formats through ipvsctl's formatters (so that what the library reports can be compared with
+//! what ipvsadm prints for the same kernel state), and traffic from inside a namespace.
 #![allow(dead_code)] // each helper is for the tests that need it
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use ipvs::{
-    DestinationEntry, Family, Forward, Ipvs, Netmask, Protocol, Service, ServiceFlags, ServiceKey,
-    SyncDaemon, TunnelFlags, TunnelType, VirtualServer,
+    DestinationEntry, Ipvs, Service, ServiceEntry, ServiceFlags, Stats, SyncDaemon, VirtualServer,
 };
+use ipvsctl::output::{ListMode, ListOptions};
 
 use crate::harness::NetNs;
 
@@ -35,137 +34,34 @@ pub fn addrport(addr: IpAddr, port: u16) -> String {
     }
 }
 
-/// ipvsadm's `-S` name of a service: `-t 10.0.0.1:80`, `--sctp-service ...`, `-f 7 -6`.
-pub fn rule_name(key: &ServiceKey) -> String {
-    match *key {
-        ServiceKey::Fwmark { fwmark, family } => match family {
-            Family::Inet => format!("-f {fwmark}"),
-            Family::Inet6 => format!("-f {fwmark} -6"),
+/// A service and its destinations as they were configured, as the kernel would report them
+/// before any traffic: no counters, no connections. For formatting what a state should look like.
+pub fn configured(service: &Service, destinations: &[ipvs::Destination]) -> VirtualServer {
+    VirtualServer {
+        entry: ServiceEntry {
+            service: service.clone(),
+            stats: Stats::default(),
         },
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let option = match protocol {
-                Protocol::Tcp => "-t",
-                Protocol::Udp => "-u",
-                Protocol::Sctp => "--sctp-service",
-                other => panic!("ipvsadm has no option for protocol {other}"),
-            };
-            format!("{option} {}", addrport(addr, port))
-        }
+        destinations: destinations
+            .iter()
+            .map(|d| DestinationEntry {
+                destination: *d,
+                active_conns: 0,
+                inactive_conns: 0,
+                persistent_conns: 0,
+                stats: Stats::default(),
+            })
+            .collect(),
     }
 }
 
-/// ipvsadm's `-b` text of the scheduler flags (`print_sched_flags`), empty when none is set.
-pub fn sched_flags(s: &Service) -> String {
-    let names: &[(ServiceFlags, &str)] = match s.scheduler.name() {
-        "sh" => &[
-            (ServiceFlags::SH_FALLBACK, "sh-fallback"),
-            (ServiceFlags::SH_PORT, "sh-port"),
-        ],
-        "mh" => &[
-            (ServiceFlags::MH_FALLBACK, "mh-fallback"),
-            (ServiceFlags::MH_PORT, "mh-port"),
-        ],
-        _ => &[
-            (ServiceFlags::SCHED1, "flag-1"),
-            (ServiceFlags::SCHED2, "flag-2"),
-            (ServiceFlags::SCHED3, "flag-3"),
-        ],
-    };
-    let set: Vec<&str> = names
-        .iter()
-        .filter(|(flag, _)| s.flags.contains(*flag))
-        .map(|(_, name)| *name)
-        .collect();
-    set.join(",")
-}
-
-/// The netmask as ipvsadm prints it after `-M` / `mask`, or `None` for the full default.
-pub fn netmask_text(s: &Service) -> Option<String> {
-    (s.netmask != Netmask::full(s.key.family())).then(|| s.netmask.to_string())
-}
-
-/// The `-S -n` line of a service (`print_service_entry` with `FMT_RULE`).
-pub fn service_rule(s: &Service) -> String {
-    let mut line = format!("-A {} -s {}", rule_name(&s.key), s.scheduler);
-    if s.flags.contains(ServiceFlags::PERSISTENT) {
-        write!(line, " -p {}", s.timeout).unwrap();
-        if let Some(mask) = netmask_text(s) {
-            write!(line, " -M {mask}").unwrap();
-        }
-    }
-    if let Some(pe) = &s.persistence_engine {
-        write!(line, " --pe {pe}").unwrap();
-    }
-    if s.flags.contains(ServiceFlags::ONEPACKET) {
-        line.push_str(" -o");
-    }
-    let flags = sched_flags(s);
-    if !flags.is_empty() {
-        write!(line, " -b {flags}").unwrap();
-    }
-    line
-}
-
-fn tunnel_flags_option(flags: TunnelFlags) -> &'static str {
-    // ipvsadm indexes an array with the flags: 0, 1 and 2 are the only values it can print.
-    if flags == TunnelFlags::CSUM {
-        "--tun-csum"
-    } else if flags == TunnelFlags::REMCSUM {
-        "--tun-remcsum"
-    } else {
-        assert!(
-            flags.is_empty(),
-            "ipvsadm cannot print tunnel flags {flags:?}"
-        );
-        "--tun-nocsum"
-    }
-}
-
-/// The `-S -n` line of a destination (`print_service_entry`, `print_tunnel_rule`).
-pub fn dest_rule(key: &ServiceKey, d: &ipvs::Destination) -> String {
-    let switch = match d.forward {
-        Forward::Masquerade => "-m",
-        Forward::Tunnel { .. } => "-i",
-        Forward::DirectRoute | Forward::Local => "-g",
-        other => panic!("ipvsadm has no switch for {other:?}"),
-    };
-    let mut line = format!(
-        "-a {} -r {} {switch} -w {}",
-        rule_name(key),
-        addrport(d.addr, d.port),
-        d.weight
-    );
-    if let Forward::Tunnel { kind, port, flags } = d.forward {
-        match kind {
-            TunnelType::Ipip => line.push_str(" --tun-type ipip"),
-            TunnelType::Gue => write!(
-                line,
-                " --tun-type gue --tun-port {port} {}",
-                tunnel_flags_option(flags)
-            )
-            .unwrap(),
-            TunnelType::Gre => {
-                write!(line, " --tun-type gre {}", tunnel_flags_option(flags)).unwrap()
-            }
-            other => panic!("ipvsadm cannot print tunnel type {other}"),
-        }
-    }
-    line
-}
-
-/// Every `-S -n` line of a state, sorted (ipvsadm sorts too, but each line is self-contained).
+/// Every `-S -n` line of a state, in ipvsctl's formatting of the library's values, sorted
+/// (ipvsadm sorts too, but each line is self-contained).
 pub fn save_lines(state: &[VirtualServer]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for vs in state {
-        lines.push(service_rule(&vs.entry.service));
-        for d in &vs.destinations {
-            lines.push(dest_rule(&vs.entry.service.key, &d.destination));
-        }
-    }
+    let mut lines: Vec<String> = ipvsctl::output::save_text(state, true, true)
+        .lines()
+        .map(str::to_string)
+        .collect();
     lines.sort();
     lines
 }
@@ -192,47 +88,7 @@ pub fn assert_ipvsadm_agrees(ns: &NetNs, ipvs: &Ipvs) -> Vec<VirtualServer> {
     state
 }
 
-/// ipvsadm's `-L` name of a service: `TCP  10.0.0.1:80`, `FWM  7 IPv6` (`print_service_entry`).
-pub fn list_name(key: &ServiceKey) -> String {
-    match *key {
-        ServiceKey::Fwmark { fwmark, family } => match family {
-            Family::Inet => format!("FWM  {fwmark}"),
-            Family::Inet6 => format!("FWM  {fwmark} IPv6"),
-        },
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let mut name = format!("{:<4} {}", protocol.to_string(), addrport(addr, port));
-            if addr.is_ipv4() {
-                name.truncate(33);
-            }
-            name
-        }
-    }
-}
-
-fn dest_list_name(d: &DestinationEntry) -> String {
-    let mut name = addrport(d.destination.addr, d.destination.port);
-    if d.destination.addr.is_ipv4() {
-        name.truncate(28);
-    }
-    name
-}
-
-/// `print_largenum` with `--exact`.
-fn exact(n: u64) -> String {
-    let digits = n.to_string();
-    let width = if digits.len() <= 8 {
-        9
-    } else {
-        digits.len() + 1
-    };
-    format!("{digits:>width$}")
-}
-
-/// Which `ipvsadm -L -n` listing to rebuild.
+/// Which `ipvsadm -L -n` listing to compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
     /// `-L -n`: forwarding method, weight, active and inactive connections.
@@ -258,203 +114,45 @@ impl Listing {
             Listing::StatsExact => &["-L", "-n", "--stats", "--exact"],
         }
     }
-}
 
-fn fwd_name(f: &Forward) -> &'static str {
-    match f {
-        Forward::Masquerade => "Masq",
-        Forward::Local => "Local",
-        Forward::Tunnel { .. } => "Tunnel",
-        Forward::DirectRoute => "Route",
-        other => panic!("ipvsadm has no name for {other:?}"),
-    }
-}
-
-fn tun_info(f: &Forward) -> String {
-    let flags = |flags: TunnelFlags| {
-        if flags == TunnelFlags::CSUM {
-            "+c"
-        } else if flags == TunnelFlags::REMCSUM {
-            "r+c"
-        } else {
-            assert!(
-                flags.is_empty(),
-                "ipvsadm cannot print tunnel flags {flags:?}"
-            );
-            "-c"
-        }
-    };
-    match *f {
-        Forward::Tunnel {
-            kind: TunnelType::Ipip,
-            ..
-        } => "ipip".into(),
-        Forward::Tunnel {
-            kind: TunnelType::Gue,
-            port,
-            flags: f,
-        } => format!("gue:{port}:{}", flags(f)),
-        Forward::Tunnel {
-            kind: TunnelType::Gre,
-            flags: f,
-            ..
-        } => format!("gre:{}", flags(f)),
-        _ => "n/a".into(),
-    }
-}
-
-/// The service line of the listings other than `--stats`/`--rate` (`print_service_entry`).
-pub fn service_list_line(s: &Service) -> String {
-    let mut line = format!("{} {}", list_name(&s.key), s.scheduler);
-    let flags = sched_flags(s);
-    if !flags.is_empty() {
-        write!(line, " ({flags})").unwrap();
-    }
-    if s.flags.contains(ServiceFlags::PERSISTENT) {
-        write!(line, " persistent {}", s.timeout).unwrap();
-        if let Some(mask) = netmask_text(s) {
-            write!(line, " mask {mask}").unwrap();
-        }
-        if let Some(pe) = &s.persistence_engine {
-            write!(line, " pe {pe}").unwrap();
+    /// The same listing's options for ipvsctl's formatter.
+    fn options(self) -> ListOptions {
+        let mode = match self {
+            Listing::Plain => ListMode::Default,
+            Listing::Thresholds => ListMode::Thresholds,
+            Listing::PersistentConn => ListMode::PersistentConn,
+            Listing::TunInfo => ListMode::TunInfo,
+            Listing::StatsExact => ListMode::Stats,
+        };
+        ListOptions {
+            mode,
+            numeric: true,
+            exact: self == Listing::StatsExact,
+            sort: true,
         }
     }
-    if s.flags.contains(ServiceFlags::ONEPACKET) {
-        line.push_str(" ops");
-    }
-    line
 }
 
-fn dest_list_line(d: &DestinationEntry, listing: Listing) -> String {
-    let name = dest_list_name(d);
-    let c = &d.destination;
-    let five = |s: &ipvs::Stats| {
-        [
-            s.conns,
-            s.in_packets,
-            s.out_packets,
-            s.in_bytes,
-            s.out_bytes,
-        ]
-        .into_iter()
-        .map(exact)
-        .collect::<String>()
-    };
-    match listing {
-        Listing::Plain => format!(
-            "  -> {name:<28} {:<7} {:<6} {:<10} {:<10}",
-            fwd_name(&c.forward),
-            c.weight,
-            d.active_conns,
-            d.inactive_conns
-        ),
-        Listing::Thresholds => format!(
-            "  -> {name:<28} {:<10} {:<10} {:<10} {:<10}",
-            c.upper_threshold, c.lower_threshold, d.active_conns, d.inactive_conns
-        ),
-        Listing::PersistentConn => format!(
-            "  -> {name:<28} {:<9} {:<11} {:<10} {:<10}",
-            c.weight, d.persistent_conns, d.active_conns, d.inactive_conns
-        ),
-        Listing::TunInfo => format!(
-            "  -> {name:<28} {:<7} {:<13} {:<6} {:<10} {:<10}",
-            fwd_name(&c.forward),
-            tun_info(&c.forward),
-            c.weight,
-            d.active_conns,
-            d.inactive_conns
-        ),
-        Listing::StatsExact => format!("  -> {name:<28}{}", five(&d.stats)),
-    }
-}
-
-/// One block per service of an ipvsadm listing rebuilt from the library's state: the service
-/// line, then its destinations' lines sorted; blocks sorted, line ends trimmed.
-pub fn list_blocks(state: &[VirtualServer], listing: Listing) -> Vec<Vec<String>> {
-    let mut blocks: Vec<Vec<String>> = state
-        .iter()
-        .map(|vs| {
-            let s = &vs.entry.service;
-            let svc = match listing {
-                Listing::StatsExact => {
-                    let st = &vs.entry.stats;
-                    let nums: String = [
-                        st.conns,
-                        st.in_packets,
-                        st.out_packets,
-                        st.in_bytes,
-                        st.out_bytes,
-                    ]
-                    .into_iter()
-                    .map(exact)
-                    .collect();
-                    format!("{:<33}{nums}", list_name(&s.key))
-                }
-                _ => service_list_line(s),
-            };
-            let mut dests: Vec<String> = vs
-                .destinations
-                .iter()
-                .map(|d| dest_list_line(d, listing).trim_end().to_string())
-                .collect();
-            dests.sort();
-            std::iter::once(svc.trim_end().to_string())
-                .chain(dests)
-                .collect()
-        })
-        .collect();
-    blocks.sort();
-    blocks
-}
-
-/// Asserts that an ipvsadm listing in the namespace shows what the library reports.
+/// Asserts that an ipvsadm listing in the namespace is, byte for byte, ipvsctl's formatting of
+/// what the library reports (`state`, and the kernel's IPVS info for the header).
 pub fn assert_listing_agrees(ns: &NetNs, state: &[VirtualServer], listing: Listing) {
+    let info = open(ns).info().expect("info");
+    let ours = ipvsctl::output::list_text(&info, state, &listing.options());
     let text = ns.ipvsadm_ok(listing.args());
     assert_eq!(
-        listing_blocks(&text, 3),
-        list_blocks(state, listing),
-        "ipvsadm {} (left) and the library (right) differ; ipvsadm printed:\n{text}",
+        text,
+        ours,
+        "ipvsadm {} (left) and the library's state as ipvsctl prints it (right) differ",
         listing.args().join(" ")
     );
 }
 
-/// The lines of an ipvsadm listing after its `skip` header lines, cut into one block per
-/// service (destination lines start with `  ->`), destination lines sorted, blocks sorted.
-pub fn listing_blocks(text: &str, skip: usize) -> Vec<Vec<String>> {
-    let mut blocks: Vec<Vec<String>> = Vec::new();
-    for line in text.lines().skip(skip) {
-        match blocks.last_mut() {
-            Some(block) if line.starts_with("  ->") => block.push(line.trim_end().to_string()),
-            _ => blocks.push(vec![line.trim_end().to_string()]),
-        }
-    }
-    for b in &mut blocks {
-        b[1..].sort();
-    }
-    blocks.sort();
-    blocks
-}
-
-/// ipvsadm's `-L --daemon` line of a sync daemon (`list_daemon`).
-pub fn daemon_line(d: &SyncDaemon) -> String {
-    let mut line = format!(
-        "{} sync daemon (mcast={}, syncid={}",
-        d.state, d.mcast_interface, d.sync_id
-    );
-    if let Some(m) = d.sync_maxlen.filter(|m| *m != 0) {
-        write!(line, ", maxlen={m}").unwrap();
-    }
-    if let Some(g) = d.mcast_group {
-        write!(line, ", group={g}").unwrap();
-    }
-    if let Some(p) = d.mcast_port.filter(|p| *p != 0) {
-        write!(line, ", port={p}").unwrap();
-    }
-    if let Some(t) = d.mcast_ttl.filter(|t| *t != 0) {
-        write!(line, ", ttl={t}").unwrap();
-    }
-    line.push(')');
-    line
+/// The `-L --daemon` lines of the library's sync daemons, as ipvsctl prints them.
+pub fn daemon_lines(daemons: &[SyncDaemon]) -> Vec<String> {
+    ipvsctl::output::daemon_text(daemons)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Polls `f` every 200 ms until it gives `Some`, for at most `limit`; panics with `what` then.

@@ -139,7 +139,7 @@ fn set_up(ns: &NetNs) -> Vec<String> {
     assert_eq!(before.len(), 2, "{before:?}");
     assert_eq!(
         before[0],
-        service_rule(&base_state.services[0].service),
+        save_lines(&[configured(&base_state.services[0].service, &[])])[0],
         "the base table"
     );
     before

@@ -1,7 +1,7 @@
 //! Whole-output tests. Every ipvsadm listing expected here is ipvsadm 1.31's
 //! own output, captured in the test VM together with the kernel's netlink
-//! replies it printed from (`ipvs-sys/tests/fixtures/*.nl` and
-//! `ipvs-sys/tests/fixtures/listings/*.nl`, `# output:` lines; how to capture
+//! replies it printed from (`ipvsctl/tests/fixtures/*.nl`, copies of `ipvs-sys/tests/fixtures/*.nl`, and
+//! `listings/*.nl`, `# output:` lines; how to capture
 //! them again: the README there). The tests decode those replies (and, for
 //! `-c`, the `/proc/net/ip_vs_conn` text ipvsadm read) with the library's own
 //! conversions, format them, and compare with what ipvsadm printed. Only the
@@ -23,15 +23,11 @@ use ipvs_sys::IpvsMessage;
 
 use super::*;
 
-/// The text of a captured fixture, by its path under `ipvs-sys/tests/fixtures`
+/// The text of a captured fixture, by its path under `ipvsctl/tests/fixtures`
 /// without `.nl`.
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!(
-            "../../../../ipvs-sys/tests/fixtures/",
-            $name,
-            ".nl"
-        ))
+        include_str!(concat!("../../../tests/fixtures/", $name, ".nl"))
     };
 }
 
@@ -106,15 +102,11 @@ impl FakeNames {
         };
         // The first name of an address is the one gethostbyaddr() returns.
         let mut hosts = HashMap::new();
-        for (addr, name) in table(include_str!(
-            "../../../../ipvs-sys/tests/fixtures/listings/hosts"
-        )) {
+        for (addr, name) in table(include_str!("../../../tests/fixtures/listings/hosts")) {
             hosts.entry(ip(addr)).or_insert_with(|| name.to_string());
         }
         let mut services = HashMap::new();
-        for (name, port_proto) in table(include_str!(
-            "../../../../ipvs-sys/tests/fixtures/listings/services"
-        )) {
+        for (name, port_proto) in table(include_str!("../../../tests/fixtures/listings/services")) {
             let (port, proto) = port_proto.split_once('/').unwrap();
             services
                 .entry((port.parse().unwrap(), proto.to_string()))

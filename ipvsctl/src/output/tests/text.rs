@@ -53,9 +53,7 @@ fn one_service_listing_matches_ipvsadm_fixture() {
 
 #[test]
 fn timeout_matches_ipvsadm_fixture() {
-    let expected = fixture_output(include_str!(
-        "../../../../ipvs-sys/tests/fixtures/get_config.nl"
-    ));
+    let expected = fixture_output(include_str!("../../../tests/fixtures/get_config.nl"));
     let t = Timeouts {
         tcp: 900,
         tcp_fin: 120,
@@ -66,9 +64,7 @@ fn timeout_matches_ipvsadm_fixture() {
 
 #[test]
 fn daemon_matches_ipvsadm_fixture() {
-    let expected = fixture_output(include_str!(
-        "../../../../ipvs-sys/tests/fixtures/get_daemon.nl"
-    ));
+    let expected = fixture_output(include_str!("../../../tests/fixtures/get_daemon.nl"));
     let master = SyncDaemon {
         sync_maxlen: Some(1472),
         mcast_group: Some(ip("224.0.0.81")),

@@ -5,6 +5,7 @@
 //! error, never a panic or an endless loop.
 #![forbid(unsafe_code)]
 
+// In the workspace's unpublished tests crate: it reads the captures of ipvs-sys and ipvsctl.
 #[path = "../../ipvs-sys/tests/common/fuzz.rs"]
 mod fuzz;
 
@@ -14,9 +15,11 @@ use ipvs_sys::frame::{self, Body};
 use ipvs_sys::IpvsMessage;
 
 fn messages() -> Vec<(String, fuzz::From, Vec<u8>)> {
-    fuzz::fixture_messages(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../ipvs-sys/tests/fixtures"),
-    )
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    fuzz::fixture_messages(&[
+        &root.join("ipvs-sys/tests/fixtures"),
+        &root.join("ipvsctl/tests/fixtures/listings"),
+    ])
 }
 
 /// Each capture's messages, both directions, in order, as one input (a listing's requests name

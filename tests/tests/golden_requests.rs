@@ -1,5 +1,7 @@
-//! The typed library's requests against ipvsadm 1.31's, from the golden fixtures of ipvs-sys
-//! (`ipvs-sys/tests/fixtures`, captured on kernel 6.1): for each write command ipvsadm ran, the
+//! The typed library's (ipvs-rs) requests against ipvsadm 1.31's, from the golden fixtures of
+//! ipvs-sys (`ipvs-sys/tests/fixtures`, captured on kernel 6.1). It lives in this workspace-only
+//! crate because it reads another crate's fixtures, which neither package carries for the other:
+//! for each write command ipvsadm ran, the
 //! same change made with this library ([`Change::message`]) must ask the kernel for the same
 //! thing. Where the two messages carry the same attributes in the same order they must be
 //! byte-identical, netlink header included (but for the port id, which libnl fills in).
@@ -33,7 +35,8 @@ use ipvs_sys::consts::*;
 use ipvs_sys::frame::{self, Body};
 use ipvs_sys::{Attr, IpvsMessage, Nla};
 
-/// The fixtures are ipvs-sys's; its loader finds them from its own manifest directory.
+/// The fixtures are ipvs-sys's; its loader finds them from its own manifest directory, so
+/// this test names the folder itself.
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ipvs-sys/tests/fixtures");
 
 fn load(name: &str) -> common::Fixture {

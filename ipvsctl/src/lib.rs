@@ -1,0 +1,88 @@
+//! `ipvsctl`: a drop-in for ipvsadm 1.31 on top of the `ipvs` library, with
+//! JSON output, network namespaces, `apply`, `drain` and a metrics exporter.
+//!
+//! The program is this library; its `main.rs` only calls [`main_with_args`].
+//! Other programs (and the kernel tests) reuse its parts:
+//!
+//! * [`output`]: ipvsadm's text formats byte for byte (the listing of `-L`,
+//!   the rules of `-S`, connections, timeouts, daemons) and the JSON documents,
+//!   as pure functions from [`ipvs`] values to text.
+//! * [`cli`]: ipvsadm's command line, parsed the way ipvsadm (popt) does, with
+//!   every usage error found before the kernel is touched.
+//! * [`main_with_args`]: the whole program, from the arguments to the exit code.
+//!
+//! Exit codes are ipvsadm's: 0, 1 (a listing failed), 2 (usage, or IPVS
+//! cannot be opened) and 255 (the kernel refused a change, or a malformed
+//! option). A closed stdout (`ipvsctl -L | head`) ends quietly with 0.
+//!
+//! ```no_run
+//! // What `ipvsadm -S -n` prints, from the library's reading of the kernel.
+//! let ipvs = ipvs::Ipvs::new()?;
+//! let rules = ipvsctl::output::save_text(&ipvs.state()?, true, true);
+//! print!("{rules}");
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod apply;
+pub mod cli;
+mod drain;
+mod exec;
+mod exporter;
+#[cfg(test)]
+mod hostile_tests;
+mod interrupt;
+pub mod output;
+mod restore;
+mod session;
+
+use std::io::{self, Write};
+
+/// Runs ipvsctl with `args` (the program name first, as `std::env::args`
+/// gives them) and returns the exit code; what it prints goes to stdout and
+/// stderr.
+pub fn main_with_args(args: &[String]) -> i32 {
+    let prog = args.first().map_or("ipvsctl", String::as_str);
+    let rest = args.get(1..).unwrap_or_default();
+    // `ipvsctl exporter ...`: not an ipvsadm command, so a word of its own.
+    if rest.first().map(String::as_str) == Some("exporter") {
+        return exporter::main(prog, &rest[1..]);
+    }
+    let sub = rest.first().map(String::as_str);
+    if matches!(sub, Some("apply" | "drain")) {
+        // `ipvsctl apply|drain ...`: not ipvsadm commands (ipvsadm takes no such words).
+        let mut term = session::Term::new();
+        let result = if sub == Some("apply") {
+            apply::main(&rest[1..], &mut term)
+        } else {
+            drain::main(prog, &rest[1..], &mut term)
+        };
+        return finish(prog, result.and_then(|code| term.flush().map(|()| code)));
+    }
+    match cli::parse(prog, rest, cli::Context::CommandLine) {
+        Err(failure) => {
+            let _ = writeln!(io::stderr().lock(), "{}", failure.message);
+            failure.code
+        }
+        Ok(invocation) => {
+            let mut term = session::Term::new();
+            let result = exec::run(&invocation, prog, &mut term)
+                .and_then(|code| term.flush().map(|()| code));
+            finish(prog, result)
+        }
+    }
+}
+
+/// The exit code of a run that may have failed to write: a closed stdout
+/// ends quietly with 0, any other write error is said and gives 1.
+fn finish(prog: &str, result: io::Result<i32>) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            let _ = writeln!(io::stderr().lock(), "{prog}: {e}");
+            1
+        }
+    }
+}
