@@ -189,9 +189,10 @@ pub fn connections(ns: &NetNs) -> Vec<Conn> {
 }
 
 /// Waits until the namespace lists exactly `n` connections to `vip` other than persistence
-/// templates, all in `state`, and returns how many each real server (`addr:port`) has.
+/// templates, all in `state`, and returns how many each real server (`addr:port`) has. The
+/// limit is generous: on a loaded emulated machine a connection can take long to change state.
 pub fn wait_connections(ns: &NetNs, vip: &str, n: usize, state: &str) -> BTreeMap<String, usize> {
-    let limit = Duration::from_secs(20);
+    let limit = Duration::from_secs(60);
     let start = std::time::Instant::now();
     loop {
         let conns: Vec<Conn> = connections(ns)
