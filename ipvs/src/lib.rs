@@ -88,14 +88,16 @@ pub use conn::parse_connections;
 pub use drain::{DrainOptions, DrainProgress};
 pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
-pub use plan::{plan, ChangeJson, Plan, PlanOptions};
+pub use plan::{plan, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
 pub use state::{ntop, ServiceState, State, StateError, StateInput};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+///
+/// Its serde form is the plan's (`apply --dry-run --json`): `{"op": "add_service", "service":
+/// SERVICE}` and so on, with the objects of `docs/json.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Change {
     /// Add a service.

@@ -254,12 +254,10 @@ fn delete_dest(service: ServiceKey, d: &Destination) -> Change {
 /// SERVICE and DESTINATION are the objects of `docs/json.md`'s save document
 /// (a SERVICE here has no `destinations`); KEY is a SERVICE's identifying
 /// fields (`family`, `protocol`, `address`, `port`, `fwmark`).
-pub struct ChangeJson<'a>(pub &'a Change);
-
-impl Serialize for ChangeJson<'_> {
+impl Serialize for Change {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        match self.0 {
+        match self {
             Change::AddService(svc) => {
                 m.serialize_entry("op", "add_service")?;
                 m.serialize_entry("service", &service_out_alone(svc))?;
@@ -301,8 +299,18 @@ impl Serialize for ChangeJson<'_> {
                 m.serialize_entry("op", "set_timeouts")?;
                 m.serialize_entry("timeouts", t)?;
             }
-            other => {
-                m.serialize_entry("op", &format!("{:?}", other.operation()))?;
+            Change::Zero(k) => {
+                m.serialize_entry("op", "zero")?;
+                m.serialize_entry("service", &k.as_ref().map(service_key_out))?;
+            }
+            Change::Flush => m.serialize_entry("op", "flush")?,
+            Change::StartDaemon(d) => {
+                m.serialize_entry("op", "start_daemon")?;
+                m.serialize_entry("daemon", d)?;
+            }
+            Change::StopDaemon(state) => {
+                m.serialize_entry("op", "stop_daemon")?;
+                m.serialize_entry("state", state)?;
             }
         }
         m.end()
@@ -324,7 +332,7 @@ fn addr_out(addr: IpAddr, port: u16) -> AddrPort {
     }
 }
 
-/// `{"changes": [CHANGE, ...]}`, each change as [`ChangeJson`] writes it.
+/// `{"changes": [CHANGE, ...]}`, each change in its serde form.
 impl Serialize for Plan {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Changes<'a>(&'a [Change]);
@@ -332,7 +340,7 @@ impl Serialize for Plan {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut q = s.serialize_seq(Some(self.0.len()))?;
                 for c in self.0 {
-                    q.serialize_element(&ChangeJson(c))?;
+                    q.serialize_element(c)?;
                 }
                 q.end()
             }

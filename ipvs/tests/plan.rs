@@ -536,3 +536,36 @@ fn a_plan_prints_as_json_in_the_schemas_words() {
     assert_eq!(v["changes"][2]["op"], "delete_service");
     assert_eq!(v["changes"][2]["service"]["port"], 80);
 }
+
+#[test]
+fn a_change_alone_serializes_as_in_a_plan() {
+    let p = plan(&State::default(), &web(), &KEEP);
+    for (i, c) in p.changes.iter().enumerate() {
+        assert_eq!(
+            serde_json::to_value(c).unwrap(),
+            serde_json::to_value(&p).unwrap()["changes"][i],
+            "change {i}: {c:?}"
+        );
+    }
+}
+
+#[test]
+fn the_changes_a_plan_never_makes_have_their_own_words() {
+    let key = ServiceKey::tcp(ip("10.0.0.1"), 80);
+    let zero = serde_json::to_value(Change::Zero(Some(key))).unwrap();
+    assert_eq!(zero["op"], "zero");
+    assert_eq!(zero["service"]["address"], "10.0.0.1");
+    assert_eq!(
+        serde_json::to_value(Change::Zero(None)).unwrap(),
+        serde_json::json!({"op": "zero", "service": null})
+    );
+    assert_eq!(
+        serde_json::to_value(Change::Flush).unwrap(),
+        serde_json::json!({"op": "flush"})
+    );
+    let stop = serde_json::to_value(Change::StopDaemon(ipvs::DaemonState::Backup)).unwrap();
+    assert_eq!(
+        stop,
+        serde_json::json!({"op": "stop_daemon", "state": "backup"})
+    );
+}

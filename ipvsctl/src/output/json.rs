@@ -212,7 +212,7 @@ fn line<T: Serialize>(doc: &T) -> String {
     }
 }
 
-/// `apply --json`: the plan, `{"changes": [...]}` (see [`ipvs::ChangeJson`]).
+/// `apply --json`: the plan, `{"changes": [...]}` (each [`ipvs::Change`] in its serde form).
 pub fn plan_json(plan: &ipvs::Plan) -> String {
     render(plan)
 }
