@@ -113,26 +113,25 @@ pub fn restore(ns: &NetNs, rules: &str) {
     assert_eq!(err, "", "ipvsctl -R said something on stderr");
 }
 
-/// The peak resident memory busybox `time -v` reports for the program it ran, in KiB.
-/// Busybox converts the kernel's `ru_maxrss` as if it counted 4 KiB pages, but it is in KiB
-/// already: its figure is 4 times the real one (seen against getrusage on the host).
+/// The peak resident memory GNU time's `-v` reports for the program it ran, in KiB (GNU time is
+/// `/bin/gnu-time` in the VM, shipped by tests/run: busybox's `time -v` reports four times the
+/// real figure).
 fn max_rss_kib(time_report: &str) -> u64 {
-    let reported: u64 = time_report
+    time_report
         .lines()
         .find_map(|l| {
             l.trim()
                 .strip_prefix("Maximum resident set size (kbytes): ")
         })
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak memory in time's report:\n{time_report}"));
-    reported / 4
+        .unwrap_or_else(|| panic!("no peak memory in time's report:\n{time_report}"))
 }
 
 /// Runs `ipvsctl args` under `time -v` in the namespace: its stdout, and its peak RSS in KiB.
 fn ipvsctl_measured(ns: &NetNs, args: &[&str]) -> (String, u64) {
     let mut all = vec!["-v", "ipvsctl"];
     all.extend_from_slice(args);
-    let (code, out, err) = ns.exec("time", &all);
+    let (code, out, err) = ns.exec("gnu-time", &all);
     assert_eq!(code, 0, "time -v ipvsctl {}: {err}", args.join(" "));
     (out, max_rss_kib(&err))
 }
@@ -341,7 +340,7 @@ fn scale_20000_services_x5_listed_saved_restored_as_ipvsadm_while_another_proces
     let (state, json_rss) = writer.during("ipvsctl -Ln --json", || {
         timed("ipvsctl -Ln --json", || {
             let mut child = Command::new("ip")
-                .args(["netns", "exec", ns.name(), "time", "-v"])
+                .args(["netns", "exec", ns.name(), "gnu-time", "-v"])
                 .args(["ipvsctl", "-Ln", "--json"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
