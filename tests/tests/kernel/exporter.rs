@@ -228,15 +228,17 @@ fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_
         assert!(answer.ends_with(BODY), "{answer:?}");
         drop(conn);
     }
-    // The kernel folds packets into what it reports every 2 s: scrape until it has.
+    // The kernel folds packets into what it reports every 2 s, the service's and each
+    // destination's at their own tick of that period: scrape until it has folded them all.
     let grown = wait_for(
-        "the per-destination counters to grow",
+        "the service's and per-destination counters to grow",
         Duration::from_secs(30),
         || {
             let (_, text) = scrape(Some(&ns), listen, None);
-            reals
-                .iter()
-                .all(|r| {
+            let service_grown = sample(&text, &format!("ipvs_service_connections_total{{{svc}}}"))
+                == Some(REQUESTS as f64);
+            (service_grown
+                && reals.iter().all(|r| {
                     let d = dest(r);
                     sample(&text, &format!("ipvs_backend_connections_total{{{d}}}"))
                         == Some((REQUESTS / 2) as f64)
@@ -247,8 +249,8 @@ fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_
                         .is_some_and(|v| v >= 4.0 * (REQUESTS / 2) as f64)
                         && sample(&text, &format!("ipvs_backend_outgoing_bytes_total{{{d}}}"))
                             .is_some_and(|v| v >= (BODY.len() as u64 * REQUESTS / 2) as f64)
-                })
-                .then_some(text)
+                }))
+            .then_some(text)
         },
     );
     assert_eq!(
