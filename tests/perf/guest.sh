@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # tests/bench/guest.sh: the benchmark's side in the VM (run by tests/bench; not on its own).
 #
-#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS
+#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS[:list]
 #
-# For each set: every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
+# For each set (but a :list set): every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
 # network namespace, RUNS times, the tools taking turns in a rotating order; then the listings run
 # RUNS times each on one loaded table. Prints one line per measurement and tool:
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
@@ -52,6 +52,8 @@ keep() {
   local old=${best[$1]:-}
   if [ -z "$old" ] || [ "${2%% *}" -lt "${old%% *}" ]; then best[$1]=$2; fi
 }
+# copy FROM TO: the kept figures of FROM also as TO's.
+copy() { if [ -n "${best[$1]:-}" ]; then best[$2]=${best[$1]}; fi; }
 report() {
   local k
   for k in "${!best[@]}"; do echo "R $k ${best[$k]}"; done | sort
@@ -84,13 +86,14 @@ peak_rss() {
 }
 
 for set in "$@"; do
-  IFS=: read -r name svcs dests pattern fw <<<"$set"
+  IFS=: read -r name svcs dests pattern fw only <<<"$set"
   rules=$data/$name.rules
   lines=$(wc -l <"$rules")
-  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs" >&2
+  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs${only:+, listings only}" >&2
   # Load: each run, each tool into its own fresh namespace; `apply` is ipvsctl apply of the
   # same text onto the empty table, then once more onto the equal table it made.
   for ((r = 0; r < runs; r++)); do
+    [ "$only" != list ] || break
     for tool in $(rotate "$r" ipvsadm ipvsctl floor apply); do
       new_ns
       work=load
@@ -148,26 +151,30 @@ for set in "$@"; do
   # Apply has no ipvsadm or floor of its own: onto the empty table, the columns show ipvsadm's
   # and the floor's load (-R) of the same runs; onto the equal table, the floor's listing (the
   # least a tool must read to find nothing to do).
-  copy() { if [ -n "${best[$1]:-}" ]; then best[$2]=${best[$1]}; fi; }
   copy "$name load ipvsadm" "$name apply ipvsadm"
   copy "$name load floor" "$name apply floor"
-  copy "$name list floor" "$name apply-equal floor"
+  [ "$only" = list ] || copy "$name list floor" "$name apply-equal floor"
   report
 done
 
 # One command per process, on a small table: 20 -A (each a new service), then 20 -Ln of the
-# 20 services; per process, the best of the runs.
+# 20 services; per process, the best of the runs. ipvsctl-static is the static build: its rows
+# are add1-static and list1-static, beside ipvsadm's figures of the same runs.
 for ((r = 0; r < runs; r++)); do
-  for tool in $(rotate "$r" ipvsadm ipvsctl); do
+  for tool in $(rotate "$r" ipvsadm ipvsctl ipvsctl-static); do
     new_ns
     cmds=/tmp/bench-add.sh
+    row=ipvsctl suffix=''
+    case $tool in ipvsadm) row=ipvsadm ;; ipvsctl-static) suffix=-static ;; esac
     for i in $(seq 1 20); do echo "$tool -A -t 10.9.$r.$i:80 -s rr"; done >$cmds
     read -r real user sys <<<"$(timed "$ns" /dev/null bash $cmds)"
-    keep "process add1 $tool" "$((real / 20)) $((user / 20)) $((sys / 20))"
+    keep "process add1$suffix $row" "$((real / 20)) $((user / 20)) $((sys / 20))"
     for i in $(seq 1 20); do echo "$tool -Ln"; done >$cmds
     read -r real user sys <<<"$(timed "$ns" /dev/null bash $cmds)"
-    keep "process list1 $tool" "$((real / 20)) $((user / 20)) $((sys / 20))"
+    keep "process list1$suffix $row" "$((real / 20)) $((user / 20)) $((sys / 20))"
     drop_ns
   done
 done
+copy "process add1 ipvsadm" "process add1-static ipvsadm"
+copy "process list1 ipvsadm" "process list1-static ipvsadm"
 report

@@ -30,6 +30,17 @@ ipvst_promtool() {
   echo "$dir/usr/bin/promtool"
 }
 
+# ipvst_static_ctl: builds ipvsctl statically linked (glibc's static libc, no dynamic loader:
+# a third less time per command in the VM) and prints the binary's path. The same command as
+# the README's static install; --target keeps the flag off build scripts and proc macros.
+ipvst_static_ctl() {
+  local triple
+  triple=$(rustc -vV | sed -n 's/^host: //p')
+  RUSTFLAGS='-C target-feature=+crt-static' cargo build -p ipvsctl --release --target "$triple" \
+    --message-format=json-render-diagnostics |
+    jq -r 'select(.reason == "compiler-artifact" and .target.name == "ipvsctl" and .executable != null) | .executable'
+}
+
 # ipvst_elapsed START_SECONDS : prints "Xm Ys" since START_SECONDS (from $SECONDS).
 ipvst_elapsed() {
   local s=$((SECONDS - $1))
