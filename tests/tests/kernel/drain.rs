@@ -17,15 +17,70 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-fn drain_cmd(ns: &NetNs, args: &[&str]) -> Child {
-    let mut all = vec!["netns", "exec", ns.name(), "ipvsctl", "drain"];
-    all.extend_from_slice(args);
+/// `ipvsctl ARGS...` started in the namespace, its output piped.
+fn spawn_ipvsctl(ns: &NetNs, args: &[&str]) -> Child {
     Command::new("ip")
-        .args(&all)
+        .args(["netns", "exec", ns.name(), "ipvsctl"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn ipvsctl drain")
+        .expect("spawn ipvsctl")
+}
+
+fn drain_cmd(ns: &NetNs, args: &[&str]) -> Child {
+    let mut all = vec!["drain"];
+    all.extend_from_slice(args);
+    spawn_ipvsctl(ns, &all)
+}
+
+/// A NAT lab in 10.8.`net`.0/24: the VIP .100:80 (TCP, rr) with one real server, `real`
+/// (.2:8080, masquerading, `weight`), that answers "hello"; a client (.1) connected through the
+/// service has read it. `bye` makes the server end the connection; .3 is free for a second server.
+struct NatLab {
+    ns: NetNs,
+    key: ServiceKey,
+    real: SocketAddr,
+    bye: mpsc::Sender<()>,
+    client: TcpStream,
+}
+
+fn nat_lab(net: u8, weight: u32) -> NatLab {
+    let ns = NetNs::new();
+    let addr = |host: u8| format!("10.8.{net}.{host}/24");
+    add_dummy(&ns, "lan0", &[&addr(1), &addr(2), &addr(3), &addr(100)]);
+    let at = |host: u8, port: u16| SocketAddr::from(([10, 8, net, host], port));
+    let real = at(2, 8080);
+    let bye = server(&ns, real);
+    let key = ServiceKey::tcp(at(100, 80).ip(), 80);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new(real.ip(), real.port())
+            .with_forward(Forward::Masquerade)
+            .with_weight(weight),
+    )
+    .unwrap();
+    let vip = at(100, 80);
+    let mut client =
+        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut hello = [0u8; 5];
+    client
+        .read_exact(&mut hello)
+        .expect("hello through the service");
+    assert_eq!(&hello, b"hello");
+    NatLab {
+        ns,
+        key,
+        real,
+        bye,
+        client,
+    }
 }
 
 /// A server that answers "hello", and on a word from the test sends "bye" that the client never
@@ -58,37 +113,13 @@ fn dest_weight(ns: &NetNs, key: &ServiceKey, at: SocketAddr) -> Option<(u32, u32
 
 #[test]
 fn drain_waits_for_a_live_connection_and_survives_a_restart() {
-    let ns = NetNs::new();
-    add_dummy(
-        &ns,
-        "lan0",
-        &["10.8.0.1/24", "10.8.0.2/24", "10.8.0.100/24"],
-    );
-    let real = SocketAddr::from((ip("10.8.0.2"), 8080));
-    let bye = server(&ns, real);
-    let key = ServiceKey::tcp(ip("10.8.0.100"), 80);
-    let ipvs = open(&ns);
-    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
-        .unwrap();
-    ipvs.add_destination(
-        &key,
-        &Destination::new(real.ip(), real.port())
-            .with_forward(Forward::Masquerade)
-            .with_weight(5),
-    )
-    .unwrap();
-
-    let vip = SocketAddr::from((ip("10.8.0.100"), 80));
-    let mut client =
-        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut hello = [0u8; 5];
-    client
-        .read_exact(&mut hello)
-        .expect("hello through the service");
-    assert_eq!(&hello, b"hello");
+    let NatLab {
+        ns,
+        key,
+        real,
+        bye,
+        client,
+    } = nat_lab(0, 5);
     assert_eq!(dest_weight(&ns, &key, real), Some((5, 1, 0)));
 
     // The drain sets weight 0 and waits: the server stays while its connection lives.
@@ -215,54 +246,19 @@ fn drain_without_connections_keep_timeout_and_missing_server() {
 
 #[test]
 fn apply_drain_adds_and_edits_first_and_deletes_when_connections_are_gone() {
-    let ns = NetNs::new();
-    add_dummy(
-        &ns,
-        "lan0",
-        &["10.8.2.1/24", "10.8.2.2/24", "10.8.2.3/24", "10.8.2.100/24"],
-    );
-    let old = SocketAddr::from((ip("10.8.2.2"), 8080));
+    let NatLab {
+        ns,
+        key,
+        real: old,
+        bye,
+        client,
+    } = nat_lab(2, 1);
     let new = SocketAddr::from((ip("10.8.2.3"), 8080));
-    let bye = server(&ns, old);
-    let key = ServiceKey::tcp(ip("10.8.2.100"), 80);
-    let ipvs = open(&ns);
-    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
-        .unwrap();
-    ipvs.add_destination(
-        &key,
-        &Destination::new(old.ip(), old.port()).with_forward(Forward::Masquerade),
-    )
-    .unwrap();
-    let vip = SocketAddr::from((ip("10.8.2.100"), 80));
-    let mut client =
-        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut hello = [0u8; 5];
-    client
-        .read_exact(&mut hello)
-        .expect("hello through the service");
 
     let rules = "-A -t 10.8.2.100:80 -s wrr\n-a -t 10.8.2.100:80 -r 10.8.2.3:8080 -m -w 2\n";
     let path = format!("/tmp/{}-drain-rules", ns.name());
     std::fs::write(&path, rules).unwrap();
-    let mut all = vec![
-        "netns",
-        "exec",
-        ns.name(),
-        "ipvsctl",
-        "apply",
-        "--drain=60",
-        "-f",
-    ];
-    all.push(&path);
-    let apply = Command::new("ip")
-        .args(&all)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ipvsctl apply --drain");
+    let apply = spawn_ipvsctl(&ns, &["apply", "--drain=60", "-f", &path]);
     // The new server and the scheduler come at once; the old server waits at weight 0.
     wait_for("the new server", Duration::from_secs(10), || {
         (dest_weight(&ns, &key, new) == Some((2, 0, 0))).then_some(())
@@ -466,56 +462,22 @@ fn drain_udp_waits_for_idle_flows_or_the_timeout() {
 /// left it (the apply's added server gone, the drained one back at its weight).
 #[test]
 fn apply_drain_meets_another_writer_and_says_so() {
-    let ns = NetNs::new();
-    add_dummy(
-        &ns,
-        "lan0",
-        &["10.8.4.1/24", "10.8.4.2/24", "10.8.4.3/24", "10.8.4.100/24"],
-    );
-    let old = SocketAddr::from((ip("10.8.4.2"), 8080));
+    let NatLab {
+        ns,
+        key,
+        real: old,
+        bye,
+        client,
+    } = nat_lab(4, 1);
     let new = SocketAddr::from((ip("10.8.4.3"), 8080));
-    let bye = server(&ns, old);
-    let key = ServiceKey::tcp(ip("10.8.4.100"), 80);
-    let ipvs = open(&ns);
-    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+    open(&ns)
+        .add_service(&Service::new(ServiceKey::tcp(ip("10.8.4.100"), 81)))
         .unwrap();
-    ipvs.add_destination(
-        &key,
-        &Destination::new(old.ip(), old.port()).with_forward(Forward::Masquerade),
-    )
-    .unwrap();
-    ipvs.add_service(&Service::new(ServiceKey::tcp(ip("10.8.4.100"), 81)))
-        .unwrap();
-    let vip = SocketAddr::from((ip("10.8.4.100"), 80));
-    let mut client =
-        ns.enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(5)).expect("connect"));
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut hello = [0u8; 5];
-    client
-        .read_exact(&mut hello)
-        .expect("hello through the service");
 
     let rules = "-A -t 10.8.4.100:80 -s rr\n-a -t 10.8.4.100:80 -r 10.8.4.3:8080 -m -w 1\n";
     let path = format!("/tmp/{}-drain-conflict", ns.name());
     std::fs::write(&path, rules).unwrap();
-    let apply = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns.name(),
-            "ipvsctl",
-            "apply",
-            "--prune",
-            "--drain=60",
-            "-f",
-            &path,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ipvsctl apply --drain");
+    let apply = spawn_ipvsctl(&ns, &["apply", "--prune", "--drain=60", "-f", &path]);
     wait_for("weight 0", Duration::from_secs(10), || {
         (dest_weight(&ns, &key, old) == Some((0, 1, 0))).then_some(())
     });
