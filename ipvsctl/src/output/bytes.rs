@@ -54,9 +54,20 @@ fn digits(mut n: u64, buf: &mut [u8; 20]) -> usize {
 /// Appends `n` in decimal (`%u`, `%lu`).
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    let mut buf = [0u8; 20];
-    let i = digits(n, &mut buf);
-    out.extend_from_slice(&buf[i..]);
+    // Most numbers of a listing (address bytes, weights, connection counts) have 1 to 3
+    // digits: appended as arrays of a known length, without a copy of variable length.
+    // Each digit is below 10: the casts cannot lose anything.
+    let d = |n: u64| b'0' + (n % 10) as u8;
+    match n {
+        0..=9 => out.push(d(n)),
+        10..=99 => out.extend_from_slice(&[d(n / 10), d(n)]),
+        100..=999 => out.extend_from_slice(&[d(n / 100), d(n / 10), d(n)]),
+        _ => {
+            let mut buf = [0u8; 20];
+            let i = digits(n, &mut buf);
+            out.extend_from_slice(&buf[i..]);
+        }
+    }
 }
 
 /// Appends `n` in decimal with a sign when negative (`%d`).
@@ -199,6 +210,9 @@ mod tests {
     #[test]
     fn numbers_pad_like_printf() {
         assert_eq!(s(|o| push_u64(o, 0)), "x0");
+        for n in [7, 10, 99, 100, 255, 999, 1000, 65535] {
+            assert_eq!(s(|o| push_u64(o, n)), format!("x{n}"));
+        }
         assert_eq!(s(|o| push_u64(o, u64::MAX)), "x18446744073709551615");
         assert_eq!(s(|o| push_i64(o, -2147483648)), "x-2147483648");
         assert_eq!(s(|o| push_i64(o, i64::MIN)), "x-9223372036854775808");

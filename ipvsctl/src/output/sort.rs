@@ -113,10 +113,13 @@ fn cmp_addr(first_af: i32, a: &[u32; 4], b: &[u32; 4]) -> i32 {
     }
 }
 
+/// What libipvs compares of a service: fwmark, family, protocol, address words, port.
+type ServiceFields = (u32, i32, i32, [u32; 4], i32);
+
 /// The fields of a service that libipvs compares: fwmark (0 for address
 /// services), family, protocol (0 for fwmark services), address (zero for
 /// fwmark services) and port.
-fn service_fields(k: &ServiceKey) -> (u32, i32, i32, [u32; 4], i32) {
+fn service_fields(k: &ServiceKey) -> ServiceFields {
     match k {
         ServiceKey::Addr {
             protocol,
@@ -135,8 +138,13 @@ fn service_fields(k: &ServiceKey) -> (u32, i32, i32, [u32; 4], i32) {
 
 /// libipvs `ipvs_cmp_services`.
 pub(crate) fn cmp_services(a: &ServiceKey, b: &ServiceKey) -> i32 {
-    let (fa, afa, pa, wa, porta) = service_fields(a);
-    let (fb, afb, pb, wb, portb) = service_fields(b);
+    cmp_service_fields(&service_fields(a), &service_fields(b))
+}
+
+/// [`cmp_services`] of the fields of two keys.
+fn cmp_service_fields(a: &ServiceFields, b: &ServiceFields) -> i32 {
+    let (fa, afa, pa, wa, porta) = *a;
+    let (fb, afb, pb, wb, portb) = *b;
     let r = wrap_diff(fa, fb);
     if r != 0 {
         return r;
@@ -171,13 +179,13 @@ pub(crate) fn cmp_dests(a: &DestinationEntry, b: &DestinationEntry) -> i32 {
 pub(crate) fn service_order(services: &[&ServiceEntry], sort: bool) -> Vec<usize> {
     let mut order = Vec::with_capacity(services.len());
     if sort {
+        // The fields are taken once, not at each comparison.
+        let fields: Vec<ServiceFields> = services
+            .iter()
+            .map(|e| service_fields(&e.service.key))
+            .collect();
         let mut tmp = Vec::with_capacity(services.len());
-        c_sort_order(
-            services,
-            |a, b| cmp_services(&a.service.key, &b.service.key),
-            &mut order,
-            &mut tmp,
-        );
+        c_sort_order(&fields, cmp_service_fields, &mut order, &mut tmp);
     } else {
         order.extend(0..services.len());
     }
