@@ -45,6 +45,9 @@ fn info() -> Info {
     }
 }
 
+/// The writes a streamed listing made, and how it ended.
+type Streamed = (Vec<Vec<u8>>, Result<(), &'static str>);
+
 /// Streams a listing of `servers` into chunks; `fail_at`: the service (by position in
 /// `servers`) whose destinations cannot be read.
 fn streamed(
@@ -55,7 +58,7 @@ fn streamed(
         &mut dyn FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), &'static str>,
         &mut Chunked<'_>,
     ) -> Result<(), StreamError<&'static str>>,
-) -> (Vec<Vec<u8>>, Result<(), &'static str>) {
+) -> Streamed {
     let entries: Vec<&ServiceEntry> = servers.iter().map(|vs| &vs.entry).collect();
     let mut read = |i: usize, list: &mut Vec<DestinationEntry>| {
         assert!(list.is_empty(), "the list is given empty");
@@ -82,7 +85,7 @@ fn streamed_listings_are_the_whole_ones_written_by_chunks() {
     let servers = many(3000, 4);
     let opts = numeric(ListMode::Default);
     let names = NumericOnly;
-    let cases: Vec<(&str, String, (Vec<Vec<u8>>, Result<(), &str>))> = vec![
+    let cases: Vec<(&str, String, Streamed)> = vec![
         (
             "-Ln",
             list_text_with(&info(), &servers, &opts, &names),
