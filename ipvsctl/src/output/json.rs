@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::ser::Formatter;
 
 use ipvs::{
     Connection, DestinationEntry, Family, Info, Rates, Sample, Service, ServiceEntry, ServiceFlags,
@@ -116,38 +116,78 @@ where
     }
 }
 
-/// serde_json's pretty formatter, flushing the writer (a [`Chunked`]: writing out what it keeps
-/// once past its chunk) after each element of an array.
-struct Pretty(PrettyFormatter<'static>);
+/// serde_json's `PrettyFormatter` (2 spaces, the same bytes), writing each line break and its
+/// indentation at once (serde_json's writes two bytes per level), and flushing the writer (a
+/// [`Chunked`]: writing out what it keeps once past its chunk) after each element of an array.
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+/// A line break and the indentation of up to 40 levels.
+const BREAK: &[u8; 81] =
+    b"\n                                                                                ";
+
+impl Pretty {
+    fn line<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        match BREAK.get(..1 + 2 * self.depth) {
+            Some(b) => w.write_all(b),
+            None => {
+                w.write_all(b"\n")?;
+                (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+            }
+        }
+    }
+}
 
 impl Formatter for Pretty {
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
     }
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+        self.depth -= 1;
+        if self.has_value {
+            self.line(w)?;
+        }
+        w.write_all(b"]")
     }
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.line(w)
     }
     fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)?;
+        self.has_value = true;
         w.flush()
     }
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
     }
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
+        self.depth -= 1;
+        if self.has_value {
+            self.line(w)?;
+        }
+        w.write_all(b"}")
     }
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.line(w)
     }
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
+        w.write_all(b": ")
     }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -157,7 +197,7 @@ fn render_streamed<T: Serialize, E>(
     failed: impl FnOnce() -> Option<E>,
     out: &mut Chunked<'_>,
 ) -> Result<(), StreamError<E>> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, Pretty(PrettyFormatter::new()));
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
     if let Err(e) = doc.serialize(&mut ser) {
         return Err(match failed() {
             Some(read) => StreamError::Read(read),
@@ -367,4 +407,25 @@ fn line<T: Serialize>(doc: &T) -> String {
 /// `apply --json`: the plan, `{"changes": [...]}` (each [`ipvs::Change`] in its serde form).
 pub fn plan_json(plan: &ipvs::Plan) -> String {
     render(plan)
+}
+
+#[cfg(test)]
+mod pretty_tests {
+    use super::*;
+
+    #[test]
+    fn pretty_writes_what_serde_json_s_pretty_formatter_writes() {
+        let mut deep = serde_json::json!([]);
+        for i in 0..45 {
+            deep = serde_json::json!({ "level": i, "in": [deep, {}, [], [1, {"a": []}]] });
+        }
+        let doc = serde_json::json!({
+            "empty": {}, "none": [], "one": [1], "s": "x\"y", "deep": deep, "n": null
+        });
+        let theirs = serde_json::to_string_pretty(&doc).unwrap();
+        let mut ours = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut ours, Pretty::default());
+        doc.serialize(&mut ser).unwrap();
+        assert!(String::from_utf8(ours).unwrap() == theirs);
+    }
 }
