@@ -449,15 +449,40 @@ impl Ipvs {
     /// The destinations of a service, with connections and statistics.
     /// The kernel answers an empty list for a service that does not exist.
     pub fn destinations(&self, key: &ServiceKey) -> Result<Vec<DestinationEntry>> {
+        let mut out = Vec::new();
+        self.destinations_into(key, &mut out)?;
+        // A listing holds every service's list at once: 5 destinations would keep room for 8.
+        out.shrink_to_fit();
+        Ok(out)
+    }
+
+    /// [`Ipvs::destinations`] into a list given by the caller, which is cleared first: a
+    /// listing that handles one service at a time reads every service's destinations into one
+    /// list, allocated once. On an error the list holds what was read before it.
+    ///
+    /// ```no_run
+    /// # let ipvs = ipvs::Ipvs::new()?;
+    /// let mut dests = Vec::new();
+    /// for entry in ipvs.services()? {
+    ///     ipvs.destinations_into(&entry.service.key, &mut dests)?;
+    ///     println!("{}: {} destinations", entry.service.key, dests.len());
+    /// }
+    /// # Ok::<(), ipvs::Error>(())
+    /// ```
+    pub fn destinations_into(
+        &self,
+        key: &ServiceKey,
+        out: &mut Vec<DestinationEntry>,
+    ) -> Result<()> {
         let op = Operation::GetDestinations;
         let msg = IpvsMessage::new(
             Command::GetDest,
             vec![Attr::Service(wire::service_key_attrs(key))],
         );
         let family = key.family();
-        let mut out = Vec::new();
+        out.clear();
         self.socket()
-            .dump_into(&msg, &mut out, |payload| {
+            .dump_into(&msg, out, |payload| {
                 let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_DEST)? else {
                     return Ok(None);
                 };
@@ -466,10 +491,7 @@ impl Ipvs {
                     .map(Some)
                     .map_err(ipvs_sys::DecodeError::from)
             })
-            .map_err(|e| Error::from_sys(op, e))?;
-        // A listing holds every service's list at once: 5 destinations would keep room for 8.
-        out.shrink_to_fit();
-        Ok(out)
+            .map_err(|e| Error::from_sys(op, e))
     }
 
     /// Adds a destination to a service.

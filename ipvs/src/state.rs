@@ -668,6 +668,19 @@ impl Serialize for State {
     }
 }
 
+impl Serialize for ServiceState {
+    /// SERVICE with its `destinations`, configuration only: one element of the save
+    /// document's `services`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WithDestinations {
+            service: service_out_alone(&self.service),
+            stats: None,
+            destinations: &self.destinations,
+        }
+        .serialize(s)
+    }
+}
+
 /// A SERVICE with (`stats` and) `destinations`.
 #[derive(Serialize)]
 struct WithDestinations<'a, D: Serialize> {

@@ -5,7 +5,7 @@
 use std::io::{self, BufWriter, Stdout, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use ipvs::{Change, Info, Ipvs, Operation, VirtualServer};
+use ipvs::{Change, DestinationEntry, Info, Ipvs, Operation, ServiceEntry, VirtualServer};
 
 use crate::cli::{ListFlags, ListRequest, ListWhat, Watch};
 use crate::output::{self, ListMode, ListOptions};
@@ -70,6 +70,23 @@ impl Term {
     }
 }
 
+/// stdout as a writer (the capture of a [`Term::buffer`] included): what streamed listings
+/// write to.
+impl Write for Term {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.print_bytes(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.print_bytes(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Term::flush(self)
+    }
+}
+
 /// An open IPVS handle and the kernel's IPVS info (what `ipvs_init` gets).
 pub struct Session {
     ipvs: Ipvs,
@@ -123,16 +140,56 @@ impl Session {
 
     /// `-S [-n] [--json]`: 0, or 1 when the table cannot be read.
     pub fn save(&self, numeric: bool, json: bool, term: &mut Term) -> io::Result<i32> {
-        match self.ipvs.state() {
-            Ok(servers) => {
-                if json {
-                    term.print(&output::save_json(&servers))?;
-                } else {
-                    term.print(&output::save_text(&servers, numeric, true))?;
-                }
-                Ok(0)
-            }
+        let services = match self.ipvs.services() {
+            Ok(services) => services,
             Err(e) => {
+                term.error(&message(&e))?;
+                return Ok(1);
+            }
+        };
+        let entries: Vec<&ServiceEntry> = services.iter().collect();
+        let dests = self.destinations_of(&entries);
+        let mut out = output::Chunked::new(term);
+        let done = if json {
+            output::stream_save_json(&entries, dests, &mut out)
+        } else {
+            let names = output::SystemNames::new();
+            output::stream_save_text(&entries, dests, numeric, true, &names, &mut out)
+        };
+        let failed = Self::finish(done, out)?;
+        Self::exit_code(failed, term)
+    }
+
+    /// A reader of the destinations of the service at a position of `entries`, for the
+    /// streamed listings.
+    fn destinations_of<'a>(
+        &'a self,
+        entries: &'a [&'a ServiceEntry],
+    ) -> impl FnMut(usize, &mut Vec<DestinationEntry>) -> ipvs::Result<()> + 'a {
+        move |i, list| self.ipvs.destinations_into(&entries[i].service.key, list)
+    }
+
+    /// The end of a streamed listing: what is left written out (after a failed read too: what
+    /// was made before it, as ipvsadm's stdio writes it when it exits); the failed read, if
+    /// one failed.
+    fn finish(
+        done: Result<(), output::StreamError<ipvs::Error>>,
+        out: output::Chunked<'_>,
+    ) -> io::Result<Option<ipvs::Error>> {
+        let failed = match done {
+            Ok(()) => None,
+            Err(output::StreamError::Write(e)) => return Err(e),
+            Err(output::StreamError::Read(e)) => Some(e),
+        };
+        out.finish()?;
+        Ok(failed)
+    }
+
+    /// 0, or ipvsadm's message for a failed read and 1.
+    fn exit_code(failed: Option<ipvs::Error>, term: &mut Term) -> io::Result<i32> {
+        match failed {
+            None => Ok(0),
+            Some(e) => {
                 term.error(&message(&e))?;
                 Ok(1)
             }
@@ -143,26 +200,32 @@ impl Session {
     pub fn list(&self, req: &ListRequest, json: bool, term: &mut Term) -> io::Result<i32> {
         let opts = list_options(&req.flags);
         match req.what {
-            ListWhat::All => match self.ipvs.state() {
-                Ok(servers) => {
-                    term.print(&if json {
-                        output::list_json(&self.info, &servers, &opts)
-                    } else {
-                        output::list_text(&self.info, &servers, &opts)
-                    })?;
-                    Ok(0)
-                }
-                Err(e) => {
-                    if !json {
-                        // ipvsadm prints its version header before asking for services.
-                        let header = output::list_text(&self.info, &[], &opts);
-                        term.print(header.lines().next().unwrap_or(""))?;
-                        term.print("\n")?;
+            ListWhat::All => {
+                let services = match self.ipvs.services() {
+                    Ok(services) => services,
+                    Err(e) => {
+                        if !json {
+                            // ipvsadm prints its version header before asking for services.
+                            let header = output::list_text(&self.info, &[], &opts);
+                            term.print(header.lines().next().unwrap_or(""))?;
+                            term.print("\n")?;
+                        }
+                        term.error(&message(&e))?;
+                        return Ok(1);
                     }
-                    term.error(&message(&e))?;
-                    Ok(1)
-                }
-            },
+                };
+                let entries: Vec<&ServiceEntry> = services.iter().collect();
+                let dests = self.destinations_of(&entries);
+                let mut out = output::Chunked::new(term);
+                let done = if json {
+                    output::stream_list_json(&self.info, &entries, dests, &opts, &mut out)
+                } else {
+                    let names = output::SystemNames::new();
+                    output::stream_list_text(&self.info, &entries, dests, &opts, &names, &mut out)
+                };
+                let failed = Self::finish(done, out)?;
+                Self::exit_code(failed, term)
+            }
             ListWhat::Service(key) => {
                 let vs = self.ipvs.service(&key).and_then(found).and_then(|entry| {
                     let destinations = self.ipvs.destinations(&key)?;

@@ -2,13 +2,13 @@
 //! and address formatting, and the words it uses for protocols, forwarding
 //! methods, tunnels and scheduler flags.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs::{
     Forward, Netmask, Protocol, Service, ServiceFlag, ServiceFlags, TunnelFlags, TunnelType,
 };
 
+use super::bytes::{cut_from, push_ntop, push_str, push_u64, push_u64_right};
 use super::names::Names;
 
 /// Size of ipvsadm's `addrport_to_anyname` buffer: its `snprintf` keeps at
@@ -38,24 +38,22 @@ pub(crate) fn truncate_bytes(s: &mut String, max: usize) {
 
 /// ipvsadm's `print_largenum`: a counter in a 9-byte column, shortened with
 /// K/M/G/T above 99,999,999 unless `exact`, where the column grows to fit.
-pub(crate) fn largenum(out: &mut String, n: u64, exact: bool) {
+pub(crate) fn largenum(out: &mut Vec<u8>, n: u64, exact: bool) {
     if exact {
-        let digits = n.to_string();
-        let width = if digits.len() <= 8 {
-            9
-        } else {
-            digits.len() + 1
-        };
-        let _ = write!(out, "{digits:>width$}");
+        // `%*lu` with a width of 9, or one more than the digits: a space and then at least 8.
+        out.push(b' ');
+        push_u64_right(out, n, 8);
         return;
     }
-    let _ = match n {
-        0..=99_999_999 => write!(out, "{n:>9}"),
-        100_000_000..=999_999_999 => write!(out, "{:>8}K", n / 1_000),
-        1_000_000_000..=99_999_999_999 => write!(out, "{:>8}M", n / 1_000_000),
-        100_000_000_000..=99_999_999_999_999 => write!(out, "{:>8}G", n / 1_000_000_000),
-        _ => write!(out, "{:>8}T", n / 1_000_000_000_000),
+    let (n, suffix) = match n {
+        0..=99_999_999 => return push_u64_right(out, n, 9),
+        100_000_000..=999_999_999 => (n / 1_000, b'K'),
+        1_000_000_000..=99_999_999_999 => (n / 1_000_000, b'M'),
+        100_000_000_000..=99_999_999_999_999 => (n / 1_000_000_000, b'G'),
+        _ => (n / 1_000_000_000_000, b'T'),
     };
+    push_u64_right(out, n, 8);
+    out.push(suffix);
 }
 
 pub(crate) use ipvs::ntop;
@@ -77,18 +75,51 @@ pub(crate) fn addrport(
     proto: Option<&str>,
     numeric: bool,
 ) -> String {
-    let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
-    let mut s = if numeric {
-        format!("{open}{}{close}:{port}", ntop(addr))
+    let mut out = Vec::with_capacity(24);
+    push_addrport(&mut out, names, addr, port, proto, numeric);
+    // Written from strings and digits only: always UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`addrport`] appended to `out`.
+pub(crate) fn push_addrport(
+    out: &mut Vec<u8>,
+    names: &dyn Names,
+    addr: IpAddr,
+    port: u16,
+    proto: Option<&str>,
+    numeric: bool,
+) {
+    let start = out.len();
+    let v6 = !addr.is_ipv4();
+    if v6 {
+        out.push(b'[');
+    }
+    match (numeric, names_host(names, addr, numeric)) {
+        (false, Some(host)) => push_str(out, &host),
+        _ => push_ntop(out, addr),
+    }
+    if v6 {
+        out.push(b']');
+    }
+    out.push(b':');
+    match proto
+        .filter(|_| !numeric)
+        .and_then(|p| names.service(port, p))
+    {
+        Some(serv) => push_str(out, &serv),
+        None => push_u64(out, u64::from(port)),
+    }
+    cut_from(out, start, ADDRPORT_BUF - 1);
+}
+
+/// The host name of `addr`, asked only without `-n`.
+fn names_host(names: &dyn Names, addr: IpAddr, numeric: bool) -> Option<String> {
+    if numeric {
+        None
     } else {
-        let host = names.host(addr).unwrap_or_else(|| ntop(addr));
-        let serv = proto
-            .and_then(|p| names.service(port, p))
-            .unwrap_or_else(|| port.to_string());
-        format!("{open}{host}{close}:{serv}")
-    };
-    truncate_bytes(&mut s, ADDRPORT_BUF - 1);
-    s
+        names.host(addr)
+    }
 }
 
 /// ipvsadm's `protocol_name`: the listing's protocol column.
@@ -229,9 +260,9 @@ mod tests {
     use super::*;
 
     fn ln(n: u64, exact: bool) -> String {
-        let mut s = String::new();
+        let mut s = Vec::new();
         largenum(&mut s, n, exact);
-        s
+        String::from_utf8(s).unwrap()
     }
 
     #[test]

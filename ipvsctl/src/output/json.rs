@@ -11,23 +11,34 @@
 //! of a kind has the same keys. The save document is the listing's
 //! `services` without the read-only fields (statistics and connection counts).
 
-use serde::Serialize;
+use std::cell::RefCell;
+use std::io::{self, Write};
+
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
+use serde_json::ser::Formatter;
 
 use ipvs::{
-    Connection, DestinationEntry, Info, Rates, Sample, ServiceEntry, SyncDaemon, Timeouts,
-    VirtualServer,
+    Connection, DestinationEntry, Family, Info, Rates, Sample, Service, ServiceEntry, ServiceFlags,
+    ServiceKey, ServiceState, SyncDaemon, Timeouts, VirtualServer,
 };
 
+use super::listing::{held, held_dests, into_text, Chunked, StreamError};
 use super::sort;
 use super::ListOptions;
-use ipvs::State;
 
 /// The whole-table listing.
 #[derive(Serialize)]
-struct ListDoc<'a> {
+struct ListDoc<'a, S: Serialize> {
     #[serde(flatten)]
     info: &'a Info,
-    services: Vec<Listed<'a>>,
+    services: S,
+}
+
+/// The save document: the library's [`State`] without timeouts.
+#[derive(Serialize)]
+struct SaveDoc<S: Serialize> {
+    services: S,
 }
 
 /// A listed service: the library's serde form of a [`VirtualServer`], with
@@ -36,7 +47,210 @@ struct ListDoc<'a> {
 struct Listed<'a> {
     #[serde(flatten)]
     entry: &'a ServiceEntry,
-    destinations: Vec<&'a DestinationEntry>,
+    destinations: InOrder<'a>,
+}
+
+/// Destinations in an order given by their positions.
+struct InOrder<'a> {
+    dests: &'a [DestinationEntry],
+    order: &'a [usize],
+}
+
+impl Serialize for InOrder<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.order.iter().map(|i| &self.dests[*i]))
+    }
+}
+
+/// The `services` array of a streamed document: each service's destinations are read (by
+/// `dests`, given its position in `services`) when its turn comes, and the service is
+/// serialized at once. A failed read is kept in `failed` and ends the serialization.
+struct Streamed<'a, F, E> {
+    services: &'a [&'a ServiceEntry],
+    dests: RefCell<F>,
+    failed: RefCell<Option<E>>,
+    sort: bool,
+    /// The save document's services (configuration only) rather than the listing's.
+    save: bool,
+}
+
+impl<F, E> Serialize for Streamed<'_, F, E>
+where
+    F: FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let positions = sort::service_order(self.services, self.sort);
+        let mut seq = s.serialize_seq(Some(positions.len()))?;
+        let mut dests = self.dests.borrow_mut();
+        let mut list = Vec::new();
+        let (mut order, mut tmp) = (Vec::new(), Vec::new());
+        let mut saved = ServiceState::new(Service::new(ServiceKey::fwmark(0, Family::Inet)));
+        for i in positions {
+            list.clear();
+            if let Err(e) = (*dests)(i, &mut list) {
+                *self.failed.borrow_mut() = Some(e);
+                return Err(serde::ser::Error::custom("reading the destinations failed"));
+            }
+            sort::dest_order(&list, self.sort, &mut order, &mut tmp);
+            let entry = self.services[i];
+            if self.save {
+                // As `State::from_servers`: the configuration without the kernel's `hashed`.
+                saved.service.clone_from(&entry.service);
+                saved.service.flags.remove(ServiceFlags::HASHED);
+                saved.destinations.clear();
+                saved
+                    .destinations
+                    .extend(order.iter().map(|k| list[*k].destination));
+                seq.serialize_element(&saved)?;
+            } else {
+                seq.serialize_element(&Listed {
+                    entry,
+                    destinations: InOrder {
+                        dests: &list,
+                        order: &order,
+                    },
+                })?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// serde_json's `PrettyFormatter` (2 spaces, the same bytes), writing each line break and its
+/// indentation at once (serde_json's writes two bytes per level), and flushing the writer (a
+/// [`Chunked`]: writing out what it keeps once past its chunk) after each element of an array.
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+/// A line break and the indentation of up to 40 levels.
+const BREAK: &[u8; 81] =
+    b"\n                                                                                ";
+
+impl Pretty {
+    fn line<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        match BREAK.get(..1 + 2 * self.depth) {
+            Some(b) => w.write_all(b),
+            None => {
+                w.write_all(b"\n")?;
+                (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+            }
+        }
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(w)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.line(w)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        w.flush()
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(w)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.line(w)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Pretty-prints a streamed document (with its final newline) into `out`.
+fn render_streamed<T: Serialize, E>(
+    doc: &T,
+    failed: impl FnOnce() -> Option<E>,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
+    if let Err(e) = doc.serialize(&mut ser) {
+        return Err(match failed() {
+            Some(read) => StreamError::Read(read),
+            // Otherwise writing failed (the documents hold only what always serializes):
+            // serde_json gives back the writer's error.
+            None => StreamError::Write(io::Error::from(e)),
+        });
+    }
+    out.buf().push(b'\n');
+    out.spill().map_err(StreamError::Write)
+}
+
+/// `-L --json` streamed: [`list_json`]'s document, each service's destinations read by `dests`
+/// (given its position in `services` and an empty list) when its turn comes. A failed read
+/// leaves the document cut where it was.
+pub fn stream_list_json<E>(
+    info: &Info,
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    opts: &ListOptions,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let streamed = Streamed {
+        services,
+        dests: RefCell::new(dests),
+        failed: RefCell::new(None),
+        sort: opts.sort,
+        save: false,
+    };
+    let doc = ListDoc {
+        info,
+        services: &streamed,
+    };
+    render_streamed(&doc, || streamed.failed.take(), out)
+}
+
+/// `-S --json` streamed: [`save_json`]'s document, read as [`stream_list_json`] reads.
+pub fn stream_save_json<E>(
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let streamed = Streamed {
+        services,
+        dests: RefCell::new(dests),
+        failed: RefCell::new(None),
+        sort: true,
+        save: true,
+    };
+    let doc = SaveDoc {
+        services: &streamed,
+    };
+    render_streamed(&doc, || streamed.failed.take(), out)
 }
 
 /// A `--watch` line's service: the listing's, with `rates` after `stats`
@@ -76,17 +290,6 @@ struct DaemonsDoc<'a> {
     daemons: &'a [SyncDaemon],
 }
 
-/// The services and their destinations, sorted or not.
-fn services_json(servers: &[VirtualServer], sort: bool) -> Vec<Listed<'_>> {
-    sort::services(servers, sort)
-        .into_iter()
-        .map(|vs| Listed {
-            entry: &vs.entry,
-            destinations: sort::dests(&vs.destinations, sort),
-        })
-        .collect()
-}
-
 /// Pretty-prints a document and adds the final newline.
 fn render<T: Serialize>(doc: &T) -> String {
     // These documents hold only strings, numbers, arrays and string-keyed
@@ -107,10 +310,10 @@ fn render<T: Serialize>(doc: &T) -> String {
 /// destinations as the text listing does. For `-L SERVICE`, pass that one
 /// service.
 pub fn list_json(info: &Info, servers: &[VirtualServer], opts: &ListOptions) -> String {
-    render(&ListDoc {
-        info,
-        services: services_json(servers, opts.sort),
-    })
+    let (entries, dests) = (held(servers), held_dests(servers));
+    let mut out = Chunked::keep();
+    let done = stream_list_json(info, &entries, dests, opts, &mut out);
+    into_text(out, done)
 }
 
 /// `-S --json`: `{"services": [...]}` with the configuration only (no
@@ -119,21 +322,10 @@ pub fn list_json(info: &Info, servers: &[VirtualServer], opts: &ListOptions) -> 
 ///
 /// [`parse_save_json`]: super::parse_save_json
 pub fn save_json(servers: &[VirtualServer]) -> String {
-    render(&State::from_servers(
-        sort::services(servers, true)
-            .into_iter()
-            .map(|vs| {
-                // ipvsadm's order for the destinations too.
-                let mut vs = vs.clone();
-                vs.destinations = sort::dests(&vs.destinations, true)
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                vs
-            })
-            .collect::<Vec<_>>()
-            .iter(),
-    ))
+    let (entries, dests) = (held(servers), held_dests(servers));
+    let mut out = Chunked::keep();
+    let done = stream_save_json(&entries, dests, &mut out);
+    into_text(out, done)
 }
 
 /// `-L -c --json`: `{"connections": [...]}`, in the kernel's order.
@@ -215,4 +407,25 @@ fn line<T: Serialize>(doc: &T) -> String {
 /// `apply --json`: the plan, `{"changes": [...]}` (each [`ipvs::Change`] in its serde form).
 pub fn plan_json(plan: &ipvs::Plan) -> String {
     render(plan)
+}
+
+#[cfg(test)]
+mod pretty_tests {
+    use super::*;
+
+    #[test]
+    fn pretty_writes_what_serde_json_s_pretty_formatter_writes() {
+        let mut deep = serde_json::json!([]);
+        for i in 0..45 {
+            deep = serde_json::json!({ "level": i, "in": [deep, {}, [], [1, {"a": []}]] });
+        }
+        let doc = serde_json::json!({
+            "empty": {}, "none": [], "one": [1], "s": "x\"y", "deep": deep, "n": null
+        });
+        let theirs = serde_json::to_string_pretty(&doc).unwrap();
+        let mut ours = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut ours, Pretty::default());
+        doc.serialize(&mut ser).unwrap();
+        assert!(String::from_utf8(ours).unwrap() == theirs);
+    }
 }

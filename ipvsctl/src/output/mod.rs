@@ -37,9 +37,11 @@
 // some items are unused in the binary.
 #![allow(dead_code)]
 
+mod bytes;
 mod common;
 mod json;
 mod json_in;
+mod listing;
 mod names;
 mod save;
 mod sort;
@@ -54,8 +56,10 @@ pub use json::{
     connections_json, daemon_json, list_json, plan_json, save_json, timeout_json, watch_json,
     watch_line,
 };
+pub use json::{stream_list_json, stream_save_json};
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
+pub use listing::{stream_list_text, stream_save_text, Chunked, StreamError};
 
 pub(crate) use common::ntop;
 #[allow(unused_imports)]

@@ -4,12 +4,13 @@ use std::fmt::Write as _;
 
 use ipvs::{Family, Forward, Protocol, ServiceFlags, ServiceKey, TunnelType, VirtualServer};
 
+use super::bytes::{push_i64, push_str, push_u64};
 use super::common::{
-    addrport, fwd_switch, fwmark_str, partial_netmask, pe_name, proto_db_name, sched_flags,
+    addrport, fwd_switch, partial_netmask, pe_name, proto_db_name, push_addrport, sched_flags,
     Checksum, SCHED_BITS,
 };
+use super::listing::{held, held_dests, into_text, stream_save_text, Chunked};
 use super::names::{Names, SystemNames};
-use super::sort;
 
 /// `-S [-n]`: one `-A` line per service followed by one `-a` line per
 /// destination, in ipvsadm's order unless `!sort` (ipvsadm itself always
@@ -27,61 +28,94 @@ pub fn save_text_with(
     sort: bool,
     names: &dyn Names,
 ) -> String {
-    let mut out = String::new();
-    for vs in sort::services(servers, sort) {
-        service_rules(&mut out, vs, numeric, sort, names);
-    }
-    out
+    let (entries, dests) = (held(servers), held_dests(servers));
+    let mut out = Chunked::keep();
+    let done = stream_save_text(&entries, dests, numeric, sort, names, &mut out);
+    into_text(out, done)
 }
 
 /// The service part of a rule: `-t addr:port`, `-f 7 -6`, ...
 fn service_selector(key: &ServiceKey, numeric: bool, names: &dyn Names) -> String {
+    let mut out = Vec::with_capacity(32);
+    push_service_selector(&mut out, key, numeric, names);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`service_selector`] appended to `out`.
+fn push_service_selector(out: &mut Vec<u8>, key: &ServiceKey, numeric: bool, names: &dyn Names) {
     match key {
         ServiceKey::Fwmark { fwmark, family } => {
-            let v6 = if *family == Family::Inet6 { " -6" } else { "" };
-            format!("-f {}{v6}", fwmark_str(*fwmark))
+            push_str(out, "-f ");
+            // ipvsadm 1.31 prints the mark with %d (see `fwmark_str`).
+            push_i64(out, i64::from(*fwmark as i32));
+            if *family == Family::Inet6 {
+                push_str(out, " -6");
+            }
         }
         ServiceKey::Addr {
             protocol,
             addr,
             port,
         } => {
-            let opt = match protocol {
-                Protocol::Tcp => "-t",
-                Protocol::Udp => "-u",
-                Protocol::Sctp => "--sctp-service",
-                _ => "--xxx-service",
-            };
-            let vname = addrport(names, *addr, *port, proto_db_name(*protocol), numeric);
-            format!("{opt} {vname}")
+            push_str(
+                out,
+                match protocol {
+                    Protocol::Tcp => "-t ",
+                    Protocol::Udp => "-u ",
+                    Protocol::Sctp => "--sctp-service ",
+                    _ => "--xxx-service ",
+                },
+            );
+            push_addrport(out, names, *addr, *port, proto_db_name(*protocol), numeric);
         }
     }
 }
 
-fn service_rules(
-    out: &mut String,
-    vs: &VirtualServer,
+/// Kept between the lines of one `-S`: the current service's selector, services-database
+/// protocol and options.
+#[derive(Default)]
+pub(crate) struct SaveRoom {
+    sel: Vec<u8>,
+    proto: Option<&'static str>,
+    opts: String,
+}
+
+/// A service's `-A` line; its destinations' `-a` lines are [`dest_rule`]'s.
+pub(crate) fn service_rule(
+    out: &mut Vec<u8>,
+    room: &mut SaveRoom,
+    svc: &ipvs::Service,
     numeric: bool,
-    sort: bool,
     names: &dyn Names,
 ) {
-    let svc = &vs.entry.service;
-    let sel = service_selector(&svc.key, numeric, names);
-    let _ = write!(out, "-A {sel}");
-    service_options(out, svc);
-    out.push('\n');
-
-    let proto = match svc.key {
+    room.sel.clear();
+    push_service_selector(&mut room.sel, &svc.key, numeric, names);
+    room.proto = match svc.key {
         ServiceKey::Addr { protocol, .. } => proto_db_name(protocol),
         ServiceKey::Fwmark { .. } => None,
     };
-    for e in sort::dests(&vs.destinations, sort) {
-        let d = &e.destination;
-        let dname = addrport(names, d.addr, d.port, proto, numeric);
-        let _ = write!(out, "-a {sel} -r {dname}");
-        forward_options(out, d);
-        out.push('\n');
-    }
+    room.opts.clear();
+    service_options(&mut room.opts, svc);
+    push_str(out, "-A ");
+    out.extend_from_slice(&room.sel);
+    push_str(out, &room.opts);
+    out.push(b'\n');
+}
+
+/// The `-a` line of a destination of the service of the last [`service_rule`].
+pub(crate) fn dest_rule(
+    out: &mut Vec<u8>,
+    room: &SaveRoom,
+    d: &ipvs::Destination,
+    numeric: bool,
+    names: &dyn Names,
+) {
+    push_str(out, "-a ");
+    out.extend_from_slice(&room.sel);
+    push_str(out, " -r ");
+    push_addrport(out, names, d.addr, d.port, room.proto, numeric);
+    push_forward_options(out, d);
+    out.push(b'\n');
 }
 
 /// `-A`/`-E`'s options after the service: scheduler, persistence, engine,
@@ -119,18 +153,33 @@ fn destination_options(out: &mut String, d: &ipvs::Destination) {
 
 /// A destination's options as `-S` writes them: forwarding, weight and tunnel options.
 fn forward_options(out: &mut String, d: &ipvs::Destination) {
-    let _ = write!(out, " {} -w {}", fwd_switch(&d.forward), d.weight as i32);
+    let mut bytes = Vec::with_capacity(16);
+    push_forward_options(&mut bytes, d);
+    // Written from strings and digits only: always UTF-8.
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+/// [`forward_options`] appended to `out`.
+fn push_forward_options(out: &mut Vec<u8>, d: &ipvs::Destination) {
+    out.push(b' ');
+    push_str(out, fwd_switch(&d.forward));
+    push_str(out, " -w ");
+    push_i64(out, i64::from(d.weight as i32));
     if let Forward::Tunnel { kind, port, flags } = d.forward {
-        let _ = match kind {
-            TunnelType::Ipip => write!(out, " --tun-type ipip"),
-            TunnelType::Gue => write!(
-                out,
-                " --tun-type gue --tun-port {port} {}",
-                Checksum::of(flags).option()
-            ),
-            TunnelType::Gre => write!(out, " --tun-type gre {}", Checksum::of(flags).option()),
-            _ => Ok(()),
-        };
+        match kind {
+            TunnelType::Ipip => push_str(out, " --tun-type ipip"),
+            TunnelType::Gue => {
+                push_str(out, " --tun-type gue --tun-port ");
+                push_u64(out, u64::from(port));
+                out.push(b' ');
+                push_str(out, Checksum::of(flags).option());
+            }
+            TunnelType::Gre => {
+                push_str(out, " --tun-type gre ");
+                push_str(out, Checksum::of(flags).option());
+            }
+            _ => {}
+        }
     }
 }
 

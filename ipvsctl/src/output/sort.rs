@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use ipvs::{DestinationEntry, Family, ServiceKey, VirtualServer};
+use ipvs::{DestinationEntry, Family, ServiceEntry, ServiceKey, VirtualServer};
 
 const AF_INET: i32 = 2;
 const AF_INET6: i32 = 10;
@@ -24,11 +24,11 @@ const AF_INET6: i32 = 10;
 pub(crate) fn c_sorted<T>(items: &[T], cmp: impl Fn(&T, &T) -> i32) -> Vec<&T> {
     let mut v: Vec<&T> = items.iter().collect();
     let mut tmp: Vec<&T> = Vec::with_capacity(v.len());
-    msort(&mut v, &mut tmp, &cmp);
+    msort(&mut v, &mut tmp, &|a: &&T, b: &&T| cmp(a, b));
     v
 }
 
-fn msort<'a, T>(b: &mut [&'a T], tmp: &mut Vec<&'a T>, cmp: &impl Fn(&T, &T) -> i32) {
+fn msort<T: Copy>(b: &mut [T], tmp: &mut Vec<T>, cmp: &impl Fn(&T, &T) -> i32) {
     let n = b.len();
     if n <= 1 {
         return;
@@ -40,7 +40,7 @@ fn msort<'a, T>(b: &mut [&'a T], tmp: &mut Vec<&'a T>, cmp: &impl Fn(&T, &T) -> 
     tmp.clear();
     let (mut i, mut j) = (0, n1);
     while i < n1 && j < n {
-        if cmp(b[i], b[j]) <= 0 {
+        if cmp(&b[i], &b[j]) <= 0 {
             tmp.push(b[i]);
             i += 1;
         } else {
@@ -52,6 +52,22 @@ fn msort<'a, T>(b: &mut [&'a T], tmp: &mut Vec<&'a T>, cmp: &impl Fn(&T, &T) -> 
     // left of the second half is already in place at the end.
     tmp.extend_from_slice(&b[i..n1]);
     b[..tmp.len()].copy_from_slice(tmp);
+}
+
+/// [`c_sorted`] as positions: fills `order` with the indices of `items` in the order
+/// glibc's merge sort gives them, reusing `order` and `tmp` (a listing sorts each service's
+/// destinations in the same two lists).
+pub(crate) fn c_sort_order<T>(
+    items: &[T],
+    cmp: impl Fn(&T, &T) -> i32,
+    order: &mut Vec<usize>,
+    tmp: &mut Vec<usize>,
+) {
+    order.clear();
+    order.extend(0..items.len());
+    msort(order, tmp, &|a: &usize, b: &usize| {
+        cmp(&items[*a], &items[*b])
+    });
 }
 
 /// An address as libipvs holds it: `union nf_inet_addr` read as four
@@ -97,10 +113,13 @@ fn cmp_addr(first_af: i32, a: &[u32; 4], b: &[u32; 4]) -> i32 {
     }
 }
 
+/// What libipvs compares of a service: fwmark, family, protocol, address words, port.
+type ServiceFields = (u32, i32, i32, [u32; 4], i32);
+
 /// The fields of a service that libipvs compares: fwmark (0 for address
 /// services), family, protocol (0 for fwmark services), address (zero for
 /// fwmark services) and port.
-fn service_fields(k: &ServiceKey) -> (u32, i32, i32, [u32; 4], i32) {
+fn service_fields(k: &ServiceKey) -> ServiceFields {
     match k {
         ServiceKey::Addr {
             protocol,
@@ -119,8 +138,13 @@ fn service_fields(k: &ServiceKey) -> (u32, i32, i32, [u32; 4], i32) {
 
 /// libipvs `ipvs_cmp_services`.
 pub(crate) fn cmp_services(a: &ServiceKey, b: &ServiceKey) -> i32 {
-    let (fa, afa, pa, wa, porta) = service_fields(a);
-    let (fb, afb, pb, wb, portb) = service_fields(b);
+    cmp_service_fields(&service_fields(a), &service_fields(b))
+}
+
+/// [`cmp_services`] of the fields of two keys.
+fn cmp_service_fields(a: &ServiceFields, b: &ServiceFields) -> i32 {
+    let (fa, afa, pa, wa, porta) = *a;
+    let (fb, afb, pb, wb, portb) = *b;
     let r = wrap_diff(fa, fb);
     if r != 0 {
         return r;
@@ -149,6 +173,39 @@ pub(crate) fn cmp_dests(a: &DestinationEntry, b: &DestinationEntry) -> i32 {
         return r;
     }
     i32::from(da.port) - i32::from(db.port)
+}
+
+/// The positions of `services` in ipvsadm's order, or as given when `sort` is false.
+pub(crate) fn service_order(services: &[&ServiceEntry], sort: bool) -> Vec<usize> {
+    let mut order = Vec::with_capacity(services.len());
+    if sort {
+        // The fields are taken once, not at each comparison.
+        let fields: Vec<ServiceFields> = services
+            .iter()
+            .map(|e| service_fields(&e.service.key))
+            .collect();
+        let mut tmp = Vec::with_capacity(services.len());
+        c_sort_order(&fields, cmp_service_fields, &mut order, &mut tmp);
+    } else {
+        order.extend(0..services.len());
+    }
+    order
+}
+
+/// Fills `order` with the positions of `dests` in ipvsadm's order, or as given when `sort` is
+/// false; `tmp` is the merge's room, kept between calls.
+pub(crate) fn dest_order(
+    dests: &[DestinationEntry],
+    sort: bool,
+    order: &mut Vec<usize>,
+    tmp: &mut Vec<usize>,
+) {
+    if sort {
+        c_sort_order(dests, cmp_dests, order, tmp);
+    } else {
+        order.clear();
+        order.extend(0..dests.len());
+    }
 }
 
 /// The services in ipvsadm's order, or as given when `sort` is false.
@@ -198,6 +255,23 @@ mod tests {
         let s: Vec<i32> = c_sorted(&v, |a, b| a - b).into_iter().copied().collect();
         let expect: Vec<i32> = (0..1000).collect();
         assert_eq!(s, expect);
+    }
+
+    #[test]
+    fn positions_give_the_order_of_references_even_for_a_wrapping_comparator() {
+        // Addresses whose C differences wrap: not a total order, so only the same merge sort,
+        // step for step, gives the same result.
+        let v: Vec<u32> = (0u32..500)
+            .map(|i| i.wrapping_mul(0x9e37_79b9) ^ (i << 7))
+            .collect();
+        let cmp = |a: &u32, b: &u32| wrap_diff(*a, *b);
+        let by_ref: Vec<u32> = c_sorted(&v, cmp).into_iter().copied().collect();
+        let (mut order, mut tmp) = (vec![7, 7], Vec::new());
+        c_sort_order(&v, cmp, &mut order, &mut tmp);
+        let by_pos: Vec<u32> = order.iter().map(|i| v[*i]).collect();
+        assert_eq!(by_pos, by_ref);
+        c_sort_order(&v[..3], cmp, &mut order, &mut tmp);
+        assert_eq!(order.len(), 3);
     }
 
     #[test]

@@ -3,12 +3,17 @@
 use std::fmt::Write as _;
 
 use ipvs::{Connection, DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
-use ipvs::{ServiceFlags, VirtualServer};
+use ipvs::{ServiceEntry, ServiceFlags, VirtualServer};
 
-use super::common::{
-    addrport, fwd_name, fwmark_str, largenum, pad, partial_netmask, pe_name, proto_db_name,
-    protocol_name, sched_flags, truncate_bytes, tun_info, SCHED_BITS,
+use super::bytes::{
+    cut_from, pad_from, push_i64, push_i64_left, push_str, push_str_left, push_u64, push_u64_left,
+    push_u64_right,
 };
+use super::common::{
+    addrport, fwd_name, largenum, pad, partial_netmask, pe_name, proto_db_name, protocol_name,
+    push_addrport, sched_flags, tun_info, SCHED_BITS,
+};
+use super::listing::{held, held_dests, into_text, stream_list_text, Chunked};
 use super::names::{Names, SystemNames};
 use super::sort;
 use super::{ListMode, ListOptions};
@@ -27,19 +32,27 @@ pub fn list_text_with(
     opts: &ListOptions,
     names: &dyn Names,
 ) -> String {
-    let mut out = String::new();
+    let (entries, dests) = (held(servers), held_dests(servers));
+    let mut out = Chunked::keep();
+    let done = stream_list_text(info, &entries, dests, opts, names, &mut out);
+    into_text(out, done)
+}
+
+/// ipvsadm's version header: `IP Virtual Server version 1.2.1 (size=4096)`, with its newline.
+pub(crate) fn version_header(info: &Info) -> String {
     let (major, minor, patch) = info.version_triple();
     // ipvsadm prints the table size with %d.
-    let _ = writeln!(
-        out,
-        "IP Virtual Server version {major}.{minor}.{patch} (size={})",
+    format!(
+        "IP Virtual Server version {major}.{minor}.{patch} (size={})\n",
         info.conn_tab_size as i32
-    );
-    title(&mut out, opts.mode);
-    for vs in sort::services(servers, opts.sort) {
-        service_entry(&mut out, vs, opts, names);
-    }
-    out
+    )
+}
+
+/// The listing's start: the version header and the column titles.
+pub(crate) fn list_head(out: &mut Vec<u8>, info: &Info, mode: ListMode) {
+    let mut head = version_header(info);
+    title(&mut head, mode);
+    push_str(out, &head);
 }
 
 /// `-L -t|-u|--sctp-service|-f SERVICE`: like [`list_text`] for one service,
@@ -50,10 +63,17 @@ pub fn list_service_text(vs: &VirtualServer, opts: &ListOptions) -> String {
 
 /// [`list_service_text`] with a given name resolver.
 pub fn list_service_text_with(vs: &VirtualServer, opts: &ListOptions, names: &dyn Names) -> String {
-    let mut out = String::new();
-    title(&mut out, opts.mode);
-    service_entry(&mut out, vs, opts, names);
-    out
+    let mut head = String::new();
+    title(&mut head, opts.mode);
+    let mut out = head.into_bytes();
+    let (mut order, mut tmp) = (Vec::new(), Vec::new());
+    sort::dest_order(&vs.destinations, opts.sort, &mut order, &mut tmp);
+    service_line(&mut out, &vs.entry, opts, names);
+    let proto = service_proto(&vs.entry.service.key);
+    for i in order {
+        dest_entry(&mut out, &vs.destinations[i], proto, opts, names);
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// ipvsadm's `print_title`.
@@ -102,7 +122,7 @@ fn title(out: &mut String, mode: ListMode) {
 
 /// The services-database protocol of a service's ports (none for fwmark
 /// services: libipvs leaves their protocol 0).
-fn service_proto(key: &ServiceKey) -> Option<&'static str> {
+pub(crate) fn service_proto(key: &ServiceKey) -> Option<&'static str> {
     match key {
         ServiceKey::Addr { protocol, .. } => proto_db_name(*protocol),
         ServiceKey::Fwmark { .. } => None,
@@ -111,42 +131,47 @@ fn service_proto(key: &ServiceKey) -> Option<&'static str> {
 
 /// The service column: `FWM  7`, `FWM  8 IPv6`, or `TCP  addr:port` (cut to
 /// 33 bytes for IPv4, as ipvsadm does).
-fn service_name(key: &ServiceKey, numeric: bool, names: &dyn Names) -> String {
+fn push_service_name(out: &mut Vec<u8>, key: &ServiceKey, numeric: bool, names: &dyn Names) {
     match key {
         ServiceKey::Fwmark { fwmark, family } => {
-            let v6 = if *family == ipvs::Family::Inet6 {
-                " IPv6"
-            } else {
-                ""
-            };
-            format!("FWM  {}{v6}", fwmark_str(*fwmark))
+            push_str(out, "FWM  ");
+            // ipvsadm 1.31 prints the mark with %d (see `fwmark_str`).
+            push_i64(out, i64::from(*fwmark as i32));
+            if *family == ipvs::Family::Inet6 {
+                push_str(out, " IPv6");
+            }
         }
         ServiceKey::Addr {
             protocol,
             addr,
             port,
         } => {
-            let vname = addrport(names, *addr, *port, proto_db_name(*protocol), numeric);
-            let mut s = String::new();
-            pad(&mut s, protocol_name(*protocol), 4);
-            s.push(' ');
-            s.push_str(&vname);
+            let start = out.len();
+            push_str_left(out, protocol_name(*protocol), 4);
+            out.push(b' ');
+            push_addrport(out, names, *addr, *port, proto_db_name(*protocol), numeric);
             if addr.is_ipv4() {
-                truncate_bytes(&mut s, 33);
+                cut_from(out, start, 33);
             }
-            s
         }
     }
 }
 
-/// ipvsadm's `print_service_entry` for the listing formats.
-fn service_entry(out: &mut String, vs: &VirtualServer, opts: &ListOptions, names: &dyn Names) {
-    let svc = &vs.entry.service;
-    let st = &vs.entry.stats;
-    let name = service_name(&svc.key, opts.numeric, names);
+/// ipvsadm's `print_service_entry` for the listing formats: the service's line (its
+/// destinations' lines are [`dest_entry`]'s).
+pub(crate) fn service_line(
+    out: &mut Vec<u8>,
+    entry: &ServiceEntry,
+    opts: &ListOptions,
+    names: &dyn Names,
+) {
+    let svc = &entry.service;
+    let st = &entry.stats;
+    let start = out.len();
+    push_service_name(out, &svc.key, opts.numeric, names);
     match opts.mode {
         ListMode::Stats => {
-            pad(out, &name, 33);
+            pad_from(out, start, 33);
             for n in [
                 st.conns,
                 st.in_packets,
@@ -158,58 +183,61 @@ fn service_entry(out: &mut String, vs: &VirtualServer, opts: &ListOptions, names
             }
         }
         ListMode::Rate => {
-            pad(out, &name, 33);
+            pad_from(out, start, 33);
             for n in [st.cps, st.in_pps, st.out_pps, st.in_bps, st.out_bps] {
                 largenum(out, n, opts.exact);
             }
         }
         _ => {
-            let _ = write!(out, "{name} {}", svc.scheduler.name());
+            out.push(b' ');
+            push_str(out, svc.scheduler.name());
             if svc.flags.intersects(SCHED_BITS) {
-                let _ = write!(out, " ({})", sched_flags(svc));
+                push_str(out, " (");
+                push_str(out, &sched_flags(svc));
+                out.push(b')');
             }
             if svc.flags.contains(ServiceFlags::PERSISTENT) {
-                let _ = write!(out, " persistent {}", svc.timeout);
+                push_str(out, " persistent ");
+                push_u64(out, u64::from(svc.timeout));
                 if let Some(m) = partial_netmask(svc.netmask) {
-                    let _ = write!(out, " mask {m}");
+                    push_str(out, " mask ");
+                    push_str(out, &m);
                 }
                 if let Some(pe) = pe_name(svc) {
-                    let _ = write!(out, " pe {pe}");
+                    push_str(out, " pe ");
+                    push_str(out, pe);
                 }
             }
             if svc.flags.contains(ServiceFlags::ONEPACKET) {
-                out.push_str(" ops");
+                push_str(out, " ops");
             }
         }
     }
-    out.push('\n');
-
-    let proto = service_proto(&svc.key);
-    for e in sort::dests(&vs.destinations, opts.sort) {
-        dest_entry(out, e, proto, opts, names);
-    }
+    out.push(b'\n');
 }
 
-/// One destination line of a listing.
-fn dest_entry(
-    out: &mut String,
+/// One destination line of a listing; `proto` is [`service_proto`] of its service.
+pub(crate) fn dest_entry(
+    out: &mut Vec<u8>,
     e: &DestinationEntry,
     proto: Option<&str>,
     opts: &ListOptions,
     names: &dyn Names,
 ) {
     let d = &e.destination;
-    let mut dname = addrport(names, d.addr, d.port, proto, opts.numeric);
+    push_str(out, "  -> ");
+    let start = out.len();
+    push_addrport(out, names, d.addr, d.port, proto, opts.numeric);
     if d.addr.is_ipv4() {
-        truncate_bytes(&mut dname, 28);
+        cut_from(out, start, 28);
     }
-    out.push_str("  -> ");
-    pad(out, &dname, 28);
+    pad_from(out, start, 28);
     let st = &e.stats;
     // The kernel's weight is an int; ipvsadm prints it with %d in most
     // formats and %u in --persistent-conn.
-    let weight = d.weight as i32;
-    let _ = match opts.mode {
+    let weight = i64::from(d.weight as i32);
+    let (active, inactive) = (u64::from(e.active_conns), u64::from(e.inactive_conns));
+    match opts.mode {
         ListMode::Stats => {
             for n in [
                 st.conns,
@@ -220,45 +248,61 @@ fn dest_entry(
             ] {
                 largenum(out, n, opts.exact);
             }
-            writeln!(out)
         }
         ListMode::Rate => {
-            let _ = write!(out, " {:>8} {:>8} {:>8}", st.cps, st.in_pps, st.out_pps);
+            for n in [st.cps, st.in_pps, st.out_pps] {
+                out.push(b' ');
+                push_u64_right(out, n, 8);
+            }
             largenum(out, st.in_bps, opts.exact);
             largenum(out, st.out_bps, opts.exact);
-            writeln!(out)
         }
-        ListMode::Thresholds => writeln!(
-            out,
-            " {:<10} {:<10} {:<10} {:<10}",
-            d.upper_threshold, d.lower_threshold, e.active_conns, e.inactive_conns
-        ),
-        ListMode::PersistentConn => writeln!(
-            out,
-            " {:<9} {:<11} {:<10} {:<10}",
-            d.weight, e.persistent_conns, e.active_conns, e.inactive_conns
-        ),
+        ListMode::Thresholds => {
+            for n in [
+                u64::from(d.upper_threshold),
+                u64::from(d.lower_threshold),
+                active,
+            ] {
+                out.push(b' ');
+                push_u64_left(out, n, 10);
+            }
+            out.push(b' ');
+            push_u64_left(out, inactive, 10);
+        }
+        ListMode::PersistentConn => {
+            out.push(b' ');
+            push_u64_left(out, u64::from(d.weight), 9);
+            out.push(b' ');
+            push_u64_left(out, u64::from(e.persistent_conns), 11);
+            out.push(b' ');
+            push_u64_left(out, active, 10);
+            out.push(b' ');
+            push_u64_left(out, inactive, 10);
+        }
         ListMode::TunInfo => {
-            let ti = tun_info(&d.forward);
-            writeln!(
-                out,
-                " {:<7} {:<13} {:<6} {:<10} {:<10}",
-                fwd_name(&d.forward),
-                ti.as_deref().unwrap_or("n/a"),
-                weight,
-                e.active_conns,
-                e.inactive_conns
-            )
+            out.push(b' ');
+            push_str_left(out, fwd_name(&d.forward), 7);
+            out.push(b' ');
+            push_str_left(out, tun_info(&d.forward).as_deref().unwrap_or("n/a"), 13);
+            out.push(b' ');
+            push_i64_left(out, weight, 6);
+            out.push(b' ');
+            push_u64_left(out, active, 10);
+            out.push(b' ');
+            push_u64_left(out, inactive, 10);
         }
-        ListMode::Default => writeln!(
-            out,
-            " {:<7} {:<6} {:<10} {:<10}",
-            fwd_name(&d.forward),
-            weight,
-            e.active_conns,
-            e.inactive_conns
-        ),
-    };
+        ListMode::Default => {
+            out.push(b' ');
+            push_str_left(out, fwd_name(&d.forward), 7);
+            out.push(b' ');
+            push_i64_left(out, weight, 6);
+            out.push(b' ');
+            push_u64_left(out, active, 10);
+            out.push(b' ');
+            push_u64_left(out, inactive, 10);
+        }
+    }
+    out.push(b'\n');
 }
 
 /// `-L -c`: the connection table, `--persistent-conn` adding the persistence

@@ -278,4 +278,5 @@ mod fuzz;
 mod json_in;
 mod json_out;
 mod save;
+mod stream;
 mod text;

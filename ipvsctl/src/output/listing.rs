@@ -1,0 +1,245 @@
+//! Listings made as they are printed, one service at a time, as ipvsadm makes them: the
+//! services are sorted (their keys are all the order needs), then each one's destinations are
+//! read into one list kept for the whole listing, sorted, and formatted into one buffer, which
+//! is written out each time it passes [`CHUNK`] bytes. Memory follows one service's part of the
+//! output, not the table's.
+//!
+//! Reading is the caller's: a function that fills a list with the destinations of the service
+//! at a position of the given services (the program asks the kernel; the `*_text` and `*_json`
+//! functions of this module's parent copy from the [`VirtualServer`]s they are given).
+
+use std::convert::Infallible;
+use std::io::{self, Write};
+
+use ipvs::{DestinationEntry, Info, ServiceEntry, VirtualServer};
+
+use super::names::Names;
+use super::save::{dest_rule, service_rule, SaveRoom};
+use super::sort;
+use super::text::{dest_entry, list_head, service_line, service_proto};
+use super::ListOptions;
+
+/// Bytes kept before they are written out: large writes, few system calls.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// Why a streamed listing stopped: reading a service's destinations failed (what was made
+/// before is in the buffer, to be written out as ipvsadm's stdio does when it exits), or
+/// writing failed.
+#[derive(Debug)]
+pub enum StreamError<E> {
+    /// Reading the destinations of a service failed.
+    Read(E),
+    /// Writing the output failed.
+    Write(io::Error),
+}
+
+/// Where a listing's bytes go: kept in a buffer and handed to the sink each time more than
+/// [`CHUNK`] bytes are kept, or all kept (no sink) for a listing made as a `String`.
+pub struct Chunked<'a> {
+    buf: Vec<u8>,
+    sink: Option<&'a mut dyn Write>,
+}
+
+impl<'a> Chunked<'a> {
+    /// Output written to `sink` by chunks.
+    pub fn new(sink: &'a mut dyn Write) -> Self {
+        Chunked {
+            buf: Vec::with_capacity(CHUNK + CHUNK / 4),
+            sink: Some(sink),
+        }
+    }
+
+    /// Output kept whole, for [`Chunked::into_bytes`].
+    pub fn keep() -> Chunked<'static> {
+        Chunked {
+            buf: Vec::new(),
+            sink: None,
+        }
+    }
+
+    /// The buffer, to append to; [`Chunked::spill`] after.
+    pub(crate) fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Writes the kept bytes out once they pass [`CHUNK`].
+    #[inline]
+    pub(crate) fn spill(&mut self) -> io::Result<()> {
+        if self.buf.len() >= CHUNK {
+            self.write_out()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes out what is kept (with a sink).
+    pub fn finish(mut self) -> io::Result<()> {
+        self.write_out()
+    }
+
+    /// What was kept (all of it without a sink).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Appends go to the buffer; `flush` is [`Chunked::spill`]: serde_json writes a few bytes at a
+/// time, and a check after each costs more than the appends, so the JSON listings flush after
+/// each element instead ([`super::json`]'s formatter). [`Chunked::finish`] writes the rest.
+impl Write for Chunked<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.spill()
+    }
+}
+
+/// The services of `servers`: a listing of values already read, made by the streaming code
+/// with [`held_dests`].
+pub(crate) fn held(servers: &[VirtualServer]) -> Vec<&ServiceEntry> {
+    servers.iter().map(|vs| &vs.entry).collect()
+}
+
+/// A reader that copies the destinations of the service at a position of `servers`.
+pub(crate) fn held_dests(
+    servers: &[VirtualServer],
+) -> impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), Infallible> + '_ {
+    move |i: usize, list: &mut Vec<DestinationEntry>| {
+        list.extend_from_slice(&servers[i].destinations);
+        Ok(())
+    }
+}
+
+/// The text of a listing kept whole by [`Chunked::keep`].
+pub(crate) fn into_text(out: Chunked<'_>, done: Result<(), StreamError<Infallible>>) -> String {
+    // Without a sink nothing is written, so nothing can fail.
+    debug_assert!(done.is_ok());
+    let bytes = out.into_bytes();
+    // Written from strings and digits only: always UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// How one text format writes a service and a destination.
+trait Lines {
+    /// The service's line; the destinations' lines follow.
+    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry);
+    /// A destination's line.
+    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry);
+}
+
+/// The driver of the text listings: services sorted unless `!sort`, each one's destinations
+/// read, sorted and written after its line.
+fn stream_lines<E>(
+    services: &[&ServiceEntry],
+    mut dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    sort: bool,
+    lines: &mut dyn Lines,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let mut list = Vec::new();
+    let (mut order, mut tmp) = (Vec::new(), Vec::new());
+    for i in sort::service_order(services, sort) {
+        list.clear();
+        // As ipvsadm: the destinations are read before the service's line is printed.
+        dests(i, &mut list).map_err(StreamError::Read)?;
+        sort::dest_order(&list, sort, &mut order, &mut tmp);
+        lines.service(out.buf(), services[i]);
+        for k in &order {
+            lines.destination(out.buf(), &list[*k]);
+            out.spill().map_err(StreamError::Write)?;
+        }
+        out.spill().map_err(StreamError::Write)?;
+    }
+    Ok(())
+}
+
+struct Listing<'a> {
+    opts: &'a ListOptions,
+    names: &'a dyn Names,
+    proto: Option<&'static str>,
+}
+
+impl Lines for Listing<'_> {
+    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry) {
+        service_line(out, entry, self.opts, self.names);
+        self.proto = service_proto(&entry.service.key);
+    }
+    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry) {
+        dest_entry(out, dest, self.proto, self.opts, self.names);
+    }
+}
+
+/// `-L`/`-l` streamed: the version header, the column titles, then each service of `services`
+/// with the destinations `dests` reads for it (given its position in `services` and an empty
+/// list), sorted unless `!opts.sort`. Names through `names` unless `opts.numeric`.
+pub fn stream_list_text<E>(
+    info: &Info,
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    opts: &ListOptions,
+    names: &dyn Names,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    list_head(out.buf(), info, opts.mode);
+    let mut lines = Listing {
+        opts,
+        names,
+        proto: None,
+    };
+    stream_lines(services, dests, opts.sort, &mut lines, out)
+}
+
+struct Rules<'a> {
+    numeric: bool,
+    names: &'a dyn Names,
+    room: SaveRoom,
+}
+
+impl Lines for Rules<'_> {
+    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry) {
+        service_rule(
+            out,
+            &mut self.room,
+            &entry.service,
+            self.numeric,
+            self.names,
+        );
+    }
+    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry) {
+        dest_rule(out, &self.room, &dest.destination, self.numeric, self.names);
+    }
+}
+
+/// `-S [-n]` streamed: the rules of each service of `services` (see [`super::save_text`]), with
+/// the destinations `dests` reads for it.
+pub fn stream_save_text<E>(
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    numeric: bool,
+    sort: bool,
+    names: &dyn Names,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let mut lines = Rules {
+        numeric,
+        names,
+        room: SaveRoom::default(),
+    };
+    stream_lines(services, dests, sort, &mut lines, out)
+}
