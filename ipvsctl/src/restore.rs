@@ -31,11 +31,17 @@ use crate::cli::{self, Command, Context, Failure};
 use crate::session::{message, Session, Term};
 use crate::{interrupt, output};
 
-/// One command of the input, with its line number.
+/// What the input asks, in its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub line: usize,
-    pub command: Command,
+pub enum Step {
+    /// The changes of consecutive lines (`lines`: the line of each), sent in
+    /// batches straight from here.
+    Changes {
+        lines: Vec<usize>,
+        changes: Vec<Change>,
+    },
+    /// Any other command, run in its place.
+    Command { line: usize, command: Command },
 }
 
 /// All of stdin, invalid UTF-8 replaced (ipvsadm reads bytes; its words are
@@ -140,15 +146,41 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
             inv.command,
             Command::Help | Command::Usage | Command::Version
         );
-        steps.push(Step {
-            line,
-            command: inv.command,
-        });
+        match (inv.command, steps.last_mut()) {
+            (Command::Change(change), Some(Step::Changes { lines, changes })) => {
+                lines.push(line);
+                changes.push(change);
+            }
+            (Command::Change(change), _) => steps.push(Step::Changes {
+                lines: vec![line],
+                changes: vec![change],
+            }),
+            (command, _) => steps.push(Step::Command { line, command }),
+        }
         if last {
             break;
         }
     }
     Ok(steps)
+}
+
+/// Each line's command, in order (for tests).
+#[cfg(test)]
+pub fn flat(steps: Vec<Step>) -> Vec<(usize, Command)> {
+    let mut all = Vec::new();
+    for step in steps {
+        match step {
+            Step::Changes { lines, changes } => {
+                all.extend(
+                    lines
+                        .into_iter()
+                        .zip(changes.into_iter().map(Command::Change)),
+                );
+            }
+            Step::Command { line, command } => all.push((line, command)),
+        }
+    }
+    all
 }
 
 /// Changes sent between two looks at SIGINT and SIGTERM.
@@ -305,11 +337,12 @@ mod tests {
         let input = "-A -t 1.1.1.1:80 -s rr\n-a -t 1.1.1.1:80 -r 10.0.0.1:80 -m -w 1\n\
                      -A -f 5 -6 -s wlc -p 360\n-a -f 5 -6 -r [2001:db8::1]:0 -g -w 0\n";
         let steps = parse_input("ipvsctl", input).unwrap();
+        // One run of changes, sent in batches.
+        assert_eq!(steps.len(), 1);
+        let steps = flat(steps);
         assert_eq!(steps.len(), 4);
-        assert!(steps
-            .iter()
-            .all(|s| matches!(s.command, Command::Change(_))));
-        assert_eq!(steps[3].line, 4);
+        assert!(steps.iter().all(|s| matches!(s.1, Command::Change(_))));
+        assert_eq!(steps[3].0, 4);
     }
 
     #[test]
@@ -333,9 +366,9 @@ mod tests {
     fn lines_after_help_or_version_are_not_read() {
         for end in ["-h", "--help", "-v", "--version", "-h -n"] {
             let input = format!("-A -t 1.1.1.1:80\n{end}\n-A -t 1.1.1.1:99999\n-R\nbogus\n");
-            let steps = parse_input("ipvsctl", &input).unwrap();
+            let steps = flat(parse_input("ipvsctl", &input).unwrap());
             assert_eq!(steps.len(), 2, "{end}");
-            assert_eq!(steps[1].line, 2);
+            assert_eq!(steps[1].0, 2);
         }
         // a bad line before them still fails
         assert!(parse_input("ipvsctl", "-A -t 1.1.1.1:99999\n-h\n").is_err());
@@ -510,16 +543,13 @@ mod tests {
                     .find(|(_, w)| !w.is_empty())
                     .map(|(line, w)| {
                         cli::parse("ipvsctl", &w, Context::RestoreLine)
-                            .map(|inv| {
-                                vec![Step {
-                                    line,
-                                    command: inv.command,
-                                }]
-                            })
+                            .map(|inv| vec![(line, inv.command)])
                             .map_err(|f| (f.code, format!("line {line}: {}", f.message)))
                     })
                     .unwrap_or(Ok(Vec::new()));
-                let got = parse_input("ipvsctl", &text).map_err(|f| (f.code, f.message));
+                let got = parse_input("ipvsctl", &text)
+                    .map(flat)
+                    .map_err(|f| (f.code, f.message));
                 assert_eq!(got, expected, "{text:?}");
             }
         }
