@@ -180,7 +180,7 @@ pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
     }
     // An IPv6 address has two ':' at least ("::"); most hosts are IPv4 with
     // a port (one ':'): skip the attempt.
-    let v6 = if host.find(':') != host.rfind(':') {
+    let v6 = if host.bytes().filter(|&b| b == b':').nth(1).is_some() {
         host.parse::<Ipv6Addr>().ok()
     } else {
         None
@@ -191,9 +191,9 @@ pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
         // ipvsadm looks for the last ':' again here, inside the brackets if
         // there were some (so "[1.2.3.4]:80" loses its port).
         port = None;
-        if let Some((h, p)) = host.rsplit_once(':') {
-            host = h;
-            port = Some(p);
+        if let Some(colon) = host.bytes().rposition(|b| b == b':') {
+            port = Some(&host[colon + 1..]);
+            host = &host[..colon];
         }
         IpAddr::V4(inet_aton(host).or_else(|| host_to_addr(host))?)
     };
