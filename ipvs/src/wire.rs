@@ -5,25 +5,34 @@ use ipvs_sys::{Counters, DaemonAttr, DestAttr, DestReply, FlagsMask, ServiceAttr
 use crate::types::*;
 
 pub(crate) fn service_key_attrs(key: &ServiceKey) -> Vec<ServiceAttr> {
+    let mut v = Vec::new();
+    push_service_key(&mut v, key);
+    v
+}
+
+/// The attributes that name the service.
+fn push_service_key(v: &mut Vec<ServiceAttr>, key: &ServiceKey) {
     match *key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
-        } => vec![
+        } => v.extend([
             ServiceAttr::Af(Family::of(&addr).to_af()),
             ServiceAttr::Protocol(protocol.number()),
             ServiceAttr::Addr(addr_to_wire(&addr)),
             ServiceAttr::Port(port),
-        ],
+        ]),
         ServiceKey::Fwmark { fwmark, family } => {
-            vec![ServiceAttr::Af(family.to_af()), ServiceAttr::Fwmark(fwmark)]
+            v.extend([ServiceAttr::Af(family.to_af()), ServiceAttr::Fwmark(fwmark)])
         }
     }
 }
 
 pub(crate) fn service_attrs(s: &Service) -> Vec<ServiceAttr> {
-    let mut v = service_key_attrs(&s.key);
+    // Room for all of them at once: a restore builds one list per service.
+    let mut v = Vec::with_capacity(9);
+    push_service_key(&mut v, &s.key);
     v.push(ServiceAttr::SchedName(s.scheduler.name().to_string()));
     if let Some(pe) = &s.persistence_engine {
         v.push(ServiceAttr::PeName(pe.clone()));
@@ -92,11 +101,13 @@ pub(crate) fn service_from_reply(r: &ServiceReply<'_>) -> Result<ServiceEntry, S
 
 pub(crate) fn dest_attrs(d: &Destination, with_config: bool) -> Vec<DestAttr> {
     // ipvsadm's order: family, address, port, then the configuration.
-    let mut v = vec![
+    // Room for all of them at once: a restore builds one list per destination.
+    let mut v = Vec::with_capacity(if with_config { 10 } else { 3 });
+    v.extend([
         DestAttr::AddrFamily(d.family().to_af()),
         DestAttr::Addr(addr_to_wire(&d.addr)),
         DestAttr::Port(d.port),
-    ];
+    ]);
     if with_config {
         v.push(DestAttr::FwdMethod(d.forward.to_wire()));
         v.push(DestAttr::Weight(d.weight));

@@ -20,9 +20,9 @@ use clap::{Arg, ArgAction, Command};
 
 use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
 
-use crate::cli::Command as CliCommand;
+use crate::restore::{self, Step};
 use crate::session::{message, subcommand_matches, Session, Term};
-use crate::{interrupt, output, restore};
+use crate::{interrupt, output};
 
 /// The clap description of `apply`: it parses the arguments and renders
 /// the help, the man page's and the completions' part for it.
@@ -396,34 +396,39 @@ fn state_from_rules(text: &str) -> Result<State, String> {
     let mut state = State::default();
     let mut index = std::collections::HashMap::new();
     for step in steps {
-        match step.command {
-            CliCommand::Change(Change::AddService(s)) => {
-                if index.insert(s.key, state.services.len()).is_some() {
-                    return Err(format!("line {}: the service is named twice", step.line));
+        let (lines, changes) = match step {
+            Step::Changes { lines, changes } => (lines, changes),
+            Step::Command { line, .. } => return Err(not_a_state(line)),
+        };
+        for (line, change) in lines.into_iter().zip(changes) {
+            match change {
+                Change::AddService(s) => {
+                    if index.insert(s.key, state.services.len()).is_some() {
+                        return Err(format!("line {line}: the service is named twice"));
+                    }
+                    state.services.push(ServiceState::new(s));
                 }
-                state.services.push(ServiceState::new(s));
-            }
-            CliCommand::Change(Change::AddDestination {
-                service,
-                destination,
-            }) => match index.get(&service) {
-                Some(&i) => state.services[i].destinations.push(destination),
-                None => {
-                    return Err(format!(
-                        "line {}: a destination of a service that no -A line before it adds",
-                        step.line
-                    ))
-                }
-            },
-            _ => {
-                return Err(format!(
-                    "line {}: apply takes -A and -a lines (a state), not other commands",
-                    step.line
-                ))
+                Change::AddDestination {
+                    service,
+                    destination,
+                } => match index.get(&service) {
+                    Some(&i) => state.services[i].destinations.push(destination),
+                    None => {
+                        return Err(format!(
+                            "line {line}: a destination of a service that no -A line before it adds"
+                        ))
+                    }
+                },
+                _ => return Err(not_a_state(line)),
             }
         }
     }
     Ok(state)
+}
+
+/// What `apply` says of a line that is neither `-A` nor `-a`.
+fn not_a_state(line: usize) -> String {
+    format!("line {line}: apply takes -A and -a lines (a state), not other commands")
 }
 
 #[cfg(test)]

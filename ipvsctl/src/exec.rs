@@ -8,8 +8,9 @@ use std::io;
 use ipvs::Change;
 
 use crate::cli::{help, Command, Invocation, Watch};
+use crate::restore::{self, Step};
 use crate::session::{Session, Term};
-use crate::{apply, drain, interrupt, restore};
+use crate::{apply, drain, interrupt};
 
 /// Runs one invocation of the program and returns its exit code.
 pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
@@ -19,9 +20,6 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
         netns: inv.netns.as_deref(),
         watch: inv.watch,
         session: None,
-        batch: None,
-        lines: Vec::new(),
-        line: 0,
         done: 0,
         status: 0,
         term,
@@ -55,13 +53,7 @@ struct Runner<'a> {
     watch: Option<Watch>,
     /// Opened by the first command that needs the kernel.
     session: Option<Session>,
-    /// `Some` while reading `-R` input: changes wait here and go to the
-    /// kernel in batches, sent before the next other command and at the end.
-    batch: Option<Vec<Change>>,
-    /// The input line of each change in the batch, the line being run, and the
-    /// last line applied: for the message when a signal stops `-R`.
-    lines: Vec<usize>,
-    line: usize,
+    /// The last `-R` input line applied: for the message when a signal stops `-R`.
     done: usize,
     /// The exit status of the last command, as ipvsadm's `-R` ends with it.
     status: i32,
@@ -71,15 +63,6 @@ struct Runner<'a> {
 impl Runner<'_> {
     /// Runs one command.
     fn dispatch(&mut self, command: &Command) -> io::Result<Flow> {
-        if let (Command::Change(change), Some(batch)) = (command, &mut self.batch) {
-            batch.push(change.clone());
-            self.lines.push(self.line);
-            return Ok(Flow::Next);
-        }
-        // Anything else runs after the changes before it.
-        if let Some(code) = self.flush()? {
-            return Ok(Flow::Exit(code));
-        }
         // `-h`, `--help` and `-v` print what they print, and end the run (and
         // the `-R` input) with 0, as ipvsadm's `usage_exit` and `version_exit` do.
         if let Some(text) = info_text(command, self.prog) {
@@ -152,22 +135,20 @@ impl Runner<'_> {
         }
     }
 
-    /// Sends the changes waiting in the batch; the status becomes the last
-    /// one's. `Some(code)` when the socket itself failed, or when SIGINT or
-    /// SIGTERM stopped the sending between two batches (128 + the signal).
-    fn flush(&mut self) -> io::Result<Option<i32>> {
-        let (Some(batch), Some(session)) = (&mut self.batch, &self.session) else {
+    /// Sends the changes of consecutive `-R` input lines (`lines`: the line
+    /// of each) in batches; the status becomes the last one's. `Some(code)`
+    /// when the socket itself failed, or when SIGINT or SIGTERM stopped the
+    /// sending between two batches (128 + the signal).
+    fn flush(&mut self, changes: &[Change], lines: &[usize]) -> io::Result<Option<i32>> {
+        let Some(session) = &self.session else {
             return Ok(None);
         };
-        if batch.is_empty() {
+        if changes.is_empty() {
             return Ok(None);
         }
-        let failed = restore::apply(session, batch, self.term)?;
-        if let Some(signal) = restore::interrupted(failed.len(), batch.len()) {
-            let last = failed
-                .len()
-                .checked_sub(1)
-                .map_or(self.done, |i| self.lines[i]);
+        let failed = restore::apply(session, changes, self.term)?;
+        if let Some(signal) = restore::interrupted(failed.len(), changes.len()) {
+            let last = failed.len().checked_sub(1).map_or(self.done, |i| lines[i]);
             let applied = if last == 0 {
                 "nothing was applied".to_string()
             } else {
@@ -179,9 +160,7 @@ impl Runner<'_> {
             ))?;
             return Ok(Some(interrupt::exit_code(signal)));
         }
-        self.done = self.lines.last().copied().unwrap_or(self.done);
-        batch.clear();
-        self.lines.clear();
+        self.done = lines.last().copied().unwrap_or(self.done);
         match failed.last() {
             // The socket failed before any result; apply has said why.
             None => Ok(Some(255)),
@@ -232,30 +211,33 @@ impl Runner<'_> {
                 return Ok(f.code);
             }
         };
+        // The changes own what they need: the text can go before they are sent.
+        drop(text);
         if let Err(code) = self.open()? {
             return Ok(code);
         }
         // The lines print text: `--json` is the command line's, for the input.
         self.json = false;
         // Only for changes: a listing alone stops at a signal as usual.
-        if steps
-            .iter()
-            .any(|s| matches!(s.command, Command::Change(_)))
-        {
+        if steps.iter().any(|s| matches!(s, Step::Changes { .. })) {
             interrupt::watch()?;
         }
-        self.batch = Some(Vec::new());
+        // Changes go to the kernel in batches, each run of them before the
+        // command after it.
         for step in &steps {
-            self.line = step.line;
-            if let Flow::Exit(code) = self.dispatch(&step.command)? {
-                return Ok(code);
+            match step {
+                Step::Changes { lines, changes } => {
+                    if let Some(code) = self.flush(changes, lines)? {
+                        return Ok(code);
+                    }
+                }
+                Step::Command { line, command } => {
+                    if let Flow::Exit(code) = self.dispatch(command)? {
+                        return Ok(code);
+                    }
+                    self.done = *line;
+                }
             }
-            if !matches!(step.command, Command::Change(_)) {
-                self.done = step.line;
-            }
-        }
-        if let Some(code) = self.flush()? {
-            return Ok(code);
         }
         Ok(self.status)
     }
@@ -295,22 +277,19 @@ mod tests {
 
     #[test]
     fn help_and_version_lines_print_what_they_print_outside() {
-        let steps = restore::parse_input("ipvsctl", "-h\n").unwrap();
-        assert_eq!(steps[0].command, Command::Usage);
-        let usage = info_text(&steps[0].command, "ipvsctl").unwrap();
+        let steps = restore::flat(restore::parse_input("ipvsctl", "-h\n").unwrap());
+        assert_eq!(steps[0].1, Command::Usage);
+        let usage = info_text(&steps[0].1, "ipvsctl").unwrap();
         assert!(usage.starts_with("ipvsctl v"));
         assert!(usage.contains("Usage:\n  ipvsctl -A|E virtual-service"));
-        let steps = restore::parse_input("ipvsctl", "-v\n").unwrap();
+        let steps = restore::flat(restore::parse_input("ipvsctl", "-v\n").unwrap());
         assert_eq!(
-            info_text(&steps[0].command, "ipvsctl")
-                .unwrap()
-                .lines()
-                .count(),
+            info_text(&steps[0].1, "ipvsctl").unwrap().lines().count(),
             1
         );
-        let steps = restore::parse_input("ipvsctl", "--help\n").unwrap();
-        assert!(info_text(&steps[0].command, "ipvsctl").is_some());
-        let steps = restore::parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap();
-        assert!(info_text(&steps[0].command, "ipvsctl").is_none());
+        let steps = restore::flat(restore::parse_input("ipvsctl", "--help\n").unwrap());
+        assert!(info_text(&steps[0].1, "ipvsctl").is_some());
+        let steps = restore::flat(restore::parse_input("ipvsctl", "-A -t 1.1.1.1:80\n").unwrap());
+        assert!(info_text(&steps[0].1, "ipvsctl").is_none());
     }
 }

@@ -3,7 +3,7 @@
 //! position), or a success; never a panic. The kernel side (nothing applied, memory bounded)
 //! is proven in the VM: tests/tests/kernel/hostile.rs.
 
-use crate::restore::{json_changes, parse_input};
+use crate::restore::{flat, json_changes, parse_input};
 use crate::{apply, cli::Command};
 
 /// Random bytes from a fixed seed (xorshift64*).
@@ -96,12 +96,10 @@ fn a_million_lines_are_read_to_the_bad_one_or_taken() {
             )
         })
         .collect();
-    let steps = parse_input("ipvsctl", &rules).unwrap();
+    let steps = flat(parse_input("ipvsctl", &rules).unwrap());
     assert_eq!(steps.len(), 100_000);
-    assert_eq!(steps[99_999].line, 100_000);
-    assert!(steps
-        .iter()
-        .all(|s| matches!(s.command, Command::Change(_))));
+    assert_eq!(steps[99_999].0, 100_000);
+    assert!(steps.iter().all(|s| matches!(s.1, Command::Change(_))));
 }
 
 #[test]

@@ -31,11 +31,17 @@ use crate::cli::{self, Command, Context, Failure};
 use crate::session::{message, Session, Term};
 use crate::{interrupt, output};
 
-/// One command of the input, with its line number.
+/// What the input asks, in its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub line: usize,
-    pub command: Command,
+pub enum Step {
+    /// The changes of consecutive lines (`lines`: the line of each), sent in
+    /// batches straight from here.
+    Changes {
+        lines: Vec<usize>,
+        changes: Vec<Change>,
+    },
+    /// Any other command, run in its place.
+    Command { line: usize, command: Command },
 }
 
 /// All of stdin, invalid UTF-8 replaced (ipvsadm reads bytes; its words are
@@ -43,7 +49,9 @@ pub struct Step {
 pub fn read_input() -> io::Result<String> {
     let mut raw = Vec::new();
     io::stdin().lock().read_to_end(&mut raw)?;
-    Ok(String::from_utf8_lossy(&raw).into_owned())
+    // Valid input (the usual) is kept as read, not copied.
+    Ok(String::from_utf8(raw)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// The signal that stopped [`apply`] short: it sent `sent` of `total` changes.
@@ -51,32 +59,51 @@ pub fn interrupted(sent: usize, total: usize) -> Option<i32> {
     interrupt::received().filter(|_| sent < total)
 }
 
-/// Splits the input into lines of words as ipvsadm's `config_stream_read`
-/// does: words are separated by blanks, tabs and carriage returns, and the
-/// word `ipvsadm` is left out. A last line without a newline that ends in
-/// two separators or more has no words: ipvsadm's `fscanf` loop reads the
+/// The input's lines, numbered from 1, as ipvsadm's `config_stream_read`
+/// reads them: a last line without a newline that ends in two separators or
+/// more is given empty (it has no words): ipvsadm's `fscanf` loop reads the
 /// first separator with the last word, meets the end of the input while
-/// skipping the rest, and drops the line. A word longer than 4,096 bytes is
-/// several words (`%4096[^ \t\n\r]`), cut at a character boundary.
-pub fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
-    const SEPARATORS: [char; 3] = [' ', '\t', '\r'];
-    let last = text.matches('\n').count();
-    text.split('\n').enumerate().map(move |(i, line)| {
-        let mut tail = line.chars().rev();
-        if i == last
-            && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
-            && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
-        {
-            return (i + 1, Vec::new());
+/// skipping the rest, and drops the line. [`words`] splits each line.
+pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> + '_ {
+    let mut split = text.split('\n').enumerate().peekable();
+    std::iter::from_fn(move || {
+        let (i, line) = split.next()?;
+        if split.peek().is_none() {
+            let mut tail = line.bytes().rev();
+            if tail.next().is_some_and(is_separator) && tail.next().is_some_and(is_separator) {
+                return Some((i + 1, ""));
+            }
         }
-        let words = line
-            .split(SEPARATORS)
-            .flat_map(pieces)
-            .filter(|w| *w != "ipvsadm")
-            .map(str::to_string)
-            .collect();
-        (i + 1, words)
+        Some((i + 1, line))
     })
+}
+
+/// ipvsadm's word separators: blanks, tabs and carriage returns.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r')
+}
+
+/// Puts the words of `line` in `out` (emptied first), borrowed from the
+/// line, as ipvsadm's `config_stream_read` reads them: words are separated
+/// by blanks, tabs and carriage returns, and the word `ipvsadm` is left out.
+/// A word longer than 4,096 bytes is several words (`%4096[^ \t\n\r]`), cut at
+/// a character boundary.
+pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
+    out.clear();
+    // The separators are ASCII: cutting at them keeps whole characters.
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if is_separator(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !is_separator(b[i]) {
+            i += 1;
+        }
+        out.extend(pieces(&line[start..i]).filter(|w| *w != "ipvsadm"));
+    }
 }
 
 /// ipvsadm's `MAX_LINE_LENGTH`: the longest word its `fscanf` reads at once.
@@ -104,11 +131,14 @@ fn pieces(word: &str) -> impl Iterator<Item = &str> {
 /// read: ipvsadm exits there, so the lines after it are not checked.
 pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     let mut steps = Vec::new();
-    for (line, words) in split_lines(text) {
-        if words.is_empty() {
+    // One list of words for every line: no allocation per line.
+    let mut line_words = Vec::new();
+    for (line, line_text) in lines(text) {
+        words(line_text, &mut line_words);
+        if line_words.is_empty() {
             continue;
         }
-        let inv = cli::parse(prog, &words, Context::RestoreLine).map_err(|f| Failure {
+        let inv = cli::parse(prog, &line_words, Context::RestoreLine).map_err(|f| Failure {
             code: f.code,
             message: format!("line {line}: {}", f.message),
         })?;
@@ -116,15 +146,41 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
             inv.command,
             Command::Help | Command::Usage | Command::Version
         );
-        steps.push(Step {
-            line,
-            command: inv.command,
-        });
+        match (inv.command, steps.last_mut()) {
+            (Command::Change(change), Some(Step::Changes { lines, changes })) => {
+                lines.push(line);
+                changes.push(change);
+            }
+            (Command::Change(change), _) => steps.push(Step::Changes {
+                lines: vec![line],
+                changes: vec![change],
+            }),
+            (command, _) => steps.push(Step::Command { line, command }),
+        }
         if last {
             break;
         }
     }
     Ok(steps)
+}
+
+/// Each line's command, in order (for tests).
+#[cfg(test)]
+pub fn flat(steps: Vec<Step>) -> Vec<(usize, Command)> {
+    let mut all = Vec::new();
+    for step in steps {
+        match step {
+            Step::Changes { lines, changes } => {
+                all.extend(
+                    lines
+                        .into_iter()
+                        .zip(changes.into_iter().map(Command::Change)),
+                );
+            }
+            Step::Command { line, command } => all.push((line, command)),
+        }
+    }
+    all
 }
 
 /// Changes sent between two looks at SIGINT and SIGTERM.
@@ -211,6 +267,15 @@ pub fn json_changes(text: &str) -> Result<Vec<Change>, String> {
 mod tests {
     use super::*;
 
+    /// Each line's words, owned.
+    fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
+        let mut buf = Vec::new();
+        lines(text).map(move |(n, line)| {
+            words(line, &mut buf);
+            (n, buf.iter().map(|w| w.to_string()).collect())
+        })
+    }
+
     #[test]
     fn splits_like_config_stream_read() {
         let lines: Vec<_> = split_lines("ipvsadm -A\t-t 1.1.1.1:80\r\n\n  \n-C").collect();
@@ -272,11 +337,12 @@ mod tests {
         let input = "-A -t 1.1.1.1:80 -s rr\n-a -t 1.1.1.1:80 -r 10.0.0.1:80 -m -w 1\n\
                      -A -f 5 -6 -s wlc -p 360\n-a -f 5 -6 -r [2001:db8::1]:0 -g -w 0\n";
         let steps = parse_input("ipvsctl", input).unwrap();
+        // One run of changes, sent in batches.
+        assert_eq!(steps.len(), 1);
+        let steps = flat(steps);
         assert_eq!(steps.len(), 4);
-        assert!(steps
-            .iter()
-            .all(|s| matches!(s.command, Command::Change(_))));
-        assert_eq!(steps[3].line, 4);
+        assert!(steps.iter().all(|s| matches!(s.1, Command::Change(_))));
+        assert_eq!(steps[3].0, 4);
     }
 
     #[test]
@@ -300,9 +366,9 @@ mod tests {
     fn lines_after_help_or_version_are_not_read() {
         for end in ["-h", "--help", "-v", "--version", "-h -n"] {
             let input = format!("-A -t 1.1.1.1:80\n{end}\n-A -t 1.1.1.1:99999\n-R\nbogus\n");
-            let steps = parse_input("ipvsctl", &input).unwrap();
+            let steps = flat(parse_input("ipvsctl", &input).unwrap());
             assert_eq!(steps.len(), 2, "{end}");
-            assert_eq!(steps[1].line, 2);
+            assert_eq!(steps[1].0, 2);
         }
         // a bad line before them still fails
         assert!(parse_input("ipvsctl", "-A -t 1.1.1.1:99999\n-h\n").is_err());
@@ -315,5 +381,177 @@ mod tests {
         assert_eq!(f.message, "line 1: unexpected argument #");
         let f = parse_input("ipvsctl", "# a comment\n").unwrap_err();
         assert_eq!(f.code, 255);
+    }
+
+    /// The splitting before in-place words: a `String` per word.
+    fn split_lines_owned(text: &str) -> Vec<(usize, Vec<String>)> {
+        const SEPARATORS: [char; 3] = [' ', '\t', '\r'];
+        let last = text.matches('\n').count();
+        text.split('\n')
+            .enumerate()
+            .map(|(i, line)| {
+                let mut tail = line.chars().rev();
+                if i == last
+                    && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
+                    && tail.next().is_some_and(|c| SEPARATORS.contains(&c))
+                {
+                    return (i + 1, Vec::new());
+                }
+                let words = line
+                    .split(SEPARATORS)
+                    .flat_map(pieces)
+                    .filter(|w| *w != "ipvsadm")
+                    .map(str::to_string)
+                    .collect();
+                (i + 1, words)
+            })
+            .collect()
+    }
+
+    /// Inputs of every shape the splitting cares about: separators of each
+    /// kind and in runs, the word `ipvsadm` alone and inside others, words
+    /// around 4,096 bytes with characters of several bytes at the cut, and
+    /// every way to end the input.
+    fn varied_inputs() -> Vec<String> {
+        let parts = [
+            " ",
+            "\t",
+            "\r",
+            "\n",
+            "  ",
+            "\r\n",
+            "ipvsadm",
+            "ipvsadmx",
+            "xipvsadm",
+            "-A",
+            "-t",
+            "1.1.1.1:80",
+            "é",
+            "日本",
+            "",
+        ];
+        let mut inputs = Vec::new();
+        // A small linear congruential walk: varied, the same every run.
+        let mut seed: u64 = 7;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (seed >> 33) % 12;
+            for _ in 0..n {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(parts[((seed >> 33) % parts.len() as u64) as usize]);
+            }
+            inputs.push(text);
+        }
+        for n in [4094, 4095, 4096, 4097, 8192, 9000] {
+            for tail in ["", "é", "日", " ", "\n", "  ", "ipvsadm"] {
+                inputs.push(format!("-s {}{tail}", "x".repeat(n)));
+                inputs.push(format!("{}{tail} -C", "y".repeat(n)));
+            }
+        }
+        inputs
+    }
+
+    #[test]
+    fn words_in_place_are_the_owned_words() {
+        for text in varied_inputs() {
+            let owned = split_lines_owned(&text);
+            let borrowed: Vec<_> = split_lines(&text).collect();
+            assert_eq!(borrowed, owned, "{text:?}");
+        }
+    }
+
+    /// Lines of every option form the parser reads, good and bad.
+    const FORMS: &[&str] = &[
+        "-A -t 10.0.0.1:80 -s wrr",
+        "-a -t 10.0.0.1:80 -r 172.16.0.1:8080 -m -w 1",
+        "-A -t 10.0.0.1:80 -s rr -p 30 -M 255.255.255.0",
+        "-A -u 10.0.0.1:53 -s wrr -o",
+        "-a -u 10.0.0.1:53 -r 10.0.0.12 -g -w 0",
+        "-A -t [2001:db8::1]:80 -s mh -b mh-port,mh-fallback",
+        "-a -t [2001:db8::1]:80 -r 2001:db8::11 -i --tun-type gue --tun-port 6080 --tun-remcsum",
+        "-a -t [2001:db8::1]:80 -r [2001:db8::11]:80 -i --tun-type gre --tun-csum",
+        "-A -f 7 -6 -s lc -p 60 -M 64",
+        "-a -f 7 -6 -r [2001:db8::1]:0 -g -w 0",
+        "-A -u 10.0.0.3:5060 -s sh -b sh-port -p 60 --pe sip",
+        "--add-service --tcp-service=10.0.0.1:80 --scheduler=wrr --persistent=100",
+        "-At10.0.0.1:80 -srr -p100",
+        "-a -t 10.0.0.1:80 -r 0x7f.1:80 -m -x 10 -y 5",
+        "-a -t 10.0.0.1:80 -r 010.1:8080 -m --weight 3",
+        "-e -t 10.0.0.1:80 -r 10.0.0.2 -m -w 9",
+        "-d -t 10.0.0.1:80 -r 10.0.0.2",
+        "-E -t 10.0.0.1:80 -s wlc",
+        "-D -t 10.0.0.1:80",
+        "-Z",
+        "-Z -t 10.0.0.1:80",
+        "-C",
+        "--set 11 22 33",
+        "--start-daemon master --mcast-interface lo --syncid 3",
+        "--stop-daemon backup",
+        "-L -n",
+        "-Ln --stats",
+        "-S -n",
+        "-A -t 10.0.0.1:80 -s rr -b flag-1,flag-2",
+        // bad
+        "-A -t 10.0.0.1:99999",
+        "-a -t 10.0.0.1:80 -r 10.0.0.2 -w x",
+        "-a -t 10.0.0.1:80 -r 10.0.0.2 -w 70000",
+        "-a -t 10.0.0.1:80 -r 10.0.0.2 -m -g",
+        "-a -t 10.0.0.1:80 -r 10.0.0.2 --tun-type gue",
+        "-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue",
+        "-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-csum --tun-remcsum --tun-type gue --tun-port 1",
+        "-A -t 10.0.0.1:80 -u 10.0.0.1:80",
+        "-A -s rr",
+        "-a -t 10.0.0.1:80",
+        "-A -t 10.0.0.1:80 -s rr -n",
+        "-A -t 10.0.0.1:80 -c",
+        "-L -c --stats",
+        "-L --timeout --daemon",
+        "-A -t 10.0.0.1:80 -b sh-port",
+        "-A -6 -f 1",
+        "-A -t 10.0.0.1:80 -p -100",
+        "-A -t",
+        "-A --bogus",
+        "-A --numeric=5",
+        "-Ln=5",
+        "-A -t 10.0.0.1:80 extra",
+        "--set 1 2",
+        "-R",
+        "-L --json",
+        "-A -t 1.2.3.4:1:2",
+        "-A -t [1.2.3.4]:80",
+        "-A -t ::1",
+        "-é",
+        "# comment",
+        "-A -t 10.0.0.1:80 -s ipvsadm",
+    ];
+
+    #[test]
+    fn restore_lines_parse_as_the_same_words_on_a_command_line() {
+        for form in FORMS {
+            for text in [
+                form.to_string(),
+                format!("ipvsadm\t{form}\r"),
+                format!("  {form}  \n"),
+            ] {
+                let expected = split_lines_owned(&text)
+                    .into_iter()
+                    .find(|(_, w)| !w.is_empty())
+                    .map(|(line, w)| {
+                        cli::parse("ipvsctl", &w, Context::RestoreLine)
+                            .map(|inv| vec![(line, inv.command)])
+                            .map_err(|f| (f.code, format!("line {line}: {}", f.message)))
+                    })
+                    .unwrap_or(Ok(Vec::new()));
+                let got = parse_input("ipvsctl", &text)
+                    .map(flat)
+                    .map_err(|f| (f.code, f.message));
+                assert_eq!(got, expected, "{text:?}");
+            }
+        }
     }
 }

@@ -14,13 +14,13 @@
 
 use super::options::{by_long, by_short, ArgKind, OptSpec};
 
-/// One option and its value.
+/// One option and its value, borrowed from the arguments.
 #[derive(Debug, Clone)]
-pub struct Token {
+pub struct Token<'a> {
     pub spec: &'static OptSpec,
     /// The value: always `Some` for [`ArgKind::Required`], maybe for
     /// [`ArgKind::Optional`], never for flags.
-    pub value: Option<String>,
+    pub value: Option<&'a str>,
 }
 
 /// popt's errors, with its texts.
@@ -46,9 +46,10 @@ impl LexError {
 }
 
 /// The tokenizer. `accept` decides which options exist in this context
-/// (command line, or a line of `-R` input).
-pub struct Lexer<'a> {
-    args: &'a [String],
+/// (command line, or a line of `-R` input). The arguments are `String`s or
+/// words borrowed from `-R` input.
+pub struct Lexer<'a, S> {
+    args: &'a [S],
     next: usize,
     /// Pending short options: (argument index, byte offset).
     cluster: Option<(usize, usize)>,
@@ -57,9 +58,9 @@ pub struct Lexer<'a> {
     accept: fn(&OptSpec) -> bool,
 }
 
-impl<'a> Lexer<'a> {
+impl<'a, S: AsRef<str>> Lexer<'a, S> {
     /// A lexer over `args` (without the program name).
-    pub fn new(args: &'a [String], accept: fn(&OptSpec) -> bool) -> Self {
+    pub fn new(args: &'a [S], accept: fn(&OptSpec) -> bool) -> Self {
         Lexer {
             args,
             next: 0,
@@ -75,7 +76,7 @@ impl<'a> Lexer<'a> {
         self.next
             .checked_sub(1)
             .and_then(|i| self.args.get(i))
-            .map_or("", String::as_str)
+            .map_or("", AsRef::as_ref)
     }
 
     /// The non-option arguments seen so far, in order.
@@ -92,12 +93,12 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next option, `None` at the end.
-    pub fn next_token(&mut self) -> Option<Result<Token, LexError>> {
+    pub fn next_token(&mut self) -> Option<Result<Token<'a>, LexError>> {
         loop {
             if let Some((i, pos)) = self.cluster.take() {
                 return Some(self.short_option(i, pos));
             }
-            let arg = self.args.get(self.next)?;
+            let arg: &'a str = self.args.get(self.next)?.as_ref();
             self.next += 1;
             if self.rest_are_args || !arg.starts_with('-') || arg == "-" {
                 self.leftovers.push(arg);
@@ -109,7 +110,7 @@ impl<'a> Lexer<'a> {
             }
             if let Some(body) = arg.strip_prefix("--") {
                 let (name, value) = match body.split_once('=') {
-                    Some((n, v)) => (n, Some(v.to_string())),
+                    Some((n, v)) => (n, Some(v)),
                     None => (body, None),
                 };
                 let Some(spec) = self.long(name) else {
@@ -123,8 +124,8 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn short_option(&mut self, i: usize, pos: usize) -> Result<Token, LexError> {
-        let arg: &str = &self.args[i];
+    fn short_option(&mut self, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
+        let arg: &'a str = self.args[i].as_ref();
         let rest = arg.get(pos..).unwrap_or("");
         let Some(c) = rest.chars().next() else {
             return Err(LexError::UnknownOption);
@@ -140,10 +141,11 @@ impl<'a> Lexer<'a> {
     fn finish(
         &mut self,
         spec: &'static OptSpec,
-        long_value: Option<String>,
+        long_value: Option<&'a str>,
         cluster: Option<(usize, usize)>,
-    ) -> Result<Token, LexError> {
-        let cluster_rest = cluster.map(|(i, p)| &self.args[i][p..]);
+    ) -> Result<Token<'a>, LexError> {
+        let args: &'a [S] = self.args;
+        let cluster_rest = cluster.map(|(i, p)| &args[i].as_ref()[p..]);
         if spec.arg == ArgKind::None {
             if long_value.is_some() || cluster_rest.is_some_and(|r| r.starts_with('=')) {
                 return Err(LexError::UnwantedArgument);
@@ -154,15 +156,15 @@ impl<'a> Lexer<'a> {
         let value = if let Some(v) = long_value {
             Some(v)
         } else if let Some(rest) = cluster_rest {
-            Some(rest.strip_prefix('=').unwrap_or(rest).to_string())
+            Some(rest.strip_prefix('=').unwrap_or(rest))
         } else {
-            match self.args.get(self.next) {
+            match args.get(self.next).map(AsRef::as_ref) {
                 None if spec.arg == ArgKind::Optional => None,
                 None => return Err(LexError::MissingArgument),
                 Some(next) if spec.arg == ArgKind::Optional && next.starts_with('-') => None,
                 Some(next) => {
                     self.next += 1;
-                    Some(next.clone())
+                    Some(next)
                 }
             }
         };
@@ -192,7 +194,7 @@ mod tests {
         let mut err = None;
         while let Some(t) = lx.next_token() {
             match t {
-                Ok(t) => toks.push((t.spec.long, t.value)),
+                Ok(t) => toks.push((t.spec.long, t.value.map(str::to_string))),
                 Err(e) => {
                     err = Some((e, lx.last_arg().to_string()));
                     break;

@@ -23,7 +23,7 @@ use rules::Cmd;
 /// or one line of `-R` input, already split into words. Each option's
 /// [`Action`] is run in the order given, as ipvsadm's option loop does; then
 /// the command's rules are checked and its [`Command`] is built.
-pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Failure> {
+pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invocation, Failure> {
     let accept: fn(&OptSpec) -> bool = match ctx {
         Context::CommandLine => |_| true,
         Context::RestoreLine => |o| !o.is_global() && !o.hidden,
@@ -46,13 +46,16 @@ pub fn parse(prog: &str, args: &[String], ctx: Context) -> Result<Invocation, Fa
             Some(Ok(t)) => break t,
         }
     };
-    let value = first.value.as_deref().unwrap_or("");
+    let value = first.value.unwrap_or("");
     let cmd = match first.spec.action {
         Action::Command(cmd) => cmd,
-        Action::Exit(invocation) => return globals.finish(invocation(value, args)),
+        Action::Exit(invocation) => {
+            let long_help = args.iter().any(|a| a.as_ref() == "--help");
+            return globals.finish(invocation(value, long_help));
+        }
         _ => return Err(Failure::try_help(prog)),
     };
-    let mut e = Entry::new(cmd, options::columns());
+    let mut e = Entry::new(cmd);
     match cmd {
         Cmd::StartDaemon => {
             e.daemon_state = daemon_state(value)
@@ -107,7 +110,7 @@ fn take_global(globals: &mut Globals, t: &Token) -> Result<(), Failure> {
         globals.columns.insert(c);
     }
     match t.spec.action {
-        Action::Global(take) => take(globals, t.value.as_deref().unwrap_or("")),
+        Action::Global(take) => take(globals, t.value.unwrap_or("")),
         _ => Ok(()),
     }
 }
@@ -123,11 +126,11 @@ fn apply(e: &mut Entry, t: &Token, raw: &str) -> Result<(), String> {
     match t.spec.action {
         Action::Set(set) => {
             record(e)?;
-            set(e, t.value.as_deref().unwrap_or(""))
+            set(e, t.value.unwrap_or(""))
         }
         Action::SetMaybe(set) => {
             record(e)?;
-            set(e, t.value.as_deref())
+            set(e, t.value)
         }
         // Commands (and globals that reach here) after the first option.
         Action::Command(_) | Action::Exit(_) | Action::Global(_) => {

@@ -7,6 +7,8 @@
 //! help text, man page and shell completions are generated from it: adding an
 //! option is adding an item here (and its tests).
 
+use std::sync::OnceLock;
+
 use ipvs::{Family, Netmask, Protocol, Scheduler, ServiceFlags, TunnelFlags};
 
 use super::parser::{
@@ -64,8 +66,8 @@ pub enum Action {
     /// `--start-daemon`, is the command's).
     Command(Cmd),
     /// As the first option, the whole invocation (`-h`, `-v`, `--generate-man`);
-    /// given its value and all the arguments.
-    Exit(fn(&str, &[String]) -> Cli),
+    /// given its value and whether `--help` is among the arguments.
+    Exit(fn(&str, bool) -> Cli),
     /// ipvsctl's options that may appear anywhere on the command line and
     /// never in `-R` input (`--json`, `--netns`); given its value.
     Global(fn(&mut Globals, &str) -> Result<(), Failure>),
@@ -231,9 +233,9 @@ pub static OPTIONS: &[OptSpec] = &[
         short: Some('h'),
         section: Section::Command,
         help: "Print this help",
-        action: Action::Exit(|_, args| {
+        action: Action::Exit(|_, long_help| {
             // `-h` prints ipvsadm's usage text; `--help` ipvsctl's fuller help.
-            if args.iter().any(|a| a == "--help") {
+            if long_help {
                 Cli::Help
             } else {
                 Cli::Usage
@@ -1075,18 +1077,39 @@ pub fn by_long(name: &str) -> Option<&'static OptSpec> {
 
 /// The option with this short name.
 pub fn by_short(c: char) -> Option<&'static OptSpec> {
+    // Every `-R` line looks its options up here: a table by ASCII byte, made once.
+    static TABLE: OnceLock<[Option<&'static OptSpec>; 128]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [None; 128];
+        for (i, slot) in t.iter_mut().enumerate() {
+            *slot = by_short_scan(char::from(i as u8));
+        }
+        t
+    });
+    match table.get(c as usize) {
+        Some(spec) => *spec,
+        None => by_short_scan(c),
+    }
+}
+
+/// [`by_short`] by walking the table.
+fn by_short_scan(c: char) -> Option<&'static OptSpec> {
     OPTIONS
         .iter()
         .find(|o| o.short == Some(c) || o.short_aliases.contains(&c))
 }
 
 /// Every column, each once, in ipvsadm's order (`generic_opt_check` reports
-/// the first violation in this order).
-pub fn columns() -> Vec<&'static Column> {
-    let mut all: Vec<&'static Column> = OPTIONS.iter().filter_map(|o| o.column.as_ref()).collect();
-    all.sort_by_key(|c| c.index);
-    all.dedup_by_key(|c| c.index);
-    all
+/// the first violation in this order). Made once: every command checks them.
+pub fn columns() -> &'static [&'static Column] {
+    static ALL: OnceLock<Vec<&'static Column>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: Vec<&'static Column> =
+            OPTIONS.iter().filter_map(|o| o.column.as_ref()).collect();
+        all.sort_by_key(|c| c.index);
+        all.dedup_by_key(|c| c.index);
+        all
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Nothing here talks to the kernel.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ipvs::{
@@ -12,7 +13,8 @@ use ipvs::{
     Service, ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
 };
 
-use super::rules::{check_command, check_tunnel, Cmd, Column, OptSet, Tun};
+use super::options;
+use super::rules::{check_command, check_tunnel, Cmd, Column, Legal, OptSet, Tun, ALL_COMMANDS};
 use super::values::{ipvsadm_message, parse_service, string_to_number};
 use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Watch};
 
@@ -134,7 +136,7 @@ pub struct Entry {
     pub cmd: Cmd,
     pub opts: OptSet,
     /// Every option column, in ipvsadm's order, for the checks.
-    columns: Vec<&'static Column>,
+    columns: &'static [&'static Column],
     pub svc: Svc,
     pub dest: Dest,
     pub timeouts: Timeouts,
@@ -154,12 +156,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry of `cmd`, before any option; `columns` are all of them, in order.
-    pub fn new(cmd: Cmd, columns: Vec<&'static Column>) -> Self {
+    /// The entry of `cmd`, before any option.
+    pub fn new(cmd: Cmd) -> Self {
         Entry {
             cmd,
             opts: OptSet::default(),
-            columns,
+            columns: options::columns(),
             svc: Svc {
                 family: None,
                 protocol: None,
@@ -217,7 +219,14 @@ impl Entry {
 
     /// The command's rules (`generic_opt_check`) for the options given.
     pub fn check(&self) -> Result<(), String> {
-        check_command(self.cmd, self.opts, &self.columns)
+        if rules()
+            .commands
+            .iter()
+            .any(|(c, l)| *c == self.cmd && l.admits(self.opts))
+        {
+            return Ok(());
+        }
+        check_command(self.cmd, self.opts, self.columns)
     }
 
     /// ipvsadm's `parse_sched_flags`, run after all options (so `-b` may come
@@ -436,10 +445,14 @@ impl Entry {
     /// ipvsadm's rules on the tunnel options given: only with `-i`, and as
     /// the tunnel type takes them.
     fn check_tunnel_options(&self) -> Result<(), String> {
-        if self.opts.any_tunnel(&self.columns) && self.dest.forward != Fwd::Tunnel {
+        let rules = rules();
+        if rules.tunnel_options.any_given(self.opts) && self.dest.forward != Fwd::Tunnel {
             return Err("Tunnel options conflict with forward method".into());
         }
-        check_tunnel(self.dest.tun, self.opts, &self.columns)
+        if rules.tunnels[self.dest.tun as usize].admits(self.opts) {
+            return Ok(());
+        }
+        check_tunnel(self.dest.tun, self.opts, self.columns)
     }
 
     fn list(self) -> Result<Command, String> {
@@ -466,6 +479,31 @@ impl Entry {
             flags: self.list,
         }))
     }
+}
+
+/// ipvsadm's tables as masks over [`options::columns`], made once: every
+/// `-R` line is checked against them.
+struct Rules {
+    commands: Vec<(Cmd, Legal)>,
+    /// By [`Tun`].
+    tunnels: [Legal; 3],
+    /// Rules every tunnel option: given when any is.
+    tunnel_options: Legal,
+}
+
+fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let columns = options::columns();
+        Rules {
+            commands: ALL_COMMANDS
+                .iter()
+                .map(|&c| (c, Legal::of(c, columns)))
+                .collect(),
+            tunnels: [Tun::Ipip, Tun::Gue, Tun::Gre].map(|t| Legal::of_tunnel(t, columns)),
+            tunnel_options: Legal::of_tunnel(Tun::Ipip, columns),
+        }
+    })
 }
 
 /// A failed check of the library in ipvsadm's words, or in the library's

@@ -46,7 +46,6 @@ impl Cmd {
 }
 
 /// ipvsadm's commands, in its `CMD_*` order.
-#[cfg(test)]
 pub const ALL_COMMANDS: [Cmd; 14] = [
     Cmd::Add,
     Cmd::Edit,
@@ -146,6 +145,60 @@ impl OptSet {
     /// Whether any tunnel option was given.
     pub fn any_tunnel(self, columns: &[&Column]) -> bool {
         columns.iter().any(|c| c.tunnel.is_some() && self.has(c))
+    }
+}
+
+/// The columns a command (or a tunnel type) needs, takes at most one of, and
+/// takes at all, as bit masks over [`OptSet`], of the columns it rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Legal {
+    ruled: u64,
+    needed: u64,
+    one_of: u64,
+    allowed: u64,
+}
+
+impl Legal {
+    /// The masks of `cmd` over `columns`, as [`check_command`] reads them.
+    pub fn of(cmd: Cmd, columns: &[&Column]) -> Legal {
+        Legal::from_rules(columns, |c| Some(c.rule(cmd)))
+    }
+
+    /// The masks of `tun` over the tunnel options among `columns`, as
+    /// [`check_tunnel`] reads them.
+    pub fn of_tunnel(tun: Tun, columns: &[&Column]) -> Legal {
+        Legal::from_rules(columns, |c| c.tunnel.map(|row| row[tun as usize]))
+    }
+
+    fn from_rules(columns: &[&Column], rule: impl Fn(&Column) -> Option<u8>) -> Legal {
+        let mut l = Legal::default();
+        for c in columns {
+            let Some(r) = rule(c) else { continue };
+            l.ruled |= c.bit();
+            match r {
+                b'+' => l.needed |= c.bit(),
+                b'1' => l.one_of |= c.bit(),
+                b'.' => {}
+                _ => continue,
+            }
+            l.allowed |= c.bit();
+        }
+        l
+    }
+
+    /// Whether the check over the same columns finds nothing wrong with
+    /// `opts`: a few bit operations for the common case; when not, the
+    /// check itself says what is wrong.
+    pub fn admits(&self, opts: OptSet) -> bool {
+        let given = opts.0 & self.ruled;
+        given & !self.allowed == 0
+            && self.needed & !given == 0
+            && (given & self.one_of).count_ones() <= 1
+    }
+
+    /// Whether any column it rules was given.
+    pub fn any_given(&self, opts: OptSet) -> bool {
+        opts.0 & self.ruled != 0
     }
 }
 
@@ -280,11 +333,11 @@ mod tests {
     }
 
     fn check(cmd: Cmd, longs: &[&str]) -> Result<(), String> {
-        check_command(cmd, set(longs), &columns())
+        check_command(cmd, set(longs), columns())
     }
 
     fn tunnel(tun: Tun, longs: &[&str]) -> Result<(), String> {
-        check_tunnel(tun, set(longs), &columns())
+        check_tunnel(tun, set(longs), columns())
     }
 
     /// How many of ipvsadm 1.31's 34 columns a command marks `mark`.

@@ -73,7 +73,8 @@ pub fn atoi(s: &str) -> i64 {
 pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     const MAX: [u64; 4] = [0xffff_ffff, 0xff_ffff, 0xffff, 0xff];
     let b = s.as_bytes();
-    let mut parts: Vec<u64> = Vec::with_capacity(4);
+    let mut parts = [0u64; 3];
+    let mut n = 0;
     let mut i = 0;
     loop {
         if !b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -82,10 +83,11 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
         let (val, used) = strtoul_base0(&b[i..])?;
         i += used;
         if b.get(i) == Some(&b'.') {
-            if parts.len() > 2 || val > 0xff {
+            if n > 2 || val > 0xff {
                 return None;
             }
-            parts.push(val);
+            parts[n] = val;
+            n += 1;
             i += 1;
         } else {
             if let Some(&c) = b.get(i) {
@@ -93,11 +95,11 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
                     return None;
                 }
             }
-            if val > MAX[parts.len()] {
+            if val > MAX[n] {
                 return None;
             }
             let mut word: u32 = 0;
-            for (k, p) in parts.iter().enumerate() {
+            for (k, p) in parts[..n].iter().enumerate() {
                 word |= (*p as u32) << (24 - 8 * k);
             }
             return Some(Ipv4Addr::from(word | val as u32));
@@ -176,15 +178,22 @@ pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
         port = Some(after.strip_prefix(':')?);
         host = h;
     }
-    let addr = if let Ok(v6) = host.parse::<Ipv6Addr>() {
+    // An IPv6 address has two ':' at least ("::"); most hosts are IPv4 with
+    // a port (one ':'): skip the attempt.
+    let v6 = if host.bytes().filter(|&b| b == b':').nth(1).is_some() {
+        host.parse::<Ipv6Addr>().ok()
+    } else {
+        None
+    };
+    let addr = if let Some(v6) = v6 {
         IpAddr::V6(v6)
     } else {
         // ipvsadm looks for the last ':' again here, inside the brackets if
         // there were some (so "[1.2.3.4]:80" loses its port).
         port = None;
-        if let Some((h, p)) = host.rsplit_once(':') {
-            host = h;
-            port = Some(p);
+        if let Some(colon) = host.bytes().rposition(|b| b == b':') {
+            port = Some(&host[colon + 1..]);
+            host = &host[..colon];
         }
         IpAddr::V4(inet_aton(host).or_else(|| host_to_addr(host))?)
     };
