@@ -34,7 +34,7 @@ pub enum StreamError<E> {
 }
 
 /// Where a listing's bytes go: kept in a buffer and handed to the sink each time more than
-/// [`CHUNK`] bytes are kept, or all kept (no sink) for a listing made as a `String`.
+/// `CHUNK` (64 KiB) are kept, or all kept (no sink) for a listing made as a `String`.
 pub struct Chunked<'a> {
     buf: Vec<u8>,
     sink: Option<&'a mut dyn Write>,
@@ -91,9 +91,9 @@ impl<'a> Chunked<'a> {
     }
 }
 
-/// Appends go to the buffer; `flush` is [`Chunked::spill`]: serde_json writes a few bytes at a
+/// Appends go to the buffer; `flush` is `Chunked::spill`: serde_json writes a few bytes at a
 /// time, and a check after each costs more than the appends, so the JSON listings flush after
-/// each element instead ([`super::json`]'s formatter). [`Chunked::finish`] writes the rest.
+/// each element instead (the formatter in `output/json.rs`). [`Chunked::finish`] writes the rest.
 impl Write for Chunked<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(bytes);
