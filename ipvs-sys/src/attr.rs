@@ -25,7 +25,15 @@ pub(crate) fn emit_nested<T: Nla>(nlas: &[T], buf: &mut [u8]) {
 /// (that `emit` asks it three times and `buffer_len` twice more; for a nest, each time
 /// walks the nested attributes again).
 pub(crate) fn emit_one<T: Nla>(nla: &T, buf: &mut [u8]) -> usize {
-    let value_len = nla.value_len();
+    let (len, padded) = emit_sized(nla, nla.value_len(), buf);
+    buf[len..padded].fill(0);
+    padded
+}
+
+/// Writes the header and value of an attribute whose value is `value_len` bytes at the start
+/// of `buf`, not the padding. Returns its length without and with padding.
+#[inline(always)]
+fn emit_sized<T: Nla>(nla: &T, value_len: usize, buf: &mut [u8]) -> (usize, usize) {
     let len = NLA_HEADER_SIZE + value_len;
     let padded = (len + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1);
     let mut kind = nla.kind() & NLA_TYPE_MASK;
@@ -38,8 +46,28 @@ pub(crate) fn emit_one<T: Nla>(nla: &T, buf: &mut [u8]) -> usize {
     buf[..2].copy_from_slice(&(len as u16).to_ne_bytes());
     buf[2..4].copy_from_slice(&kind.to_ne_bytes());
     nla.emit_value(&mut buf[NLA_HEADER_SIZE..len]);
-    buf[len..padded].fill(0);
-    padded
+    (len, padded)
+}
+
+/// Appends one attribute to `out`, padded, as [`emit_one`] writes it.
+#[inline(always)]
+pub(crate) fn push_one<T: Nla>(out: &mut Vec<u8>, nla: &T) {
+    const SMALL: usize = 32;
+    let value_len = nla.value_len();
+    let at = out.len();
+    if NLA_HEADER_SIZE + value_len <= SMALL {
+        // Most attributes of a request take 8 to 20 bytes. Made in a zeroed block on the stack
+        // (padding included) and appended as a whole block, then cut to length: copies of a
+        // constant size, where growing `out` by a variable length costs a memset or memcpy call.
+        let mut small = [0u8; SMALL];
+        let (_, padded) = emit_sized(nla, value_len, &mut small);
+        out.extend_from_slice(&small);
+        out.truncate(at + padded);
+    } else {
+        out.resize(at + NLA_HEADER_SIZE + value_len + NLA_ALIGNTO, 0);
+        let (_, padded) = emit_sized(nla, value_len, &mut out[at..]);
+        out.truncate(at + padded);
+    }
 }
 
 /// Parses every attribute of `payload` with `parse_one`, failing on the first bad one.

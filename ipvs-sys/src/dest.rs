@@ -45,6 +45,7 @@ pub enum DestAttr {
 }
 
 impl Nla for DestAttr {
+    #[inline]
     fn value_len(&self) -> usize {
         use DestAttr::*;
         match self {
@@ -59,6 +60,7 @@ impl Nla for DestAttr {
         }
     }
 
+    #[inline]
     fn kind(&self) -> u16 {
         use DestAttr::*;
         match self {
@@ -81,6 +83,7 @@ impl Nla for DestAttr {
         }
     }
 
+    #[inline]
     fn emit_value(&self, buf: &mut [u8]) {
         use DestAttr::*;
         match self {

@@ -27,19 +27,42 @@ pub fn encode_into(
     seq: u32,
     payload: &impl Emitable,
 ) -> usize {
-    let len = NLMSG_HDRLEN + payload.buffer_len();
-    let padded = (len + 3) & !3;
+    encode_with(out, message_type, flags, seq, |out| {
+        push_emitable(out, payload)
+    })
+}
+
+/// Appends `payload`'s bytes to `out`.
+pub(crate) fn push_emitable(out: &mut Vec<u8>, payload: &impl Emitable) {
+    let at = out.len();
+    out.resize(at + payload.buffer_len(), 0);
+    payload.emit(&mut out[at..]);
+}
+
+/// Appends one message whose payload `write` appends to `out` (a [`PayloadWriter`]
+/// writes one without building it first). Returns its length with padding.
+///
+/// [`PayloadWriter`]: crate::PayloadWriter
+pub fn encode_with(
+    out: &mut Vec<u8>,
+    message_type: u16,
+    flags: u16,
+    seq: u32,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> usize {
     let start = out.len();
+    out.resize(start + NLMSG_HDRLEN, 0);
+    write(out);
+    let len = out.len() - start;
+    let padded = (len + 3) & !3;
     out.resize(start + padded, 0);
-    let buf = &mut out[start..];
     let mut header = NetlinkHeader::default();
     header.length = len as u32;
     header.message_type = message_type;
     header.flags = flags;
     header.sequence_number = seq;
     header.port_number = 0;
-    header.emit(&mut buf[..NLMSG_HDRLEN]);
-    payload.emit(&mut buf[NLMSG_HDRLEN..len]);
+    header.emit(&mut out[start..start + NLMSG_HDRLEN]);
     padded
 }
 

@@ -49,6 +49,7 @@ pub enum ServiceAttr {
 }
 
 impl Nla for ServiceAttr {
+    #[inline]
     fn value_len(&self) -> usize {
         use ServiceAttr::*;
         match self {
@@ -63,6 +64,7 @@ impl Nla for ServiceAttr {
         }
     }
 
+    #[inline]
     fn kind(&self) -> u16 {
         use ServiceAttr::*;
         match self {
@@ -82,6 +84,7 @@ impl Nla for ServiceAttr {
         }
     }
 
+    #[inline]
     fn emit_value(&self, buf: &mut [u8]) {
         use ServiceAttr::*;
         match self {

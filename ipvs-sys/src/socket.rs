@@ -1,7 +1,6 @@
 //! The IPVS generic-netlink socket: family resolution, request/ACK, dumps
 //! and batches of many messages per send.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
@@ -238,13 +237,23 @@ impl IpvsSocket {
     /// the receive timeout. For tests of a reply that never comes.
     #[doc(hidden)]
     pub fn request_without_ack(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
-        self.wire.exchange(msg, NLM_F_REQUEST, false)
+        self.wire
+            .exchange(&|out| frame::push_emitable(out, msg), NLM_F_REQUEST, false)
     }
 
     /// Sends `msg` and waits for its ACK, returning the data messages that came before it
     /// (the reply of a `GET_SERVICE`, `GET_INFO` or `GET_CONFIG`).
     pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
         self.wire.request(msg)
+    }
+
+    /// [`request`](Self::request) of the payload that `write` appends to its buffer (with a
+    /// [`PayloadWriter`](crate::PayloadWriter)).
+    pub fn request_with(
+        &mut self,
+        write: impl Fn(&mut Vec<u8>),
+    ) -> Result<Vec<IpvsMessage>, Error> {
+        self.wire.exchange(&write, NLM_F_REQUEST | NLM_F_ACK, false)
     }
 
     /// Sends `msg` as a dump request and reads every part until `NLMSG_DONE`. A dump the
@@ -289,17 +298,18 @@ impl IpvsSocket {
     /// half as many messages.
     pub fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
         self.wire
-            .batch_with(msgs.len(), |i| Cow::Borrowed(&msgs[i]))
+            .batch_with(msgs.len(), |i, out| frame::push_emitable(out, &msgs[i]))
     }
 
-    /// [`batch`](Self::batch) of `count` messages that `msg(i)` makes on demand, so
-    /// that each can be dropped once encoded (`msg` may be asked for one twice).
-    pub fn batch_with<'m>(
+    /// [`batch`](Self::batch) of `count` messages whose generic-netlink payloads `write(i,
+    /// out)` appends to `out` (with a [`PayloadWriter`](crate::PayloadWriter): no message
+    /// built first). `write` may be asked for one message twice.
+    pub fn batch_with(
         &mut self,
         count: usize,
-        msg: impl FnMut(usize) -> Cow<'m, IpvsMessage>,
+        write: impl FnMut(usize, &mut Vec<u8>),
     ) -> Result<Vec<BatchResult>, Error> {
-        self.wire.batch_with(count, msg)
+        self.wire.batch_with(count, write)
     }
 }
 
@@ -399,7 +409,11 @@ impl<L: Link> Wire<L> {
     }
 
     fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
-        self.exchange(msg, NLM_F_REQUEST | NLM_F_ACK, false)
+        self.exchange(
+            &|out| frame::push_emitable(out, msg),
+            NLM_F_REQUEST | NLM_F_ACK,
+            false,
+        )
     }
 
     fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
@@ -425,7 +439,8 @@ impl<L: Link> Wire<L> {
                 }
                 Ok(())
             };
-            match self.exchange_with(msg, NLM_F_REQUEST | NLM_F_DUMP, true, &mut sink) {
+            let payload = |out: &mut Vec<u8>| frame::push_emitable(out, msg);
+            match self.exchange_with(&payload, NLM_F_REQUEST | NLM_F_DUMP, true, &mut sink) {
                 Err(Error::DumpInterrupted) => out.truncate(before),
                 other => return other,
             }
@@ -439,7 +454,7 @@ impl<L: Link> Wire<L> {
     /// its end (so that the socket holds nothing of it afterwards).
     fn exchange(
         &mut self,
-        msg: &IpvsMessage,
+        payload: &dyn Fn(&mut Vec<u8>),
         flags: u16,
         is_dump: bool,
     ) -> Result<Vec<IpvsMessage>, Error> {
@@ -448,7 +463,7 @@ impl<L: Link> Wire<L> {
             out.push(IpvsMessage::parse(p)?);
             Ok(())
         };
-        self.exchange_with(msg, flags, is_dump, &mut sink)?;
+        self.exchange_with(payload, flags, is_dump, &mut sink)?;
         Ok(out)
     }
 
@@ -456,13 +471,15 @@ impl<L: Link> Wire<L> {
     /// as it lies in the receive buffer.
     fn exchange_with(
         &mut self,
-        msg: &IpvsMessage,
+        payload: &dyn Fn(&mut Vec<u8>),
         flags: u16,
         is_dump: bool,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let seq = self.next_seq();
-        self.link.send(&encode(self.family, flags, seq, msg))?;
+        let mut req = Vec::new();
+        frame::encode_with(&mut req, self.family, flags, seq, payload);
+        self.link.send(&req)?;
         let mut interrupted = false;
         let mut chunks = 0;
         loop {
@@ -512,13 +529,13 @@ impl<L: Link> Wire<L> {
 
     #[cfg(test)]
     fn batch(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<BatchResult>, Error> {
-        self.batch_with(msgs.len(), |i| Cow::Borrowed(&msgs[i]))
+        self.batch_with(msgs.len(), |i, out| frame::push_emitable(out, &msgs[i]))
     }
 
-    fn batch_with<'m>(
+    fn batch_with(
         &mut self,
         count: usize,
-        mut msg: impl FnMut(usize) -> Cow<'m, IpvsMessage>,
+        mut write: impl FnMut(usize, &mut Vec<u8>),
     ) -> Result<Vec<BatchResult>, Error> {
         let mut results = Vec::with_capacity(count);
         let mut wire = Vec::with_capacity(BATCH_BYTES + 4096);
@@ -533,7 +550,9 @@ impl<L: Link> Wire<L> {
             while end < count && end - start < self.batch_max {
                 let at = wire.len();
                 let seq = self.seq.wrapping_add(1);
-                frame::encode_into(&mut wire, self.family, NLM_F_REQUEST, seq, &*msg(end));
+                frame::encode_with(&mut wire, self.family, NLM_F_REQUEST, seq, |out| {
+                    write(end, out)
+                });
                 if end > start && wire.len() > BATCH_BYTES {
                     wire.truncate(at);
                     break;
@@ -877,9 +896,9 @@ mod tests {
         w.batch_max = 3;
         let mut asked = vec![0; 5];
         let got = w
-            .batch_with(5, |i| {
+            .batch_with(5, |i, out| {
                 asked[i] += 1;
-                Cow::Owned(get_services())
+                frame::push_emitable(out, &get_services())
             })
             .expect("batch");
         assert_eq!(got.len(), 5);

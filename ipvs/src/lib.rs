@@ -78,7 +78,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ipvs_sys::consts::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
-use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket};
+use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket, PayloadWriter};
 
 pub use apply::{ApplyError, Conflict, Refusal};
 pub use check::{
@@ -159,66 +159,64 @@ impl Change {
         }
     }
 
-    /// The generic-netlink message that carries this change (without its netlink header):
-    /// what [`Ipvs::apply`] sends ([`replay::message`] for tests).
-    pub(crate) fn message(&self) -> IpvsMessage {
-        use wire::*;
-        let (cmd, attrs) = match self {
-            Change::AddService(s) => (Command::NewService, vec![Attr::Service(service_attrs(s))]),
-            Change::EditService(s) => (Command::SetService, vec![Attr::Service(service_attrs(s))]),
-            Change::DeleteService(k) => (
-                Command::DelService,
-                vec![Attr::Service(service_key_attrs(k))],
-            ),
+    /// Appends the generic-netlink payload that carries this change (without its netlink
+    /// header) to `out`, attribute by attribute: what [`Ipvs::apply`] sends
+    /// ([`replay::message`] reads it back for tests).
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        let cmd = match self {
+            Change::AddService(_) => Command::NewService,
+            Change::EditService(_) => Command::SetService,
+            Change::DeleteService(_) => Command::DelService,
+            Change::AddDestination { .. } => Command::NewDest,
+            Change::EditDestination { .. } => Command::SetDest,
+            Change::DeleteDestination { .. } => Command::DelDest,
+            Change::Zero(_) => Command::Zero,
+            Change::Flush => Command::Flush,
+            Change::SetTimeouts(_) => Command::SetConfig,
+            Change::StartDaemon(_) => Command::NewDaemon,
+            Change::StopDaemon(_) => Command::DelDaemon,
+        };
+        let mut w = PayloadWriter::new(out, cmd);
+        match self {
+            Change::AddService(s) | Change::EditService(s) => {
+                w.service(|n| wire::service(s, n));
+            }
+            Change::DeleteService(k) | Change::Zero(Some(k)) => {
+                w.service(|n| wire::service_key(k, n));
+            }
             Change::AddDestination {
                 service,
                 destination,
-            } => (
-                Command::NewDest,
-                vec![
-                    Attr::Service(service_key_attrs(service)),
-                    Attr::Dest(dest_attrs(destination, true)),
-                ],
-            ),
-            Change::EditDestination {
+            }
+            | Change::EditDestination {
                 service,
                 destination,
-            } => (
-                Command::SetDest,
-                vec![
-                    Attr::Service(service_key_attrs(service)),
-                    Attr::Dest(dest_attrs(destination, true)),
-                ],
-            ),
+            } => {
+                w.service(|n| wire::service_key(service, n))
+                    .dest(|n| wire::dest(destination, true, n));
+            }
             Change::DeleteDestination {
                 service,
                 addr,
                 port,
-            } => (
-                Command::DelDest,
-                vec![
-                    Attr::Service(service_key_attrs(service)),
-                    Attr::Dest(dest_attrs(&Destination::new(*addr, *port), false)),
-                ],
-            ),
-            Change::Zero(Some(k)) => (Command::Zero, vec![Attr::Service(service_key_attrs(k))]),
-            Change::Zero(None) => (Command::Zero, vec![]),
-            Change::Flush => (Command::Flush, vec![]),
-            Change::SetTimeouts(t) => (
-                Command::SetConfig,
-                vec![
-                    Attr::TimeoutTcp(t.tcp),
-                    Attr::TimeoutTcpFin(t.tcp_fin),
-                    Attr::TimeoutUdp(t.udp),
-                ],
-            ),
-            Change::StartDaemon(d) => (Command::NewDaemon, vec![Attr::Daemon(daemon_attrs(d))]),
-            Change::StopDaemon(s) => (
-                Command::DelDaemon,
-                vec![Attr::Daemon(vec![ipvs_sys::DaemonAttr::State(s.to_wire())])],
-            ),
-        };
-        IpvsMessage::new(cmd, attrs)
+            } => {
+                let d = Destination::new(*addr, *port);
+                w.service(|n| wire::service_key(service, n))
+                    .dest(|n| wire::dest(&d, false, n));
+            }
+            Change::Zero(None) | Change::Flush => {}
+            Change::SetTimeouts(t) => {
+                w.attr(&Attr::TimeoutTcp(t.tcp))
+                    .attr(&Attr::TimeoutTcpFin(t.tcp_fin))
+                    .attr(&Attr::TimeoutUdp(t.udp));
+            }
+            Change::StartDaemon(d) => {
+                w.daemon(|n| wire::daemon(d, n));
+            }
+            Change::StopDaemon(s) => {
+                w.daemon(|n| n.extend([ipvs_sys::DaemonAttr::State(s.to_wire())]));
+            }
+        }
     }
 }
 
@@ -301,7 +299,10 @@ impl Ipvs {
 
     /// Applies one change and waits for the kernel's answer.
     pub fn apply_one(&self, change: &Change) -> Result<()> {
-        self.request(change.operation(), change.message()).map(drop)
+        self.socket()
+            .request_with(|out| change.write(out))
+            .map(drop)
+            .map_err(|e| Error::from_sys(change.operation(), e))
     }
 
     /// Applies many changes, packing many messages into each send: the way to
@@ -321,10 +322,10 @@ impl Ipvs {
                 })
                 .collect()
         };
-        // Each message is made when its turn comes and dropped once encoded.
-        let sent = self.socket().batch_with(changes.len(), |i| {
-            std::borrow::Cow::Owned(changes[i].message())
-        });
+        // Each change is written straight into the send buffer when its turn comes.
+        let sent = self
+            .socket()
+            .batch_with(changes.len(), |i, out| changes[i].write(out));
         match sent {
             Ok(results) => Ok(outcomes(results)),
             Err(ipvs_sys::Error::BatchOverrun {
@@ -615,8 +616,28 @@ pub mod replay {
     /// The generic-netlink message that carries a change (without its netlink header): what
     /// [`Ipvs::apply`](crate::Ipvs::apply) sends, for tests that compare it with captured bytes
     /// or send it by other means.
+    ///
+    /// # Panics
+    /// If the bytes [`payload`] writes do not parse back: a bug in this crate, which the tests
+    /// that compare them with ipvsadm's would show first.
     pub fn message(change: &Change) -> IpvsMessage {
-        change.message()
+        IpvsMessage::parse(&payload(change)).expect("a change's own payload parses")
+    }
+
+    /// The generic-netlink payload (after `struct nlmsghdr`) that
+    /// [`Ipvs::apply`](crate::Ipvs::apply) writes for a change.
+    pub fn payload(change: &Change) -> Vec<u8> {
+        let mut out = Vec::new();
+        change.write(&mut out);
+        out
+    }
+
+    /// Appends `change` to `out` as [`Ipvs::apply`](crate::Ipvs::apply) puts it in a send: one
+    /// netlink message (family id 0, sequence 0, `NLM_F_REQUEST`), padded. For encoding
+    /// benchmarks.
+    #[inline(never)]
+    pub fn encode_into(out: &mut Vec<u8>, change: &Change) {
+        ipvs_sys::frame::encode_with(out, 0, 1, 0, |out| change.write(out));
     }
 
     /// The service a message carries (a `NEW_SERVICE` reply, or the service nest of a request).

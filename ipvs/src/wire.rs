@@ -1,50 +1,71 @@
 //! Conversions between the typed values and ipvs-sys attributes.
 
-use ipvs_sys::{Counters, DaemonAttr, DestAttr, DestReply, FlagsMask, ServiceAttr, ServiceReply};
+use ipvs_sys::{
+    Counters, DaemonAttr, DestAttr, DestReply, FlagsMask, Nest, Nla, ServiceAttr, ServiceReply,
+};
 
 use crate::types::*;
 
 pub(crate) fn service_key_attrs(key: &ServiceKey) -> Vec<ServiceAttr> {
-    let mut v = Vec::new();
-    push_service_key(&mut v, key);
+    let mut v = Vec::with_capacity(4);
+    service_key(key, &mut v);
     v
 }
 
+/// Where the attributes of an object go, one by one in ipvsadm's order: a `Vec`, or a
+/// [`Nest`] that writes each straight into a send buffer (`Change::write`). One at a time,
+/// so that once inlined each attribute's encoding is known at compile time.
+pub(crate) trait Sink<T> {
+    fn put(&mut self, attr: T);
+}
+
+impl<T> Sink<T> for Vec<T> {
+    fn put(&mut self, attr: T) {
+        self.push(attr);
+    }
+}
+
+impl<T: Nla> Sink<T> for Nest<'_, T> {
+    #[inline(always)]
+    fn put(&mut self, attr: T) {
+        self.attr(&attr);
+    }
+}
+
 /// The attributes that name the service.
-fn push_service_key(v: &mut Vec<ServiceAttr>, key: &ServiceKey) {
+pub(crate) fn service_key(key: &ServiceKey, out: &mut impl Sink<ServiceAttr>) {
     match *key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
-        } => v.extend([
-            ServiceAttr::Af(Family::of(&addr).to_af()),
-            ServiceAttr::Protocol(protocol.number()),
-            ServiceAttr::Addr(addr_to_wire(&addr)),
-            ServiceAttr::Port(port),
-        ]),
+        } => {
+            out.put(ServiceAttr::Af(Family::of(&addr).to_af()));
+            out.put(ServiceAttr::Protocol(protocol.number()));
+            out.put(ServiceAttr::Addr(addr_to_wire(&addr)));
+            out.put(ServiceAttr::Port(port));
+        }
         ServiceKey::Fwmark { fwmark, family } => {
-            v.extend([ServiceAttr::Af(family.to_af()), ServiceAttr::Fwmark(fwmark)])
+            out.put(ServiceAttr::Af(family.to_af()));
+            out.put(ServiceAttr::Fwmark(fwmark));
         }
     }
 }
 
-pub(crate) fn service_attrs(s: &Service) -> Vec<ServiceAttr> {
-    // Room for all of them at once: a restore builds one list per service.
-    let mut v = Vec::with_capacity(9);
-    push_service_key(&mut v, &s.key);
-    v.push(ServiceAttr::SchedName(s.scheduler.name().to_string()));
+/// The attributes of a whole service.
+pub(crate) fn service(s: &Service, out: &mut impl Sink<ServiceAttr>) {
+    service_key(&s.key, out);
+    out.put(ServiceAttr::SchedName(s.scheduler.name().to_string()));
     if let Some(pe) = &s.persistence_engine {
-        v.push(ServiceAttr::PeName(pe.clone()));
+        out.put(ServiceAttr::PeName(pe.clone()));
     }
     // The mask covers every bit so edits can clear flags too; HASHED is the kernel's own.
-    v.push(ServiceAttr::Flags(FlagsMask {
+    out.put(ServiceAttr::Flags(FlagsMask {
         flags: s.flags.bits() & !ServiceFlags::HASHED.bits(),
         mask: !0,
     }));
-    v.push(ServiceAttr::Timeout(s.timeout));
-    v.push(ServiceAttr::Netmask(s.netmask.to_wire()));
-    v
+    out.put(ServiceAttr::Timeout(s.timeout));
+    out.put(ServiceAttr::Netmask(s.netmask.to_wire()));
 }
 
 pub(crate) fn stats_from(c: &Counters) -> Stats {
@@ -99,27 +120,23 @@ pub(crate) fn service_from_reply(r: &ServiceReply<'_>) -> Result<ServiceEntry, S
     })
 }
 
-pub(crate) fn dest_attrs(d: &Destination, with_config: bool) -> Vec<DestAttr> {
+/// The attributes of a destination: its address alone, or `with_config` all of it.
+pub(crate) fn dest(d: &Destination, with_config: bool, out: &mut impl Sink<DestAttr>) {
     // ipvsadm's order: family, address, port, then the configuration.
-    // Room for all of them at once: a restore builds one list per destination.
-    let mut v = Vec::with_capacity(if with_config { 10 } else { 3 });
-    v.extend([
-        DestAttr::AddrFamily(d.family().to_af()),
-        DestAttr::Addr(addr_to_wire(&d.addr)),
-        DestAttr::Port(d.port),
-    ]);
+    out.put(DestAttr::AddrFamily(d.family().to_af()));
+    out.put(DestAttr::Addr(addr_to_wire(&d.addr)));
+    out.put(DestAttr::Port(d.port));
     if with_config {
-        v.push(DestAttr::FwdMethod(d.forward.to_wire()));
-        v.push(DestAttr::Weight(d.weight));
+        out.put(DestAttr::FwdMethod(d.forward.to_wire()));
+        out.put(DestAttr::Weight(d.weight));
         if let Forward::Tunnel { kind, port, flags } = d.forward {
-            v.push(DestAttr::TunType(kind.to_wire()));
-            v.push(DestAttr::TunPort(port));
-            v.push(DestAttr::TunFlags(flags.bits()));
+            out.put(DestAttr::TunType(kind.to_wire()));
+            out.put(DestAttr::TunPort(port));
+            out.put(DestAttr::TunFlags(flags.bits()));
         }
-        v.push(DestAttr::UThresh(d.upper_threshold));
-        v.push(DestAttr::LThresh(d.lower_threshold));
+        out.put(DestAttr::UThresh(d.upper_threshold));
+        out.put(DestAttr::LThresh(d.lower_threshold));
     }
-    v
 }
 
 /// Decodes a destination the kernel reported, as attributes (replayed captures).
@@ -165,27 +182,25 @@ pub(crate) fn dest_from_reply(
     })
 }
 
-pub(crate) fn daemon_attrs(d: &SyncDaemon) -> Vec<DaemonAttr> {
-    let mut v = vec![
-        DaemonAttr::State(d.state.to_wire()),
-        DaemonAttr::McastIfn(d.mcast_interface.clone()),
-        DaemonAttr::SyncId(d.sync_id),
-    ];
+/// The attributes of a sync daemon to start.
+pub(crate) fn daemon(d: &SyncDaemon, out: &mut impl Sink<DaemonAttr>) {
+    out.put(DaemonAttr::State(d.state.to_wire()));
+    out.put(DaemonAttr::McastIfn(d.mcast_interface.clone()));
+    out.put(DaemonAttr::SyncId(d.sync_id));
     if let Some(m) = d.sync_maxlen {
-        v.push(DaemonAttr::SyncMaxlen(m));
+        out.put(DaemonAttr::SyncMaxlen(m));
     }
     match d.mcast_group {
-        Some(std::net::IpAddr::V4(g)) => v.push(DaemonAttr::McastGroup(g)),
-        Some(std::net::IpAddr::V6(g)) => v.push(DaemonAttr::McastGroup6(g)),
+        Some(std::net::IpAddr::V4(g)) => out.put(DaemonAttr::McastGroup(g)),
+        Some(std::net::IpAddr::V6(g)) => out.put(DaemonAttr::McastGroup6(g)),
         None => {}
     }
     if let Some(p) = d.mcast_port {
-        v.push(DaemonAttr::McastPort(p));
+        out.put(DaemonAttr::McastPort(p));
     }
     if let Some(t) = d.mcast_ttl {
-        v.push(DaemonAttr::McastTtl(t));
+        out.put(DaemonAttr::McastTtl(t));
     }
-    v
 }
 
 pub(crate) fn daemon_from(attrs: &[DaemonAttr]) -> Result<SyncDaemon, String> {

@@ -474,7 +474,12 @@ fn our_requests_are_byte_identical_where_the_attributes_match() {
         }
         let theirs = ipvsadm_request(fixture);
         let (_, ty, flags, seq, _) = common::nlmsghdr(&theirs);
-        let ours = frame::encode(ty, flags, seq, &ipvs::replay::message(&change));
+        // The bytes `Ipvs::apply` writes, framed as ipvsadm's request was.
+        let payload = ipvs::replay::payload(&change);
+        let mut ours = Vec::new();
+        frame::encode_with(&mut ours, ty, flags, seq, |out| {
+            out.extend_from_slice(&payload)
+        });
         assert_eq!(ours[..12], theirs[..12], "{fixture}: header");
         assert_eq!(ours[16..], theirs[16..], "{fixture}: {change:?}");
         identical += 1;
