@@ -105,6 +105,7 @@ impl<'a> Attrs<'a> {
 impl<'a> Iterator for Attrs<'a> {
     type Item = Result<(u16, &'a [u8]), DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;
@@ -142,18 +143,23 @@ pub(crate) fn kind(nla: &NlaBuffer<&[u8]>) -> u16 {
 
 // Fixed-size values: netlink-packet-core's parsers (exact length, native or network byte
 // order), with the attribute's name added to the error.
+#[inline]
 pub(crate) fn u8_of(v: &[u8], what: &str) -> Result<u8, DecodeError> {
     parse_u8(v).context(what)
 }
+#[inline]
 pub(crate) fn u16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
     parse_u16(v).context(what)
 }
+#[inline]
 pub(crate) fn be16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
     parse_u16_be(v).context(what)
 }
+#[inline]
 pub(crate) fn u32_of(v: &[u8], what: &str) -> Result<u32, DecodeError> {
     parse_u32(v).context(what)
 }
+#[inline]
 pub(crate) fn u64_of(v: &[u8], what: &str) -> Result<u64, DecodeError> {
     parse_u64(v).context(what)
 }
