@@ -408,10 +408,7 @@ mod tests {
             // longer than the writer's block on the stack.
             ServiceAttr::SchedName("wrr".into()),
             ServiceAttr::PeName("sip".into()),
-            ServiceAttr::Flags(FlagsMask {
-                flags: 3,
-                mask: !0,
-            }),
+            ServiceAttr::Flags(FlagsMask { flags: 3, mask: !0 }),
             ServiceAttr::Other(DefaultNla::new(99, (0..40).collect())),
             ServiceAttr::Netmask(128),
         ];

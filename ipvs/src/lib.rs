@@ -144,18 +144,24 @@ pub enum Change {
 impl Change {
     /// The operation, which decides how an errno reads.
     pub fn operation(&self) -> Operation {
+        self.kind().0
+    }
+
+    /// The operation and the command that carries it.
+    fn kind(&self) -> (Operation, Command) {
+        use {Command as C, Operation as O};
         match self {
-            Change::AddService(_) => Operation::AddService,
-            Change::EditService(_) => Operation::EditService,
-            Change::DeleteService(_) => Operation::DeleteService,
-            Change::AddDestination { .. } => Operation::AddDestination,
-            Change::EditDestination { .. } => Operation::EditDestination,
-            Change::DeleteDestination { .. } => Operation::DeleteDestination,
-            Change::Zero(_) => Operation::Zero,
-            Change::Flush => Operation::Flush,
-            Change::SetTimeouts(_) => Operation::SetTimeouts,
-            Change::StartDaemon(_) => Operation::StartDaemon,
-            Change::StopDaemon(_) => Operation::StopDaemon,
+            Change::AddService(_) => (O::AddService, C::NewService),
+            Change::EditService(_) => (O::EditService, C::SetService),
+            Change::DeleteService(_) => (O::DeleteService, C::DelService),
+            Change::AddDestination { .. } => (O::AddDestination, C::NewDest),
+            Change::EditDestination { .. } => (O::EditDestination, C::SetDest),
+            Change::DeleteDestination { .. } => (O::DeleteDestination, C::DelDest),
+            Change::Zero(_) => (O::Zero, C::Zero),
+            Change::Flush => (O::Flush, C::Flush),
+            Change::SetTimeouts(_) => (O::SetTimeouts, C::SetConfig),
+            Change::StartDaemon(_) => (O::StartDaemon, C::NewDaemon),
+            Change::StopDaemon(_) => (O::StopDaemon, C::DelDaemon),
         }
     }
 
@@ -163,20 +169,7 @@ impl Change {
     /// header) to `out`, attribute by attribute: what [`Ipvs::apply`] sends
     /// ([`replay::message`] reads it back for tests).
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        let cmd = match self {
-            Change::AddService(_) => Command::NewService,
-            Change::EditService(_) => Command::SetService,
-            Change::DeleteService(_) => Command::DelService,
-            Change::AddDestination { .. } => Command::NewDest,
-            Change::EditDestination { .. } => Command::SetDest,
-            Change::DeleteDestination { .. } => Command::DelDest,
-            Change::Zero(_) => Command::Zero,
-            Change::Flush => Command::Flush,
-            Change::SetTimeouts(_) => Command::SetConfig,
-            Change::StartDaemon(_) => Command::NewDaemon,
-            Change::StopDaemon(_) => Command::DelDaemon,
-        };
-        let mut w = PayloadWriter::new(out, cmd);
+        let mut w = PayloadWriter::new(out, self.kind().1);
         match self {
             Change::AddService(s) | Change::EditService(s) => {
                 w.service(|n| wire::service(s, n));
