@@ -147,26 +147,37 @@ impl Session {
                 return Ok(1);
             }
         };
-        let entries: Vec<&ServiceEntry> = services.iter().collect();
-        let dests = self.destinations_of(&entries);
-        let mut out = output::Chunked::new(term);
-        let done = if json {
-            output::stream_save_json(&entries, dests, &mut out)
-        } else {
-            let names = output::SystemNames::new();
-            output::stream_save_text(&entries, dests, numeric, true, &names, &mut out)
-        };
-        let failed = Self::finish(done, out)?;
-        Self::exit_code(failed, term)
+        self.stream(&services, term, |entries, dests, out| {
+            if json {
+                output::stream_save_json(entries, dests, out)
+            } else {
+                let names = output::SystemNames::new();
+                output::stream_save_text(entries, dests, numeric, true, &names, out)
+            }
+        })
     }
 
-    /// A reader of the destinations of the service at a position of `entries`, for the
-    /// streamed listings.
-    fn destinations_of<'a>(
-        &'a self,
-        entries: &'a [&'a ServiceEntry],
-    ) -> impl FnMut(usize, &mut Vec<DestinationEntry>) -> ipvs::Result<()> + 'a {
-        move |i, list| self.ipvs.destinations_into(&entries[i].service.key, list)
+    /// A streamed listing of `services`: `write` makes it with a reader of each service's
+    /// destinations (by position), into a [`output::Chunked`] that goes to `term`. Returns 0,
+    /// or 1 after ipvsadm's message when a read failed (what was made before it is printed).
+    fn stream(
+        &self,
+        services: &[ServiceEntry],
+        term: &mut Term,
+        write: impl FnOnce(
+            &[&ServiceEntry],
+            &mut dyn FnMut(usize, &mut Vec<DestinationEntry>) -> ipvs::Result<()>,
+            &mut output::Chunked<'_>,
+        ) -> Result<(), output::StreamError<ipvs::Error>>,
+    ) -> io::Result<i32> {
+        let entries: Vec<&ServiceEntry> = services.iter().collect();
+        let mut dests = |i: usize, list: &mut Vec<DestinationEntry>| {
+            self.ipvs.destinations_into(&entries[i].service.key, list)
+        };
+        let mut out = output::Chunked::new(term);
+        let done = write(&entries, &mut dests, &mut out);
+        let failed = Self::finish(done, out)?;
+        Self::exit_code(failed, term)
     }
 
     /// The end of a streamed listing: what is left written out (after a failed read too: what
@@ -214,17 +225,14 @@ impl Session {
                         return Ok(1);
                     }
                 };
-                let entries: Vec<&ServiceEntry> = services.iter().collect();
-                let dests = self.destinations_of(&entries);
-                let mut out = output::Chunked::new(term);
-                let done = if json {
-                    output::stream_list_json(&self.info, &entries, dests, &opts, &mut out)
-                } else {
-                    let names = output::SystemNames::new();
-                    output::stream_list_text(&self.info, &entries, dests, &opts, &names, &mut out)
-                };
-                let failed = Self::finish(done, out)?;
-                Self::exit_code(failed, term)
+                self.stream(&services, term, |entries, dests, out| {
+                    if json {
+                        output::stream_list_json(&self.info, entries, dests, &opts, out)
+                    } else {
+                        let names = output::SystemNames::new();
+                        output::stream_list_text(&self.info, entries, dests, &opts, &names, out)
+                    }
+                })
             }
             ListWhat::Service(key) => {
                 let vs = self.ipvs.service(&key).and_then(found).and_then(|entry| {
