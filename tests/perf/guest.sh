@@ -85,6 +85,15 @@ peak_rss() {
   ip netns exec "$n" gnutime -f '%M' -o /tmp/bench.rss "$@" >/dev/null 2>&1 && cat /tmp/bench.rss
 }
 
+# per_process SET WORK TOOL NS: runs the 20 commands of /tmp/bench-add.sh in NS and keeps their
+# time per process as "SET WORK TOOL", the static build's as "SET WORK-static ipvsctl".
+per_process() {
+  local real user sys work=$2 tool=$3
+  [ "$tool" != ipvsctl-static ] || { work=$work-static tool=ipvsctl; }
+  read -r real user sys <<<"$(timed "$4" /dev/null bash /tmp/bench-add.sh)"
+  keep "$1 $work $tool" "$((real / 20)) $((user / 20)) $((sys / 20))"
+}
+
 for set in "$@"; do
   IFS=: read -r name svcs dests pattern fw only <<<"$set"
   rules=$data/$name.rules
@@ -147,6 +156,16 @@ for set in "$@"; do
       echo "C $name listing ${w// /} DIFFERENT"
     fi
   done
+  # One -A per process on this big table too: 20 new services by each tool, in turns.
+  for ((r = 0; r < runs; r++)); do
+    for tool in $(rotate "$r" ipvsadm ipvsctl ipvsctl-static); do
+      off=0
+      case $tool in ipvsctl) off=20 ;; ipvsctl-static) off=40 ;; esac
+      for i in $(seq 1 20); do echo "$tool -A -t 10.250.$r.$((i + off)):80 -s rr"; done >/tmp/bench-add.sh
+      per_process "$name" add1 "$tool" "$ns"
+    done
+  done
+  copy "$name add1 ipvsadm" "$name add1-static ipvsadm"
   drop_ns
   # Apply has no ipvsadm or floor of its own: onto the empty table, the columns show ipvsadm's
   # and the floor's load (-R) of the same runs; onto the equal table, the floor's listing (the
@@ -163,15 +182,10 @@ done
 for ((r = 0; r < runs; r++)); do
   for tool in $(rotate "$r" ipvsadm ipvsctl ipvsctl-static); do
     new_ns
-    cmds=/tmp/bench-add.sh
-    row=ipvsctl suffix=''
-    case $tool in ipvsadm) row=ipvsadm ;; ipvsctl-static) suffix=-static ;; esac
-    for i in $(seq 1 20); do echo "$tool -A -t 10.9.$r.$i:80 -s rr"; done >$cmds
-    read -r real user sys <<<"$(timed "$ns" /dev/null bash $cmds)"
-    keep "process add1$suffix $row" "$((real / 20)) $((user / 20)) $((sys / 20))"
-    for i in $(seq 1 20); do echo "$tool -Ln"; done >$cmds
-    read -r real user sys <<<"$(timed "$ns" /dev/null bash $cmds)"
-    keep "process list1$suffix $row" "$((real / 20)) $((user / 20)) $((sys / 20))"
+    for i in $(seq 1 20); do echo "$tool -A -t 10.9.$r.$i:80 -s rr"; done >/tmp/bench-add.sh
+    per_process process add1 "$tool" "$ns"
+    for i in $(seq 1 20); do echo "$tool -Ln"; done >/tmp/bench-add.sh
+    per_process process list1 "$tool" "$ns"
     drop_ns
   done
 done
