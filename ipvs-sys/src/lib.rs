@@ -4,7 +4,8 @@
 //! `include/uapi/linux/ip_vs.h` ([`consts`]), a type per attribute set
 //! ([`ServiceAttr`], [`DestAttr`], [`DaemonAttr`], [`StatsAttr`], [`InfoAttr`])
 //! with an `Other` variant for what it does not know, the message
-//! ([`IpvsMessage`]), netlink framing ([`frame`]), and a socket
+//! ([`IpvsMessage`]) and a writer of one straight into a send buffer
+//! ([`PayloadWriter`]), netlink framing ([`frame`]), and a socket
 //! ([`IpvsSocket`]) that resolves the family once, waits for ACKs, reads dumps
 //! to the end and sends batches of many messages per `send`.
 //!
