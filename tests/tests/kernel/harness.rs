@@ -122,8 +122,47 @@ impl Default for NetNs {
     }
 }
 
+/// The processes (other than this one) whose network namespace is the file `ns` (a
+/// `/run/netns/NAME`), read from `/proc/PID/ns/net`.
+fn processes_in(ns: &Path) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(want) = std::fs::metadata(ns) else {
+        return Vec::new();
+    };
+    let me = std::process::id() as i32;
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            // A process that has just exited (or a zombie) has no namespace to read: skip it.
+            std::fs::metadata(format!("/proc/{pid}/ns/net"))
+                .is_ok_and(|m| (m.dev(), m.ino()) == (want.dev(), want.ino()))
+        })
+        .collect()
+}
+
 impl Drop for NetNs {
     fn drop(&mut self) {
+        // A process a test started there and did not end (a failed test's background writer,
+        // say) would keep the namespace, its IPVS table and the kernel's one IPVS mutex busy
+        // for every later test: it is killed first. Its children may appear while it dies, so
+        // the namespace is looked at again.
+        let path = format!("/run/netns/{}", self.name);
+        for _ in 0..20 {
+            let left = processes_in(Path::new(&path));
+            if left.is_empty() {
+                break;
+            }
+            eprintln!("harness: killing {left:?}, left running in {}", self.name);
+            let pids: Vec<String> = left.iter().map(i32::to_string).collect();
+            let mut args = vec!["-KILL"];
+            args.extend(pids.iter().map(String::as_str));
+            let _ = run("kill", &args); // one may be gone already: looked at again below
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let (status, _, stderr) = run("ip", &["netns", "delete", &self.name]);
         if status != 0 && !std::thread::panicking() {
             panic!("ip netns delete {} failed: {stderr}", self.name);
