@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs inside the test VM (tests/vm/ipvs-vm), started by tests/run:
 #   guest-tests.sh [TEST_ARG]...
-# 1. every kernel test binary shipped in $IPVST_BIN (default /ipvst/bin), one test at a time,
-#    with the TEST_ARGs (a name filter, --exact, --nocapture...);
+# 1. every kernel test binary shipped in $IPVST_BIN (default /ipvst/bin): each test its TEST_ARGs
+#    select (a name filter, --exact, --nocapture...) in a process of its own, killed after
+#    $IPVST_TEST_TIMEOUT seconds (default 1200);
 # 2. every *.sh suite of $IPVST_SUITES (default tests/vm/suites, see its README.md), run with
 #    bash whatever its mode bits (a suite is never skipped unseen); with a name filter, only the
 #    suites whose file name contains it. The project's tests/ folder is shipped whole, to
@@ -31,15 +32,30 @@ if [ ${#tests[@]} -eq 0 ]; then
   echo "guest: no kernel test binary was shipped into $bin" >&2
   status=1
 fi
+# The flags among the TEST_ARGs (--nocapture, --exact...), for each test's own run.
+flags=()
+for a in "$@"; do [[ $a != -* ]] || flags+=("$a"); done
+per_test=${IPVST_TEST_TIMEOUT:-1200}
 for t in "${tests[@]}"; do
   echo "=== ${t##*/}"
-  "$t" --test-threads=1 "$@" 2>&1 | tee "$out"
-  rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then
-    status=1
-    # On a line of its own: a crash can leave "test NAME ... " without its newline.
-    grep -q '^test result: ' "$out" || printf '\nipvst-crash: %s exited %s without its test result\n' "${t##*/}" "$rc"
-  fi
+  # One process per test, under a time bound: a failure is printed as soon as its test ends
+  # (not after the whole binary, which the VM's timeout may never let come), each test's
+  # "finished in" is its own time, and a test that hangs is killed and the rest still run.
+  names=$("$t" --list --format terse "$@") || { status=1; echo "ipvst-crash: ${t##*/} --list failed"; continue; }
+  while IFS= read -r name; do
+    name=${name%: test}
+    [ -n "$name" ] || continue
+    timeout -s KILL "$per_test" "$t" --test-threads=1 --exact "$name" "${flags[@]}" >"$out" 2>&1
+    rc=$?
+    grep -v -e '^running 1 test$' -e '^$' "$out"
+    if [ "$rc" -ne 0 ]; then
+      status=1
+      # On a line of its own: a crash can leave "test NAME ... " without its newline.
+      grep -q '^test result: ' "$out" ||
+        printf '\nipvst-crash: %s: %s exited %s without its test result (killed after %s s?)\n' \
+          "${t##*/}" "$name" "$rc" "$per_test"
+    fi
+  done < <(printf '%s\n' "$names" | grep ': test$')
 done
 
 filters=()
