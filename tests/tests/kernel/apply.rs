@@ -522,6 +522,10 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
         timeouts: None,
     };
     let mut last = big(1, 3);
+    // How many of the applies the other writer changed its services during: whether it did
+    // during one apply is a race (a fast machine applies 1,500 deletions between two of its
+    // turns), during none of the three is a test that proved nothing.
+    let mut overlapped = Vec::new();
     for (tag, want, changes) in [
         ("load", big(1, 3), 6000),
         ("edit", big(5, 3), 4500),
@@ -535,12 +539,16 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
             "{tag}: {}",
             out.lines().last().unwrap_or("")
         );
-        assert!(
-            theirs(&ns) > before,
-            "{tag}: the other writer made no change while apply ran"
-        );
+        if theirs(&ns) > before {
+            overlapped.push(tag);
+        }
         last = want;
     }
+    eprintln!("apply: the other writer made changes during: {overlapped:?}");
+    assert!(
+        !overlapped.is_empty(),
+        "the other writer made no change while any apply ran"
+    );
     std::fs::write(&stop, "").unwrap();
     let out = hammer.wait_with_output().unwrap();
     assert_eq!(
