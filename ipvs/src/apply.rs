@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::{
     plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, Result, ServiceKey, State,
-    StateError,
+    StateError, VirtualServer,
 };
 
 /// Changes per netlink batch.
@@ -294,9 +294,48 @@ impl<'a> Seen<'a> {
 impl Ipvs {
     /// The configuration of the whole table in one read (one service dump and
     /// one destination dump per service), in kernel order, without the
-    /// kernel's `HASHED` bit; with the timeouts when `timeouts` is set.
+    /// kernel's `HASHED` bit; with the timeouts when `timeouts` is set. A service that a dump
+    /// torn by another writer lists twice is kept once (see [`Ipvs::apply_state`]).
     pub fn read_state(&self, timeouts: bool) -> Result<State> {
-        let servers = self.state()?;
+        self.read(timeouts, &[])
+    }
+
+    /// The table as it is to be planned against `desired` (see [`plan`]): [`Ipvs::read_state`],
+    /// with the timeouts when `desired` sets them, that makes sure of `desired`'s services.
+    ///
+    /// IPVS sends its service dump in parts, and each part starts at an index into the
+    /// kernel's one table of every namespace's services. A service added or deleted there
+    /// between two parts (by any writer, in any namespace) shifts that index, so the dump lists
+    /// one service twice or skips one, and the kernel does not flag it (`NLM_F_DUMP_INTR`).
+    /// A service listed twice is kept once. A wanted service the dump does not list is asked
+    /// for by its key, so that a plan never adds a service that is there (which the kernel
+    /// would refuse). An empty dump came in one part: nothing could shift under it.
+    pub fn read_state_for(&self, desired: &State) -> Result<State> {
+        let wanted: Vec<ServiceKey> = desired.services.iter().map(|s| s.service.key).collect();
+        self.read(desired.timeouts.is_some(), &wanted)
+    }
+
+    fn read(&self, timeouts: bool, wanted: &[ServiceKey]) -> Result<State> {
+        let mut services = self.services()?;
+        let mut seen = HashSet::with_capacity(services.len());
+        services.retain(|e| seen.insert(e.service.key));
+        if !services.is_empty() {
+            for key in wanted {
+                if !seen.contains(key) {
+                    services.extend(self.service(key)?);
+                }
+            }
+        }
+        let servers = services
+            .into_iter()
+            .map(|entry| {
+                let destinations = self.destinations(&entry.service.key)?;
+                Ok(VirtualServer {
+                    entry,
+                    destinations,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut state = State::from_servers(&servers);
         if timeouts {
             state.timeouts = Some(self.timeouts()?);
@@ -307,6 +346,9 @@ impl Ipvs {
     /// Makes the kernel's table `desired`: validates it, reads the table once,
     /// plans ([`plan`]) and applies the plan ([`Ipvs::apply_plan`]). Returns
     /// the plan it carried out: empty when the table already matched.
+    ///
+    /// The table is read with [`Ipvs::read_state_for`], sure of every desired service even
+    /// while another writer changes the table.
     ///
     /// ```no_run
     /// use ipvs::{Destination, Forward, Ipvs, PlanOptions, Service, ServiceKey, ServiceState, State};
@@ -335,9 +377,7 @@ impl Ipvs {
         options: &PlanOptions,
     ) -> std::result::Result<Plan, ApplyError> {
         desired.validate().map_err(ApplyError::Invalid)?;
-        let current = self
-            .read_state(desired.timeouts.is_some())
-            .map_err(ApplyError::Read)?;
+        let current = self.read_state_for(desired).map_err(ApplyError::Read)?;
         let p = plan(&current, desired, options);
         self.apply_plan(&p)?;
         Ok(p)

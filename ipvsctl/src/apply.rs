@@ -145,7 +145,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     let ipvs = session.ipvs();
-    let current = match ipvs.read_state(desired.timeouts.is_some()) {
+    let current = match ipvs.read_state_for(&desired) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: reading the table: {}", message(&e)))?;
