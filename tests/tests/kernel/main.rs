@@ -29,5 +29,6 @@ mod ipvsadm_agrees;
 mod netns;
 mod scale;
 mod services;
+mod torn;
 mod traffic;
 mod values;
