@@ -3,7 +3,7 @@
 #   guest-tests.sh [TEST_ARG]...
 # 1. every kernel test binary shipped in $IPVST_BIN (default /ipvst/bin): each test its TEST_ARGs
 #    select (a name filter, --exact, --nocapture...) in a process of its own, killed after
-#    $IPVST_TEST_TIMEOUT seconds (default 1200);
+#    $IPVST_TEST_TIMEOUT seconds (default 1800);
 # 2. every *.sh suite of $IPVST_SUITES (default tests/vm/suites, see its README.md), run with
 #    bash whatever its mode bits (a suite is never skipped unseen); with a name filter, only the
 #    suites whose file name contains it. The project's tests/ folder is shipped whole, to
@@ -35,7 +35,7 @@ fi
 # The flags among the TEST_ARGs (--nocapture, --exact...), for each test's own run.
 flags=()
 for a in "$@"; do [[ $a != -* ]] || flags+=("$a"); done
-per_test=${IPVST_TEST_TIMEOUT:-1200}
+per_test=${IPVST_TEST_TIMEOUT:-1800}
 for t in "${tests[@]}"; do
   echo "=== ${t##*/}"
   # One process per test, under a time bound: a failure is printed as soon as its test ends
