@@ -311,6 +311,21 @@ impl IpvsSocket {
     ) -> Result<Vec<BatchResult>, Error> {
         self.wire.batch_with(count, write)
     }
+
+    /// [`batch_with`](Self::batch_with) of requests that the kernel answers with data (such
+    /// as `GET_SERVICE` for one key each): each data message answering request `i` is handed
+    /// to `reply(i, payload)` (its generic-netlink payload) as it lies in the receive buffer;
+    /// an error `reply` returns ends the batch. The result says, per request, whether the
+    /// kernel refused it. Sends hold fewer requests than a batch of changes, since a data
+    /// answer takes more room in the receive queue than an ACK.
+    pub fn batch_replies_with(
+        &mut self,
+        count: usize,
+        write: impl FnMut(usize, &mut Vec<u8>),
+        reply: impl FnMut(usize, &[u8]) -> Result<(), Error>,
+    ) -> Result<Vec<BatchResult>, Error> {
+        self.wire.batch_replies_with(count, write, reply)
+    }
 }
 
 /// An ACK or error costs about 1 KiB of receive queue (skb truesize): half the queue's bytes
@@ -535,7 +550,31 @@ impl<L: Link> Wire<L> {
     fn batch_with(
         &mut self,
         count: usize,
+        write: impl FnMut(usize, &mut Vec<u8>),
+    ) -> Result<Vec<BatchResult>, Error> {
+        let per_send = self.batch_max;
+        self.batch_each(count, per_send, write, |_, _| Ok(()))
+    }
+
+    /// A batch whose requests may be answered with data (a `GET_SERVICE` each, say): every
+    /// data message answering request `i` goes to `reply(i, payload)`. A data answer takes
+    /// about four times an ACK's room in the receive queue, so a send holds a quarter as many.
+    fn batch_replies_with(
+        &mut self,
+        count: usize,
+        write: impl FnMut(usize, &mut Vec<u8>),
+        reply: impl FnMut(usize, &[u8]) -> Result<(), Error>,
+    ) -> Result<Vec<BatchResult>, Error> {
+        let per_send = (self.batch_max / 4).max(1);
+        self.batch_each(count, per_send, write, reply)
+    }
+
+    fn batch_each(
+        &mut self,
+        count: usize,
+        per_send: usize,
         mut write: impl FnMut(usize, &mut Vec<u8>),
+        mut reply: impl FnMut(usize, &[u8]) -> Result<(), Error>,
     ) -> Result<Vec<BatchResult>, Error> {
         let mut results = Vec::with_capacity(count);
         let mut wire = Vec::with_capacity(BATCH_BYTES + 4096);
@@ -547,7 +586,7 @@ impl<L: Link> Wire<L> {
             let first_seq = self.seq.wrapping_add(1);
             let mut end = start;
             let mut last_at = 0;
-            while end < count && end - start < self.batch_max {
+            while end < count && end - start < per_send.min(self.batch_max) {
                 let at = wire.len();
                 let seq = self.seq.wrapping_add(1);
                 frame::encode_with(&mut wire, self.family, NLM_F_REQUEST, seq, |out| {
@@ -603,13 +642,17 @@ impl<L: Link> Wire<L> {
                     if idx >= chunk.len() {
                         continue;
                     }
-                    if let Body::Error { errno, ext_ack } = f.body {
-                        if errno != 0 {
-                            chunk[idx] = Err(KernelError { errno, ext_ack });
+                    match f.body {
+                        Body::Data(p) if f.message_type == self.family => reply(start + idx, p)?,
+                        Body::Error { errno, ext_ack } => {
+                            if errno != 0 {
+                                chunk[idx] = Err(KernelError { errno, ext_ack });
+                            }
+                            if f.seq == last_seq {
+                                break 'wait;
+                            }
                         }
-                        if f.seq == last_seq {
-                            break 'wait;
-                        }
+                        _ => {}
                     }
                 }
             }
@@ -905,6 +948,44 @@ mod tests {
         assert_eq!(got[1].as_ref().unwrap_err().errno, libc::EEXIST);
         assert!(got.iter().enumerate().all(|(i, r)| i == 1 || r.is_ok()));
         assert_eq!(asked, vec![1; 5]);
+        assert_eq!(w.link.sends, 2);
+    }
+
+    #[test]
+    fn a_batch_of_lookups_hands_each_answer_to_its_request_and_sends_fewer_per_send() {
+        let found = |seq| {
+            encode(
+                FAMILY,
+                0,
+                seq,
+                &IpvsMessage::new(Command::NewService, vec![]),
+            )
+        };
+        let mut w = wire(vec![
+            // Requests 0 and 1: 0 found; 1, the last of the send, refused (no such service).
+            Box::new(move |seqs: &[u32]| {
+                assert_eq!(seqs.len(), 2, "a quarter of the batch limit per send");
+                vec![Ok(found(seqs[0])), Ok(ack(seqs[1], libc::ESRCH))]
+            }),
+            // Request 2: found, then its ACK.
+            Box::new(move |seqs: &[u32]| vec![Ok(found(seqs[0])), Ok(ack(seqs[0], 0))]),
+        ]);
+        w.batch_max = 8;
+        let mut answered = Vec::new();
+        let got = w
+            .batch_replies_with(
+                3,
+                |_, out| frame::push_emitable(out, &get_services()),
+                |i, payload| {
+                    assert_eq!(IpvsMessage::parse(payload)?.cmd, Command::NewService);
+                    answered.push(i);
+                    Ok(())
+                },
+            )
+            .expect("batch");
+        assert_eq!(answered, [0, 2]);
+        assert!(got[0].is_ok() && got[2].is_ok());
+        assert_eq!(got[1].as_ref().unwrap_err().errno, libc::ESRCH);
         assert_eq!(w.link.sends, 2);
     }
 }

@@ -307,9 +307,10 @@ impl Ipvs {
     /// kernel's one table of every namespace's services. A service added or deleted there
     /// between two parts (by any writer, in any namespace) shifts that index, so the dump lists
     /// one service twice or skips one, and the kernel does not flag it (`NLM_F_DUMP_INTR`).
-    /// A service listed twice is kept once. A wanted service the dump does not list is asked
-    /// for by its key, so that a plan never adds a service that is there (which the kernel
-    /// would refuse). An empty dump came in one part: nothing could shift under it.
+    /// A service listed twice is kept once. Each wanted service the dump does not list is asked
+    /// for by its key (all in one batch), so that a plan never adds a service that is there
+    /// (which the kernel would refuse). An empty dump came in one part: nothing could shift
+    /// under it.
     pub fn read_state_for(&self, desired: &State) -> Result<State> {
         let wanted: Vec<ServiceKey> = desired.services.iter().map(|s| s.service.key).collect();
         self.read(desired.timeouts.is_some(), &wanted)
@@ -320,11 +321,12 @@ impl Ipvs {
         let mut seen = HashSet::with_capacity(services.len());
         services.retain(|e| seen.insert(e.service.key));
         if !services.is_empty() {
-            for key in wanted {
-                if !seen.contains(key) {
-                    services.extend(self.service(key)?);
-                }
-            }
+            let lacking: Vec<ServiceKey> = wanted
+                .iter()
+                .filter(|k| !seen.contains(k))
+                .copied()
+                .collect();
+            services.extend(self.services_by_key(&lacking)?.into_iter().flatten());
         }
         let servers = services
             .into_iter()

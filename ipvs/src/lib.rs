@@ -398,6 +398,55 @@ impl Ipvs {
         Ok(out)
     }
 
+    /// The services `keys` name, each with statistics, `None` for one the kernel does not have:
+    /// one batch of requests, not a round trip each (see [`Ipvs::read_state_for`]).
+    pub(crate) fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<ServiceEntry>>> {
+        let op = Operation::GetServices;
+        let mut found: Vec<Option<ServiceEntry>> = vec![None; keys.len()];
+        let results = self.socket().batch_replies_with(
+            keys.len(),
+            |i, out| {
+                PayloadWriter::new(out, Command::GetService)
+                    .service(|n| wire::service_key(&keys[i], n));
+            },
+            |i, payload| {
+                let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)? else {
+                    return Ok(());
+                };
+                let reply = ipvs_sys::ServiceReply::parse(nest)?;
+                let entry =
+                    wire::service_from_reply(&reply).map_err(ipvs_sys::DecodeError::from)?;
+                if let Some(slot) = found.get_mut(i) {
+                    *slot = Some(entry);
+                }
+                Ok(())
+            },
+        );
+        let results = match results {
+            Ok(r) => r,
+            // The answers did not fit the receive queue (later sends hold fewer): one at a time.
+            Err(ipvs_sys::Error::BatchOverrun { .. }) => {
+                return keys.iter().map(|k| self.service(k)).collect()
+            }
+            Err(e) => return Err(Error::from_sys(op, e)),
+        };
+        for r in results {
+            match r {
+                // The kernel's answer for a service it does not have.
+                Err(k) if k.errno == libc::ESRCH => {}
+                Err(k) => {
+                    return Err(Error::Kernel {
+                        op,
+                        errno: k.errno,
+                        detail: k.ext_ack,
+                    })
+                }
+                Ok(()) => {}
+            }
+        }
+        Ok(found)
+    }
+
     /// One service, with statistics; `None` when there is no such service.
     pub fn service(&self, key: &ServiceKey) -> Result<Option<ServiceEntry>> {
         let op = Operation::GetServices;
