@@ -294,8 +294,7 @@ impl<'a> Seen<'a> {
 impl Ipvs {
     /// The configuration of the whole table in one read (one service dump and
     /// one destination dump per service), in kernel order, without the
-    /// kernel's `HASHED` bit; with the timeouts when `timeouts` is set. A service that a dump
-    /// torn by another writer lists twice is kept once (see [`Ipvs::apply_state`]).
+    /// kernel's `HASHED` bit; with the timeouts when `timeouts` is set.
     pub fn read_state(&self, timeouts: bool) -> Result<State> {
         self.read(timeouts, &[])
     }
@@ -307,10 +306,10 @@ impl Ipvs {
     /// kernel's one table of every namespace's services. A service added or deleted there
     /// between two parts (by any writer, in any namespace) shifts that index, so the dump lists
     /// one service twice or skips one, and the kernel does not flag it (`NLM_F_DUMP_INTR`).
-    /// A service listed twice is kept once. Each wanted service the dump does not list is asked
-    /// for by its key (all in one batch), so that a plan never adds a service that is there
-    /// (which the kernel would refuse). An empty dump came in one part: nothing could shift
-    /// under it.
+    /// [`Ipvs::services`] keeps a service listed twice once. Each wanted service the dump does
+    /// not list is asked for by its key (all in one batch), so that a plan never adds a service
+    /// that is there (which the kernel would refuse). An empty dump came in one part: nothing
+    /// could shift under it.
     pub fn read_state_for(&self, desired: &State) -> Result<State> {
         let wanted: Vec<ServiceKey> = desired.services.iter().map(|s| s.service.key).collect();
         self.read(desired.timeouts.is_some(), &wanted)
@@ -318,9 +317,8 @@ impl Ipvs {
 
     fn read(&self, timeouts: bool, wanted: &[ServiceKey]) -> Result<State> {
         let mut services = self.services()?;
-        let mut seen = HashSet::with_capacity(services.len());
-        services.retain(|e| seen.insert(e.service.key));
         if !services.is_empty() {
+            let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
             let lacking: Vec<ServiceKey> = wanted
                 .iter()
                 .filter(|k| !seen.contains(k))

@@ -374,7 +374,11 @@ impl Ipvs {
         Ok(info)
     }
 
-    /// Every service, with statistics, in kernel (hash) order.
+    /// Every service, with statistics, in kernel (hash) order, each once.
+    ///
+    /// Another writer, in this namespace or any other, can tear the kernel's dump (see
+    /// [`Ipvs::read_state_for`]): it may list a service twice, kept here once (so that an
+    /// exporter never writes one series twice), or skip one, which no reader can tell.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
         let op = Operation::GetServices;
         let mut out = Vec::new();
@@ -395,6 +399,8 @@ impl Ipvs {
                 },
             )
             .map_err(|e| Error::from_sys(op, e))?;
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|e| seen.insert(e.service.key));
         Ok(out)
     }
 
