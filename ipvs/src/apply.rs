@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::{
     plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, Result, ServiceKey, State,
-    StateError, VirtualServer,
+    StateError,
 };
 
 /// Changes per netlink batch.
@@ -326,16 +326,7 @@ impl Ipvs {
                 .collect();
             services.extend(self.services_by_key(&lacking)?.into_iter().flatten());
         }
-        let servers = services
-            .into_iter()
-            .map(|entry| {
-                let destinations = self.destinations(&entry.service.key)?;
-                Ok(VirtualServer {
-                    entry,
-                    destinations,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let servers = self.with_destinations(services)?;
         let mut state = State::from_servers(&servers);
         if timeouts {
             state.timeouts = Some(self.timeouts()?);

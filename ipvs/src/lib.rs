@@ -570,7 +570,15 @@ impl Ipvs {
 
     /// Everything: each service with its destinations and statistics, in kernel order.
     pub fn state(&self) -> Result<Vec<VirtualServer>> {
-        self.services()?
+        self.with_destinations(self.services()?)
+    }
+
+    /// Each service with its destinations, read one dump each.
+    pub(crate) fn with_destinations(
+        &self,
+        services: Vec<ServiceEntry>,
+    ) -> Result<Vec<VirtualServer>> {
+        services
             .into_iter()
             .map(|entry| {
                 let destinations = self.destinations(&entry.service.key)?;
