@@ -387,16 +387,7 @@ impl Ipvs {
             .dump_into(
                 &IpvsMessage::new(Command::GetService, vec![]),
                 &mut out,
-                |payload| {
-                    let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)?
-                    else {
-                        return Ok(None);
-                    };
-                    let reply = ipvs_sys::ServiceReply::parse(nest)?;
-                    wire::service_from_reply(&reply)
-                        .map(Some)
-                        .map_err(ipvs_sys::DecodeError::from)
-                },
+                service_of,
             )
             .map_err(|e| Error::from_sys(op, e))?;
         let mut seen = std::collections::HashSet::with_capacity(out.len());
@@ -416,13 +407,7 @@ impl Ipvs {
                     .service(|n| wire::service_key(&keys[i], n));
             },
             |i, payload| {
-                let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)? else {
-                    return Ok(());
-                };
-                let reply = ipvs_sys::ServiceReply::parse(nest)?;
-                let entry =
-                    wire::service_from_reply(&reply).map_err(ipvs_sys::DecodeError::from)?;
-                if let Some(slot) = found.get_mut(i) {
+                if let (Some(entry), Some(slot)) = (service_of(payload)?, found.get_mut(i)) {
                     *slot = Some(entry);
                 }
                 Ok(())
@@ -440,13 +425,7 @@ impl Ipvs {
             match r {
                 // The kernel's answer for a service it does not have.
                 Err(k) if k.errno == libc::ESRCH => {}
-                Err(k) => {
-                    return Err(Error::Kernel {
-                        op,
-                        errno: k.errno,
-                        detail: k.ext_ack,
-                    })
-                }
+                Err(k) => return Err(Error::from_sys(op, ipvs_sys::Error::Kernel(k))),
                 Ok(()) => {}
             }
         }
@@ -657,6 +636,18 @@ impl Ipvs {
         .map_err(|source| Error::Io { op, source })?;
         parse_connections(&text).map_err(|detail| Error::Decode { op, detail })
     }
+}
+
+/// The service a `NEW_SERVICE` payload carries (a dump part or a `GET_SERVICE` answer), decoded
+/// where it lies in the receive buffer; `None` for a payload without one.
+fn service_of(payload: &[u8]) -> std::result::Result<Option<ServiceEntry>, ipvs_sys::DecodeError> {
+    let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)? else {
+        return Ok(None);
+    };
+    let reply = ipvs_sys::ServiceReply::parse(nest)?;
+    wire::service_from_reply(&reply)
+        .map(Some)
+        .map_err(ipvs_sys::DecodeError::from)
 }
 
 /// The wire form of changes, and decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
