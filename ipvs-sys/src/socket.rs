@@ -586,7 +586,7 @@ impl<L: Link> Wire<L> {
             let first_seq = self.seq.wrapping_add(1);
             let mut end = start;
             let mut last_at = 0;
-            while end < count && end - start < per_send.min(self.batch_max) {
+            while end < count && end - start < per_send {
                 let at = wire.len();
                 let seq = self.seq.wrapping_add(1);
                 frame::encode_with(&mut wire, self.family, NLM_F_REQUEST, seq, |out| {

@@ -317,7 +317,7 @@ impl Ipvs {
 
     fn read(&self, timeouts: bool, wanted: &[ServiceKey]) -> Result<State> {
         let mut services = self.services()?;
-        if !services.is_empty() {
+        if !services.is_empty() && !wanted.is_empty() {
             let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
             let lacking: Vec<ServiceKey> = wanted
                 .iter()
