@@ -32,9 +32,12 @@ if [ ${#tests[@]} -eq 0 ]; then
   echo "guest: no kernel test binary was shipped into $bin" >&2
   status=1
 fi
-# The flags among the TEST_ARGs (--nocapture, --exact...), for each test's own run.
-flags=()
-for a in "$@"; do [[ $a != -* ]] || flags+=("$a"); done
+# The TEST_ARGs split: flags (--nocapture, --exact...) for each test's own run, name filters
+# for the suites.
+flags=() filters=()
+for a in "$@"; do
+  if [[ $a == -* ]]; then flags+=("$a"); else filters+=("$a"); fi
+done
 per_test=${IPVST_TEST_TIMEOUT:-1800}
 for t in "${tests[@]}"; do
   echo "=== ${t##*/}"
@@ -43,8 +46,6 @@ for t in "${tests[@]}"; do
   # "finished in" is its own time, and a test that hangs is killed and the rest still run.
   names=$("$t" --list --format terse "$@") || { status=1; echo "ipvst-crash: ${t##*/} --list failed"; continue; }
   while IFS= read -r name; do
-    name=${name%: test}
-    [ -n "$name" ] || continue
     timeout -s KILL "$per_test" "$t" --test-threads=1 --exact "$name" "${flags[@]}" >"$out" 2>&1
     rc=$?
     grep -v -e '^running 1 test$' -e '^$' "$out"
@@ -55,11 +56,9 @@ for t in "${tests[@]}"; do
         printf '\nipvst-crash: %s: %s exited %s without its test result (killed after %s s?)\n' \
           "${t##*/}" "$name" "$rc" "$per_test"
     fi
-  done < <(printf '%s\n' "$names" | grep ': test$')
+  done < <(printf '%s\n' "$names" | sed -n 's/: test$//p')
 done
 
-filters=()
-for a in "$@"; do [[ $a == -* ]] || filters+=("$a"); done
 for s in "$suites"/*.sh; do
   name=${s##*/}
   if [ ${#filters[@]} -gt 0 ]; then
