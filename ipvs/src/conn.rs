@@ -1,22 +1,86 @@
 //! Connections, read from `/proc/net/ip_vs_conn`: the kernel has no netlink
 //! command for them, and ipvsadm `-c` reads the same file.
 
+use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::error::Operation;
 use crate::types::Connection;
+use crate::Error;
 
 /// Parses the whole file. Lines that are not connections (the header) are skipped;
 /// a connection line that does not parse is an error naming it.
 pub fn parse_connections(text: &str) -> Result<Vec<Connection>, String> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.is_empty() || f[0] == "Pro" {
-            continue;
+        if let Some(c) = parse_text_line(line)? {
+            out.push(c);
         }
-        out.push(parse_line(&f).ok_or_else(|| format!("unexpected line in ip_vs_conn: {line:?}"))?);
     }
     Ok(out)
+}
+
+/// One line of the file: `None` for the header and blank lines.
+fn parse_text_line(line: &str) -> Result<Option<Connection>, String> {
+    let mut f = [""; 11];
+    let mut n = 0;
+    for (slot, word) in f.iter_mut().zip(line.split_whitespace()) {
+        *slot = word;
+        n += 1;
+    }
+    if n == 0 || f[0] == "Pro" {
+        return Ok(None);
+    }
+    parse_line(&f[..n])
+        .map(Some)
+        .ok_or_else(|| format!("unexpected line in ip_vs_conn: {line:?}"))
+}
+
+/// The connection table read as the kernel writes it, one connection at a time, so that a
+/// table of any size is read in the memory of one line ([`crate::Ipvs::connections`]).
+/// A line that does not parse ends the reading with [`Error::Decode`] naming it.
+pub struct Connections<R> {
+    reader: R,
+    line: String,
+    done: bool,
+}
+
+impl<R: BufRead> Connections<R> {
+    /// The connections of a `/proc/net/ip_vs_conn` text read from `reader`.
+    pub fn new(reader: R) -> Self {
+        Connections {
+            reader,
+            line: String::new(),
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Connections<R> {
+    type Item = Result<Connection, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let op = Operation::GetConnections;
+        while !self.done {
+            self.line.clear();
+            match self.reader.read_line(&mut self.line) {
+                Ok(0) => self.done = true,
+                Ok(_) => match parse_text_line(&self.line) {
+                    Ok(Some(c)) => return Some(Ok(c)),
+                    Ok(None) => {}
+                    Err(detail) => {
+                        self.done = true;
+                        return Some(Err(Error::Decode { op, detail }));
+                    }
+                },
+                Err(source) => {
+                    self.done = true;
+                    return Some(Err(Error::Io { op, source }));
+                }
+            }
+        }
+        None
+    }
 }
 
 fn parse_line(f: &[&str]) -> Option<Connection> {
@@ -71,6 +135,32 @@ UDP 2001:0db8:0000:0000:0000:0000:0000:0001 0035 2001:0db8:0000:0000:0000:0000:0
         assert_eq!(c[1].virtual_addr, "2001:db8::2".parse::<IpAddr>().unwrap());
         assert_eq!(c[1].pe_name.as_deref(), Some("sip"));
         assert_eq!(c[1].pe_data.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn the_reader_gives_what_the_whole_parse_gives_and_stops_at_a_bad_line() {
+        let text =
+            "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n\
+TCP 0A000001 8E3A 0A000064 0050 0A000002 1F90 ESTABLISHED     899\n\
+\n\
+UDP 0A000001 8E3B 0A000064 0035 0A000003 0035 UDP             299\n";
+        let whole = parse_connections(text).unwrap();
+        let read: Vec<Connection> = Connections::new(text.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(read, whole);
+        assert_eq!(read.len(), 2);
+        let bad = format!("{text}TCP zz 1 2 3\n{text}");
+        let mut it = Connections::new(bad.as_bytes());
+        assert!(it.next().unwrap().is_ok());
+        assert!(it.next().unwrap().is_ok());
+        match it.next() {
+            Some(Err(Error::Decode { detail, .. })) => {
+                assert!(detail.contains("TCP zz"), "{detail}")
+            }
+            other => panic!("not a decode error: {other:?}"),
+        }
+        assert!(it.next().is_none());
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub use apply::{ApplyError, Conflict, Refusal};
 pub use check::{
     InvalidValue, MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
 };
-pub use conn::parse_connections;
+pub use conn::{parse_connections, Connections};
 pub use drain::{DrainOptions, DrainProgress};
 pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
@@ -623,18 +623,36 @@ impl Ipvs {
         self.apply_one(&Change::StopDaemon(state))
     }
 
-    /// The connection table, from `/proc/net/ip_vs_conn` of this handle's namespace.
-    pub fn connections(&self) -> Result<Vec<Connection>> {
+    /// The connection table, from `/proc/net/ip_vs_conn` of this handle's namespace (the
+    /// kernel has no netlink command for it), read one connection at a time as it is
+    /// iterated: a table of any size in the memory of one line. The file is opened here (an
+    /// error to open it is this call's); a line that does not parse ends the iteration with
+    /// [`Error::Decode`].
+    ///
+    /// ```no_run
+    /// # let ipvs = ipvs::Ipvs::new()?;
+    /// let established = ipvs
+    ///     .connections()?
+    ///     .filter(|c| c.as_ref().is_ok_and(|c| c.state == "ESTABLISHED"))
+    ///     .count();
+    /// let all: Vec<ipvs::Connection> = ipvs.connections()?.collect::<Result<_, _>>()?;
+    /// # Ok::<(), ipvs::Error>(())
+    /// ```
+    pub fn connections(&self) -> Result<Connections<std::io::BufReader<std::fs::File>>> {
         let op = Operation::GetConnections;
-        let text = match &self.netns {
+        let file = match &self.netns {
             // /proc/thread-self: /proc/net follows the thread-group leader, not this thread.
+            // The file stays bound to the namespace it was opened in.
             Some(p) => ipvs_sys::netns::run_in_netns(p, || {
-                std::fs::read_to_string("/proc/thread-self/net/ip_vs_conn")
+                std::fs::File::open("/proc/thread-self/net/ip_vs_conn")
             }),
-            None => std::fs::read_to_string("/proc/net/ip_vs_conn"),
+            None => std::fs::File::open("/proc/net/ip_vs_conn"),
         }
         .map_err(|source| Error::Io { op, source })?;
-        parse_connections(&text).map_err(|detail| Error::Decode { op, detail })
+        Ok(Connections::new(std::io::BufReader::with_capacity(
+            64 * 1024,
+            file,
+        )))
     }
 }
 

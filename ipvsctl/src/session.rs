@@ -257,7 +257,11 @@ impl Session {
                     }
                 }
             }
-            ListWhat::Connections => match self.ipvs.connections() {
+            ListWhat::Connections => match self
+                .ipvs
+                .connections()
+                .and_then(|c| c.collect::<ipvs::Result<Vec<_>>>())
+            {
                 Ok(conns) => {
                     term.print(&if json {
                         output::connections_json(&conns)

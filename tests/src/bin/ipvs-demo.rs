@@ -131,11 +131,13 @@ fn stats(ipvs: &Ipvs, key: &ServiceKey) -> Result<(), Failure> {
     else {
         return Ok(());
     };
-    let conns: Vec<_> = ipvs
-        .connections()?
-        .into_iter()
-        .filter(|c| (c.virtual_addr, c.virtual_port) == (vip, port))
-        .collect();
+    let mut conns = Vec::new();
+    for c in ipvs.connections()? {
+        let c = c?;
+        if (c.virtual_addr, c.virtual_port) == (vip, port) {
+            conns.push(c);
+        }
+    }
     println!("{} connections in the table:", conns.len());
     for c in conns {
         println!(

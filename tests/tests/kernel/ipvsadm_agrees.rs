@@ -277,7 +277,11 @@ fn five_services_with_masq_route_and_gue_dests_read_back_as_ipvsadm_saves_them()
     // The connection table, as the kernel's file has it: the three TCP attempts, and the
     // IPv6 service's persistence template (client network /48, port 0). The one-packet UDP
     // service keeps no connection.
-    let mut conns = ipvs.connections().expect("connections");
+    let mut conns = ipvs
+        .connections()
+        .expect("connections")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("connections");
     let mut in_file =
         ipvs::parse_connections(&ns.exec_ok("cat", &["/proc/net/ip_vs_conn"])).expect("parse");
     for c in conns.iter_mut().chain(in_file.iter_mut()) {

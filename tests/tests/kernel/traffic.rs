@@ -126,7 +126,12 @@ fn http_through_masquerading_services_is_counted_listed_as_connections_and_zeroe
         )
         .expect("add_destination");
     }
-    assert!(ipvs.connections().expect("connections").is_empty());
+    assert!(ipvs
+        .connections()
+        .expect("connections")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("connections")
+        .is_empty());
 
     // One connection, kept open: it is in the connection table, ESTABLISHED, and active.
     let vip_a = SocketAddr::from((ip("10.7.0.100"), 80));
@@ -136,7 +141,11 @@ fn http_through_masquerading_services_is_counted_listed_as_connections_and_zeroe
         "answer through the service: {answer:?}"
     );
     let client = open_conn.local_addr().expect("local address");
-    let conns = ipvs.connections().expect("connections");
+    let conns = ipvs
+        .connections()
+        .expect("connections")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("connections");
     assert_eq!(conns.len(), 1, "{conns:?}");
     let c = &conns[0];
     assert_eq!(c.protocol, "TCP");
