@@ -261,6 +261,7 @@ fn clap_command() -> clap::Command {
     help::command()
         .subcommand(apply::command())
         .subcommand(drain::command())
+        .subcommand(crate::conns::command())
 }
 
 /// `-v`: ipvsadm's version line, for ipvsctl.

@@ -1,5 +1,5 @@
 //! `ipvsctl`: a drop-in for ipvsadm 1.31 on top of the `ipvs` library, with
-//! JSON output, network namespaces, `apply`, `drain` and a metrics exporter.
+//! JSON output, network namespaces, `apply`, `drain`, `conns` and a metrics exporter.
 //!
 //! The program is this library; its `main.rs` only calls [`main_with_args`].
 //! Other programs (and the kernel tests) reuse its parts:
@@ -26,7 +26,9 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod args;
 pub mod cli;
+mod conns;
 mod drain;
 mod exec;
 mod exporter;
@@ -50,13 +52,13 @@ pub fn main_with_args(args: &[String]) -> i32 {
         return exporter::main(prog, &rest[1..]);
     }
     let sub = rest.first().map(String::as_str);
-    if matches!(sub, Some("apply" | "drain")) {
-        // `ipvsctl apply|drain ...`: not ipvsadm commands (ipvsadm takes no such words).
+    if matches!(sub, Some("apply" | "drain" | "conns")) {
+        // `ipvsctl apply|drain|conns ...`: not ipvsadm commands (ipvsadm takes no such words).
         let mut term = session::Term::new();
-        let result = if sub == Some("apply") {
-            apply::main(&rest[1..], &mut term)
-        } else {
-            drain::main(prog, &rest[1..], &mut term)
+        let result = match sub {
+            Some("apply") => apply::main(&rest[1..], &mut term),
+            Some("drain") => drain::main(prog, &rest[1..], &mut term),
+            _ => conns::main(prog, &rest[1..], &mut term),
         };
         return finish(prog, result.and_then(|code| term.flush().map(|()| code)));
     }

@@ -259,6 +259,50 @@ pub fn stream_save_json<E>(
     render_streamed(&doc, || streamed.failed.take(), out)
 }
 
+/// The `connections` array of a streamed document: each connection is serialized as `next`
+/// gives it. A failed read is kept in `failed` and ends the serialization.
+struct StreamedConnections<F, E> {
+    next: RefCell<F>,
+    failed: RefCell<Option<E>>,
+}
+
+impl<F, E> Serialize for StreamedConnections<F, E>
+where
+    F: FnMut() -> Option<Result<Connection, E>>,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        let mut next = self.next.borrow_mut();
+        while let Some(c) = (*next)() {
+            match c {
+                Ok(c) => seq.serialize_element(&c)?,
+                Err(e) => {
+                    *self.failed.borrow_mut() = Some(e);
+                    return Err(serde::ser::Error::custom("reading the connections failed"));
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+/// [`connections_json`]'s document streamed: each connection written as `next` reads it, so
+/// that a table of any size is printed in the memory of one connection. A failed read leaves
+/// the document cut where it was.
+pub fn stream_connections_json<E>(
+    next: impl FnMut() -> Option<Result<Connection, E>>,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let streamed = StreamedConnections {
+        next: RefCell::new(next),
+        failed: RefCell::new(None),
+    };
+    let doc = ConnectionsDoc {
+        connections: &streamed,
+    };
+    render_streamed(&doc, || streamed.failed.take(), out)
+}
+
 /// A `--watch` line's service: the listing's, with `rates` after `stats`
 /// (`null` for the first sample).
 #[derive(Serialize)]
@@ -287,8 +331,8 @@ struct WatchDoc<'a> {
 }
 
 #[derive(Serialize)]
-struct ConnectionsDoc<'a> {
-    connections: &'a [Connection],
+struct ConnectionsDoc<C: Serialize> {
+    connections: C,
 }
 
 #[derive(Serialize)]

@@ -56,12 +56,12 @@ pub use json::{
     connections_json, daemon_json, list_json, plan_json, save_json, timeout_json, watch_json,
     watch_line,
 };
-pub use json::{stream_list_json, stream_save_json};
+pub use json::{stream_connections_json, stream_list_json, stream_save_json};
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
 pub use listing::{stream_list_text, stream_save_text, Chunked, StreamError};
 
-pub(crate) use common::ntop;
+pub(crate) use common::{addrport, ntop};
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
 pub use save::plan_text;
@@ -69,8 +69,8 @@ pub use save::plan_text;
 pub use save::{save_text, save_text_with};
 #[allow(unused_imports)]
 pub use text::{
-    connections_text, connections_text_with, daemon_text, list_service_text,
-    list_service_text_with, list_text, list_text_with, timeout_text,
+    connection_row, connections_text, connections_text_with, connections_title, daemon_text,
+    list_service_text, list_service_text_with, list_text, list_text_with, timeout_text,
 };
 
 /// Which columns a listing shows: one of ipvsadm's list formats.

@@ -319,6 +319,15 @@ pub fn connections_text_with(
     persistent: bool,
     names: &dyn Names,
 ) -> String {
+    let mut out = connections_title(persistent);
+    for c in conns {
+        connection_row(&mut out, c, numeric, persistent, names);
+    }
+    out
+}
+
+/// The title lines of [`connections_text`].
+pub fn connections_title(persistent: bool) -> String {
     let mut out = String::from("IPVS connection entries\n");
     // ipvsadm: "pro expire %-11s %-18s %-18s %s", or with --persistent-conn
     // "pro expire %-11s %-18s %-18s %-18s %-16s %s".
@@ -335,42 +344,50 @@ pub fn connections_text_with(
     } else {
         out.push_str("destination\n");
     }
-    for c in conns {
-        let proto = match c.protocol.as_str() {
-            "TCP" => Some("tcp"),
-            "UDP" => Some("udp"),
-            "SCTP" => Some("sctp"),
-            _ => None,
-        };
-        let cname = addrport(names, c.client_addr, c.client_port, proto, numeric);
-        let vname = addrport(names, c.virtual_addr, c.virtual_port, proto, numeric);
-        let dname = addrport(names, c.dest_addr, c.dest_port, proto, numeric);
-        let expire = format!("{:02}:{:02}", c.expires / 60, c.expires % 60);
-        pad(&mut out, &c.protocol, 3);
-        out.push(' ');
-        pad(&mut out, &expire, 6);
-        out.push(' ');
-        pad(&mut out, &c.state, 11);
-        out.push(' ');
-        pad(&mut out, &cname, 18);
-        out.push(' ');
-        pad(&mut out, &vname, 18);
-        out.push(' ');
-        match (&c.pe_name, &c.pe_data) {
-            // ipvsadm's row has the destination in 16 columns and the engine
-            // name in 18, unlike its title: copied as is.
-            (Some(pe), Some(data)) if persistent => {
-                pad(&mut out, &dname, 16);
-                out.push(' ');
-                pad(&mut out, pe, 18);
-                out.push(' ');
-                out.push_str(data);
-            }
-            _ => out.push_str(&dname),
-        }
-        out.push('\n');
-    }
     out
+}
+
+/// One connection's line of [`connections_text`], appended to `out`.
+pub fn connection_row(
+    out: &mut String,
+    c: &Connection,
+    numeric: bool,
+    persistent: bool,
+    names: &dyn Names,
+) {
+    let proto = match c.protocol.as_str() {
+        "TCP" => Some("tcp"),
+        "UDP" => Some("udp"),
+        "SCTP" => Some("sctp"),
+        _ => None,
+    };
+    let cname = addrport(names, c.client_addr, c.client_port, proto, numeric);
+    let vname = addrport(names, c.virtual_addr, c.virtual_port, proto, numeric);
+    let dname = addrport(names, c.dest_addr, c.dest_port, proto, numeric);
+    let expire = format!("{:02}:{:02}", c.expires / 60, c.expires % 60);
+    pad(out, &c.protocol, 3);
+    out.push(' ');
+    pad(out, &expire, 6);
+    out.push(' ');
+    pad(out, &c.state, 11);
+    out.push(' ');
+    pad(out, &cname, 18);
+    out.push(' ');
+    pad(out, &vname, 18);
+    out.push(' ');
+    match (&c.pe_name, &c.pe_data) {
+        // ipvsadm's row has the destination in 16 columns and the engine
+        // name in 18, unlike its title: copied as is.
+        (Some(pe), Some(data)) if persistent => {
+            pad(out, &dname, 16);
+            out.push(' ');
+            pad(out, pe, 18);
+            out.push(' ');
+            out.push_str(data);
+        }
+        _ => out.push_str(&dname),
+    }
+    out.push('\n');
 }
 
 /// `-L --timeout`.

@@ -17,6 +17,7 @@ mod apply;
 mod batch;
 mod concurrency;
 mod config;
+mod conns;
 mod daemons;
 mod destinations;
 mod drain;

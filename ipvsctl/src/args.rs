@@ -1,0 +1,119 @@
+//! Arguments that several subcommands share, defined once: the service options (`-t`, `-u`,
+//! `--sctp-service`, `-f`, `-6`), read by ipvsadm's own parser so that a service is the same
+//! value everywhere, and `--netns`.
+
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
+
+use ipvs::{Change, ServiceKey};
+
+use crate::cli::{self, Command as CliCommand, Context, Failure};
+
+/// The service options: `-t`/`--tcp-service`, `-u`/`--udp-service`, `--sctp-service`,
+/// `-f`/`--fwmark-service` (one of them, and `required` says whether one must be given) and
+/// `-6`/`--ipv6` for a fwmark service.
+pub fn service_args(cmd: Command, required: bool) -> Command {
+    let service =
+        |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
+            let a = Arg::new(id)
+                .long(long)
+                .value_name(if id == "fwmark-service" {
+                    "MARK"
+                } else {
+                    "HOST:PORT"
+                })
+                .num_args(1)
+                .help(help);
+            match short {
+                Some(c) => a.short(c),
+                None => a,
+            }
+        };
+    cmd.arg(service(
+        "tcp-service",
+        Some('t'),
+        "tcp-service",
+        "A TCP service",
+    ))
+    .arg(service(
+        "udp-service",
+        Some('u'),
+        "udp-service",
+        "A UDP service",
+    ))
+    .arg(service(
+        "sctp-service",
+        None,
+        "sctp-service",
+        "An SCTP service",
+    ))
+    .arg(service(
+        "fwmark-service",
+        Some('f'),
+        "fwmark-service",
+        "A firewall-mark service",
+    ))
+    .group(
+        ArgGroup::new("service")
+            .args([
+                "tcp-service",
+                "udp-service",
+                "sctp-service",
+                "fwmark-service",
+            ])
+            .required(required),
+    )
+    .arg(
+        Arg::new("ipv6")
+            .short('6')
+            .long("ipv6")
+            .action(ArgAction::SetTrue)
+            .requires("fwmark-service")
+            .help("The fwmark service is IPv6"),
+    )
+}
+
+/// The ipvsadm words of the service given to [`service_args`]' options (`-t HOST:PORT`, ...),
+/// empty when none was.
+pub fn service_words(matches: &ArgMatches) -> Vec<String> {
+    let mut words = Vec::new();
+    for (id, opt) in [
+        ("tcp-service", "-t"),
+        ("udp-service", "-u"),
+        ("sctp-service", "--sctp-service"),
+        ("fwmark-service", "-f"),
+    ] {
+        if let Some(v) = matches.get_one::<String>(id) {
+            words.push(opt.to_string());
+            words.push(v.clone());
+        }
+    }
+    if !words.is_empty() && matches.get_flag("ipv6") {
+        words.push("-6".to_string());
+    }
+    words
+}
+
+/// The service given to [`service_args`]' options, as ipvsadm's parser reads it for `-D`
+/// (host and service names, ports, marks: its values and its messages); `None` when no service
+/// was given.
+pub fn service_key(prog: &str, matches: &ArgMatches) -> Result<Option<ServiceKey>, Failure> {
+    let words = service_words(matches);
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let mut line = vec!["-D".to_string()];
+    line.extend(words);
+    match cli::parse(prog, &line, Context::RestoreLine)?.command {
+        CliCommand::Change(Change::DeleteService(key)) => Ok(Some(key)),
+        _ => Err(Failure::usage("needs one service")),
+    }
+}
+
+/// `--netns NAME|PATH`.
+pub fn netns() -> Arg {
+    Arg::new("netns")
+        .long("netns")
+        .value_name("NAME|PATH")
+        .num_args(1)
+        .help("Work in another network namespace")
+}
