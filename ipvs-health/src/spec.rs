@@ -401,7 +401,7 @@ pub fn read_check(value: &Value, path: &str) -> Result<Option<Check>, SpecError>
     };
     for key in map.keys() {
         if key != TYPE && !extra.iter().any(|fs| fs.contains(&key.as_str())) {
-            return Err(f.err(key, format!("not a field of a {kind} check")));
+            return Err(f.err(key, format!("not a field of {kind:?} checks")));
         }
     }
     let probe = match kind {
