@@ -469,10 +469,11 @@ async fn dns(d: &Dns, to: SocketAddr) -> Outcome {
         if rcode == hickory_proto::op::ResponseCode::NoError && reply.answers.is_empty() {
             return Outcome::Down("dns: no answer".into());
         }
+        let n = reply.answers.len();
         return Outcome::Up(format!(
-            "dns: rcode {}, {} answers",
+            "dns: rcode {}, {n} answer{}",
             rcode_word(rcode),
-            reply.answers.len()
+            if n == 1 { "" } else { "s" }
         ));
     }
 }

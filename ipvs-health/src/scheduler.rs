@@ -12,6 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -63,6 +64,8 @@ pub struct Status {
     pub unchecked: u64,
     /// Changes of state.
     pub transitions: u64,
+    /// When the state last changed.
+    pub changed_at: Option<SystemTime>,
     /// The last check's report.
     pub last: Option<Report>,
 }
@@ -75,11 +78,12 @@ struct Entry {
 }
 
 /// Runs the checks of a set of targets. Made inside a tokio runtime; its
-/// checks run as tasks of that runtime until the target is removed or the
-/// scheduler dropped.
+/// checks run as tasks of that runtime (whatever thread adds them, a signal
+/// handler's say) until the target is removed or the scheduler dropped.
 pub struct Scheduler<K> {
     entries: Mutex<HashMap<K, Entry>>,
     events: mpsc::UnboundedSender<Event<K>>,
+    runtime: Handle,
 }
 
 /// When a target's first check starts, after it is added: a fraction of the
@@ -99,12 +103,17 @@ where
 {
     /// A scheduler without targets, and the receiver of its events. The
     /// channel is unbounded: read it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
     pub fn new() -> (Self, mpsc::UnboundedReceiver<Event<K>>) {
         let (events, rx) = mpsc::unbounded_channel();
         (
             Scheduler {
                 entries: Mutex::new(HashMap::new()),
                 events,
+                runtime: Handle::current(),
             },
             rx,
         )
@@ -139,10 +148,11 @@ where
                 checks: 0,
                 unchecked: 0,
                 transitions: 0,
+                changed_at: None,
                 last: None,
             })),
         };
-        let task = tokio::spawn(schedule(
+        let task = self.runtime.spawn(schedule(
             key.clone(),
             target.clone(),
             check.clone(),
@@ -246,6 +256,7 @@ async fn schedule<K: Hash + Clone>(
             }
             if change.is_some() {
                 s.transitions += 1;
+                s.changed_at = Some(at);
             }
             s.last = Some(report.clone());
             change

@@ -5,6 +5,21 @@
 //! names the JSON path of any bad value, so that a document holding checks
 //! (`services[N].check`, `services[N].destinations[M].check`) reports errors
 //! where they are. This module is the one home of the check's field names.
+//!
+//! | field | types | meaning (default) |
+//! |---|---|---|
+//! | `type` | all | `tcp`, `http`, `https`, `udp`, `dns`, `exec`, or `none` (always up, no other field) |
+//! | `address`, `port` | all | where the check goes (the real server's address and port; a DR or TUN server's VIP, say) |
+//! | `interval` | all | seconds from one check's start to the next, fractions allowed (5) |
+//! | `timeout` | all | seconds a check may take, at most `interval` (2, or `interval` when shorter) |
+//! | `rise`, `fall` | all | results in a row that bring a server up (2) or take it down (3), 1 to 1000 |
+//! | `path`, `host`, `method` | http, https | the request (`/`, the address and port checked, `GET`) |
+//! | `expect_status` | http, https | passing statuses: `"200-399"`, `"200,204"`, or a number (`"200-399"`) |
+//! | `expect_body` | http, https | a substring, or `{"regex": "..."}`, found in the body's first 64 KiB (none) |
+//! | `sni`, `verify` | https | the TLS server name (`host`'s name; none for an address); check the certificate against the system's roots (false) |
+//! | `send`, `expect` | udp | the datagram sent (required); bytes the reply must contain (any reply) |
+//! | `name`, `qtype`, `expect_rcode` | dns | the query (name required, `A`); the passing response code (`NOERROR`, which also needs an answer) |
+//! | `command` | exec | the program and its arguments (required); exit 0 passes |
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

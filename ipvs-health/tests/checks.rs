@@ -357,7 +357,7 @@ async fn dns_rcode_and_answers() {
     let s = dns_responder().await;
     assert_eq!(
         outcome(json!({"type": "dns", "name": "up.test"}), s).await,
-        Outcome::Up("dns: rcode NOERROR, 1 answers".into())
+        Outcome::Up("dns: rcode NOERROR, 1 answer".into())
     );
     assert_eq!(
         outcome(json!({"type": "dns", "name": "gone.test"}), s).await,

@@ -70,6 +70,7 @@ async fn up_down_and_up_again() {
         s.health.fails()
     );
     assert_eq!(s.transitions, 2);
+    assert!(s.changed_at.is_some_and(|at| at >= t.at), "{s:?}");
 
     let _l = TcpListener::bind(addr).await.unwrap();
     let t = next_transition(&mut events).await;
