@@ -627,7 +627,7 @@ impl Fields<'_> {
                 Value::Object(m) if m.len() == 1 && m.contains_key(REGEX) => match &m[REGEX] {
                     Value::String(r) => regex::bytes::Regex::new(r)
                         .map(BodyMatch::Regex)
-                        .map_err(|e| format!("bad regex {r:?}: {e}")),
+                        .map_err(|e| format!("bad regex {r:?}: {}", one_line(&e))),
                     other => Err(format!("{} is not a regex (a string)", show(other))),
                 },
                 _ => Err(format!(
@@ -648,6 +648,18 @@ fn show(v: &Value) -> String {
     } else {
         s
     }
+}
+
+/// A regex error on one line: its last (regex's syntax errors draw the
+/// pattern with a caret above it).
+fn one_line(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 fn seconds(v: &Value) -> Result<Duration, String> {
