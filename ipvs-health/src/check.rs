@@ -72,10 +72,11 @@ pub async fn run(check: &Check, target: &Target) -> Report {
     let to = check.endpoint(target.server);
     let outcome = match &check.probe {
         Probe::Exec(e) => exec(e, check, target, to).await,
-        probe => match tokio::time::timeout(check.timeout, network(probe, to)).await {
-            Ok(o) => o,
-            Err(_) => timed_out(check.timeout),
-        },
+        Probe::Tcp => network(check, to, tcp(to)).await,
+        Probe::Http(h) => network(check, to, http(h, None, to)).await,
+        Probe::Https(s) => network(check, to, http(&s.http, Some(s), to)).await,
+        Probe::Udp(u) => network(check, to, udp(u, to)).await,
+        Probe::Dns(d) => network(check, to, dns(d, to)).await,
     };
     Report {
         outcome,
@@ -87,24 +88,35 @@ fn timed_out(t: Duration) -> Outcome {
     Outcome::Down(format!("timeout after {} s", secs(t)))
 }
 
-async fn network(probe: &Probe, to: SocketAddr) -> Outcome {
+/// A network check, cut at the check's timeout.
+async fn network(
+    check: &Check,
+    to: SocketAddr,
+    probe: impl std::future::Future<Output = Outcome>,
+) -> Outcome {
     if to.port() == 0 {
+        // A fwmark service's real server may have no port of its own.
         return Outcome::Unchecked("no port to check (set the check's port)".into());
     }
-    match probe {
-        Probe::Tcp => match TcpStream::connect(to).await {
-            Ok(_) => Outcome::Up("connect: ok".into()),
-            Err(e) => io_outcome("connect", &e),
-        },
-        Probe::Http(h) => http(h, None, to).await,
-        Probe::Https(s) => http(&s.http, Some(s), to).await,
-        Probe::Udp(u) => udp(u, to).await,
-        Probe::Dns(d) => dns(d, to).await,
-        Probe::Exec(_) => unreachable!("exec checks run apart"),
+    match tokio::time::timeout(check.timeout, probe).await {
+        Ok(o) => o,
+        Err(_) => timed_out(check.timeout),
     }
 }
 
-/// Errors that are the checker's own trouble, not the server's.
+async fn tcp(to: SocketAddr) -> Outcome {
+    match TcpStream::connect(to).await {
+        Ok(_) => Outcome::Up("connect: ok".into()),
+        Err(e) => io_outcome("connect", &e),
+    }
+}
+
+/// Errors that are the checker's own trouble, not the server's: out of file
+/// descriptors (`EMFILE`, `ENFILE`), buffers or memory (`ENOBUFS`,
+/// `ENOMEM`), no local address or port to send from (`EADDRNOTAVAIL`), no
+/// IPv6 on this host (`EAFNOSUPPORT`). Unreachable networks and hosts are
+/// the server's (its link or route is what is down, as far as a check can
+/// tell).
 pub fn is_own_failure(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),

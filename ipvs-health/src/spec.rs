@@ -208,7 +208,9 @@ pub struct Https {
     pub verify: bool,
 }
 
-/// A UDP check: `send` goes out, a reply must come back (holding `expect`).
+/// A UDP check: `send` goes out, a reply must come back (holding `expect`)
+/// from the address and port checked. An ICMP port unreachable fails it at
+/// once (`udp: connection refused`); silence fails it at the timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Udp {
     /// The datagram sent.

@@ -125,6 +125,11 @@ async fn tcp_up_refused_and_address_override() {
     // The real server's own port is closed; the check's `port` is open.
     let o = outcome(json!({"type": "tcp", "port": open.port()}), closed).await;
     assert!(up(&o), "{o:?}");
+    // A fwmark service's real server without a port, and none in the check.
+    assert_eq!(
+        outcome(json!({"type": "tcp"}), "127.0.0.1:0".parse().unwrap()).await,
+        Outcome::Unchecked("no port to check (set the check's port)".into())
+    );
     // The real server is on ::1 (nothing there); the check's `address` is 127.0.0.1.
     let v6: SocketAddr = format!("[::1]:{}", open.port()).parse().unwrap();
     let o = outcome(json!({"type": "tcp", "address": "127.0.0.1"}), v6).await;
