@@ -761,3 +761,59 @@ fn watch_1_rates_are_the_traffic_rate_not_0_and_double() {
     }
     println!("--watch 1 under {want:.2} connections/s: rates {seen:?}");
 }
+
+/// A watch of one service goes on when the service is deleted: its lines have no service
+/// (the text says ipvsadm's `No such service` on stderr), and it shows the service again, with
+/// no rates at first, when it comes back.
+#[test]
+fn watch_of_one_service_reports_it_gone_and_shows_it_again() {
+    require_ipvs();
+    let (ns, _vip) = sized_lab(3);
+    let (mut proc, mut lines) = watch_lines(
+        &ns,
+        &["-Ln", "-t", "10.10.3.100:80", "--json", "--watch", "0.5"],
+    );
+    let doc = next_doc(&mut lines);
+    assert_eq!(doc["services"][0]["address"], "10.10.3.100", "{doc}");
+    ns.ipvsadm_ok(&["-D", "-t", "10.10.3.100:80"]);
+    // Lines go on, without the service.
+    let mut gone = 0;
+    while gone < 2 {
+        let doc = next_doc(&mut lines);
+        let services = doc["services"].as_array().expect("services").len();
+        assert!(services <= 1, "{doc}");
+        if services == 0 {
+            gone += 1;
+        }
+    }
+    assert!(proc.0.try_wait().unwrap().is_none(), "the watch ended");
+    ns.ipvsadm_ok(&["-A", "-t", "10.10.3.100:80", "-s", "rr"]);
+    let back = loop {
+        let doc = next_doc(&mut lines);
+        if doc["services"].as_array().is_some_and(|s| s.len() == 1) {
+            break doc;
+        }
+    };
+    assert_eq!(back["services"][0]["scheduler"], "rr", "{back}");
+    assert!(back["services"][0]["rates"].is_null(), "{back}");
+    assert!(proc.0.try_wait().unwrap().is_none(), "the watch ended");
+    drop(proc);
+
+    // The text listing: the service missing from the start is said on stderr each time; the
+    // watch ends with its count and 0.
+    let (status, out, err) = ns.exec(
+        IPVSCTL,
+        &[
+            "-Ln",
+            "-t",
+            "10.10.3.101:80",
+            "--watch",
+            "0.5",
+            "--count",
+            "2",
+        ],
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    assert_eq!(out, "");
+    assert_eq!(err, "No such service\nNo such service\n");
+}
