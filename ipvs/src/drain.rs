@@ -85,7 +85,8 @@ impl DrainOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DrainProgress {
-    /// At weight 0, with connections left.
+    /// At weight 0, with connections left, or set to weight 0 by this step (whose counts, read
+    /// before, cannot tell that it is empty).
     Waiting {
         /// Active connections.
         active: u32,
@@ -116,6 +117,11 @@ impl Ipvs {
     /// sets its weight to 0 if it is not, and when its active plus inactive connections are 0
     /// (or `force`, e.g. when a timeout passed), deletes it, or with `keep` leaves it at weight 0.
     /// `None` when the destination (or its service) is not there.
+    ///
+    /// Emptiness is judged only on a read made after the weight became 0: the step that sets the
+    /// weight reports [`DrainProgress::Waiting`] (with the counts read before, possibly 0 and 0)
+    /// and the next step judges. The counts read while the weight was above 0 miss a connection
+    /// the kernel schedules between that read and the weight change, which a delete would cut.
     pub fn drain_step(
         &self,
         service: &ServiceKey,
@@ -131,14 +137,16 @@ impl Ipvs {
         else {
             return Ok(None);
         };
-        if entry.destination.weight != 0 {
+        let settling = entry.destination.weight != 0;
+        if settling {
             self.apply_one(&Change::EditDestination {
                 service: *service,
                 destination: entry.destination.with_weight(0),
             })?;
         }
         let left = entry.active_conns.saturating_add(entry.inactive_conns);
-        if left != 0 && !force {
+        // Counts read before the weight change do not say it is empty: the next step reads again.
+        if (left != 0 || settling) && !force {
             return Ok(Some(DrainProgress::Waiting {
                 active: entry.active_conns,
                 inactive: entry.inactive_conns,
@@ -156,7 +164,9 @@ impl Ipvs {
     }
 
     /// Drains a destination to the end: [`Ipvs::drain_step`] every `options.poll` until it is
-    /// done, forced once `options.timeout` has passed. `progress` sees every step's result.
+    /// done, forced once `options.timeout` has passed. `progress` sees every step's result. A
+    /// destination without connections goes on the second step, `options.poll` after its weight
+    /// became 0.
     /// `None` when the destination is not there (at the start, or gone while it drained).
     pub fn drain(
         &self,

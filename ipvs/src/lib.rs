@@ -89,7 +89,7 @@ pub use drain::{DrainOptions, DrainProgress};
 pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};
-pub use sampler::{Rates, Sample, Sampler, SeriesKey};
+pub use sampler::{Rates, Sample, Sampler, SeriesKey, FOLD_PERIOD};
 pub use state::{ntop, ServiceState, State, StateError, StateInput};
 pub use types::*;
 

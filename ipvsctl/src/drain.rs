@@ -164,7 +164,16 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     let mut last: Option<DrainProgress> = None;
     let mut out_err: io::Result<()> = Ok(());
     let result = session.ipvs().drain(&service, addr, port, &options, |p| {
-        if out_err.is_err() || last.as_ref() == Some(p) {
+        // The step that sets weight 0 reports the counts read before it: 0 and 0 say nothing
+        // yet (the next step judges on a read made at weight 0).
+        let settling = matches!(
+            p,
+            DrainProgress::Waiting {
+                active: 0,
+                inactive: 0
+            }
+        );
+        if out_err.is_err() || last.as_ref() == Some(p) || settling {
             return;
         }
         last = Some(*p);

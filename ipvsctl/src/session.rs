@@ -5,7 +5,9 @@
 use std::io::{self, BufWriter, Stdout, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use ipvs::{Change, DestinationEntry, Info, Ipvs, Operation, ServiceEntry, VirtualServer};
+use ipvs::{
+    Change, DestinationEntry, Info, Ipvs, Operation, ServiceEntry, ServiceKey, VirtualServer,
+};
 
 use crate::cli::{ListFlags, ListRequest, ListWhat, Watch};
 use crate::output::{self, ListMode, ListOptions};
@@ -235,13 +237,9 @@ impl Session {
                 })
             }
             ListWhat::Service(key) => {
-                let vs = self.ipvs.service(&key).and_then(found).and_then(|entry| {
-                    let destinations = self.ipvs.destinations(&key)?;
-                    Ok(VirtualServer {
-                        entry,
-                        destinations,
-                    })
-                });
+                let vs = self
+                    .read_service(&key)
+                    .and_then(|vs| vs.ok_or_else(no_such_service));
                 match vs {
                     Ok(vs) => {
                         term.print(&if json {
@@ -311,11 +309,32 @@ impl Session {
 }
 
 impl Session {
+    /// One service and its destinations; `None` when the service is not there (or went while
+    /// its destinations were read).
+    fn read_service(&self, key: &ServiceKey) -> ipvs::Result<Option<VirtualServer>> {
+        let Some(entry) = self.ipvs.service(key)? else {
+            return Ok(None);
+        };
+        match self.ipvs.destinations(key) {
+            Ok(destinations) => Ok(Some(VirtualServer {
+                entry,
+                destinations,
+            })),
+            Err(ipvs::Error::Kernel {
+                errno: libc::ESRCH, ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `--watch`: the listing every `w.interval`, `w.count` times or until
     /// interrupted. Text is redrawn in place on a terminal and appended
     /// otherwise; `--json` gives one line per listing, with the rates computed
     /// by [`ipvs::Sampler`] for service listings. Ends with the listing's exit
-    /// code when one fails.
+    /// code when one fails. A watched service that is not there (deleted, or
+    /// not yet created) fails no listing: the text says ipvsadm's `No such
+    /// service` on stderr, the JSON line has no service, and the watch goes on
+    /// (a service that comes back has no rates on its first line).
     pub fn watch(
         &self,
         req: &ListRequest,
@@ -336,7 +355,10 @@ impl Session {
                 if redraw {
                     term.print("\x1b[H\x1b[2J")?;
                 }
-                self.list(req, false, term)?
+                match req.what {
+                    ListWhat::Service(key) => self.watch_service_text(&key, &opts, term)?,
+                    _ => self.list(req, false, term)?,
+                }
             };
             term.flush()?;
             if code != 0 {
@@ -356,6 +378,30 @@ impl Session {
         }
     }
 
+    /// One text listing of a watched service: 0, also when the service is not there (said on
+    /// stderr); 1 when the read fails.
+    fn watch_service_text(
+        &self,
+        key: &ServiceKey,
+        opts: &ListOptions,
+        term: &mut Term,
+    ) -> io::Result<i32> {
+        match self.read_service(key) {
+            Ok(Some(vs)) => {
+                term.print(&output::list_service_text(&vs, opts))?;
+                Ok(0)
+            }
+            Ok(None) => {
+                term.error(&message(&no_such_service()))?;
+                Ok(0)
+            }
+            Err(e) => {
+                term.error(&message(&e))?;
+                Ok(1)
+            }
+        }
+    }
+
     fn watch_json_once(
         &self,
         req: &ListRequest,
@@ -365,12 +411,10 @@ impl Session {
     ) -> io::Result<i32> {
         let servers = match req.what {
             ListWhat::All => self.ipvs.state(),
-            ListWhat::Service(key) => self.ipvs.service(&key).and_then(found).and_then(|entry| {
-                Ok(vec![VirtualServer {
-                    destinations: self.ipvs.destinations(&key)?,
-                    entry,
-                }])
-            }),
+            // A service that is not there: a line without it.
+            ListWhat::Service(key) => self
+                .read_service(&key)
+                .map(|vs| vs.into_iter().collect::<Vec<_>>()),
             _ => {
                 // Connections, timeouts, daemons: their document on one line.
                 let mut buf = Term::buffer();
@@ -416,14 +460,14 @@ fn list_options(f: &ListFlags) -> ListOptions {
     }
 }
 
-/// A service that must be there: when it is not, the kernel's refusal that ipvsadm reports
-/// (`No such service`).
-fn found(entry: Option<ipvs::ServiceEntry>) -> ipvs::Result<ipvs::ServiceEntry> {
-    entry.ok_or(ipvs::Error::Kernel {
+/// What a service that is not there gives: the kernel's refusal that ipvsadm reports (`No such
+/// service`).
+fn no_such_service() -> ipvs::Error {
+    ipvs::Error::Kernel {
         op: Operation::GetServices,
         errno: libc::ESRCH,
         detail: None,
-    })
+    }
 }
 
 /// What ipvsadm prints for a failure: `ipvs_strerror` of the errno where

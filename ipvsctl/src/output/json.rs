@@ -325,6 +325,7 @@ struct WatchedDest<'a> {
 struct WatchDoc<'a> {
     timestamp: f64,
     interval: Option<f64>,
+    window: Option<f64>,
     #[serde(flatten)]
     info: &'a Info,
     services: Vec<Watched<'a>>,
@@ -396,8 +397,10 @@ pub fn daemon_json(daemons: &[SyncDaemon]) -> String {
 
 /// `--watch --json` of a service listing: one line (NDJSON) with the time of
 /// the read (`timestamp`, seconds since the Unix epoch), the time since the
-/// previous one (`interval`, `null` at first), and the listing document whose
-/// services and destinations each have `rates` beside `stats`.
+/// previous one (`interval`, `null` at first), the time the rates span
+/// (`window`, `null` until the reads span the kernel's fold period), and the
+/// listing document whose services and destinations each have `rates` beside
+/// `stats`.
 pub fn watch_json(
     timestamp: f64,
     info: &Info,
@@ -426,6 +429,7 @@ pub fn watch_json(
     let doc = WatchDoc {
         timestamp,
         interval: sample.interval.map(|d| d.as_secs_f64()),
+        window: sample.window.map(|d| d.as_secs_f64()),
         info,
         services,
     };

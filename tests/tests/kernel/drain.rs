@@ -507,3 +507,214 @@ fn apply_drain_meets_another_writer_and_says_so() {
         ]
     );
 }
+
+/// The drain's judgement of emptiness, step by step: the step that sets weight 0 never deletes,
+/// even when the counts it read (while the weight was still above 0) were 0, since a connection
+/// the kernel schedules between that read and the weight change is not in them. Here the
+/// connection that comes after the first read is a UDP flow of a persistent service: its
+/// client's template sends it to the weight-0 server, as the kernel sends one it scheduled
+/// before it saw the weight change. The next step, on a read made at weight 0, waits for it.
+#[test]
+fn drain_step_judges_emptiness_only_on_a_read_made_at_weight_0() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.8.5.1/24", "10.8.5.2/24", "10.8.5.100/24"],
+    );
+    // UDP flows last 1 s once quiet, so the server is idle again soon.
+    ns.ipvsadm_ok(&["--set", "0", "0", "1"]);
+    let real = SocketAddr::from((ip("10.8.5.2"), 5353));
+    udp_echo(&ns, real);
+    let key = ServiceKey::udp(ip("10.8.5.100"), 53);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr").with_persistence(60))
+        .unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new(real.ip(), real.port())
+            .with_forward(Forward::Masquerade)
+            .with_weight(1),
+    )
+    .unwrap();
+    let vip = SocketAddr::from((ip("10.8.5.100"), 53));
+    let client = udp_client(&ns, SocketAddr::from((ip("10.8.5.1"), 4001)), vip);
+    udp_ping(&client, b"one");
+    // The flow is gone, its client's template stays: an idle server at weight 1.
+    wait_for("the flow to expire", Duration::from_secs(20), || {
+        (dest_weight(&ns, &key, real) == Some((1, 0, 0))).then_some(())
+    });
+
+    // Step 1 reads 0 and 0 at weight 1 and sets weight 0: it must not delete on that read.
+    let first = ipvs.drain_step(&key, real.ip(), real.port(), false, false);
+    assert_eq!(
+        first.unwrap(),
+        Some(DrainProgress::Waiting {
+            active: 0,
+            inactive: 0
+        }),
+        "the step that set weight 0 judged emptiness on a read made before"
+    );
+    assert_eq!(dest_weight(&ns, &key, real), Some((0, 0, 0)));
+    // The connection that comes after that read reaches the server, which is still there.
+    udp_ping(&client, b"two");
+    // Step 2 reads at weight 0: it sees the connection and waits for it.
+    assert_eq!(
+        ipvs.drain_step(&key, real.ip(), real.port(), false, false)
+            .unwrap(),
+        Some(DrainProgress::Waiting {
+            active: 0,
+            inactive: 1
+        })
+    );
+    assert_eq!(dest_weight(&ns, &key, real), Some((0, 0, 1)));
+    // Quiet again: a later step removes it.
+    let done = wait_for("the drain to end", Duration::from_secs(20), || {
+        ipvs.drain_step(&key, real.ip(), real.port(), false, false)
+            .unwrap()
+            .filter(DrainProgress::is_done)
+    });
+    assert_eq!(done, DrainProgress::Removed { left: 0 });
+    assert_eq!(dest_weight(&ns, &key, real), None);
+    let _ = client.send_to(b"quit", real);
+}
+
+/// A server of the real-traffic lab's kind in `ns`: answers every connection with `name` and
+/// a newline, then waits for the client to close.
+fn named_server(ns: &NetNs, at: SocketAddr, name: &'static str) {
+    let listener = ns.enter(|| TcpListener::bind(at)).expect("bind");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.write_all(format!("{name}\n").as_bytes());
+                let mut buf = [0u8; 16];
+                let _ = conn.read(&mut buf);
+            });
+        }
+    });
+}
+
+/// One request of the client: connect to `vip`, read the server's name (3 bytes), and close
+/// with its newline unread, so the close is a reset and IPVS keeps the finished connection for
+/// 10 s (CLOSE) rather than 2 minutes (TIME_WAIT). The name, or what went wrong.
+fn ask(vip: SocketAddr) -> Result<String, String> {
+    let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut name = [0u8; 3];
+    s.read_exact(&mut name).map_err(|e| format!("read: {e}"))?;
+    // The newline came in the same segment: dropping the stream now resets it.
+    Ok(String::from_utf8_lossy(&name).into_owned())
+}
+
+/// `ipvsctl drain` of one of two real servers while a client in its own namespace connects
+/// every 10 ms through the director (the NAT lab): no request fails, the drained server gets
+/// no new connection once the drain has started, and it goes when its last one has ended.
+#[test]
+fn drain_of_one_of_two_servers_under_a_client_every_10_ms_fails_no_request() {
+    use crate::lab::{NatLab, VIP};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    let lab = NatLab::new(2);
+    for (i, r) in lab.rs.iter().enumerate() {
+        let at = SocketAddr::from((ip(&format!("192.168.10.{}", 11 + i)), 8080));
+        named_server(r, at, ["rs1", "rs2"][i]);
+    }
+    let key = ServiceKey::tcp(ip(VIP), 80);
+    let ipvs = open(&lab.director);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .unwrap();
+    for last in [11, 12] {
+        ipvs.add_destination(
+            &key,
+            &Destination::new(ip(&format!("192.168.10.{last}")), 8080)
+                .with_forward(Forward::Masquerade),
+        )
+        .unwrap();
+    }
+    let vip = SocketAddr::from((ip(VIP), 80));
+    let stop = AtomicBool::new(false);
+    // Every answer in order (with when it came), and every failure.
+    let answers: Mutex<Vec<(Instant, String)>> = Mutex::new(Vec::new());
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let (drain_started, drain_ended, out) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            lab.client.enter(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    match ask(vip) {
+                        Ok(name) => answers.lock().unwrap().push((Instant::now(), name)),
+                        Err(e) => failures.lock().unwrap().push(e),
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        });
+        let both = || {
+            let a = answers.lock().unwrap();
+            let n = |s: &str| a.iter().filter(|(_, x)| x == s).count();
+            (n("rs1") >= 10 && n("rs2") >= 10).then_some(())
+        };
+        wait_for("both servers to answer", Duration::from_secs(30), both);
+        let started = Instant::now();
+        let drain = drain_cmd(
+            &lab.director,
+            &["-t", &format!("{VIP}:80"), "-r", "192.168.10.11:8080"],
+        );
+        let out = drain.wait_with_output().unwrap();
+        let ended = Instant::now();
+        // A little more traffic after the drain: none may fail.
+        std::thread::sleep(Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+        (started, ended, out)
+    });
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.ends_with("drain: 192.168.10.11:8080: no connections left, removed\n"),
+        "{text}"
+    );
+    let failures = failures.into_inner().unwrap();
+    let answers = answers.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
+    // The client went on during the whole drain, and rs2 took it all once rs1 was at weight 0.
+    let during: Vec<&String> = answers
+        .iter()
+        .filter(|(t, _)| *t > drain_started && *t < drain_ended)
+        .map(|(_, n)| n)
+        .collect();
+    assert!(
+        during.len() >= 20,
+        "{} requests during the drain",
+        during.len()
+    );
+    let rs1 = during.iter().filter(|n| **n == "rs1").count();
+    assert!(
+        rs1 < during.len() / 2,
+        "{rs1} of {} went to rs1 during its drain",
+        during.len()
+    );
+    assert_eq!(
+        ipvsadm_save(&lab.director),
+        vec![
+            "-A -t 10.0.0.100:80 -s rr".to_string(),
+            "-a -t 10.0.0.100:80 -r 192.168.10.12:8080 -m -w 1".to_string(),
+        ]
+    );
+    println!(
+        "drain under a client every 10 ms: {} requests, none failed; {} during the drain, {rs1} of them to rs1",
+        answers.len(),
+        during.len()
+    );
+}

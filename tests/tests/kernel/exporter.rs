@@ -554,3 +554,266 @@ fn exporter_scrapes_2000_services_of_4_destinations_and_sums_past_max_series() {
         &text[..2000.min(text.len())]
     );
 }
+
+/// A server that answers each connection's request, a number N and a newline, with N bytes,
+/// then waits for the client to close.
+fn sized_server(ns: &NetNs, at: SocketAddr) {
+    let listener = ns.enter(|| std::net::TcpListener::bind(at)).expect("bind");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let mut reader = BufReader::new(&conn);
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let n: usize = line.trim().parse().unwrap_or(0);
+                let _ = (&conn).write_all(&vec![b'x'; n]);
+                let _ = reader.read(&mut [0u8; 16]);
+            });
+        }
+    });
+}
+
+/// One connection from inside the thread's namespace: asks for `n` bytes and reads them all.
+fn fetch(to: SocketAddr, n: usize) {
+    let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect {to}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    writeln!(s, "{n}").unwrap();
+    let mut got = vec![0u8; n];
+    s.read_exact(&mut got)
+        .unwrap_or_else(|e| panic!("read {n} bytes from {to}: {e}"));
+}
+
+/// A namespace with the service `net`.100:80 (TCP, masquerading to a [`sized_server`] at
+/// `net`.11:8080), for the watch tests; `net` is 10.10.N.
+fn sized_lab(net: u8) -> (NetNs, SocketAddr) {
+    let ns = NetNs::new();
+    let addr = |host: u8| format!("10.10.{net}.{host}/24");
+    add_dummy(&ns, "lan0", &[&addr(1), &addr(11), &addr(100)]);
+    let real = SocketAddr::from(([10, 10, net, 11], 8080));
+    sized_server(&ns, real);
+    let key = ServiceKey::tcp(IpAddr::from([10, 10, net, 100]), 80);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key)).expect("add_service");
+    ipvs.add_destination(
+        &key,
+        &Destination::new(real.ip(), real.port()).with_forward(Forward::Masquerade),
+    )
+    .expect("add_destination");
+    (ns, SocketAddr::from(([10, 10, net, 100], 80)))
+}
+
+/// `ipvsctl ARGS` in the namespace, its stdout read line by line.
+fn watch_lines(
+    ns: &NetNs,
+    args: &[&str],
+) -> (Proc, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns.name(), IPVSCTL])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipvsctl --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    (Proc(child), BufReader::new(stdout).lines())
+}
+
+fn next_doc(lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>) -> serde_json::Value {
+    let line = lines
+        .next()
+        .expect("another line of the watch")
+        .expect("read a line");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// `-Z` and then more traffic: the rates of the read after it are that traffic over the
+/// interval, although the connection counter grew past its old value (its bytes did not, so the
+/// service is known to have restarted and every counter counts from zero).
+#[test]
+fn watch_rates_after_a_zero_and_more_traffic_are_the_traffic_over_the_interval() {
+    require_ipvs();
+    let (ns, vip) = sized_lab(1);
+    let ipvs = open(&ns);
+    // Before: 10 connections of 50 kB each.
+    ns.enter(|| (0..10).for_each(|_| fetch(vip, 50_000)));
+    wait_for("the listed counters", Duration::from_secs(20), || {
+        let s = &ipvs.state().expect("state")[0].entry.stats;
+        (s.conns == 10 && s.out_bytes >= 500_000).then_some(())
+    });
+
+    let (mut proc, mut lines) =
+        watch_lines(&ns, &["-Ln", "--json", "--watch", "10", "--count", "2"]);
+    let first = next_doc(&mut lines);
+    // Zeroed right after the first read, then 30 connections of 10 bytes.
+    ns.exec_ok(IPVSCTL, &["-Z"]);
+    ns.enter(|| (0..30).for_each(|_| fetch(vip, 10)));
+    let second = next_doc(&mut lines);
+    let status = proc.0.wait().expect("wait");
+    assert!(status.success(), "{status:?}: {}", proc.stderr_so_far());
+
+    let svc = |d: &serde_json::Value| d["services"][0].clone();
+    assert_eq!(svc(&first)["stats"]["conns"], 10);
+    // The second read saw all of the new traffic (the kernel adds it in within 2 s), and the
+    // bytes below their old value.
+    let stats = &svc(&second)["stats"];
+    assert_eq!(stats["conns"], 30, "{second}");
+    let old_bytes = svc(&first)["stats"]["out_bytes"].as_u64().unwrap();
+    assert!(stats["out_bytes"].as_u64().unwrap() < old_bytes, "{second}");
+    let interval = second["interval"].as_f64().expect("interval");
+    for rates in [
+        svc(&second)["rates"].clone(),
+        svc(&second)["destinations"][0]["rates"].clone(),
+    ] {
+        let want = 30.0 / interval;
+        let got = rates["conns"].as_f64().expect("conns rate");
+        assert!(
+            (got - want).abs() <= want * 0.1,
+            "conns rate {got}, want {want}: {second}"
+        );
+        let got = rates["out_bytes"].as_f64().expect("out_bytes rate");
+        let want = stats["out_bytes"].as_u64().unwrap() as f64 / interval;
+        assert!(
+            (got - want).abs() <= want * 0.1,
+            "out_bytes rate {got}, want {want}: {second}"
+        );
+    }
+    // Reads 10 s apart: the rates span the interval (five fold periods).
+    assert_eq!(second["window"].as_f64(), Some(interval), "{second}");
+    println!(
+        "after -Z: 30 connections in an interval of {interval:.3} s: rates {}",
+        svc(&second)["rates"]
+    );
+}
+
+/// `--watch 1` under steady traffic: the kernel adds its per-CPU counts into the listed counters
+/// every 2 s, so rates between reads 1 s apart would alternate between 0 and double; over the
+/// window of 2 s they are the traffic's rate, within 10%.
+#[test]
+fn watch_1_rates_are_the_traffic_rate_not_0_and_double() {
+    require_ipvs();
+    let (ns, vip) = sized_lab(2);
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let stop = AtomicBool::new(false);
+    let made = AtomicUsize::new(0);
+    let every = Duration::from_millis(40);
+    let started = std::time::Instant::now();
+    let (docs, elapsed) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            ns.enter(|| {
+                // On a fixed schedule: a late connection is caught up at once, so any 2 s holds
+                // the same number.
+                let mut n: u32 = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    fetch(vip, 10);
+                    made.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                    if let Some(wait) =
+                        (started + every * n).checked_duration_since(std::time::Instant::now())
+                    {
+                        std::thread::sleep(wait);
+                    }
+                }
+            })
+        });
+        // The traffic is steady in the counters before the watch starts.
+        std::thread::sleep(Duration::from_secs(5));
+        let (mut proc, lines) =
+            watch_lines(&ns, &["-Ln", "--json", "--watch", "1", "--count", "10"]);
+        let docs: Vec<serde_json::Value> = lines
+            .map(|l| {
+                let l = l.expect("read a line");
+                serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l:?}"))
+            })
+            .collect();
+        let status = proc.0.wait().expect("wait");
+        assert!(status.success(), "{status:?}: {}", proc.stderr_so_far());
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        (docs, elapsed)
+    });
+    assert_eq!(docs.len(), 10);
+    let made = made.load(Ordering::Relaxed);
+    let want = made as f64 / elapsed.as_secs_f64();
+    // The rates of every line that has them (all but the first two, whose reads span less
+    // than the window).
+    let with_rates: Vec<&serde_json::Value> = docs
+        .iter()
+        .filter(|d| !d["services"][0]["rates"].is_null())
+        .collect();
+    let seen: Vec<f64> = with_rates
+        .iter()
+        .map(|d| d["services"][0]["rates"]["conns"].as_f64().expect("conns"))
+        .collect();
+    assert!(seen.len() >= 7, "{seen:?}");
+    for got in &seen {
+        assert!(
+            (got - want).abs() <= want * 0.1,
+            "conns rate {got}, traffic {want:.2}/s: {seen:?}"
+        );
+    }
+    for d in &with_rates {
+        assert!(d["window"].as_f64().is_some_and(|w| w >= 1.9), "{d}");
+    }
+    println!("--watch 1 under {want:.2} connections/s: rates {seen:?}");
+}
+
+/// A watch of one service goes on when the service is deleted: its lines have no service
+/// (the text says ipvsadm's `No such service` on stderr), and it shows the service again, with
+/// no rates at first, when it comes back.
+#[test]
+fn watch_of_one_service_reports_it_gone_and_shows_it_again() {
+    require_ipvs();
+    let (ns, _vip) = sized_lab(3);
+    let (mut proc, mut lines) = watch_lines(
+        &ns,
+        &["-Ln", "-t", "10.10.3.100:80", "--json", "--watch", "0.5"],
+    );
+    let doc = next_doc(&mut lines);
+    assert_eq!(doc["services"][0]["address"], "10.10.3.100", "{doc}");
+    ns.ipvsadm_ok(&["-D", "-t", "10.10.3.100:80"]);
+    // Lines go on, without the service.
+    let mut gone = 0;
+    while gone < 2 {
+        let doc = next_doc(&mut lines);
+        let services = doc["services"].as_array().expect("services").len();
+        assert!(services <= 1, "{doc}");
+        if services == 0 {
+            gone += 1;
+        }
+    }
+    assert!(proc.0.try_wait().unwrap().is_none(), "the watch ended");
+    ns.ipvsadm_ok(&["-A", "-t", "10.10.3.100:80", "-s", "rr"]);
+    let back = loop {
+        let doc = next_doc(&mut lines);
+        if doc["services"].as_array().is_some_and(|s| s.len() == 1) {
+            break doc;
+        }
+    };
+    assert_eq!(back["services"][0]["scheduler"], "rr", "{back}");
+    assert!(back["services"][0]["rates"].is_null(), "{back}");
+    assert!(proc.0.try_wait().unwrap().is_none(), "the watch ended");
+    drop(proc);
+
+    // The text listing: the service missing from the start is said on stderr each time; the
+    // watch ends with its count and 0.
+    let (status, out, err) = ns.exec(
+        IPVSCTL,
+        &[
+            "-Ln",
+            "-t",
+            "10.10.3.101:80",
+            "--watch",
+            "0.5",
+            "--count",
+            "2",
+        ],
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    assert_eq!(out, "");
+    assert_eq!(err, "No such service\nNo such service\n");
+}

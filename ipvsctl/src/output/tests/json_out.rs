@@ -201,6 +201,8 @@ fn watch_json_lines_carry_counters_rates_and_kernel_estimates() {
     assert!(svc(&docs[0])["rates"].is_null());
     assert!(svc(&docs[0])["destinations"][0]["rates"].is_null());
     assert_eq!(docs[1]["interval"], 2.0);
+    assert!(docs[0]["window"].is_null());
+    assert_eq!(docs[1]["window"], 2.0);
     assert_eq!(svc(&docs[1])["stats"]["conns"], 30);
     assert_eq!(svc(&docs[1])["stats"]["cps"], 4);
     assert_eq!(svc(&docs[1])["rates"]["conns"], 10.0);
