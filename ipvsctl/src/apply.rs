@@ -18,9 +18,13 @@ use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, Command};
 
-use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
+use std::collections::HashMap;
+use std::net::IpAddr;
 
-use crate::restore::{self, Step};
+use ipvs::{Change, DrainProgress, PlanOptions, ServiceKey, ServiceState, State};
+
+use crate::cli::{self, Unsaid};
+use crate::restore;
 use crate::session::{message, subcommand_matches, Session, Term};
 use crate::{interrupt, output};
 
@@ -130,7 +134,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    let desired = match parse_state(&text) {
+    let mut desired = match parse_desired(&text) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: {e}"))?;
@@ -145,14 +149,15 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     let ipvs = session.ipvs();
-    let current = match ipvs.read_state_for(&desired) {
+    let current = match ipvs.read_state_for(&desired.state) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: reading the table: {}", message(&e)))?;
             return Ok(255);
         }
     };
-    let plan = ipvs::plan(&current, &desired, &options);
+    desired.keep_unsaid(&current);
+    let plan = ipvs::plan(&current, &desired.state, &options);
     let listing = if json {
         output::plan_json(&plan)
     } else {
@@ -381,49 +386,103 @@ fn read_input(file: Option<&str>) -> io::Result<String> {
 /// The desired state from JSON (first non-blank character `{`) or from
 /// ipvsadm `-S` text, checked ([`State::validate`]).
 pub fn parse_state(text: &str) -> Result<State, String> {
-    let state = if text.trim_start().starts_with('{') {
-        output::parse_save_json(text)?
-    } else {
-        state_from_rules(text)?
-    };
-    state.validate().map_err(|e| e.to_string())?;
-    Ok(state)
+    parse_desired(text).map(|d| d.state)
 }
 
-/// `-A` and `-a` lines (what `-S` writes) as a state.
-fn state_from_rules(text: &str) -> Result<State, String> {
-    let steps = restore::parse_input("ipvsctl", text).map_err(|f| f.message)?;
-    let mut state = State::default();
-    let mut index = std::collections::HashMap::new();
-    for step in steps {
-        let (lines, changes) = match step {
-            Step::Changes { lines, changes } => (lines, changes),
-            Step::Command { line, .. } => return Err(not_a_state(line)),
-        };
-        for (line, change) in lines.into_iter().zip(changes) {
-            match change {
-                Change::AddService(s) => {
-                    if index.insert(s.key, state.services.len()).is_some() {
-                        return Err(format!("line {line}: the service is named twice"));
-                    }
-                    state.services.push(ServiceState::new(s));
+/// A desired state, and the destination fields its input could not say (ipvsadm `-S` text
+/// never writes `-x` or `-y`; JSON says every field): those stay as the table has them.
+struct Desired {
+    state: State,
+    unsaid: HashMap<(ServiceKey, IpAddr, u16), Unsaid>,
+}
+
+impl Desired {
+    /// Gives each field the input left unsaid the value `current` has, so that the plan
+    /// leaves it alone (a destination the table lacks gets ipvsadm's default, 0).
+    fn keep_unsaid(&mut self, current: &State) {
+        if self.unsaid.is_empty() {
+            return;
+        }
+        let have: HashMap<(ServiceKey, IpAddr, u16), &ipvs::Destination> = current
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.destinations
+                    .iter()
+                    .map(move |d| ((s.service.key, d.addr, d.port), d))
+            })
+            .collect();
+        for s in &mut self.state.services {
+            let key = s.service.key;
+            for d in &mut s.destinations {
+                let at = (key, d.addr, d.port);
+                let (Some(unsaid), Some(h)) = (self.unsaid.get(&at), have.get(&at)) else {
+                    continue;
+                };
+                if unsaid.upper_threshold {
+                    d.upper_threshold = h.upper_threshold;
                 }
-                Change::AddDestination {
-                    service,
-                    destination,
-                } => match index.get(&service) {
-                    Some(&i) => state.services[i].destinations.push(destination),
-                    None => {
-                        return Err(format!(
-                            "line {line}: a destination of a service that no -A line before it adds"
-                        ))
-                    }
-                },
-                _ => return Err(not_a_state(line)),
+                if unsaid.lower_threshold {
+                    d.lower_threshold = h.lower_threshold;
+                }
             }
         }
     }
-    Ok(state)
+}
+
+fn parse_desired(text: &str) -> Result<Desired, String> {
+    let desired = if text.trim_start().starts_with('{') {
+        Desired {
+            state: output::parse_save_json(text)?,
+            unsaid: HashMap::new(),
+        }
+    } else {
+        state_from_rules(text)?
+    };
+    desired.state.validate().map_err(|e| e.to_string())?;
+    Ok(desired)
+}
+
+/// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines.
+fn state_from_rules(text: &str) -> Result<Desired, String> {
+    let mut state = State::default();
+    let mut unsaid = HashMap::new();
+    let mut index = HashMap::new();
+    let mut words = Vec::new();
+    for (line, line_text) in restore::lines(text) {
+        restore::words(line_text, &mut words);
+        if words.is_empty() {
+            continue;
+        }
+        let inv = cli::parse("ipvsctl", &words, cli::Context::RestoreLine)
+            .map_err(|f| format!("line {line}: {}", f.message))?;
+        match inv.command {
+            cli::Command::Change(Change::AddService(s)) => {
+                if index.insert(s.key, state.services.len()).is_some() {
+                    return Err(format!("line {line}: the service is named twice"));
+                }
+                state.services.push(ServiceState::new(s));
+            }
+            cli::Command::Change(Change::AddDestination {
+                service,
+                destination,
+            }) => match index.get(&service) {
+                Some(&i) => {
+                    if inv.unsaid != Unsaid::default() {
+                        unsaid.insert((service, destination.addr, destination.port), inv.unsaid);
+                    }
+                    state.services[i].destinations.push(destination)
+                }
+                None => {
+                    return Err(format!(
+                        "line {line}: a destination of a service that no -A line before it adds"
+                    ))
+                }
+            },
+            _ => return Err(not_a_state(line)),
+        }
+    }
+    Ok(Desired { state, unsaid })
 }
 
 /// What `apply` says of a line that is neither `-A` nor `-a`.
@@ -444,6 +503,33 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(parse_state(&format!("  \n{json}")).unwrap(), a);
         assert_eq!(a.services[0].destinations[1].weight, 2);
+    }
+
+    #[test]
+    fn text_without_thresholds_keeps_the_tables_and_with_them_sets_them() {
+        let mut d = parse_desired(
+            "-A -t 10.0.0.1:80 -s rr\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1 -x 7\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.4:80 -m -w 1\n",
+        )
+        .unwrap();
+        let mut current = d.state.clone();
+        // .4 is not in the table: it gets ipvsadm's default.
+        current.services[0].destinations.pop();
+        for t in &mut current.services[0].destinations {
+            t.upper_threshold = 10;
+            t.lower_threshold = 5;
+        }
+        d.keep_unsaid(&current);
+        let ds = &d.state.services[0].destinations;
+        let th = |i: usize| (ds[i].upper_threshold, ds[i].lower_threshold);
+        assert_eq!([th(0), th(1), th(2)], [(10, 5), (7, 5), (0, 0)]);
+        let p = ipvs::plan(&current, &d.state, &PlanOptions::default());
+        assert_eq!(p.len(), 2, "{p:?}");
+        // JSON says every field: nothing is unsaid.
+        let json = serde_json::to_string(&d.state).unwrap();
+        assert!(parse_desired(&json).unwrap().unsaid.is_empty());
     }
 
     #[test]
