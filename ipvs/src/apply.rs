@@ -458,7 +458,7 @@ impl Ipvs {
                 Err(Error::BatchOverrun {
                     done,
                     unknown,
-                    refused: lost,
+                    refused: arrived,
                     not_sent,
                 }) => {
                     let answered = done.len();
@@ -472,7 +472,7 @@ impl Ipvs {
                             }
                         }
                     }
-                    let seen: HashSet<usize> = lost.iter().map(|(i, _)| *i).collect();
+                    let seen: HashSet<usize> = arrived.iter().map(|(i, _)| *i).collect();
                     unanswered.extend(
                         unknown
                             .clone()
@@ -480,7 +480,7 @@ impl Ipvs {
                             .map(|i| start + i),
                     );
                     if refused.is_none() {
-                        refused = lost
+                        refused = arrived
                             .into_iter()
                             .min_by_key(|(i, _)| *i)
                             .map(|(i, e)| (start + i, e));
