@@ -1,8 +1,9 @@
 //! Applying a desired [`State`], all or nothing.
 //!
 //! The table is read once, the plan is sent in batches. When the kernel refuses a change, the
-//! changes this run made are undone in reverse, and the table is read once more (only then) to
-//! tell two things apart:
+//! changes this run made are undone in reverse, and the services this run touched are read once
+//! more (only then, and by key: a dump that another writer tears could skip them) to tell two
+//! things apart:
 //!
 //! - a **conflict**: another writer changed the table between the read and the apply, so the
 //!   refused change met an object that was added or deleted underneath it (a service or a
@@ -18,6 +19,11 @@
 //! [`Refusal::superseded`]). The kernel keeps no version of an object, so an edit by another
 //! writer to an object that this run edits too, made before this run's edit, cannot be seen: the
 //! last writer wins, as with two `ipvsadm` runs.
+//!
+//! When the socket fails during a batch (the kernel's answers overflow its receive queue, a
+//! receive times out), the kernel has run some or all of the batch's changes without saying
+//! which: the same reading tells, each change the kernel made is undone like the others, and
+//! [`Refusal::unanswered`] says how many there were.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -65,11 +71,24 @@ pub struct Refusal {
     pub conflict: Option<Conflict>,
     /// How many changes had been made (and were undone, but for `superseded`).
     pub undone: usize,
+    /// How many changes were sent without an answer, because the socket failed (the answers
+    /// overflowed its receive queue, or a receive timed out): the kernel made some of them,
+    /// or all. The table was read back by key, and those the kernel made are counted in
+    /// `undone` and undone.
+    pub unanswered: usize,
     /// Undo changes not sent because another writer had changed their object after this run
     /// did (its change stays).
     pub superseded: usize,
     /// Undo changes that failed, with the kernel's reason.
     pub undo_failed: Vec<(Change, Error)>,
+}
+
+impl Refusal {
+    /// Whether the socket failed (an overrun of its receive queue, a timeout) rather than the
+    /// kernel refusing `change`: then `change` is only the first change without an answer.
+    pub fn is_socket_failure(&self) -> bool {
+        !matches!(self.error, Error::Kernel { .. })
+    }
 }
 
 /// What another writer changed between the read and the apply, as the refused change met it.
@@ -153,7 +172,15 @@ impl fmt::Display for ApplyError {
                 if let Some(c) = &r.conflict {
                     write!(f, "the table changed underneath: {c}; ")?;
                 }
-                write!(f, "{} failed: {}", Doing(&r.change), r.error.reason())?;
+                if r.is_socket_failure() {
+                    write!(
+                        f,
+                        "sending the changes failed: {}; {} changes got no answer, read back by key",
+                        r.error, r.unanswered
+                    )?;
+                } else {
+                    write!(f, "{} failed: {}", Doing(&r.change), r.error.reason())?;
+                }
                 if r.undo_failed.is_empty() {
                     write!(f, "; the {} changes made before it were undone", r.undone)
                 } else {
@@ -334,6 +361,13 @@ impl Ipvs {
         Ok(state)
     }
 
+    /// The services `keys` name (those the kernel has), each with its destinations, asked for
+    /// by key: no dump, which another writer could tear.
+    fn read_keys(&self, keys: &[ServiceKey]) -> Result<State> {
+        let services = self.services_by_key(keys)?.into_iter().flatten().collect();
+        Ok(State::from_servers(&self.with_destinations(services)?))
+    }
+
     /// Makes the kernel's table `desired`: validates it, reads the table once,
     /// plans ([`plan`]) and applies the plan ([`Ipvs::apply_plan`]). Returns
     /// the plan it carried out: empty when the table already matched.
@@ -382,9 +416,9 @@ impl Ipvs {
         self.apply_plan_until(p, &|| false)
     }
 
-    /// [`Ipvs::apply_plan`] that asks `stop` before each batch: when it says
-    /// yes, what was made is undone and the answer is [`ApplyError::Interrupted`]
-    /// (a signal to the program, say).
+    /// [`Ipvs::apply_plan`] that asks `stop` before each batch and once after the last: when
+    /// it says yes, what was made is undone and the answer is [`ApplyError::Interrupted`] (a
+    /// signal to the program, say), also when the plan was all sent.
     pub fn apply_plan_until(
         &self,
         p: &Plan,
@@ -392,17 +426,20 @@ impl Ipvs {
     ) -> std::result::Result<(), ApplyError> {
         let mut made: Vec<usize> = Vec::new();
         let mut start = 0;
-        while start < p.changes.len() {
+        loop {
             if stop() {
                 return Err(ApplyError::Interrupted {
                     undone: made.len(),
                     undo_failed: self.undo(p, &made),
                 });
             }
+            if start >= p.changes.len() {
+                return Ok(());
+            }
             let end = (start + BATCH).min(p.changes.len());
             let chunk = &p.changes[start..end];
             let mut refused: Option<(usize, Error)> = None;
-            let mut socket_failed = false;
+            let mut unanswered: Vec<usize> = Vec::new();
             match self.apply(chunk) {
                 Ok(results) => {
                     for (i, r) in results.into_iter().enumerate() {
@@ -416,10 +453,56 @@ impl Ipvs {
                         }
                     }
                 }
-                // The socket failed: what this batch did is unknown; undo
-                // what the earlier ones did.
+                // The answers overflowed the receive queue: the kernel ran every change sent,
+                // and the answers that came say only some outcomes.
+                Err(Error::BatchOverrun {
+                    done,
+                    unknown,
+                    refused: arrived,
+                    not_sent,
+                }) => {
+                    let answered = done.len();
+                    for (i, r) in done.into_iter().enumerate() {
+                        match r {
+                            Ok(()) => made.push(start + i),
+                            Err(e) => {
+                                if refused.is_none() {
+                                    refused = Some((start + i, e));
+                                }
+                            }
+                        }
+                    }
+                    let seen: HashSet<usize> = arrived.iter().map(|(i, _)| *i).collect();
+                    unanswered.extend(
+                        unknown
+                            .clone()
+                            .filter(|i| !seen.contains(i))
+                            .map(|i| start + i),
+                    );
+                    if refused.is_none() {
+                        refused = arrived
+                            .into_iter()
+                            .min_by_key(|(i, _)| *i)
+                            .map(|(i, e)| (start + i, e));
+                    }
+                    // No refusal among the answers that came: the overrun itself is the
+                    // failure (rebuilt as it was: every answered change succeeded).
+                    if refused.is_none() {
+                        refused = Some((
+                            start + unknown.start,
+                            Error::BatchOverrun {
+                                done: (0..answered).map(|_| Ok(())).collect(),
+                                unknown,
+                                refused: Vec::new(),
+                                not_sent,
+                            },
+                        ));
+                    }
+                }
+                // The socket failed (a receive timeout, say): the kernel may have run any
+                // change of the batch.
                 Err(e) => {
-                    socket_failed = true;
+                    unanswered.extend(start..end);
                     refused = Some((start, e));
                 }
             }
@@ -427,14 +510,13 @@ impl Ipvs {
                 return Err(ApplyError::Refused(Box::new(self.roll_back(
                     p,
                     &made,
+                    &unanswered,
                     i,
                     error,
-                    socket_failed,
                 ))));
             }
             start = end;
         }
-        Ok(())
     }
 
     /// Undoes the `made` changes of `p`, last first; returns the undo changes that failed.
@@ -455,18 +537,35 @@ impl Ipvs {
         }
     }
 
-    /// Reads the table once, finds what another writer changed (unless the socket failed),
-    /// and undoes the `made` changes of `p` that are still as this run left them.
+    /// Reads the services this run touched, by key (a dump torn by another writer would hide
+    /// some, and this run's changes to them would look another writer's), finds what another writer changed (unless the socket failed), finds which
+    /// `unanswered` changes the kernel made, and undoes the `made` changes of `p` and those,
+    /// each only while its object is still as this run left it.
     fn roll_back(
         &self,
         p: &Plan,
         made: &[usize],
+        unanswered: &[usize],
         refused: usize,
         error: Error,
-        socket_failed: bool,
     ) -> Refusal {
         let change = p.changes[refused].clone();
-        let now = self.read_state(false).ok();
+        let socket_failed = !matches!(error, Error::Kernel { .. });
+        let mut sent: Vec<(usize, bool)> = made
+            .iter()
+            .map(|&j| (j, true))
+            .chain(unanswered.iter().map(|&j| (j, false)))
+            .collect();
+        sent.sort_unstable();
+        let mut touched: Vec<ServiceKey> = sent
+            .iter()
+            .map(|&(j, _)| j)
+            .chain([refused])
+            .filter_map(|j| p.changes[j].service_key())
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let now = self.read_keys(&touched).ok();
         let seen = now.as_ref().map(Seen::of);
         let made_changes: Vec<&Change> = made.iter().map(|&j| &p.changes[j]).collect();
         let conflict = match &seen {
@@ -478,17 +577,20 @@ impl Ipvs {
             .map(|s| s.services.keys().copied().collect())
             .unwrap_or_default();
         let mut undo = Vec::new();
-        let mut superseded = 0;
-        for &j in made.iter().rev() {
-            // Without a reading, undo everything as planned.
+        let (mut superseded, mut undone) = (0, 0);
+        for &(j, answered) in sent.iter().rev() {
+            // Without a reading, undo everything as planned (an undo of an unanswered change
+            // the kernel did not make fails, and says so).
             let ours = match &seen {
                 Some(s) => s.still_ours(&p.changes[j], &mut services),
                 None => true,
             };
             if ours {
                 undo.push(p.undo[j].clone());
-            } else {
+                undone += 1;
+            } else if answered {
                 superseded += 1;
+                undone += 1;
             }
         }
         let undo_failed = self.undo_changes(&undo);
@@ -496,8 +598,9 @@ impl Ipvs {
             change,
             error,
             conflict,
-            undone: made.len(),
+            undone,
             superseded,
+            unanswered: unanswered.len(),
             undo_failed,
         }
     }

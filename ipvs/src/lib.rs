@@ -142,6 +142,22 @@ pub enum Change {
 }
 
 impl Change {
+    /// The service the change is about, if it is about one.
+    pub fn service_key(&self) -> Option<ServiceKey> {
+        match self {
+            Change::AddService(s) | Change::EditService(s) => Some(s.key),
+            Change::DeleteService(k) => Some(*k),
+            Change::AddDestination { service, .. }
+            | Change::EditDestination { service, .. }
+            | Change::DeleteDestination { service, .. } => Some(*service),
+            Change::Zero(k) => *k,
+            Change::Flush
+            | Change::SetTimeouts(_)
+            | Change::StartDaemon(_)
+            | Change::StopDaemon(_) => None,
+        }
+    }
+
     /// The operation, which decides how an errno reads.
     pub fn operation(&self) -> Operation {
         self.kind().0
@@ -272,6 +288,14 @@ impl Ipvs {
         self.socket()
             .set_timeout(timeout)
             .map_err(|e| Error::from_sys(Operation::Open, e))
+    }
+
+    /// Runs `f` on the handle's socket: for tests that shrink its receive queue and make its
+    /// sends hold more than fits (`IpvsSocket::set_receive_buffer`, `set_batch_limit`), so
+    /// that the kernel's answers overflow it.
+    #[doc(hidden)]
+    pub fn with_socket<T>(&self, f: impl FnOnce(&mut IpvsSocket) -> T) -> T {
+        f(&mut self.socket())
     }
 
     fn socket(&self) -> std::sync::MutexGuard<'_, IpvsSocket> {

@@ -9,18 +9,24 @@
 //! Exit codes: 0 done (or nothing to do; with `--check`: the table matches),
 //! 1 with `--check` when the table differs (the changes are printed), 2 for
 //! bad input or options (nothing is sent), 255 when the kernel refused a
-//! change (what was done before it is undone), 130 or 143 when SIGINT or
-//! SIGTERM came while the changes were sent (the batch in flight is finished,
-//! then what was done is undone; see [`crate::interrupt`]).
+//! change or the socket failed (what was done before it is undone), 130 or 143
+//! when SIGINT or SIGTERM came while the changes were sent, in the last batch
+//! too, or during `--drain`'s wait (the batch in flight is finished, then what
+//! was done is undone; see [`crate::interrupt`]), [`UNDO_FAILED`] when the
+//! undo failed too.
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, Command};
 
-use ipvs::{Change, DrainProgress, PlanOptions, ServiceState, State};
+use std::collections::HashMap;
+use std::net::IpAddr;
 
-use crate::restore::{self, Step};
+use ipvs::{Change, DrainProgress, PlanOptions, ServiceKey, ServiceState, State};
+
+use crate::cli::{self, Unsaid};
+use crate::restore;
 use crate::session::{message, subcommand_matches, Session, Term};
 use crate::{interrupt, output};
 
@@ -29,7 +35,7 @@ use crate::{interrupt, output};
 pub fn command() -> Command {
     Command::new("apply")
         .about("Make the table a desired state (JSON or ipvsadm -S text), all or nothing")
-        .long_about(
+        .long_about(format!(
             "Reads a desired state, compares it with the kernel's table and makes the \
              changes: edits in place wherever the kernel allows (scheduler, flags, persistence, \
              weights, forwarding, tunnel options, thresholds), deletes before adds. If the \
@@ -37,12 +43,16 @@ pub fn command() -> Command {
              another writer added or deleted a service or real server since the table was \
              read, the message says so and names it. The input is the \
              JSON save document (what -S --json writes) or ipvsadm -S text (-A and -a lines); \
-             the first non-blank character tells which. Services the input does not name stay \
-             unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
-             differs, 2 bad input (nothing changed), 255 the kernel refused a change (the table \
-             is left as it was), 130 or 143 on SIGINT or SIGTERM while the changes are sent \
-             (what was done is undone).",
-        )
+             the first non-blank character tells which; a text line without -x or -y (which -S \
+             never writes) keeps the real server's thresholds. Services the input does not name \
+             stay unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
+             differs, 2 bad input (nothing changed), 255 the kernel refused a change or the \
+             socket failed (what was done is undone: the table is as it was), 130 or 143 on \
+             SIGINT or SIGTERM from the first change sent to the last, --drain's wait included \
+             (what was done is undone, even when the signal came during the last batch), \
+             {UNDO_FAILED} when undoing failed too: the table is NOT as it was (the message \
+             says how many undo changes failed).",
+        ))
         .disable_version_flag(true)
         .arg(
             Arg::new("file")
@@ -130,7 +140,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    let desired = match parse_state(&text) {
+    let mut desired = match parse_desired(&text) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: {e}"))?;
@@ -145,14 +155,15 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     let ipvs = session.ipvs();
-    let current = match ipvs.read_state_for(&desired) {
+    let current = match ipvs.read_state_for(&desired.state) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: reading the table: {}", message(&e)))?;
             return Ok(255);
         }
     };
-    let plan = ipvs::plan(&current, &desired, &options);
+    desired.keep_unsaid(&current);
+    let plan = ipvs::plan(&current, &desired.state, &options);
     let listing = if json {
         output::plan_json(&plan)
     } else {
@@ -170,98 +181,191 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
         return Ok(0);
     }
+    // SIGINT and SIGTERM from here on: the batch in flight ends, what was made is undone.
+    interrupt::watch()?;
     let applied = match drain {
-        None => {
-            // SIGINT and SIGTERM from here on: the batch in flight ends, what was made is undone.
-            interrupt::watch()?;
-            ipvs.apply_plan_until(&plan, &|| interrupt::received().is_some())
-        }
-        Some(timeout) => {
-            // The deletes wait for the drain: everything else first, then the destinations
-            // to delete go to weight 0, and when their connections are gone, the deletes.
-            let (mut now, mut later) = (ipvs::Plan::default(), ipvs::Plan::default());
-            for (c, u) in plan.changes.iter().zip(&plan.undo) {
-                let part = match c {
-                    Change::DeleteDestination { .. } | Change::DeleteService(_) => &mut later,
-                    _ => &mut now,
-                };
-                part.push(c.clone(), u.clone());
-            }
-            match ipvs.apply_plan(&now) {
-                Err(e) => Err(e),
-                Ok(()) => {
-                    let undo_now: Vec<Change> = now.undo.iter().rev().cloned().collect();
-                    match drain_first(ipvs, &current, &later, timeout, term)? {
-                        Err(code) => {
-                            let _ = ipvs.apply(&undo_now);
-                            return Ok(code);
-                        }
-                        Ok(weights) => {
-                            let r = ipvs.apply_plan(&later);
-                            if r.is_err() {
-                                // The drained servers get their weights back, then what
-                                // came before the deletes is undone.
-                                let _ = ipvs.apply(&weights);
-                                let _ = ipvs.apply(&undo_now);
-                            }
-                            r
-                        }
-                    }
-                }
-            }
-        }
+        None => ipvs.apply_plan_until(&plan, &|| interrupt::received().is_some()),
+        Some(timeout) => match apply_draining(ipvs, &current, &plan, timeout, term)? {
+            Ok(()) => Ok(()),
+            Err(code) => return Ok(code),
+        },
     };
     match applied {
         Ok(()) => {
-            if json {
-                term.print(&listing)?;
-            } else {
-                term.print(&listing)?;
+            term.print(&listing)?;
+            if !json {
                 term.print(&format!("apply: {} changes made\n", plan.len()))?;
             }
             Ok(0)
         }
-        Err(ipvs::ApplyError::Refused(r)) => {
-            term.error(&refusal_message(&r))?;
-            Ok(255)
+        Err(e) => failed(e, &Undone::default(), term),
+    }
+}
+
+/// The exit status when undoing a failed or interrupted apply failed too: the table is NOT
+/// as it was. Apart from ipvsadm's 0, 1, 2 and 255 and from 128 + a signal.
+pub const UNDO_FAILED: i32 = 3;
+
+/// What was undone besides what the library's apply undid itself (`--drain`'s weights and the
+/// changes made before the deletes).
+#[derive(Default)]
+struct Undone {
+    /// Changes undone (weights given back included).
+    done: usize,
+    /// Of them, those the kernel refused.
+    failed: usize,
+}
+
+impl Undone {
+    /// Sends `undo` and counts it.
+    fn send(&mut self, ipvs: &ipvs::Ipvs, undo: &[Change]) {
+        if undo.is_empty() {
+            return;
         }
-        Err(ipvs::ApplyError::Interrupted {
+        self.done += undo.len();
+        self.failed += match ipvs.apply(undo) {
+            Ok(rs) => rs.iter().filter(|r| r.is_err()).count(),
+            Err(_) => undo.len(),
+        };
+    }
+}
+
+/// Says why the apply failed and how the undo went (with `more`, undone besides); returns the
+/// exit status: 255 refused, 128 + the signal interrupted, [`UNDO_FAILED`] when an undo failed.
+fn failed(e: ipvs::ApplyError, more: &Undone, term: &mut Term) -> io::Result<i32> {
+    match e {
+        ipvs::ApplyError::Refused(r) => {
+            term.error(&refusal_message(&r, more))?;
+            Ok(if r.undo_failed.is_empty() && more.failed == 0 {
+                255
+            } else {
+                UNDO_FAILED
+            })
+        }
+        ipvs::ApplyError::Interrupted {
             undone,
             undo_failed,
-        }) => {
+        } => {
             let signal = interrupt::received().unwrap_or(libc::SIGINT);
-            let how = if undo_failed.is_empty() {
+            let undone = undone + more.done;
+            let failures = undo_failed.len() + more.failed;
+            let how = if failures == 0 {
                 format!("the {undone} changes made were undone; the table is as it was")
             } else {
                 format!(
-                    "undoing the {undone} changes made failed {} times: the table is NOT as it was",
-                    undo_failed.len()
+                    "undoing the {undone} changes made failed {failures} times: the table is NOT as it was"
                 )
             };
             term.error(&format!(
                 "apply: interrupted by {}: {how}",
                 interrupt::name(signal)
             ))?;
-            Ok(interrupt::exit_code(signal))
+            Ok(if failures == 0 {
+                interrupt::exit_code(signal)
+            } else {
+                UNDO_FAILED
+            })
         }
-        Err(e) => {
+        e => {
             term.error(&format!("apply: {e}"))?;
             Ok(255)
         }
     }
 }
 
+/// `apply --drain`: everything but the deletes first, then the real servers to delete go to
+/// weight 0 and the deletes wait until their connections are gone. A refusal, a failed drain
+/// or a signal in any phase undoes it all: the library undoes the phase it was in, then the
+/// drained servers get their weights back and the changes made before the deletes are undone.
+/// `Err` carries the exit status, the failure said.
+fn apply_draining(
+    ipvs: &ipvs::Ipvs,
+    current: &State,
+    plan: &ipvs::Plan,
+    timeout: Option<Duration>,
+    term: &mut Term,
+) -> io::Result<Result<(), i32>> {
+    let stop = || interrupt::received().is_some();
+    let (mut now, mut later) = (ipvs::Plan::default(), ipvs::Plan::default());
+    for (c, u) in plan.changes.iter().zip(&plan.undo) {
+        let part = match c {
+            Change::DeleteDestination { .. } | Change::DeleteService(_) => &mut later,
+            _ => &mut now,
+        };
+        part.push(c.clone(), u.clone());
+    }
+    if let Err(e) = ipvs.apply_plan_until(&now, &stop) {
+        return failed(e, &Undone::default(), term).map(Err);
+    }
+    let undo_now: Vec<Change> = now.undo.iter().rev().cloned().collect();
+    let record = WeightRecord::of(ipvs);
+    let restore = weights_of_doomed(current, &later, &record.read(term)?);
+    record.write(&restore, term)?;
+    let failure = match drain_first(ipvs, &later, timeout, term)? {
+        Drained::Done => match ipvs.apply_plan_until(&later, &stop) {
+            Ok(()) => {
+                record.remove(term)?;
+                return Ok(Ok(()));
+            }
+            Err(e) => Err(e),
+        },
+        Drained::Failed(e) => Ok(e),
+        Drained::Interrupted => Err(ipvs::ApplyError::Interrupted {
+            undone: 0,
+            undo_failed: Vec::new(),
+        }),
+    };
+    // The drained servers get their weights back, then what came before the deletes is undone.
+    let mut more = Undone::default();
+    more.send(ipvs, &restore);
+    if more.failed == 0 {
+        record.remove(term)?;
+    }
+    more.send(ipvs, &undo_now);
+    match failure {
+        Err(e) => failed(e, &more, term).map(Err),
+        Ok(e) => {
+            let how = if more.failed == 0 {
+                format!(
+                    "the drained real servers got their weights back and the {} changes made \
+                     were undone; the table is as it was",
+                    now.len()
+                )
+            } else {
+                format!(
+                    "giving back the weights and undoing the {} changes made failed {} times: \
+                     the table is NOT as it was",
+                    now.len(),
+                    more.failed
+                )
+            };
+            term.error(&format!("apply: draining: {}\napply: {how}", message(&e)))?;
+            Ok(Err(if more.failed == 0 { 255 } else { UNDO_FAILED }))
+        }
+    }
+}
+
 /// What a refused apply says on stderr: the refused change as an ipvsadm line with ipvsadm's
-/// reason, what another writer changed when that is why, and how the undo went.
-fn refusal_message(r: &ipvs::Refusal) -> String {
-    let mut one = ipvs::Plan::default();
-    one.push(r.change.clone(), r.change.clone());
-    let one = output::plan_text(&one);
-    let mut msg = format!(
-        "apply: the kernel refused `{}': {}",
-        one.trim_end(),
-        message(&r.error)
-    );
+/// reason (or the socket's failure), what another writer changed when that is why, and how
+/// the undo went (with `more`, undone besides).
+fn refusal_message(r: &ipvs::Refusal, more: &Undone) -> String {
+    let mut msg = if r.is_socket_failure() {
+        format!(
+            "apply: sending the changes failed: {}; {} changes got no answer, so the table \
+             was read back by key to find which the kernel made",
+            message(&r.error),
+            r.unanswered
+        )
+    } else {
+        let mut one = ipvs::Plan::default();
+        one.push(r.change.clone(), r.change.clone());
+        let one = output::plan_text(&one);
+        format!(
+            "apply: the kernel refused `{}': {}",
+            one.trim_end(),
+            message(&r.error)
+        )
+    };
     if let Some(c) = &r.conflict {
         msg.push_str(&format!(
             "\napply: the table changed underneath since it was read: {c}"
@@ -272,39 +376,190 @@ fn refusal_message(r: &ipvs::Refusal) -> String {
     } else {
         "the table is as it was"
     };
-    if !r.undo_failed.is_empty() {
+    let undone = r.undone + more.done;
+    let failures = r.undo_failed.len() + more.failed;
+    if failures != 0 {
         msg.push_str(&format!(
-            "\napply: undoing the {} changes made before it failed {} times: \
-             the table is NOT as it was",
-            r.undone,
-            r.undo_failed.len()
+            "\napply: undoing the {undone} changes made before it failed {failures} times: \
+             the table is NOT as it was"
         ));
     } else if r.superseded != 0 {
         msg.push_str(&format!(
-            "\napply: the {} changes made before it were undone but for {} whose object \
+            "\napply: the {undone} changes made before it were undone but for {} whose object \
              another writer changed since; {after}",
-            r.undone, r.superseded
+            r.superseded
         ));
     } else {
         msg.push_str(&format!(
-            "\napply: the {} changes made before it were undone; {after}",
-            r.undone
+            "\napply: the {undone} changes made before it were undone; {after}"
         ));
     }
     msg
 }
 
+/// Where `apply --drain` keeps the weights of the real servers it drains (a save document of
+/// those servers), one file per network namespace, from before the first weight goes to 0
+/// until the deletes are done or the weights are given back. A run killed in between (SIGKILL,
+/// a crash) leaves the servers at weight 0; the next `apply --drain` of the namespace finds the
+/// weights here, so that if it fails too it gives back these, not the 0 it read.
+const WEIGHT_RECORDS: &str = "/run/ipvsctl";
+
+/// The weight record of one namespace (see [`WEIGHT_RECORDS`]); `None` when the namespace
+/// cannot be named (its file cannot be looked at).
+struct WeightRecord(Option<std::path::PathBuf>);
+
+impl WeightRecord {
+    fn of(ipvs: &ipvs::Ipvs) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let ns = ipvs
+            .netns()
+            .unwrap_or(std::path::Path::new("/proc/self/ns/net"));
+        WeightRecord(std::fs::metadata(ns).ok().map(|m| {
+            std::path::Path::new(WEIGHT_RECORDS).join(format!(
+                "drain-weights-{}-{}.json",
+                m.dev(),
+                m.ino()
+            ))
+        }))
+    }
+
+    /// The recorded servers with their weights (none when there is no record).
+    fn read(&self, term: &mut Term) -> io::Result<State> {
+        let Some(path) = &self.0 else {
+            return Ok(State::default());
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => match output::parse_save_json(&text) {
+                Ok(state) => Ok(state),
+                Err(e) => {
+                    term.error(&format!(
+                        "apply: {}: {e}: the weights recorded there are not used",
+                        path.display()
+                    ))?;
+                    Ok(State::default())
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => {
+                term.error(&format!("apply: {}: {e}", path.display()))?;
+                Ok(State::default())
+            }
+        }
+    }
+
+    /// Records the weights `restore` gives back. A failure is said, not fatal: the run
+    /// itself still gives them back.
+    fn write(&self, restore: &[Change], term: &mut Term) -> io::Result<()> {
+        let Some(path) = &self.0 else { return Ok(()) };
+        if restore.is_empty() {
+            return Ok(());
+        }
+        let mut state = State::default();
+        for c in restore {
+            if let Change::EditDestination {
+                service,
+                destination,
+            } = c
+            {
+                match state
+                    .services
+                    .iter_mut()
+                    .find(|s| s.service.key == *service)
+                {
+                    Some(s) => s.destinations.push(*destination),
+                    None => state.services.push(
+                        ServiceState::new(ipvs::Service::new(*service))
+                            .with_destination(*destination),
+                    ),
+                }
+            }
+        }
+        let json = serde_json::to_string(&state).map_err(io::Error::other);
+        let written = std::fs::create_dir_all(WEIGHT_RECORDS)
+            .and(json)
+            .and_then(|j| std::fs::write(path, j));
+        if let Err(e) = written {
+            term.error(&format!(
+                "apply: cannot record the weights to give back in {}: {e}",
+                path.display()
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// The weights are given back, or their servers deleted: the record goes.
+    fn remove(&self, term: &mut Term) -> io::Result<()> {
+        let Some(path) = &self.0 else { return Ok(()) };
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                term.error(&format!("apply: {}: {e}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The changes that give the real servers `plan` deletes their weights back: as `current` has
+/// them, but a server at weight 0 that `recorded` has (a drain that was killed) gets the
+/// recorded weight.
+fn weights_of_doomed(current: &State, plan: &ipvs::Plan, recorded: &State) -> Vec<Change> {
+    let recorded: HashMap<(ServiceKey, IpAddr, u16), u32> = recorded
+        .services
+        .iter()
+        .flat_map(|s| {
+            s.destinations
+                .iter()
+                .map(move |d| ((s.service.key, d.addr, d.port), d.weight))
+        })
+        .collect();
+    let doomed: std::collections::HashSet<(ServiceKey, IpAddr, u16)> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => Some((*service, *addr, *port)),
+            _ => None,
+        })
+        .collect();
+    current
+        .services
+        .iter()
+        .flat_map(|s| s.destinations.iter().map(move |d| (s.service.key, d)))
+        .filter(|(k, d)| doomed.contains(&(*k, d.addr, d.port)))
+        .map(|(service, d)| {
+            let weight = match recorded.get(&(service, d.addr, d.port)) {
+                Some(&w) if d.weight == 0 => w,
+                _ => d.weight,
+            };
+            Change::EditDestination {
+                service,
+                destination: d.with_weight(weight),
+            }
+        })
+        .collect()
+}
+
+/// How `--drain`'s wait ended.
+enum Drained {
+    /// Every real server to delete is at weight 0 without connections (or the timeout passed).
+    Done,
+    /// A drain step failed.
+    Failed(ipvs::Error),
+    /// SIGINT or SIGTERM came.
+    Interrupted,
+}
+
 /// `--drain`: every destination the plan deletes goes to weight 0 first, and the plan waits
-/// until their active and inactive connections are 0 (or `timeout` passes). Returns the
-/// changes that give them their weights back (for a failed apply), or the exit code when the
-/// kernel refused (their weights are given back then).
+/// until their active and inactive connections are 0 (or `timeout` passes), or a signal comes.
 fn drain_first(
     ipvs: &ipvs::Ipvs,
-    current: &State,
     plan: &ipvs::Plan,
     timeout: Option<Duration>,
     term: &mut Term,
-) -> io::Result<Result<Vec<Change>, i32>> {
+) -> io::Result<Drained> {
     let doomed: Vec<(ipvs::ServiceKey, std::net::IpAddr, u16)> = plan
         .changes
         .iter()
@@ -317,37 +572,26 @@ fn drain_first(
             _ => None,
         })
         .collect();
-    let restore: Vec<Change> = current
-        .services
-        .iter()
-        .flat_map(|s| s.destinations.iter().map(move |d| (s.service.key, d)))
-        .filter(|(k, d)| doomed.contains(&(*k, d.addr, d.port)))
-        .map(|(service, d)| Change::EditDestination {
-            service,
-            destination: *d,
-        })
-        .collect();
     let start = Instant::now();
     let mut shown: Vec<(usize, u32, u32)> = Vec::new();
     loop {
         let force = timeout.is_some_and(|t| start.elapsed() >= t);
         let mut waiting = Vec::new();
         for (i, (service, addr, port)) in doomed.iter().enumerate() {
+            if interrupt::received().is_some() {
+                return Ok(Drained::Interrupted);
+            }
             match ipvs.drain_step(service, *addr, *port, true, force) {
                 Ok(Some(DrainProgress::Waiting { active, inactive })) => {
                     waiting.push((i, active, inactive))
                 }
                 // Done, or gone already (another writer): the delete will tell.
                 Ok(_) => {}
-                Err(e) => {
-                    let _ = ipvs.apply(&restore);
-                    term.error(&format!("apply: draining: {}", message(&e)))?;
-                    return Ok(Err(255));
-                }
+                Err(e) => return Ok(Drained::Failed(e)),
             }
         }
         if waiting.is_empty() {
-            return Ok(Ok(restore));
+            return Ok(Drained::Done);
         }
         if waiting != shown {
             for &(i, active, inactive) in &waiting {
@@ -363,7 +607,13 @@ fn drain_first(
             term.flush()?;
             shown = waiting;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        // Half a second between reads, ended early by a signal.
+        for _ in 0..10 {
+            if interrupt::received().is_some() {
+                return Ok(Drained::Interrupted);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -380,50 +630,105 @@ fn read_input(file: Option<&str>) -> io::Result<String> {
 
 /// The desired state from JSON (first non-blank character `{`) or from
 /// ipvsadm `-S` text, checked ([`State::validate`]).
+#[cfg(test)]
 pub fn parse_state(text: &str) -> Result<State, String> {
-    let state = if text.trim_start().starts_with('{') {
-        output::parse_save_json(text)?
-    } else {
-        state_from_rules(text)?
-    };
-    state.validate().map_err(|e| e.to_string())?;
-    Ok(state)
+    parse_desired(text).map(|d| d.state)
 }
 
-/// `-A` and `-a` lines (what `-S` writes) as a state.
-fn state_from_rules(text: &str) -> Result<State, String> {
-    let steps = restore::parse_input("ipvsctl", text).map_err(|f| f.message)?;
-    let mut state = State::default();
-    let mut index = std::collections::HashMap::new();
-    for step in steps {
-        let (lines, changes) = match step {
-            Step::Changes { lines, changes } => (lines, changes),
-            Step::Command { line, .. } => return Err(not_a_state(line)),
-        };
-        for (line, change) in lines.into_iter().zip(changes) {
-            match change {
-                Change::AddService(s) => {
-                    if index.insert(s.key, state.services.len()).is_some() {
-                        return Err(format!("line {line}: the service is named twice"));
-                    }
-                    state.services.push(ServiceState::new(s));
+/// A desired state, and the destination fields its input could not say (ipvsadm `-S` text
+/// never writes `-x` or `-y`; JSON says every field): those stay as the table has them.
+struct Desired {
+    state: State,
+    unsaid: HashMap<(ServiceKey, IpAddr, u16), Unsaid>,
+}
+
+impl Desired {
+    /// Gives each field the input left unsaid the value `current` has, so that the plan
+    /// leaves it alone (a destination the table lacks gets ipvsadm's default, 0).
+    fn keep_unsaid(&mut self, current: &State) {
+        if self.unsaid.is_empty() {
+            return;
+        }
+        let have: HashMap<(ServiceKey, IpAddr, u16), &ipvs::Destination> = current
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.destinations
+                    .iter()
+                    .map(move |d| ((s.service.key, d.addr, d.port), d))
+            })
+            .collect();
+        for s in &mut self.state.services {
+            let key = s.service.key;
+            for d in &mut s.destinations {
+                let at = (key, d.addr, d.port);
+                let (Some(unsaid), Some(h)) = (self.unsaid.get(&at), have.get(&at)) else {
+                    continue;
+                };
+                if unsaid.upper_threshold {
+                    d.upper_threshold = h.upper_threshold;
                 }
-                Change::AddDestination {
-                    service,
-                    destination,
-                } => match index.get(&service) {
-                    Some(&i) => state.services[i].destinations.push(destination),
-                    None => {
-                        return Err(format!(
-                            "line {line}: a destination of a service that no -A line before it adds"
-                        ))
-                    }
-                },
-                _ => return Err(not_a_state(line)),
+                if unsaid.lower_threshold {
+                    d.lower_threshold = h.lower_threshold;
+                }
             }
         }
     }
-    Ok(state)
+}
+
+fn parse_desired(text: &str) -> Result<Desired, String> {
+    let desired = if text.trim_start().starts_with('{') {
+        Desired {
+            state: output::parse_save_json(text)?,
+            unsaid: HashMap::new(),
+        }
+    } else {
+        state_from_rules(text)?
+    };
+    desired.state.validate().map_err(|e| e.to_string())?;
+    Ok(desired)
+}
+
+/// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines.
+fn state_from_rules(text: &str) -> Result<Desired, String> {
+    let mut state = State::default();
+    let mut unsaid = HashMap::new();
+    let mut index = HashMap::new();
+    let mut words = Vec::new();
+    for (line, line_text) in restore::lines(text) {
+        restore::words(line_text, &mut words);
+        if words.is_empty() {
+            continue;
+        }
+        let inv = cli::parse("ipvsctl", &words, cli::Context::RestoreLine)
+            .map_err(|f| format!("line {line}: {}", f.message))?;
+        match inv.command {
+            cli::Command::Change(Change::AddService(s)) => {
+                if index.insert(s.key, state.services.len()).is_some() {
+                    return Err(format!("line {line}: the service is named twice"));
+                }
+                state.services.push(ServiceState::new(s));
+            }
+            cli::Command::Change(Change::AddDestination {
+                service,
+                destination,
+            }) => match index.get(&service) {
+                Some(&i) => {
+                    if inv.unsaid != Unsaid::default() {
+                        unsaid.insert((service, destination.addr, destination.port), inv.unsaid);
+                    }
+                    state.services[i].destinations.push(destination)
+                }
+                None => {
+                    return Err(format!(
+                        "line {line}: a destination of a service that no -A line before it adds"
+                    ))
+                }
+            },
+            _ => return Err(not_a_state(line)),
+        }
+    }
+    Ok(Desired { state, unsaid })
 }
 
 /// What `apply` says of a line that is neither `-A` nor `-a`.
@@ -444,6 +749,33 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(parse_state(&format!("  \n{json}")).unwrap(), a);
         assert_eq!(a.services[0].destinations[1].weight, 2);
+    }
+
+    #[test]
+    fn text_without_thresholds_keeps_the_tables_and_with_them_sets_them() {
+        let mut d = parse_desired(
+            "-A -t 10.0.0.1:80 -s rr\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1 -x 7\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.4:80 -m -w 1\n",
+        )
+        .unwrap();
+        let mut current = d.state.clone();
+        // .4 is not in the table: it gets ipvsadm's default.
+        current.services[0].destinations.pop();
+        for t in &mut current.services[0].destinations {
+            t.upper_threshold = 10;
+            t.lower_threshold = 5;
+        }
+        d.keep_unsaid(&current);
+        let ds = &d.state.services[0].destinations;
+        let th = |i: usize| (ds[i].upper_threshold, ds[i].lower_threshold);
+        assert_eq!([th(0), th(1), th(2)], [(10, 5), (7, 5), (0, 0)]);
+        let p = ipvs::plan(&current, &d.state, &PlanOptions::default());
+        assert_eq!(p.len(), 2, "{p:?}");
+        // JSON says every field: nothing is unsaid.
+        let json = serde_json::to_string(&d.state).unwrap();
+        assert!(parse_desired(&json).unwrap().unsaid.is_empty());
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! Once [`watch`] is called (just before the first change is sent), the two signals no longer
 //! end the process: they raise a flag that the senders read between batches. The batch in
 //! flight is always finished (the kernel has done it by the time its send returns); then `-R`
-//! stops and says which input lines were applied, and `apply` undoes what it made. Either
-//! exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports
-//! a process the signal ended. Before [`watch`] (reading and checking the input), the signals
+//! stops and says which input lines were applied, and `apply` undoes what it made (the flag is
+//! read once more after the last batch, so a signal during it undoes that too). Either exits
+//! with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports a
+//! process the signal ended (`apply`: 3 when its undo failed). Before [`watch`] (reading and checking the input), the signals
 //! end the process as usual: nothing has been sent then.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -100,8 +100,11 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
         // ipvsadm refuses to nest restores ("avoid infinite loop").
         return Err(Failure::try_help(prog));
     }
+    let unsaid = e.unsaid();
     let command = e.finish().map_err(Failure::usage)?;
-    globals.finish(command)
+    let mut invocation = globals.finish(command)?;
+    invocation.unsaid = unsaid;
+    Ok(invocation)
 }
 
 /// A global option, wherever it is.
@@ -153,12 +156,25 @@ pub enum Context {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
     pub command: Command,
+    /// What the command leaves unsaid (see [`Unsaid`]).
+    pub unsaid: Unsaid,
     /// `--json`.
     pub json: bool,
     /// `--netns NAME|PATH`.
     pub netns: Option<String>,
     /// `--watch SECONDS [--count N]`, only with a listing.
     pub watch: Option<Watch>,
+}
+
+/// The fields of a destination command (`-a`, `-e`) that no option gave: the command sends
+/// ipvsadm's default for them, but a desired state read from `-S` text (which never writes
+/// `-x` or `-y`) cannot say them, so `apply` keeps the table's values there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unsaid {
+    /// No `-x`.
+    pub upper_threshold: bool,
+    /// No `-y`.
+    pub lower_threshold: bool,
 }
 
 /// `--watch SECONDS [--count N]`: repeat a listing.

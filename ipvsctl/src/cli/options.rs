@@ -501,7 +501,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.dest.upper = number(v, 0, MAX_WEIGHT, "u_threshold")? as u32;
+            e.dest.upper = Some(number(v, 0, MAX_WEIGHT, "u_threshold")? as u32);
             Ok(())
         }),
         ..OPTION
@@ -520,7 +520,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.dest.lower = number(v, 0, MAX_WEIGHT, "l_threshold")? as u32;
+            e.dest.lower = Some(number(v, 0, MAX_WEIGHT, "l_threshold")? as u32);
             Ok(())
         }),
         ..OPTION

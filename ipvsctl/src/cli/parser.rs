@@ -16,7 +16,7 @@ use ipvs::{
 use super::options;
 use super::rules::{check_command, check_tunnel, Cmd, Column, Legal, OptSet, Tun, ALL_COMMANDS};
 use super::values::{ipvsadm_message, parse_service, string_to_number};
-use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Watch};
+use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Unsaid, Watch};
 
 // The ranges are the library's, which checks the same values in JSON and Rust.
 const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
@@ -41,6 +41,7 @@ impl Globals {
         self.check_watch(&command)?;
         Ok(Invocation {
             command,
+            unsaid: Unsaid::default(),
             json: self.json,
             netns: self.netns,
             watch: self.watch.map(|interval| Watch {
@@ -115,8 +116,10 @@ pub struct Dest {
     pub port: u16,
     pub forward: Fwd,
     pub weight: u32,
-    pub upper: u32,
-    pub lower: u32,
+    /// `-x`; `None` when the invocation does not give it (ipvsadm sends 0).
+    pub upper: Option<u32>,
+    /// `-y`; `None` when the invocation does not give it (ipvsadm sends 0).
+    pub lower: Option<u32>,
     pub tun: Tun,
     pub tun_port: u16,
     pub tun_flags: TunnelFlags,
@@ -179,8 +182,8 @@ impl Entry {
                 port: 0,
                 forward: Fwd::Route,
                 weight: 1,
-                upper: 0,
-                lower: 0,
+                upper: None,
+                lower: None,
                 tun: Tun::Ipip,
                 tun_port: 0,
                 tun_flags: TunnelFlags::empty(),
@@ -300,6 +303,17 @@ impl Entry {
 
     /// The checks of `process_options` that follow `generic_opt_check`, and
     /// the command they leave.
+    /// What a destination command leaves to ipvsadm's defaults only because no option names it.
+    pub fn unsaid(&self) -> Unsaid {
+        match self.cmd {
+            Cmd::AddDest | Cmd::EditDest => Unsaid {
+                upper_threshold: self.dest.upper.is_none(),
+                lower_threshold: self.dest.lower.is_none(),
+            },
+            _ => Unsaid::default(),
+        }
+    }
+
     pub fn finish(self) -> Result<Command, String> {
         let change = match self.cmd {
             Cmd::Add | Cmd::Edit => {
@@ -419,8 +433,8 @@ impl Entry {
             port,
             forward,
             weight: d.weight,
-            upper_threshold: d.upper,
-            lower_threshold: d.lower,
+            upper_threshold: d.upper.unwrap_or(0),
+            lower_threshold: d.lower.unwrap_or(0),
         })
     }
 

@@ -571,3 +571,72 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
     );
     let _ = std::fs::remove_file(&stop);
 }
+
+/// ipvsadm's `-S` never writes `-x` or `-y`: its text cannot say the thresholds, so apply keeps
+/// the table's. On an unchanged table `--check` exits 0 and apply changes nothing; a weight
+/// changed in the text is edited with the thresholds kept; a `-x` the text does give is set.
+#[test]
+fn apply_of_ipvsadm_save_text_keeps_the_thresholds_it_cannot_say() {
+    let ns = NetNs::new();
+    ns.ipvsadm_ok(&["-A", "-t", "10.1.0.1:80", "-s", "rr"]);
+    for (real, weight, upper, lower) in [
+        ("10.2.0.1:80", "1", "10", "5"),
+        ("10.2.0.2:80", "2", "20", "3"),
+    ] {
+        ns.ipvsadm_ok(&[
+            "-a",
+            "-t",
+            "10.1.0.1:80",
+            "-r",
+            real,
+            "-m",
+            "-w",
+            weight,
+            "-x",
+            upper,
+            "-y",
+            lower,
+        ]);
+    }
+    let thresholds = |ns: &NetNs| -> Vec<(u32, u32, u32)> {
+        open(ns).read_state(false).expect("read_state").services[0]
+            .destinations
+            .iter()
+            .map(|d| (d.weight, d.upper_threshold, d.lower_threshold))
+            .collect()
+    };
+    let mut before = thresholds(&ns);
+    before.sort();
+    assert_eq!(before, [(1, 10, 5), (2, 20, 3)]);
+    let sh = |script: &str| ns.exec("sh", &["-c", script]);
+
+    let (code, out, err) = sh("ipvsadm -Sn | ipvsctl apply --check");
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    let (code, out, err) = sh("ipvsadm -Sn | ipvsctl apply --prune");
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "apply: no change: the table already matches\n", "")
+    );
+    let mut now = thresholds(&ns);
+    now.sort();
+    assert_eq!(now, before);
+
+    // The weight the text changes is edited; the thresholds it cannot say stay.
+    let (code, out, err) = sh("ipvsadm -Sn | sed 's/-w 2/-w 4/' | ipvsctl apply");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("apply: 1 changes made\n"), "{out}");
+    let mut now = thresholds(&ns);
+    now.sort();
+    assert_eq!(now, [(1, 10, 5), (4, 20, 3)]);
+
+    // A threshold the text gives is set; the other stays.
+    let (code, out, err) = sh("ipvsadm -Sn | sed 's/-w 4/-w 4 -x 30/' | ipvsctl apply");
+    assert_eq!(code, 0, "{out}{err}");
+    let mut now = thresholds(&ns);
+    now.sort();
+    assert_eq!(now, [(1, 10, 5), (4, 30, 3)]);
+    assert_eq!(
+        sh("ipvsadm -Sn | sed 's/-w 4/-w 4 -x 30/' | ipvsctl apply --check").0,
+        0
+    );
+}

@@ -496,7 +496,7 @@ fn apply_drain_meets_another_writer_and_says_so() {
         "apply: the kernel refused `-D -t 10.8.4.100:81': No such service\n\
          apply: the table changed underneath since it was read: another writer deleted the \
          service TCP 10.8.4.100:81\n\
-         apply: the 1 changes made before it were undone; the table is as the other writer \
+         apply: the 3 changes made before it were undone; the table is as the other writer \
          left it\n"
     );
     assert_eq!(

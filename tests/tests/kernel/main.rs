@@ -28,6 +28,7 @@ mod forwarding;
 mod hostile;
 mod ipvsadm_agrees;
 mod netns;
+mod rollback;
 mod scale;
 mod services;
 mod torn;
