@@ -594,7 +594,9 @@ fn drain_first(
             return Ok(Drained::Done);
         }
         if waiting != shown {
-            for &(i, active, inactive) in &waiting {
+            // A server at 0 and 0 waits one more read (emptiness is judged on a read made at
+            // weight 0, ipvs::Ipvs::drain_step) but has nothing left to report.
+            for &(i, active, inactive) in waiting.iter().filter(|w| w.1 + w.2 > 0) {
                 let (_, addr, port) = doomed[i];
                 let name = match addr {
                     std::net::IpAddr::V4(a) => format!("{a}:{port}"),
