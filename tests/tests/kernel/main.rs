@@ -29,6 +29,7 @@ mod ipvsadm_agrees;
 mod netns;
 mod scale;
 mod services;
+mod top;
 mod torn;
 mod traffic;
 mod values;
