@@ -154,10 +154,7 @@ impl App {
         let services = self.services();
         let mut total = Row {
             key: SeriesKey::Service(ServiceKey::fwmark(0, ipvs::Family::Inet)),
-            name: match services.len() {
-                1 => "Total (1 service)".to_string(),
-                n => format!("Total ({n} services)"),
-            },
+            name: format!("Total ({})", super::view::count(services.len(), "service")),
             forward: None,
             weight: None,
             active: 0,

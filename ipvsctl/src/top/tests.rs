@@ -373,3 +373,13 @@ fn no_color_draws_without_colours_and_the_same_text() {
     assert!(colours(&mut coloured).iter().any(|c| *c != Color::Reset));
     assert_eq!(screen(&mut plain, 100, 24), screen(&mut coloured, 100, 24));
 }
+
+#[test]
+fn one_service_is_one() {
+    let mut a = app(2, true);
+    a.shown.services.truncate(1);
+    a.shown.services[0].destinations.truncate(1);
+    let got = screen(&mut a, 80, 24);
+    assert!(got.contains("· 1 service, 1 server "), "{got}");
+    assert!(got.contains("Total (1 service)"), "{got}");
+}

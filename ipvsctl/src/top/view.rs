@@ -243,10 +243,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
 
 fn draw_title(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
     let left = format!(
-        " ipvsctl top · {} · {} services, {} servers",
+        " ipvsctl top · {} · {}, {}",
         app.context,
-        app.shown.services.len(),
-        app.shown.destinations()
+        count(app.shown.services.len(), "service"),
+        count(app.shown.destinations(), "server")
     );
     frame.render_widget(Paragraph::new(left).style(styles.title), area);
     let arrow = if app.descending { "▼" } else { "▲" };
@@ -266,6 +266,15 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
             .style(styles.title),
         area,
     );
+}
+
+/// `1 service`, `3 services`.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn draw_history(frame: &mut Frame<'_>, app: &App, styles: &Styles, row: &Row, area: Rect) {
