@@ -108,14 +108,18 @@ impl App {
     /// The services shown: those matching the filter (by their name or a destination's),
     /// sorted.
     fn services(&self) -> Vec<&ServiceRow> {
-        let mut services: Vec<&ServiceRow> = self
-            .shown
+        let mut services = self.matching();
+        services.sort_by(|a, b| self.order(&a.row, &b.row));
+        services
+    }
+
+    /// The services matching the filter, in kernel order.
+    fn matching(&self) -> Vec<&ServiceRow> {
+        self.shown
             .services
             .iter()
             .filter(|s| self.matches(&s.row) || s.destinations.iter().any(|d| self.matches(d)))
-            .collect();
-        services.sort_by(|a, b| self.order(&a.row, &b.row));
-        services
+            .collect()
     }
 
     /// The lines of the table, in order: each service shown, then its destinations if it is
@@ -151,7 +155,7 @@ impl App {
 
     /// The services shown added up: rates (of those that have them), connections.
     pub fn total(&self) -> Row {
-        let services = self.services();
+        let services = self.matching();
         let mut total = Row {
             key: SeriesKey::Service(ServiceKey::fwmark(0, ipvs::Family::Inet)),
             name: format!("Total ({})", super::view::count(services.len(), "service")),

@@ -383,3 +383,54 @@ fn one_service_is_one() {
     assert!(got.contains("· 1 service, 1 server "), "{got}");
     assert!(got.contains("Total (1 service)"), "{got}");
 }
+
+#[test]
+fn a_long_table_scrolls_to_the_selection() {
+    // 40 services, one real server each; 10 lines of table on a 14-line screen.
+    let many: Vec<VirtualServer> = (0..40u64)
+        .map(|i| {
+            let key = ServiceKey::tcp(format!("10.1.0.{i}").parse().unwrap(), 80);
+            VirtualServer {
+                entry: ServiceEntry {
+                    service: Service::new(key),
+                    stats: stats(i, i, i),
+                },
+                destinations: vec![dest(
+                    "10.2.0.1",
+                    80,
+                    Forward::Masquerade,
+                    1,
+                    0,
+                    stats(i, i, i),
+                )],
+            }
+        })
+        .collect();
+    let mut history = History::default();
+    let mut a = App::new("every 1 s".into(), false);
+    a.update(history.update(&many, &Sampler::new().sample(Instant::now(), &many)));
+    press(&mut a, "G");
+    let got = screen(&mut a, 80, 14);
+    let names: Vec<&str> = got
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)
+                .filter(|w| w.starts_with("10.1.0."))
+        })
+        .collect();
+    // Sorted by name (no rates yet): the last ten of them, the selected last one shown.
+    let want: Vec<String> = {
+        let mut all: Vec<String> = (0..40).map(|i| format!("10.1.0.{i}:80")).collect();
+        all.sort();
+        all[30..].to_vec()
+    };
+    assert_eq!(names, want, "{got}");
+    // Back to the top: the first ten.
+    press(&mut a, "g");
+    let got = screen(&mut a, 80, 14);
+    assert!(
+        got.contains("TCP 10.1.0.0:80") && !got.contains("TCP 10.1.0.9:80"),
+        "{got}"
+    );
+}

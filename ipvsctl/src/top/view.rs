@@ -142,6 +142,21 @@ fn numeric(c: Column) -> bool {
     !matches!(c, Column::Name | Column::Forward | Column::History)
 }
 
+/// The first of `len` lines to show in `height` lines: the previous one (`offset`) moved
+/// just enough to show the `selected` line, and no further down than needed to fill the screen.
+fn window(offset: usize, selected: Option<usize>, len: usize, height: u16) -> usize {
+    let height = usize::from(height).max(1);
+    let mut first = offset.min(len.saturating_sub(height));
+    if let Some(i) = selected {
+        if i < first {
+            first = i;
+        } else if i >= first + height {
+            first = i + 1 - height;
+        }
+    }
+    first
+}
+
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     let area = frame.area();
@@ -184,8 +199,18 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         };
         Cell::from(l).style(style)
     }));
+    // Only the lines on the screen become table rows: with thousands of services, making
+    // every row's cells each interval would cost more than reading the table.
+    let offset = window(
+        app.offset,
+        selected,
+        lines.len(),
+        table_area.height.saturating_sub(1),
+    );
     let rows: Vec<TableRow<'_>> = lines
         .iter()
+        .skip(offset)
+        .take(usize::from(table_area.height))
         .map(|l| {
             let row = TableRow::new(cells(app, Some(l), l.row, &cols, &widths));
             if l.destination {
@@ -199,11 +224,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         .header(header)
         .column_spacing(1)
         .row_highlight_style(styles.selected);
-    let mut state = TableState::default()
-        .with_offset(app.offset)
-        .with_selected(selected);
+    let mut state = TableState::default().with_selected(selected.map(|i| i - offset));
     frame.render_stateful_widget(table, table_area, &mut state);
-    let offset = state.offset();
     if lines.is_empty() && table_area.height > 1 {
         let text = if app.shown.services.is_empty() {
             "no virtual services"
