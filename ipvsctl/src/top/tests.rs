@@ -434,3 +434,18 @@ fn a_long_table_scrolls_to_the_selection() {
         "{got}"
     );
 }
+
+#[test]
+fn a_long_title_gives_way_to_the_sort_and_pause() {
+    let mut a = App::new(
+        "netns a-rather-long-namespace-name, every 0.5 s, TCP [2001:db8::100]:443".into(),
+        true,
+    );
+    press(&mut a, "p");
+    let got = screen(&mut a, 80, 24);
+    let title = got.lines().next().unwrap();
+    assert_eq!(
+        title,
+        " ipvsctl top · netns a-rather-long-namespace-name, ever…  PAUSED InBPS▼ bytes/s"
+    );
+}

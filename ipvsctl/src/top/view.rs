@@ -264,13 +264,6 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
 }
 
 fn draw_title(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
-    let left = format!(
-        " ipvsctl top · {} · {}, {}",
-        app.context,
-        count(app.shown.services.len(), "service"),
-        count(app.shown.destinations(), "server")
-    );
-    frame.render_widget(Paragraph::new(left).style(styles.title), area);
     let arrow = if app.descending { "▼" } else { "▲" };
     let mut right = vec![Span::raw(format!(
         " {}{} {} ",
@@ -279,9 +272,25 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
         if app.bits { "bits/s" } else { "bytes/s" }
     ))];
     if app.paused {
-        right.insert(0, Span::styled("PAUSED", styles.badge));
-        right.insert(1, Span::raw(" "));
+        right.insert(0, Span::styled(" PAUSED", styles.badge));
     }
+    let right_width: usize = right.iter().map(|s| s.content.chars().count()).sum();
+    // The left part gives way to the right one: cut, with an ellipsis, where they would meet.
+    let mut left = format!(
+        " ipvsctl top · {} · {}, {}",
+        app.context,
+        count(app.shown.services.len(), "service"),
+        count(app.shown.destinations(), "server")
+    );
+    let room = usize::from(area.width).saturating_sub(right_width + 1);
+    if left.chars().count() > room {
+        left = left
+            .chars()
+            .take(room.saturating_sub(1))
+            .collect::<String>()
+            + "…";
+    }
+    frame.render_widget(Paragraph::new(left).style(styles.title), area);
     frame.render_widget(
         Paragraph::new(TextLine::from(right))
             .alignment(Alignment::Right)

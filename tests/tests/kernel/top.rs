@@ -2,7 +2,7 @@
 //! one of its two real servers: the screen (read through a terminal emulator, vt100) shows the
 //! busy one on top with non-zero rates and the idle one at zero; `q` ends it with 0, SIGTERM with
 //! 143, and either way the terminal is as it was (its termios modes, the main screen, the cursor
-//! shown).
+//! shown). With `-t` it shows that service alone.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -171,6 +171,9 @@ fn top_shows_the_busy_real_server_on_top_and_restores_the_terminal() {
     ipvsctl(d, &["-a", "-t", &svc, "-r", IDLE, "-m", "-w", "1"]);
     ipvsctl(d, &["-a", "-t", &svc, "-r", BUSY, "-m", "-w", "2"]);
     assert_eq!(get(&lab.client, &url(VIP)), "rs2");
+    // A second service, without traffic: listed by the first top, not by the one given `-t`.
+    let other = format!("{VIP}:8080");
+    ipvsctl(d, &["-A", "-t", &other, "-s", "rr"]);
 
     let mut top = Top::start(&["--netns", d.name(), "--interval", "3"]);
     top.wait_shown();
@@ -209,15 +212,27 @@ fn top_shows_the_busy_real_server_on_top_and_restores_the_terminal() {
         let (_, idle) = server_line(&text, IDLE).unwrap();
         assert_eq!(busy[2], "Masq", "{text}");
         assert_eq!((busy[3].as_str(), idle[3].as_str()), ("2", "1"), "{text}");
+        assert!(text.contains("· 2 services, 2 servers"), "{text}");
+        assert!(text.contains("TCP 10.0.0.100:8080"), "{text}");
         println!("{text}");
     });
 
     top.press(b"q");
     top.assert_ends(0);
 
-    // SIGTERM: the terminal put back all the same, and the exit status says the signal.
-    let mut top = Top::start(&["--netns", d.name()]);
+    // One service (`-t`), then SIGTERM: the terminal put back all the same, and the exit
+    // status says the signal.
+    let mut top = Top::start(&["--netns", d.name(), "-t", &svc]);
     top.wait_shown();
+    wait_for("the one service", Duration::from_secs(30), || {
+        let text = top.screen();
+        text.contains("Total (1 service)").then_some(())
+    });
+    assert!(
+        !top.screen().contains("10.0.0.100:8080"),
+        "{}",
+        top.screen()
+    );
     let pid = top.child.0.id().to_string();
     run_ok("kill", &["-TERM", &pid]);
     top.assert_ends(128 + 15);
