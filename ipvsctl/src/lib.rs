@@ -38,6 +38,7 @@ mod interrupt;
 pub mod output;
 mod restore;
 mod session;
+mod top;
 
 use std::io::{self, Write};
 
@@ -52,13 +53,14 @@ pub fn main_with_args(args: &[String]) -> i32 {
         return exporter::main(prog, &rest[1..]);
     }
     let sub = rest.first().map(String::as_str);
-    if matches!(sub, Some("apply" | "drain" | "conns")) {
-        // `ipvsctl apply|drain|conns ...`: not ipvsadm commands (ipvsadm takes no such words).
+    if matches!(sub, Some("apply" | "drain" | "conns" | "top")) {
+        // `ipvsctl apply|drain|conns|top ...`: not ipvsadm commands (ipvsadm takes no such words).
         let mut term = session::Term::new();
         let result = match sub {
             Some("apply") => apply::main(&rest[1..], &mut term),
             Some("drain") => drain::main(prog, &rest[1..], &mut term),
-            _ => conns::main(prog, &rest[1..], &mut term),
+            Some("conns") => conns::main(prog, &rest[1..], &mut term),
+            _ => top::main(prog, &rest[1..], &mut term),
         };
         return finish(prog, result.and_then(|code| term.flush().map(|()| code)));
     }

@@ -8,6 +8,7 @@
 # RUNS times each on one loaded table. Prints one line per measurement and tool:
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
 # (the minimum over the runs of each; user and sys from the same run as the minimum real time),
+# (for `top`: 20 s of `ipvsctl top --interval 1` and its CPU time in them, see top_cost),
 # "C SET ..." lines for the correctness checks, and "M SET COMMAND PEAK_RSS_KB OUTPUT_BYTES" lines
 # for memory. tests/bench turns these into the table.
 set -uo pipefail
@@ -94,6 +95,24 @@ per_process() {
   keep "$1 $work $tool" "$((real / 20)) $((user / 20)) $((sys / 20))"
 }
 
+# top_cost SET NS: `ipvsctl top --interval 1` on the table of NS, in a pseudo-terminal
+# (pty-run), 5 s to start, then its CPU time over 20 s from /proc (ticks of 10 ms: USER_HZ is
+# 100 on x86): the line "R SET top ipvsctl 20000 USER_MS SYS_MS".
+top_cost() {
+  local pid u0 s0 u1 s1 runner
+  [ -e /dev/pts/ptmx ] || { mkdir -p /dev/pts && mount -t devpts devpts /dev/pts; } || return
+  ip netns exec "$2" pty-run ipvsctl top --interval 1 </dev/null &
+  runner=$!
+  sleep 5
+  pid=$(pidof ipvsctl) || { echo "bench: ipvsctl top did not start: pty-run exited" >&2; return; }
+  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  sleep 20
+  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  kill -TERM "$pid"
+  wait "$runner"
+  echo "R $1 top ipvsctl 20000 $(((u1 - u0) * 10)) $(((s1 - s0) * 10))"
+}
+
 for set in "$@"; do
   IFS=: read -r name svcs dests pattern fw only <<<"$set"
   rules=$data/$name.rules
@@ -141,6 +160,7 @@ for set in "$@"; do
     keep "$name json ipvsctl" "$(timed "$ns" /dev/null ipvsctl -Ln --json)"
     keep "$name savejson ipvsctl" "$(timed "$ns" /dev/null ipvsctl -S --json)"
   done
+  top_cost "$name" "$ns"
   # Memory: peak resident set of each listing, with the size of its output.
   for cmd in "ipvsadm -Ln" "ipvsctl -Ln" "ipvsctl -Ln --json" "ipvs-floor list"; do
     # shellcheck disable=SC2086

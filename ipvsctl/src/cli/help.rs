@@ -31,7 +31,8 @@ ipvsctl -Z [virtual-service]
 ipvsctl --set tcp tcpfin udp
 ipvsctl --start-daemon {master|backup} [daemon-options]
 ipvsctl --stop-daemon {master|backup}
-ipvsctl exporter [--listen addr:port] [--netns name]... [--max-series n] [--user name]";
+ipvsctl exporter [--listen addr:port] [--netns name]... [--max-series n] [--user name]
+ipvsctl top [--netns name] [--interval seconds] [virtual-service]";
 
 const EXIT_STATUS: &str = "\
 0 on success, 1 when a listing fails, 2 for a usage or validation error,
@@ -43,6 +44,7 @@ ipvsctl -a -t 192.0.2.1:80 -r 10.0.0.2 -m
 ipvsctl -Ln --stats
 ipvsctl -Ln --json --watch 2 | jq -c '.services[].rates'
 ipvsctl exporter --listen 127.0.0.1:9761 --user nobody   (docs/metrics.md)
+ipvsctl top --interval 2 -t 192.0.2.1:80
 ipvsctl -S -n --json > rules.json; ipvsctl -R --json < rules.json";
 
 /// ipvsadm 1.31's usage text (`usage_exit`) after its version line, with `prog`
@@ -218,7 +220,7 @@ pub fn help_text(mut cmd: Command) -> String {
 
 /// `--generate-man`: the man page in roff.
 pub fn man_page(cmd: Command) -> std::io::Result<Vec<u8>> {
-    // Section 8, as ipvsadm's; one page: apply and drain are described in it (clap_mangen's
+    // Section 8, as ipvsadm's; one page: apply, drain and top are described in it (clap_mangen's
     // subcommand section would point to ipvsctl-apply(1) pages that nobody installs).
     let subs: Vec<Command> = cmd.get_subcommands().cloned().collect();
     let man = clap_mangen::Man::new(cmd).section("8");
@@ -228,7 +230,7 @@ pub fn man_page(cmd: Command) -> std::io::Result<Vec<u8>> {
     man.render_synopsis_section(&mut out)?;
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
-    out.extend(b".SH \"DESIRED STATE: APPLY AND DRAIN\"\n");
+    out.extend(b".SH \"SUBCOMMANDS: APPLY, DRAIN AND TOP\"\n");
     for sub in subs {
         out.extend(subcommand_part(sub)?);
     }

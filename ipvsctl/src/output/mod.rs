@@ -62,6 +62,8 @@ pub use json_in::parse_save_json;
 pub use listing::{stream_list_text, stream_save_text, Chunked, StreamError};
 
 pub(crate) use common::{addrport, ntop};
+// `top` names the forwarding methods as the listing does.
+pub(crate) use common::fwd_name;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
 pub use save::plan_text;

@@ -31,6 +31,7 @@ mod netns;
 mod rollback;
 mod scale;
 mod services;
+mod top;
 mod torn;
 mod traffic;
 mod values;

@@ -1,0 +1,326 @@
+//! `ipvsctl top`: the services and real servers live, full screen, with their connections and
+//! rates, sortable, filterable, as iftop shows links.
+//!
+//! Each interval it reads the table once (one service dump and one destination dump per
+//! service, what [`ipvs::Ipvs::state`] does; one service and its destinations with `-t/-u/-f`),
+//! gives the read to an [`ipvs::Sampler`] for the rates, and draws the screen with ratatui
+//! (which writes only the cells that changed: no flicker). The terminal is put back as it was
+//! however the view ends: `q`, Ctrl-C, SIGINT or SIGTERM (exit 128 + the signal), a failure,
+//! or a panic (the panic hook restores it before the message is printed).
+//!
+//! Not on a terminal it refuses (exit 2) and names the listings that suit a pipe or a log.
+
+mod app;
+mod model;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use clap::{Arg, ArgAction, ArgGroup, Command};
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+use ipvs::{Ipvs, Sampler, ServiceKey, VirtualServer};
+
+use crate::cli::{self, Command as CliCommand, Context, ListWhat};
+use crate::interrupt;
+use crate::session::{message, subcommand_matches, Session, Term};
+
+pub use app::{Action, App};
+pub use model::History;
+
+/// The shortest and longest interval `--interval` takes, in seconds.
+const INTERVAL_RANGE: (f64, f64) = (0.1, 3600.0);
+
+/// `--interval`'s value: seconds, a decimal number within [`INTERVAL_RANGE`].
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let (min, max) = INTERVAL_RANGE;
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (min..=max).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("a number of seconds from {min} to {max}")),
+    }
+}
+
+/// The clap description of `top` (parsing, help, man page, completions).
+pub fn command() -> Command {
+    let service = |id: &'static str, short: Option<char>, help: &'static str| {
+        let a = Arg::new(id)
+            .long(id)
+            .value_name(if id == "fwmark-service" {
+                "MARK"
+            } else {
+                "HOST:PORT"
+            })
+            .num_args(1)
+            .help(help);
+        match short {
+            Some(c) => a.short(c),
+            None => a,
+        }
+    };
+    Command::new("top")
+        .about(
+            "Watch the services and real servers live, full screen: connections and rates, sorted",
+        )
+        .long_about(
+            "A full-screen live view of the services, each with its connections, packets and \
+             bytes per second in and out (from two reads of the counters, every --interval), \
+             its active and inactive connections and a short history; a service expands to its \
+             real servers with the same columns plus weight and forwarding method. Keys: ? help, \
+             q quit, Enter real servers, < > sort column, r reverse, / filter, p pause, \
+             b bits or bytes, t totals. Colours follow NO_COLOR. It needs a terminal: for a \
+             pipe or a log use `ipvsctl -Ln --rate --watch 1` or `ipvsctl -Ln --json --watch 1`. \
+             Each interval costs one service dump and one destination dump per service. \
+             Exit status: 0 after q, 2 bad arguments, no terminal or no IPVS, 128 + the signal \
+             after SIGINT or SIGTERM.",
+        )
+        .disable_version_flag(true)
+        .arg(service(
+            "tcp-service",
+            Some('t'),
+            "Show only this TCP service",
+        ))
+        .arg(service(
+            "udp-service",
+            Some('u'),
+            "Show only this UDP service",
+        ))
+        .arg(service("sctp-service", None, "Show only this SCTP service"))
+        .arg(service(
+            "fwmark-service",
+            Some('f'),
+            "Show only this firewall-mark service",
+        ))
+        .group(ArgGroup::new("service").args([
+            "tcp-service",
+            "udp-service",
+            "sctp-service",
+            "fwmark-service",
+        ]))
+        .arg(
+            Arg::new("ipv6")
+                .short('6')
+                .long("ipv6")
+                .action(ArgAction::SetTrue)
+                .requires("fwmark-service")
+                .help("The fwmark service is IPv6"),
+        )
+        .arg(
+            Arg::new("interval")
+                .long("interval")
+                .value_name("SECONDS")
+                .num_args(1)
+                .default_value("1")
+                .value_parser(parse_interval)
+                .help("Read the counters every SECONDS (0.1 to 3600; rates are averages over it)"),
+        )
+        .arg(
+            Arg::new("netns")
+                .long("netns")
+                .value_name("NAME|PATH")
+                .num_args(1)
+                .help("Watch another network namespace"),
+        )
+}
+
+/// Runs `ipvsctl top ARGS` and returns the exit code.
+pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
+    let matches = match subcommand_matches(command().bin_name("ipvsctl top"), args, term)? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    // The service as ipvsadm's parser reads it for `-L`.
+    let mut only = None;
+    for (id, opt) in [
+        ("tcp-service", "-t"),
+        ("udp-service", "-u"),
+        ("sctp-service", "--sctp-service"),
+        ("fwmark-service", "-f"),
+    ] {
+        if let Some(v) = matches.get_one::<String>(id) {
+            let mut words = vec!["-L".to_string(), opt.to_string(), v.clone()];
+            if matches.get_flag("ipv6") {
+                words.push("-6".to_string());
+            }
+            match cli::parse(prog, &words, Context::RestoreLine) {
+                Ok(inv) => match inv.command {
+                    CliCommand::List(req) => match req.what {
+                        ListWhat::Service(key) => only = Some(key),
+                        _ => {
+                            term.error(&format!("{prog} top: {opt} {v}: not a service"))?;
+                            return Ok(2);
+                        }
+                    },
+                    _ => {
+                        term.error(&format!("top: {v}: not a service"))?;
+                        return Ok(2);
+                    }
+                },
+                Err(f) => {
+                    // ipvsadm's words and exit code, with the value they are about.
+                    term.error(&format!("{prog} top: {opt} {v}: {}", f.message))?;
+                    return Ok(f.code);
+                }
+            }
+        }
+    }
+    let interval = matches
+        .get_one::<Duration>("interval")
+        .copied()
+        .unwrap_or(Duration::from_secs(1));
+    if !(io::stdin().is_terminal() && io::stdout().is_terminal()) {
+        term.error(&format!(
+            "{prog} top: needs a terminal (stdin and stdout); to follow the rates in a pipe \
+             or a log use `{prog} -Ln --rate --watch 1` or `{prog} -Ln --json --watch 1`"
+        ))?;
+        return Ok(2);
+    }
+    let netns = matches.get_one::<String>("netns");
+    let session = match Session::open(netns.map(String::as_str)) {
+        Ok(s) => s,
+        Err(e) => {
+            term.error(&e)?;
+            return Ok(2);
+        }
+    };
+    let mut context = match netns {
+        Some(ns) => format!("netns {ns}, "),
+        None => String::new(),
+    };
+    context.push_str(&format!("every {} s", interval.as_secs_f64()));
+    if let Some(key) = only {
+        context.push_str(&format!(", {key}"));
+    }
+    // Ctrl-C is a key in raw mode; a SIGINT or SIGTERM from elsewhere ends the loop, which
+    // restores the terminal.
+    interrupt::watch()?;
+    term.flush()?;
+    // NO_COLOR (no-color.org): set and not empty turns colours off.
+    let color = !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty());
+    let app = App::new(context, color);
+    let code = {
+        let _screen = Screen::enter()?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        run(&mut terminal, session.ipvs(), only, interval, app)
+    };
+    match code {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            term.error(&format!("{prog} top: {e}"))?;
+            Ok(1)
+        }
+    }
+}
+
+/// One read of the table: everything, or the one service asked for (none when it is gone).
+fn read(ipvs: &Ipvs, only: Option<ServiceKey>) -> ipvs::Result<Vec<VirtualServer>> {
+    match only {
+        None => ipvs.state(),
+        Some(key) => match ipvs.service(&key)? {
+            None => Ok(Vec::new()),
+            Some(entry) => Ok(vec![VirtualServer {
+                destinations: ipvs.destinations(&key)?,
+                entry,
+            }]),
+        },
+    }
+}
+
+/// The loop: a read every interval, a key when one comes, a drawing after either.
+fn run<W: Write>(
+    terminal: &mut Terminal<CrosstermBackend<W>>,
+    ipvs: &Ipvs,
+    only: Option<ServiceKey>,
+    interval: Duration,
+    mut app: App,
+) -> io::Result<i32> {
+    let mut sampler = Sampler::new();
+    let mut history = History::default();
+    let mut next = Instant::now();
+    let mut dirty = true;
+    loop {
+        if let Some(signal) = interrupt::received() {
+            return Ok(interrupt::exit_code(signal));
+        }
+        if Instant::now() >= next {
+            match read(ipvs, only) {
+                Ok(state) => {
+                    let sample = sampler.sample(Instant::now(), &state);
+                    app.update(history.update(&state, &sample));
+                    app.error = None;
+                }
+                Err(e) => app.error = Some(format!("reading the table failed: {}", message(&e))),
+            }
+            // On the interval's grid; after a slow read, the next one is a full interval on.
+            next += interval;
+            let now = Instant::now();
+            if next <= now {
+                next = now + interval;
+            }
+            dirty = true;
+        }
+        if dirty {
+            terminal.draw(|f| view::draw(f, &mut app))?;
+            dirty = false;
+        }
+        // Short waits so that a signal is seen soon.
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(200));
+        if event::poll(wait)? {
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    if app.key(k) == Action::Quit {
+                        return Ok(0);
+                    }
+                    dirty = true;
+                }
+                Event::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The terminal in raw mode on the alternate screen, for as long as it lives; dropping it (or
+/// a panic, through the hook installed on entry) puts the terminal back.
+struct Screen;
+
+impl Screen {
+    fn enter() -> io::Result<Screen> {
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                restore();
+                previous(info);
+            }));
+        });
+        terminal::enable_raw_mode()?;
+        if let Err(e) =
+            crossterm::execute!(io::stdout(), EnterAlternateScreen, crossterm::cursor::Hide)
+        {
+            restore();
+            return Err(e);
+        }
+        Ok(Screen)
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Leaves the alternate screen, shows the cursor, ends raw mode. Safe to call more than once.
+fn restore() {
+    let _ = crossterm::execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = terminal::disable_raw_mode();
+}

@@ -1,0 +1,323 @@
+//! What `top` shows: every service and destination with its connections and rates, made from
+//! one read of the table and the [`Sampler`]'s rates for it, with a short history of each one's
+//! traffic. Pure data: no terminal here.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipvs::{Rates, Sample, SeriesKey, ServiceKey, VirtualServer};
+
+/// How many rates each history keeps (one per interval).
+pub const HISTORY: usize = 120;
+
+/// One line of the table: a service or one of its destinations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// What it is.
+    pub key: SeriesKey,
+    /// `TCP 10.0.0.1:80` for a service, `10.0.0.2:80` for a destination.
+    pub name: String,
+    /// The forwarding method (destinations only), as ipvsadm's listing names it.
+    pub forward: Option<&'static str>,
+    /// The weight (destinations only).
+    pub weight: Option<u32>,
+    /// Active connections (of a service: of its destinations together).
+    pub active: u64,
+    /// Inactive connections (of a service: of its destinations together).
+    pub inactive: u64,
+    /// Rates since the previous read; `None` on the first read of it.
+    pub rates: Option<Rates>,
+    /// Bytes per second in and out together, oldest first, one per read.
+    pub history: Vec<f64>,
+}
+
+/// A service and its destinations, in kernel order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRow {
+    /// The service's own line.
+    pub row: Row,
+    /// Its key.
+    pub key: ServiceKey,
+    /// Its destinations' lines.
+    pub destinations: Vec<Row>,
+}
+
+/// One read of the table as `top` shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// The services, in kernel order.
+    pub services: Vec<ServiceRow>,
+    /// Time since the previous read (`None` for the first).
+    pub interval: Option<Duration>,
+}
+
+impl Snapshot {
+    /// How many destinations in all.
+    pub fn destinations(&self) -> usize {
+        self.services.iter().map(|s| s.destinations.len()).sum()
+    }
+}
+
+/// The recent traffic of every series seen in the last read.
+#[derive(Debug, Default)]
+pub struct History {
+    series: HashMap<SeriesKey, VecDeque<f64>>,
+}
+
+impl History {
+    /// Adds a read (`state`, and `sample`: the [`ipvs::Sampler`]'s rates for it) and returns
+    /// what to show. Series no longer in the table are forgotten.
+    pub fn update(&mut self, state: &[VirtualServer], sample: &Sample) -> Snapshot {
+        let mut kept = HashMap::with_capacity(self.series.len());
+        let mut take = |key: SeriesKey, rates: Option<Rates>| -> Vec<f64> {
+            let mut h = self.series.remove(&key).unwrap_or_default();
+            if let Some(r) = rates {
+                if h.len() == HISTORY {
+                    h.pop_front();
+                }
+                h.push_back(r.in_bytes + r.out_bytes);
+            }
+            let out = h.iter().copied().collect();
+            kept.insert(key, h);
+            out
+        };
+        let services = state
+            .iter()
+            .map(|vs| {
+                let key = vs.entry.service.key;
+                let destinations: Vec<Row> = vs
+                    .destinations
+                    .iter()
+                    .map(|d| {
+                        let dest = &d.destination;
+                        let series = SeriesKey::Destination(key, dest.addr, dest.port);
+                        let rates = sample.destination_rates(&key, dest.addr, dest.port);
+                        Row {
+                            key: series,
+                            name: addr_port(dest.addr, dest.port),
+                            forward: Some(crate::output::fwd_name(&dest.forward)),
+                            weight: Some(dest.weight),
+                            active: d.active_conns.into(),
+                            inactive: d.inactive_conns.into(),
+                            rates,
+                            history: take(series, rates),
+                        }
+                    })
+                    .collect();
+                let rates = sample.service_rates(&key);
+                let series = SeriesKey::Service(key);
+                ServiceRow {
+                    row: Row {
+                        key: series,
+                        name: key.to_string(),
+                        forward: None,
+                        weight: None,
+                        active: destinations.iter().map(|d| d.active).sum(),
+                        inactive: destinations.iter().map(|d| d.inactive).sum(),
+                        rates,
+                        history: take(series, rates),
+                    },
+                    key,
+                    destinations,
+                }
+            })
+            .collect();
+        self.series = kept;
+        Snapshot {
+            services,
+            interval: sample.interval,
+        }
+    }
+}
+
+/// `10.0.0.2:80` or `[2001:db8::2]:80`.
+fn addr_port(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+    }
+}
+
+/// The table's columns, left to right: each can be the sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    Name,
+    Forward,
+    Weight,
+    Active,
+    Inactive,
+    Conns,
+    InPackets,
+    OutPackets,
+    InBytes,
+    OutBytes,
+    History,
+}
+
+impl Column {
+    /// Every column, in the table's order.
+    pub const ALL: [Column; 11] = [
+        Column::Name,
+        Column::Forward,
+        Column::Weight,
+        Column::Active,
+        Column::Inactive,
+        Column::Conns,
+        Column::InPackets,
+        Column::OutPackets,
+        Column::InBytes,
+        Column::OutBytes,
+        Column::History,
+    ];
+
+    /// The heading; ipvsadm's `--rate` words for the rates (bits: `bps` in lower case).
+    pub fn title(self, bits: bool) -> &'static str {
+        match self {
+            Column::Name => "Service / real server",
+            Column::Forward => "Fwd",
+            Column::Weight => "Wt",
+            Column::Active => "Act",
+            Column::Inactive => "Inact",
+            Column::Conns => "CPS",
+            Column::InPackets => "InPPS",
+            Column::OutPackets => "OutPPS",
+            Column::InBytes if bits => "Inbps",
+            Column::InBytes => "InBPS",
+            Column::OutBytes if bits => "Outbps",
+            Column::OutBytes => "OutBPS",
+            Column::History => "History",
+        }
+    }
+
+    /// The column before (`-1`) or after (`1`) this one, wrapping around.
+    pub fn step(self, by: isize) -> Column {
+        let n = Column::ALL.len() as isize;
+        let i = Column::ALL.iter().position(|c| *c == self).unwrap_or(0) as isize;
+        Column::ALL[(i + by).rem_euclid(n) as usize]
+    }
+
+    /// Whether larger comes first by default (numbers) or not (names).
+    pub fn descending_first(self) -> bool {
+        !matches!(self, Column::Name | Column::Forward)
+    }
+
+    /// How `row` compares with `other` in this column, ascending; rows without rates yet
+    /// come below rows with zero.
+    pub fn compare(self, row: &Row, other: &Row) -> std::cmp::Ordering {
+        let rate = |f: fn(&Rates) -> f64| {
+            let of = |r: &Row| r.rates.as_ref().map_or(-1.0, f);
+            of(row).total_cmp(&of(other))
+        };
+        let number = |f: fn(&Row) -> f64| f(row).total_cmp(&f(other));
+        match self {
+            Column::Name => row.name.cmp(&other.name),
+            Column::Forward => row.forward.cmp(&other.forward),
+            Column::Weight => row.weight.cmp(&other.weight),
+            Column::Active => row.active.cmp(&other.active),
+            Column::Inactive => row.inactive.cmp(&other.inactive),
+            Column::Conns => rate(|x| x.conns),
+            Column::InPackets => rate(|x| x.in_packets),
+            Column::OutPackets => rate(|x| x.out_packets),
+            Column::InBytes => rate(|x| x.in_bytes),
+            Column::OutBytes => rate(|x| x.out_bytes),
+            Column::History => number(|r| {
+                if r.history.is_empty() {
+                    -1.0
+                } else {
+                    r.history.iter().sum::<f64>() / r.history.len() as f64
+                }
+            }),
+        }
+    }
+}
+
+/// A rate or count in at most 4 characters: `0`, `0.5`, `12`, `999`, `1.2K`, `34M`, with
+/// SI prefixes (powers of 1000, as network rates are given).
+pub fn compact(v: f64) -> String {
+    if !v.is_finite() || v < 0.0 {
+        return "?".to_string();
+    }
+    if v < 10.0 {
+        let s = format!("{v:.1}");
+        return s.strip_suffix(".0").map_or(s.clone(), str::to_string);
+    }
+    if v < 999.5 {
+        return format!("{v:.0}");
+    }
+    let mut x = v;
+    for prefix in ["K", "M", "G", "T", "P"] {
+        x /= 1000.0;
+        if x < 9.95 {
+            return format!("{x:.1}{prefix}");
+        }
+        if x < 999.5 {
+            return format!("{x:.0}{prefix}");
+        }
+    }
+    format!("{x:.0}E")
+}
+
+/// The eight levels of a text sparkline, lowest first.
+const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `width` values of `history` as a line of block characters scaled to their maximum;
+/// zero is a space, so an idle series is blank.
+pub fn sparkline(history: &[f64], width: usize) -> String {
+    let tail = &history[history.len().saturating_sub(width)..];
+    let max = tail.iter().copied().fold(0.0_f64, f64::max);
+    tail.iter()
+        .map(|&v| {
+            if v <= 0.0 || max <= 0.0 {
+                ' '
+            } else {
+                let level = ((v / max) * (LEVELS.len() as f64)).ceil() as usize;
+                LEVELS[level.clamp(1, LEVELS.len()) - 1]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_numbers_fit_four_characters() {
+        let cases = [
+            (0.0, "0"),
+            (0.5, "0.5"),
+            (4.0, "4"),
+            (9.96, "10"),
+            (12.4, "12"),
+            (999.0, "999"),
+            (999.6, "1.0K"),
+            (1234.0, "1.2K"),
+            (12_345.0, "12K"),
+            (999_999.0, "1.0M"),
+            (3.4e9, "3.4G"),
+            (999_600.0, "1.0M"),
+            (999.5, "1.0K"),
+            (f64::NAN, "?"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(compact(v), want, "{v}");
+            assert!(compact(v).len() <= 4);
+        }
+    }
+
+    #[test]
+    fn sparkline_scales_to_its_maximum() {
+        assert_eq!(sparkline(&[0.0, 1.0, 4.0, 8.0], 4), " ▁▄█");
+        assert_eq!(sparkline(&[5.0, 0.0, 8.0], 2), " █");
+        assert_eq!(sparkline(&[0.0, 0.0], 4), "  ");
+        assert_eq!(sparkline(&[], 4), "");
+    }
+
+    #[test]
+    fn columns_step_around() {
+        assert_eq!(Column::Name.step(-1), Column::History);
+        assert_eq!(Column::History.step(1), Column::Name);
+        assert_eq!(Column::Conns.step(1), Column::InPackets);
+    }
+}

@@ -1,0 +1,451 @@
+//! Exact screens of `top` on ratatui's test backend, from fixed reads through the real
+//! [`ipvs::Sampler`]: the rates are what two reads one second apart give.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ipvs::{
+    Destination, DestinationEntry, Family, Forward, Sampler, Service, ServiceEntry, ServiceKey,
+    Stats, VirtualServer,
+};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+use super::model::History;
+use super::{view, Action, App};
+
+fn stats(conns: u64, packets: u64, bytes: u64) -> Stats {
+    Stats {
+        conns,
+        in_packets: packets,
+        out_packets: packets / 2,
+        in_bytes: bytes,
+        out_bytes: bytes * 3,
+        ..Stats::default()
+    }
+}
+
+fn dest(
+    addr: &str,
+    port: u16,
+    forward: Forward,
+    weight: u32,
+    active: u32,
+    s: Stats,
+) -> DestinationEntry {
+    DestinationEntry {
+        destination: Destination::new(addr.parse().unwrap(), port)
+            .with_forward(forward)
+            .with_weight(weight),
+        active_conns: active,
+        inactive_conns: active / 2,
+        persistent_conns: 0,
+        stats: s,
+    }
+}
+
+/// The table after `n` seconds of traffic: a busy and an idle web server, a DNS service, an
+/// idle fwmark service.
+fn state(n: u64) -> Vec<VirtualServer> {
+    let web = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
+    let dns = ServiceKey::udp("10.0.0.100".parse().unwrap(), 53);
+    let mark = ServiceKey::fwmark(7, Family::Inet);
+    // Its bytes grow faster each second: 10 kB/s more every read, for a history that climbs.
+    let busy = stats(40 * n, 400 * n, 10_000 * n * (n + 1) / 2);
+    let quiet = stats(5, 50, 7_000);
+    let dns_stats = stats(300 * n, 300 * n, 20_000 * n);
+    vec![
+        VirtualServer {
+            entry: ServiceEntry {
+                service: Service::new(web),
+                stats: stats(40 * n + 5, 400 * n + 50, 10_000 * n * (n + 1) / 2 + 7_000),
+            },
+            destinations: vec![
+                dest("192.168.10.12", 80, Forward::Masquerade, 1, 0, quiet),
+                dest("192.168.10.11", 80, Forward::Masquerade, 3, 12, busy),
+            ],
+        },
+        VirtualServer {
+            entry: ServiceEntry {
+                service: Service::new(dns),
+                stats: dns_stats,
+            },
+            destinations: vec![dest(
+                "192.168.10.11",
+                53,
+                Forward::DirectRoute,
+                1,
+                0,
+                dns_stats,
+            )],
+        },
+        VirtualServer {
+            entry: ServiceEntry {
+                service: Service::new(mark),
+                stats: Stats::default(),
+            },
+            destinations: vec![],
+        },
+    ]
+}
+
+/// An app after reads at 0, 1, 2 ... `reads - 1` seconds.
+fn app(reads: u64, color: bool) -> App {
+    let mut sampler = Sampler::new();
+    let mut history = History::default();
+    let mut app = App::new("netns web, every 1 s".into(), color);
+    let t0 = Instant::now();
+    for i in 0..reads {
+        let s = state(i);
+        let sample = sampler.sample(t0 + Duration::from_secs(i), &s);
+        app.update(history.update(&s, &sample));
+    }
+    app
+}
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            'v' => KeyCode::Down,
+            '^' => KeyCode::Up,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        assert_eq!(
+            app.key(KeyEvent::new(code, KeyModifiers::NONE)),
+            Action::Continue,
+            "{c:?}"
+        );
+    }
+}
+
+fn terminal(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| view::draw(f, app)).unwrap();
+    terminal
+}
+
+/// The screen's text, one line each, trailing spaces cut.
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let t = terminal(app, width, height);
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Checks a screen against what it must be, showing it whole when it differs.
+fn assert_screen(app: &mut App, width: u16, height: u16, want: &str) {
+    let got = screen(app, width, height);
+    assert_eq!(got, want, "\n--- got ---\n{got}--- want ---\n{want}");
+}
+
+#[test]
+fn the_first_read_has_no_rates_yet() {
+    let mut a = app(1, true);
+    let got = screen(&mut a, 80, 24);
+    // No rates to sort by: by name.
+    let lines: Vec<&str> = got.lines().skip(2).take(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "  FWM 7                                   0     0    -     -      -     -      -",
+            "▸ TCP 10.0.0.100:80                      12     6    -     -      -     -      -",
+            "▸ UDP 10.0.0.100:53                       0     0    -     -      -     -      -",
+        ]
+    );
+}
+
+#[test]
+fn services_sorted_by_bytes_in_on_80x24() {
+    let mut a = app(4, true);
+    assert_screen(&mut a, 80, 24, SERVICES_80X24);
+}
+
+const SERVICES_80X24: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers      InBPS▼ bytes/s
+Service / real server      Fwd      Wt  Act Inact  CPS InPPS OutPPS InBPS OutBPS
+▸ TCP 10.0.0.100:80                      12     6   40   400    200   30K    90K
+▸ UDP 10.0.0.100:53                       0     0  300   300    150   20K    60K
+  FWM 7                                   0     0    0     0      0     0      0
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+  Total (3 services)                     12     6  340   700    350   50K   150K
+ TCP 10.0.0.100:80: bytes/s in+out, last 3 reads, peak 120K
+ ▂█
+▅██
+ q quit  ? help  Enter servers  < > sort  / filter  p pause  b bits  t totals
+"#;
+
+#[test]
+fn a_service_expands_to_its_real_servers() {
+    let mut a = app(4, true);
+    press(&mut a, "\n");
+    assert_screen(&mut a, 80, 24, EXPANDED_80X24);
+    // Left hides them again.
+    press(&mut a, "v");
+    a.key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+    assert_screen(&mut a, 80, 24, SERVICES_80X24);
+}
+
+const EXPANDED_80X24: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers      InBPS▼ bytes/s
+Service / real server      Fwd      Wt  Act Inact  CPS InPPS OutPPS InBPS OutBPS
+▾ TCP 10.0.0.100:80                      12     6   40   400    200   30K    90K
+  -> 192.168.10.11:80      Masq      3   12     6   40   400    200   30K    90K
+  -> 192.168.10.12:80      Masq      1    0     0    0     0      0     0      0
+▸ UDP 10.0.0.100:53                       0     0  300   300    150   20K    60K
+  FWM 7                                   0     0    0     0      0     0      0
+
+
+
+
+
+
+
+
+
+
+
+
+  Total (3 services)                     12     6  340   700    350   50K   150K
+ TCP 10.0.0.100:80: bytes/s in+out, last 3 reads, peak 120K
+ ▂█
+▅██
+ q quit  ? help  Enter servers  < > sort  / filter  p pause  b bits  t totals
+"#;
+
+#[test]
+fn sorting_by_another_column_and_reversed() {
+    let mut a = app(4, true);
+    press(&mut a, "a<<<");
+    assert_screen(&mut a, 80, 12, BY_CPS);
+    press(&mut a, "r");
+    assert_screen(&mut a, 80, 12, BY_CPS_ASCENDING);
+}
+
+const BY_CPS: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers        CPS▼ bytes/s
+Service / real server      Fwd      Wt  Act Inact  CPS InPPS OutPPS InBPS OutBPS
+▾ UDP 10.0.0.100:53                       0     0  300   300    150   20K    60K
+  -> 192.168.10.11:53      Route     1    0     0  300   300    150   20K    60K
+▾ TCP 10.0.0.100:80                      12     6   40   400    200   30K    90K
+  -> 192.168.10.11:80      Masq      3   12     6   40   400    200   30K    90K
+  -> 192.168.10.12:80      Masq      1    0     0    0     0      0     0      0
+  FWM 7                                   0     0    0     0      0     0      0
+
+
+  Total (3 services)                     12     6  340   700    350   50K   150K
+ q quit  ? help  Enter servers  < > sort  / filter  p pause  b bits  t totals
+"#;
+const BY_CPS_ASCENDING: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers        CPS▲ bytes/s
+Service / real server      Fwd      Wt  Act Inact  CPS InPPS OutPPS InBPS OutBPS
+  FWM 7                                   0     0    0     0      0     0      0
+▾ TCP 10.0.0.100:80                      12     6   40   400    200   30K    90K
+  -> 192.168.10.12:80      Masq      1    0     0    0     0      0     0      0
+  -> 192.168.10.11:80      Masq      3   12     6   40   400    200   30K    90K
+▾ UDP 10.0.0.100:53                       0     0  300   300    150   20K    60K
+  -> 192.168.10.11:53      Route     1    0     0  300   300    150   20K    60K
+
+
+  Total (3 services)                     12     6  340   700    350   50K   150K
+ q quit  ? help  Enter servers  < > sort  / filter  p pause  b bits  t totals
+"#;
+
+#[test]
+fn a_filter_keeps_matching_lines_and_their_services() {
+    let mut a = app(4, true);
+    press(&mut a, "/10.12");
+    assert_screen(&mut a, 80, 10, FILTER_EDITING);
+    press(&mut a, "\n\n");
+    assert_screen(&mut a, 80, 10, FILTERED);
+    press(&mut a, "\x1b");
+    let all = screen(&mut a, 80, 10);
+    assert!(all.contains("UDP 10.0.0.100:53"), "{all}");
+}
+
+const FILTER_EDITING: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers      InBPS▼ bytes/s
+Service / real server      Fwd      Wt  Act Inact  CPS InPPS OutPPS InBPS OutBPS
+▸ TCP 10.0.0.100:80                      12     6   40   400    200   30K    90K
+
+
+
+
+
+  Total (1 service)                      12     6   40   400    200   30K    90K
+ Filter: 10.12_  (Enter keeps it, Esc clears it)
+"#;
+const FILTERED: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers      InBPS▼ bytes/s
+Service / real server      Fwd      Wt  Act Inact  CPS InPPS OutPPS InBPS OutBPS
+▾ TCP 10.0.0.100:80                      12     6   40   400    200   30K    90K
+  -> 192.168.10.12:80      Masq      1    0     0    0     0      0     0      0
+
+
+
+
+  Total (1 service)                      12     6   40   400    200   30K    90K
+ filter "10.12" (Esc clears)  q quit  ? help  Enter servers  < > sort  / filter
+"#;
+
+#[test]
+fn wide_terminals_get_a_history_column_and_bits() {
+    let mut a = app(6, true);
+    press(&mut a, "ab");
+    assert_screen(&mut a, 120, 12, WIDE_BITS);
+}
+
+const WIDE_BITS: &str = r#" ipvsctl top · netns web, every 1 s · 3 services, 3 servers                                               Inbps▼ bits/s
+Service / real server                         Fwd      Wt  Act Inact  CPS InPPS OutPPS Inbps Outbps History
+▾ TCP 10.0.0.100:80                                         12     6   40   400    200  400K   1.2M ▂▄▅▇█
+  -> 192.168.10.11:80                         Masq      3   12     6   40   400    200  400K   1.2M ▂▄▅▇█
+  -> 192.168.10.12:80                         Masq      1    0     0    0     0      0     0      0
+▾ UDP 10.0.0.100:53                                          0     0  300   300    150  160K   480K █████
+  -> 192.168.10.11:53                         Route     1    0     0  300   300    150  160K   480K █████
+  FWM 7                                                      0     0    0     0      0     0      0
+
+
+  Total (3 services)                                        12     6  340   700    350  560K   1.7M
+ q quit  ? help  Enter servers  < > sort  / filter  p pause  b bits  t totals
+"#;
+
+#[test]
+fn help_pause_and_quit() {
+    let mut a = app(3, true);
+    press(&mut a, "?");
+    let help = screen(&mut a, 80, 24);
+    assert!(help.contains("ipvsctl top: keys"), "{help}");
+    press(&mut a, "x");
+    assert!(!screen(&mut a, 80, 24).contains("ipvsctl top: keys"));
+    // Paused, a new read is kept for later.
+    press(&mut a, "p");
+    let before = screen(&mut a, 80, 24);
+    assert!(before.contains("PAUSED"), "{before}");
+    let mut later = app(5, true);
+    a.update(std::mem::take(&mut later.shown));
+    assert_eq!(screen(&mut a, 80, 24), before);
+    press(&mut a, "p");
+    let after = screen(&mut a, 80, 24);
+    assert!(!after.contains("PAUSED"));
+    assert_ne!(after, before);
+    assert_eq!(
+        a.key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Action::Quit
+    );
+    assert_eq!(
+        a.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Action::Quit
+    );
+}
+
+/// Every cell's colours, foreground and background.
+fn colours(app: &mut App) -> Vec<Color> {
+    let t = terminal(app, 100, 24);
+    t.backend()
+        .buffer()
+        .content()
+        .iter()
+        .flat_map(|c| [c.fg, c.bg])
+        .collect()
+}
+
+#[test]
+fn no_color_draws_without_colours_and_the_same_text() {
+    let mut plain = app(4, false);
+    let mut coloured = app(4, true);
+    press(&mut plain, "a?");
+    press(&mut coloured, "a?");
+    assert!(colours(&mut plain).iter().all(|c| *c == Color::Reset));
+    assert!(colours(&mut coloured).iter().any(|c| *c != Color::Reset));
+    assert_eq!(screen(&mut plain, 100, 24), screen(&mut coloured, 100, 24));
+}
+
+#[test]
+fn one_service_is_one() {
+    let mut a = app(2, true);
+    a.shown.services.truncate(1);
+    a.shown.services[0].destinations.truncate(1);
+    let got = screen(&mut a, 80, 24);
+    assert!(got.contains("· 1 service, 1 server "), "{got}");
+    assert!(got.contains("Total (1 service)"), "{got}");
+}
+
+#[test]
+fn a_long_table_scrolls_to_the_selection() {
+    // 40 services, one real server each; 10 lines of table on a 14-line screen.
+    let many: Vec<VirtualServer> = (0..40u64)
+        .map(|i| {
+            let key = ServiceKey::tcp(format!("10.1.0.{i}").parse().unwrap(), 80);
+            VirtualServer {
+                entry: ServiceEntry {
+                    service: Service::new(key),
+                    stats: stats(i, i, i),
+                },
+                destinations: vec![dest(
+                    "10.2.0.1",
+                    80,
+                    Forward::Masquerade,
+                    1,
+                    0,
+                    stats(i, i, i),
+                )],
+            }
+        })
+        .collect();
+    let mut history = History::default();
+    let mut a = App::new("every 1 s".into(), false);
+    a.update(history.update(&many, &Sampler::new().sample(Instant::now(), &many)));
+    press(&mut a, "G");
+    let got = screen(&mut a, 80, 14);
+    let names: Vec<&str> = got
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)
+                .filter(|w| w.starts_with("10.1.0."))
+        })
+        .collect();
+    // Sorted by name (no rates yet): the last ten of them, the selected last one shown.
+    let want: Vec<String> = {
+        let mut all: Vec<String> = (0..40).map(|i| format!("10.1.0.{i}:80")).collect();
+        all.sort();
+        all[30..].to_vec()
+    };
+    assert_eq!(names, want, "{got}");
+    // Back to the top: the first ten.
+    press(&mut a, "g");
+    let got = screen(&mut a, 80, 14);
+    assert!(
+        got.contains("TCP 10.1.0.0:80") && !got.contains("TCP 10.1.0.9:80"),
+        "{got}"
+    );
+}
+
+#[test]
+fn a_long_title_gives_way_to_the_sort_and_pause() {
+    let mut a = App::new(
+        "netns a-rather-long-namespace-name, every 0.5 s, TCP [2001:db8::100]:443".into(),
+        true,
+    );
+    press(&mut a, "p");
+    let got = screen(&mut a, 80, 24);
+    let title = got.lines().next().unwrap();
+    assert_eq!(
+        title,
+        " ipvsctl top · netns a-rather-long-namespace-name, ever…  PAUSED InBPS▼ bytes/s"
+    );
+}
