@@ -90,7 +90,7 @@ pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey};
-pub use state::{ntop, ServiceState, State, StateError, StateInput};
+pub use state::{ntop, Problem, Reason, ServiceState, State, StateError, StateInput};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.

@@ -379,13 +379,15 @@ fn read_input(file: Option<&str>) -> io::Result<String> {
 }
 
 /// The desired state from JSON (first non-blank character `{`) or from
-/// ipvsadm `-S` text, checked ([`State::validate`]).
+/// ipvsadm `-S` text, normalised and checked ([`State::normalize`],
+/// [`State::validate`]).
 pub fn parse_state(text: &str) -> Result<State, String> {
-    let state = if text.trim_start().starts_with('{') {
+    let mut state = if text.trim_start().starts_with('{') {
         output::parse_save_json(text)?
     } else {
         state_from_rules(text)?
     };
+    state.normalize();
     state.validate().map_err(|e| e.to_string())?;
     Ok(state)
 }
