@@ -65,6 +65,7 @@ mod check;
 mod conn;
 mod drain;
 mod error;
+mod ipvsadm;
 mod key;
 mod plan;
 pub mod sampler;

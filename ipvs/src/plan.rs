@@ -63,6 +63,11 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.changes.len()
     }
+    /// Each change as the ipvsadm command line that makes it (its `Display`,
+    /// without a newline): what `ipvsctl apply --dry-run` prints.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.changes.iter().map(Change::to_string)
+    }
     /// Adds a change at the end, with the change that undoes it.
     pub fn push(&mut self, change: Change, undo: Change) {
         self.changes.push(change);

@@ -156,7 +156,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     let listing = if json {
         output::plan_json(&plan)
     } else {
-        output::plan_text(&plan)
+        plan.lines().map(|l| l + "\n").collect()
     };
     if dry_run || check {
         term.print(&listing)?;
@@ -254,12 +254,9 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
 /// What a refused apply says on stderr: the refused change as an ipvsadm line with ipvsadm's
 /// reason, what another writer changed when that is why, and how the undo went.
 fn refusal_message(r: &ipvs::Refusal) -> String {
-    let mut one = ipvs::Plan::default();
-    one.push(r.change.clone(), r.change.clone());
-    let one = output::plan_text(&one);
     let mut msg = format!(
         "apply: the kernel refused `{}': {}",
-        one.trim_end(),
+        r.change,
         message(&r.error)
     );
     if let Some(c) = &r.conflict {

@@ -64,7 +64,6 @@ pub use listing::{stream_list_text, stream_save_text, Chunked, StreamError};
 pub(crate) use common::ntop;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
-pub use save::plan_text;
 #[allow(unused_imports)]
 pub use save::{save_text, save_text_with};
 #[allow(unused_imports)]
