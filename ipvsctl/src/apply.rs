@@ -152,7 +152,13 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(255);
         }
     };
-    let plan = ipvs::plan(&current, &desired, &options);
+    let plan = match ipvs::plan(&current, &desired, &options) {
+        Ok(p) => p,
+        Err(e) => {
+            term.error(&format!("apply: {e}"))?;
+            return Ok(2);
+        }
+    };
     let listing = if json {
         output::plan_json(&plan)
     } else {
