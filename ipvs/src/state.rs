@@ -198,7 +198,8 @@ pub(crate) fn forced_port(service: &ServiceKey, forward: &Forward) -> Option<u16
     }
 }
 
-/// What [`State::validate`] has seen so far: the service keys.
+/// What the checks have seen so far: the service keys of the state, and the
+/// destinations of the service at hand.
 #[derive(Default)]
 struct Seen {
     keys: HashSet<ServiceKey>,
