@@ -403,7 +403,7 @@ impl Ipvs {
     ) -> std::result::Result<Plan, ApplyError> {
         desired.validate().map_err(ApplyError::Invalid)?;
         let current = self.read_state_for(desired).map_err(ApplyError::Read)?;
-        let p = plan(&current, desired, options);
+        let p = plan(&current, desired, options).map_err(ApplyError::Invalid)?;
         self.apply_plan(&p)?;
         Ok(p)
     }

@@ -216,37 +216,51 @@ impl Service {
     /// [`MAX_TIMEOUT`]; a netmask of the service's family (an IPv6 prefix
     /// length from 1 to 128). The first failed check, in that order.
     pub fn validate(&self) -> Check {
+        first(|out| self.each_problem(out))
+    }
+
+    /// Each failed check of [`Service::validate`], in its order (a check
+    /// that depends on another one that failed is left out).
+    pub(crate) fn each_problem(&self, out: &mut dyn FnMut(InvalidValue)) {
         let persistent = self.flags.contains(ServiceFlags::PERSISTENT);
         match self.key {
-            ServiceKey::Fwmark { fwmark: 0, .. } => return Err(InvalidValue::Fwmark),
+            ServiceKey::Fwmark { fwmark: 0, .. } => out(InvalidValue::Fwmark),
             ServiceKey::Fwmark { .. } => {}
             ServiceKey::Addr { protocol, port, .. } => {
                 if port == 0 && !persistent {
-                    return Err(InvalidValue::ZeroPort);
+                    out(InvalidValue::ZeroPort);
                 }
                 if self.flags.contains(ServiceFlags::ONEPACKET) && protocol != Protocol::Udp {
-                    return Err(InvalidValue::OnePacket(protocol));
+                    out(InvalidValue::OnePacket(protocol));
                 }
             }
         }
         if !name_ok(self.scheduler.name()) {
-            return Err(InvalidValue::SchedulerName(self.scheduler.name().into()));
+            out(InvalidValue::SchedulerName(self.scheduler.name().into()));
         }
         if persistent && (self.timeout == 0 || self.timeout > MAX_TIMEOUT) {
-            return Err(InvalidValue::PersistenceTimeout(self.timeout));
+            out(InvalidValue::PersistenceTimeout(self.timeout));
         }
         match (self.key.family(), self.netmask) {
             (Family::Inet, Netmask::V4(_)) => {}
             (Family::Inet6, Netmask::V6(p)) if (1..=128).contains(&p) => {}
-            (family, _) => return Err(InvalidValue::Netmask(family)),
+            (family, _) => out(InvalidValue::Netmask(family)),
         }
         if let Some(pe) = self.persistence_engine.as_deref() {
             if !name_ok(pe) {
-                return Err(InvalidValue::PersistenceEngineName(pe.into()));
+                out(InvalidValue::PersistenceEngineName(pe.into()));
             }
         }
-        Ok(())
     }
+}
+
+/// The first problem `each` reports, as a check's result.
+fn first(each: impl FnOnce(&mut dyn FnMut(InvalidValue))) -> Check {
+    let mut found = None;
+    each(&mut |e| {
+        found.get_or_insert(e);
+    });
+    found.map_or(Ok(()), Err)
 }
 
 /// The tunnel rules: `gue` needs a port, `ipip` and `gre` have none; `ipip`
@@ -275,50 +289,62 @@ impl Destination {
     /// threshold not above the upper one. The first failed check, in that
     /// order.
     pub fn validate(&self, service: &ServiceKey) -> Check {
+        first(|out| self.each_problem(service, out))
+    }
+
+    /// Each failed check of [`Destination::validate`], in its order.
+    pub(crate) fn each_problem(&self, service: &ServiceKey, out: &mut dyn FnMut(InvalidValue)) {
         if let Forward::Other { raw } = self.forward {
             if raw > 7 {
-                return Err(InvalidValue::ForwardMethod(raw));
+                out(InvalidValue::ForwardMethod(raw));
             }
         }
         let tunnel = matches!(self.forward, Forward::Tunnel { .. });
         if Family::of(&self.addr) != service.family() && !tunnel {
-            return Err(InvalidValue::Family);
+            out(InvalidValue::Family);
         }
         if let Forward::Tunnel { kind, port, flags } = self.forward {
-            check_tunnel(kind, port, flags)?;
+            if let Err(e) = check_tunnel(kind, port, flags) {
+                out(e);
+            }
         }
         if self.weight > MAX_WEIGHT {
-            return Err(InvalidValue::Weight(self.weight));
+            out(InvalidValue::Weight(self.weight));
         }
         if self.upper_threshold > MAX_WEIGHT {
-            return Err(InvalidValue::UpperThreshold(self.upper_threshold));
+            out(InvalidValue::UpperThreshold(self.upper_threshold));
         }
         if self.lower_threshold > MAX_WEIGHT {
-            return Err(InvalidValue::LowerThreshold(self.lower_threshold));
+            out(InvalidValue::LowerThreshold(self.lower_threshold));
         }
-        if self.lower_threshold > self.upper_threshold {
-            return Err(InvalidValue::ThresholdOrder {
+        // The order only when both values are in range (one problem, said once).
+        let in_range = self.upper_threshold <= MAX_WEIGHT && self.lower_threshold <= MAX_WEIGHT;
+        if in_range && self.lower_threshold > self.upper_threshold {
+            out(InvalidValue::ThresholdOrder {
                 lower: self.lower_threshold,
                 upper: self.upper_threshold,
             });
         }
-        Ok(())
     }
 }
 
 impl Timeouts {
     /// Each timeout at most [`MAX_TIMEOUT`] (0 leaves a value as it is).
     pub fn validate(&self) -> Check {
+        first(|out| self.each_problem(out))
+    }
+
+    /// Each timeout above [`MAX_TIMEOUT`].
+    pub(crate) fn each_problem(&self, out: &mut dyn FnMut(InvalidValue)) {
         for (which, v) in [
             ("tcp", self.tcp),
             ("tcp_fin", self.tcp_fin),
             ("udp", self.udp),
         ] {
             if v > MAX_TIMEOUT {
-                return Err(InvalidValue::Timeout(which, v));
+                out(InvalidValue::Timeout(which, v));
             }
         }
-        Ok(())
     }
 }
 

@@ -92,9 +92,18 @@ pub enum Error {
         /// The kernel's extended-ACK text, when it sent one.
         detail: Option<String>,
     },
-    /// No IPVS in this kernel, even after `modprobe ip_vs`.
-    #[error("IPVS is not available in this kernel (no generic netlink family \"IPVS\", and `modprobe ip_vs` did not help)")]
-    NotAvailable,
+    /// No IPVS in this kernel, even after `modprobe -- ip_vs` (or without it,
+    /// when [`crate::OpenOptions::modprobe`] said not to run it).
+    #[error("{}", not_available(modprobe_status.as_ref(), modprobe_stderr))]
+    NotAvailable {
+        /// How `modprobe -- ip_vs` ended; `None` when it was not run, or could
+        /// not be started (then `modprobe_stderr` says why).
+        modprobe_status: Option<std::process::ExitStatus>,
+        /// What modprobe wrote on standard error (`modprobe: FATAL: Module
+        /// ip_vs not found in directory ...`), or why it could not be started;
+        /// empty when it was not run.
+        modprobe_stderr: String,
+    },
     /// The network namespace could not be entered.
     #[error("network namespace {}: {source}", path.display())]
     Netns {
@@ -200,7 +209,10 @@ impl Error {
                 errno: k.errno,
                 detail: k.ext_ack,
             },
-            ipvs_sys::Error::FamilyNotFound => Error::NotAvailable,
+            ipvs_sys::Error::FamilyNotFound => Error::NotAvailable {
+                modprobe_status: None,
+                modprobe_stderr: String::new(),
+            },
             ipvs_sys::Error::Timeout => Error::Timeout { op },
             ipvs_sys::Error::Io(source) => match source.raw_os_error() {
                 // Socket-level refusals mean the same as the kernel's.
@@ -221,6 +233,17 @@ impl Error {
                 detail: other.to_string(),
             },
         }
+    }
+}
+
+/// [`Error::NotAvailable`] in words, with what modprobe said.
+fn not_available(status: Option<&std::process::ExitStatus>, stderr: &str) -> String {
+    let head = "IPVS is not available in this kernel (no generic netlink family \"IPVS\"";
+    match (status, stderr) {
+        (None, "") => format!("{head}; `modprobe ip_vs` was not run)"),
+        (None, why) => format!("{head}; `modprobe ip_vs` could not be started: {why})"),
+        (Some(st), "") => format!("{head}, and `modprobe ip_vs` did not help: {st})"),
+        (Some(st), err) => format!("{head}, and `modprobe ip_vs` did not help: {st}: {err})"),
     }
 }
 
@@ -322,6 +345,32 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_available_says_what_modprobe_said() {
+        use std::os::unix::process::ExitStatusExt;
+        let e = Error::NotAvailable {
+            modprobe_status: Some(std::process::ExitStatus::from_raw(1 << 8)),
+            modprobe_stderr:
+                "modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.1.0".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "IPVS is not available in this kernel (no generic netlink family \"IPVS\", and \
+             `modprobe ip_vs` did not help: exit status: 1: modprobe: FATAL: Module ip_vs not \
+             found in directory /lib/modules/6.1.0)"
+        );
+        let e = Error::NotAvailable {
+            modprobe_status: None,
+            modprobe_stderr: "modprobe: No such file or directory (os error 2)".into(),
+        };
+        assert!(
+            e.to_string().ends_with(
+                "`modprobe ip_vs` could not be started: modprobe: No such file or directory (os error 2))"
+            ),
+            "{e}"
+        );
+    }
 
     #[test]
     fn kernel_errors_read_in_words_and_as_ipvsadm() {

@@ -65,6 +65,7 @@ mod check;
 mod conn;
 mod drain;
 mod error;
+mod ipvsadm;
 mod key;
 mod plan;
 pub mod sampler;
@@ -90,7 +91,7 @@ pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey, FOLD_PERIOD};
-pub use state::{ntop, ServiceState, State, StateError, StateInput};
+pub use state::{ntop, Problem, Reason, ServiceState, State, StateError, StateInput};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
@@ -229,6 +230,84 @@ impl Change {
     }
 }
 
+/// How to open an [`Ipvs`] handle: which network namespace, and whether to
+/// run `modprobe -- ip_vs` when the kernel has no IPVS yet.
+///
+/// ```no_run
+/// use ipvs::OpenOptions;
+/// // In a container without the module tools, or a program that must not load modules:
+/// let ipvs = OpenOptions::new().modprobe(false).netns("blue").open()?;
+/// # Ok::<(), ipvs::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    netns: Option<PathBuf>,
+    modprobe: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// The caller's namespace, with `modprobe` (as [`Ipvs::new`]).
+    pub fn new() -> Self {
+        OpenOptions {
+            netns: None,
+            modprobe: true,
+        }
+    }
+
+    /// Another network namespace, by name (under `/var/run/netns`) or path
+    /// (`/proc/PID/ns/net`), as [`Ipvs::in_netns`] takes it.
+    pub fn netns(mut self, name_or_path: &str) -> Self {
+        self.netns = Some(ipvs_sys::netns::netns_path(name_or_path));
+        self
+    }
+
+    /// Whether to run `modprobe -- ip_vs` once when the kernel has no IPVS
+    /// family (default yes, as ipvsadm does). Without it, such a kernel gives
+    /// [`Error::NotAvailable`] at once.
+    pub fn modprobe(mut self, run: bool) -> Self {
+        self.modprobe = run;
+        self
+    }
+
+    /// Opens the handle.
+    pub fn open(self) -> Result<Ipvs> {
+        let netns = self.netns;
+        let try_open = || match &netns {
+            Some(p) => IpvsSocket::open_in_netns(p),
+            None => IpvsSocket::open(),
+        };
+        let mut loaded = (None, String::new());
+        let sock = match try_open() {
+            Err(ipvs_sys::Error::FamilyNotFound) if self.modprobe => {
+                loaded = modprobe_ip_vs();
+                try_open()
+            }
+            other => other,
+        }
+        .map_err(|e| match (e, &netns) {
+            (ipvs_sys::Error::Io(source), Some(path)) => Error::Netns {
+                path: path.clone(),
+                source,
+            },
+            (ipvs_sys::Error::FamilyNotFound, _) => Error::NotAvailable {
+                modprobe_status: loaded.0,
+                modprobe_stderr: std::mem::take(&mut loaded.1),
+            },
+            (e, _) => Error::from_sys(Operation::Open, e),
+        })?;
+        Ok(Ipvs {
+            sock: Mutex::new(sock),
+            netns,
+        })
+    }
+}
+
 /// A handle on the IPVS tables of one network namespace.
 ///
 /// It owns one netlink socket, opened and resolved once. Methods take `&self`
@@ -241,41 +320,17 @@ pub struct Ipvs {
 
 impl Ipvs {
     /// Opens IPVS in the caller's network namespace. When the kernel has no
-    /// IPVS family yet, runs `modprobe -- ip_vs` once, as ipvsadm does.
+    /// IPVS family yet, runs `modprobe -- ip_vs` once, as ipvsadm does (see
+    /// [`OpenOptions`] to open without it).
     pub fn new() -> Result<Self> {
-        Self::open(None)
+        OpenOptions::new().open()
     }
 
     /// Opens IPVS in another network namespace, given by name (as `ip netns`
     /// names it, under `/var/run/netns`) or by path (`/proc/PID/ns/net`).
     /// The calling thread never changes namespace.
     pub fn in_netns(name_or_path: &str) -> Result<Self> {
-        Self::open(Some(ipvs_sys::netns::netns_path(name_or_path)))
-    }
-
-    fn open(netns: Option<PathBuf>) -> Result<Self> {
-        let try_open = || match &netns {
-            Some(p) => IpvsSocket::open_in_netns(p),
-            None => IpvsSocket::open(),
-        };
-        let sock = match try_open() {
-            Err(ipvs_sys::Error::FamilyNotFound) => {
-                modprobe_ip_vs();
-                try_open()
-            }
-            other => other,
-        }
-        .map_err(|e| match (e, &netns) {
-            (ipvs_sys::Error::Io(source), Some(path)) => Error::Netns {
-                path: path.clone(),
-                source,
-            },
-            (e, _) => Error::from_sys(Operation::Open, e),
-        })?;
-        Ok(Ipvs {
-            sock: Mutex::new(sock),
-            netns,
-        })
+        OpenOptions::new().netns(name_or_path).open()
     }
 
     /// The namespace this handle was opened in, if not the caller's.
@@ -780,16 +835,24 @@ pub mod replay {
     }
 }
 
-fn modprobe_ip_vs() {
+/// Runs `modprobe -- ip_vs` (the first of the usual places that starts):
+/// its exit status and standard error, or no status and why none started.
+fn modprobe_ip_vs() -> (Option<std::process::ExitStatus>, String) {
+    let mut why = String::new();
     for prog in ["/sbin/modprobe", "/usr/sbin/modprobe", "modprobe"] {
-        let status = std::process::Command::new(prog)
+        let out = std::process::Command::new(prog)
             .args(["--", "ip_vs"])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-        if status.is_ok() {
-            return;
+            .stderr(std::process::Stdio::piped())
+            .output();
+        match out {
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+                return (Some(out.status), stderr);
+            }
+            Err(e) => why = format!("{prog}: {e}"),
         }
     }
+    (None, why)
 }

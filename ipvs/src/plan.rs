@@ -1,18 +1,5 @@
-//! Planning: the changes that turn one [`State`] into another.
-//!
-//! [`plan`] is a pure function: it compares two states and returns the
-//! ordered [`Change`]s, each with the change that undoes it. It edits in
-//! place (`-E`/`-e`) whatever the kernel lets it edit, so connections
-//! survive: a service's scheduler, flags, persistence timeout, netmask and
-//! persistence engine; a destination's forwarding method, tunnel options,
-//! weight and thresholds. Only the keys (a service's family, protocol,
-//! address and port or fwmark; a destination's address and port) cannot
-//! change in place: a different key is another object. The order is: the
-//! timeouts, then every delete (the destinations of a service before the
-//! service), then the edits, then the adds (a service before its
-//! destinations). Services the desired state does not name stay, unless
-//! [`PlanOptions::prune`]; destinations of a named service that it does not
-//! name go. The cost is linear: each side is put in hash maps once.
+//! Planning: the changes that turn one [`State`] into another. The rules
+//! are on [`plan`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,7 +8,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::state::{dest_out, service_key_out, service_out_alone};
-use crate::{Change, Destination, Service, ServiceFlags, ServiceKey, State, Timeouts};
+use crate::{Change, Destination, Service, ServiceFlags, ServiceKey, State, StateError, Timeouts};
 
 /// How [`plan`] treats what the desired state does not name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,6 +49,11 @@ impl Plan {
     /// The number of changes.
     pub fn len(&self) -> usize {
         self.changes.len()
+    }
+    /// Each change as the ipvsadm command line that makes it (its `Display`,
+    /// without a newline): what `ipvsctl apply --dry-run` prints.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.changes.iter().map(Change::to_string)
     }
     /// Adds a change at the end, with the change that undoes it.
     pub fn push(&mut self, change: Change, undo: Change) {
@@ -106,12 +98,74 @@ fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
     }
 }
 
-/// The changes that turn `current` into `desired`; see the module's text.
+/// The ordered changes that turn `current` into `desired`, each with the
+/// change that undoes it, or the problems of `desired` when it fails
+/// [`State::validate`] (then nothing is planned).
 ///
 /// `current` is normally what the kernel has ([`crate::Ipvs::read_state`]),
-/// with its timeouts when `desired` sets some. A desired state should pass
-/// [`State::validate`]: names given twice are taken once (the last one).
-pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Plan {
+/// with its timeouts when `desired` sets some; it is not checked. A pure
+/// function: nothing is sent.
+///
+/// The rules:
+/// - **Keys.** A service is found by its key (family, protocol, address and
+///   port, or fwmark), a destination by its address and port within its
+///   service. A different key is another object: it is deleted and added.
+/// - **Edits in place** (`-E`/`-e`), so that connections survive: whatever
+///   the kernel lets an edit set, that is a service's scheduler, flags,
+///   persistence timeout, netmask and persistence engine, and a
+///   destination's forwarding method, tunnel options, weight and thresholds.
+/// - **Order**: the timeouts first; then every delete (the destinations of a
+///   service before the service); then the edits; then the adds (a service
+///   before its destinations), in the order of `desired`.
+/// - **What `desired` does not name**: destinations of a service it names
+///   go; services it does not name stay, unless [`PlanOptions::prune`],
+///   which deletes them (their destinations first).
+/// - **Timeouts**: set when `desired` has some and they differ (0 keeps a
+///   value); unknown current timeouts are undone by setting them again.
+/// - **Undo**: `undo[i]` reverses `changes[i]`; to roll back the first `n`,
+///   send `undo[..n]` in reverse.
+/// - **Cost**: linear; each side is put in hash maps once.
+///
+/// ```
+/// use ipvs::{plan, Change, Destination, Forward, PlanOptions, Service, ServiceKey, ServiceState, State};
+/// let web = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
+/// let real = |last: u8, weight| {
+///     Destination::new([192, 168, 10, last].into(), 80)
+///         .with_forward(Forward::Masquerade)
+///         .with_weight(weight)
+/// };
+/// let mut current = State::default();
+/// current.services.push(
+///     ServiceState::new(Service::new(web).with_scheduler("rr"))
+///         .with_destination(real(11, 1))
+///         .with_destination(real(12, 1)),
+/// );
+/// let mut desired = current.clone();
+/// let svc = desired.service_mut(&web).unwrap();
+/// svc.destinations.retain(|d| d.addr != real(12, 1).addr); // goes
+/// svc.destinations[0].weight = 5; // edited in place
+/// svc.destinations.push(real(13, 1)); // added
+///
+/// let p = plan(&current, &desired, &PlanOptions::default())?;
+/// let lines: Vec<String> = p.lines().collect();
+/// assert_eq!(lines, [
+///     "-d -t 10.0.0.100:80 -r 192.168.10.12:80",
+///     "-e -t 10.0.0.100:80 -r 192.168.10.11:80 -m -w 5",
+///     "-a -t 10.0.0.100:80 -r 192.168.10.13:80 -m -w 1",
+/// ]);
+/// assert!(matches!(p.undo[1], Change::EditDestination { destination, .. } if destination.weight == 1));
+///
+/// // A desired state that fails its checks plans nothing.
+/// desired.services[0].destinations[0].lower_threshold = 7;
+/// let e = plan(&current, &desired, &PlanOptions::default()).unwrap_err();
+/// assert_eq!(
+///     e.to_string(),
+///     "services[0].destinations[0].lower_threshold: 7 is above upper_threshold 0"
+/// );
+/// # Ok::<(), ipvs::StateError>(())
+/// ```
+pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<Plan, StateError> {
+    desired.validate()?;
     let mut p = Plan::default();
 
     if let Some(want) = desired.timeouts {
@@ -169,11 +223,9 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Plan {
 
     // Edits in place, and the adds.
     let mut adds = Plan::default();
-    for (j, w) in desired.services.iter().enumerate() {
+    // `desired` is valid: each key once, each destination once in its service.
+    for w in &desired.services {
         let key = w.service.key;
-        if want.get(&key) != Some(&j) {
-            continue; // named again later: the last one counts
-        }
         match cur.get(&key) {
             Some(&i) => {
                 let c = &current.services[i];
@@ -188,7 +240,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Plan {
                     .iter()
                     .map(|d| ((d.addr, d.port), d))
                     .collect();
-                for d in last_of_each(&w.destinations) {
+                for d in &w.destinations {
                     match have.get(&(d.addr, d.port)) {
                         Some(h) if *h == d => {}
                         Some(h) => p.push(
@@ -210,7 +262,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Plan {
                     Change::AddService(clean(&w.service)),
                     Change::DeleteService(key),
                 );
-                for d in last_of_each(&w.destinations) {
+                for d in &w.destinations {
                     adds.push(add_dest(key, d), delete_dest(key, d));
                 }
             }
@@ -218,20 +270,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Plan {
     }
     p.changes.extend(adds.changes);
     p.undo.extend(adds.undo);
-    p
-}
-
-/// The destinations, each address and port once (the last one counts), in order.
-fn last_of_each(ds: &[Destination]) -> impl Iterator<Item = &Destination> {
-    let last: HashMap<(IpAddr, u16), usize> = ds
-        .iter()
-        .enumerate()
-        .map(|(i, d)| ((d.addr, d.port), i))
-        .collect();
-    ds.iter()
-        .enumerate()
-        .filter(move |(i, d)| last.get(&(d.addr, d.port)) == Some(i))
-        .map(|(_, d)| d)
+    Ok(p)
 }
 
 fn add_dest(service: ServiceKey, d: &Destination) -> Change {

@@ -14,6 +14,7 @@
 //! [`Service::validate`] and [`Destination::validate`], each error naming
 //! where it is (`services[2].destinations[0].forward`) and what is wrong.
 
+use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -63,18 +64,182 @@ impl ServiceState {
     }
 }
 
-/// A state that fails a check: where (`services[0].destinations[1].weight`)
-/// and what is wrong.
+/// A state that fails its checks: every problem found, in the order of the
+/// document (each service, then its destinations; the timeouts last). Never
+/// empty.
+///
+/// Its `Display` is the problems' texts joined by `; `, each `path: what is
+/// wrong` (`services[0].destinations[0].weight: 2147483648 is above
+/// 2147483647`); a program matches on [`StateError::problems`] instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateError(pub String);
+pub struct StateError {
+    problems: Vec<Problem>,
+}
+
+impl StateError {
+    /// Every problem, in document order (at least one).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+    /// The first problem.
+    pub fn first(&self) -> &Problem {
+        // Never empty: built only by `from_problems` with at least one.
+        &self.problems[0]
+    }
+    fn from_problems(problems: Vec<Problem>) -> Result<(), StateError> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StateError { problems })
+        }
+    }
+}
 
 impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for StateError {}
+
+/// One problem of a state: where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// Where, in the schema's words: `services[0].destinations[1].weight`
+    /// (a field), `services[2]` (a whole service), `timeouts.tcp`. For a
+    /// service or destination read alone, the field only (`tunnel.port`).
+    pub path: String,
+    /// What is wrong.
+    pub reason: Reason,
+}
+
+impl Problem {
+    fn new(path: String, reason: Reason) -> Self {
+        Problem { path, reason }
+    }
+    /// A failed value check at `path` (the value's field is appended).
+    fn invalid(path: &str, e: InvalidValue) -> Self {
+        Problem::new(join_path(path, e.field()), Reason::Invalid(e))
+    }
+}
+
+/// `path: reason`, or the reason alone when there is no path.
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "{}: {}", self.path, self.reason)
+        }
+    }
+}
+
+/// Why a [`Problem`] is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A value that ipvsadm or the kernel refuses ([`Service::validate`],
+    /// [`Destination::validate`], [`Timeouts::validate`]).
+    Invalid(InvalidValue),
+    /// A service key that an earlier service of the state has too.
+    DuplicateService,
+    /// A destination address and port that an earlier destination of the
+    /// same service has too.
+    DuplicateDestination,
+    /// A direct-routing or tunnel destination of an address service on
+    /// another port than the service's: ipvsadm (and the JSON reader) give
+    /// those the service's port; [`State::normalize`] does the same.
+    DestinationPort {
+        /// The destination's port.
+        port: u16,
+        /// The service's port.
+        service_port: u16,
+    },
+    /// JSON that does not read as the schema's value: an unknown word, an
+    /// address that is none, a missing or contradictory field (in words).
+    Input(String),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Invalid(e) => write!(f, "{e}"),
+            Reason::DuplicateService => f.write_str("the service is named twice"),
+            Reason::DuplicateDestination => {
+                f.write_str("the destination is named twice in its service")
+            }
+            Reason::DestinationPort { port, service_port } => write!(
+                f,
+                "{port} is not the service's port {service_port} (a direct-routing or tunnel \
+                 destination takes its service's port; State::normalize sets it)"
+            ),
+            Reason::Input(msg) => f.write_str(msg),
+        }
+    }
+}
+
+/// The port a destination of `service` must have, when the forwarding method
+/// decides it: ipvsadm gives direct-routing and tunnel destinations of an
+/// address service the service's port (`-a -g`/`-i`); `None` otherwise.
+pub(crate) fn forced_port(service: &ServiceKey, forward: &Forward) -> Option<u16> {
+    match (service, forward) {
+        (ServiceKey::Addr { port, .. }, Forward::DirectRoute | Forward::Tunnel { .. }) => {
+            Some(*port)
+        }
+        _ => None,
+    }
+}
+
+/// What the checks have seen so far: the service keys of the state, and the
+/// destinations of the service at hand.
+#[derive(Default)]
+struct Seen {
+    keys: HashSet<ServiceKey>,
+    dests: HashSet<(IpAddr, u16)>,
+}
+
+/// The checks of one service of a state (index `i`) and of its destinations,
+/// each problem given to `out`.
+fn check_service(i: usize, s: &ServiceState, seen: &mut Seen, out: &mut Vec<Problem>) {
+    let path = || format!("services[{i}]");
+    s.service
+        .each_problem(&mut |e| out.push(Problem::invalid(&path(), e)));
+    if !seen.keys.insert(s.service.key) {
+        out.push(Problem::new(path(), Reason::DuplicateService));
+    }
+    let key = &s.service.key;
+    seen.dests.clear();
+    for (j, d) in s.destinations.iter().enumerate() {
+        let dpath = || format!("services[{i}].destinations[{j}]");
+        d.each_problem(key, &mut |e| out.push(Problem::invalid(&dpath(), e)));
+        if let Some(want) = forced_port(key, &d.forward) {
+            if d.port != want {
+                out.push(Problem::new(
+                    join_path(&dpath(), "port"),
+                    Reason::DestinationPort {
+                        port: d.port,
+                        service_port: want,
+                    },
+                ));
+            }
+        }
+        if !seen.dests.insert((d.addr, d.port)) {
+            out.push(Problem::new(dpath(), Reason::DuplicateDestination));
+        }
+    }
+}
+
+fn check_timeouts(t: &Timeouts, out: &mut Vec<Problem>) {
+    t.each_problem(&mut |e| out.push(Problem::invalid("timeouts", e)));
+}
 
 impl State {
     /// The configuration part of what [`crate::Ipvs::state`] read, in the given
@@ -97,49 +262,103 @@ impl State {
         }
     }
 
-    /// The checks reading the JSON form makes, on a state built in Rust:
-    /// [`Service::validate`] on each service, [`Destination::validate`] on
-    /// each destination, [`Timeouts::validate`]; and each service named at
-    /// most once, each destination at most once within its service.
-    pub fn validate(&self) -> Result<(), StateError> {
-        let mut keys = std::collections::HashSet::with_capacity(self.services.len());
-        for (i, s) in self.services.iter().enumerate() {
-            let path = format!("services[{i}]");
-            s.service
-                .validate()
-                .map_err(|e| StateError(at(&path, &e)))?;
-            if !keys.insert(s.service.key) {
-                return Err(StateError(format!("{path}: the service is named twice")));
-            }
-            let mut dests = std::collections::HashSet::with_capacity(s.destinations.len());
-            for (j, d) in s.destinations.iter().enumerate() {
-                let dpath = format!("{path}.destinations[{j}]");
-                d.validate(&s.service.key)
-                    .map_err(|e| StateError(at(&dpath, &e)))?;
-                if !dests.insert((d.addr, d.port)) {
-                    return Err(StateError(format!(
-                        "{dpath}: the destination is named twice in its service"
-                    )));
+    /// The one normalisation, which reading the JSON form makes too: a
+    /// direct-routing or tunnel destination of an address service gets the
+    /// service's port (as `ipvsadm -a -g` and `-i` do), and the kernel-internal
+    /// `HASHED` flag goes. A normalised state that passes [`State::validate`]
+    /// serializes and reads back equal.
+    ///
+    /// ```
+    /// use ipvs::{Destination, Service, ServiceKey, ServiceState, State};
+    /// let web = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
+    /// let mut state = State::default();
+    /// state.services.push(
+    ///     // Direct routing (the default) cannot change the port.
+    ///     ServiceState::new(Service::new(web))
+    ///         .with_destination(Destination::new("10.0.0.2".parse().unwrap(), 8080)),
+    /// );
+    /// assert!(state.validate().is_err());
+    /// state.normalize();
+    /// assert_eq!(state.services[0].destinations[0].port, 80);
+    /// state.validate()?;
+    /// # Ok::<(), ipvs::StateError>(())
+    /// ```
+    pub fn normalize(&mut self) {
+        for s in &mut self.services {
+            s.service.flags.remove(ServiceFlags::HASHED);
+            let key = s.service.key;
+            for d in &mut s.destinations {
+                if let Some(port) = forced_port(&key, &d.forward) {
+                    d.port = port;
                 }
             }
         }
-        if let Some(t) = &self.timeouts {
-            t.validate().map_err(|e| StateError(at("timeouts", &e)))?;
+    }
+
+    /// The checks reading the JSON form makes, on a state built in Rust, each
+    /// problem reported (not only the first): [`Service::validate`] on each
+    /// service, [`Destination::validate`] on each destination,
+    /// [`Timeouts::validate`]; each service named at most once, each
+    /// destination at most once within its service; a direct-routing or
+    /// tunnel destination of an address service on the service's port (see
+    /// [`State::normalize`]). [`plan`](crate::plan) makes them on the desired state.
+    ///
+    /// ```
+    /// use ipvs::{Destination, Forward, InvalidValue, Reason, Service, ServiceKey, ServiceState, State};
+    /// let web = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
+    /// let real = Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade);
+    /// let mut state = State::default();
+    /// state.services.push(
+    ///     ServiceState::new(Service::new(web))
+    ///         .with_destination(real.with_weight(1 << 31))
+    ///         .with_destination(real.with_thresholds(10..=5)),
+    /// );
+    /// let e = state.validate().unwrap_err();
+    /// assert_eq!(
+    ///     e.first().to_string(),
+    ///     "services[0].destinations[0].weight: 2147483648 is above 2147483647"
+    /// );
+    /// assert_eq!(e.problems().len(), 3);
+    /// assert_eq!(e.problems()[1].path, "services[0].destinations[1].lower_threshold");
+    /// assert!(matches!(
+    ///     e.problems()[1].reason,
+    ///     Reason::Invalid(InvalidValue::ThresholdOrder { lower: 10, upper: 5 })
+    /// ));
+    /// assert_eq!(e.problems()[2].reason, Reason::DuplicateDestination);
+    /// ```
+    pub fn validate(&self) -> Result<(), StateError> {
+        let mut problems = Vec::new();
+        let mut seen = Seen {
+            keys: HashSet::with_capacity(self.services.len()),
+            dests: HashSet::new(),
+        };
+        for (i, s) in self.services.iter().enumerate() {
+            check_service(i, s, &mut seen, &mut problems);
         }
-        Ok(())
+        if let Some(t) = &self.timeouts {
+            check_timeouts(t, &mut problems);
+        }
+        StateError::from_problems(problems)
+    }
+
+    /// The service with this key, if the state names it (the first, if twice).
+    /// A linear search: for many look-ups, index the services once.
+    pub fn service(&self, key: &ServiceKey) -> Option<&ServiceState> {
+        self.services.iter().find(|s| s.service.key == *key)
+    }
+
+    /// [`State::service`], to change it.
+    pub fn service_mut(&mut self, key: &ServiceKey) -> Option<&mut ServiceState> {
+        self.services.iter_mut().find(|s| s.service.key == *key)
     }
 }
 
-/// A check's failure as `path.field: message` (`field: message` without a path).
-fn at(path: &str, e: &InvalidValue) -> String {
-    join(path, e.field(), e)
-}
-
-fn join(path: &str, field: &str, msg: impl fmt::Display) -> String {
+/// `path.field`, or `field` without a path.
+fn join_path(path: &str, field: &str) -> String {
     if path.is_empty() {
-        format!("{field}: {msg}")
+        field.to_string()
     } else {
-        format!("{path}.{field}: {msg}")
+        format!("{path}.{field}")
     }
 }
 
@@ -321,23 +540,26 @@ struct TunnelIn {
     flags: Option<Vec<String>>,
 }
 
-fn err<T>(path: &str, field: &str, msg: impl fmt::Display) -> Result<T, String> {
-    Err(join(path, field, msg))
+fn err<T>(path: &str, field: &str, msg: impl fmt::Display) -> Result<T, Problem> {
+    Err(Problem::new(
+        join_path(path, field),
+        Reason::Input(msg.to_string()),
+    ))
 }
 
-/// A word of a domain type, or the error naming its field.
-fn word<T: FromStr>(path: &str, field: &str, w: &str) -> Result<T, String>
+/// A word of a domain type, or the problem naming its field.
+fn word<T: FromStr>(path: &str, field: &str, w: &str) -> Result<T, Problem>
 where
     T::Err: fmt::Display,
 {
     w.parse().or_else(|e| err(path, field, e))
 }
 
-fn parse_addr(path: &str, field: &str, s: &str) -> Result<IpAddr, String> {
+fn parse_addr(path: &str, field: &str, s: &str) -> Result<IpAddr, Problem> {
     IpAddr::from_str(s).or_else(|_| err(path, field, format!("invalid IP address {s:?}")))
 }
 
-fn parse_netmask(path: &str, s: &str, family: Family) -> Result<Netmask, String> {
+fn parse_netmask(path: &str, s: &str, family: Family) -> Result<Netmask, Problem> {
     match family {
         Family::Inet => match s.parse::<Ipv4Addr>() {
             Ok(m) => Ok(Netmask::V4(m)),
@@ -360,26 +582,41 @@ fn parse_netmask(path: &str, s: &str, family: Family) -> Result<Netmask, String>
     }
 }
 
+/// A problem as a serde error (its text).
+fn de_err<E: serde::de::Error>(p: Problem) -> E {
+    E::custom(p)
+}
+
 impl TryFrom<StateInput> for State {
     type Error = StateError;
+    /// The state with ipvsadm's defaults, normalised as [`State::normalize`]
+    /// does, and checked as [`State::validate`] checks (every problem).
     fn try_from(doc: StateInput) -> Result<State, StateError> {
-        let services = doc
-            .services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let path = format!("services[{i}]");
-                let (service, dests) = convert_service(s, &path)?;
-                Ok(ServiceState {
-                    service: service.service,
-                    destinations: dests.into_iter().map(|d| d.destination).collect(),
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(StateError)?;
-        if let Some(t) = &doc.timeouts {
-            t.validate().map_err(|e| StateError(at("timeouts", &e)))?;
+        let mut problems = Vec::new();
+        let mut seen = Seen {
+            keys: HashSet::with_capacity(doc.services.len()),
+            dests: HashSet::new(),
+        };
+        let mut services = Vec::with_capacity(doc.services.len());
+        for (i, s) in doc.services.iter().enumerate() {
+            let path = format!("services[{i}]");
+            // Unchecked here: `check_service` reports every problem, in order.
+            match convert_service(s, &path, false) {
+                Ok((entry, dests)) => {
+                    let state = ServiceState {
+                        service: entry.service,
+                        destinations: dests.into_iter().map(|d| d.destination).collect(),
+                    };
+                    check_service(i, &state, &mut seen, &mut problems);
+                    services.push(state);
+                }
+                Err(p) => problems.push(p),
+            }
         }
+        if let Some(t) = &doc.timeouts {
+            check_timeouts(t, &mut problems);
+        }
+        StateError::from_problems(problems)?;
         Ok(State {
             services,
             timeouts: doc.timeouts,
@@ -387,7 +624,7 @@ impl TryFrom<StateInput> for State {
     }
 }
 
-fn convert_key(k: &KeyIn, path: &str) -> Result<ServiceKey, String> {
+fn convert_key(k: &KeyIn, path: &str) -> Result<ServiceKey, Problem> {
     let family = k
         .family
         .as_deref()
@@ -428,11 +665,12 @@ fn convert_key(k: &KeyIn, path: &str) -> Result<ServiceKey, String> {
 }
 
 /// A service and its destinations (with their counters, if given), with
-/// ipvsadm's defaults filled in and checked.
+/// ipvsadm's defaults filled in, and checked when `check` (the first problem).
 fn convert_service(
     s: &ServiceIn,
     path: &str,
-) -> Result<(ServiceEntry, Vec<DestinationEntry>), String> {
+    check: bool,
+) -> Result<(ServiceEntry, Vec<DestinationEntry>), Problem> {
     let key = convert_key(
         &KeyIn {
             family: s.family.clone(),
@@ -447,11 +685,14 @@ fn convert_service(
     let sched_name = scheduler.name();
     if sched_name.is_empty() || sched_name.len() > MAX_NAME || sched_name.contains('\0') {
         // Before the flags, whose words depend on the scheduler.
-        return Err(at(path, &InvalidValue::SchedulerName(sched_name.into())));
+        return Err(Problem::invalid(
+            path,
+            InvalidValue::SchedulerName(sched_name.into()),
+        ));
     }
     let words = s.flags.as_deref().unwrap_or(&[]);
     let flags = ServiceFlags::from_words(words.iter().map(String::as_str), &scheduler)
-        .map_err(|e| at(path, &e))?;
+        .map_err(|e| Problem::invalid(path, e))?;
     let persistent = flags.contains(ServiceFlags::PERSISTENT);
     let timeout = s
         .timeout
@@ -468,14 +709,16 @@ fn convert_service(
         netmask,
         persistence_engine: s.persistence_engine.clone(),
     };
-    service.validate().map_err(|e| at(path, &e))?;
+    if check {
+        service.validate().map_err(|e| Problem::invalid(path, e))?;
+    }
     let destinations = s
         .destinations
         .as_deref()
         .unwrap_or(&[])
         .iter()
         .enumerate()
-        .map(|(j, d)| convert_dest(d, Some(&key), &format!("{path}.destinations[{j}]")))
+        .map(|(j, d)| convert_dest(d, Some(&key), &format!("{path}.destinations[{j}]"), check))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((
         ServiceEntry {
@@ -486,7 +729,7 @@ fn convert_service(
     ))
 }
 
-fn parse_tunnel(path: &str, t: &TunnelIn) -> Result<Forward, String> {
+fn parse_tunnel(path: &str, t: &TunnelIn) -> Result<Forward, Problem> {
     let kind = word::<TunnelType>(path, "tunnel.type", t.kind.as_deref().unwrap_or("ipip"))?;
     let mut flags = TunnelFlags::empty();
     for w in t.flags.as_deref().unwrap_or(&[]) {
@@ -500,12 +743,14 @@ fn parse_tunnel(path: &str, t: &TunnelIn) -> Result<Forward, String> {
 }
 
 /// A destination of service `svc` (or of none: then its port defaults to 0
-/// and its family is its own), with defaults filled in and checked.
+/// and its family is its own), with defaults filled in and normalised
+/// ([`forced_port`]), checked when `check` (the first problem).
 fn convert_dest(
     d: &DestIn,
     svc: Option<&ServiceKey>,
     path: &str,
-) -> Result<DestinationEntry, String> {
+    check: bool,
+) -> Result<DestinationEntry, Problem> {
     let addr = parse_addr(path, "address", &d.address)?;
     if let Some(f) = d.family.as_deref() {
         if word::<Family>(path, "family", f)? != Family::of(&addr) {
@@ -520,14 +765,15 @@ fn convert_dest(
         }
         _ => {}
     }
-    let is_tunnel = matches!(forward, Forward::Tunnel { .. });
     let port = match svc {
-        // ipvsadm: route and tunnel destinations use the service's port.
-        Some(ServiceKey::Addr { port, .. }) if is_tunnel || forward == Forward::DirectRoute => {
-            *port
-        }
-        Some(ServiceKey::Addr { port, .. }) => d.port.unwrap_or(*port),
-        Some(ServiceKey::Fwmark { .. }) | None => d.port.unwrap_or(0),
+        Some(key) => match forced_port(key, &forward) {
+            Some(port) => port,
+            None => d.port.unwrap_or(match key {
+                ServiceKey::Addr { port, .. } => *port,
+                ServiceKey::Fwmark { .. } => 0,
+            }),
+        },
+        None => d.port.unwrap_or(0),
     };
     let destination = Destination {
         addr,
@@ -537,11 +783,13 @@ fn convert_dest(
         upper_threshold: d.upper_threshold.unwrap_or(0),
         lower_threshold: d.lower_threshold.unwrap_or(0),
     };
-    // Alone, a destination is checked as one of a service of its own family.
-    let own = ServiceKey::fwmark(1, Family::of(&addr));
-    destination
-        .validate(svc.unwrap_or(&own))
-        .map_err(|e| at(path, &e))?;
+    if check {
+        // Alone, a destination is checked as one of a service of its own family.
+        let own = ServiceKey::fwmark(1, Family::of(&addr));
+        destination
+            .validate(svc.unwrap_or(&own))
+            .map_err(|e| Problem::invalid(path, e))?;
+    }
     Ok(DestinationEntry {
         destination,
         active_conns: d.active_conns.unwrap_or(0),
@@ -555,7 +803,7 @@ impl<'de> Deserialize<'de> for ServiceKey {
     /// KEY: `family`, `protocol`, `address`, `port`, `fwmark`.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let k = KeyIn::deserialize(d)?;
-        convert_key(&k, "").map_err(serde::de::Error::custom)
+        convert_key(&k, "").map_err(de_err)
     }
 }
 
@@ -567,7 +815,7 @@ fn service_alone<E: serde::de::Error>(s: &ServiceIn) -> Result<ServiceEntry, E> 
             "destinations: not part of a service alone (read a VirtualServer or a State)",
         ));
     }
-    convert_service(s, "").map(|(e, _)| e).map_err(E::custom)
+    convert_service(s, "", true).map(|(e, _)| e).map_err(de_err)
 }
 
 impl<'de> Deserialize<'de> for Service {
@@ -589,7 +837,7 @@ impl<'de> Deserialize<'de> for VirtualServer {
     /// The listing's SERVICE: statistics and connection counts zero when missing.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = ServiceIn::deserialize(d)?;
-        let (entry, destinations) = convert_service(&s, "").map_err(serde::de::Error::custom)?;
+        let (entry, destinations) = convert_service(&s, "", true).map_err(de_err)?;
         Ok(VirtualServer {
             entry,
             destinations,
@@ -602,9 +850,9 @@ impl<'de> Deserialize<'de> for Destination {
     /// of its own family; `port` defaults to 0.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let d = DestIn::deserialize(d)?;
-        convert_dest(&d, None, "")
+        convert_dest(&d, None, "", true)
             .map(|e| e.destination)
-            .map_err(serde::de::Error::custom)
+            .map_err(de_err)
     }
 }
 
@@ -612,7 +860,7 @@ impl<'de> Deserialize<'de> for DestinationEntry {
     /// The listing's DESTINATION; counters zero when missing.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let d = DestIn::deserialize(d)?;
-        convert_dest(&d, None, "").map_err(serde::de::Error::custom)
+        convert_dest(&d, None, "", true).map_err(de_err)
     }
 }
 
@@ -1197,6 +1445,118 @@ mod tests {
             let e = s.validate().expect_err(want).to_string();
             assert!(e.starts_with(want), "gave: {e}\nwant: {want}");
         }
+    }
+
+    #[test]
+    fn reading_reports_every_problem_with_its_path() {
+        // Three mistakes in three places, and a duplicate: four problems, in document order.
+        let text = r#"{"services": [
+            {"protocol": "tcp", "address": "10.0.0.100", "port": 80, "destinations": [
+                {"address": "10.0.0.2", "forward": "masq", "weight": 2147483648},
+                {"address": "10.0.0.3", "forward": "masq", "lower_threshold": 3},
+                {"address": "10.0.0.2", "forward": "masq", "port": 80}]},
+            {"fwmark": 1, "scheduler": "", "destinations": []},
+            {"protocol": "udp", "address": "10.0.0.100", "port": 53, "destinations": [
+                {"address": "10.0.0.4", "forward": "nat"}]}
+        ], "timeouts": {"tcp": 9999999, "tcp_fin": 0, "udp": 0}}"#;
+        let input: StateInput = serde_json::from_str(text).unwrap();
+        let e = State::try_from(input).unwrap_err();
+        let paths: Vec<&str> = e.problems().iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "services[0].destinations[0].weight",
+                "services[0].destinations[1].lower_threshold",
+                "services[0].destinations[2]",
+                "services[1].scheduler",
+                "services[2].destinations[0].forward",
+                "timeouts.tcp",
+            ]
+        );
+        assert_eq!(
+            e.first().to_string(),
+            "services[0].destinations[0].weight: 2147483648 is above 2147483647"
+        );
+        assert_eq!(
+            e.problems()[0].reason,
+            Reason::Invalid(InvalidValue::Weight(1 << 31))
+        );
+        assert_eq!(e.problems()[2].reason, Reason::DuplicateDestination);
+        assert!(matches!(e.problems()[4].reason, Reason::Input(_)));
+        assert_eq!(
+            e.problems()[5].reason,
+            Reason::Invalid(InvalidValue::Timeout("tcp", 9999999))
+        );
+        // One line: the problems joined, the first as before.
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "services[0].destinations[0].weight: 2147483648 is above 2147483647; \
+                 services[0].destinations[1].lower_threshold: 3 is above upper_threshold 0; "
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "{text}");
+        // serde's path gives the same text (with serde_json's position).
+        let e = serde_json::from_str::<State>(r#"{"services": [{"fwmark": 1}, {"fwmark": 1}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("services[1]: the service is named twice"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reading_gives_route_and_tunnel_destinations_the_services_port_as_normalize_does() {
+        let text = r#"{"services": [{"protocol": "tcp", "address": "10.0.0.100", "port": 80,
+            "destinations": [
+                {"address": "10.0.0.2", "port": 8080},
+                {"address": "10.0.0.3", "port": 8080, "forward": "tunnel"},
+                {"address": "10.0.0.4", "port": 8080, "forward": "masq"}]}]}"#;
+        let read: State = serde_json::from_str(text).unwrap();
+        let ports: Vec<u16> = read.services[0]
+            .destinations
+            .iter()
+            .map(|d| d.port)
+            .collect();
+        assert_eq!(ports, [80, 80, 8080]);
+        // The same state built in Rust fails the check until normalised.
+        let mut built = read.clone();
+        built.services[0].destinations[0].port = 8080;
+        built.services[0].destinations[1].port = 8080;
+        let e = built.validate().unwrap_err();
+        assert_eq!(e.problems().len(), 2);
+        assert_eq!(e.first().path, "services[0].destinations[0].port");
+        assert_eq!(
+            e.first().reason,
+            Reason::DestinationPort {
+                port: 8080,
+                service_port: 80
+            }
+        );
+        built.normalize();
+        assert_eq!(built, read);
+        // A fwmark service has no port to give.
+        let mut fw = State::default();
+        fw.services.push(
+            ServiceState::new(Service::new(ServiceKey::fwmark(3, Family::Inet)))
+                .with_destination(Destination::new(ip("10.0.0.2"), 8080)),
+        );
+        fw.validate().unwrap();
+        let before = fw.clone();
+        fw.normalize();
+        assert_eq!(fw, before);
+    }
+
+    #[test]
+    fn a_service_is_found_by_its_key() {
+        let mut s = sample();
+        let key = ServiceKey::fwmark(7, Family::Inet6);
+        assert_eq!(s.service(&key).unwrap().destinations.len(), 1);
+        assert!(s.service(&ServiceKey::fwmark(8, Family::Inet6)).is_none());
+        s.service_mut(&key).unwrap().destinations.clear();
+        assert!(s.services[1].destinations.is_empty());
     }
 
     #[test]

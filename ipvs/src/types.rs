@@ -36,6 +36,18 @@ serde_word!(
 );
 
 /// Address family of a service or destination; its word is `ipv4` or `ipv6`.
+///
+/// The variants keep the kernel's names (`AF_INET`, `AF_INET6`, as the
+/// netlink attributes and every C tool say them); [`Family::IPV4`] and
+/// [`Family::IPV6`] are the same values under the schema's words, and
+/// `Display` / `FromStr` use those words.
+///
+/// ```
+/// use ipvs::Family;
+/// assert_eq!(Family::IPV6, Family::Inet6);
+/// assert_eq!("ipv4".parse::<Family>(), Ok(Family::IPV4));
+/// assert_eq!(Family::IPV4.to_string(), "ipv4");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     /// IPv4 (`AF_INET`).
@@ -45,6 +57,10 @@ pub enum Family {
 }
 
 impl Family {
+    /// [`Family::Inet`] under its word, `ipv4`.
+    pub const IPV4: Family = Family::Inet;
+    /// [`Family::Inet6`] under its word, `ipv6`.
+    pub const IPV6: Family = Family::Inet6;
     /// The kernel's `AF_*` number.
     pub fn to_af(self) -> u16 {
         match self {
@@ -992,6 +1008,19 @@ impl Destination {
         self.weight = weight;
         self
     }
+    /// Sets the connection thresholds, `lower..=upper` (ipvsadm `-y` and `-x`;
+    /// an upper threshold of 0 is no limit).
+    ///
+    /// ```
+    /// use ipvs::Destination;
+    /// let d = Destination::new("10.0.0.2".parse().unwrap(), 80).with_thresholds(10..=100);
+    /// assert_eq!((d.lower_threshold, d.upper_threshold), (10, 100));
+    /// ```
+    pub fn with_thresholds(mut self, thresholds: std::ops::RangeInclusive<u32>) -> Self {
+        self.lower_threshold = *thresholds.start();
+        self.upper_threshold = *thresholds.end();
+        self
+    }
     /// Address family.
     pub fn family(&self) -> Family {
         Family::of(&self.addr)
@@ -1036,6 +1065,19 @@ pub struct ServiceEntry {
 
 /// A destination as the kernel reports it: configuration, connections,
 /// statistics. Its serde form is the listing's DESTINATION of `docs/json.md`.
+///
+/// Its `Default` is `0.0.0.0:0` with [`Destination::new`]'s defaults and no
+/// connections or counters, for filling the rest of a literal:
+///
+/// ```
+/// use ipvs::{Destination, DestinationEntry};
+/// let e = DestinationEntry {
+///     destination: Destination::new("10.0.0.2".parse().unwrap(), 80),
+///     active_conns: 3,
+///     ..Default::default()
+/// };
+/// assert_eq!(e.inactive_conns, 0);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationEntry {
     /// The configuration.
@@ -1048,6 +1090,18 @@ pub struct DestinationEntry {
     pub persistent_conns: u32,
     /// Counters and rates.
     pub stats: Stats,
+}
+
+impl Default for DestinationEntry {
+    fn default() -> Self {
+        DestinationEntry {
+            destination: Destination::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0),
+            active_conns: 0,
+            inactive_conns: 0,
+            persistent_conns: 0,
+            stats: Stats::default(),
+        }
+    }
 }
 
 /// A service with its destinations: one element of [`crate::Ipvs::state`].

@@ -153,21 +153,23 @@ const PRUNE: PlanOptions = PlanOptions::new().with_prune(true);
 
 #[test]
 fn equal_states_plan_nothing() {
-    assert!(plan(&web(), &web(), &KEEP).is_empty());
-    assert!(plan(&web(), &web(), &PRUNE).is_empty());
-    assert!(plan(&State::default(), &State::default(), &PRUNE).is_empty());
+    assert!(plan(&web(), &web(), &KEEP).unwrap().is_empty());
+    assert!(plan(&web(), &web(), &PRUNE).unwrap().is_empty());
+    assert!(plan(&State::default(), &State::default(), &PRUNE)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn the_kernels_hashed_bit_is_no_difference() {
     let mut cur = web();
     cur.services[0].service.flags |= ServiceFlags::HASHED;
-    assert!(plan(&cur, &web(), &KEEP).is_empty());
+    assert!(plan(&cur, &web(), &KEEP).unwrap().is_empty());
 }
 
 #[test]
 fn onto_an_empty_table_services_come_before_their_destinations() {
-    let p = plan(&State::default(), &web(), &KEEP);
+    let p = plan(&State::default(), &web(), &KEEP).unwrap();
     let key = web().services[0].service.key;
     assert_eq!(p.len(), 3);
     assert_eq!(
@@ -194,7 +196,7 @@ fn service_differences_are_edits_in_place() {
     for edit in edits {
         let mut want = web();
         edit(&mut want.services[0].service);
-        let p = plan(&web(), &want, &KEEP);
+        let p = plan(&web(), &want, &KEEP).unwrap();
         assert_eq!(
             p.changes,
             vec![Change::EditService(want.services[0].service.clone())]
@@ -229,7 +231,7 @@ fn destination_differences_are_edits_in_place() {
     for edit in edits {
         let mut want = web();
         edit(&mut want.services[0].destinations[1]);
-        let p = plan(&web(), &want, &KEEP);
+        let p = plan(&web(), &want, &KEEP).unwrap();
         assert_eq!(
             p.changes,
             vec![Change::EditDestination {
@@ -238,7 +240,7 @@ fn destination_differences_are_edits_in_place() {
             }]
         );
         // Tunnel options change in place too.
-        let p2 = plan(&want, &web(), &KEEP);
+        let p2 = plan(&want, &web(), &KEEP).unwrap();
         assert_eq!(p2.len(), 1, "{p2:?}");
     }
 }
@@ -252,7 +254,7 @@ fn missing_and_extra_destinations_and_order() {
     want.services[0]
         .destinations
         .push(Destination::new(ip("192.168.10.13"), 80).with_forward(Forward::Masquerade));
-    let p = plan(&web(), &want, &KEEP);
+    let p = plan(&web(), &want, &KEEP).unwrap();
     assert_eq!(
         p.changes,
         vec![
@@ -277,8 +279,8 @@ fn services_not_named_stay_unless_prune() {
         .with_destination(Destination::new(ip("2001:db8::5"), 0));
     let mut cur = web();
     cur.services.push(other.clone());
-    assert!(plan(&cur, &web(), &KEEP).is_empty());
-    let p = plan(&cur, &web(), &PRUNE);
+    assert!(plan(&cur, &web(), &KEEP).unwrap().is_empty());
+    let p = plan(&cur, &web(), &PRUNE).unwrap();
     assert_eq!(
         p.changes,
         vec![
@@ -298,7 +300,7 @@ fn a_new_key_is_a_new_object() {
     // A destination's port is its key: another port is a delete and an add.
     let mut want = web();
     want.services[0].destinations[0].port = 8080;
-    let p = plan(&web(), &want, &KEEP);
+    let p = plan(&web(), &want, &KEEP).unwrap();
     assert!(matches!(
         p.changes[0],
         Change::DeleteDestination { port: 80, .. }
@@ -322,13 +324,13 @@ fn timeouts_only_when_they_differ() {
         tcp_fin: 0,
         udp: 0,
     });
-    assert!(plan(&cur, &want, &KEEP).is_empty());
+    assert!(plan(&cur, &want, &KEEP).unwrap().is_empty());
     want.timeouts = Some(Timeouts {
         tcp: 1000,
         tcp_fin: 0,
         udp: 0,
     });
-    let p = plan(&cur, &want, &KEEP);
+    let p = plan(&cur, &want, &KEEP).unwrap();
     assert_eq!(p.changes, vec![Change::SetTimeouts(want.timeouts.unwrap())]);
     assert_eq!(p.undo, vec![Change::SetTimeouts(t)]);
 }
@@ -375,12 +377,7 @@ fn random_state(r: &mut Rng) -> State {
             } else {
                 ip(&format!("2001:db8:1::{}", r.below(5) + 1))
             };
-            let port = [0, 80, 8080][r.below(3) as usize];
-            if !dseen.insert((addr, port)) {
-                continue;
-            }
-            let mut d = Destination::new(addr, port).with_weight(r.below(4) as u32);
-            d.forward = match r.below(4) {
+            let forward = match r.below(4) {
                 0 => Forward::Masquerade,
                 1 => Forward::DirectRoute,
                 2 => Forward::ipip(),
@@ -390,6 +387,16 @@ fn random_state(r: &mut Rng) -> State {
                     flags: TunnelFlags::empty(),
                 },
             };
+            let port = match key {
+                // Direct routing and tunnels keep the service's port (State::validate).
+                ServiceKey::Addr { port, .. } if forward != Forward::Masquerade => port,
+                _ => [0, 80, 8080][r.below(3) as usize],
+            };
+            if !dseen.insert((addr, port)) {
+                continue;
+            }
+            let mut d = Destination::new(addr, port).with_weight(r.below(4) as u32);
+            d.forward = forward;
             d.upper_threshold = r.below(2) as u32 * 10;
             ss.destinations.push(d);
         }
@@ -433,7 +440,7 @@ fn random_plans_reach_the_desired_state_and_undo_returns() {
         let b = random_state(&mut r);
         let prune = round % 2 == 0;
         let opts = PlanOptions::new().with_prune(prune);
-        let p = plan(&a, &b, &opts);
+        let p = plan(&a, &b, &opts).unwrap();
         let reached = run(&a, &p);
         check_reached(&a, &b, prune, &reached);
         if let Some(t) = b.timeouts {
@@ -453,7 +460,7 @@ fn random_plans_reach_the_desired_state_and_undo_returns() {
             assert_eq!(reached.timeouts, want);
         }
         // Idempotent: from where it got, nothing more to do.
-        let again = plan(&reached.state(), &b, &opts);
+        let again = plan(&reached.state(), &b, &opts).unwrap();
         assert!(again.is_empty(), "round {round}: {again:?}");
         // Any prefix undone in reverse returns to the start.
         let n = r.below(p.len() as u64 + 1) as usize;
@@ -494,7 +501,7 @@ fn big_table() -> State {
 #[test]
 fn large_tables_plan_every_object_once_in_order() {
     let big = big_table();
-    let p = plan(&State::default(), &big, &KEEP);
+    let p = plan(&State::default(), &big, &KEEP).unwrap();
     assert_eq!(p.len(), 120_000);
     assert_eq!(p.undo.len(), 120_000);
     for (n, s) in big.services.iter().enumerate() {
@@ -512,13 +519,13 @@ fn large_tables_plan_every_object_once_in_order() {
         }
     }
     assert_eq!(run(&State::default(), &p).state().services.len(), 20_000);
-    assert!(plan(&big, &big, &PRUNE).is_empty());
-    assert!(plan(&big, &big, &KEEP).is_empty());
+    assert!(plan(&big, &big, &PRUNE).unwrap().is_empty());
+    assert!(plan(&big, &big, &KEEP).unwrap().is_empty());
 }
 
 #[test]
 fn a_plan_prints_as_json_in_the_schemas_words() {
-    let p = plan(&State::default(), &web(), &KEEP);
+    let p = plan(&State::default(), &web(), &KEEP).unwrap();
     let v = serde_json::to_value(&p).unwrap();
     assert_eq!(v["changes"][0]["op"], "add_service");
     assert_eq!(v["changes"][0]["service"]["scheduler"], "rr");
@@ -526,7 +533,7 @@ fn a_plan_prints_as_json_in_the_schemas_words() {
     assert_eq!(v["changes"][1]["op"], "add_destination");
     assert_eq!(v["changes"][1]["service"]["address"], "10.0.0.100");
     assert_eq!(v["changes"][1]["destination"]["forward"], "masq");
-    let d = plan(&web(), &State::default(), &PRUNE);
+    let d = plan(&web(), &State::default(), &PRUNE).unwrap();
     let v = serde_json::to_value(&d).unwrap();
     assert_eq!(v["changes"][0]["op"], "delete_destination");
     assert_eq!(
@@ -539,7 +546,7 @@ fn a_plan_prints_as_json_in_the_schemas_words() {
 
 #[test]
 fn a_change_alone_serializes_as_in_a_plan() {
-    let p = plan(&State::default(), &web(), &KEEP);
+    let p = plan(&State::default(), &web(), &KEEP).unwrap();
     for (i, c) in p.changes.iter().enumerate() {
         assert_eq!(
             serde_json::to_value(c).unwrap(),

@@ -163,11 +163,17 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     desired.keep_unsaid(&current);
-    let plan = ipvs::plan(&current, &desired.state, &options);
+    let plan = match ipvs::plan(&current, &desired.state, &options) {
+        Ok(p) => p,
+        Err(e) => {
+            term.error(&format!("apply: {e}"))?;
+            return Ok(2);
+        }
+    };
     let listing = if json {
         output::plan_json(&plan)
     } else {
-        output::plan_text(&plan)
+        plan.lines().map(|l| l + "\n").collect()
     };
     if dry_run || check {
         term.print(&listing)?;
@@ -357,12 +363,9 @@ fn refusal_message(r: &ipvs::Refusal, more: &Undone) -> String {
             r.unanswered
         )
     } else {
-        let mut one = ipvs::Plan::default();
-        one.push(r.change.clone(), r.change.clone());
-        let one = output::plan_text(&one);
         format!(
             "apply: the kernel refused `{}': {}",
-            one.trim_end(),
+            r.change,
             message(&r.error)
         )
     };
@@ -631,7 +634,7 @@ fn read_input(file: Option<&str>) -> io::Result<String> {
 }
 
 /// The desired state from JSON (first non-blank character `{`) or from
-/// ipvsadm `-S` text, checked ([`State::validate`]).
+/// ipvsadm `-S` text, normalised and checked ([`State::normalize`], [`State::validate`]).
 #[cfg(test)]
 pub fn parse_state(text: &str) -> Result<State, String> {
     parse_desired(text).map(|d| d.state)
@@ -679,7 +682,7 @@ impl Desired {
 }
 
 fn parse_desired(text: &str) -> Result<Desired, String> {
-    let desired = if text.trim_start().starts_with('{') {
+    let mut desired = if text.trim_start().starts_with('{') {
         Desired {
             state: output::parse_save_json(text)?,
             unsaid: HashMap::new(),
@@ -687,6 +690,7 @@ fn parse_desired(text: &str) -> Result<Desired, String> {
     } else {
         state_from_rules(text)?
     };
+    desired.state.normalize();
     desired.state.validate().map_err(|e| e.to_string())?;
     Ok(desired)
 }
@@ -773,7 +777,7 @@ mod tests {
         let ds = &d.state.services[0].destinations;
         let th = |i: usize| (ds[i].upper_threshold, ds[i].lower_threshold);
         assert_eq!([th(0), th(1), th(2)], [(10, 5), (7, 5), (0, 0)]);
-        let p = ipvs::plan(&current, &d.state, &PlanOptions::default());
+        let p = ipvs::plan(&current, &d.state, &PlanOptions::default()).unwrap();
         assert_eq!(p.len(), 2, "{p:?}");
         // JSON says every field: nothing is unsaid.
         let json = serde_json::to_string(&d.state).unwrap();

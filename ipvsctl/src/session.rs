@@ -477,7 +477,9 @@ pub fn message(e: &ipvs::Error) -> String {
         ipvs::Error::Kernel { .. } => e.ipvsadm_message(),
         // Without the family ipvsadm falls back to the sockopt interface,
         // whose getsockopt fails with ENOPROTOOPT.
-        ipvs::Error::NotAvailable => ipvs::ipvsadm_message(Operation::Open, libc::ENOPROTOOPT),
+        ipvs::Error::NotAvailable { .. } => {
+            ipvs::ipvsadm_message(Operation::Open, libc::ENOPROTOOPT)
+        }
         ipvs::Error::Io { op, source } => match source.raw_os_error() {
             Some(errno) => ipvs::ipvsadm_message(*op, errno),
             None => source.to_string(),

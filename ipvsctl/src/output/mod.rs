@@ -66,7 +66,6 @@ pub(crate) use common::{addrport, ntop};
 pub(crate) use common::fwd_name;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
-pub use save::plan_text;
 #[allow(unused_imports)]
 pub use save::{save_text, save_text_with};
 #[allow(unused_imports)]

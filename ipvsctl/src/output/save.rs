@@ -6,8 +6,8 @@ use ipvs::{Family, Forward, Protocol, ServiceFlags, ServiceKey, TunnelType, Virt
 
 use super::bytes::{push_i64, push_str, push_u64};
 use super::common::{
-    addrport, fwd_switch, partial_netmask, pe_name, proto_db_name, push_addrport, sched_flags,
-    Checksum, SCHED_BITS,
+    fwd_switch, partial_netmask, pe_name, proto_db_name, push_addrport, sched_flags, Checksum,
+    SCHED_BITS,
 };
 use super::listing::{held, held_dests, into_text, stream_save_text, Chunked};
 use super::names::{Names, SystemNames};
@@ -34,14 +34,7 @@ pub fn save_text_with(
     into_text(out, done)
 }
 
-/// The service part of a rule: `-t addr:port`, `-f 7 -6`, ...
-fn service_selector(key: &ServiceKey, numeric: bool, names: &dyn Names) -> String {
-    let mut out = Vec::with_capacity(32);
-    push_service_selector(&mut out, key, numeric, names);
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// [`service_selector`] appended to `out`.
+/// The service part of a rule (`-t addr:port`, `-f 7 -6`, ...) appended to `out`.
 fn push_service_selector(out: &mut Vec<u8>, key: &ServiceKey, numeric: bool, names: &dyn Names) {
     match key {
         ServiceKey::Fwmark { fwmark, family } => {
@@ -139,27 +132,8 @@ fn service_options(out: &mut String, svc: &ipvs::Service) {
     }
 }
 
-/// `-a`/`-e`'s options after `-r`: forwarding, weight, tunnel options and,
-/// unlike `-S`, the thresholds.
-fn destination_options(out: &mut String, d: &ipvs::Destination) {
-    forward_options(out, d);
-    if d.upper_threshold != 0 {
-        let _ = write!(out, " -x {}", d.upper_threshold);
-    }
-    if d.lower_threshold != 0 {
-        let _ = write!(out, " -y {}", d.lower_threshold);
-    }
-}
-
-/// A destination's options as `-S` writes them: forwarding, weight and tunnel options.
-fn forward_options(out: &mut String, d: &ipvs::Destination) {
-    let mut bytes = Vec::with_capacity(16);
-    push_forward_options(&mut bytes, d);
-    // Written from strings and digits only: always UTF-8.
-    out.push_str(&String::from_utf8_lossy(&bytes));
-}
-
-/// [`forward_options`] appended to `out`.
+/// A destination's options as `-S` writes them (forwarding, weight and tunnel options),
+/// appended to `out`.
 fn push_forward_options(out: &mut Vec<u8>, d: &ipvs::Destination) {
     out.push(b' ');
     push_str(out, fwd_switch(&d.forward));
@@ -181,70 +155,4 @@ fn push_forward_options(out: &mut Vec<u8>, d: &ipvs::Destination) {
             _ => {}
         }
     }
-}
-
-/// A plan as the ipvsadm command lines that make it (what `-R` reads), one
-/// change a line, numeric: `-A`/`-E`/`-D` for services, `-a`/`-e`/`-d` for
-/// destinations, `--set` for timeouts.
-pub fn plan_text(plan: &ipvs::Plan) -> String {
-    use ipvs::Change;
-    let names = SystemNames::new();
-    let mut out = String::new();
-    for c in &plan.changes {
-        match c {
-            Change::AddService(s) | Change::EditService(s) => {
-                let cmd = if matches!(c, Change::AddService(_)) {
-                    "-A"
-                } else {
-                    "-E"
-                };
-                let _ = write!(out, "{cmd} {}", service_selector(&s.key, true, &names));
-                service_options(&mut out, s);
-            }
-            Change::DeleteService(k) => {
-                let _ = write!(out, "-D {}", service_selector(k, true, &names));
-            }
-            Change::AddDestination {
-                service,
-                destination: d,
-            }
-            | Change::EditDestination {
-                service,
-                destination: d,
-            } => {
-                let cmd = if matches!(c, Change::AddDestination { .. }) {
-                    "-a"
-                } else {
-                    "-e"
-                };
-                let rs = addrport(&names, d.addr, d.port, None, true);
-                let _ = write!(
-                    out,
-                    "{cmd} {} -r {rs}",
-                    service_selector(service, true, &names)
-                );
-                destination_options(&mut out, d);
-            }
-            Change::DeleteDestination {
-                service,
-                addr,
-                port,
-            } => {
-                let rs = addrport(&names, *addr, *port, None, true);
-                let _ = write!(
-                    out,
-                    "-d {} -r {rs}",
-                    service_selector(service, true, &names)
-                );
-            }
-            Change::SetTimeouts(t) => {
-                let _ = write!(out, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp);
-            }
-            other => {
-                let _ = write!(out, "# {:?}", other.operation());
-            }
-        }
-        out.push('\n');
-    }
-    out
 }

@@ -280,13 +280,26 @@ fn apply_refused_partway_leaves_the_table_as_it_was() {
     );
 
     // A tunnel option the kernel refuses (GUE port 0 through the library, unchecked), first.
-    let mut bad = second();
-    bad.services[0].destinations[2].forward = gue(0, TunnelFlags::empty());
-    let plan = ipvs::plan(
+    // `plan` refuses a desired state that fails its checks: the bad value goes into the plan.
+    let mut plan = ipvs::plan(
         &open(&ns).read_state(false).unwrap(),
-        &bad,
+        &second(),
         &Default::default(),
-    );
+    )
+    .expect("second() is valid");
+    let tunnel = plan
+        .changes
+        .iter_mut()
+        .find_map(|c| match c {
+            ipvs::Change::EditDestination { destination, .. }
+                if destination.addr == ip("10.2.0.3") =>
+            {
+                Some(destination)
+            }
+            _ => None,
+        })
+        .expect("the plan edits the tunnel");
+    tunnel.forward = gue(0, TunnelFlags::empty());
     let r = open(&ns).apply_plan(&plan);
     assert!(r.is_err(), "the kernel took a GUE tunnel without a port");
     assert_eq!(
@@ -365,7 +378,7 @@ fn apply_conflict_with_another_writer_is_named_and_undone() {
         ipvs.apply_state(&first(), &Default::default())
             .expect("apply first()");
         let current = ipvs.read_state(false).unwrap();
-        let plan = ipvs::plan(&current, &second(), &Default::default());
+        let plan = ipvs::plan(&current, &second(), &Default::default()).unwrap();
         assert_eq!(plan.len(), 14);
         // The other writer, after the read.
         ns.ipvsadm_ok(other);
@@ -429,7 +442,7 @@ fn apply_refusal_is_no_conflict_when_the_object_is_there() {
     let current = ipvs.read_state(false).unwrap();
     let mut bad = second();
     bad.services[2].service.scheduler = "nosuch".into();
-    let plan = ipvs::plan(&current, &bad, &Default::default());
+    let plan = ipvs::plan(&current, &bad, &Default::default()).unwrap();
     ns.ipvsadm_ok(&["-A", "-t", "10.5.5.5:80", "-s", "rr"]);
     let theirs = ns.ipvsadm_ok(&["-S", "-n"]);
     let err = ipvs.apply_plan(&plan).expect_err("an unknown scheduler");

@@ -99,7 +99,8 @@ fn apply_rollback_under_a_torn_dump_undoes_every_add() {
             }
             desired.services[499].service.scheduler = "nosuch".into();
             // Planned against an empty table: the 500 adds, no read of the 3,000.
-            let plan = ipvs::plan(&State::default(), &desired, &PlanOptions::default());
+            let plan = ipvs::plan(&State::default(), &desired, &PlanOptions::default())
+                .expect("a valid state");
             let err = ipvs.apply_plan(&plan).expect_err("an unknown scheduler");
             let text = err.to_string();
             let ApplyError::Refused(r) = err else {

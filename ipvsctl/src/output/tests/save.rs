@@ -109,3 +109,55 @@ fn save_odd_values_print_as_ipvsadm_would() {
         ]
     );
 }
+
+/// `-S -n` and the library's ipvsadm lines for changes (what `apply --dry-run` prints) spell
+/// the same rules: each `-A` line is the service's `Change::AddService`, each `-a` line the
+/// destination's `Change::AddDestination` (without thresholds, which `-S` does not save), on
+/// ipvsadm's own captured table and on the odd values above.
+#[test]
+fn save_lines_are_the_changes_that_add_the_table() {
+    let captured = fixture_state(fixture!("listings/save_numeric"));
+    let mut odd = service(ServiceKey::udp(ip("10.0.0.2"), 0), "wrr").with_persistence(360);
+    odd.flags |= ServiceFlags::SCHED1 | ServiceFlags::SCHED3 | ServiceFlags::ONEPACKET;
+    odd.netmask = Netmask::V4("255.255.0.0".parse().unwrap());
+    odd.persistence_engine = Some("sip".into());
+    let gue = Destination::new(ip("2001:db8::9"), 80).with_forward(Forward::Tunnel {
+        kind: TunnelType::Gue,
+        port: 6080,
+        flags: TunnelFlags::REMCSUM,
+    });
+    let made = vec![vs(
+        odd,
+        Stats::default(),
+        vec![
+            dest(gue, 0, Stats::default()),
+            dest(
+                Destination::new(ip("10.9.0.1"), 80).with_forward(Forward::Bypass),
+                0,
+                Stats::default(),
+            ),
+        ],
+    )];
+    for state in [captured, made] {
+        let saved = save_text_with(&state, true, false, &NumericOnly);
+        let mut changes = String::new();
+        for v in &state {
+            let key = v.entry.service.key;
+            changes += &format!("{}\n", ipvs::Change::AddService(v.entry.service.clone()));
+            for d in &v.destinations {
+                let destination = Destination {
+                    upper_threshold: 0,
+                    lower_threshold: 0,
+                    ..d.destination
+                };
+                let c = ipvs::Change::AddDestination {
+                    service: key,
+                    destination,
+                };
+                changes += &format!("{c}\n");
+            }
+        }
+        assert!(saved.lines().count() > 2, "{saved}");
+        assert_eq!(changes, saved);
+    }
+}
