@@ -92,7 +92,8 @@ fn state(n: u64) -> Vec<VirtualServer> {
 
 /// An app after reads at 0, 1, 2 ... `reads - 1` seconds.
 fn app(reads: u64, color: bool) -> App {
-    let mut sampler = Sampler::new();
+    // Rates between consecutive reads (no fold window): the fixture's counters grow every second.
+    let mut sampler = Sampler::with_window(Duration::ZERO);
     let mut history = History::default();
     let mut app = App::new("netns web, every 1 s".into(), color);
     let t0 = Instant::now();
