@@ -10,7 +10,7 @@ use ipvs::Change;
 use crate::cli::{help, Command, Invocation, Watch};
 use crate::restore::{self, Step};
 use crate::session::{Session, Term};
-use crate::{apply, drain, interrupt};
+use crate::{apply, drain, healthd, interrupt};
 
 /// Runs one invocation of the program and returns its exit code.
 pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
@@ -261,6 +261,7 @@ fn clap_command() -> clap::Command {
     help::command()
         .subcommand(apply::command())
         .subcommand(drain::command())
+        .subcommand(healthd::command())
 }
 
 /// `-v`: ipvsadm's version line, for ipvsctl.

@@ -30,6 +30,7 @@ pub mod cli;
 mod drain;
 mod exec;
 mod exporter;
+mod healthd;
 #[cfg(test)]
 mod hostile_tests;
 mod interrupt;
@@ -50,13 +51,13 @@ pub fn main_with_args(args: &[String]) -> i32 {
         return exporter::main(prog, &rest[1..]);
     }
     let sub = rest.first().map(String::as_str);
-    if matches!(sub, Some("apply" | "drain")) {
-        // `ipvsctl apply|drain ...`: not ipvsadm commands (ipvsadm takes no such words).
+    if matches!(sub, Some("apply" | "drain" | "healthd")) {
+        // `ipvsctl apply|drain|healthd ...`: not ipvsadm commands (ipvsadm takes no such words).
         let mut term = session::Term::new();
-        let result = if sub == Some("apply") {
-            apply::main(&rest[1..], &mut term)
-        } else {
-            drain::main(prog, &rest[1..], &mut term)
+        let result = match sub {
+            Some("apply") => apply::main(&rest[1..], &mut term),
+            Some("healthd") => healthd::main(&rest[1..], &mut term),
+            _ => drain::main(prog, &rest[1..], &mut term),
         };
         return finish(prog, result.and_then(|code| term.flush().map(|()| code)));
     }
