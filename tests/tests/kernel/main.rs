@@ -24,6 +24,7 @@ mod errors;
 mod exporter;
 mod faults;
 mod forwarding;
+mod healthd;
 mod hostile;
 mod ipvsadm_agrees;
 mod netns;
