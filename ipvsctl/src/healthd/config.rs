@@ -267,4 +267,24 @@ mod tests {
         let e = read("-A -t 10.0.0.1:80\n").unwrap_err();
         assert!(e.contains("JSON"), "{e}");
     }
+
+    #[test]
+    fn the_readmes_example_healthd_file_is_valid() {
+        let c = read(include_str!("../../tests/fixtures/healthd-rules.json")).unwrap();
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.services[0].quorum, 1);
+        assert!(c.services[0].sorry.is_some());
+        assert_eq!(c.services[1].on_down, OnDown::Remove);
+        let own = c.services[1].reals[1].check.as_ref().unwrap();
+        assert_eq!((own.type_word(), own.port), ("tcp", Some(53)));
+        // apply takes the same file: its state without the sorry server.
+        assert_eq!(
+            parse_state(include_str!("../../tests/fixtures/healthd-rules.json"))
+                .unwrap()
+                .services[0]
+                .destinations
+                .len(),
+            2
+        );
+    }
 }
