@@ -548,12 +548,20 @@ impl Daemon {
                 Ok(_) => {
                     r.draining = false;
                     r.set = None;
-                    say(&format!(
-                        "{:.3} {} {}: drained and deleted",
-                        epoch(SystemTime::now()),
-                        key.0,
-                        server_name(key.1, key.2)
-                    ));
+                    let server = server_name(key.1, key.2);
+                    let at = epoch(SystemTime::now());
+                    if self.json {
+                        let line = serde_json::json!({
+                            "time": at,
+                            "service": key.0.to_string(),
+                            "destination": server,
+                            "deleted": true,
+                            "reason": "drained",
+                        });
+                        say(&line.to_string());
+                    } else {
+                        say(&format!("{at:.3} {} {server}: drained and deleted", key.0));
+                    }
                 }
                 Err(e) => eprintln!(
                     "healthd: draining {} {}: {}",

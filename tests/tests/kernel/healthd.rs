@@ -414,3 +414,60 @@ fn healthd_bad_file_changes_nothing() {
     assert_eq!(ipvsctl(&ns, &["-Sn"]), before);
     let _ = run("rm", &["-f", &path]);
 }
+
+/// `on_down: "remove"` drains and deletes a server that goes down and adds it again when it is
+/// up; the sorry server takes traffic only while no real server is up (quorum 1).
+#[test]
+fn healthd_remove_and_sorry_server() {
+    let mut lab = NatLab::new(3);
+    let doc = serde_json::json!({"services": [{
+        "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+        "check": {"type": "http", "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2},
+        "on_down": "remove", "quorum": 1,
+        "sorry_server": {"address": "192.168.10.13", "forward": "masq", "weight": 1},
+        "destinations": [
+            {"address": "192.168.10.11", "forward": "masq"},
+            {"address": "192.168.10.12", "forward": "masq"},
+        ],
+    }]});
+    let file = format!("/tmp/{}-healthd.json", lab.director.name());
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    // rs3 is the sorry server: weight 0 once a real server is up.
+    wait_weights(&lab.director, &[(0, 1), (1, 1), (2, 0)]);
+    drop(lab.servers.remove(0));
+    wait_weights(&lab.director, &[(1, 1), (2, 0)]);
+    assert!(
+        d.lines()
+            .iter()
+            .any(|l| l["destination"] == rs(0).as_str() && l["deleted"] == true),
+        "{:?}",
+        d.lines()
+    );
+    assert_eq!(
+        tally(&lab.client, &url(VIP), 4),
+        crate::lab::counts(&[("rs2", 4)])
+    );
+    // The last real server goes: the sorry server takes the traffic.
+    // rs2 stays at weight 0 while its connections (in TIME_WAIT) drain.
+    drop(lab.servers.remove(0));
+    wait_weights(&lab.director, &[(1, 0), (2, 1)]);
+    assert_eq!(get(&lab.client, &url(VIP)), "rs3");
+    // One is back: added again, and the sorry server leaves.
+    lab.servers.insert(0, Httpd::start(&lab.rs[0], "rs1"));
+    wait_for("rs1 back, the sorry server out", LIMIT, || {
+        let w = weights(&lab.director);
+        (w.get(&rs(0)) == Some(&1) && w.get(&rs(2)) == Some(&0)).then_some(())
+    });
+    assert_eq!(
+        tally(&lab.client, &url(VIP), 3),
+        crate::lab::counts(&[("rs1", 3)])
+    );
+    let sorry: Vec<(String, Value)> = d.transitions(2);
+    assert!(
+        sorry.len() >= 3,
+        "the sorry server in, out, in, out: {sorry:?}"
+    );
+    assert_eq!(sorry.last().unwrap(), &("down".to_string(), Value::from(0)));
+    assert_eq!(d.stop(), 0);
+}
