@@ -72,14 +72,27 @@ struct Healthd {
 
 impl Healthd {
     fn start(ns: &NetNs, args: &[&str]) -> Healthd {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns.name(), "ipvsctl", "healthd"]);
+        Healthd::spawn(ns, cmd, args)
+    }
+
+    /// Started in the test's own namespace with `--netns`: the table and the checks must be
+    /// the namespace's.
+    fn start_with_netns(ns: &NetNs, args: &[&str]) -> Healthd {
+        let mut cmd = Command::new("ipvsctl");
+        cmd.args(["healthd", "--netns", ns.name()]);
+        Healthd::spawn(ns, cmd, args)
+    }
+
+    fn spawn(ns: &NetNs, mut cmd: Command, args: &[&str]) -> Healthd {
         let n = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
         let out = format!("/tmp/{}-healthd-{n}.out", ns.name());
         let err = format!("/tmp/{}-healthd-{n}.err", ns.name());
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns.name(), "ipvsctl", "healthd"])
+        let child = cmd
             .args(args)
             .stdout(Stdio::from(File::create(&out).unwrap()))
             .stderr(Stdio::from(File::create(&err).unwrap()))
@@ -219,10 +232,28 @@ fn healthd_once_exit_codes() {
         .unwrap();
     assert_eq!(down["result"], "down", "{down}");
     assert!(weights(&lab.director).is_empty(), "--once changes nothing");
+    // From outside with --netns: the checks go from the director's namespace.
+    let (code, out, err) = run(
+        "ipvsctl",
+        &[
+            "healthd",
+            "--once",
+            "--netns",
+            lab.director.name(),
+            "-f",
+            &file,
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("{}: up: http: status 200", rs(0))),
+        "{out}"
+    );
     assert_eq!(ipvsctl(&lab.director, &["-Sn"]), "");
 }
 
-/// An operator's weight 0 (`-e -w 0`) is not undone when healthd's server goes down and up.
+/// An operator's weight 0 (`-e -w 0`) and drain are not undone when healthd's server goes down
+/// and up.
 #[test]
 fn healthd_operator_weight_not_undone() {
     let mut lab = NatLab::new(2);
@@ -256,17 +287,42 @@ fn healthd_operator_weight_not_undone() {
     // The other server is healthd's as before.
     assert_eq!(weights(&lab.director)[&rs(1)], 1);
     assert_eq!(get(&lab.client, &url(VIP)), "rs2");
+    // An operator's drain (deleted at once with --timeout 0) is not undone either: rs2 goes
+    // down and up again, and is not added back.
+    ipvsctl(
+        &lab.director,
+        &["drain", "-t", &vip, "-r", &rs(1), "--timeout", "0"],
+    );
+    drop(lab.servers.remove(1));
+    wait_for("rs2 down", LIMIT, || {
+        (d.transitions(1).len() == 2).then_some(())
+    });
+    lab.servers.insert(1, Httpd::start(&lab.rs[1], "rs2"));
+    wait_for("rs2 up again", LIMIT, || {
+        (d.transitions(1).len() == 3).then_some(())
+    });
+    assert_eq!(
+        weights(&lab.director).get(&rs(1)),
+        None,
+        "the drained server stays out"
+    );
+    let last = d
+        .lines()
+        .into_iter()
+        .rfind(|l| l["destination"] == rs(1).as_str());
+    assert_eq!(last.unwrap()["left_at"], Value::Null);
 }
 
 /// A file named ADDR:PORT in the maintenance directory forces that server down; removed, the
-/// server is up again at once (its checks never stopped).
+/// server is up again at once (its checks never stopped). healthd runs from outside with
+/// `--netns` (the real servers are reachable only from the director's namespace).
 #[test]
 fn healthd_maintenance_dir() {
     let lab = NatLab::new(2);
     let file = rules(&lab.director, &[0, 1]);
     let dir = format!("/tmp/{}-maint", lab.director.name());
     std::fs::create_dir_all(&dir).unwrap();
-    let d = Healthd::start(
+    let d = Healthd::start_with_netns(
         &lab.director,
         &["-f", &file, "--json", "--maintenance-dir", &dir],
     );
