@@ -85,14 +85,16 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
             scheduler,
             unchecked: 0,
         };
+        // The signals before the first apply: one that comes during it waits until the apply
+        // is whole (the kernel never sees half a file).
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         d.read_maintenance();
         if let Err(e) = d.load(config) {
             eprintln!("healthd: {e}");
             return Ok(255);
         }
-        let mut hup = signal(SignalKind::hangup())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
         let mut tick = tokio::time::interval(TICK);
         loop {
             tokio::select! {
