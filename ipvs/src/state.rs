@@ -499,6 +499,20 @@ struct ServiceIn {
     stats: Option<Stats>,
     #[serde(default)]
     destinations: Option<Vec<DestIn>>,
+    // The health keys of `ipvsctl healthd` (docs/json.md): accepted so that `apply` takes a
+    // healthd rules file, and ignored; healthd reads and checks them itself.
+    #[serde(default)]
+    #[allow(dead_code)]
+    check: Option<IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    on_down: Option<IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    sorry_server: Option<IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    quorum: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -527,6 +541,10 @@ struct DestIn {
     persistent_conns: Option<u32>,
     #[serde(default)]
     stats: Option<Stats>,
+    // healthd's check of this destination (see ServiceIn).
+    #[serde(default)]
+    #[allow(dead_code)]
+    check: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]

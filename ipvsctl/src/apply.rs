@@ -635,7 +635,6 @@ fn read_input(file: Option<&str>) -> io::Result<String> {
 
 /// The desired state from JSON (first non-blank character `{`) or from
 /// ipvsadm `-S` text, normalised and checked ([`State::normalize`], [`State::validate`]).
-#[cfg(test)]
 pub fn parse_state(text: &str) -> Result<State, String> {
     parse_desired(text).map(|d| d.state)
 }

@@ -10,7 +10,7 @@ use ipvs::Change;
 use crate::cli::{help, Command, Invocation, Watch};
 use crate::restore::{self, Step};
 use crate::session::{Session, Term};
-use crate::{apply, drain, interrupt, top};
+use crate::{apply, drain, healthd, interrupt, top};
 
 /// Runs one invocation of the program and returns its exit code.
 pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
@@ -263,6 +263,7 @@ fn clap_command() -> clap::Command {
         .subcommand(drain::command())
         .subcommand(crate::conns::command())
         .subcommand(top::command())
+        .subcommand(healthd::command())
 }
 
 /// `-v`: ipvsadm's version line, for ipvsctl.

@@ -32,6 +32,7 @@ mod conns;
 mod drain;
 mod exec;
 mod exporter;
+mod healthd;
 #[cfg(test)]
 mod hostile_tests;
 mod interrupt;
@@ -53,13 +54,15 @@ pub fn main_with_args(args: &[String]) -> i32 {
         return exporter::main(prog, &rest[1..]);
     }
     let sub = rest.first().map(String::as_str);
-    if matches!(sub, Some("apply" | "drain" | "conns" | "top")) {
-        // `ipvsctl apply|drain|conns|top ...`: not ipvsadm commands (ipvsadm takes no such words).
+    if matches!(sub, Some("apply" | "drain" | "conns" | "healthd" | "top")) {
+        // `ipvsctl apply|drain|conns|healthd|top ...`: not ipvsadm commands (ipvsadm takes no
+        // such words).
         let mut term = session::Term::new();
         let result = match sub {
             Some("apply") => apply::main(&rest[1..], &mut term),
             Some("drain") => drain::main(prog, &rest[1..], &mut term),
             Some("conns") => conns::main(prog, &rest[1..], &mut term),
+            Some("healthd") => healthd::main(&rest[1..], &mut term),
             _ => top::main(prog, &rest[1..], &mut term),
         };
         return finish(prog, result.and_then(|code| term.flush().map(|()| code)));

@@ -43,3 +43,11 @@ fn ipvsctl_example_rules_are_the_docs_example() {
         "docs/examples/ipvs-rules.json",
     );
 }
+
+#[test]
+fn ipvsctl_example_healthd_rules_are_the_docs_example() {
+    assert_same(
+        "ipvsctl/tests/fixtures/healthd-rules.json",
+        "docs/examples/healthd-rules.json",
+    );
+}

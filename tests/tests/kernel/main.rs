@@ -25,6 +25,7 @@ mod errors;
 mod exporter;
 mod faults;
 mod forwarding;
+mod healthd;
 mod hostile;
 mod ipvsadm_agrees;
 mod netns;

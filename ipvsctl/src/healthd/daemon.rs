@@ -1,0 +1,578 @@
+//! The daemon: the first apply, then transitions turned into weight changes, one batch per
+//! moment; reloads, the maintenance directory, drains of `on_down: "remove"`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use ipvs::{Change, Destination, DrainProgress, PlanOptions, ServiceKey, State};
+use ipvs_health::{Event, Scheduler, State as Health, Target};
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::config::{self, server_name, Config, OnDown};
+use super::{epoch, runtime, say, Options};
+use crate::session::{message, Session};
+
+/// A real server: its service, address and port.
+type Key = (ServiceKey, IpAddr, u16);
+
+/// How often the maintenance directory, the file and the drains are looked at.
+const TICK: Duration = Duration::from_millis(500);
+
+/// One real server's life in healthd.
+struct Real {
+    /// The file's destination (its weight is the weight when up).
+    destination: Destination,
+    on_down: OnDown,
+    /// The checks' verdict (always up without a check).
+    health: Health,
+    /// The state healthd last acted on.
+    acted: Health,
+    /// The weight healthd last set, or found at the start; `None`: not in the kernel (deleted
+    /// by healthd after a drain).
+    set: Option<u32>,
+    draining: bool,
+    /// The last result's reason.
+    reason: String,
+}
+
+/// A sorry server and the weight healthd last gave it.
+struct Sorry {
+    destination: Destination,
+    quorum: u32,
+    set: Option<u32>,
+    /// The weight it last should have had (a change of it is a line of the log).
+    wanted: u32,
+}
+
+struct Daemon {
+    session: Session,
+    json: bool,
+    file: std::path::PathBuf,
+    file_stamp: Option<(SystemTime, u64)>,
+    maintenance_dir: Option<std::path::PathBuf>,
+    in_maintenance: HashSet<String>,
+    reals: BTreeMap<Key, Real>,
+    sorries: BTreeMap<ServiceKey, Sorry>,
+    scheduler: Scheduler<Key>,
+    /// Checks healthd could not make (its own trouble).
+    unchecked: u64,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
+    let session = match Session::open(None) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    };
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let (scheduler, mut events) = Scheduler::new();
+        let mut d = Daemon {
+            session,
+            json: opts.json,
+            file: opts.file.clone(),
+            file_stamp: stamp(&opts.file),
+            maintenance_dir: opts.maintenance.clone(),
+            in_maintenance: HashSet::new(),
+            reals: BTreeMap::new(),
+            sorries: BTreeMap::new(),
+            scheduler,
+            unchecked: 0,
+        };
+        // The signals before the first apply: one that comes during it waits until the apply
+        // is whole (the kernel never sees half a file).
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        d.read_maintenance();
+        if let Err(e) = d.load(config) {
+            eprintln!("healthd: {e}");
+            return Ok(255);
+        }
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                Some(ev) = events.recv() => {
+                    // Everything that came at this moment goes in one batch.
+                    let mut batch = vec![ev];
+                    while let Ok(ev) = events.try_recv() {
+                        batch.push(ev);
+                    }
+                    d.events(batch);
+                    d.settle();
+                }
+                _ = hup.recv() => d.reload("SIGHUP"),
+                _ = tick.tick() => {
+                    if stamp(&d.file) != d.file_stamp {
+                        d.reload("the file changed");
+                    }
+                    d.read_maintenance();
+                    d.settle();
+                    d.drains();
+                }
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+            }
+        }
+        eprintln!(
+            "healthd: stopped; the table is left as it is ({} checks could not be made)",
+            d.unchecked
+        );
+        Ok(0)
+    })
+}
+
+/// The file's modification time and length, to see it change.
+fn stamp(file: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(file).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+impl Daemon {
+    /// Applies a configuration (the first, or a reload) and makes it the running one. The
+    /// weights: a real server healthd already knows keeps the kernel's; one in the kernel
+    /// but new to healthd keeps the kernel's until its first verdict; a new one waits at 0
+    /// (its file weight when it has no check). On error nothing of it is kept.
+    fn load(&mut self, config: Config) -> Result<(), String> {
+        let current = self
+            .session
+            .ipvs()
+            .read_state_for(&config.state)
+            .map_err(|e| format!("reading the table: {}", message(&e)))?;
+        let kernel: HashMap<Key, u32> = current
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.destinations
+                    .iter()
+                    .map(move |d| ((s.service.key, d.addr, d.port), d.weight))
+            })
+            .collect();
+        let mut reals = BTreeMap::new();
+        let mut sorries = BTreeMap::new();
+        let mut desired = State {
+            services: Vec::new(),
+            timeouts: config.state.timeouts,
+        };
+        for (ss, s) in config.state.services.iter().zip(&config.services) {
+            let mut service = ss.clone();
+            service.destinations.clear();
+            for r in &s.reals {
+                let d = r.destination;
+                let key = (s.key, d.addr, d.port);
+                let in_kernel = kernel.get(&key).copied();
+                let (health, acted, want, draining) = match self.reals.get(&key) {
+                    // Known and still checked: its state stays, and the weight it has, but a
+                    // new file weight of a server up at healthd's weight.
+                    Some(o) if r.check.is_some() => {
+                        let want = match (o.set, in_kernel) {
+                            (None, None) => None,
+                            (Some(s), Some(k)) if k == s && o.acted == Health::Up => Some(d.weight),
+                            (set, k) => k.or(set),
+                        };
+                        (o.health, o.acted, want, o.draining)
+                    }
+                    // No check: always up, at its file weight.
+                    _ if r.check.is_none() => (Health::Up, Health::Up, Some(d.weight), false),
+                    // New: the kernel's weight until its first verdict, else 0.
+                    _ => (
+                        Health::Unknown,
+                        Health::Unknown,
+                        Some(in_kernel.unwrap_or(0)),
+                        false,
+                    ),
+                };
+                if let Some(w) = want {
+                    let mut x = d;
+                    x.weight = w;
+                    service.destinations.push(x);
+                }
+                reals.insert(
+                    key,
+                    (
+                        Real {
+                            destination: d,
+                            on_down: s.on_down,
+                            health,
+                            acted,
+                            set: want,
+                            draining,
+                            reason: String::new(),
+                        },
+                        r.check.clone(),
+                    ),
+                );
+            }
+            if let Some(sd) = s.sorry {
+                let key = (s.key, sd.addr, sd.port);
+                let mut want = sd;
+                want.weight = kernel.get(&key).copied().unwrap_or(0);
+                service.destinations.push(want);
+                let wanted = self.sorries.get(&s.key).map_or(want.weight, |o| o.wanted);
+                sorries.insert(
+                    s.key,
+                    Sorry {
+                        destination: sd,
+                        quorum: s.quorum,
+                        set: Some(want.weight),
+                        wanted,
+                    },
+                );
+            }
+            desired.services.push(service);
+        }
+        let plan = ipvs::plan(&current, &desired, &PlanOptions::default())
+            .map_err(|e| format!("the file: {e}"))?;
+        if !plan.is_empty() {
+            self.session
+                .ipvs()
+                .apply_plan(&plan)
+                .map_err(|e| format!("applying the file: {e}"))?;
+        }
+        let targets: Vec<_> = reals
+            .iter()
+            .filter_map(|(k, (_, c))| {
+                c.clone().map(|c| {
+                    let t = Target {
+                        service: k.0.to_string(),
+                        server: SocketAddr::new(k.1, k.2),
+                    };
+                    (*k, t, c)
+                })
+            })
+            .collect();
+        let checked = targets.len();
+        self.scheduler.replace_all(targets);
+        self.reals = reals.into_iter().map(|(k, (r, _))| (k, r)).collect();
+        self.sorries = sorries;
+        eprintln!(
+            "healthd: {} changes applied; {} real servers, {checked} checked",
+            plan.len(),
+            self.reals.len()
+        );
+        self.settle();
+        Ok(())
+    }
+
+    /// SIGHUP or a changed file: read it again; a bad file leaves everything as it runs.
+    fn reload(&mut self, why: &str) {
+        self.file_stamp = stamp(&self.file);
+        let file = self.file.display().to_string();
+        let config = std::fs::read_to_string(&self.file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| config::read(&t));
+        match config.and_then(|c| self.load(c)) {
+            Ok(()) => eprintln!("healthd: {file} re-read ({why})"),
+            Err(e) => eprintln!("healthd: {file} ({why}): {e}; the running configuration stays"),
+        }
+    }
+
+    /// The checks' results of one moment.
+    fn events(&mut self, batch: Vec<Event<Key>>) {
+        for ev in batch {
+            match ev {
+                Event::Transition(t) => {
+                    if let Some(r) = self.reals.get_mut(&t.key) {
+                        r.health = t.to;
+                        r.reason = t.reason;
+                    }
+                }
+                // healthd's own trouble: said and counted, never a server going down.
+                Event::Unchecked { key, reason, .. } => {
+                    self.unchecked += 1;
+                    eprintln!(
+                        "healthd: {} {}: could not check: {reason} (counted, the state stays)",
+                        key.0,
+                        server_name(key.1, key.2)
+                    );
+                }
+            }
+        }
+    }
+
+    fn read_maintenance(&mut self) {
+        let Some(dir) = &self.maintenance_dir else {
+            return;
+        };
+        // An unreadable directory forces nothing down (healthd's trouble, not the servers').
+        self.in_maintenance = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+
+    /// What a real server should be now: down in maintenance, else its verdict.
+    fn wanted(&self, key: &Key, r: &Real) -> (Health, String) {
+        if self.in_maintenance.contains(&server_name(key.1, key.2)) {
+            (Health::Down, "maintenance".into())
+        } else {
+            (r.health, r.reason.clone())
+        }
+    }
+
+    /// Acts on every real server whose state changed since healthd last acted, and on the
+    /// sorry servers, in one batch; one line per transition.
+    fn settle(&mut self) {
+        let moves: Vec<(Key, Health, String)> = self
+            .reals
+            .iter()
+            .filter_map(|(k, r)| {
+                let (want, reason) = self.wanted(k, r);
+                (want != r.acted && want != Health::Unknown).then_some((*k, want, reason))
+            })
+            .collect();
+        let sorry_moves: Vec<(ServiceKey, u32, String)> = self
+            .sorries
+            .iter()
+            .filter_map(|(sk, s)| {
+                let up = self
+                    .reals
+                    .iter()
+                    .filter(|(k, _)| k.0 == *sk)
+                    .filter(|(k, r)| {
+                        let (want, _) = self.wanted(k, r);
+                        want == Health::Up || (want == Health::Unknown && r.set.unwrap_or(0) > 0)
+                    })
+                    .count() as u32;
+                let weight = if up < s.quorum {
+                    s.destination.weight
+                } else {
+                    0
+                };
+                (s.wanted != weight).then(|| {
+                    (
+                        *sk,
+                        weight,
+                        format!("{up} of the quorum of {} real servers up", s.quorum),
+                    )
+                })
+            })
+            .collect();
+        if moves.is_empty() && sorry_moves.is_empty() {
+            return;
+        }
+        // The kernel's weights now, for "only from the value healthd last set".
+        let mut services: Vec<ServiceKey> = moves.iter().map(|m| m.0 .0).collect();
+        services.extend(sorry_moves.iter().map(|m| m.0));
+        services.sort();
+        services.dedup();
+        let mut kernel: HashMap<Key, u32> = HashMap::new();
+        for sk in &services {
+            match self.session.ipvs().destinations(sk) {
+                Ok(ds) => kernel.extend(ds.iter().map(|d| {
+                    (
+                        (*sk, d.destination.addr, d.destination.port),
+                        d.destination.weight,
+                    )
+                })),
+                Err(e) => {
+                    // Tried again at the next tick: nothing is marked done.
+                    eprintln!("healthd: reading {sk}: {}", message(&e));
+                    return;
+                }
+            }
+        }
+        let mut changes = Vec::new();
+        let mut lines = Vec::new();
+        for (key, to, reason) in moves {
+            let Some(r) = self.reals.get_mut(&key) else {
+                continue;
+            };
+            let from = std::mem::replace(&mut r.acted, to);
+            let now = kernel.get(&key).copied();
+            let target = if to == Health::Up {
+                r.destination.weight
+            } else {
+                0
+            };
+            let weight = match (to, now, r.set) {
+                // Deleted by healthd, back up: added again.
+                (Health::Up, None, None) => {
+                    let mut d = r.destination;
+                    d.weight = target;
+                    changes.push(Change::AddDestination {
+                        service: key.0,
+                        destination: d,
+                    });
+                    r.set = Some(target);
+                    r.draining = false;
+                    Ok(target)
+                }
+                (_, Some(k), Some(s)) if k == s => {
+                    if k != target {
+                        let mut d = r.destination;
+                        d.weight = target;
+                        changes.push(Change::EditDestination {
+                            service: key.0,
+                            destination: d,
+                        });
+                    }
+                    r.set = Some(target);
+                    r.draining = to == Health::Down && r.on_down == OnDown::Remove;
+                    Ok(target)
+                }
+                // Someone else set it (or deleted it): theirs to hand back.
+                (_, now, _) => {
+                    r.draining = false;
+                    Err(now)
+                }
+            };
+            lines.push((key, from, to, reason, weight));
+        }
+        for (sk, weight, reason) in sorry_moves {
+            let Some(s) = self.sorries.get_mut(&sk) else {
+                continue;
+            };
+            let d = s.destination;
+            let key = (sk, d.addr, d.port);
+            let now = kernel.get(&key).copied();
+            let from = if s.wanted > 0 {
+                Health::Up
+            } else {
+                Health::Down
+            };
+            s.wanted = weight;
+            let to = if weight > 0 { Health::Up } else { Health::Down };
+            let result = if now.is_some() && now == s.set {
+                let mut d = d;
+                d.weight = weight;
+                changes.push(Change::EditDestination {
+                    service: sk,
+                    destination: d,
+                });
+                s.set = Some(weight);
+                Ok(weight)
+            } else {
+                // Not healthd's to change.
+                Err(now)
+            };
+            lines.push((key, from, to, format!("sorry server: {reason}"), result));
+        }
+        if !changes.is_empty() {
+            match self.session.ipvs().apply(&changes) {
+                Ok(results) => {
+                    for (c, r) in changes.iter().zip(results) {
+                        if let Err(e) = r {
+                            eprintln!("healthd: the kernel refused {c:?}: {}", message(&e));
+                        }
+                    }
+                }
+                Err(e) => eprintln!("healthd: sending the changes: {}", message(&e)),
+            }
+        }
+        let at = SystemTime::now();
+        for (key, from, to, reason, weight) in lines {
+            self.print(at, key, from, to, &reason, weight);
+        }
+    }
+
+    fn print(
+        &self,
+        at: SystemTime,
+        key: Key,
+        from: Health,
+        to: Health,
+        reason: &str,
+        weight: Result<u32, Option<u32>>,
+    ) {
+        let server = server_name(key.1, key.2);
+        if self.json {
+            let (set, left) = match weight {
+                Ok(w) => (Some(w), None),
+                Err(w) => (None, w),
+            };
+            let line = serde_json::json!({
+                "time": epoch(at),
+                "service": key.0.to_string(),
+                "destination": server,
+                "from": from.as_str(),
+                "state": to.as_str(),
+                "reason": reason,
+                "weight": set,
+                "left_at": left,
+            });
+            say(&line.to_string());
+        } else {
+            let weight = match weight {
+                Ok(w) => format!("weight {w}"),
+                Err(Some(w)) => format!("weight left at {w} (someone else set it)"),
+                Err(None) => "not in the table (left as it is)".into(),
+            };
+            say(&format!(
+                "{:.3} {} {server}: {from} -> {to}: {reason}; {weight}",
+                epoch(at),
+                key.0
+            ));
+        }
+    }
+
+    /// `on_down: "remove"`: the drained real servers whose connections are gone are deleted.
+    fn drains(&mut self) {
+        let keys: Vec<Key> = self
+            .reals
+            .iter()
+            .filter(|(_, r)| r.draining)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            // Only while it is still at healthd's weight 0: drain_step would set 0 itself.
+            let weight = self
+                .session
+                .ipvs()
+                .destinations(&key.0)
+                .ok()
+                .and_then(|ds| {
+                    ds.iter()
+                        .find(|d| (d.destination.addr, d.destination.port) == (key.1, key.2))
+                        .map(|d| d.destination.weight)
+                });
+            let Some(r) = self.reals.get_mut(&key) else {
+                continue;
+            };
+            if weight != Some(0) || r.set != Some(0) {
+                r.draining = false;
+                continue;
+            }
+            match self
+                .session
+                .ipvs()
+                .drain_step(&key.0, key.1, key.2, false, false)
+            {
+                Ok(Some(DrainProgress::Waiting { .. })) => {}
+                Ok(_) => {
+                    r.draining = false;
+                    r.set = None;
+                    let server = server_name(key.1, key.2);
+                    let at = epoch(SystemTime::now());
+                    if self.json {
+                        let line = serde_json::json!({
+                            "time": at,
+                            "service": key.0.to_string(),
+                            "destination": server,
+                            "deleted": true,
+                            "reason": "drained",
+                        });
+                        say(&line.to_string());
+                    } else {
+                        say(&format!("{at:.3} {} {server}: drained and deleted", key.0));
+                    }
+                }
+                Err(e) => eprintln!(
+                    "healthd: draining {} {}: {}",
+                    key.0,
+                    server_name(key.1, key.2),
+                    message(&e)
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! `ipvsctl healthd` against real servers: the NAT lab's busybox httpds checked over HTTP from the
+//! director, the weights read from the kernel. Checks every 0.5 s, rise and fall 2, so that each
+//! test takes seconds.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ipvs::ServiceKey;
+use serde_json::Value;
+
+use crate::harness::{run, run_ok, NetNs};
+use crate::lab::{get, ipvsctl, tally, url, Httpd, NatLab, VIP};
+use crate::support::{open, wait_for};
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+/// `rs1`.. as the NAT lab numbers them: 192.168.10.11:80 ..
+fn rs(i: usize) -> String {
+    format!("192.168.10.{}:80", 11 + i)
+}
+
+/// A rules file of the lab's service with real servers `reals` (indexes), HTTP-checked.
+fn rules(ns: &NetNs, reals: &[usize]) -> String {
+    let dests: Vec<Value> = reals
+        .iter()
+        .map(|i| {
+            serde_json::json!({"address": format!("192.168.10.{}", 11 + i), "port": 80,
+                               "forward": "masq", "weight": 1})
+        })
+        .collect();
+    let doc = serde_json::json!({"services": [{
+        "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+        "check": {"type": "http", "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2},
+        "destinations": dests,
+    }]});
+    let path = format!("/tmp/{}-healthd.json", ns.name());
+    std::fs::write(&path, doc.to_string()).expect("write the rules");
+    path
+}
+
+/// The weights of the service's real servers, by `addr:port`.
+fn weights(ns: &NetNs) -> BTreeMap<String, u32> {
+    let key = ServiceKey::tcp(VIP.parse().unwrap(), 80);
+    open(ns)
+        .destinations(&key)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            (
+                format!("{}:{}", d.destination.addr, d.destination.port),
+                d.destination.weight,
+            )
+        })
+        .collect()
+}
+
+fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
+    let want: BTreeMap<String, u32> = want.iter().map(|(i, w)| (rs(*i), *w)).collect();
+    wait_for(&format!("weights {want:?}"), LIMIT, || {
+        (weights(ns) == want).then_some(())
+    });
+}
+
+/// healthd running in the director, its stdout and stderr in files; killed on drop.
+struct Healthd {
+    child: Child,
+    out: String,
+    err: String,
+}
+
+impl Healthd {
+    fn start(ns: &NetNs, args: &[&str]) -> Healthd {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns.name(), "ipvsctl", "healthd"]);
+        Healthd::spawn(ns, cmd, args)
+    }
+
+    /// Started in the test's own namespace with `--netns`: the table and the checks must be
+    /// the namespace's.
+    fn start_with_netns(ns: &NetNs, args: &[&str]) -> Healthd {
+        let mut cmd = Command::new("ipvsctl");
+        cmd.args(["healthd", "--netns", ns.name()]);
+        Healthd::spawn(ns, cmd, args)
+    }
+
+    fn spawn(ns: &NetNs, mut cmd: Command, args: &[&str]) -> Healthd {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let out = format!("/tmp/{}-healthd-{n}.out", ns.name());
+        let err = format!("/tmp/{}-healthd-{n}.err", ns.name());
+        let child = cmd
+            .args(args)
+            .stdout(Stdio::from(File::create(&out).unwrap()))
+            .stderr(Stdio::from(File::create(&err).unwrap()))
+            .spawn()
+            .expect("spawn ipvsctl healthd");
+        Healthd { child, out, err }
+    }
+
+    /// Its NDJSON lines so far (`--json`).
+    fn lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+            .collect()
+    }
+
+    /// Its transitions of real server `i`: (state, weight set).
+    fn transitions(&self, i: usize) -> Vec<(String, Value)> {
+        self.lines()
+            .iter()
+            .filter(|l| l["destination"] == rs(i).as_str())
+            .map(|l| {
+                (
+                    l["state"].as_str().unwrap_or("").to_string(),
+                    l["weight"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    fn signal(&self, sig: &str) {
+        run_ok("kill", &[sig, &self.child.id().to_string()]);
+    }
+
+    /// SIGTERM; its exit code.
+    fn stop(mut self) -> i32 {
+        self.signal("-TERM");
+        let status = self.child.wait().expect("wait healthd");
+        status.code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Healthd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.out);
+        let _ = std::fs::remove_file(&self.err);
+    }
+}
+
+/// A stopped server goes to weight 0 and gets no new requests while the others serve every
+/// request; started again, it comes back after `rise` passes. SIGTERM leaves the table.
+#[test]
+fn healthd_nat_server_down_and_up() {
+    let mut lab = NatLab::new(3);
+    let file = rules(&lab.director, &[0, 1, 2]);
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    // New servers wait at weight 0, then come up after two passes.
+    wait_weights(&lab.director, &[(0, 1), (1, 1), (2, 1)]);
+    let t = tally(&lab.client, &url(VIP), 6);
+    assert_eq!(t.len(), 3, "every server answers: {t:?}");
+
+    drop(lab.servers.remove(1));
+    wait_weights(&lab.director, &[(0, 1), (1, 0), (2, 1)]);
+    let t = tally(&lab.client, &url(VIP), 8);
+    assert_eq!(
+        t,
+        crate::lab::counts(&[("rs1", 4), ("rs3", 4)]),
+        "the others serve every request"
+    );
+    let down = d.lines();
+    let down = down
+        .iter()
+        .find(|l| l["destination"] == rs(1).as_str() && l["state"] == "down")
+        .unwrap_or_else(|| panic!("a down line for rs2: {down:?}"));
+    assert_eq!(down["from"], "up");
+    assert_eq!(down["weight"], 0);
+    assert_eq!(down["service"], format!("TCP {VIP}:80"));
+    assert!(down["time"].as_f64().unwrap() > 0.0);
+    assert!(
+        down["reason"].as_str().unwrap().contains("refused"),
+        "{down}"
+    );
+
+    lab.servers.insert(1, Httpd::start(&lab.rs[1], "rs2"));
+    wait_weights(&lab.director, &[(0, 1), (1, 1), (2, 1)]);
+    assert_eq!(
+        d.transitions(1),
+        [
+            ("up".to_string(), Value::from(1)),
+            ("down".to_string(), Value::from(0)),
+            ("up".to_string(), Value::from(1))
+        ]
+    );
+    let t = tally(&lab.client, &url(VIP), 6);
+    assert_eq!(t.get("rs2"), Some(&2), "{t:?}");
+    assert_eq!(d.stop(), 0, "SIGTERM ends it with 0");
+    assert_eq!(weights(&lab.director).len(), 3, "the table stays");
+}
+
+/// `--once`: every check once, 0 when all pass, 1 when one fails; nothing in the kernel.
+#[test]
+fn healthd_once_exit_codes() {
+    let mut lab = NatLab::new(2);
+    let file = rules(&lab.director, &[0, 1]);
+    let once = |json: bool| {
+        let mut args = vec!["healthd", "--once", "-f", &file];
+        if json {
+            args.push("--json");
+        }
+        lab.director.exec("ipvsctl", &args)
+    };
+    let (code, out, err) = once(false);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.contains(&format!("{}: up: http: status 200", rs(0))),
+        "{out}"
+    );
+    drop(lab.servers.remove(1));
+    let (code, out, _) = once(true);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let down = lines
+        .iter()
+        .find(|l| l["destination"] == rs(1).as_str())
+        .unwrap();
+    assert_eq!(down["result"], "down", "{down}");
+    assert!(weights(&lab.director).is_empty(), "--once changes nothing");
+    // From outside with --netns: the checks go from the director's namespace.
+    let (code, out, err) = run(
+        "ipvsctl",
+        &[
+            "healthd",
+            "--once",
+            "--netns",
+            lab.director.name(),
+            "-f",
+            &file,
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("{}: up: http: status 200", rs(0))),
+        "{out}"
+    );
+    assert_eq!(ipvsctl(&lab.director, &["-Sn"]), "");
+}
+
+/// An operator's weight 0 (`-e -w 0`) and drain are not undone when healthd's server goes down
+/// and up.
+#[test]
+fn healthd_operator_weight_not_undone() {
+    let mut lab = NatLab::new(2);
+    let file = rules(&lab.director, &[0, 1]);
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    let vip = format!("{VIP}:80");
+    ipvsctl(
+        &lab.director,
+        &["-e", "-t", &vip, "-r", &rs(0), "-m", "-w", "0"],
+    );
+    drop(lab.servers.remove(0));
+    wait_for("rs1 down", LIMIT, || {
+        (d.transitions(0).len() == 2).then_some(())
+    });
+    lab.servers.insert(0, Httpd::start(&lab.rs[0], "rs1"));
+    wait_for("rs1 up again", LIMIT, || {
+        (d.transitions(0).len() == 3).then_some(())
+    });
+    assert_eq!(weights(&lab.director)[&rs(0)], 0, "the operator's 0 stays");
+    let lines = d.lines();
+    let last = lines
+        .iter()
+        .rfind(|l| l["destination"] == rs(0).as_str())
+        .unwrap();
+    assert_eq!(
+        (&last["state"], &last["left_at"]),
+        (&Value::from("up"), &Value::from(0))
+    );
+    assert_eq!(last["weight"], Value::Null);
+    // The other server is healthd's as before.
+    assert_eq!(weights(&lab.director)[&rs(1)], 1);
+    assert_eq!(get(&lab.client, &url(VIP)), "rs2");
+    // An operator's drain (deleted at once with --timeout 0) is not undone either: rs2 goes
+    // down and up again, and is not added back.
+    ipvsctl(
+        &lab.director,
+        &["drain", "-t", &vip, "-r", &rs(1), "--timeout", "0"],
+    );
+    drop(lab.servers.remove(1));
+    wait_for("rs2 down", LIMIT, || {
+        (d.transitions(1).len() == 2).then_some(())
+    });
+    lab.servers.insert(1, Httpd::start(&lab.rs[1], "rs2"));
+    wait_for("rs2 up again", LIMIT, || {
+        (d.transitions(1).len() == 3).then_some(())
+    });
+    assert_eq!(
+        weights(&lab.director).get(&rs(1)),
+        None,
+        "the drained server stays out"
+    );
+    let last = d
+        .lines()
+        .into_iter()
+        .rfind(|l| l["destination"] == rs(1).as_str());
+    assert_eq!(last.unwrap()["left_at"], Value::Null);
+}
+
+/// A file named ADDR:PORT in the maintenance directory forces that server down; removed, the
+/// server is up again at once (its checks never stopped). healthd runs from outside with
+/// `--netns` (the real servers are reachable only from the director's namespace).
+#[test]
+fn healthd_maintenance_dir() {
+    let lab = NatLab::new(2);
+    let file = rules(&lab.director, &[0, 1]);
+    let dir = format!("/tmp/{}-maint", lab.director.name());
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = Healthd::start_with_netns(
+        &lab.director,
+        &["-f", &file, "--json", "--maintenance-dir", &dir],
+    );
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    let flag = format!("{dir}/{}", rs(1));
+    std::fs::write(&flag, "").unwrap();
+    wait_weights(&lab.director, &[(0, 1), (1, 0)]);
+    let down = d
+        .lines()
+        .into_iter()
+        .rfind(|l| l["destination"] == rs(1).as_str());
+    assert_eq!(down.unwrap()["reason"], "maintenance");
+    std::fs::remove_file(&flag).unwrap();
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGHUP with a server removed and one added: the one that stays keeps its state (no new
+/// transition), the new one comes up after `rise`, the removed one goes; a bad file then is
+/// reported and the running configuration stays.
+#[test]
+fn healthd_sighup_keeps_state() {
+    let lab = NatLab::new(3);
+    let file = rules(&lab.director, &[0, 1]);
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    rules(&lab.director, &[1, 2]);
+    d.signal("-HUP");
+    wait_weights(&lab.director, &[(1, 1), (2, 1)]);
+    assert_eq!(
+        d.transitions(1).len(),
+        1,
+        "rs2 kept its state: {:?}",
+        d.lines()
+    );
+    assert_eq!(d.transitions(2), [("up".to_string(), Value::from(1))]);
+    std::fs::write(
+        &file,
+        r#"{"services": [{"protocol": "tcp", "address": "10.0.0.100", "port": 80,
+        "check": {"type": "http", "interval": -1}}]}"#,
+    )
+    .unwrap();
+    d.signal("-HUP");
+    wait_for("the bad file reported", LIMIT, || {
+        d.stderr()
+            .contains("services[0].check.interval")
+            .then_some(())
+    });
+    assert!(
+        d.stderr().contains("the running configuration stays"),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(weights(&lab.director).len(), 2);
+    assert_eq!(tally(&lab.client, &url(VIP), 4).len(), 2);
+    assert_eq!(d.stop(), 0);
+}
+
+/// kill -9, then a new healthd: the weights stay as they were until the verdicts, and the
+/// verdicts agree with them (no flapping).
+#[test]
+fn healthd_restart_after_kill_keeps_weights() {
+    let mut lab = NatLab::new(2);
+    let file = rules(&lab.director, &[0, 1]);
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    drop(lab.servers.remove(1));
+    wait_weights(&lab.director, &[(0, 1), (1, 0)]);
+    d.signal("-KILL");
+    drop(d);
+    let want: BTreeMap<String, u32> = [(rs(0), 1), (rs(1), 0)].into_iter().collect();
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    for _ in 0..15 {
+        assert_eq!(
+            weights(&lab.director),
+            want,
+            "no weight changes: {:?}",
+            d.lines()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_for("both verdicts", LIMIT, || {
+        (d.transitions(0).len() == 1 && d.transitions(1).len() == 1).then_some(())
+    });
+    assert_eq!(weights(&lab.director), want);
+    assert_eq!(d.transitions(0), [("up".to_string(), Value::from(1))]);
+    assert_eq!(d.transitions(1), [("down".to_string(), Value::from(0))]);
+    assert_eq!(d.lines()[0]["from"], "unknown");
+}
+
+/// Bad files: exit 2, the JSON path of the bad value, the kernel unchanged.
+#[test]
+fn healthd_bad_file_changes_nothing() {
+    let ns = NetNs::new();
+    ipvsctl(&ns, &["-A", "-t", "10.1.0.1:80", "-s", "rr"]);
+    ipvsctl(
+        &ns,
+        &[
+            "-a",
+            "-t",
+            "10.1.0.1:80",
+            "-r",
+            "10.1.0.2:80",
+            "-m",
+            "-w",
+            "3",
+        ],
+    );
+    let before = ipvsctl(&ns, &["-Sn"]);
+    let cases = [
+        (r#""interval": -1"#, "services[0].check.interval"),
+        (r#""interval": "1""#, "services[0].check.interval"),
+        (r#""type": "icmp""#, "services[0].check.type"),
+        (r#""rise": 0"#, "services[0].check.rise"),
+        (r#""fall": true"#, "services[0].check.fall"),
+        (
+            r#""expect_status": "600""#,
+            "services[0].check.expect_status",
+        ),
+        (r#""bogus": 1"#, "services[0].check.bogus"),
+    ];
+    let path = format!("/tmp/{}-bad.json", ns.name());
+    for (field, where_) in cases {
+        let doc = format!(
+            r#"{{"services": [{{"protocol": "tcp", "address": "10.1.0.1", "port": 80,
+                "scheduler": "wrr", "check": {{"type": "http", {field}}},
+                "destinations": [{{"address": "10.1.0.3", "port": 80, "forward": "masq"}}]}}]}}"#
+        );
+        std::fs::write(&path, doc).unwrap();
+        let (code, out, err) = ns.exec("ipvsctl", &["healthd", "-f", &path]);
+        assert_eq!(code, 2, "{field}: {out}{err}");
+        assert!(err.contains(&format!("{where_}:")), "{field}: {err}");
+        assert_eq!(
+            ipvsctl(&ns, &["-Sn"]),
+            before,
+            "{field}: the kernel is unchanged"
+        );
+    }
+    let doc = r#"{"services": [{"protocol": "tcp", "address": "10.1.0.1", "port": 80,
+        "on_down": "delete", "destinations": []}]}"#;
+    std::fs::write(&path, doc).unwrap();
+    let (code, _, err) = ns.exec("ipvsctl", &["healthd", "-f", &path]);
+    assert_eq!(code, 2);
+    assert!(err.contains("services[0].on_down:"), "{err}");
+    assert_eq!(ipvsctl(&ns, &["-Sn"]), before);
+    let _ = run("rm", &["-f", &path]);
+}
+
+/// `on_down: "remove"` drains and deletes a server that goes down and adds it again when it is
+/// up; the sorry server takes traffic only while no real server is up (quorum 1).
+#[test]
+fn healthd_remove_and_sorry_server() {
+    let mut lab = NatLab::new(3);
+    let doc = serde_json::json!({"services": [{
+        "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+        "check": {"type": "http", "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2},
+        "on_down": "remove", "quorum": 1,
+        "sorry_server": {"address": "192.168.10.13", "forward": "masq", "weight": 1},
+        "destinations": [
+            {"address": "192.168.10.11", "forward": "masq"},
+            {"address": "192.168.10.12", "forward": "masq"},
+        ],
+    }]});
+    let file = format!("/tmp/{}-healthd.json", lab.director.name());
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    // rs3 is the sorry server: weight 0 once a real server is up.
+    wait_weights(&lab.director, &[(0, 1), (1, 1), (2, 0)]);
+    drop(lab.servers.remove(0));
+    wait_weights(&lab.director, &[(1, 1), (2, 0)]);
+    assert!(
+        d.lines()
+            .iter()
+            .any(|l| l["destination"] == rs(0).as_str() && l["deleted"] == true),
+        "{:?}",
+        d.lines()
+    );
+    assert_eq!(
+        tally(&lab.client, &url(VIP), 4),
+        crate::lab::counts(&[("rs2", 4)])
+    );
+    // The last real server goes: the sorry server takes the traffic.
+    // rs2 stays at weight 0 while its connections (in TIME_WAIT) drain.
+    drop(lab.servers.remove(0));
+    wait_weights(&lab.director, &[(1, 0), (2, 1)]);
+    assert_eq!(get(&lab.client, &url(VIP)), "rs3");
+    // One is back: added again, and the sorry server leaves.
+    lab.servers.insert(0, Httpd::start(&lab.rs[0], "rs1"));
+    wait_for("rs1 back, the sorry server out", LIMIT, || {
+        let w = weights(&lab.director);
+        (w.get(&rs(0)) == Some(&1) && w.get(&rs(2)) == Some(&0)).then_some(())
+    });
+    assert_eq!(
+        tally(&lab.client, &url(VIP), 3),
+        crate::lab::counts(&[("rs1", 3)])
+    );
+    let sorry: Vec<(String, Value)> = d.transitions(2);
+    assert!(
+        sorry.len() >= 3,
+        "the sorry server in, out, in, out: {sorry:?}"
+    );
+    assert_eq!(sorry.last().unwrap(), &("down".to_string(), Value::from(0)));
+    assert_eq!(d.stop(), 0);
+}
