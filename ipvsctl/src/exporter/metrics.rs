@@ -12,6 +12,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{prometheus_text, DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::info::Info as InfoMetric;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
@@ -58,11 +59,48 @@ pub enum Format {
 }
 
 impl Format {
-    /// OpenMetrics when the `Accept` header names it, else the Prometheus text format.
+    /// The format the `Accept` header (its values joined by commas) prefers: OpenMetrics when
+    /// its quality is above that of the Prometheus text format, each type taking the `q` of the
+    /// most specific media range that matches it (`text/plain`, `text/*`, `*/*`; missing: 0,
+    /// no `q`: 1). Without the header, or on a tie, the Prometheus text format.
     pub fn from_accept(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::Prometheus,
+        let Some(accept) = accept else {
+            return Format::Prometheus;
+        };
+        // (specificity, q) of the best match so far, for OpenMetrics and for the text format.
+        let mut om: (u8, f32) = (0, 0.0);
+        let mut text: (u8, f32) = (0, 0.0);
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
+            let q = if q.is_finite() {
+                q.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (for_om, for_text) = match media.as_str() {
+                "application/openmetrics-text" => (3, 0),
+                "application/*" => (2, 0),
+                "text/plain" => (0, 3),
+                "text/*" => (0, 2),
+                "*/*" => (1, 1),
+                _ => (0, 0),
+            };
+            for (specificity, best) in [(for_om, &mut om), (for_text, &mut text)] {
+                if specificity > best.0 || (specificity == best.0 && specificity > 0 && q > best.1)
+                {
+                    *best = (specificity, q);
+                }
+            }
+        }
+        if om.1 > text.1 {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
         }
     }
 
@@ -78,8 +116,8 @@ impl Format {
 type Labels = Vec<(String, String)>;
 
 /// node_exporter's service labels: `local_address`, `local_port`, `proto`
-/// and `local_mark`, empty where they do not apply (`proto` is `FWM` for a
-/// fwmark service), after `netns` when there is one.
+/// and `local_mark` (8 uppercase hex digits), empty where they do not apply
+/// (`proto` is `FWM` for a fwmark service), after `netns` when there is one.
 fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
     let mut l = Labels::new();
     if let Some(ns) = netns {
@@ -97,11 +135,12 @@ fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
             protocol.to_string().to_ascii_uppercase(),
             String::new(),
         ),
+        // As /proc/net/ip_vs shows it (`FWM  0000000A`), which node_exporter copies.
         ServiceKey::Fwmark { fwmark, .. } => (
             String::new(),
             String::new(),
             "FWM".to_string(),
-            fwmark.to_string(),
+            format!("{fwmark:08X}"),
         ),
     };
     l.push(("local_address".into(), addr));
@@ -406,6 +445,12 @@ fn gauge(v: i64) -> ConstGauge<i64> {
     ConstGauge::new(v)
 }
 
+/// An info metric's sample (`NAME_info{labels} 1`; typed info in OpenMetrics, gauge in the
+/// Prometheus text format): the labels are the family's.
+fn info() -> InfoMetric<Labels> {
+    InfoMetric::new(Labels::new())
+}
+
 fn fgauge(v: f64) -> ConstGauge<f64> {
     ConstGauge::new(v)
 }
@@ -531,15 +576,15 @@ impl Collector for Rows {
             |r| gauge(i64::from(r.tables.is_some())),
         )?;
         let up: Vec<&NsTables> = ns.iter().filter_map(|n| n.tables.as_ref()).collect();
-        let help = "IPVS version of the kernel, in the version label; always 1.";
+        let help = "IPVS version of the kernel, in the version label.";
         family(
             e,
-            "ipvs_version_info",
+            "ipvs_version",
             help,
-            Gauge,
+            MetricType::Info,
             up.iter().copied(),
             |t| &t.version,
-            |_| gauge(1),
+            |_| info(),
         )?;
         let help = "Buckets of the kernel's IPVS connection hash table.";
         let with_tables: Vec<(&Labels, i64)> = ns
@@ -577,16 +622,16 @@ impl Collector for Rows {
             |r| &r.0,
             |r| gauge(r.1),
         )?;
-        let help = "A running connection-sync daemon, its settings in labels; always 1.";
+        let help = "A running connection-sync daemon, its settings in labels.";
         let daemons = up.iter().flat_map(|t| &t.daemons);
         family(
             e,
-            "ipvs_sync_daemon_info",
+            "ipvs_sync_daemon",
             help,
-            Gauge,
+            MetricType::Info,
             daemons,
             |r| r,
-            |_| gauge(1),
+            |_| info(),
         )?;
 
         let none = [Labels::new()];
