@@ -85,7 +85,11 @@ fn routes_404_and_405_with_allow() {
     assert!(missing.starts_with("HTTP/1.0 404"), "{missing}");
     let post = get(at, "POST / HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
     assert!(post.starts_with("HTTP/1.0 405"), "{post}");
-    assert!(post.to_ascii_lowercase().contains("\r\nallow: get, head\r\n"), "{post}");
+    assert!(
+        post.to_ascii_lowercase()
+            .contains("\r\nallow: get, head\r\n"),
+        "{post}"
+    );
     let head = get(at, "HEAD / HTTP/1.0\r\n\r\n");
     assert!(head.starts_with("HTTP/1.0 200"), "{head}");
     assert!(head.ends_with("\r\n\r\n"), "{head}");
@@ -97,7 +101,8 @@ fn a_slow_head_and_an_idle_connection_are_closed_and_others_served_meanwhile() {
     let mut slow = connect(at);
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let mut idle = connect(at);
-    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut first = [0u8; 64];
     assert!(idle.read(&mut first).unwrap() > 0);
     let ok = get(at, "GET / HTTP/1.0\r\n\r\n");
@@ -130,7 +135,11 @@ fn a_client_that_pipelines_and_never_reads_holds_up_nobody() {
     std::thread::sleep(Duration::from_millis(100));
     for _ in 0..3 {
         let ok = get(at, "GET /big HTTP/1.0\r\n\r\n");
-        assert!(ok.starts_with("HTTP/1.0 200"), "{}", &ok[..ok.len().min(200)]);
+        assert!(
+            ok.starts_with("HTTP/1.0 200"),
+            "{}",
+            &ok[..ok.len().min(200)]
+        );
         assert!(ok.ends_with(&"x".repeat(1000)));
         assert!(ok.len() > BIG);
     }
@@ -157,7 +166,8 @@ fn past_the_limit_a_silent_connection_makes_room() {
     let mut busy: Vec<TcpStream> = (0..8)
         .map(|_| {
             let mut s = connect(at);
-            s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
             s
         })
         .collect();
