@@ -100,8 +100,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const SPARE_FDS: usize = 16;
 /// Connections accepted at once may wait in the kernel's queue.
 const BACKLOG: u32 = 1024;
-/// Threads for blocking work ([`blocking`]).
-const BLOCKING_THREADS: usize = 8;
+/// Threads for blocking work ([`blocking`]): few, each costs a stack and (glibc) an arena of
+/// address space, which a process under `ulimit -v` must spare.
+const BLOCKING_THREADS: usize = 4;
 
 /// What a handler's future gives: the answer.
 pub type Answer = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
@@ -278,7 +279,7 @@ impl Server {
         self.max_connections
     }
 
-    /// Serves `routes` for ever on the calling thread (blocking work on up to 8 more).
+    /// Serves `routes` for ever on the calling thread (blocking work on up to 4 more).
     pub fn run(self, routes: Routes) -> io::Result<Infallible> {
         let Server {
             runtime,

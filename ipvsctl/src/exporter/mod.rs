@@ -95,12 +95,16 @@ struct Scrape {
 }
 
 impl Scrape {
-    fn body(&self, format: Format, max_series: Option<usize>) -> Bytes {
-        let cell = match format {
+    fn cell(&self, format: Format) -> &OnceLock<Bytes> {
+        match format {
             Format::Prometheus => &self.prometheus,
             Format::OpenMetrics => &self.openmetrics,
-        };
-        cell.get_or_init(|| Bytes::from(metrics::encode(&self.snapshot, format, max_series)))
+        }
+    }
+
+    fn body(&self, format: Format, max_series: Option<usize>) -> Bytes {
+        self.cell(format)
+            .get_or_init(|| Bytes::from(metrics::encode(&self.snapshot, format, max_series)))
             .clone()
     }
 }
@@ -154,17 +158,26 @@ impl Exporter {
             return answer(StatusCode::OK, format.content_type(), Bytes::new());
         }
         let read = Arc::clone(&self.read);
+        let max_series = self.max_series;
+        // The read and the encoding in the format asked for, on one blocking thread; a request
+        // that shares the read but wants the other format encodes it once more.
         let scrape = self
             .reads
-            .get(move || Scrape {
-                snapshot: read(),
-                prometheus: OnceLock::new(),
-                openmetrics: OnceLock::new(),
+            .get(move || {
+                let scrape = Scrape {
+                    snapshot: read(),
+                    prometheus: OnceLock::new(),
+                    openmetrics: OnceLock::new(),
+                };
+                scrape.body(format, max_series);
+                scrape
             })
             .await;
-        let max_series = self.max_series;
         let body = match scrape {
-            Some(scrape) => ipvs_serve::blocking(move || scrape.body(format, max_series)).await,
+            Some(scrape) => match scrape.cell(format).get() {
+                Some(body) => Some(body.clone()),
+                None => ipvs_serve::blocking(move || scrape.body(format, max_series)).await,
+            },
             None => None,
         };
         match body {
