@@ -113,7 +113,7 @@ exporter_scrapes() {
   # shellcheck disable=SC2016
   ip netns exec "$n" bash -c 'ulimit -n 4096; for i in $(seq 1000); do exec {fd}<>/dev/tcp/127.0.0.1/9761 || exit 1; done
     wget -q -O /dev/null "$1"; sleep 1' _ "$url"
-  echo "M $name exporter_with_1000_idle_connections $(sed -n 's/^VmHWM: *\([0-9]*\).*/\1/p' "/proc/$pid/status") $body"
+  echo "M $name exporter_with_1000_idle_connections $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status") $body"
   kill "$pid"
   wait "$pid" 2>/dev/null
 }
