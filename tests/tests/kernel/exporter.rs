@@ -960,3 +960,193 @@ fn exporter_writes_fwmarks_as_proc_does_and_speaks_http_as_prometheus_expects() 
         "{err}"
     );
 }
+
+/// The Grafana dashboard of docs/, read when the tests are built.
+const DASHBOARD: &str = include_str!("../../../docs/ipvsctl-exporter-dashboard.json");
+
+/// Each panel's title and its queries' PromQL, from the dashboard's JSON model.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let model: serde_json::Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
+    let mut out = Vec::new();
+    for panel in model["panels"].as_array().expect("panels") {
+        let title = panel["title"]
+            .as_str()
+            .expect("a panel's title")
+            .to_string();
+        for target in panel["targets"].as_array().expect("a panel's targets") {
+            let expr = target["expr"].as_str().expect("a target's expr");
+            out.push((title.clone(), expr.to_string()));
+        }
+    }
+    out
+}
+
+/// A query string's bytes as a URL's query wants them.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Prometheus' instant query API from inside `ns`: the `data.result` array.
+fn prometheus_query(ns: &NetNs, at: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+    let path = format!("/api/v1/query?query={}", url_encode(promql));
+    let (head, body) = ns
+        .enter(|| get(at, &path, None))
+        .unwrap_or_else(|e| panic!("query {promql}: {e}"));
+    assert!(head.contains(" 200"), "{promql}: {head}\n{body}");
+    let answer: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{promql}: {e}: {body}"));
+    assert_eq!(answer["status"], "success", "{promql}: {body}");
+    answer["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn grafana_dashboard_queries_return_series_from_a_prometheus_that_scraped_the_exporter() {
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &[
+            "10.11.0.1/24",
+            "10.11.0.11/24",
+            "10.11.0.12/24",
+            "10.11.0.100/24",
+        ],
+    );
+    let reals = [
+        SocketAddr::from((ip("10.11.0.11"), 8080)),
+        SocketAddr::from((ip("10.11.0.12"), 8080)),
+    ];
+    for r in reals {
+        http_server(&ns, r, BODY);
+    }
+    let ipvs = open(&ns);
+    let key = ServiceKey::tcp(ip("10.11.0.100"), 80);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .expect("add_service");
+    for r in reals {
+        ipvs.add_destination(
+            &key,
+            &Destination::new(r.ip(), r.port()).with_forward(Forward::Masquerade),
+        )
+        .expect("add_destination");
+    }
+    let exporter_at = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let mut proc = exporter(Some(&ns), &["--listen", "127.0.0.1:9761"]);
+    scrape(Some(&ns), exporter_at, None);
+
+    // Prometheus (Debian's, shipped by tests/run) in the namespace, scraping every second.
+    let dir = format!("/tmp/{}-prometheus", ns.name());
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = format!("{dir}/prometheus.yml");
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: ipvsctl\n    static_configs:\n      - targets: ['127.0.0.1:9761']\n",
+    )
+    .expect("write prometheus.yml");
+    let prometheus = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "prometheus"])
+        .arg(format!("--config.file={config}"))
+        .arg(format!("--storage.tsdb.path={dir}/data"))
+        .arg("--web.listen-address=127.0.0.1:9090")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus must be in the VM (tests/run ships it)");
+    let _prometheus = Proc(prometheus);
+    let prom_at = SocketAddr::from((ip("127.0.0.1"), 9090));
+
+    // Traffic through the service while Prometheus scrapes.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let stop = std::sync::Arc::clone(&stop);
+        let ns_name = ns.name().to_string();
+        let vip = SocketAddr::from((ip("10.11.0.100"), 80));
+        std::thread::spawn(move || {
+            let path = format!("/run/netns/{ns_name}");
+            let mut requests = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let got = ipvs_sys::netns::run_in_netns_scoped(std::path::Path::new(&path), || {
+                    let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(5)).ok()?;
+                    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+                    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+                    // The real server keeps the connection open: read up to the body's end.
+                    let mut answer = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !answer.ends_with(BODY.as_bytes()) {
+                        let n = s.read(&mut buf).ok().filter(|&n| n > 0)?;
+                        answer.extend_from_slice(&buf[..n]);
+                    }
+                    Some(String::from_utf8_lossy(&answer).into_owned())
+                });
+                if matches!(got, Ok(Some(a)) if a.ends_with(BODY)) {
+                    requests += 1;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            requests
+        })
+    };
+    // Enough samples for every rate over the dashboard's window, with connections counted.
+    wait_for(
+        "Prometheus to hold 15 scrapes with connections counted",
+        Duration::from_secs(120),
+        || {
+            let r = ns
+                .enter(|| {
+                    get(
+                        prom_at,
+                        &format!(
+                            "/api/v1/query?query={}",
+                            url_encode("count_over_time(ipvs_service_connections_total[1m]) >= 15 and ipvs_service_connections_total > 0")
+                        ),
+                        None,
+                    )
+                })
+                .ok()?;
+            r.1.contains("\"result\":[{").then_some(())
+        },
+    );
+    let mut report = Vec::new();
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 10, "{queries:#?}");
+    for (title, expr) in &queries {
+        // Grafana's variables as a dashboard with every namespace and a 1 s scrape sets them.
+        let promql = expr
+            .replace("$__rate_interval", "30s")
+            .replace("$netns", ".*");
+        let result = prometheus_query(&ns, prom_at, &promql);
+        assert!(
+            !result.is_empty(),
+            "panel {title:?}: {promql} returned no series"
+        );
+        report.push(format!("  {title}: {} series: {promql}", result.len()));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let requests = traffic.join().expect("traffic");
+    assert!(requests > 0, "no request went through the service");
+    // The traffic shows: the service's connection rate is above zero.
+    let rate = prometheus_query(
+        &ns,
+        prom_at,
+        "sum(rate(ipvs_service_connections_total[30s])) > 0",
+    );
+    assert!(!rate.is_empty(), "no connection rate while traffic flowed");
+    alive(&mut proc, "Prometheus' scrapes");
+    println!("{requests} requests through the service; each panel's query:");
+    for l in report {
+        println!("{l}");
+    }
+}
