@@ -12,9 +12,9 @@
 //!   and one connection, nobody else's.
 //! - **Connections**: at most [`Server::max_connections`] at once (the limit asked for, lowered
 //!   to fit the process's descriptor limit, whose soft value is first raised towards its hard
-//!   one). A connection past it is accepted and closed at once, unless a connection that has not
-//!   yet sent a whole request can make room: the oldest such is closed instead. Accept never
-//!   waits for a connection to end.
+//!   one). A connection past it is accepted and closed at once, unless a connection that has
+//!   sent no whole request for a second or more can make room: the oldest such is closed
+//!   instead. Accept never waits for a connection to end.
 //! - **Accept errors** (EMFILE, ENFILE, ENOMEM, ENOBUFS, ...) are retried after a short backoff
 //!   (from [`Limits::accept_backoff`], doubling up to 1 s); ECONNABORTED and the like at once.
 //!   Nothing ends the accept loop.
@@ -45,7 +45,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use bytes::Bytes;
 pub use hyper::http;
@@ -98,6 +98,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Descriptors kept free beyond those open at bind and the connections: what the process may
 /// open later (a netlink socket, /proc files) and the connection accepted past the limit.
 const SPARE_FDS: usize = 16;
+/// A connection silent for this long since it was accepted may be closed to make room: one
+/// that sends its request at once is never taken for an idle one.
+const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
 /// Connections accepted at once may wait in the kernel's queue.
 const BACKLOG: u32 = 1024;
 /// Threads for blocking work ([`blocking`]): few, each costs a stack and (glibc) an arena of
@@ -320,37 +323,44 @@ fn fit_to_descriptors(wanted: usize) -> usize {
     wanted.min(room).max(1)
 }
 
+/// A connection that has not yet sent a whole request: its id, when it was accepted, and the
+/// signal that closes it.
+type Waiting = (u64, Instant, Arc<Notify>);
+
 /// The connections: how many are open, and those that have not yet sent a whole request
-/// (oldest first), each with the signal that closes it.
+/// (oldest first).
 struct Conns {
     max: usize,
     live: AtomicUsize,
     next_id: AtomicU64,
-    waiting: Mutex<VecDeque<(u64, Arc<Notify>)>>,
+    waiting: Mutex<VecDeque<Waiting>>,
 }
 
 impl Conns {
-    fn waiting(&self) -> MutexGuard<'_, VecDeque<(u64, Arc<Notify>)>> {
+    fn waiting(&self) -> MutexGuard<'_, VecDeque<Waiting>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Makes room for one more connection: true when there is (closing the oldest connection
-    /// that has sent no request, if need be).
+    /// that has sent no request for [`EVICTABLE_AFTER`], if need be).
     fn admit(&self) -> bool {
         if self.live.load(Ordering::SeqCst) < self.max {
             return true;
         }
-        match self.waiting().pop_front() {
-            Some((_, close)) => {
-                close.notify_one();
+        let mut waiting = self.waiting();
+        match waiting.front() {
+            Some((_, accepted, _)) if accepted.elapsed() >= EVICTABLE_AFTER => {
+                if let Some((_, _, close)) = waiting.pop_front() {
+                    close.notify_one();
+                }
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
     fn requested(&self, id: u64) {
-        self.waiting().retain(|(i, _)| *i != id);
+        self.waiting().retain(|(i, _, _)| *i != id);
     }
 }
 
@@ -384,7 +394,9 @@ async fn accept_loop(
                 let id = conns.next_id.fetch_add(1, Ordering::Relaxed);
                 let close = Arc::new(Notify::new());
                 conns.live.fetch_add(1, Ordering::SeqCst);
-                conns.waiting().push_back((id, Arc::clone(&close)));
+                conns
+                    .waiting()
+                    .push_back((id, Instant::now(), Arc::clone(&close)));
                 let live = Live(Arc::clone(&conns), id);
                 tokio::spawn(connection(
                     stream,
@@ -445,18 +457,51 @@ async fn connection(
         .max_buf_size(limits.max_head_bytes.max(MIN_HEAD_BYTES))
         .keep_alive(true);
     let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
-    let mut conn = std::pin::pin!(builder.serve_connection(io, service));
+    let mut conn = std::pin::pin!(builder.serve_connection(io, service).without_shutdown());
     let mut closing = std::pin::pin!(close.notified());
     // Whichever comes first: the connection's end, or the signal to make room.
-    std::future::poll_fn(|cx| {
-        if conn.as_mut().poll(cx).is_ready() || closing.as_mut().poll(cx).is_ready() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+    let ended = std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = conn.as_mut().poll(cx) {
+            return Poll::Ready(r.ok());
         }
+        if closing.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
     })
     .await;
+    if let Some(parts) = ended {
+        lingering_close(parts.io.into_inner().io, limits.write_timeout).await;
+    }
     drop(live);
+}
+
+/// Closes a connection whose answer is written: its end (FIN) is sent after the answer, then
+/// the client's end is awaited, for at most `limit`. A socket closed with unsent data is
+/// reset by the kernel when TCP memory runs short (other clients that do not read can fill
+/// it): the client would lose the end of its answer.
+async fn lingering_close(mut stream: TcpStream, limit: Duration) {
+    let drained = async {
+        if std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut buf = [0u8; 512];
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match stream.try_read(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(limit, drained).await;
 }
 
 /// A stream whose writes fail with `TimedOut` after `limit` without progress.

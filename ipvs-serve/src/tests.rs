@@ -2,7 +2,7 @@
 //! idle), a cap on head bytes, a client that pipelines and never reads, the connection limit
 //! making room by closing a silent connection, and the shared computation.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -66,8 +66,12 @@ fn closed(s: &mut TcpStream) -> bool {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         match s.read(&mut buf) {
-            Ok(0) | Err(_) => return true,
+            Ok(0) => return true,
             Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(_) => return true,
         }
     }
     false
@@ -155,15 +159,19 @@ fn past_the_limit_a_silent_connection_makes_room() {
     l.head_timeout = Duration::from_secs(30);
     let at = start(l);
     let mut silent: Vec<TcpStream> = (0..8).map(|_| connect(at)).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    // Silent long enough to be taken for idle.
+    std::thread::sleep(Duration::from_millis(1200));
     for _ in 0..3 {
         let ok = get(at, "GET / HTTP/1.0\r\n\r\n");
         assert!(ok.starts_with("HTTP/1.0 200"), "{ok}");
     }
     // The oldest silent ones were closed to make room, long before the head timeout.
     assert!(closed(&mut silent[0]));
-    // And when every connection has sent a request, one more is closed at once.
-    let mut busy: Vec<TcpStream> = (0..8)
+    // (The honest connections end once their clients have read all and closed.)
+    std::thread::sleep(Duration::from_millis(200));
+    // And when every connection has sent a request (more than the limit tried: those past it
+    // were closed at once), one more is closed at once.
+    let mut busy: Vec<TcpStream> = (0..12)
         .map(|_| {
             let mut s = connect(at);
             s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
