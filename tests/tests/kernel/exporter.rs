@@ -849,12 +849,13 @@ fn exporter_under_ulimit_n_40_answers_through_idle_connections_and_after() {
     );
     scrape(Some(&ns), at, None);
     let idle = silent_clients(&ns, at, 20, b"");
-    std::thread::sleep(Duration::from_secs(1));
+    // Silent long enough (1 s) to be closed to make room.
+    std::thread::sleep(Duration::from_secs(2));
     honest(&mut proc, &ns, at, "20 idle connections under ulimit -n 40");
     // More than the descriptors allow: the exporter closes the oldest idle ones, and its
     // accept loop goes on.
     let more = silent_clients(&ns, at, 60, b"");
-    std::thread::sleep(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(2));
     honest(&mut proc, &ns, at, "80 idle connections under ulimit -n 40");
     alive(&mut proc, "80 idle connections");
     drop(idle);
