@@ -18,6 +18,10 @@
 //! - **Accept errors** (EMFILE, ENFILE, ENOMEM, ENOBUFS, ...) are retried after a short backoff
 //!   (from [`Limits::accept_backoff`], doubling up to 1 s); ECONNABORTED and the like at once.
 //!   Nothing ends the accept loop.
+//! - **Closing**: a connection whose last answer is written is closed once the client has closed
+//!   its end, or after [`Limits::write_timeout`]: the kernel resets a socket closed with unsent
+//!   data when TCP memory runs short (as clients that do not read can make it), and the client
+//!   would lose the end of its answer.
 //! - **Memory** is bounded by the number of connections: each holds at most its head buffer and
 //!   one answer (answers are [`Bytes`], which concurrent answers may share).
 //!
