@@ -393,3 +393,15 @@ fn watch_values_are_checked_before_the_kernel() {
     usage(&["-Z", "--watch", "1"], "--watch is only for listings (-L)");
     usage(&["-Ln", "--count", "2"], "--count needs --watch");
 }
+
+#[test]
+fn exporter_refuses_a_namespace_given_twice_before_opening_anything() {
+    let p = prog();
+    fails(
+        &[
+            "exporter", "--netns", "blue", "--netns", "green", "--netns", "blue",
+        ],
+        2,
+        &format!("{p} exporter: --netns blue is given twice (each namespace once)\n"),
+    );
+}

@@ -113,6 +113,30 @@ top_cost() {
   echo "R $1 top ipvsctl 20000 $(((u1 - u0) * 10)) $(((s1 - s0) * 10))"
 }
 
+# exporter_scrapes SET NS: `ipvsctl exporter` on the table of NS: RUNS scrapes of /metrics, each
+# timed as busybox wget in NS (a process, as the listings are), kept as "SET scrape ipvsctl";
+# then its peak resident set with 1,000 idle connections open (bash's /dev/tcp) and one scrape
+# through them, as an "M" line.
+exporter_scrapes() {
+  local name=$1 n=$2 pid r url=http://127.0.0.1:9761/metrics body
+  ip netns exec "$n" ipvsctl exporter --listen 127.0.0.1:9761 2>/tmp/bench-exporter.err &
+  pid=$!
+  for r in $(seq 100); do
+    ip netns exec "$n" wget -q -O /dev/null "$url" 2>/dev/null && break
+    sleep 0.2
+  done
+  for ((r = 0; r < runs; r++)); do
+    keep "$name scrape ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$url")"
+  done
+  body=$(ip netns exec "$n" wget -q -O - "$url" | wc -c)
+  # shellcheck disable=SC2016
+  ip netns exec "$n" bash -c 'ulimit -n 4096; for i in $(seq 1000); do exec {fd}<>/dev/tcp/127.0.0.1/9761 || exit 1; done
+    wget -q -O /dev/null "$1"; sleep 1' _ "$url"
+  echo "M $name exporter_with_1000_idle_connections $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status") $body"
+  kill "$pid"
+  wait "$pid" 2>/dev/null
+}
+
 for set in "$@"; do
   IFS=: read -r name svcs dests pattern fw only <<<"$set"
   rules=$data/$name.rules
@@ -161,6 +185,7 @@ for set in "$@"; do
     keep "$name savejson ipvsctl" "$(timed "$ns" /dev/null ipvsctl -S --json)"
   done
   top_cost "$name" "$ns"
+  [ "$only" = list ] || exporter_scrapes "$name" "$ns"
   # Memory: peak resident set of each listing, with the size of its output.
   for cmd in "ipvsadm -Ln" "ipvsctl -Ln" "ipvsctl -Ln --json" "ipvs-floor list"; do
     # shellcheck disable=SC2086

@@ -15,19 +15,32 @@ ipvst_need() {
   apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
-# ipvst_promtool: prints the path of a promtool: the one in PATH, else the one of Debian's
-# prometheus package, fetched with apt-get download and unpacked (not installed: no server is
-# started) into ${IPVSCTL_VM_CACHE:-$HOME/.cache/ipvsctl-vm}/promtool.
-ipvst_promtool() {
+# ipvst_prometheus_deb: unpacks Debian's prometheus package (apt-get download, not installed: no
+# server is started here) once into ${IPVSCTL_VM_CACHE:-$HOME/.cache/ipvsctl-vm}/promtool and
+# prints that folder.
+ipvst_prometheus_deb() {
   local dir=${IPVSCTL_VM_CACHE:-${HOME:-/root}/.cache/ipvsctl-vm}/promtool
-  if command -v promtool >/dev/null 2>&1; then command -v promtool; return; fi
-  if [ ! -x "$dir/usr/bin/promtool" ]; then
-    echo "fetching promtool with apt-get download prometheus" >&2
+  if [ ! -x "$dir/usr/bin/promtool" ] || [ ! -x "$dir/usr/bin/prometheus" ]; then
+    echo "fetching promtool and prometheus with apt-get download prometheus" >&2
     rm -rf "$dir" && mkdir -p "$dir"
     (cd "$dir" && apt-get update -qq >/dev/null && apt-get download -qq prometheus >/dev/null &&
       dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb) >&2
   fi
-  echo "$dir/usr/bin/promtool"
+  echo "$dir"
+}
+
+# ipvst_promtool: prints the path of a promtool: the one in PATH, else the one of Debian's
+# prometheus package (ipvst_prometheus_deb).
+ipvst_promtool() {
+  if command -v promtool >/dev/null 2>&1; then command -v promtool; return; fi
+  echo "$(ipvst_prometheus_deb)/usr/bin/promtool"
+}
+
+# ipvst_prometheus: prints the path of a Prometheus server: the one in PATH, else the one of
+# Debian's prometheus package (ipvst_prometheus_deb). The VM's dashboard test runs it.
+ipvst_prometheus() {
+  if command -v prometheus >/dev/null 2>&1; then command -v prometheus; return; fi
+  echo "$(ipvst_prometheus_deb)/usr/bin/prometheus"
 }
 
 # ipvst_static_ctl: builds ipvsctl statically linked (glibc's static libc, no dynamic loader:

@@ -6,12 +6,15 @@
 use std::net::IpAddr;
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{prometheus_text, DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{
+    prometheus_text, DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder,
+};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::info::Info as InfoMetric;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
@@ -58,11 +61,48 @@ pub enum Format {
 }
 
 impl Format {
-    /// OpenMetrics when the `Accept` header names it, else the Prometheus text format.
+    /// The format the `Accept` header (its values joined by commas) prefers: OpenMetrics when
+    /// its quality is above that of the Prometheus text format, each type taking the `q` of the
+    /// most specific media range that matches it (`text/plain`, `text/*`, `*/*`; missing: 0,
+    /// no `q`: 1). Without the header, or on a tie, the Prometheus text format.
     pub fn from_accept(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::Prometheus,
+        let Some(accept) = accept else {
+            return Format::Prometheus;
+        };
+        // (specificity, q) of the best match so far, for OpenMetrics and for the text format.
+        let mut om: (u8, f32) = (0, 0.0);
+        let mut text: (u8, f32) = (0, 0.0);
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
+            let q = if q.is_finite() {
+                q.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (for_om, for_text) = match media.as_str() {
+                "application/openmetrics-text" => (3, 0),
+                "application/*" => (2, 0),
+                "text/plain" => (0, 3),
+                "text/*" => (0, 2),
+                "*/*" => (1, 1),
+                _ => (0, 0),
+            };
+            for (specificity, best) in [(for_om, &mut om), (for_text, &mut text)] {
+                if specificity > best.0 || (specificity == best.0 && specificity > 0 && q > best.1)
+                {
+                    *best = (specificity, q);
+                }
+            }
+        }
+        if om.1 > text.1 {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
         }
     }
 
@@ -78,8 +118,8 @@ impl Format {
 type Labels = Vec<(String, String)>;
 
 /// node_exporter's service labels: `local_address`, `local_port`, `proto`
-/// and `local_mark`, empty where they do not apply (`proto` is `FWM` for a
-/// fwmark service), after `netns` when there is one.
+/// and `local_mark` (8 uppercase hex digits), empty where they do not apply
+/// (`proto` is `FWM` for a fwmark service), after `netns` when there is one.
 fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
     let mut l = Labels::new();
     if let Some(ns) = netns {
@@ -97,11 +137,12 @@ fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
             protocol.to_string().to_ascii_uppercase(),
             String::new(),
         ),
+        // As /proc/net/ip_vs shows it (`FWM  0000000A`), which node_exporter copies.
         ServiceKey::Fwmark { fwmark, .. } => (
             String::new(),
             String::new(),
             "FWM".to_string(),
-            fwmark.to_string(),
+            format!("{fwmark:08X}"),
         ),
     };
     l.push(("local_address".into(), addr));
@@ -111,16 +152,21 @@ fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
     l
 }
 
-/// The service's labels and `remote_address`, `remote_port` (both empty for
-/// destinations summed past `--max-series`).
-fn dest_labels(service: &Labels, addr: Option<IpAddr>, port: Option<u16>) -> Labels {
-    let mut l = service.clone();
-    l.push(("remote_address".into(), addr.map(ntop).unwrap_or_default()));
-    l.push((
-        "remote_port".into(),
-        port.map(|p| p.to_string()).unwrap_or_default(),
-    ));
-    l
+/// The service's labels (as [`Rendered::closed`] writes them) and `remote_address`,
+/// `remote_port` (both empty for destinations summed past `--max-series`).
+fn dest_labels(service: &str, addr: Option<IpAddr>, port: Option<u16>) -> Rendered {
+    let mut head = String::with_capacity(service.len() + 64);
+    head.push_str(service);
+    head.push_str("remote_address=\"");
+    if let Some(a) = addr {
+        // An address has nothing to escape.
+        head.push_str(&ntop(a));
+    }
+    head.push_str("\",remote_port");
+    Rendered {
+        head,
+        last: port.map(|p| p.to_string()).unwrap_or_default(),
+    }
 }
 
 fn ns_labels(netns: Option<&str>) -> Labels {
@@ -175,10 +221,77 @@ const ESTIMATES: [StatField; 5] = [
     ),
 ];
 
+/// A row's labels as written, once for all its metrics: `k1="v1",...,kN` (values escaped)
+/// and the last value, which the encoder escapes. Written through prometheus-client's label
+/// encoder as one label whose key is all but the last value: the same bytes as label by label,
+/// without the work per label and per metric (a scrape of 2,000 services x 4 has 120,000
+/// destination samples).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
+struct Rendered {
+    head: String,
+    last: String,
+}
+
+impl Rendered {
+    fn of(labels: &Labels) -> Self {
+        let Some(((last_key, last), rest)) = labels.split_last() else {
+            return Rendered::default();
+        };
+        let mut head = String::new();
+        for (k, v) in rest {
+            head.push_str(k);
+            head.push_str("=\"");
+            escape_into(&mut head, v);
+            head.push_str("\",");
+        }
+        head.push_str(last_key);
+        Rendered {
+            head,
+            last: last.clone(),
+        }
+    }
+
+    /// Every label written, and a comma after: the start of a longer set.
+    fn closed(&self) -> String {
+        let mut s = String::with_capacity(self.head.len() + self.last.len() + 4);
+        s.push_str(&self.head);
+        s.push_str("=\"");
+        escape_into(&mut s, &self.last);
+        s.push_str("\",");
+        s
+    }
+}
+
+/// A label value as the text formats escape it.
+fn escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+impl EncodeLabelSet for Rendered {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        if self.head.is_empty() {
+            return Ok(());
+        }
+        let mut label = encoder.encode_label();
+        let mut key = label.encode_label_key()?;
+        key.write_str(&self.head)?;
+        let mut value = key.encode_label_value()?;
+        value.write_str(&self.last)?;
+        value.finish()
+    }
+}
+
 /// A service's series.
 #[derive(Debug)]
 struct SvcRow {
-    labels: Labels,
+    labels: Rendered,
     stats: Stats,
     backends: i64,
 }
@@ -186,7 +299,7 @@ struct SvcRow {
 /// A destination's series (or the sum of a service's destinations).
 #[derive(Debug)]
 struct DestRow {
-    labels: Labels,
+    labels: Rendered,
     stats: Stats,
     active: i64,
     inactive: i64,
@@ -195,7 +308,7 @@ struct DestRow {
 }
 
 impl DestRow {
-    fn zero(labels: Labels) -> Self {
+    fn zero(labels: Rendered) -> Self {
         DestRow {
             labels,
             stats: Stats::default(),
@@ -206,7 +319,7 @@ impl DestRow {
         }
     }
 
-    fn of(service: &Labels, d: &DestinationEntry) -> Self {
+    fn of(service: &str, d: &DestinationEntry) -> Self {
         DestRow {
             labels: dest_labels(service, Some(d.destination.addr), Some(d.destination.port)),
             stats: d.stats,
@@ -319,20 +432,21 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
         if let Ok(state) = &ns.state {
             // An IPv4 and an IPv6 fwmark service with the same mark have the same labels
             // (node_exporter's have no family): their series are summed, never repeated.
-            let mut fw_services: HashMap<Labels, usize> = HashMap::new();
-            let mut fw_dests: HashMap<Labels, usize> = HashMap::new();
+            let mut fw_services: HashMap<Rendered, usize> = HashMap::new();
+            let mut fw_dests: HashMap<Rendered, usize> = HashMap::new();
             for vs in &state.servers {
                 let fwmark = vs.entry.service.key.is_fwmark();
-                let sl = service_labels(netns, &vs.entry.service.key);
+                let sl = Rendered::of(&service_labels(netns, &vs.entry.service.key));
+                let closed = sl.closed();
                 let mut rows_of_service: Vec<DestRow> = Vec::new();
                 if summed && !vs.destinations.is_empty() {
-                    let mut sum = DestRow::zero(dest_labels(&sl, None, None));
+                    let mut sum = DestRow::zero(dest_labels(&closed, None, None));
                     for d in &vs.destinations {
-                        sum.add(&DestRow::of(&sl, d));
+                        sum.add(&DestRow::of(&closed, d));
                     }
                     rows_of_service.push(sum);
                 } else {
-                    rows_of_service.extend(vs.destinations.iter().map(|d| DestRow::of(&sl, d)));
+                    rows_of_service.extend(vs.destinations.iter().map(|d| DestRow::of(&closed, d)));
                 }
                 for row in rows_of_service {
                     match fwmark.then(|| fw_dests.get(&row.labels)).flatten() {
@@ -381,13 +495,13 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
 }
 
 /// One metric: its descriptor, then a sample per row.
-fn family<'r, R: 'r, V: EncodeMetric>(
+fn family<'r, R: 'r, S: EncodeLabelSet, V: EncodeMetric>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     kind: MetricType,
     rows: impl IntoIterator<Item = &'r R>,
-    labels: impl Fn(&R) -> &Labels,
+    labels: impl Fn(&R) -> &S,
     value: impl Fn(&R) -> V,
 ) -> fmt::Result {
     let mut m = enc.encode_descriptor(name, help, None, kind)?;
@@ -404,6 +518,12 @@ fn counter(v: u64) -> ConstCounter<u64> {
 
 fn gauge(v: i64) -> ConstGauge<i64> {
     ConstGauge::new(v)
+}
+
+/// An info metric's sample (`NAME_info{labels} 1`; typed info in OpenMetrics, gauge in the
+/// Prometheus text format): the labels are the family's.
+fn info() -> InfoMetric<Labels> {
+    InfoMetric::new(Labels::new())
 }
 
 fn fgauge(v: f64) -> ConstGauge<f64> {
@@ -452,7 +572,7 @@ impl Collector for Rows {
                         Gauge,
                         &self.services,
                         |r| &r.labels,
-                        |r| fgauge(get(&r.stats) as f64),
+                        |r| gauge(i64::try_from(get(&r.stats)).unwrap_or(i64::MAX)),
                     )?;
                 } else {
                     family(
@@ -462,7 +582,7 @@ impl Collector for Rows {
                         Gauge,
                         &self.dests,
                         |r| &r.labels,
-                        |r| fgauge(get(&r.stats) as f64),
+                        |r| gauge(i64::try_from(get(&r.stats)).unwrap_or(i64::MAX)),
                     )?;
                 }
             }
@@ -531,15 +651,15 @@ impl Collector for Rows {
             |r| gauge(i64::from(r.tables.is_some())),
         )?;
         let up: Vec<&NsTables> = ns.iter().filter_map(|n| n.tables.as_ref()).collect();
-        let help = "IPVS version of the kernel, in the version label; always 1.";
+        let help = "IPVS version of the kernel, in the version label.";
         family(
             e,
-            "ipvs_version_info",
+            "ipvs_version",
             help,
-            Gauge,
+            MetricType::Info,
             up.iter().copied(),
             |t| &t.version,
-            |_| gauge(1),
+            |_| info(),
         )?;
         let help = "Buckets of the kernel's IPVS connection hash table.";
         let with_tables: Vec<(&Labels, i64)> = ns
@@ -577,16 +697,16 @@ impl Collector for Rows {
             |r| &r.0,
             |r| gauge(r.1),
         )?;
-        let help = "A running connection-sync daemon, its settings in labels; always 1.";
+        let help = "A running connection-sync daemon, its settings in labels.";
         let daemons = up.iter().flat_map(|t| &t.daemons);
         family(
             e,
-            "ipvs_sync_daemon_info",
+            "ipvs_sync_daemon",
             help,
-            Gauge,
+            MetricType::Info,
             daemons,
             |r| r,
-            |_| gauge(1),
+            |_| info(),
         )?;
 
         let none = [Labels::new()];
@@ -638,9 +758,25 @@ impl Collector for Rows {
 /// (`None`: no cap), the destinations of each service are summed into one
 /// series with empty `remote_address` and `remote_port`.
 pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
+    let rows = rows(snap, max_series);
+    // The text's size, about: each row's labels and ~60 bytes of name and value, for each of
+    // its metrics (ESTIMATES and STATS, plus 1 for a service and 4 for a destination), so that
+    // the text of MBs is not copied as it grows.
+    let per_row = |r: &Rendered, metrics: usize| (r.head.len() + r.last.len() + 60) * metrics;
+    let size = rows
+        .services
+        .iter()
+        .map(|r| per_row(&r.labels, STATS.len() + ESTIMATES.len() + 1))
+        .chain(
+            rows.dests
+                .iter()
+                .map(|r| per_row(&r.labels, STATS.len() + ESTIMATES.len() + 4)),
+        )
+        .sum::<usize>()
+        + 16 * 1024;
     let mut reg = Registry::default();
-    reg.register_collector(Box::new(rows(snap, max_series)));
-    let mut out = String::with_capacity(4096);
+    reg.register_collector(Box::new(rows));
+    let mut out = String::with_capacity(size);
     // Writing into a String cannot fail.
     let _ = match format {
         Format::Prometheus => prometheus_text::encode(&mut out, &reg),

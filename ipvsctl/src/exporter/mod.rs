@@ -3,30 +3,28 @@
 //! It only reads. The netlink sockets are opened first (one per namespace),
 //! then the listening socket, then root is dropped (`--user`) but for
 //! CAP_NET_ADMIN: the kernel checks it on every IPVS request, of the sender
-//! as well as of whoever opened the socket. Requests are served by `tiny_http` (each connection
-//! read on its own thread, so a slow or malformed client holds up nobody);
-//! each `/metrics` request is answered on its own thread, and requests that
-//! arrive while a read of the kernel is under way share that read.
+//! as well as of whoever opened the socket. Requests are served by `ipvs-serve`
+//! (tokio and hyper, with limits on heads, writes and connections); the kernel
+//! read is synchronous netlink, so it runs on a blocking thread, and requests
+//! that arrive while a read is under way share that read and its encoding.
 
 pub mod metrics;
 #[cfg(test)]
 mod tests;
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use clap::Parser;
 use ipvs::Ipvs;
+use ipvs_serve::http::{header, request::Parts, Method, Response, StatusCode};
+use ipvs_serve::{Bytes, Limits, Routes, Server, SingleFlight};
 
 use metrics::{Format, NsRead, NsState, Snapshot};
 
 /// The default address: loopback only, see `--listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9761";
-
-/// Requests answered at once; past this, a request gets 503 at once.
-const MAX_IN_FLIGHT: usize = 64;
 
 /// `ipvsctl exporter`'s options.
 #[derive(Debug, Parser)]
@@ -69,6 +67,16 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    // The same namespace twice would repeat every series, which Prometheus rejects whole.
+    for (i, ns) in args.netns.iter().enumerate() {
+        if args.netns[..i].contains(ns) {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{prog} exporter: --netns {ns} is given twice (each namespace once)"
+            );
+            return 2;
+        }
+    }
     match run(args) {
         Ok(()) => 0,
         Err(message) => {
@@ -78,95 +86,122 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
     }
 }
 
-/// The namespaces and their handles, the errors so far, and the shared read.
+/// What one read of the kernel gives every request that shares it: the tables, and their
+/// encoding in each format, made once, on first demand.
+struct Scrape {
+    snapshot: Snapshot,
+    prometheus: OnceLock<Bytes>,
+    openmetrics: OnceLock<Bytes>,
+}
+
+impl Scrape {
+    fn cell(&self, format: Format) -> &OnceLock<Bytes> {
+        match format {
+            Format::Prometheus => &self.prometheus,
+            Format::OpenMetrics => &self.openmetrics,
+        }
+    }
+
+    fn body(&self, format: Format, max_series: Option<usize>) -> Bytes {
+        self.cell(format)
+            .get_or_init(|| Bytes::from(metrics::encode(&self.snapshot, format, max_series)))
+            .clone()
+    }
+}
+
+/// Reads every namespace (blocking).
+type Reader = dyn Fn() -> Snapshot + Send + Sync;
+
+/// The read of the tables, shared by the requests that arrive while it is under way.
 struct Exporter {
-    handles: Vec<(Option<String>, Ipvs)>,
+    read: Arc<Reader>,
     max_series: Option<usize>,
-    errors: Mutex<Vec<u64>>,
-    reads: SingleFlight<Snapshot>,
+    reads: SingleFlight<Scrape>,
 }
 
-/// One computation at a time, shared: a caller that arrives while one is
-/// under way waits for it and gets its result instead of starting another.
-pub struct SingleFlight<T> {
-    state: Mutex<FlightState<T>>,
-    done: Condvar,
-}
+impl Exporter {
+    fn new(read: Arc<Reader>, max_series: Option<usize>) -> Arc<Self> {
+        Arc::new(Exporter {
+            read,
+            max_series,
+            reads: SingleFlight::default(),
+        })
+    }
 
-struct FlightState<T> {
-    running: bool,
-    generation: u64,
-    last: Option<Arc<T>>,
-    /// Callers waiting for the run under way.
-    waiters: usize,
-}
+    /// `/metrics` and `/`.
+    fn routes(self: &Arc<Self>) -> Routes {
+        let me = Arc::clone(self);
+        Routes::new()
+            .route("/metrics", move |head| {
+                let me = Arc::clone(&me);
+                async move { me.metrics(head).await }
+            })
+            .route("/", |_| async {
+                answer(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    Bytes::from_static(INDEX.as_bytes()),
+                )
+            })
+    }
 
-impl<T> Default for SingleFlight<T> {
-    fn default() -> Self {
-        SingleFlight {
-            state: Mutex::new(FlightState {
-                running: false,
-                generation: 0,
-                last: None,
-                waiters: 0,
-            }),
-            done: Condvar::new(),
+    async fn metrics(&self, head: Parts) -> Response<Bytes> {
+        let accept: Vec<&str> = head
+            .headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let format = Format::from_accept((!accept.is_empty()).then(|| accept.join(",")).as_deref());
+        // HEAD says what GET would send, without reading the kernel.
+        if head.method == Method::HEAD {
+            return answer(StatusCode::OK, format.content_type(), Bytes::new());
+        }
+        let read = Arc::clone(&self.read);
+        let max_series = self.max_series;
+        // The read and the encoding in the format asked for, on one blocking thread; a request
+        // that shares the read but wants the other format encodes it once more.
+        let scrape = self
+            .reads
+            .get(move || {
+                let scrape = Scrape {
+                    snapshot: read(),
+                    prometheus: OnceLock::new(),
+                    openmetrics: OnceLock::new(),
+                };
+                scrape.body(format, max_series);
+                scrape
+            })
+            .await;
+        let body = match scrape {
+            Some(scrape) => match scrape.cell(format).get() {
+                Some(body) => Some(body.clone()),
+                None => ipvs_serve::blocking(move || scrape.body(format, max_series)).await,
+            },
+            None => None,
+        };
+        match body {
+            Some(body) => answer(StatusCode::OK, format.content_type(), body),
+            None => ipvs_serve::plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reading the IPVS tables failed\n",
+            ),
         }
     }
 }
 
-impl<T> SingleFlight<T> {
-    fn lock(&self) -> MutexGuard<'_, FlightState<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether a run is under way (for tests).
-    #[cfg(test)]
-    pub fn running(&self) -> bool {
-        self.lock().running
-    }
-
-    /// How many callers wait for the run under way (for tests).
-    #[cfg(test)]
-    pub fn waiters(&self) -> usize {
-        self.lock().waiters
-    }
-
-    /// Runs `f`, or waits for the run under way and returns its result.
-    /// `None` only when the run waited for panicked and none ever finished.
-    pub fn get(&self, f: impl FnOnce() -> T) -> Option<Arc<T>> {
-        let mut g = self.lock();
-        if g.running {
-            let generation = g.generation;
-            g.waiters += 1;
-            while g.running && g.generation == generation {
-                g = self.done.wait(g).unwrap_or_else(|p| p.into_inner());
-            }
-            g.waiters -= 1;
-            return g.last.clone();
-        }
-        g.running = true;
-        drop(g);
-        // Whatever happens in `f`, the callers waiting must be woken.
-        struct Finish<'a, T>(&'a SingleFlight<T>, Option<Arc<T>>);
-        impl<T> Drop for Finish<'_, T> {
-            fn drop(&mut self) {
-                let mut g = self.0.lock();
-                g.running = false;
-                g.generation += 1;
-                if let Some(v) = self.1.take() {
-                    g.last = Some(v);
-                }
-                self.0.done.notify_all();
-            }
-        }
-        let mut finish = Finish(self, None);
-        let value = Arc::new(f());
-        finish.1 = Some(Arc::clone(&value));
-        drop(finish);
-        Some(value)
-    }
+fn answer(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Bytes> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    r
 }
+
+const INDEX: &str = "<html><head><title>IPVS exporter</title></head><body>\
+<h1>IPVS exporter (ipvsctl)</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
 
 fn run(args: Args) -> Result<(), String> {
     // Looked up before anything is opened: a wrong --user fails first, with nothing to undo.
@@ -186,144 +221,55 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot open IPVS in network namespace {ns}: {e}"))?;
         handles.push((Some(ns.clone()), ipvs));
     }
-    let server = tiny_http::Server::http(&args.listen)
+    let server = Server::bind(&args.listen, Limits::default())
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     if let (Some(user), Some(name)) = (&user, &args.user) {
         ipvs_sys::privs::become_user(user, &[ipvs_sys::privs::CAP_NET_ADMIN])
             .map_err(|e| format!("--user {name}: {e}"))?;
     }
-    let n = handles.len();
-    let exporter = Arc::new(Exporter {
-        handles,
-        max_series: args.max_series,
-        errors: Mutex::new(vec![0; n]),
-        reads: SingleFlight::default(),
-    });
+    let errors = Mutex::new(vec![0; handles.len()]);
+    let read: Arc<Reader> = Arc::new(move || read_all(&handles, &errors));
+    let exporter = Exporter::new(read, args.max_series);
     let addr = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| args.listen.clone(), |a| a.to_string());
+        .local_addr()
+        .map_or_else(|_| args.listen.clone(), |a| a.to_string());
     let _ = writeln!(
         io::stderr().lock(),
-        "ipvsctl exporter: listening on http://{addr}/metrics (uid {})",
-        ipvs_sys::privs::current_uid()
+        "ipvsctl exporter: listening on http://{addr}/metrics (uid {}, at most {} connections)",
+        ipvs_sys::privs::current_uid(),
+        server.max_connections()
     );
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    loop {
-        let request = match server.recv() {
-            Ok(r) => r,
-            Err(_) => continue,
-        };
-        if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            let _ = request.respond(
-                tiny_http::Response::from_string("too many requests at once\n")
-                    .with_status_code(503),
-            );
-            continue;
-        }
-        let exporter = Arc::clone(&exporter);
-        let counter = Arc::clone(&in_flight);
-        let spawned = std::thread::Builder::new()
-            .name("ipvs-exporter-request".into())
-            .spawn(move || {
-                // Counted down however the answer ends.
-                struct Done(Arc<AtomicUsize>);
-                impl Drop for Done {
-                    fn drop(&mut self) {
-                        self.0.fetch_sub(1, Ordering::SeqCst);
-                    }
-                }
-                let _done = Done(counter);
-                exporter.answer(request);
-            });
-        if spawned.is_err() {
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
+    server
+        .run(exporter.routes())
+        .map(|never| match never {})
+        .map_err(|e| format!("serving {addr}: {e}"))
 }
 
-const INDEX: &str = "<html><head><title>IPVS exporter</title></head><body>\
-<h1>IPVS exporter (ipvsctl)</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
-
-fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-impl Exporter {
-    fn answer(&self, request: tiny_http::Request) {
-        use tiny_http::{Method, Response};
-        let path = request.url().split('?').next().unwrap_or("").to_string();
-        let method = request.method().clone();
-        let response = match (&method, path.as_str()) {
-            (Method::Get | Method::Head, "/metrics") => {
-                let accept = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("Accept"))
-                    .map(|h| h.value.as_str().to_string());
-                let format = Format::from_accept(accept.as_deref());
-                match self.snapshot() {
-                    Some(snap) => {
-                        let body = metrics::encode(&snap, format, self.max_series);
-                        let r = Response::from_string(body);
-                        match header("Content-Type", format.content_type()) {
-                            Some(h) => r.with_header(h),
-                            None => r,
-                        }
-                    }
-                    None => Response::from_string("reading the IPVS tables failed\n")
-                        .with_status_code(500),
+/// One read of every namespace: info, services, destinations, timeouts, daemons; `errors`
+/// counts the failed reads of each.
+fn read_all(handles: &[(Option<String>, Ipvs)], errors: &Mutex<Vec<u64>>) -> Snapshot {
+    let start = Instant::now();
+    let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+    let namespaces = handles
+        .iter()
+        .enumerate()
+        .map(|(i, (netns, ipvs))| {
+            let state = read_ns(ipvs).map_err(|e| e.to_string());
+            if let Some(n) = errors.get_mut(i) {
+                if state.is_err() {
+                    *n += 1;
                 }
             }
-            (Method::Get | Method::Head, "/") => {
-                let r = Response::from_string(INDEX);
-                match header("Content-Type", "text/html; charset=utf-8") {
-                    Some(h) => r.with_header(h),
-                    None => r,
-                }
+            NsRead {
+                netns: netns.clone(),
+                state,
+                errors_total: errors.get(i).copied().unwrap_or(0),
             }
-            (Method::Get | Method::Head, _) => {
-                Response::from_string("not found\n").with_status_code(404)
-            }
-            _ => Response::from_string("method not allowed\n").with_status_code(405),
-        };
-        // A client that went away is no error of ours.
-        let _ = request.respond(response);
-    }
-
-    /// The tables, read once for every request that arrives while a read is
-    /// under way.
-    fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.reads.get(|| self.read())
-    }
-
-    /// One read of every namespace: info, services, destinations, timeouts, daemons.
-    fn read(&self) -> Snapshot {
-        let start = Instant::now();
-        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        let namespaces = self
-            .handles
-            .iter()
-            .enumerate()
-            .map(|(i, (netns, ipvs))| {
-                let state = read_ns(ipvs).map_err(|e| e.to_string());
-                if let Some(n) = errors.get_mut(i) {
-                    if state.is_err() {
-                        *n += 1;
-                    }
-                }
-                NsRead {
-                    netns: netns.clone(),
-                    state,
-                    errors_total: errors.get(i).copied().unwrap_or(0),
-                }
-            })
-            .collect();
-        Snapshot {
-            namespaces,
-            duration: start.elapsed().as_secs_f64(),
-        }
+        })
+        .collect();
+    Snapshot {
+        namespaces,
+        duration: start.elapsed().as_secs_f64(),
     }
 }
 

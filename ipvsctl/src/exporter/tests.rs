@@ -39,7 +39,7 @@ fn dest(addr: &str, port: u16, n: u64, weight: u32) -> DestinationEntry {
 fn fixture() -> NsState {
     let v4 = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
     let v6 = ServiceKey::udp("2001:db8::100".parse().unwrap(), 53);
-    let fw = ServiceKey::fwmark(7, Family::Inet);
+    let fw = ServiceKey::fwmark(10, Family::Inet);
     let svc = |key, n| ServiceEntry {
         service: Service::new(key),
         stats: stats(n),
@@ -128,7 +128,7 @@ fn per_service_and_per_destination_with_node_exporter_labels() {
             &s,
             &format!("ipvs_service_connections_per_second{{{svc4}}}")
         ),
-        "3.0"
+        "3"
     );
     let d = format!(r#"{svc4},remote_address="192.168.10.12",remote_port="8080""#);
     assert_eq!(
@@ -153,7 +153,7 @@ fn per_service_and_per_destination_with_node_exporter_labels() {
             &s,
             &format!("ipvs_backend_incoming_bytes_per_second{{{d}}}")
         ),
-        "3000.0"
+        "3000"
     );
     // IPv6: the address as inet_ntop writes it, never in brackets.
     let d6 = r#"local_address="2001:db8::100",local_port="53",proto="UDP",local_mark="",remote_address="2001:db8::11",remote_port="53""#;
@@ -162,7 +162,7 @@ fn per_service_and_per_destination_with_node_exporter_labels() {
         "36"
     );
     // fwmark: no address or port, proto FWM, the mark in local_mark.
-    let fw = r#"local_address="",local_port="",proto="FWM",local_mark="7""#;
+    let fw = r#"local_address="",local_port="",proto="FWM",local_mark="0000000A""#;
     assert_eq!(
         value(&s, &format!("ipvs_service_connections_total{{{fw}}}")),
         "1"
@@ -179,6 +179,12 @@ fn per_service_and_per_destination_with_node_exporter_labels() {
     assert_eq!(value(&s, &format!("ipvs_service_backends{{{svc4}}}")), "2");
     // The table as a whole.
     assert_eq!(value(&s, r#"ipvs_version_info{version="1.2.1"}"#), "1");
+    // Info metrics are gauges in the Prometheus text format (it has no info type).
+    assert!(text.contains("# TYPE ipvs_version_info gauge\n"), "{text}");
+    assert!(
+        text.contains("# TYPE ipvs_sync_daemon_info gauge\n"),
+        "{text}"
+    );
     assert_eq!(value(&s, "ipvs_connection_table_size"), "4096");
     assert_eq!(
         value(&s, r#"ipvs_timeout_seconds{timeout="tcp_fin"}"#),
@@ -211,6 +217,16 @@ fn openmetrics_when_asked() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("# TYPE ipvs_backend_connections counter\n"));
     assert!(text.contains("ipvs_backend_connections_total{"));
+    // Info metrics are typed info, their samples NAME_info.
+    assert!(text.contains("# TYPE ipvs_version info\n"), "{text}");
+    assert!(
+        text.contains("\nipvs_version_info{version=\"1.2.1\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE ipvs_sync_daemon info\n"), "{text}");
+    assert!(text.contains(
+        "\nipvs_sync_daemon_info{state=\"master\",mcast_interface=\"eth0\",sync_id=\"5\"} 1\n"
+    ));
     assert_eq!(
         Format::from_accept(Some(
             "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
@@ -219,6 +235,23 @@ fn openmetrics_when_asked() {
     );
     assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
     assert_eq!(Format::from_accept(None), Format::Prometheus);
+    // q-values: the higher wins, each type by its most specific range; a tie is text.
+    for (accept, format) in [
+        // Prometheus 2 and 3's defaults.
+        ("application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", Format::OpenMetrics),
+        ("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", Format::OpenMetrics),
+        ("text/plain;q=0.9, application/openmetrics-text;q=0.5", Format::Prometheus),
+        ("application/openmetrics-text;q=0", Format::Prometheus),
+        ("*/*;q=1, application/openmetrics-text;q=0.5", Format::Prometheus),
+        ("*/*", Format::Prometheus),
+        ("application/*", Format::OpenMetrics),
+        ("text/*;q=0.1, application/openmetrics-text", Format::OpenMetrics),
+        ("application/openmetrics-text;q=0.5, text/plain;q=0.5", Format::Prometheus),
+        ("APPLICATION/OpenMetrics-Text; Q=0.8, text/plain; q=0.7", Format::OpenMetrics),
+        ("application/openmetrics-text;q=bad, text/plain;q=0.1", Format::Prometheus),
+    ] {
+        assert_eq!(Format::from_accept(Some(accept)), format, "{accept}");
+    }
     assert!(Format::OpenMetrics
         .content_type()
         .starts_with("application/openmetrics-text"));
@@ -292,66 +325,112 @@ fn label_values_are_escaped() {
     );
 }
 
-#[test]
-fn concurrent_scrapes_share_one_read() {
-    use super::SingleFlight;
+/// The exporter's routes on a reader that counts its reads and takes `delay`.
+fn counted(
+    delay: std::time::Duration,
+) -> (
+    std::sync::Arc<super::Exporter>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{mpsc, Arc};
-
-    let flight = Arc::new(SingleFlight::<usize>::default());
-    let runs = Arc::new(AtomicUsize::new(0));
-    let (release, gate) = mpsc::channel::<()>();
-    let first = {
-        let (flight, runs) = (Arc::clone(&flight), Arc::clone(&runs));
-        std::thread::spawn(move || {
-            flight.get(|| {
-                let _ = gate.recv();
-                runs.fetch_add(1, Ordering::SeqCst) + 100
-            })
-        })
-    };
-    // Wait until the first read is under way.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let wait_until = |what: &str, cond: &dyn Fn() -> bool| {
-        while !cond() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "gave up waiting: {what}"
-            );
-            std::thread::yield_now();
-        }
-    };
-    wait_until("the first read to start", &|| flight.running());
-    let others: Vec<_> = (0..7)
-        .map(|_| {
-            let (flight, runs) = (Arc::clone(&flight), Arc::clone(&runs));
-            std::thread::spawn(move || {
-                flight.get(|| {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    0
-                })
-            })
-        })
-        .collect();
-    wait_until("7 scrapes waiting for the first read", &|| {
-        flight.waiters() == 7
+    use std::sync::Arc;
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reads);
+    let read: Arc<super::Reader> = Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(delay);
+        snapshot(&[None])
     });
-    release.send(()).unwrap();
-    let first = first.join().unwrap().unwrap();
-    assert_eq!(*first, 100);
-    for t in others {
-        let got = t.join().unwrap().unwrap();
-        assert!(Arc::ptr_eq(&got, &first), "a scrape started its own read");
+    (super::Exporter::new(read, None), reads)
+}
+
+fn request(method: &str, path: &str, accept: Option<&str>) -> ipvs_serve::http::request::Parts {
+    let mut b = ipvs_serve::http::Request::builder()
+        .method(method)
+        .uri(path);
+    if let Some(a) = accept {
+        b = b.header("Accept", a);
     }
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
-    // Afterwards, a new scrape reads again.
-    assert_eq!(*flight.get(|| 5).unwrap(), 5);
+    b.body(()).unwrap().into_parts().0
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn concurrent_scrapes_share_one_read_and_one_encoding() {
+    use std::sync::atomic::Ordering;
+    let (exporter, reads) = counted(std::time::Duration::from_millis(300));
+    let routes = std::sync::Arc::new(exporter.routes());
+    let bodies = runtime().block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let routes = std::sync::Arc::clone(&routes);
+                tokio::spawn(async move { routes.answer(request("GET", "/metrics", None)).await })
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        for t in tasks {
+            bodies.push(t.await.unwrap());
+        }
+        bodies
+    });
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+    for b in &bodies {
+        assert_eq!(b.status(), 200);
+        // The same bytes, not a copy each.
+        assert_eq!(b.body().as_ptr(), bodies[0].body().as_ptr());
+        assert!(b.body().starts_with(b"# HELP "));
+    }
+    // A later scrape reads again.
+    let later = runtime().block_on(routes.answer(request("GET", "/metrics", None)));
+    assert_eq!(later.status(), 200);
+    assert_eq!(reads.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn head_reads_nothing_other_methods_get_405_with_allow() {
+    use std::sync::atomic::Ordering;
+    let (exporter, reads) = counted(std::time::Duration::ZERO);
+    let routes = exporter.routes();
+    let rt = runtime();
+    let head = rt.block_on(routes.answer(request(
+        "HEAD",
+        "/metrics",
+        Some("application/openmetrics-text; version=1.0.0"),
+    )));
+    assert_eq!(head.status(), 200);
+    assert!(head.body().is_empty());
+    assert_eq!(
+        head.headers()["content-type"],
+        Format::OpenMetrics.content_type()
+    );
+    assert_eq!(reads.load(Ordering::SeqCst), 0, "HEAD read the kernel");
+    let post = rt.block_on(routes.answer(request("POST", "/metrics", None)));
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
+    let missing = rt.block_on(routes.answer(request("GET", "/nothing", None)));
+    assert_eq!(missing.status(), 404);
+    let index = rt.block_on(routes.answer(request("GET", "/", None)));
+    assert_eq!(index.status(), 200);
+    assert_eq!(reads.load(Ordering::SeqCst), 0);
+    let om = rt.block_on(routes.answer(request(
+        "GET",
+        "/metrics",
+        Some("application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"),
+    )));
+    assert!(om.body().ends_with(b"# EOF\n"));
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn fwmark_services_of_both_families_with_one_mark_are_one_series() {
     let mut state = fixture();
-    let v6 = ServiceKey::fwmark(7, Family::Inet6);
+    let v6 = ServiceKey::fwmark(10, Family::Inet6);
     state.servers.push(VirtualServer {
         entry: ServiceEntry {
             service: Service::new(v6),
@@ -373,7 +452,7 @@ fn fwmark_services_of_both_families_with_one_mark_are_one_series() {
     for cap in [None, Some(1)] {
         // samples() fails on a series given twice.
         let s = samples(&encode(&snap, Format::Prometheus, cap));
-        let fw = r#"local_address="",local_port="",proto="FWM",local_mark="7""#;
+        let fw = r#"local_address="",local_port="",proto="FWM",local_mark="0000000A""#;
         assert_eq!(
             value(&s, &format!("ipvs_service_connections_total{{{fw}}}")),
             "11"
@@ -381,7 +460,7 @@ fn fwmark_services_of_both_families_with_one_mark_are_one_series() {
         assert_eq!(value(&s, &format!("ipvs_service_backends{{{fw}}}")), "3");
     }
     let s = samples(&encode(&snap, Format::Prometheus, None));
-    let d = r#"local_address="",local_port="",proto="FWM",local_mark="7",remote_address="192.168.10.13",remote_port="0""#;
+    let d = r#"local_address="",local_port="",proto="FWM",local_mark="0000000A",remote_address="192.168.10.13",remote_port="0""#;
     assert_eq!(
         value(&s, &format!("ipvs_backend_connections_total{{{d}}}")),
         "3"

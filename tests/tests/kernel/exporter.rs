@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ipvs::{Destination, Forward, Service, ServiceKey};
 
-use crate::harness::{require_ipvs, NetNs};
+use crate::harness::{require_ipvs, run, NetNs};
 use crate::support::*;
 
 const IPVSCTL: &str = "/bin/ipvsctl";
@@ -553,6 +553,603 @@ fn exporter_scrapes_2000_services_of_4_destinations_and_sums_past_max_series() {
         "{}",
         &text[..2000.min(text.len())]
     );
+}
+
+/// A table of `services` TCP services with `per` masquerading destinations each, in one batch.
+fn big_table(ns: &NetNs, services: u32, per: u8) {
+    let ipvs = open(ns);
+    let mut changes = Vec::new();
+    for i in 0..services {
+        let key = ServiceKey::tcp(
+            IpAddr::from([10, 20, (i / 250) as u8, (i % 250) as u8 + 1]),
+            80,
+        );
+        changes.push(ipvs::Change::AddService(
+            Service::new(key).with_scheduler("rr"),
+        ));
+        for d in 1..=per {
+            changes.push(ipvs::Change::AddDestination {
+                service: key,
+                destination: Destination::new(
+                    IpAddr::from([10, 30, (i / 250) as u8, d]),
+                    8000 + (i % 250) as u16,
+                )
+                .with_forward(Forward::Masquerade),
+            });
+        }
+    }
+    for r in ipvs.apply(&changes).expect("apply") {
+        r.expect("a change of the big table");
+    }
+}
+
+/// Starts `ipvsctl exporter ARGS` inside `ns` under the shell's `ulimit ULIMITS` (e.g. `-v
+/// 400000`).
+fn exporter_limited(ns: &NetNs, ulimits: &str, args: &[&str]) -> Proc {
+    let script = format!("ulimit {ulimits} && exec \"$0\" exporter \"$@\"");
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "bash", "-c", &script, IPVSCTL])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipvsctl exporter under ulimit");
+    Proc(child)
+}
+
+/// The first line the exporter writes ("listening on ... at most N connections"), read from
+/// its stderr, and N.
+fn listening_line(proc: &mut Proc) -> (String, usize) {
+    let stderr = proc.0.stderr.as_mut().expect("stderr");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while stderr.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&line).into_owned();
+    let n = line
+        .rsplit_once("at most ")
+        .and_then(|(_, n)| n.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no connection limit in {line:?}"));
+    (line, n)
+}
+
+/// An honest scrape from its own connection, while `during` goes on: it must answer 200 with
+/// the whole body (as long as its Content-Length, through the last metric) within 5 s, the
+/// generous bound of a liveness check. Returns the body's length.
+fn honest(proc: &mut Proc, ns: &NetNs, at: SocketAddr, during: &str) -> usize {
+    let started = std::time::Instant::now();
+    let got = ns.enter(|| -> std::io::Result<(String, Vec<u8>)> {
+        let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: honest\r\n\r\n")?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw)?;
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| std::io::Error::other(format!("no head in {} bytes", raw.len())))?;
+        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+        Ok((head, raw[end + 4..].to_vec()))
+    });
+    let took = started.elapsed();
+    let (head, body) = got.unwrap_or_else(|e| {
+        let ended = proc.0.try_wait().ok().flatten();
+        let said = if ended.is_some() {
+            proc.stderr_so_far()
+        } else {
+            String::new()
+        };
+        panic!("{during}: the honest scrape failed after {took:?}: {e}; exporter ended: {ended:?} {said}")
+    });
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{during}: {head}"
+    );
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("{during}: no Content-Length in {head}"));
+    assert_eq!(body.len(), length, "{during}: a short body");
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("\nipvs_exporter_scrape_duration_seconds ") && text.ends_with('\n'),
+        "{during}: the body lacks its last metric"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "{during}: the honest scrape took {took:?}"
+    );
+    println!(
+        "  {during}: honest scrape 200, {length} bytes in {:.2} s",
+        took.as_secs_f64()
+    );
+    length
+}
+
+fn alive(proc: &mut Proc, during: &str) {
+    assert!(
+        proc.0.try_wait().expect("try_wait").is_none(),
+        "{during}: the exporter ended: {}",
+        proc.stderr_so_far()
+    );
+}
+
+/// The exporter's resident set now and at its peak (kB), from /proc/PID/status.
+fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Connections opened inside `ns` to `at`, each having sent `request` (none when empty),
+/// never read.
+fn silent_clients(ns: &NetNs, at: SocketAddr, n: usize, request: &[u8]) -> Vec<TcpStream> {
+    ns.enter(|| {
+        (0..n)
+            .map(|_| {
+                let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5))
+                    .expect("a hostile client connects");
+                if !request.is_empty() {
+                    s.write_all(request).expect("a hostile client writes");
+                }
+                s
+            })
+            .collect()
+    })
+}
+
+const GET_METRICS: &[u8] = b"GET /metrics HTTP/1.1\r\nHost: hostile\r\n\r\n";
+
+#[test]
+fn exporter_answers_honest_scrapes_through_hostile_clients_and_a_kill_9() {
+    require_ipvs();
+    let ns = NetNs::new();
+    // 500 services x 4: a scrape of MBs, which a client that does not read leaves in the
+    // socket buffers.
+    big_table(&ns, 500, 4);
+    let at = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let args = ["--listen", "127.0.0.1:9761"];
+    // Under a cap on its address space, as a request that made it grow would hit.
+    let mut proc = exporter_limited(&ns, "-v 400000", &args);
+    let (line, max) = listening_line(&mut proc);
+    println!("{line}");
+    scrape(Some(&ns), at, None);
+    let size = honest(&mut proc, &ns, at, "no hostile client");
+    assert!(size > 1_000_000, "a scrape of {size} bytes is too small");
+
+    // One connection that pipelines 200 GET /metrics and never reads.
+    let greedy = silent_clients(&ns, at, 1, &GET_METRICS.repeat(200));
+    std::thread::sleep(Duration::from_secs(2));
+    honest(&mut proc, &ns, at, "200 pipelined GETs never read");
+    honest(&mut proc, &ns, at, "200 pipelined GETs never read (again)");
+    alive(&mut proc, "200 pipelined GETs");
+    drop(greedy);
+    honest(&mut proc, &ns, at, "after the pipelining client left");
+
+    // 70 connections that each send one request and never read.
+    let many = silent_clients(&ns, at, 70, GET_METRICS);
+    std::thread::sleep(Duration::from_secs(2));
+    honest(&mut proc, &ns, at, "70 requests never read");
+    alive(&mut proc, "70 requests never read");
+    drop(many);
+    honest(&mut proc, &ns, at, "after the 70 left");
+
+    // Slowloris: a header byte a second. The server must cut it (its head deadline).
+    let mut slow = silent_clients(&ns, at, 1, b"GET /metrics HTTP/1.1\r\n");
+    let mut slow = slow.pop().expect("one");
+    let slowloris = std::thread::spawn(move || {
+        for second in 0..60 {
+            std::thread::sleep(Duration::from_secs(1));
+            if slow.write_all(b"X").is_err() {
+                return Some(second);
+            }
+        }
+        None
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    honest(&mut proc, &ns, at, "slowloris");
+    honest(&mut proc, &ns, at, "slowloris (again)");
+    let cut = slowloris.join().expect("slowloris thread");
+    assert!(cut.is_some(), "the slowloris client was never cut");
+    println!("  slowloris: cut after {} s", cut.unwrap_or(0));
+    alive(&mut proc, "slowloris");
+    honest(&mut proc, &ns, at, "after slowloris");
+
+    // A request line of 600 MB without CRLF.
+    let mut huge = silent_clients(&ns, at, 1, b"GET /");
+    let mut huge = huge.pop().expect("one");
+    let flood = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 1 << 20];
+        let mut sent = 0usize;
+        while sent < 600 << 20 {
+            match huge.write(&chunk) {
+                Ok(n) if n > 0 => sent += n,
+                _ => break,
+            }
+        }
+        sent
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    honest(&mut proc, &ns, at, "a 600 MB request line");
+    let sent = flood.join().expect("flood thread");
+    assert!(sent < 600 << 20, "the server read a 600 MB request line");
+    alive(&mut proc, "a 600 MB request line");
+    let (rss, peak) = rss_kb(proc.0.id());
+    println!(
+        "  a 600 MB request line: cut after {sent} bytes; exporter RSS {rss} kB, peak {peak} kB"
+    );
+    honest(&mut proc, &ns, at, "after the 600 MB request line");
+
+    // 1,000 connections opened at once (bash's /dev/tcp), kept open.
+    let script = format!(
+        "ulimit -n 4096 && for i in $(seq 1000); do exec {{fd}}<>/dev/tcp/{}/{} || exit 1; done; \
+         echo open; read -r _",
+        at.ip(),
+        at.port()
+    );
+    let mut thousand = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "bash", "-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the 1,000 connections");
+    let mut opened = String::new();
+    BufReader::new(thousand.stdout.take().expect("stdout"))
+        .read_line(&mut opened)
+        .expect("read");
+    assert_eq!(opened.trim(), "open", "the 1,000 connections did not open");
+    std::thread::sleep(Duration::from_secs(1));
+    honest(&mut proc, &ns, at, "1,000 open connections");
+    let (rss, peak) = rss_kb(proc.0.id());
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", proc.0.id()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    println!(
+        "  1,000 open connections (limit {max}): exporter RSS {rss} kB, peak {peak} kB, {fds} descriptors"
+    );
+    alive(&mut proc, "1,000 open connections");
+    drop(thousand.stdin.take());
+    let _ = thousand.wait();
+    honest(&mut proc, &ns, at, "after the 1,000 closed");
+
+    // kill -9, and a new exporter on the same address answers.
+    proc.0.kill().expect("kill -9");
+    let _ = proc.0.wait();
+    proc = exporter(Some(&ns), &args);
+    scrape(Some(&ns), at, None);
+    honest(&mut proc, &ns, at, "restarted after kill -9");
+    alive(&mut proc, "restarted");
+}
+
+#[test]
+fn exporter_under_ulimit_n_40_answers_through_idle_connections_and_after() {
+    require_ipvs();
+    let ns = NetNs::new();
+    big_table(&ns, 100, 4);
+    let at = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let mut proc = exporter_limited(&ns, "-n 40", &["--listen", "127.0.0.1:9761"]);
+    let (line, max) = listening_line(&mut proc);
+    println!("{line}");
+    assert!(
+        max < 40,
+        "a limit of {max} connections does not fit 40 descriptors"
+    );
+    scrape(Some(&ns), at, None);
+    let idle = silent_clients(&ns, at, 20, b"");
+    // Silent long enough (1 s) to be closed to make room.
+    std::thread::sleep(Duration::from_secs(2));
+    honest(&mut proc, &ns, at, "20 idle connections under ulimit -n 40");
+    // More than the descriptors allow: the exporter closes the oldest idle ones, and its
+    // accept loop goes on.
+    let more = silent_clients(&ns, at, 60, b"");
+    std::thread::sleep(Duration::from_secs(2));
+    honest(&mut proc, &ns, at, "80 idle connections under ulimit -n 40");
+    alive(&mut proc, "80 idle connections");
+    drop(idle);
+    drop(more);
+    std::thread::sleep(Duration::from_secs(1));
+    for i in 0..3 {
+        honest(
+            &mut proc,
+            &ns,
+            at,
+            &format!("all closed under ulimit -n 40 ({i})"),
+        );
+    }
+    alive(&mut proc, "all closed");
+}
+
+/// Sends `request` as is from inside `ns` and returns everything the server answered.
+fn raw(ns: &NetNs, at: SocketAddr, request: &str) -> String {
+    ns.enter(|| {
+        let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(request.as_bytes()).expect("write");
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).expect("read");
+        String::from_utf8_lossy(&out).into_owned()
+    })
+}
+
+#[test]
+fn exporter_writes_fwmarks_as_proc_does_and_speaks_http_as_prometheus_expects() {
+    require_ipvs();
+    let ns = NetNs::new();
+    ns.ipvsadm_ok(&["-A", "-f", "10", "-s", "rr"]);
+    ns.ipvsadm_ok(&["-a", "-f", "10", "-r", "10.40.0.11", "-g"]);
+    // The kernel's own listing, which node_exporter (procfs) copies into local_mark.
+    let proc_listing = ns.exec_ok("cat", &["/proc/net/ip_vs"]);
+    assert!(proc_listing.contains("FWM  0000000A "), "{proc_listing}");
+
+    let at = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let mut proc = exporter(Some(&ns), &["--listen", "127.0.0.1:9761"]);
+    let (head, text) = scrape(Some(&ns), at, None);
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    let fw = r#"local_address="",local_port="",proto="FWM",local_mark="0000000A""#;
+    assert_eq!(
+        sample(&text, &format!("ipvs_service_connections_total{{{fw}}}")),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!(r#"ipvs_backend_weight{{{fw},remote_address="10.40.0.11",remote_port="0"}}"#)
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    promtool_accepts(&text);
+
+    // Prometheus 3's Accept header prefers OpenMetrics by q-value; info metrics typed info.
+    let prometheus3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+        application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+        text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let (head, om) = scrape(Some(&ns), at, Some(prometheus3));
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    assert!(om.contains("\n# TYPE ipvs_version info\n"), "{om}");
+    assert!(om.contains("\nipvs_version_info{version=\""), "{om}");
+    assert!(om.ends_with("# EOF\n"));
+    let (head, _) = scrape(
+        Some(&ns),
+        at,
+        Some("text/plain;q=0.9, application/openmetrics-text;q=0.5"),
+    );
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+
+    // HEAD: the head GET would have, no body.
+    let answer = raw(&ns, at, "HEAD /metrics HTTP/1.0\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    assert!(answer.contains("text/plain; version=0.0.4"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "{answer}");
+    // Other methods: 405 with Allow.
+    let answer = raw(
+        &ns,
+        at,
+        "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.0 405"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nallow: get, head\r\n"),
+        "{answer}"
+    );
+    alive(&mut proc, "HEAD and POST");
+
+    // The same namespace twice would repeat every series: refused before anything is opened.
+    let (status, out, err) = run(
+        IPVSCTL,
+        &["exporter", "--netns", ns.name(), "--netns", ns.name()],
+    );
+    assert_eq!(status, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!("--netns {} is given twice", ns.name())),
+        "{err}"
+    );
+}
+
+/// The Grafana dashboard of docs/, read when the tests are built.
+const DASHBOARD: &str = include_str!("../../../docs/ipvsctl-exporter-dashboard.json");
+
+/// Each panel's title and its queries' PromQL, from the dashboard's JSON model.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let model: serde_json::Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
+    let mut out = Vec::new();
+    for panel in model["panels"].as_array().expect("panels") {
+        let title = panel["title"]
+            .as_str()
+            .expect("a panel's title")
+            .to_string();
+        for target in panel["targets"].as_array().expect("a panel's targets") {
+            let expr = target["expr"].as_str().expect("a target's expr");
+            out.push((title.clone(), expr.to_string()));
+        }
+    }
+    out
+}
+
+/// A query string's bytes as a URL's query wants them.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Prometheus' instant query API from inside `ns`: the `data.result` array.
+fn prometheus_query(ns: &NetNs, at: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+    let path = format!("/api/v1/query?query={}", url_encode(promql));
+    let (head, body) = ns
+        .enter(|| get(at, &path, None))
+        .unwrap_or_else(|e| panic!("query {promql}: {e}"));
+    assert!(head.contains(" 200"), "{promql}: {head}\n{body}");
+    let answer: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{promql}: {e}: {body}"));
+    assert_eq!(answer["status"], "success", "{promql}: {body}");
+    answer["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn grafana_dashboard_queries_return_series_from_a_prometheus_that_scraped_the_exporter() {
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &[
+            "10.11.0.1/24",
+            "10.11.0.11/24",
+            "10.11.0.12/24",
+            "10.11.0.100/24",
+        ],
+    );
+    let reals = [
+        SocketAddr::from((ip("10.11.0.11"), 8080)),
+        SocketAddr::from((ip("10.11.0.12"), 8080)),
+    ];
+    for r in reals {
+        http_server(&ns, r, BODY);
+    }
+    let ipvs = open(&ns);
+    let key = ServiceKey::tcp(ip("10.11.0.100"), 80);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
+        .expect("add_service");
+    for r in reals {
+        ipvs.add_destination(
+            &key,
+            &Destination::new(r.ip(), r.port()).with_forward(Forward::Masquerade),
+        )
+        .expect("add_destination");
+    }
+    let exporter_at = SocketAddr::from((ip("127.0.0.1"), 9761));
+    let mut proc = exporter(Some(&ns), &["--listen", "127.0.0.1:9761"]);
+    scrape(Some(&ns), exporter_at, None);
+
+    // Prometheus (Debian's, shipped by tests/run) in the namespace, scraping every second.
+    let dir = format!("/tmp/{}-prometheus", ns.name());
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = format!("{dir}/prometheus.yml");
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: ipvsctl\n    static_configs:\n      - targets: ['127.0.0.1:9761']\n",
+    )
+    .expect("write prometheus.yml");
+    let prometheus = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "prometheus"])
+        .arg(format!("--config.file={config}"))
+        .arg(format!("--storage.tsdb.path={dir}/data"))
+        .arg("--web.listen-address=127.0.0.1:9090")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus must be in the VM (tests/run ships it)");
+    let _prometheus = Proc(prometheus);
+    let prom_at = SocketAddr::from((ip("127.0.0.1"), 9090));
+
+    // Traffic through the service while Prometheus scrapes.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let stop = std::sync::Arc::clone(&stop);
+        let ns_name = ns.name().to_string();
+        let vip = SocketAddr::from((ip("10.11.0.100"), 80));
+        std::thread::spawn(move || {
+            let path = format!("/run/netns/{ns_name}");
+            let mut requests = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let got = ipvs_sys::netns::run_in_netns_scoped(std::path::Path::new(&path), || {
+                    let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(5)).ok()?;
+                    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+                    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+                    // The real server keeps the connection open: read up to the body's end.
+                    let mut answer = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !answer.ends_with(BODY.as_bytes()) {
+                        let n = s.read(&mut buf).ok().filter(|&n| n > 0)?;
+                        answer.extend_from_slice(&buf[..n]);
+                    }
+                    Some(String::from_utf8_lossy(&answer).into_owned())
+                });
+                if matches!(got, Ok(Some(a)) if a.ends_with(BODY)) {
+                    requests += 1;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            requests
+        })
+    };
+    // Enough samples for every rate over the dashboard's window, with connections counted.
+    wait_for(
+        "Prometheus to hold 15 scrapes with connections counted",
+        Duration::from_secs(120),
+        || {
+            let r = ns
+                .enter(|| {
+                    get(
+                        prom_at,
+                        &format!(
+                            "/api/v1/query?query={}",
+                            url_encode("count_over_time(ipvs_service_connections_total[1m]) >= 15 and ipvs_service_connections_total > 0")
+                        ),
+                        None,
+                    )
+                })
+                .ok()?;
+            r.1.contains("\"result\":[{").then_some(())
+        },
+    );
+    let mut report = Vec::new();
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 10, "{queries:#?}");
+    for (title, expr) in &queries {
+        // Grafana's variables as a dashboard with every namespace and a 1 s scrape sets them.
+        let promql = expr
+            .replace("$__rate_interval", "30s")
+            .replace("$netns", ".*");
+        let result = prometheus_query(&ns, prom_at, &promql);
+        assert!(
+            !result.is_empty(),
+            "panel {title:?}: {promql} returned no series"
+        );
+        report.push(format!("  {title}: {} series: {promql}", result.len()));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let requests = traffic.join().expect("traffic");
+    assert!(requests > 0, "no request went through the service");
+    // The traffic shows: the service's connection rate is above zero.
+    let rate = prometheus_query(
+        &ns,
+        prom_at,
+        "sum(rate(ipvs_service_connections_total[30s])) > 0",
+    );
+    assert!(!rate.is_empty(), "no connection rate while traffic flowed");
+    alive(&mut proc, "Prometheus' scrapes");
+    println!("{requests} requests through the service; each panel's query:");
+    for l in report {
+        println!("{l}");
+    }
 }
 
 /// A server that answers each connection's request, a number N and a newline, with N bytes,
