@@ -182,7 +182,7 @@ impl Endpoint {
     }
 
     fn matches(&self, addr: IpAddr, port: u16) -> bool {
-        self.port.map_or(true, |p| p == port) && in_prefix(self.addr, self.prefix, addr)
+        self.port.is_none_or(|p| p == port) && in_prefix(self.addr, self.prefix, addr)
     }
 }
 
@@ -456,7 +456,11 @@ pub fn main(prog: &str, argv: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(1);
         }
     };
-    let mut kept = conns.filter(|c| c.as_ref().map_or(true, |c| filter.keeps(c)));
+    let mut kept = conns.filter(|c| match c {
+        Ok(c) => filter.keeps(c),
+        // A failed read goes on to end the listing.
+        Err(_) => true,
+    });
     let json = matches.get_flag("json");
     let read: Result<(), ipvs::Error> = if matches.get_flag("count") {
         count(&mut kept, &by, json, term)?
