@@ -25,6 +25,7 @@ use std::net::IpAddr;
 
 use ipvs::{Change, DrainProgress, PlanOptions, ServiceKey, ServiceState, State};
 
+use crate::args;
 use crate::cli::{self, Unsaid};
 use crate::restore;
 use crate::session::{message, subcommand_matches, Session, Term};
@@ -100,13 +101,7 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Print the changes as JSON ({\"changes\": [...]})"),
         )
-        .arg(
-            Arg::new("netns")
-                .long("netns")
-                .value_name("NAME|PATH")
-                .num_args(1)
-                .help("Work in another network namespace"),
-        )
+        .arg(args::netns())
 }
 
 /// Runs `ipvsctl apply ARGS` and returns the exit code.

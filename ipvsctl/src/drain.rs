@@ -10,32 +10,17 @@
 use std::io::{self, IsTerminal};
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, ArgGroup, Command};
+use clap::{Arg, ArgAction, Command};
 
 use ipvs::{Change, DrainOptions, DrainProgress};
 
+use crate::args;
 use crate::cli::{self, Command as CliCommand, Context};
 use crate::session::{message, subcommand_matches, Session, Term};
 
 /// The clap description of `drain` (parsing, help, man page, completions).
 pub fn command() -> Command {
-    let service =
-        |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
-            let a = Arg::new(id)
-                .long(long)
-                .value_name(if id == "fwmark-service" {
-                    "MARK"
-                } else {
-                    "HOST:PORT"
-                })
-                .num_args(1)
-                .help(help);
-            match short {
-                Some(c) => a.short(c),
-                None => a,
-            }
-        };
-    Command::new("drain")
+    let cmd = Command::new("drain")
         .about("Remove a real server gracefully: weight 0, then delete it when its connections are gone")
         .long_about(
             "Sets the real server's weight to 0 (no new connections), waits until its active \
@@ -47,24 +32,8 @@ pub fn command() -> Command {
              goes once they are quiet; give UDP drains a --timeout. Exit status: 0 done, \
              2 bad arguments, 255 the kernel refused (e.g. no such destination).",
         )
-        .disable_version_flag(true)
-        .arg(service("tcp-service", Some('t'), "tcp-service", "A TCP service"))
-        .arg(service("udp-service", Some('u'), "udp-service", "A UDP service"))
-        .arg(service("sctp-service", None, "sctp-service", "An SCTP service"))
-        .arg(service("fwmark-service", Some('f'), "fwmark-service", "A firewall-mark service"))
-        .group(
-            ArgGroup::new("service")
-                .args(["tcp-service", "udp-service", "sctp-service", "fwmark-service"])
-                .required(true),
-        )
-        .arg(
-            Arg::new("ipv6")
-                .short('6')
-                .long("ipv6")
-                .action(ArgAction::SetTrue)
-                .requires("fwmark-service")
-                .help("The fwmark service is IPv6"),
-        )
+        .disable_version_flag(true);
+    args::service_args(cmd, true)
         .arg(
             Arg::new("real-server")
                 .short('r')
@@ -88,13 +57,7 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Leave it at weight 0 instead of deleting it"),
         )
-        .arg(
-            Arg::new("netns")
-                .long("netns")
-                .value_name("NAME|PATH")
-                .num_args(1)
-                .help("Work in another network namespace"),
-        )
+        .arg(args::netns())
 }
 
 /// Runs `ipvsctl drain ARGS` and returns the exit code.
@@ -105,20 +68,7 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     };
     // The service and server as ipvsadm's parser reads them for `-d`.
     let mut words = vec!["-d".to_string()];
-    for (id, opt) in [
-        ("tcp-service", "-t"),
-        ("udp-service", "-u"),
-        ("sctp-service", "--sctp-service"),
-        ("fwmark-service", "-f"),
-    ] {
-        if let Some(v) = matches.get_one::<String>(id) {
-            words.push(opt.to_string());
-            words.push(v.clone());
-        }
-    }
-    if matches.get_flag("ipv6") {
-        words.push("-6".to_string());
-    }
+    words.extend(args::service_words(&matches));
     words.push("-r".to_string());
     words.push(
         matches

@@ -20,6 +20,7 @@ use std::time::SystemTime;
 use clap::{Arg, ArgAction, Command};
 use ipvs_health::{Outcome, Target};
 
+use crate::args;
 use crate::session::{subcommand_matches, Term};
 
 /// The clap description of `healthd` (parsing, help, man page, completions).
@@ -74,13 +75,7 @@ pub fn command() -> Command {
                 .value_hint(clap::ValueHint::DirPath)
                 .help("A file named ADDR:PORT in DIR forces that real server down"),
         )
-        .arg(
-            Arg::new("netns")
-                .long("netns")
-                .value_name("NAME|PATH")
-                .num_args(1)
-                .help("Work and check from another network namespace"),
-        )
+        .arg(args::netns().help("Work and check from another network namespace"))
 }
 
 /// What `main` was asked.

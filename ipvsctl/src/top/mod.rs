@@ -20,7 +20,7 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use clap::{Arg, ArgAction, ArgGroup, Command};
+use clap::{Arg, Command};
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
@@ -28,7 +28,7 @@ use ratatui::Terminal;
 
 use ipvs::{Ipvs, Sampler, ServiceKey, VirtualServer};
 
-use crate::cli::{self, Command as CliCommand, Context, ListWhat};
+use crate::args;
 use crate::interrupt;
 use crate::session::{message, subcommand_matches, Session, Term};
 
@@ -49,22 +49,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 /// The clap description of `top` (parsing, help, man page, completions).
 pub fn command() -> Command {
-    let service = |id: &'static str, short: Option<char>, help: &'static str| {
-        let a = Arg::new(id)
-            .long(id)
-            .value_name(if id == "fwmark-service" {
-                "MARK"
-            } else {
-                "HOST:PORT"
-            })
-            .num_args(1)
-            .help(help);
-        match short {
-            Some(c) => a.short(c),
-            None => a,
-        }
-    };
-    Command::new("top")
+    let cmd = Command::new("top")
         .about(
             "Watch the services and real servers live, full screen: connections and rates, sorted",
         )
@@ -80,37 +65,8 @@ pub fn command() -> Command {
              Exit status: 0 after q, 2 bad arguments, no terminal or no IPVS, 128 + the signal \
              after SIGINT or SIGTERM.",
         )
-        .disable_version_flag(true)
-        .arg(service(
-            "tcp-service",
-            Some('t'),
-            "Show only this TCP service",
-        ))
-        .arg(service(
-            "udp-service",
-            Some('u'),
-            "Show only this UDP service",
-        ))
-        .arg(service("sctp-service", None, "Show only this SCTP service"))
-        .arg(service(
-            "fwmark-service",
-            Some('f'),
-            "Show only this firewall-mark service",
-        ))
-        .group(ArgGroup::new("service").args([
-            "tcp-service",
-            "udp-service",
-            "sctp-service",
-            "fwmark-service",
-        ]))
-        .arg(
-            Arg::new("ipv6")
-                .short('6')
-                .long("ipv6")
-                .action(ArgAction::SetTrue)
-                .requires("fwmark-service")
-                .help("The fwmark service is IPv6"),
-        )
+        .disable_version_flag(true);
+    args::service_args(cmd, false)
         .arg(
             Arg::new("interval")
                 .long("interval")
@@ -120,13 +76,7 @@ pub fn command() -> Command {
                 .value_parser(parse_interval)
                 .help("Read the counters every SECONDS (0.1 to 3600; rates are averages over it)"),
         )
-        .arg(
-            Arg::new("netns")
-                .long("netns")
-                .value_name("NAME|PATH")
-                .num_args(1)
-                .help("Watch another network namespace"),
-        )
+        .arg(args::netns().help("Watch another network namespace"))
 }
 
 /// Runs `ipvsctl top ARGS` and returns the exit code.
@@ -135,41 +85,16 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    // The service as ipvsadm's parser reads it for `-L`.
-    let mut only = None;
-    for (id, opt) in [
-        ("tcp-service", "-t"),
-        ("udp-service", "-u"),
-        ("sctp-service", "--sctp-service"),
-        ("fwmark-service", "-f"),
-    ] {
-        if let Some(v) = matches.get_one::<String>(id) {
-            let mut words = vec!["-L".to_string(), opt.to_string(), v.clone()];
-            if matches.get_flag("ipv6") {
-                words.push("-6".to_string());
-            }
-            match cli::parse(prog, &words, Context::RestoreLine) {
-                Ok(inv) => match inv.command {
-                    CliCommand::List(req) => match req.what {
-                        ListWhat::Service(key) => only = Some(key),
-                        _ => {
-                            term.error(&format!("{prog} top: {opt} {v}: not a service"))?;
-                            return Ok(2);
-                        }
-                    },
-                    _ => {
-                        term.error(&format!("top: {v}: not a service"))?;
-                        return Ok(2);
-                    }
-                },
-                Err(f) => {
-                    // ipvsadm's words and exit code, with the value they are about.
-                    term.error(&format!("{prog} top: {opt} {v}: {}", f.message))?;
-                    return Ok(f.code);
-                }
-            }
+    // The service as ipvsadm's parser reads it.
+    let only = match args::service_key(prog, &matches) {
+        Ok(k) => k,
+        Err(f) => {
+            // ipvsadm's words and exit code, with the value they are about.
+            let given = args::service_words(&matches).join(" ");
+            term.error(&format!("{prog} top: {given}: {}", f.message))?;
+            return Ok(f.code);
         }
-    }
+    };
     let interval = matches
         .get_one::<Duration>("interval")
         .copied()
