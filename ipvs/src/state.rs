@@ -351,6 +351,13 @@ impl State {
     pub fn service_mut(&mut self, key: &ServiceKey) -> Option<&mut ServiceState> {
         self.services.iter_mut().find(|s| s.service.key == *key)
     }
+
+    /// Every destination of every service, with its service's key, in the state's order.
+    pub fn destinations(&self) -> impl Iterator<Item = (ServiceKey, &Destination)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.destinations.iter().map(move |d| (s.service.key, d)))
+    }
 }
 
 /// `path.field`, or `field` without a path.

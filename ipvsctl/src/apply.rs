@@ -502,30 +502,13 @@ impl WeightRecord {
 /// recorded weight.
 fn weights_of_doomed(current: &State, plan: &ipvs::Plan, recorded: &State) -> Vec<Change> {
     let recorded: HashMap<(ServiceKey, IpAddr, u16), u32> = recorded
-        .services
-        .iter()
-        .flat_map(|s| {
-            s.destinations
-                .iter()
-                .map(move |d| ((s.service.key, d.addr, d.port), d.weight))
-        })
+        .destinations()
+        .map(|(k, d)| ((k, d.addr, d.port), d.weight))
         .collect();
-    let doomed: std::collections::HashSet<(ServiceKey, IpAddr, u16)> = plan
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::DeleteDestination {
-                service,
-                addr,
-                port,
-            } => Some((*service, *addr, *port)),
-            _ => None,
-        })
-        .collect();
+    let doomed: std::collections::HashSet<(ServiceKey, IpAddr, u16)> =
+        doomed(plan).into_iter().collect();
     current
-        .services
-        .iter()
-        .flat_map(|s| s.destinations.iter().map(move |d| (s.service.key, d)))
+        .destinations()
         .filter(|(k, d)| doomed.contains(&(*k, d.addr, d.port)))
         .map(|(service, d)| {
             let weight = match recorded.get(&(service, d.addr, d.port)) {
@@ -536,6 +519,21 @@ fn weights_of_doomed(current: &State, plan: &ipvs::Plan, recorded: &State) -> Ve
                 service,
                 destination: d.with_weight(weight),
             }
+        })
+        .collect()
+}
+
+/// The real servers `plan` deletes, in its order.
+fn doomed(plan: &ipvs::Plan) -> Vec<(ServiceKey, IpAddr, u16)> {
+    plan.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DeleteDestination {
+                service,
+                addr,
+                port,
+            } => Some((*service, *addr, *port)),
+            _ => None,
         })
         .collect()
 }
@@ -558,18 +556,7 @@ fn drain_first(
     timeout: Option<Duration>,
     term: &mut Term,
 ) -> io::Result<Drained> {
-    let doomed: Vec<(ipvs::ServiceKey, std::net::IpAddr, u16)> = plan
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::DeleteDestination {
-                service,
-                addr,
-                port,
-            } => Some((*service, *addr, *port)),
-            _ => None,
-        })
-        .collect();
+    let doomed = doomed(plan);
     let start = Instant::now();
     let mut shown: Vec<(usize, u32, u32)> = Vec::new();
     loop {
@@ -649,13 +636,8 @@ impl Desired {
             return;
         }
         let have: HashMap<(ServiceKey, IpAddr, u16), &ipvs::Destination> = current
-            .services
-            .iter()
-            .flat_map(|s| {
-                s.destinations
-                    .iter()
-                    .map(move |d| ((s.service.key, d.addr, d.port), d))
-            })
+            .destinations()
+            .map(|(k, d)| ((k, d.addr, d.port), d))
             .collect();
         for s in &mut self.state.services {
             let key = s.service.key;

@@ -146,13 +146,8 @@ impl Daemon {
             .read_state_for(&config.state)
             .map_err(|e| format!("reading the table: {}", message(&e)))?;
         let kernel: HashMap<Key, u32> = current
-            .services
-            .iter()
-            .flat_map(|s| {
-                s.destinations
-                    .iter()
-                    .map(move |d| ((s.service.key, d.addr, d.port), d.weight))
-            })
+            .destinations()
+            .map(|(k, d)| ((k, d.addr, d.port), d.weight))
             .collect();
         let mut reals = BTreeMap::new();
         let mut sorries = BTreeMap::new();
