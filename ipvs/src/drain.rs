@@ -81,6 +81,30 @@ impl DrainOptions {
     }
 }
 
+/// What one [`Ipvs::drain_step`] does once the destination is empty, and whether the drain's
+/// deadline passed: `DrainStep::default().with_keep(true).with_force(timed_out)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DrainStep {
+    /// Leave the destination at weight 0 instead of deleting it.
+    pub keep: bool,
+    /// The deadline passed: end the drain whatever connections are left.
+    pub force: bool,
+}
+
+impl DrainStep {
+    /// With `keep`: leave the destination at weight 0 instead of deleting it.
+    pub fn with_keep(mut self, keep: bool) -> Self {
+        self.keep = keep;
+        self
+    }
+    /// With `force`: end the drain now, whatever connections are left (a timeout passed).
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+}
+
 /// Where a draining destination is, after one [`Ipvs::drain_step`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,7 +139,8 @@ impl DrainProgress {
 impl Ipvs {
     /// One step of draining the destination `addr`:`port` of `service`, from the kernel's state:
     /// sets its weight to 0 if it is not, and when its active plus inactive connections are 0
-    /// (or `force`, e.g. when a timeout passed), deletes it, or with `keep` leaves it at weight 0.
+    /// (or `step.force`, e.g. when a timeout passed), deletes it, or with `step.keep` leaves it
+    /// at weight 0.
     /// `None` when the destination (or its service) is not there.
     ///
     /// Emptiness is judged only on a read made after the weight became 0: the step that sets the
@@ -127,8 +152,7 @@ impl Ipvs {
         service: &ServiceKey,
         addr: IpAddr,
         port: u16,
-        keep: bool,
-        force: bool,
+        step: DrainStep,
     ) -> Result<Option<DrainProgress>> {
         let dests = self.destinations(service)?;
         let Some(entry) = dests
@@ -146,13 +170,13 @@ impl Ipvs {
         }
         let left = entry.active_conns.saturating_add(entry.inactive_conns);
         // Counts read before the weight change do not say it is empty: the next step reads again.
-        if (left != 0 || settling) && !force {
+        if (left != 0 || settling) && !step.force {
             return Ok(Some(DrainProgress::Waiting {
                 active: entry.active_conns,
                 inactive: entry.inactive_conns,
             }));
         }
-        if keep {
+        if step.keep {
             return Ok(Some(DrainProgress::Quiesced { left }));
         }
         self.apply_one(&Change::DeleteDestination {
@@ -179,7 +203,10 @@ impl Ipvs {
         let start = Instant::now();
         loop {
             let force = options.timeout.is_some_and(|t| start.elapsed() >= t);
-            let Some(p) = self.drain_step(service, addr, port, options.keep, force)? else {
+            let step = DrainStep::default()
+                .with_keep(options.keep)
+                .with_force(force);
+            let Some(p) = self.drain_step(service, addr, port, step)? else {
                 return Ok(None);
             };
             progress(&p);

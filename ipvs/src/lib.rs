@@ -86,7 +86,7 @@ pub use check::{
     InvalidValue, MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
 };
 pub use conn::{parse_connections, Connections};
-pub use drain::{DrainOptions, DrainProgress};
+pub use drain::{DrainOptions, DrainProgress, DrainStep};
 pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};

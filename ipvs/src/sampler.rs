@@ -140,13 +140,35 @@ impl Counts {
     }
 }
 
-/// What a series of counters belongs to.
+/// What a series of counters belongs to. Ordered by service, each service before its
+/// destinations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeriesKey {
     /// A service.
     Service(ServiceKey),
     /// A destination (address and port) of a service.
     Destination(ServiceKey, IpAddr, u16),
+}
+
+impl SeriesKey {
+    fn order(&self) -> (ServiceKey, Option<(IpAddr, u16)>) {
+        match *self {
+            SeriesKey::Service(k) => (k, None),
+            SeriesKey::Destination(k, a, p) => (k, Some((a, p))),
+        }
+    }
+}
+
+impl Ord for SeriesKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&other.order())
+    }
+}
+
+impl PartialOrd for SeriesKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// The rates of one service or destination in a [`Sample`].
@@ -187,9 +209,12 @@ impl Sample {
             .and_then(|r| r.rates)
     }
 
-    /// Every series in the sample.
+    /// Every series in the sample, in [`SeriesKey`]'s order (each service, then its
+    /// destinations), whatever the order of the reads.
     pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, &SeriesRates)> {
-        self.rates.iter()
+        let mut all: Vec<(&SeriesKey, &SeriesRates)> = self.rates.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
     }
 }
 
@@ -401,6 +426,31 @@ mod tests {
 
     fn key() -> ServiceKey {
         ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)
+    }
+
+    #[test]
+    fn a_sample_iterates_each_service_then_its_destinations_in_order() {
+        let mut two = state(5, &[("10.1.1.9", 5), ("10.1.1.2", 5), ("10.1.1.5", 5)]);
+        let other = ServiceKey::tcp("10.0.0.0".parse().unwrap(), 80);
+        let mut first = two[0].clone();
+        first.entry.service = Service::new(other);
+        two.push(first);
+        let sample = Sampler::new().sample(Instant::now(), &two);
+        let order: Vec<SeriesKey> = sample.iter().map(|(k, _)| *k).collect();
+        let d = |k: ServiceKey, a: &str| SeriesKey::Destination(k, a.parse().unwrap(), 80);
+        assert_eq!(
+            order,
+            [
+                SeriesKey::Service(other),
+                d(other, "10.1.1.2"),
+                d(other, "10.1.1.5"),
+                d(other, "10.1.1.9"),
+                SeriesKey::Service(key()),
+                d(key(), "10.1.1.2"),
+                d(key(), "10.1.1.5"),
+                d(key(), "10.1.1.9"),
+            ]
+        );
     }
 
     #[test]

@@ -566,7 +566,12 @@ fn drain_first(
             if interrupt::received().is_some() {
                 return Ok(Drained::Interrupted);
             }
-            match ipvs.drain_step(service, *addr, *port, true, force) {
+            match ipvs.drain_step(
+                service,
+                *addr,
+                *port,
+                ipvs::DrainStep::default().with_keep(true).with_force(force),
+            ) {
                 Ok(Some(DrainProgress::Waiting { active, inactive })) => {
                     waiting.push((i, active, inactive))
                 }

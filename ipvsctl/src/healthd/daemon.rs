@@ -540,7 +540,7 @@ impl Daemon {
             match self
                 .session
                 .ipvs()
-                .drain_step(&key.0, key.1, key.2, false, false)
+                .drain_step(&key.0, key.1, key.2, ipvs::DrainStep::default())
             {
                 Ok(Some(DrainProgress::Waiting { .. })) => {}
                 Ok(_) => {

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipvs::{Destination, DrainProgress, Forward, Service, ServiceKey};
+use ipvs::{Destination, DrainProgress, DrainStep, Forward, Service, ServiceKey};
 
 use crate::harness::NetNs;
 use crate::support::*;
@@ -227,13 +227,18 @@ fn drain_without_connections_keep_timeout_and_missing_server() {
     );
     // The library's step reports the same as the command saw.
     assert_eq!(
-        ipvs.drain_step(&key, ip("10.8.1.1"), 53, true, false)
-            .unwrap(),
+        ipvs.drain_step(
+            &key,
+            ip("10.8.1.1"),
+            53,
+            DrainStep::default().with_keep(true)
+        )
+        .unwrap(),
         Some(DrainProgress::Quiesced { left: 0 })
     );
     // Not there: no step to take.
     assert_eq!(
-        ipvs.drain_step(&key, ip("10.8.1.9"), 53, false, false)
+        ipvs.drain_step(&key, ip("10.8.1.9"), 53, DrainStep::default())
             .unwrap(),
         None
     );
@@ -546,7 +551,7 @@ fn drain_step_judges_emptiness_only_on_a_read_made_at_weight_0() {
     });
 
     // Step 1 reads 0 and 0 at weight 1 and sets weight 0: it must not delete on that read.
-    let first = ipvs.drain_step(&key, real.ip(), real.port(), false, false);
+    let first = ipvs.drain_step(&key, real.ip(), real.port(), DrainStep::default());
     assert_eq!(
         first.unwrap(),
         Some(DrainProgress::Waiting {
@@ -560,7 +565,7 @@ fn drain_step_judges_emptiness_only_on_a_read_made_at_weight_0() {
     udp_ping(&client, b"two");
     // Step 2 reads at weight 0: it sees the connection and waits for it.
     assert_eq!(
-        ipvs.drain_step(&key, real.ip(), real.port(), false, false)
+        ipvs.drain_step(&key, real.ip(), real.port(), DrainStep::default())
             .unwrap(),
         Some(DrainProgress::Waiting {
             active: 0,
@@ -570,7 +575,7 @@ fn drain_step_judges_emptiness_only_on_a_read_made_at_weight_0() {
     assert_eq!(dest_weight(&ns, &key, real), Some((0, 0, 1)));
     // Quiet again: a later step removes it.
     let done = wait_for("the drain to end", Duration::from_secs(20), || {
-        ipvs.drain_step(&key, real.ip(), real.port(), false, false)
+        ipvs.drain_step(&key, real.ip(), real.port(), DrainStep::default())
             .unwrap()
             .filter(DrainProgress::is_done)
     });
