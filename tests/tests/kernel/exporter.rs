@@ -144,29 +144,19 @@ fn ids(pid: u32, which: &str) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_it() {
-    require_ipvs();
+/// A namespace with the service 10.`net`.0.100:80 (round robin, masquerading) over two HTTP
+/// servers of this process at 10.`net`.0.11 and .12, port 8080: the namespace and the real
+/// servers.
+fn web_lab(net: u8) -> (NetNs, [SocketAddr; 2]) {
     let ns = NetNs::new();
-    add_dummy(
-        &ns,
-        "lan0",
-        &[
-            "10.8.0.1/24",
-            "10.8.0.11/24",
-            "10.8.0.12/24",
-            "10.8.0.100/24",
-        ],
-    );
-    let reals = [
-        SocketAddr::from((ip("10.8.0.11"), 8080)),
-        SocketAddr::from((ip("10.8.0.12"), 8080)),
-    ];
+    let addr = |host: u8| format!("10.{net}.0.{host}/24");
+    add_dummy(&ns, "lan0", &[&addr(1), &addr(11), &addr(12), &addr(100)]);
+    let reals = [11, 12].map(|h| SocketAddr::from((IpAddr::from([10, net, 0, h]), 8080)));
     for r in reals {
         http_server(&ns, r, BODY);
     }
     let ipvs = open(&ns);
-    let key = ServiceKey::tcp(ip("10.8.0.100"), 80);
+    let key = ServiceKey::tcp(IpAddr::from([10, net, 0, 100]), 80);
     ipvs.add_service(&Service::new(key).with_scheduler("rr"))
         .expect("add_service");
     for r in reals {
@@ -176,6 +166,13 @@ fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_
         )
         .expect("add_destination");
     }
+    (ns, reals)
+}
+
+#[test]
+fn exporter_counts_real_traffic_per_destination_drops_root_and_promtool_accepts_it() {
+    require_ipvs();
+    let (ns, reals) = web_lab(8);
 
     let listen = SocketAddr::from((ip("127.0.0.1"), 9761));
     let mut proc = exporter(
@@ -1013,35 +1010,7 @@ fn prometheus_query(ns: &NetNs, at: SocketAddr, promql: &str) -> Vec<serde_json:
 #[test]
 fn grafana_dashboard_queries_return_series_from_a_prometheus_that_scraped_the_exporter() {
     require_ipvs();
-    let ns = NetNs::new();
-    add_dummy(
-        &ns,
-        "lan0",
-        &[
-            "10.11.0.1/24",
-            "10.11.0.11/24",
-            "10.11.0.12/24",
-            "10.11.0.100/24",
-        ],
-    );
-    let reals = [
-        SocketAddr::from((ip("10.11.0.11"), 8080)),
-        SocketAddr::from((ip("10.11.0.12"), 8080)),
-    ];
-    for r in reals {
-        http_server(&ns, r, BODY);
-    }
-    let ipvs = open(&ns);
-    let key = ServiceKey::tcp(ip("10.11.0.100"), 80);
-    ipvs.add_service(&Service::new(key).with_scheduler("rr"))
-        .expect("add_service");
-    for r in reals {
-        ipvs.add_destination(
-            &key,
-            &Destination::new(r.ip(), r.port()).with_forward(Forward::Masquerade),
-        )
-        .expect("add_destination");
-    }
+    let (ns, _) = web_lab(11);
     let exporter_at = SocketAddr::from((ip("127.0.0.1"), 9761));
     let mut proc = exporter(Some(&ns), &["--listen", "127.0.0.1:9761"]);
     scrape(Some(&ns), exporter_at, None);
