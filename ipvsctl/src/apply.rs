@@ -55,15 +55,7 @@ pub fn command() -> Command {
              says how many undo changes failed).",
         ))
         .disable_version_flag(true)
-        .arg(
-            Arg::new("file")
-                .short('f')
-                .long("file")
-                .value_name("FILE")
-                .num_args(1)
-                .value_hint(clap::ValueHint::FilePath)
-                .help("Read the desired state from FILE (- or none: standard input)"),
-        )
+        .arg(args::file().help("Read the desired state from FILE (- or none: standard input)"))
         .arg(
             Arg::new("prune")
                 .long("prune")

@@ -1,6 +1,6 @@
 //! Arguments that several subcommands share, defined once: the service options (`-t`, `-u`,
 //! `--sctp-service`, `-f`, `-6`), read by ipvsadm's own parser so that a service is the same
-//! value everywhere, and `--netns`.
+//! value everywhere, `--netns`, and `-f`/`--file` of the subcommands that read a rules file.
 
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
 
@@ -116,4 +116,14 @@ pub fn netns() -> Arg {
         .value_name("NAME|PATH")
         .num_args(1)
         .help("Work in another network namespace")
+}
+
+/// `-f`/`--file FILE`: the rules file a subcommand reads.
+pub fn file() -> Arg {
+    Arg::new("file")
+        .short('f')
+        .long("file")
+        .value_name("FILE")
+        .num_args(1)
+        .value_hint(clap::ValueHint::FilePath)
 }

@@ -44,13 +44,8 @@ pub fn command() -> Command {
         )
         .disable_version_flag(true)
         .arg(
-            Arg::new("file")
-                .short('f')
-                .long("file")
-                .value_name("FILE")
-                .num_args(1)
+            args::file()
                 .required(true)
-                .value_hint(clap::ValueHint::FilePath)
                 .help("The rules file (JSON, with checks)"),
         )
         .arg(
