@@ -3,8 +3,9 @@
 //! them. The one home of that text: `ipvsctl apply --dry-run` prints it.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
+use crate::key::AddrPort;
 use crate::{
     ntop, Change, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag,
     ServiceFlags, ServiceKey, TunnelFlags, TunnelType,
@@ -110,18 +111,6 @@ impl fmt::Display for Selector<'_> {
     }
 }
 
-/// `10.0.0.1:80` or `[2001:db8::1]:80`, the address as `inet_ntop` writes it.
-struct AddrPort(IpAddr, u16);
-
-impl fmt::Display for AddrPort {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            IpAddr::V4(a) => write!(f, "{a}:{}", self.1),
-            IpAddr::V6(_) => write!(f, "[{}]:{}", ntop(self.0), self.1),
-        }
-    }
-}
-
 /// `-A`/`-E` with the options `-S` writes: scheduler, persistence (and its
 /// netmask unless full), engine, one-packet, scheduler flags.
 fn service_line(f: &mut fmt::Formatter<'_>, cmd: &str, svc: &Service) -> fmt::Result {
@@ -216,6 +205,7 @@ fn dest_line(
 mod tests {
     use super::*;
     use crate::{DaemonState, SyncDaemon, Timeouts};
+    use std::net::IpAddr;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -39,7 +39,7 @@ impl fmt::Display for ServiceKey {
 }
 
 /// `10.0.0.1:80` or `[2001:db8::1]:80`, the address as `inet_ntop` writes it.
-struct AddrPort(IpAddr, u16);
+pub(crate) struct AddrPort(pub(crate) IpAddr, pub(crate) u16);
 
 impl fmt::Display for AddrPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
