@@ -31,9 +31,7 @@ pub mod frame;
 #[cfg(test)]
 mod fuzz_tests;
 mod message;
-pub mod names;
 pub mod netns;
-pub mod privs;
 mod reply;
 mod service;
 mod socket;

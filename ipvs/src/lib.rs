@@ -88,6 +88,10 @@ pub use check::{
 pub use conn::{parse_connections, Connections};
 pub use drain::{DrainOptions, DrainProgress, DrainStep};
 pub use error::{ipvsadm_message, Error, Operation, Result};
+/// Running code in another network namespace (by name, as `ip netns` keeps them, or by path)
+/// on a thread of its own: what [`Ipvs::in_netns`] does for its socket, for a program's other
+/// sockets too (`ipvsctl healthd --netns` runs its checks there).
+pub use ipvs_sys::netns;
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey, FOLD_PERIOD};

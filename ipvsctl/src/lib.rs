@@ -23,7 +23,7 @@
 //! # Ok::<(), ipvs::Error>(())
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod apply;
 mod args;
@@ -37,8 +37,12 @@ mod healthd;
 mod hostile_tests;
 mod interrupt;
 pub mod output;
+mod privs;
 mod restore;
 mod session;
+// The C library's name look-ups, which no crate offers: FFI, so the one module with `unsafe`.
+#[allow(unsafe_code)]
+mod sys;
 mod top;
 
 use std::io::{self, Write};

@@ -100,27 +100,22 @@ impl Session {
     /// in the namespace `netns` if given. `Err` is the message to print
     /// before exiting with 2.
     pub fn open(netns: Option<&str>) -> Result<Session, String> {
-        if let Some(ns) = netns {
-            let path = ipvs_sys::netns::netns_path(ns);
-            if let Err(e) = std::fs::File::open(&path) {
-                return Err(format!(
-                    "Can't open network namespace {}: {}",
-                    path.display(),
-                    os_text(&e)
-                ));
-            }
-        }
         let opened = match netns {
             Some(ns) => Ipvs::in_netns(ns),
             None => Ipvs::new(),
         };
         let opened = opened.and_then(|ipvs| ipvs.info().map(|info| Session { ipvs, info }));
-        opened.map_err(|e| {
-            format!(
+        opened.map_err(|e| match e {
+            ipvs::Error::Netns { path, source } => format!(
+                "Can't open network namespace {}: {}",
+                path.display(),
+                os_text(&source)
+            ),
+            e => format!(
                 "Can't initialize ipvs: {}\n\
                  Are you sure that IP Virtual Server is built in the kernel or as module?",
                 message(&e)
-            )
+            ),
         })
     }
 

@@ -138,7 +138,7 @@ fn host_to_addr(name: &str) -> Option<Ipv4Addr> {
     if name.is_empty() || name.contains('\0') {
         return None;
     }
-    ipvs_sys::names::host_addrs(name)
+    crate::sys::host_addrs(name)
         .into_iter()
         .find_map(|a| match a {
             IpAddr::V4(v4) => Some(v4),
@@ -152,7 +152,7 @@ fn service_to_port(name: &str, proto: Option<Protocol>) -> Option<u16> {
     if name.contains('\0') {
         return None;
     }
-    ipvs_sys::names::service_port(name, db)
+    crate::sys::service_port(name, db)
 }
 
 /// What `parse_service` read.

@@ -23,6 +23,8 @@ use ipvs_serve::{Bytes, Limits, Routes, Server, SingleFlight};
 
 use metrics::{Format, NsRead, NsState, Snapshot};
 
+use crate::privs;
+
 /// The default address: loopback only, see `--listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9761";
 
@@ -206,9 +208,7 @@ const INDEX: &str = "<html><head><title>IPVS exporter</title></head><body>\
 fn run(args: Args) -> Result<(), String> {
     // Looked up before anything is opened: a wrong --user fails first, with nothing to undo.
     let user = match &args.user {
-        Some(name) => {
-            Some(ipvs_sys::privs::lookup_user(name).map_err(|e| format!("--user {name}: {e}"))?)
-        }
+        Some(name) => Some(privs::lookup_user(name).map_err(|e| format!("--user {name}: {e}"))?),
         None => None,
     };
     let mut handles = Vec::new();
@@ -224,7 +224,7 @@ fn run(args: Args) -> Result<(), String> {
     let server = Server::bind(&args.listen, Limits::default())
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     if let (Some(user), Some(name)) = (&user, &args.user) {
-        ipvs_sys::privs::become_user(user, &[ipvs_sys::privs::CAP_NET_ADMIN])
+        privs::become_user(user, &[caps::Capability::CAP_NET_ADMIN])
             .map_err(|e| format!("--user {name}: {e}"))?;
     }
     let errors = Mutex::new(vec![0; handles.len()]);
@@ -236,7 +236,7 @@ fn run(args: Args) -> Result<(), String> {
     let _ = writeln!(
         io::stderr().lock(),
         "ipvsctl exporter: listening on http://{addr}/metrics (uid {}, at most {} connections)",
-        ipvs_sys::privs::current_uid(),
+        privs::current_uid(),
         server.max_connections()
     );
     server

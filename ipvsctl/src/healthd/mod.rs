@@ -120,8 +120,8 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         None => run(),
         // The whole daemon in the namespace: the kernel's table and the checks' sockets.
         Some(ns) => {
-            let path = ipvs_sys::netns::netns_path(ns);
-            match ipvs_sys::netns::run_in_netns_scoped(&path, run) {
+            let path = ipvs::netns::netns_path(ns);
+            match ipvs::netns::run_in_netns_scoped(&path, run) {
                 Ok(r) => r,
                 Err(e) => {
                     term.error(&format!(

@@ -34,7 +34,7 @@ impl Names for SystemNames {
         self.hosts
             .borrow_mut()
             .entry(addr)
-            .or_insert_with(|| ipvs_sys::names::host_name(addr))
+            .or_insert_with(|| crate::sys::host_name(addr))
             .clone()
     }
 
@@ -42,7 +42,7 @@ impl Names for SystemNames {
         self.services
             .borrow_mut()
             .entry((port, proto.to_string()))
-            .or_insert_with(|| ipvs_sys::names::service_name(port, proto))
+            .or_insert_with(|| crate::sys::service_name(port, proto))
             .clone()
     }
 }

@@ -1,8 +1,10 @@
-//! Host and service names through the C library, as ipvsadm resolves them
-//! (honouring nsswitch), with the reentrant calls: `getnameinfo`, `getaddrinfo`,
-//! `getservbyport_r` and `getservbyname_r`, never the ones that answer in static
-//! storage (`getservbyport`, `gethostbyaddr`), so that threads may look up at once.
-//! The FFI lives here because this is the one crate allowed `unsafe`.
+//! The C library's name look-ups, as ipvsadm resolves names (honouring nsswitch), where no
+//! maintained crate offers them: `getnameinfo` for a host's name, and `getservbyport_r` /
+//! `getservbyname_r` for the services database (tcp, udp and sctp ports).
+//! The reentrant calls only, never those that answer in static storage (`getservbyport`,
+//! `gethostbyaddr`), so that threads may look up at once.
+//!
+//! The one module of ipvsctl allowed `unsafe` (FFI); each block says why it is sound.
 
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
