@@ -5,6 +5,7 @@
 //! Parsing never touches the kernel: every usage error is found first, with
 //! ipvsadm's message and exit code ([`Failure`]).
 
+mod entry;
 pub mod help;
 mod lexer;
 pub mod options;
@@ -14,10 +15,11 @@ mod values;
 
 use ipvs::{Change, ServiceKey, Timeouts};
 
+use entry::{Entry, Globals};
 use lexer::{Lexer, Token};
 use options::{Action, OptSpec};
-use parser::{daemon_state, timeout, Entry, Globals};
 use rules::Cmd;
+use values::{daemon_state, timeout};
 
 /// Parses one invocation: the command line (`args` without the program name)
 /// or one line of `-R` input, already split into words. Each option's

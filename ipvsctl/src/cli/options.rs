@@ -11,12 +11,13 @@ use std::sync::OnceLock;
 
 use ipvs::{Family, Netmask, Protocol, Scheduler, ServiceFlags, TunnelFlags};
 
-use super::parser::{
-    number, parse_watch, timeout, truncate, Entry, Fwd, Globals, DEFAULT_PERSISTENCE, MAX_WEIGHT,
-};
+use super::entry::{Entry, Fwd, Globals};
 use super::rules::Cmd::{self, *};
 use super::rules::{Column, Tun, COLUMN};
-use super::values::{atoi, parse_fwmark, parse_mcast_group, parse_netmask, parse_service};
+use super::values::{
+    atoi, number, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, parse_watch,
+    timeout, truncate, DEFAULT_PERSISTENCE, MAX_WEIGHT,
+};
 use super::{Command as Cli, Failure};
 
 /// Whether an option takes a value, as popt sees it.

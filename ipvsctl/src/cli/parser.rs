@@ -1,39 +1,21 @@
-//! What ipvsadm's `parse_options` fills and the checks of `process_options`:
-//! the options' actions ([`super::options`]) fill an [`Entry`] one by one in
-//! the order given, each failing at once with ipvsadm's message; then the
+//! The checks of ipvsadm's `process_options`: once the options' actions
+//! ([`super::options`]) have filled an [`Entry`] ([`super::entry`]) one by one in
+//! the order given, each failing at once with ipvsadm's message, the
 //! command's rules are checked and [`Entry::finish`] builds the [`Command`].
 //! Nothing here talks to the kernel.
 
-use std::net::IpAddr;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use ipvs::{
-    Change, DaemonState, Destination, Family, Forward, InvalidValue, Netmask, Protocol, Scheduler,
-    Service, ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    Change, Destination, Family, Forward, InvalidValue, Netmask, Protocol, Scheduler, Service,
+    ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, TunnelType,
 };
 
+use super::entry::{Entry, Fwd, Globals};
 use super::options;
-use super::rules::{check_command, check_tunnel, Cmd, Column, Legal, OptSet, Tun, ALL_COMMANDS};
-use super::values::{ipvsadm_message, parse_service, string_to_number};
-use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Unsaid, Watch};
-
-// The ranges are the library's, which checks the same values in JSON and Rust.
-const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
-/// ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
-pub const DEFAULT_PERSISTENCE: u32 = 360;
-pub const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
-
-/// `--json`, `--netns`, `--watch` and `--count`, wherever they appear on the
-/// command line; `columns` are those of the ones given (`--json`'s).
-#[derive(Default)]
-pub struct Globals {
-    pub json: bool,
-    pub netns: Option<String>,
-    pub watch: Option<Duration>,
-    pub count: Option<u64>,
-    pub columns: OptSet,
-}
+use super::rules::{check_command, check_tunnel, Cmd, Legal, Tun, ALL_COMMANDS};
+use super::values::ipvsadm_message;
+use super::{Command, Failure, Invocation, ListRequest, ListWhat, Unsaid, Watch};
 
 impl Globals {
     /// The invocation of `command` with these options.
@@ -63,163 +45,7 @@ impl Globals {
     }
 }
 
-/// `--watch`'s value: seconds, a decimal number above 0 and at most a day.
-pub fn parse_watch(s: &str) -> Option<Duration> {
-    let secs: f64 = s.trim().parse().ok()?;
-    (secs.is_finite() && secs > 0.0 && secs <= 86400.0).then(|| Duration::from_secs_f64(secs))
-}
-
-pub fn daemon_state(s: &str) -> Option<DaemonState> {
-    s.parse().ok()
-}
-
-/// ipvsadm's `parse_timeout` (with `buf` present): `min..=MAX_TIMEOUT`.
-pub fn timeout(s: &str, min: i64) -> Result<u32, String> {
-    string_to_number(s, min, MAX_TIMEOUT)
-        .map(|n| n as u32)
-        .ok_or_else(|| format!("invalid timeout value `{s}' specified"))
-}
-
-/// ipvsadm's `string_to_number` in `min..=max`, or `illegal <what> specified`.
-pub fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
-    string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
-}
-
-/// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them.
-pub fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
-/// The virtual service being described (ipvsadm's `ce.svc`).
-#[derive(Debug, Clone)]
-pub struct Svc {
-    pub family: Option<Family>,
-    pub protocol: Option<Protocol>,
-    pub addr: Option<IpAddr>,
-    pub port: u16,
-    pub fwmark: u32,
-    pub scheduler: String,
-    pub flags: ServiceFlags,
-    pub timeout: u32,
-    pub netmask: Netmask,
-    pub pe: String,
-}
-
-/// The real server being described (ipvsadm's `ce.dest`).
-#[derive(Debug, Clone)]
-pub struct Dest {
-    pub addr: Option<IpAddr>,
-    pub port: u16,
-    pub forward: Fwd,
-    pub weight: u32,
-    /// `-x`; `None` when the invocation does not give it (ipvsadm sends 0).
-    pub upper: Option<u32>,
-    /// `-y`; `None` when the invocation does not give it (ipvsadm sends 0).
-    pub lower: Option<u32>,
-    pub tun: Tun,
-    pub tun_port: u16,
-    pub tun_flags: TunnelFlags,
-}
-
-/// The forwarding method of `-g`, `-i` and `-m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fwd {
-    Route,
-    Tunnel,
-    Masq,
-}
-
-/// Everything one invocation says (ipvsadm's `ipvs_command_entry` plus its
-/// `options` and `format`), filled by the options' actions.
-pub struct Entry {
-    pub cmd: Cmd,
-    pub opts: OptSet,
-    /// Every option column, in ipvsadm's order, for the checks.
-    columns: &'static [&'static Column],
-    pub svc: Svc,
-    pub dest: Dest,
-    pub timeouts: Timeouts,
-    pub daemon_state: DaemonState,
-    pub mcast_ifn: String,
-    pub sync_id: u32,
-    pub sync_maxlen: u16,
-    pub mcast_group: Option<IpAddr>,
-    pub mcast_port: u16,
-    pub mcast_ttl: u8,
-    pub sched_flags_arg: Option<String>,
-    pub list: ListFlags,
-    /// `-c`, `--timeout`, `--daemon`: what a listing shows.
-    pub shows_connections: bool,
-    pub shows_timeouts: bool,
-    pub shows_daemons: bool,
-}
-
 impl Entry {
-    /// The entry of `cmd`, before any option.
-    pub fn new(cmd: Cmd) -> Self {
-        Entry {
-            cmd,
-            opts: OptSet::default(),
-            columns: options::columns(),
-            svc: Svc {
-                family: None,
-                protocol: None,
-                addr: None,
-                port: 0,
-                fwmark: 0,
-                scheduler: String::new(),
-                flags: ServiceFlags::empty(),
-                timeout: 0,
-                netmask: Netmask::full(Family::Inet),
-                pe: String::new(),
-            },
-            dest: Dest {
-                addr: None,
-                port: 0,
-                forward: Fwd::Route,
-                weight: 1,
-                upper: None,
-                lower: None,
-                tun: Tun::Ipip,
-                tun_port: 0,
-                tun_flags: TunnelFlags::empty(),
-            },
-            timeouts: Timeouts::default(),
-            daemon_state: DaemonState::Master,
-            mcast_ifn: String::new(),
-            sync_id: 0,
-            sync_maxlen: 0,
-            mcast_group: None,
-            mcast_port: 0,
-            mcast_ttl: 0,
-            sched_flags_arg: None,
-            list: ListFlags::default(),
-            shows_connections: false,
-            shows_timeouts: false,
-            shows_daemons: false,
-        }
-    }
-
-    /// `-t`, `-u`, `--sctp-service`: the service's address and port.
-    pub fn service_address(&mut self, proto: Protocol, v: &str) -> Result<(), String> {
-        self.svc.protocol = Some(proto);
-        let hp = parse_service(v, Some(proto))
-            .ok_or("illegal virtual server address[:port] specified")?;
-        self.svc.addr = Some(hp.addr);
-        self.svc.family = Some(Family::of(&hp.addr));
-        if hp.addr.is_ipv6() {
-            self.svc.netmask = Netmask::V6(128);
-        }
-        if let Some(p) = hp.port {
-            self.svc.port = p;
-        }
-        Ok(())
-    }
-
     /// The command's rules (`generic_opt_check`) for the options given.
     pub fn check(&self) -> Result<(), String> {
         if rules()
@@ -229,7 +55,7 @@ impl Entry {
         {
             return Ok(());
         }
-        check_command(self.cmd, self.opts, self.columns)
+        check_command(self.cmd, self.opts, options::columns())
     }
 
     /// ipvsadm's `parse_sched_flags`, run after all options (so `-b` may come
@@ -466,7 +292,7 @@ impl Entry {
         if rules.tunnels[self.dest.tun as usize].admits(self.opts) {
             return Ok(());
         }
-        check_tunnel(self.dest.tun, self.opts, self.columns)
+        check_tunnel(self.dest.tun, self.opts, options::columns())
     }
 
     fn list(self) -> Result<Command, String> {

@@ -4,8 +4,47 @@
 //! system's resolver. Each function mirrors one of ipvsadm.c's helpers.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
-use ipvs::{Family, InvalidValue, Protocol, TunnelType};
+use ipvs::{DaemonState, Family, InvalidValue, Protocol, TunnelType};
+
+// The ranges are the library's, which checks the same values in JSON and Rust.
+const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
+/// ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
+pub const DEFAULT_PERSISTENCE: u32 = 360;
+pub const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
+
+/// `--watch`'s value: seconds, a decimal number above 0 and at most a day.
+pub fn parse_watch(s: &str) -> Option<Duration> {
+    let secs: f64 = s.trim().parse().ok()?;
+    (secs.is_finite() && secs > 0.0 && secs <= 86400.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// `--start-daemon`'s and `--stop-daemon`'s value: `master` or `backup`.
+pub fn daemon_state(s: &str) -> Option<DaemonState> {
+    s.parse().ok()
+}
+
+/// ipvsadm's `parse_timeout` (with `buf` present): `min..=MAX_TIMEOUT`.
+pub fn timeout(s: &str, min: i64) -> Result<u32, String> {
+    string_to_number(s, min, MAX_TIMEOUT)
+        .map(|n| n as u32)
+        .ok_or_else(|| format!("invalid timeout value `{s}' specified"))
+}
+
+/// ipvsadm's `string_to_number` in `min..=max`, or `illegal <what> specified`.
+pub fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
+    string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
+}
+
+/// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them.
+pub fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
 
 /// C's `isspace` in the "C" locale.
 fn is_c_space(b: u8) -> bool {
