@@ -11,13 +11,9 @@
 use std::convert::Infallible;
 use std::io::{self, Write};
 
-use ipvs::{DestinationEntry, Info, ServiceEntry, VirtualServer};
+use ipvs::{DestinationEntry, ServiceEntry, VirtualServer};
 
-use super::names::Names;
-use super::save::{dest_rule, service_rule, SaveRoom};
 use super::sort;
-use super::text::{dest_entry, list_head, service_line, service_proto};
-use super::ListOptions;
 
 /// Bytes kept before they are written out: large writes, few system calls.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -136,7 +132,7 @@ pub(crate) fn into_text(out: Chunked<'_>, done: Result<(), StreamError<Infallibl
 }
 
 /// How one text format writes a service and a destination.
-trait Lines {
+pub(crate) trait Lines {
     /// The service's line; the destinations' lines follow.
     fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry);
     /// A destination's line.
@@ -145,7 +141,7 @@ trait Lines {
 
 /// The driver of the text listings: services sorted unless `!sort`, each one's destinations
 /// read, sorted and written after its line.
-fn stream_lines<E>(
+pub(crate) fn stream_lines<E>(
     services: &[&ServiceEntry],
     mut dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
     sort: bool,
@@ -167,79 +163,4 @@ fn stream_lines<E>(
         out.spill().map_err(StreamError::Write)?;
     }
     Ok(())
-}
-
-struct Listing<'a> {
-    opts: &'a ListOptions,
-    names: &'a dyn Names,
-    proto: Option<&'static str>,
-}
-
-impl Lines for Listing<'_> {
-    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry) {
-        service_line(out, entry, self.opts, self.names);
-        self.proto = service_proto(&entry.service.key);
-    }
-    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry) {
-        dest_entry(out, dest, self.proto, self.opts, self.names);
-    }
-}
-
-/// `-L`/`-l` streamed: the version header, the column titles, then each service of `services`
-/// with the destinations `dests` reads for it (given its position in `services` and an empty
-/// list), sorted unless `!opts.sort`. Names through `names` unless `opts.numeric`.
-pub fn stream_list_text<E>(
-    info: &Info,
-    services: &[&ServiceEntry],
-    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
-    opts: &ListOptions,
-    names: &dyn Names,
-    out: &mut Chunked<'_>,
-) -> Result<(), StreamError<E>> {
-    list_head(out.buf(), info, opts.mode);
-    let mut lines = Listing {
-        opts,
-        names,
-        proto: None,
-    };
-    stream_lines(services, dests, opts.sort, &mut lines, out)
-}
-
-struct Rules<'a> {
-    numeric: bool,
-    names: &'a dyn Names,
-    room: SaveRoom,
-}
-
-impl Lines for Rules<'_> {
-    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry) {
-        service_rule(
-            out,
-            &mut self.room,
-            &entry.service,
-            self.numeric,
-            self.names,
-        );
-    }
-    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry) {
-        dest_rule(out, &self.room, &dest.destination, self.numeric, self.names);
-    }
-}
-
-/// `-S [-n]` streamed: the rules of each service of `services` (see [`super::save_text`]), with
-/// the destinations `dests` reads for it.
-pub fn stream_save_text<E>(
-    services: &[&ServiceEntry],
-    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
-    numeric: bool,
-    sort: bool,
-    names: &dyn Names,
-    out: &mut Chunked<'_>,
-) -> Result<(), StreamError<E>> {
-    let mut lines = Rules {
-        numeric,
-        names,
-        room: SaveRoom::default(),
-    };
-    stream_lines(services, dests, sort, &mut lines, out)
 }

@@ -59,7 +59,7 @@ pub use json::{
 pub use json::{stream_connections_json, stream_list_json, stream_save_json};
 #[allow(unused_imports)]
 pub use json_in::parse_save_json;
-pub use listing::{stream_list_text, stream_save_text, Chunked, StreamError};
+pub use listing::{Chunked, StreamError};
 
 pub(crate) use common::{addrport, ntop};
 // `top` names the forwarding methods as the listing does.
@@ -67,11 +67,12 @@ pub(crate) use common::fwd_name;
 #[allow(unused_imports)]
 pub use names::{Names, NumericOnly, SystemNames};
 #[allow(unused_imports)]
-pub use save::{save_text, save_text_with};
+pub use save::{save_text, save_text_with, stream_save_text};
 #[allow(unused_imports)]
 pub use text::{
     connection_row, connections_text, connections_text_with, connections_title, daemon_text,
-    list_service_text, list_service_text_with, list_text, list_text_with, timeout_text,
+    list_service_text, list_service_text_with, list_text, list_text_with, stream_list_text,
+    timeout_text,
 };
 
 /// Which columns a listing shows: one of ipvsadm's list formats.

@@ -2,14 +2,17 @@
 
 use std::fmt::Write as _;
 
-use ipvs::{Family, Forward, Protocol, ServiceFlags, ServiceKey, TunnelType, VirtualServer};
+use ipvs::{
+    DestinationEntry, Family, Forward, Protocol, ServiceEntry, ServiceFlags, ServiceKey,
+    TunnelType, VirtualServer,
+};
 
 use super::bytes::{push_i64, push_str, push_u64};
 use super::common::{
     fwd_switch, partial_netmask, pe_name, proto_db_name, push_addrport, sched_flags, Checksum,
     SCHED_BITS,
 };
-use super::listing::{held, held_dests, into_text, stream_save_text, Chunked};
+use super::listing::{held, held_dests, into_text, stream_lines, Chunked, Lines, StreamError};
 use super::names::{Names, SystemNames};
 
 /// `-S [-n]`: one `-A` line per service followed by one `-a` line per
@@ -32,6 +35,45 @@ pub fn save_text_with(
     let mut out = Chunked::keep();
     let done = stream_save_text(&entries, dests, numeric, sort, names, &mut out);
     into_text(out, done)
+}
+
+struct Rules<'a> {
+    numeric: bool,
+    names: &'a dyn Names,
+    room: SaveRoom,
+}
+
+impl Lines for Rules<'_> {
+    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry) {
+        service_rule(
+            out,
+            &mut self.room,
+            &entry.service,
+            self.numeric,
+            self.names,
+        );
+    }
+    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry) {
+        dest_rule(out, &self.room, &dest.destination, self.numeric, self.names);
+    }
+}
+
+/// `-S [-n]` streamed: the rules of each service of `services` (see [`super::save_text`]), with
+/// the destinations `dests` reads for it.
+pub fn stream_save_text<E>(
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    numeric: bool,
+    sort: bool,
+    names: &dyn Names,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    let mut lines = Rules {
+        numeric,
+        names,
+        room: SaveRoom::default(),
+    };
+    stream_lines(services, dests, sort, &mut lines, out)
 }
 
 /// The service part of a rule (`-t addr:port`, `-f 7 -6`, ...) appended to `out`.

@@ -13,7 +13,7 @@ use super::common::{
     addrport, fwd_name, largenum, pad, partial_netmask, pe_name, proto_db_name, protocol_name,
     push_addrport, sched_flags, tun_info, SCHED_BITS,
 };
-use super::listing::{held, held_dests, into_text, stream_list_text, Chunked};
+use super::listing::{held, held_dests, into_text, stream_lines, Chunked, Lines, StreamError};
 use super::names::{Names, SystemNames};
 use super::sort;
 use super::{ListMode, ListOptions};
@@ -36,6 +36,42 @@ pub fn list_text_with(
     let mut out = Chunked::keep();
     let done = stream_list_text(info, &entries, dests, opts, names, &mut out);
     into_text(out, done)
+}
+
+struct Listing<'a> {
+    opts: &'a ListOptions,
+    names: &'a dyn Names,
+    proto: Option<&'static str>,
+}
+
+impl Lines for Listing<'_> {
+    fn service(&mut self, out: &mut Vec<u8>, entry: &ServiceEntry) {
+        service_line(out, entry, self.opts, self.names);
+        self.proto = service_proto(&entry.service.key);
+    }
+    fn destination(&mut self, out: &mut Vec<u8>, dest: &DestinationEntry) {
+        dest_entry(out, dest, self.proto, self.opts, self.names);
+    }
+}
+
+/// `-L`/`-l` streamed: the version header, the column titles, then each service of `services`
+/// with the destinations `dests` reads for it (given its position in `services` and an empty
+/// list), sorted unless `!opts.sort`. Names through `names` unless `opts.numeric`.
+pub fn stream_list_text<E>(
+    info: &Info,
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    opts: &ListOptions,
+    names: &dyn Names,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    list_head(out.buf(), info, opts.mode);
+    let mut lines = Listing {
+        opts,
+        names,
+        proto: None,
+    };
+    stream_lines(services, dests, opts.sort, &mut lines, out)
 }
 
 /// ipvsadm's version header: `IP Virtual Server version 1.2.1 (size=4096)`, with its newline.
