@@ -2,9 +2,9 @@
 //! moment; reloads, the maintenance directory, drains of `on_down: "remove"`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use ipvs::{Change, Destination, DrainProgress, PlanOptions, ServiceKey, State};
@@ -12,8 +12,35 @@ use ipvs_health::{Event, Scheduler, State as Health, Target};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::config::{self, server_name, Config, OnDown};
-use super::{epoch, runtime, say, Options};
 use crate::session::{message, Session};
+
+/// What `ipvsctl healthd` was asked (its `main` reads them).
+pub struct Options {
+    pub file: PathBuf,
+    pub json: bool,
+    pub maintenance: Option<PathBuf>,
+}
+
+/// A tokio runtime on this thread alone: the checks are I/O, and the kernel calls short.
+pub(super) fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// Seconds since the Unix epoch, as `--watch --json` writes its `timestamp`.
+pub(super) fn epoch(at: SystemTime) -> f64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
+}
+
+/// Writes a line to stdout and flushes it (a log read as it comes); a closed stdout is ignored:
+/// the daemon's work matters more than its log.
+pub(super) fn say(line: &str) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
 
 /// A real server: its service, address and port.
 type Key = (ServiceKey, IpAddr, u16);

@@ -13,12 +13,13 @@
 mod config;
 mod daemon;
 
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use clap::{Arg, ArgAction, Command};
 use ipvs_health::{Outcome, Target};
+
+use daemon::{runtime, say, Options};
 
 use crate::args;
 use crate::session::{subcommand_matches, Term};
@@ -71,13 +72,6 @@ pub fn command() -> Command {
                 .help("A file named ADDR:PORT in DIR forces that real server down"),
         )
         .arg(args::netns().help("Work and check from another network namespace"))
-}
-
-/// What `main` was asked.
-pub struct Options {
-    pub file: PathBuf,
-    pub json: bool,
-    pub maintenance: Option<PathBuf>,
 }
 
 /// Runs `ipvsctl healthd ARGS` and returns the exit code.
@@ -133,27 +127,6 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             }
         }
     }
-}
-
-/// A tokio runtime on this thread alone: the checks are I/O, and the kernel calls short.
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-}
-
-/// Seconds since the Unix epoch, as `--watch --json` writes its `timestamp`.
-fn epoch(at: SystemTime) -> f64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
-}
-
-/// Writes a line to stdout and flushes it (a log read as it comes); a closed stdout is ignored:
-/// the daemon's work matters more than its log.
-fn say(line: &str) {
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
 }
 
 /// `--once`: every check of the file once, all at the same time; 0 when all pass.

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ipvs::{SeriesKey, ServiceKey};
 
-use super::model::{Column, Row, ServiceRow, Snapshot};
+use super::model::{count, Column, Row, ServiceRow, Snapshot};
 
 /// What the loop does after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +158,7 @@ impl App {
         let services = self.matching();
         let mut total = Row {
             key: SeriesKey::Service(ServiceKey::fwmark(0, ipvs::Family::Inet)),
-            name: format!("Total ({})", super::view::count(services.len(), "service")),
+            name: format!("Total ({})", count(services.len(), "service")),
             forward: None,
             weight: None,
             active: 0,

@@ -278,6 +278,15 @@ pub fn sparkline(history: &[f64], width: usize) -> String {
         .collect()
 }
 
+/// `1 service`, `3 services`.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

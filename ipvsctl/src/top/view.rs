@@ -12,7 +12,7 @@ use ratatui::widgets::{
 use ratatui::Frame;
 
 use super::app::{App, Line, HELP};
-use super::model::{compact, sparkline, Column, Row};
+use super::model::{compact, count, sparkline, Column, Row};
 
 /// From this width on, the table has a history column.
 pub const WIDE: u16 = 100;
@@ -297,15 +297,6 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
             .style(styles.title),
         area,
     );
-}
-
-/// `1 service`, `3 services`.
-pub fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 fn draw_history(frame: &mut Frame<'_>, app: &App, styles: &Styles, row: &Row, area: Rect) {
