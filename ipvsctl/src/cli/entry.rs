@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use ipvs::{DaemonState, Family, Netmask, Protocol, ServiceFlags, Timeouts, TunnelFlags};
 
+use super::command::ListFlags;
 use super::rules::{Cmd, OptSet, Tun};
 use super::values::parse_service;
-use super::ListFlags;
 
 /// `--json`, `--netns`, `--watch` and `--count`, wherever they appear on the
 /// command line; `columns` are those of the ones given (`--json`'s).

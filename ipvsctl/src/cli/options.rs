@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use ipvs::{Family, Netmask, Protocol, Scheduler, ServiceFlags, TunnelFlags};
 
+use super::command::{Command as Cli, Failure};
 use super::entry::{Entry, Fwd, Globals};
 use super::rules::Cmd::{self, *};
 use super::rules::{Column, Tun, COLUMN};
@@ -18,7 +19,6 @@ use super::values::{
     atoi, number, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, parse_watch,
     timeout, truncate, DEFAULT_PERSISTENCE, MAX_WEIGHT,
 };
-use super::{Command as Cli, Failure};
 
 /// Whether an option takes a value, as popt sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,11 +11,11 @@ use ipvs::{
     ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, TunnelType,
 };
 
+use super::command::{Command, Failure, Invocation, ListRequest, ListWhat, Unsaid, Watch};
 use super::entry::{Entry, Fwd, Globals};
 use super::options;
 use super::rules::{check_command, check_tunnel, Cmd, Legal, Tun, ALL_COMMANDS};
 use super::values::ipvsadm_message;
-use super::{Command, Failure, Invocation, ListRequest, ListWhat, Unsaid, Watch};
 
 impl Globals {
     /// The invocation of `command` with these options.

@@ -24,8 +24,8 @@ use ipvs::{
 };
 
 use super::listing::{held, held_dests, into_text, Chunked, StreamError};
+use super::options::ListOptions;
 use super::sort;
-use super::ListOptions;
 
 /// The whole-table listing.
 #[derive(Serialize)]

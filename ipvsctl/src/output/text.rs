@@ -15,8 +15,8 @@ use super::common::{
 };
 use super::listing::{held, held_dests, into_text, stream_lines, Chunked, Lines, StreamError};
 use super::names::{Names, SystemNames};
+use super::options::{ListMode, ListOptions};
 use super::sort;
-use super::{ListMode, ListOptions};
 
 /// `-L`/`-l`: the version header, the column titles, then every service with
 /// its destinations (sorted as ipvsadm sorts unless `!opts.sort`). Names are
