@@ -4,6 +4,11 @@
 //!
 //!     cargo run --release -p ipvsctl --example format_cost [-- WHAT [SERVICES DESTS]]
 //!     valgrind --tool=callgrind target/release/examples/format_cost ln
+//!     valgrind --tool=callgrind --toggle-collect='ipvsctl::output::json::list_json*' \
+//!         target/release/examples/format_cost json 5000 5
+//!
+//! The second form counts the instructions of the JSON formatting alone (json.rs's `Pretty`
+//! gives its figures).
 //!
 //! WHAT is one of `ln`, `stats`, `save`, `json`, `save-json`, `all` (the default). Prints the
 //! bytes each made, so that a run can be checked against another.

@@ -119,6 +119,14 @@ where
 /// serde_json's `PrettyFormatter` (2 spaces, the same bytes), writing each line break and its
 /// indentation at once (serde_json's writes two bytes per level), and flushing the writer (a
 /// [`Chunked`]: writing out what it keeps once past its chunk) after each element of an array.
+///
+/// Why not a wrapper that calls `PrettyFormatter` and adds the flush: measured with
+/// `examples/format_cost.rs` (5,000 services of 5 destinations, callgrind's instruction count
+/// of `list_json`/`save_json`), the wrapper costs 36% more instructions for `-L --json` (389.4M
+/// against 285.6M for the same 19,049,374 bytes) and 24% more for `-S --json` (199.1M against
+/// 160.8M); on 20,000 services the wall time is 10-12% more (173 against 157 ms, 76 against
+/// 68 ms, medians of five), for byte-identical output; `pretty_tests` below holds the bytes to
+/// serde_json's.
 #[derive(Default)]
 struct Pretty {
     depth: usize,
