@@ -7,7 +7,7 @@
 //!     valgrind --tool=callgrind --toggle-collect='ipvsctl::output::json::list_json*' \
 //!         target/release/examples/format_cost json 5000 5
 //!
-//! The second form counts the instructions of the JSON formatting alone (json.rs's `Pretty`
+//! The last counts the instructions of the JSON formatting alone (json.rs's `Pretty`
 //! gives its figures).
 //!
 //! WHAT is one of `ln`, `stats`, `save`, `json`, `save-json`, `all` (the default). Prints the
