@@ -60,6 +60,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod addr;
 mod apply;
 mod check;
 mod conn;
@@ -69,6 +70,7 @@ mod ipvsadm;
 mod key;
 mod plan;
 pub mod sampler;
+mod schema;
 mod state;
 mod types;
 mod wire;
@@ -91,7 +93,8 @@ pub use error::{ipvsadm_message, Error, Operation, Result};
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};
 pub use sampler::{Rates, Sample, Sampler, SeriesKey, FOLD_PERIOD};
-pub use state::{ntop, Problem, Reason, ServiceState, State, StateError, StateInput};
+pub use schema::StateInput;
+pub use state::{Problem, Reason, ServiceState, State, StateError};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::state::{dest_out, service_key_out, service_out_alone};
+use crate::schema::{dest_out, service_key_out, service_out_alone};
 use crate::{Change, Destination, Service, ServiceFlags, ServiceKey, State, StateError, Timeouts};
 
 /// How [`plan`] treats what the desired state does not name.
@@ -359,14 +359,15 @@ impl Serialize for Change {
 #[derive(Serialize)]
 struct AddrPort {
     family: crate::Family,
-    address: String,
+    #[serde(serialize_with = "crate::addr::ser_ntop")]
+    address: IpAddr,
     port: u16,
 }
 
 fn addr_out(addr: IpAddr, port: u16) -> AddrPort {
     AddrPort {
         family: crate::Family::of(&addr),
-        address: crate::ntop(addr),
+        address: addr,
         port,
     }
 }

@@ -712,6 +712,10 @@ impl Service {
         self.scheduler = s.into();
         self
     }
+    /// ipvsadm's persistence timeout for `-p` without a value, and the JSON schema's for a
+    /// `persistent` service without `timeout`, in seconds.
+    pub const DEFAULT_PERSISTENCE: u32 = 360;
+
     /// Makes the service persistent for `timeout` seconds.
     pub fn with_persistence(mut self, timeout: u32) -> Self {
         self.flags |= ServiceFlags::PERSISTENT;
@@ -1179,7 +1183,7 @@ pub struct SyncDaemon {
     #[serde(default)]
     pub sync_maxlen: Option<u16>,
     /// Multicast group (kernel 4.3+).
-    #[serde(default, serialize_with = "crate::state::ser_ntop_opt")]
+    #[serde(default, serialize_with = "crate::addr::ser_ntop_opt")]
     pub mcast_group: Option<IpAddr>,
     /// Multicast UDP port (kernel 4.3+).
     #[serde(default)]
@@ -1255,27 +1259,32 @@ impl Info {
     }
 }
 
+/// A string in lowercase (the kernel writes protocol names in capitals).
+fn ser_lowercase<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_ascii_lowercase())
+}
+
 /// One connection from `/proc/net/ip_vs_conn`. Its serde form is the
 /// connection object of `docs/json.md` (the protocol written in lowercase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {
     /// Protocol, e.g. `TCP`.
-    #[serde(serialize_with = "crate::state::ser_lowercase")]
+    #[serde(serialize_with = "ser_lowercase")]
     pub protocol: String,
     /// Client address.
-    #[serde(rename = "client_address", serialize_with = "crate::state::ser_ntop")]
+    #[serde(rename = "client_address", serialize_with = "crate::addr::ser_ntop")]
     pub client_addr: IpAddr,
     /// Client port.
     pub client_port: u16,
     /// Virtual address.
-    #[serde(rename = "virtual_address", serialize_with = "crate::state::ser_ntop")]
+    #[serde(rename = "virtual_address", serialize_with = "crate::addr::ser_ntop")]
     pub virtual_addr: IpAddr,
     /// Virtual port.
     pub virtual_port: u16,
     /// Real-server address.
     #[serde(
         rename = "destination_address",
-        serialize_with = "crate::state::ser_ntop"
+        serialize_with = "crate::addr::ser_ntop"
     )]
     pub dest_addr: IpAddr,
     /// Real-server port.

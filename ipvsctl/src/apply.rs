@@ -582,7 +582,7 @@ fn drain_first(
                 let (_, addr, port) = doomed[i];
                 let name = match addr {
                     std::net::IpAddr::V4(a) => format!("{a}:{port}"),
-                    std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+                    std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
                 };
                 term.print(&format!(
                     "drain: {name}: weight 0, {active} active and {inactive} inactive connections left\n"

@@ -108,7 +108,7 @@ impl fmt::Display for Part {
             |addr: IpAddr, port: u16| output::addrport(&NumericOnly, addr, port, None, true);
         match self {
             Part::Endpoint(a, p) => f.write_str(&endpoint(*a, *p)),
-            Part::Addr(a) => f.write_str(&output::ntop(*a)),
+            Part::Addr(a) => f.write_str(ipvs::addr::Ntop::new(*a).as_str()),
             Part::Service(proto, a, p) => write!(f, "{proto} {}", endpoint(*a, *p)),
             Part::Fwmark(m) => write!(f, "FWM {m}"),
             Part::Text(t) => f.write_str(t),

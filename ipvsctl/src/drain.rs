@@ -108,7 +108,7 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     };
     let name = match addr {
         std::net::IpAddr::V4(a) => format!("{a}:{port}"),
-        std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+        std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
     };
     let tty = io::stdout().is_terminal();
     let mut last: Option<DrainProgress> = None;

@@ -135,7 +135,7 @@ impl History {
 fn addr_port(addr: IpAddr, port: u16) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+        IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
     }
 }
 
