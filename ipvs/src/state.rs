@@ -12,9 +12,7 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::{
-    Destination, Forward, InvalidValue, Service, ServiceFlags, ServiceKey, Timeouts, VirtualServer,
-};
+use crate::{Destination, Forward, InvalidValue, Service, ServiceKey, Timeouts, VirtualServer};
 
 /// A whole IPVS table: services with their destinations, optionally timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -230,19 +228,14 @@ pub(crate) fn check_timeouts(t: &Timeouts, out: &mut Vec<Problem>) {
 
 impl State {
     /// The configuration part of what [`crate::Ipvs::state`] read, in the given
-    /// order (no statistics, no connection counts, no kernel-internal `HASHED`
-    /// bit).
+    /// order (no statistics, no connection counts).
     pub fn from_servers<'a>(servers: impl IntoIterator<Item = &'a VirtualServer>) -> Self {
         State {
             services: servers
                 .into_iter()
-                .map(|vs| {
-                    let mut service = vs.entry.service.clone();
-                    service.flags.remove(ServiceFlags::HASHED);
-                    ServiceState {
-                        service,
-                        destinations: vs.destinations.iter().map(|d| d.destination).collect(),
-                    }
+                .map(|vs| ServiceState {
+                    service: vs.entry.service.clone(),
+                    destinations: vs.destinations.iter().map(|d| d.destination).collect(),
                 })
                 .collect(),
             timeouts: None,
@@ -251,8 +244,7 @@ impl State {
 
     /// The one normalisation, which reading the JSON form makes too: a
     /// direct-routing or tunnel destination of an address service gets the
-    /// service's port (as `ipvsadm -a -g` and `-i` do), and the kernel-internal
-    /// `HASHED` flag goes. A normalised state that passes [`State::validate`]
+    /// service's port (as `ipvsadm -a -g` and `-i` do). A normalised state that passes [`State::validate`]
     /// serializes and reads back equal.
     ///
     /// ```
@@ -272,7 +264,6 @@ impl State {
     /// ```
     pub fn normalize(&mut self) {
         for s in &mut self.services {
-            s.service.flags.remove(ServiceFlags::HASHED);
             let key = s.service.key;
             for d in &mut s.destinations {
                 if let Some(port) = forced_port(&key, &d.forward) {
@@ -359,7 +350,7 @@ pub(crate) fn join_path(path: &str, field: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::{Family, Netmask, Scheduler, TunnelFlags, TunnelType};
+    use crate::{Family, Netmask, Scheduler, ServiceFlags, TunnelFlags, TunnelType};
     use std::net::Ipv4Addr;
 
     pub(crate) fn ip(s: &str) -> IpAddr {

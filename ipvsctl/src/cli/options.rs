@@ -11,9 +11,7 @@ use std::sync::OnceLock;
 
 use ipvs::{Family, Netmask, Protocol, Scheduler, ServiceFlags, TunnelFlags};
 
-use super::parser::{
-    number, parse_watch, timeout, truncate, Entry, Fwd, Globals, DEFAULT_PERSISTENCE, MAX_WEIGHT,
-};
+use super::parser::{number, parse_watch, timeout, truncate, Entry, Fwd, Globals, MAX_WEIGHT};
 use super::rules::Cmd::{self, *};
 use super::rules::{Column, Tun, COLUMN};
 use super::values::{atoi, parse_fwmark, parse_mcast_group, parse_netmask, parse_service};
@@ -372,7 +370,8 @@ pub static OPTIONS: &[OptSpec] = &[
         action: Action::SetMaybe(|e, v| {
             e.svc.flags |= ServiceFlags::PERSISTENT;
             e.svc.timeout = match v {
-                None => DEFAULT_PERSISTENCE,
+                // ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
+                None => ipvs::Service::DEFAULT_PERSISTENCE,
                 Some(t) => timeout(t, 1)?,
             };
             Ok(())

@@ -20,8 +20,6 @@ use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Unsa
 
 // The ranges are the library's, which checks the same values in JSON and Rust.
 const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
-/// ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
-pub const DEFAULT_PERSISTENCE: u32 = 360;
 pub const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
 
 /// `--json`, `--netns`, `--watch` and `--count`, wherever they appear on the

@@ -54,7 +54,7 @@ fn table(state: &State) -> Table {
                 .iter()
                 .map(|d| ((d.addr, d.port), *d))
                 .collect();
-            (s.service.key, (as_configured(&s.service), d))
+            (s.service.key, (s.service.clone(), d))
         })
         .collect()
 }

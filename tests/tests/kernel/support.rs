@@ -6,9 +6,7 @@
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use ipvs::{
-    DestinationEntry, Ipvs, Service, ServiceEntry, ServiceFlags, Stats, SyncDaemon, VirtualServer,
-};
+use ipvs::{DestinationEntry, Ipvs, Service, ServiceEntry, Stats, SyncDaemon, VirtualServer};
 use ipvsctl::output::{ListMode, ListOptions};
 
 use crate::harness::NetNs;
@@ -16,14 +14,6 @@ use crate::harness::NetNs;
 /// The library's handle on the namespace, opened by name as `ip netns` names it.
 pub fn open(ns: &NetNs) -> Ipvs {
     Ipvs::in_netns(ns.name()).unwrap_or_else(|e| panic!("Ipvs::in_netns({}): {e}", ns.name()))
-}
-
-/// A service's configuration as it was given: without `HASHED`, which the kernel adds to
-/// every service it reports.
-pub fn as_configured(s: &Service) -> Service {
-    let mut s = s.clone();
-    s.flags.remove(ServiceFlags::HASHED);
-    s
 }
 
 /// `addr:port`, IPv6 addresses in brackets, as ipvsadm prints them with `-n`.
