@@ -868,7 +868,7 @@ mod tests {
         let text = serde_json::to_string(&d).unwrap();
         assert!(text.contains(r#""mcast_group":"224.0.0.81""#), "{text}");
         assert_eq!(serde_json::from_str::<crate::SyncDaemon>(&text).unwrap(), d);
-        let c = crate::Connection {
+        let c = crate::conn::Connection {
             protocol: "TCP".into(),
             client_addr: ip("10.0.0.1"),
             client_port: 36410,

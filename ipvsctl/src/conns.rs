@@ -17,7 +17,8 @@ use clap::{Arg, ArgAction, Command};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use ipvs::{Connection, ServiceKey};
+use ipvs::conn::Connection;
+use ipvs::ServiceKey;
 
 use crate::args;
 use crate::output::{self, Chunked, NumericOnly, StreamError};
@@ -613,7 +614,7 @@ mod tests {
     use super::*;
 
     fn conn(line: &str) -> Connection {
-        ipvs::parse_connections(line).unwrap().remove(0)
+        ipvs::conn::parse_connections(line).unwrap().remove(0)
     }
 
     #[test]

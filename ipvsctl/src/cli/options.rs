@@ -349,7 +349,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.svc.scheduler = truncate(v, ipvs::MAX_NAME);
+            e.svc.scheduler = truncate(v, ipvs::limits::MAX_NAME);
             Ok(())
         }),
         ..OPTION
@@ -571,7 +571,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.mcast_ifn = truncate(v, ipvs::MAX_IFNAME);
+            e.mcast_ifn = truncate(v, ipvs::limits::MAX_IFNAME);
             Ok(())
         }),
         ..OPTION
@@ -589,7 +589,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.sync_id = number(v, 0, ipvs::MAX_SYNC_ID.into(), "syncid")? as u32;
+            e.sync_id = number(v, 0, ipvs::limits::MAX_SYNC_ID.into(), "syncid")? as u32;
             Ok(())
         }),
         ..OPTION
@@ -778,7 +778,7 @@ pub static OPTIONS: &[OptSpec] = &[
             // ipvsadm keeps 16 bytes, the kernel compares at most 15 (its
             // IP_VS_PENAME_MAXLEN buffer); no engine has a longer name, so
             // either way the kernel finds none, and 15 pass the library's check.
-            e.svc.pe = truncate(v, ipvs::MAX_NAME);
+            e.svc.pe = truncate(v, ipvs::limits::MAX_NAME);
             Ok(())
         }),
         ..OPTION
@@ -876,7 +876,8 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.sync_maxlen = number(v, 1, ipvs::MAX_SYNC_MAXLEN.into(), "sync-maxlen")? as u16;
+            e.sync_maxlen =
+                number(v, 1, ipvs::limits::MAX_SYNC_MAXLEN.into(), "sync-maxlen")? as u16;
             Ok(())
         }),
         ..OPTION

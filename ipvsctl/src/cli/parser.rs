@@ -19,8 +19,8 @@ use super::values::{ipvsadm_message, parse_service, string_to_number};
 use super::{Command, Failure, Invocation, ListFlags, ListRequest, ListWhat, Unsaid, Watch};
 
 // The ranges are the library's, which checks the same values in JSON and Rust.
-const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
-pub const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
+const MAX_TIMEOUT: i64 = ipvs::limits::MAX_TIMEOUT as i64;
+pub const MAX_WEIGHT: i64 = ipvs::limits::MAX_WEIGHT as i64;
 
 /// `--json`, `--netns`, `--watch` and `--count`, wherever they appear on the
 /// command line; `columns` are those of the ones given (`--json`'s).

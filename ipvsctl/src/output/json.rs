@@ -18,9 +18,11 @@ use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use serde_json::ser::Formatter;
 
+use ipvs::conn::Connection;
+use ipvs::sampler::{Rates, Sample};
 use ipvs::{
-    Connection, DestinationEntry, Family, Info, Rates, Sample, Service, ServiceEntry, ServiceKey,
-    ServiceState, SyncDaemon, Timeouts, VirtualServer,
+    DestinationEntry, Family, Info, Service, ServiceEntry, ServiceKey, ServiceState, SyncDaemon,
+    Timeouts, VirtualServer,
 };
 
 use super::listing::{held, held_dests, into_text, Chunked, StreamError};

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use ipvs::{Connection, DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
+use ipvs::conn::Connection;
+use ipvs::{DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
 use ipvs::{ServiceEntry, ServiceFlags, VirtualServer};
 
 use super::bytes::{

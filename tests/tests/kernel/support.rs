@@ -257,7 +257,7 @@ pub fn udp_send(ns: &NetNs, to: SocketAddr, payload: &[u8]) {
 
 /// Asserts that `ipvsadm -L -n -c` lists the connections the library reads (protocol, state,
 /// client, virtual and real-server addresses; the expiry times are read a moment apart).
-pub fn assert_connections_agree(ns: &NetNs, ipvs: &Ipvs) -> Vec<ipvs::Connection> {
+pub fn assert_connections_agree(ns: &NetNs, ipvs: &Ipvs) -> Vec<ipvs::conn::Connection> {
     let conns = ipvs
         .connections()
         .expect("connections")

@@ -13,10 +13,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use ipvs::conn::Connection;
 use ipvs::{
-    Connection, DaemonState, Destination, DestinationEntry, Family, Forward, Info, Netmask,
-    Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts,
-    TunnelFlags, TunnelType, VirtualServer,
+    DaemonState, Destination, DestinationEntry, Family, Forward, Info, Netmask, Scheduler, Service,
+    ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    VirtualServer,
 };
 use ipvs_sys::frame::{self, Body};
 use ipvs_sys::IpvsMessage;
