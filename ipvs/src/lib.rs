@@ -843,8 +843,9 @@ fn service_of(payload: &[u8]) -> std::result::Result<Option<ServiceEntry>, ipvs_
         .map_err(ipvs_sys::DecodeError::from)
 }
 
-/// The wire form of changes, and decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
-/// golden fixtures of `ipvs-sys`) through the same conversions [`Ipvs`] uses. The message types
+/// The wire form of changes, and decoding of captured kernel messages, for tests that replay
+/// real netlink bytes (such as the golden fixtures of `ipvs-sys`) through the same conversions
+/// [`Ipvs`] uses; and the handle's socket, for tests that make it overflow. The message types
 /// belong to the `ipvs-sys` wire layer and are not part of this crate's stable interface.
 #[doc(hidden)]
 pub mod replay {
