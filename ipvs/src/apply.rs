@@ -29,8 +29,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::{
-    plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, Result, ServiceKey, State,
-    StateError,
+    plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, ReadOptions, Result, ServiceKey,
+    State, StateError,
 };
 
 /// Changes per netlink batch.
@@ -48,7 +48,7 @@ pub enum ApplyError {
     /// (`undo_failed` lists any undo the kernel refused too, in which case the table is not as
     /// it was).
     Refused(Box<Refusal>),
-    /// [`Ipvs::apply_plan_until`] was told to stop between two batches: the
+    /// [`Ipvs::apply_plan`] was told to stop between two batches: the
     /// `undone` changes made were undone (`undo_failed` as in [`Refusal`]).
     Interrupted {
         /// How many changes had been made (and were undone).
@@ -319,30 +319,20 @@ impl<'a> Seen<'a> {
 }
 
 impl Ipvs {
-    /// The configuration of the whole table in one read (one service dump and
-    /// one destination dump per service), in kernel order, without the
-    /// kernel's `HASHED` bit; with the timeouts when `timeouts` is set.
-    pub fn read_state(&self, timeouts: bool) -> Result<State> {
-        self.read(timeouts, &[])
-    }
-
-    /// The table as it is to be planned against `desired` (see [`plan`]): [`Ipvs::read_state`],
-    /// with the timeouts when `desired` sets them, that makes sure of `desired`'s services.
+    /// The configuration of the whole table in one read (one service dump and one destination
+    /// dump per service), in kernel order; with the timeouts and sure of the services that
+    /// `options` names.
     ///
     /// IPVS sends its service dump in parts, and each part starts at an index into the
     /// kernel's one table of every namespace's services. A service added or deleted there
     /// between two parts (by any writer, in any namespace) shifts that index, so the dump lists
     /// one service twice or skips one, and the kernel does not flag it (`NLM_F_DUMP_INTR`).
-    /// [`Ipvs::services`] keeps a service listed twice once. Each wanted service the dump does
-    /// not list is asked for by its key (all in one batch), so that a plan never adds a service
+    /// [`Ipvs::services`] keeps a service listed twice once. Each service the options are sure
+    /// of ([`ReadOptions::for_state`]) that the dump does not list is asked for by its key (all in one batch), so that a plan never adds a service
     /// that is there (which the kernel would refuse). An empty dump came in one part: nothing
     /// could shift under it.
-    pub fn read_state_for(&self, desired: &State) -> Result<State> {
-        let wanted: Vec<ServiceKey> = desired.services.iter().map(|s| s.service.key).collect();
-        self.read(desired.timeouts.is_some(), &wanted)
-    }
-
-    fn read(&self, timeouts: bool, wanted: &[ServiceKey]) -> Result<State> {
+    pub fn read_state(&self, options: &ReadOptions) -> Result<State> {
+        let wanted = &options.sure_of;
         let mut services = self.services()?;
         if !services.is_empty() && !wanted.is_empty() {
             let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
@@ -355,7 +345,7 @@ impl Ipvs {
         }
         let servers = self.with_destinations(services)?;
         let mut state = State::from_servers(&servers);
-        if timeouts {
+        if options.timeouts {
             state.timeouts = Some(self.timeouts()?);
         }
         Ok(state)
@@ -372,7 +362,7 @@ impl Ipvs {
     /// plans ([`plan`]) and applies the plan ([`Ipvs::apply_plan`]). Returns
     /// the plan it carried out: empty when the table already matched.
     ///
-    /// The table is read with [`Ipvs::read_state_for`], sure of every desired service even
+    /// The table is read with [`ReadOptions::for_state`], sure of every desired service even
     /// while another writer changes the table.
     ///
     /// ```no_run
@@ -402,9 +392,11 @@ impl Ipvs {
         options: &PlanOptions,
     ) -> std::result::Result<Plan, ApplyError> {
         desired.validate().map_err(ApplyError::Invalid)?;
-        let current = self.read_state_for(desired).map_err(ApplyError::Read)?;
+        let current = self
+            .read_state(&ReadOptions::for_state(desired))
+            .map_err(ApplyError::Read)?;
         let p = plan(&current, desired, options).map_err(ApplyError::Invalid)?;
-        self.apply_plan(&p)?;
+        self.apply_plan(&p, None)?;
         Ok(p)
     }
 
@@ -412,18 +404,16 @@ impl Ipvs {
     /// undone in reverse order with the plan's undo changes (those whose object another writer
     /// changed since are left alone), and the refused change is reported with the kernel's
     /// reason and, when another writer's change is why, that change ([`Conflict`]).
-    pub fn apply_plan(&self, p: &Plan) -> std::result::Result<(), ApplyError> {
-        self.apply_plan_until(p, &|| false)
-    }
-
-    /// [`Ipvs::apply_plan`] that asks `stop` before each batch and once after the last: when
-    /// it says yes, what was made is undone and the answer is [`ApplyError::Interrupted`] (a
-    /// signal to the program, say), also when the plan was all sent.
-    pub fn apply_plan_until(
+    ///
+    /// With a `stop`, it is asked before each batch and once after the last: when it says yes,
+    /// what was made is undone and the answer is [`ApplyError::Interrupted`] (a signal to the
+    /// program, say), also when the plan was all sent.
+    pub fn apply_plan(
         &self,
         p: &Plan,
-        stop: &dyn Fn() -> bool,
+        stop: Option<&dyn Fn() -> bool>,
     ) -> std::result::Result<(), ApplyError> {
+        let stop = || stop.is_some_and(|f| f());
         let mut made: Vec<usize> = Vec::new();
         let mut start = 0;
         loop {

@@ -187,7 +187,11 @@ impl fmt::Display for InvalidValue {
             }
             SyncId(v) => write!(f, "{v} is above {MAX_SYNC_ID}"),
             SyncMaxlen(v) => write!(f, "{v} is not from 1 to {MAX_SYNC_MAXLEN}"),
-            McastGroup(a) => write!(f, "{} is not a multicast address", crate::ntop(*a)),
+            McastGroup(a) => write!(
+                f,
+                "{} is not a multicast address",
+                crate::addr::Ntop::new(*a)
+            ),
             McastPort => f.write_str("port 0 is not a multicast port"),
             McastTtl => f.write_str("a TTL of 0 sends nothing"),
         }

@@ -4,9 +4,53 @@
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Operation;
-use crate::types::Connection;
 use crate::Error;
+
+/// A string in lowercase (the kernel writes protocol names in capitals).
+fn ser_lowercase<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_ascii_lowercase())
+}
+
+/// One connection from `/proc/net/ip_vs_conn`. Its serde form is the
+/// connection object of `docs/json.md` (the protocol written in lowercase).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Protocol, e.g. `TCP`.
+    #[serde(serialize_with = "ser_lowercase")]
+    pub protocol: String,
+    /// Client address.
+    #[serde(rename = "client_address", serialize_with = "crate::addr::ser_ntop")]
+    pub client_addr: IpAddr,
+    /// Client port.
+    pub client_port: u16,
+    /// Virtual address.
+    #[serde(rename = "virtual_address", serialize_with = "crate::addr::ser_ntop")]
+    pub virtual_addr: IpAddr,
+    /// Virtual port.
+    pub virtual_port: u16,
+    /// Real-server address.
+    #[serde(
+        rename = "destination_address",
+        serialize_with = "crate::addr::ser_ntop"
+    )]
+    pub dest_addr: IpAddr,
+    /// Real-server port.
+    #[serde(rename = "destination_port")]
+    pub dest_port: u16,
+    /// Protocol state, e.g. `ESTABLISHED`.
+    pub state: String,
+    /// Seconds until it expires.
+    pub expires: u32,
+    /// Persistence engine name, when one is set.
+    #[serde(default, rename = "persistence_engine")]
+    pub pe_name: Option<String>,
+    /// Persistence engine data, when set.
+    #[serde(default, rename = "persistence_data")]
+    pub pe_data: Option<String>,
+}
 
 /// Parses the whole file. Lines that are not connections (the header) are skipped;
 /// a connection line that does not parse is an error naming it.

@@ -23,7 +23,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use ipvs::{DrainOptions, DrainProgress, Ipvs, ServiceKey};
+//! use ipvs::drain::{DrainOptions, DrainProgress};
+//! use ipvs::{Ipvs, ServiceKey};
 //! let ipvs = Ipvs::new()?;
 //! let dns = ServiceKey::udp("192.0.2.53".parse().unwrap(), 53);
 //! let options = DrainOptions::default().with_timeout(Duration::from_secs(60));

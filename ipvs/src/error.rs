@@ -50,6 +50,20 @@ pub enum Operation {
 }
 
 /// What the operation does, in words: `adding a service`, `listing the services`, ...
+impl Operation {
+    /// ipvsadm's `ipvs_strerror`, the text ipvsadm prints when the kernel refuses this
+    /// operation with `errno`: the (operation, errno) table first, then errno alone, then the C
+    /// library's text. [`Error`]'s `Display` says the same in this crate's words.
+    ///
+    /// ```
+    /// use ipvs::Operation;
+    /// assert_eq!(Operation::AddService.ipvsadm_message(libc::EEXIST), "Service already exists");
+    /// ```
+    pub fn ipvsadm_message(self, errno: i32) -> String {
+        ipvsadm_message(self, errno)
+    }
+}
+
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Operation::*;
@@ -288,15 +302,8 @@ fn errno_name(errno: i32) -> String {
     name.to_string()
 }
 
-/// ipvsadm's `ipvs_strerror`, the text ipvsadm prints when the kernel refuses `op` with
-/// `errno`: the (operation, errno) table first, then errno alone, then the C library's text.
-/// [`Error`]'s `Display` says the same in this crate's words.
-///
-/// ```
-/// use ipvs::{ipvsadm_message, Operation};
-/// assert_eq!(ipvsadm_message(Operation::AddService, libc::EEXIST), "Service already exists");
-/// ```
-pub fn ipvsadm_message(op: Operation, errno: i32) -> String {
+/// [`Operation::ipvsadm_message`].
+fn ipvsadm_message(op: Operation, errno: i32) -> String {
     use Operation::*;
     let specific = match (op, errno) {
         (AddService, libc::EEXIST) => Some("Service already exists"),

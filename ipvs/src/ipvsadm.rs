@@ -5,10 +5,10 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::key::AddrPort;
+use crate::addr::{AddrPort, Ntop};
 use crate::{
-    ntop, Change, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag,
-    ServiceFlags, ServiceKey, TunnelFlags, TunnelType,
+    Change, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag, ServiceFlags,
+    ServiceKey, TunnelFlags, TunnelType,
 };
 
 /// `-A -t 10.0.0.100:80 -s rr`, `-a -t 10.0.0.100:80 -r 192.168.10.11:80 -m -w 5`,
@@ -64,7 +64,7 @@ impl fmt::Display for Change {
                     write!(f, " --sync-maxlen {v}")?;
                 }
                 if let Some(g) = d.mcast_group {
-                    write!(f, " --mcast-group {}", ntop(g))?;
+                    write!(f, " --mcast-group {}", Ntop::new(g))?;
                 }
                 if let Some(v) = d.mcast_port {
                     write!(f, " --mcast-port {v}")?;

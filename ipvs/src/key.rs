@@ -3,7 +3,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::{ntop, Destination, Family, Protocol, ServiceKey};
+use crate::addr::AddrPort;
+use crate::{Destination, Family, Protocol, ServiceKey};
 
 /// `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 7` or `FWM 7 IPv6`: the service as
 /// `ipvsadm -L -n` names it.
@@ -34,18 +35,6 @@ impl fmt::Display for ServiceKey {
                 Family::Inet => write!(f, "FWM {fwmark}"),
                 Family::Inet6 => write!(f, "FWM {fwmark} IPv6"),
             },
-        }
-    }
-}
-
-/// `10.0.0.1:80` or `[2001:db8::1]:80`, the address as `inet_ntop` writes it.
-pub(crate) struct AddrPort(pub(crate) IpAddr, pub(crate) u16);
-
-impl fmt::Display for AddrPort {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            IpAddr::V4(a) => write!(f, "{a}:{}", self.1),
-            IpAddr::V6(_) => write!(f, "[{}]:{}", ntop(self.0), self.1),
         }
     }
 }

@@ -1,39 +1,59 @@
 //! A safe, typed interface to Linux IPVS (LVS), the kernel's layer-4 load
 //! balancer, over generic netlink.
 //!
-//! This crate knows kernel objects, not command-line flags or text: services
-//! ([`Service`], keyed by [`ServiceKey`]), destinations ([`Destination`] with a
-//! [`Forward`] method), schedulers, statistics, timeouts, sync daemons and
-//! connections. One [`Ipvs`] handle holds one netlink socket for one network
-//! namespace and can be shared between threads. Errors ([`Error`]) say what
-//! was attempted and why it failed; [`Error::ipvsadm_message`] gives ipvsadm's
-//! text for the same.
-//!
-//! # Add a service and its destinations
-//!
-//! ```no_run
-//! use ipvs::{Destination, Forward, Ipvs, Service, ServiceKey};
-//! let ipvs = Ipvs::new()?; // or Ipvs::in_netns("blue")
-//! let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
-//! ipvs.add_service(&Service::new(key).with_scheduler("rr"))?;
-//! for real in ["10.0.0.2", "10.0.0.3"] {
-//!     let d = Destination::new(real.parse().unwrap(), 80).with_forward(Forward::Masquerade);
-//!     ipvs.add_destination(&key, &d)?;
-//! }
-//! # Ok::<(), ipvs::Error>(())
-//! ```
+//! One [`Ipvs`] handle holds one netlink socket for one network namespace
+//! ([`Ipvs::new`], [`Ipvs::in_netns`], [`OpenOptions`]) and can be shared between threads.
+//! Services are [`Service`]s keyed by a [`ServiceKey`], real servers [`Destination`]s with a
+//! [`Forward`] method. Errors ([`Error`]) say what was attempted and why it failed;
+//! [`Error::ipvsadm_message`] gives ipvsadm's text for the same.
 //!
 //! # List the table
 //!
 //! ```no_run
-//! # let ipvs = ipvs::Ipvs::new()?;
+//! let ipvs = ipvs::Ipvs::new()?; // or Ipvs::in_netns("blue")
 //! for vs in ipvs.state()? {
 //!     println!("{} ({})", vs.entry.service.key, vs.entry.service.scheduler);
 //!     for d in &vs.destinations {
-//!         let real = &d.destination;
-//!         println!("  -> {}:{} weight {}", real.addr, real.port, real.weight);
+//!         println!("  -> {}:{} weight {}", d.destination.addr, d.destination.port, d.destination.weight);
 //!     }
 //! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! # Add a service and its destinations
+//!
+//! ```no_run
+//! use ipvs::{Destination, Forward, Service, ServiceKey};
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let web = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! ipvs.add_service(&Service::new(web).with_scheduler("rr"))?;
+//! for real in ["10.0.0.2", "10.0.0.3"] {
+//!     let d = Destination::new(real.parse().unwrap(), 80).with_forward(Forward::Masquerade);
+//!     ipvs.add_destination(&web, &d)?;
+//! }
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! # Edit a service or a destination
+//!
+//! ```no_run
+//! use ipvs::{Destination, Forward, Service, ServiceKey};
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let web = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! ipvs.edit_service(&Service::new(web).with_scheduler("wlc").with_persistence(300))?;
+//! let d = Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade);
+//! ipvs.edit_destination(&web, &d.with_weight(5))?; // found by address and port
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! # Delete
+//!
+//! ```no_run
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let web = ipvs::ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! ipvs.delete_destination(&web, "10.0.0.3".parse().unwrap(), 80)?;
+//! ipvs.delete_service(&web)?; // with its destinations
+//! ipvs.flush()?; // every service
 //! # Ok::<(), ipvs::Error>(())
 //! ```
 //!
@@ -41,61 +61,99 @@
 //!
 //! ```no_run
 //! # let ipvs = ipvs::Ipvs::new()?;
-//! let key = ipvs::ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
-//! match ipvs.service(&key)? {
-//!     Some(entry) => println!(
-//!         "{key}: {} connections, {} bytes in, {} connections/s",
-//!         entry.stats.conns, entry.stats.in_bytes, entry.stats.cps
-//!     ),
-//!     None => println!("{key}: no such service"),
+//! let web = ipvs::ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! if let Some(entry) = ipvs.service(&web)? {
+//!     let s = &entry.stats;
+//!     println!("{web}: {} connections, {} bytes in, {} connections/s", s.conns, s.in_bytes, s.cps);
 //! }
-//! for d in ipvs.destinations(&key)? {
+//! for d in ipvs.destinations(&web)? {
 //!     println!("  {} active, {} inactive", d.active_conns, d.inactive_conns);
+//! }
+//! ipvs.zero(Some(&web))?; // or None: every service
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! Rates over a window of reads: [`sampler::Sampler`].
+//!
+//! # Apply a whole table, all or nothing
+//!
+//! ```no_run
+//! use ipvs::{Destination, PlanOptions, Service, ServiceKey, ServiceState, State};
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let web = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! let mut desired = State::default(); // or serde_json::from_str(rules) (docs/json.md)
+//! desired.services.push(
+//!     ServiceState::new(Service::new(web).with_scheduler("rr"))
+//!         .with_destination(Destination::new("10.0.0.2".parse().unwrap(), 80)),
+//! );
+//! match ipvs.apply_state(&desired, &PlanOptions::default()) {
+//!     Ok(plan) => println!("{} changes", plan.len()),
+//!     Err(e) => eprintln!("nothing changed: {e}"), // what was made is undone
 //! }
 //! # Ok::<(), ipvs::Error>(())
 //! ```
 //!
-//! Rates over time: [`Sampler`]. A whole desired table, applied all or nothing:
-//! [`Ipvs::apply_state`]; a graceful removal: [`Ipvs::drain`].
+//! To look before leaping: [`Ipvs::read_state`], [`plan`], [`Ipvs::apply_plan`];
+//! errors and conflicts with other writers: [`apply`].
+//!
+//! # Drain a destination
+//!
+//! ```no_run
+//! use ipvs::drain::DrainOptions;
+//! # let ipvs = ipvs::Ipvs::new()?;
+//! let web = ipvs::ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+//! let opts = DrainOptions::default().with_timeout(std::time::Duration::from_secs(300));
+//! // Weight 0 at once, deleted when its connections are gone (or the timeout passed).
+//! ipvs.drain(&web, "10.0.0.2".parse().unwrap(), 80, &opts, |p| println!("{p:?}"))?;
+//! # Ok::<(), ipvs::Error>(())
+//! ```
+//!
+//! Also: connections ([`Ipvs::connections`], [`conn`]), timeouts ([`Ipvs::timeouts`]),
+//! sync daemons ([`Ipvs::daemons`]), addresses as ipvsadm writes them ([`addr`]), the JSON
+//! schema ([`schema`]), the accepted ranges ([`limits`]).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod apply;
+pub mod addr;
+pub mod apply;
 mod check;
-mod conn;
-mod drain;
+pub mod conn;
+pub mod drain;
 mod error;
 mod ipvsadm;
 mod key;
 mod plan;
 pub mod sampler;
+pub mod schema;
 mod state;
 mod types;
 mod wire;
 
+/// The ranges ipvsadm and the kernel accept, which [`Service::validate`],
+/// [`Destination::validate`], [`Timeouts::validate`] and [`SyncDaemon::validate`] check.
+pub mod limits {
+    pub use crate::check::{
+        MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
+    };
+}
+
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use ipvs_sys::consts::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket, PayloadWriter};
 
-pub use apply::{ApplyError, Conflict, Refusal};
-pub use check::{
-    InvalidValue, MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
-};
-pub use conn::{parse_connections, Connections};
-pub use drain::{DrainOptions, DrainProgress, DrainStep};
-pub use error::{ipvsadm_message, Error, Operation, Result};
+pub use check::InvalidValue;
+pub use error::{Error, Operation, Result};
 /// Running code in another network namespace (by name, as `ip netns` keeps them, or by path)
 /// on a thread of its own: what [`Ipvs::in_netns`] does for its socket, for a program's other
 /// sockets too (`ipvsctl healthd --netns` runs its checks there).
 pub use ipvs_sys::netns;
 pub use key::DestinationKey;
 pub use plan::{plan, Plan, PlanOptions};
-pub use sampler::{Rates, Sample, Sampler, SeriesKey, FOLD_PERIOD};
-pub use state::{ntop, Problem, Reason, ServiceState, State, StateError, StateInput};
+pub use state::{Problem, Reason, ServiceState, State, StateError};
 pub use types::*;
 
 /// A change to the kernel's IPVS state, for [`Ipvs::apply`]: many go in one send.
@@ -247,6 +305,7 @@ impl Change {
 pub struct OpenOptions {
     netns: Option<PathBuf>,
     modprobe: bool,
+    timeout: Option<Duration>,
 }
 
 impl Default for OpenOptions {
@@ -261,6 +320,7 @@ impl OpenOptions {
         OpenOptions {
             netns: None,
             modprobe: true,
+            timeout: None,
         }
     }
 
@@ -276,6 +336,12 @@ impl OpenOptions {
     /// [`Error::NotAvailable`] at once.
     pub fn modprobe(mut self, run: bool) -> Self {
         self.modprobe = run;
+        self
+    }
+
+    /// How long to wait for the kernel's answer to one request (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -305,10 +371,55 @@ impl OpenOptions {
             },
             (e, _) => Error::from_sys(Operation::Open, e),
         })?;
+        let mut sock = sock;
+        if let Some(t) = self.timeout {
+            sock.set_timeout(t)
+                .map_err(|e| Error::from_sys(Operation::Open, e))?;
+        }
         Ok(Ipvs {
             sock: Mutex::new(sock),
             netns,
         })
+    }
+}
+
+/// What [`Ipvs::read_state`] reads besides every service and its destinations.
+///
+/// ```no_run
+/// use ipvs::ReadOptions;
+/// # let ipvs = ipvs::Ipvs::new()?;
+/// # let desired = ipvs::State::default();
+/// let saved = ipvs.read_state(&ReadOptions::new().with_timeouts(true))?;
+/// // To plan against `desired`: its timeouts if it sets them, and sure of its services.
+/// let current = ipvs.read_state(&ReadOptions::for_state(&desired))?;
+/// # Ok::<(), ipvs::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    timeouts: bool,
+    sure_of: Vec<ServiceKey>,
+}
+
+impl ReadOptions {
+    /// Services and destinations only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to read the connection timeouts too (default no).
+    pub fn with_timeouts(mut self, timeouts: bool) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The read a plan against `desired` needs (see [`plan`]): the timeouts when `desired`
+    /// sets them, and sure of `desired`'s services even when another writer tears the dump
+    /// (see [`Ipvs::read_state`]).
+    pub fn for_state(desired: &State) -> Self {
+        ReadOptions {
+            timeouts: desired.timeouts.is_some(),
+            sure_of: desired.services.iter().map(|s| s.service.key).collect(),
+        }
     }
 }
 
@@ -338,23 +449,8 @@ impl Ipvs {
     }
 
     /// The namespace this handle was opened in, if not the caller's.
-    pub fn netns(&self) -> Option<&Path> {
+    pub fn netns(&self) -> Option<&std::path::Path> {
         self.netns.as_deref()
-    }
-
-    /// Changes how long to wait for the kernel (default 10 s).
-    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
-        self.socket()
-            .set_timeout(timeout)
-            .map_err(|e| Error::from_sys(Operation::Open, e))
-    }
-
-    /// Runs `f` on the handle's socket: for tests that shrink its receive queue and make its
-    /// sends hold more than fits (`IpvsSocket::set_receive_buffer`, `set_batch_limit`), so
-    /// that the kernel's answers overflow it.
-    #[doc(hidden)]
-    pub fn with_socket<T>(&self, f: impl FnOnce(&mut IpvsSocket) -> T) -> T {
-        f(&mut self.socket())
     }
 
     fn socket(&self) -> std::sync::MutexGuard<'_, IpvsSocket> {
@@ -460,7 +556,7 @@ impl Ipvs {
     /// Every service, with statistics, in kernel (hash) order, each once.
     ///
     /// Another writer, in this namespace or any other, can tear the kernel's dump (see
-    /// [`Ipvs::read_state_for`]): it may list a service twice, kept here once (so that an
+    /// [`Ipvs::read_state`]): it may list a service twice, kept here once (so that an
     /// exporter never writes one series twice), or skip one, which no reader can tell.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
         let op = Operation::GetServices;
@@ -479,7 +575,7 @@ impl Ipvs {
     }
 
     /// The services `keys` name, each with statistics, `None` for one the kernel does not have:
-    /// one batch of requests, not a round trip each (see [`Ipvs::read_state_for`]).
+    /// one batch of requests, not a round trip each (see [`Ipvs::read_state`]).
     pub(crate) fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<ServiceEntry>>> {
         let op = Operation::GetServices;
         let mut found: Vec<Option<ServiceEntry>> = vec![None; keys.len()];
@@ -718,10 +814,10 @@ impl Ipvs {
     ///     .connections()?
     ///     .filter(|c| c.as_ref().is_ok_and(|c| c.state == "ESTABLISHED"))
     ///     .count();
-    /// let all: Vec<ipvs::Connection> = ipvs.connections()?.collect::<Result<_, _>>()?;
+    /// let all: Vec<ipvs::conn::Connection> = ipvs.connections()?.collect::<Result<_, _>>()?;
     /// # Ok::<(), ipvs::Error>(())
     /// ```
-    pub fn connections(&self) -> Result<Connections<std::io::BufReader<std::fs::File>>> {
+    pub fn connections(&self) -> Result<conn::Connections<std::io::BufReader<std::fs::File>>> {
         let op = Operation::GetConnections;
         let file = match &self.netns {
             // /proc/thread-self: /proc/net follows the thread-group leader, not this thread.
@@ -732,7 +828,7 @@ impl Ipvs {
             None => std::fs::File::open("/proc/net/ip_vs_conn"),
         }
         .map_err(|source| Error::Io { op, source })?;
-        Ok(Connections::new(std::io::BufReader::with_capacity(
+        Ok(conn::Connections::new(std::io::BufReader::with_capacity(
             64 * 1024,
             file,
         )))
@@ -751,15 +847,23 @@ fn service_of(payload: &[u8]) -> std::result::Result<Option<ServiceEntry>, ipvs_
         .map_err(ipvs_sys::DecodeError::from)
 }
 
-/// The wire form of changes, and decoding of captured kernel messages, for tests that replay real netlink bytes (such as the
-/// golden fixtures of `ipvs-sys`) through the same conversions [`Ipvs`] uses. The message types
+/// The wire form of changes, and decoding of captured kernel messages, for tests that replay
+/// real netlink bytes (such as the golden fixtures of `ipvs-sys`) through the same conversions
+/// [`Ipvs`] uses; and the handle's socket, for tests that make it overflow. The message types
 /// belong to the `ipvs-sys` wire layer and are not part of this crate's stable interface.
 #[doc(hidden)]
 pub mod replay {
     use ipvs_sys::{Command, IpvsMessage};
 
     use crate::types::{DestinationEntry, ServiceEntry, VirtualServer};
-    use crate::{wire, Change};
+    use crate::{wire, Change, Ipvs};
+
+    /// Runs `f` on the socket of `ipvs`: for tests that shrink its receive queue and make its
+    /// sends hold more than fits (`IpvsSocket::set_receive_buffer`, `set_batch_limit`), so
+    /// that the kernel's answers overflow it.
+    pub fn with_socket<T>(ipvs: &Ipvs, f: impl FnOnce(&mut ipvs_sys::IpvsSocket) -> T) -> T {
+        f(&mut ipvs.socket())
+    }
 
     /// The generic-netlink message that carries a change (without its netlink header): what
     /// [`Ipvs::apply`](crate::Ipvs::apply) sends, for tests that compare it with captured bytes

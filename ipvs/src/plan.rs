@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::state::{dest_out, service_key_out, service_out_alone};
-use crate::{Change, Destination, Service, ServiceFlags, ServiceKey, State, StateError, Timeouts};
+use crate::schema::{dest_out, service_key_out, service_out_alone};
+use crate::{Change, Destination, Service, ServiceKey, State, StateError, Timeouts};
 
 /// How [`plan`] treats what the desired state does not name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,12 +62,6 @@ impl Plan {
     }
 }
 
-/// The flags that say something about a service's configuration (not the
-/// kernel's `HASHED`).
-fn config_flags(s: &Service) -> ServiceFlags {
-    s.flags - ServiceFlags::HASHED
-}
-
 fn pe(s: &Service) -> Option<&str> {
     s.persistence_engine.as_deref().filter(|p| !p.is_empty())
 }
@@ -75,17 +69,10 @@ fn pe(s: &Service) -> Option<&str> {
 /// Whether two services with the same key differ in what `-E` sets.
 pub(crate) fn service_differs(a: &Service, b: &Service) -> bool {
     a.scheduler != b.scheduler
-        || config_flags(a) != config_flags(b)
+        || a.flags != b.flags
         || a.timeout != b.timeout
         || a.netmask != b.netmask
         || pe(a) != pe(b)
-}
-
-/// The service as it is sent: without the kernel's `HASHED` bit.
-fn clean(s: &Service) -> Service {
-    let mut s = s.clone();
-    s.flags.remove(ServiceFlags::HASHED);
-    s
 }
 
 /// The timeouts after setting `want` on `have` (0 in `want` keeps a value).
@@ -216,7 +203,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
             }
             p.push(
                 Change::DeleteService(key),
-                Change::AddService(clean(&s.service)),
+                Change::AddService(s.service.clone()),
             );
         }
     }
@@ -231,8 +218,8 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                 let c = &current.services[i];
                 if service_differs(&c.service, &w.service) {
                     p.push(
-                        Change::EditService(clean(&w.service)),
-                        Change::EditService(clean(&c.service)),
+                        Change::EditService(w.service.clone()),
+                        Change::EditService(c.service.clone()),
                     );
                 }
                 let have: HashMap<(IpAddr, u16), &Destination> = c
@@ -259,7 +246,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
             }
             None => {
                 adds.push(
-                    Change::AddService(clean(&w.service)),
+                    Change::AddService(w.service.clone()),
                     Change::DeleteService(key),
                 );
                 for d in &w.destinations {
@@ -359,14 +346,15 @@ impl Serialize for Change {
 #[derive(Serialize)]
 struct AddrPort {
     family: crate::Family,
-    address: String,
+    #[serde(serialize_with = "crate::addr::ser_ntop")]
+    address: IpAddr,
     port: u16,
 }
 
 fn addr_out(addr: IpAddr, port: u16) -> AddrPort {
     AddrPort {
         family: crate::Family::of(&addr),
-        address: crate::ntop(addr),
+        address: addr,
         port,
     }
 }

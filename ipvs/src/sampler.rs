@@ -28,7 +28,8 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use ipvs::{Sampler, VirtualServer};
+//! use ipvs::sampler::Sampler;
+//! use ipvs::VirtualServer;
 //! let mut sampler = Sampler::new();
 //! let t0 = Instant::now();
 //! let state: Vec<VirtualServer> = Vec::new(); // ipvs.state()? in real use

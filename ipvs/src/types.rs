@@ -712,6 +712,10 @@ impl Service {
         self.scheduler = s.into();
         self
     }
+    /// ipvsadm's persistence timeout for `-p` without a value, and the JSON schema's for a
+    /// `persistent` service without `timeout`, in seconds.
+    pub const DEFAULT_PERSISTENCE: u32 = 360;
+
     /// Makes the service persistent for `timeout` seconds.
     pub fn with_persistence(mut self, timeout: u32) -> Self {
         self.flags |= ServiceFlags::PERSISTENT;
@@ -1179,7 +1183,7 @@ pub struct SyncDaemon {
     #[serde(default)]
     pub sync_maxlen: Option<u16>,
     /// Multicast group (kernel 4.3+).
-    #[serde(default, serialize_with = "crate::state::ser_ntop_opt")]
+    #[serde(default, serialize_with = "crate::addr::ser_ntop_opt")]
     pub mcast_group: Option<IpAddr>,
     /// Multicast UDP port (kernel 4.3+).
     #[serde(default)]
@@ -1253,44 +1257,6 @@ impl Info {
             self.version & 0xff,
         )
     }
-}
-
-/// One connection from `/proc/net/ip_vs_conn`. Its serde form is the
-/// connection object of `docs/json.md` (the protocol written in lowercase).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Connection {
-    /// Protocol, e.g. `TCP`.
-    #[serde(serialize_with = "crate::state::ser_lowercase")]
-    pub protocol: String,
-    /// Client address.
-    #[serde(rename = "client_address", serialize_with = "crate::state::ser_ntop")]
-    pub client_addr: IpAddr,
-    /// Client port.
-    pub client_port: u16,
-    /// Virtual address.
-    #[serde(rename = "virtual_address", serialize_with = "crate::state::ser_ntop")]
-    pub virtual_addr: IpAddr,
-    /// Virtual port.
-    pub virtual_port: u16,
-    /// Real-server address.
-    #[serde(
-        rename = "destination_address",
-        serialize_with = "crate::state::ser_ntop"
-    )]
-    pub dest_addr: IpAddr,
-    /// Real-server port.
-    #[serde(rename = "destination_port")]
-    pub dest_port: u16,
-    /// Protocol state, e.g. `ESTABLISHED`.
-    pub state: String,
-    /// Seconds until it expires.
-    pub expires: u32,
-    /// Persistence engine name, when one is set.
-    #[serde(default, rename = "persistence_engine")]
-    pub pe_name: Option<String>,
-    /// Persistence engine data, when set.
-    #[serde(default, rename = "persistence_data")]
-    pub pe_data: Option<String>,
 }
 
 pub(crate) fn addr_from_wire(bytes: [u8; 16], family: Family) -> IpAddr {

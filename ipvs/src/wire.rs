@@ -59,7 +59,8 @@ pub(crate) fn service(s: &Service, out: &mut impl Sink<ServiceAttr>) {
     if let Some(pe) = &s.persistence_engine {
         out.put(ServiceAttr::PeName(pe.clone()));
     }
-    // The mask covers every bit so edits can clear flags too; HASHED is the kernel's own.
+    // The mask covers every bit so edits can clear flags too; HASHED is the kernel's own (a
+    // value read never has it, one built by hand may).
     out.put(ServiceAttr::Flags(FlagsMask {
         flags: s.flags.bits() & !ServiceFlags::HASHED.bits(),
         mask: !0,
@@ -106,7 +107,10 @@ pub(crate) fn service_from_reply(r: &ServiceReply<'_>) -> Result<ServiceEntry, S
     let service = Service {
         key,
         scheduler: Scheduler::from(r.sched_name.unwrap_or_default()),
-        flags: ServiceFlags::from_bits_retain(r.flags.map_or(0, |f| f.flags)),
+        // The one place the kernel's own HASHED bit (set on every service it holds) is dropped:
+        // no value the library gives out carries it, so nothing compares or writes it.
+        flags: ServiceFlags::from_bits_retain(r.flags.map_or(0, |f| f.flags))
+            - ServiceFlags::HASHED,
         timeout: r.timeout.unwrap_or(0),
         netmask: r
             .netmask
@@ -225,4 +229,32 @@ pub(crate) fn daemon_from(attrs: &[DaemonAttr]) -> Result<SyncDaemon, String> {
         other => return Err(format!("sync daemon with unknown state {other:?}")),
     };
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernels_hashed_bit_is_dropped_where_a_service_is_decoded() {
+        let hashed = ServiceFlags::HASHED | ServiceFlags::PERSISTENT;
+        let attrs = [
+            ServiceAttr::Af(Family::Inet.to_af()),
+            ServiceAttr::Fwmark(7),
+            ServiceAttr::SchedName("rr".into()),
+            ServiceAttr::Flags(FlagsMask {
+                flags: hashed.bits(),
+                mask: !0,
+            }),
+        ];
+        let entry = service_from(&attrs).unwrap();
+        assert_eq!(entry.service.flags, ServiceFlags::PERSISTENT);
+        // Nor is it sent, for a service built by hand with it.
+        let mut sent = Vec::new();
+        service(&entry.service, &mut sent);
+        assert!(sent.iter().any(|a| matches!(
+            a,
+            ServiceAttr::Flags(FlagsMask { flags, .. }) if *flags == ServiceFlags::PERSISTENT.bits()
+        )));
+    }
 }

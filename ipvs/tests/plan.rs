@@ -161,13 +161,6 @@ fn equal_states_plan_nothing() {
 }
 
 #[test]
-fn the_kernels_hashed_bit_is_no_difference() {
-    let mut cur = web();
-    cur.services[0].service.flags |= ServiceFlags::HASHED;
-    assert!(plan(&cur, &web(), &KEEP).unwrap().is_empty());
-}
-
-#[test]
 fn onto_an_empty_table_services_come_before_their_destinations() {
     let p = plan(&State::default(), &web(), &KEEP).unwrap();
     let key = web().services[0].service.key;

@@ -7,10 +7,12 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use ipvs::limits::{MAX_TIMEOUT, MAX_WEIGHT};
+use ipvs::schema::StateInput;
 use ipvs::{
     plan, Destination, Family, Forward, InvalidValue, Netmask, PlanOptions, Protocol, Reason,
-    Service, ServiceFlags, ServiceKey, ServiceState, State, StateError, StateInput, Timeouts,
-    TunnelFlags, TunnelType, MAX_TIMEOUT, MAX_WEIGHT,
+    Service, ServiceFlags, ServiceKey, ServiceState, State, StateError, Timeouts, TunnelFlags,
+    TunnelType,
 };
 
 /// xorshift64: deterministic, no dependency.

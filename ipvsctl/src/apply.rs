@@ -23,7 +23,8 @@ use clap::{Arg, ArgAction, Command};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use ipvs::{Change, DrainProgress, PlanOptions, ServiceKey, ServiceState, State};
+use ipvs::drain::DrainProgress;
+use ipvs::{Change, PlanOptions, ServiceKey, ServiceState, State};
 
 use crate::args;
 use crate::cli::{self, Unsaid};
@@ -142,7 +143,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     let ipvs = session.ipvs();
-    let current = match ipvs.read_state_for(&desired.state) {
+    let current = match ipvs.read_state(&ipvs::ReadOptions::for_state(&desired.state)) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: reading the table: {}", message(&e)))?;
@@ -177,7 +178,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     // SIGINT and SIGTERM from here on: the batch in flight ends, what was made is undone.
     interrupt::watch()?;
     let applied = match drain {
-        None => ipvs.apply_plan_until(&plan, &|| interrupt::received().is_some()),
+        None => ipvs.apply_plan(&plan, Some(&|| interrupt::received().is_some())),
         Some(timeout) => match apply_draining(ipvs, &current, &plan, timeout, term)? {
             Ok(()) => Ok(()),
             Err(code) => return Ok(code),
@@ -225,9 +226,9 @@ impl Undone {
 
 /// Says why the apply failed and how the undo went (with `more`, undone besides); returns the
 /// exit status: 255 refused, 128 + the signal interrupted, [`UNDO_FAILED`] when an undo failed.
-fn failed(e: ipvs::ApplyError, more: &Undone, term: &mut Term) -> io::Result<i32> {
+fn failed(e: ipvs::apply::ApplyError, more: &Undone, term: &mut Term) -> io::Result<i32> {
     match e {
-        ipvs::ApplyError::Refused(r) => {
+        ipvs::apply::ApplyError::Refused(r) => {
             term.error(&refusal_message(&r, more))?;
             Ok(if r.undo_failed.is_empty() && more.failed == 0 {
                 255
@@ -235,7 +236,7 @@ fn failed(e: ipvs::ApplyError, more: &Undone, term: &mut Term) -> io::Result<i32
                 UNDO_FAILED
             })
         }
-        ipvs::ApplyError::Interrupted {
+        ipvs::apply::ApplyError::Interrupted {
             undone,
             undo_failed,
         } => {
@@ -287,7 +288,7 @@ fn apply_draining(
         };
         part.push(c.clone(), u.clone());
     }
-    if let Err(e) = ipvs.apply_plan_until(&now, &stop) {
+    if let Err(e) = ipvs.apply_plan(&now, Some(&stop)) {
         return failed(e, &Undone::default(), term).map(Err);
     }
     let undo_now: Vec<Change> = now.undo.iter().rev().cloned().collect();
@@ -295,7 +296,7 @@ fn apply_draining(
     let restore = weights_of_doomed(current, &later, &record.read(term)?);
     record.write(&restore, term)?;
     let failure = match drain_first(ipvs, &later, timeout, term)? {
-        Drained::Done => match ipvs.apply_plan_until(&later, &stop) {
+        Drained::Done => match ipvs.apply_plan(&later, Some(&stop)) {
             Ok(()) => {
                 record.remove(term)?;
                 return Ok(Ok(()));
@@ -303,7 +304,7 @@ fn apply_draining(
             Err(e) => Err(e),
         },
         Drained::Failed(e) => Ok(e),
-        Drained::Interrupted => Err(ipvs::ApplyError::Interrupted {
+        Drained::Interrupted => Err(ipvs::apply::ApplyError::Interrupted {
             undone: 0,
             undo_failed: Vec::new(),
         }),
@@ -341,7 +342,7 @@ fn apply_draining(
 /// What a refused apply says on stderr: the refused change as an ipvsadm line with ipvsadm's
 /// reason (or the socket's failure), what another writer changed when that is why, and how
 /// the undo went (with `more`, undone besides).
-fn refusal_message(r: &ipvs::Refusal, more: &Undone) -> String {
+fn refusal_message(r: &ipvs::apply::Refusal, more: &Undone) -> String {
     let mut msg = if r.is_socket_failure() {
         format!(
             "apply: sending the changes failed: {}; {} changes got no answer, so the table \
@@ -562,7 +563,9 @@ fn drain_first(
                 service,
                 *addr,
                 *port,
-                ipvs::DrainStep::default().with_keep(true).with_force(force),
+                ipvs::drain::DrainStep::default()
+                    .with_keep(true)
+                    .with_force(force),
             ) {
                 Ok(Some(DrainProgress::Waiting { active, inactive })) => {
                     waiting.push((i, active, inactive))
@@ -582,7 +585,7 @@ fn drain_first(
                 let (_, addr, port) = doomed[i];
                 let name = match addr {
                     std::net::IpAddr::V4(a) => format!("{a}:{port}"),
-                    std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+                    std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
                 };
                 term.print(&format!(
                     "drain: {name}: weight 0, {active} active and {inactive} inactive connections left\n"

@@ -17,7 +17,8 @@ use clap::{Arg, ArgAction, Command};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use ipvs::{Connection, ServiceKey};
+use ipvs::conn::Connection;
+use ipvs::ServiceKey;
 
 use crate::args;
 use crate::output::{self, Chunked, NumericOnly, StreamError};
@@ -108,7 +109,7 @@ impl fmt::Display for Part {
             |addr: IpAddr, port: u16| output::addrport(&NumericOnly, addr, port, None, true);
         match self {
             Part::Endpoint(a, p) => f.write_str(&endpoint(*a, *p)),
-            Part::Addr(a) => f.write_str(&output::ntop(*a)),
+            Part::Addr(a) => f.write_str(ipvs::addr::Ntop::new(*a).as_str()),
             Part::Service(proto, a, p) => write!(f, "{proto} {}", endpoint(*a, *p)),
             Part::Fwmark(m) => write!(f, "FWM {m}"),
             Part::Text(t) => f.write_str(t),
@@ -613,7 +614,7 @@ mod tests {
     use super::*;
 
     fn conn(line: &str) -> Connection {
-        ipvs::parse_connections(line).unwrap().remove(0)
+        ipvs::conn::parse_connections(line).unwrap().remove(0)
     }
 
     #[test]

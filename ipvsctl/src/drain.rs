@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, Command};
 
-use ipvs::{Change, DrainOptions, DrainProgress};
+use ipvs::drain::{DrainOptions, DrainProgress};
+use ipvs::Change;
 
 use crate::args;
 use crate::cli::{self, Command as CliCommand, Context};
@@ -108,7 +109,7 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     };
     let name = match addr {
         std::net::IpAddr::V4(a) => format!("{a}:{port}"),
-        std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+        std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
     };
     let tty = io::stdout().is_terminal();
     let mut last: Option<DrainProgress> = None;
@@ -163,7 +164,7 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
                 term.print("\n")?;
             }
             // What ipvsadm -d says for a destination that is not there.
-            term.error(&ipvs::ipvsadm_message(
+            term.error(&ipvs::Operation::ipvsadm_message(
                 ipvs::Operation::DeleteDestination,
                 libc::ENOENT,
             ))?;

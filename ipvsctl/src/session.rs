@@ -325,7 +325,7 @@ impl Session {
     /// `--watch`: the listing every `w.interval`, `w.count` times or until
     /// interrupted. Text is redrawn in place on a terminal and appended
     /// otherwise; `--json` gives one line per listing, with the rates computed
-    /// by [`ipvs::Sampler`] for service listings. Ends with the listing's exit
+    /// by [`ipvs::sampler::Sampler`] for service listings. Ends with the listing's exit
     /// code when one fails. A watched service that is not there (deleted, or
     /// not yet created) fails no listing: the text says ipvsadm's `No such
     /// service` on stderr, the JSON line has no service, and the watch goes on
@@ -340,7 +340,7 @@ impl Session {
         use std::io::IsTerminal;
         let redraw = !json && io::stdout().is_terminal();
         let opts = list_options(&req.flags);
-        let mut sampler = ipvs::Sampler::new();
+        let mut sampler = ipvs::sampler::Sampler::new();
         let start = Instant::now();
         let mut n: u64 = 0;
         loop {
@@ -401,7 +401,7 @@ impl Session {
         &self,
         req: &ListRequest,
         opts: &ListOptions,
-        sampler: &mut ipvs::Sampler,
+        sampler: &mut ipvs::sampler::Sampler,
         term: &mut Term,
     ) -> io::Result<i32> {
         let servers = match req.what {
@@ -473,10 +473,10 @@ pub fn message(e: &ipvs::Error) -> String {
         // Without the family ipvsadm falls back to the sockopt interface,
         // whose getsockopt fails with ENOPROTOOPT.
         ipvs::Error::NotAvailable { .. } => {
-            ipvs::ipvsadm_message(Operation::Open, libc::ENOPROTOOPT)
+            ipvs::Operation::ipvsadm_message(Operation::Open, libc::ENOPROTOOPT)
         }
         ipvs::Error::Io { op, source } => match source.raw_os_error() {
-            Some(errno) => ipvs::ipvsadm_message(*op, errno),
+            Some(errno) => ipvs::Operation::ipvsadm_message(*op, errno),
             None => source.to_string(),
         },
         other => other.to_string(),
@@ -486,7 +486,7 @@ pub fn message(e: &ipvs::Error) -> String {
 /// The C library's text for an I/O error, without Rust's "(os error N)".
 fn os_text(e: &io::Error) -> String {
     match e.raw_os_error() {
-        Some(errno) => ipvs::ipvsadm_message(Operation::Open, errno),
+        Some(errno) => ipvs::Operation::ipvsadm_message(Operation::Open, errno),
         None => e.to_string(),
     }
 }

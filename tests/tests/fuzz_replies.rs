@@ -112,17 +112,15 @@ fn fuzz_connection_table_text() {
     .map(|s| s.as_bytes().to_vec())
     .collect();
     let mut conns = 0;
-    let c = fuzz::run(
-        "ipvs::parse_connections",
-        &seeds,
-        |input| match ipvs::parse_connections(&String::from_utf8_lossy(input)) {
+    let c = fuzz::run("ipvs::conn::parse_connections", &seeds, |input| {
+        match ipvs::conn::parse_connections(&String::from_utf8_lossy(input)) {
             Ok(c) => {
                 conns += c.len();
                 true
             }
             Err(_) => false,
-        },
-    );
+        }
+    });
     assert!(c.accepted > 0 && c.accepted < c.execs, "{c:?}");
     assert!(conns > 0);
 }

@@ -457,7 +457,7 @@ fn our_requests_ask_for_what_ipvsadm_asked_for() {
             fx.exit_status,
         ) {
             assert_eq!(
-                [ipvs::ipvsadm_message(change.operation(), errno)],
+                [ipvs::Operation::ipvsadm_message(change.operation(), errno)],
                 fx.output.as_slice(),
                 "{fixture}"
             );

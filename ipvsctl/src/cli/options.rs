@@ -17,7 +17,7 @@ use super::rules::Cmd::{self, *};
 use super::rules::{Column, Tun, COLUMN};
 use super::values::{
     atoi, number, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, parse_watch,
-    timeout, truncate, DEFAULT_PERSISTENCE, MAX_WEIGHT,
+    timeout, truncate, MAX_WEIGHT,
 };
 
 /// Whether an option takes a value, as popt sees it.
@@ -352,7 +352,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.svc.scheduler = truncate(v, ipvs::MAX_NAME);
+            e.svc.scheduler = truncate(v, ipvs::limits::MAX_NAME);
             Ok(())
         }),
         ..OPTION
@@ -373,7 +373,8 @@ pub static OPTIONS: &[OptSpec] = &[
         action: Action::SetMaybe(|e, v| {
             e.svc.flags |= ServiceFlags::PERSISTENT;
             e.svc.timeout = match v {
-                None => DEFAULT_PERSISTENCE,
+                // ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
+                None => ipvs::Service::DEFAULT_PERSISTENCE,
                 Some(t) => timeout(t, 1)?,
             };
             Ok(())
@@ -573,7 +574,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.mcast_ifn = truncate(v, ipvs::MAX_IFNAME);
+            e.mcast_ifn = truncate(v, ipvs::limits::MAX_IFNAME);
             Ok(())
         }),
         ..OPTION
@@ -591,7 +592,7 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.sync_id = number(v, 0, ipvs::MAX_SYNC_ID.into(), "syncid")? as u32;
+            e.sync_id = number(v, 0, ipvs::limits::MAX_SYNC_ID.into(), "syncid")? as u32;
             Ok(())
         }),
         ..OPTION
@@ -780,7 +781,7 @@ pub static OPTIONS: &[OptSpec] = &[
             // ipvsadm keeps 16 bytes, the kernel compares at most 15 (its
             // IP_VS_PENAME_MAXLEN buffer); no engine has a longer name, so
             // either way the kernel finds none, and 15 pass the library's check.
-            e.svc.pe = truncate(v, ipvs::MAX_NAME);
+            e.svc.pe = truncate(v, ipvs::limits::MAX_NAME);
             Ok(())
         }),
         ..OPTION
@@ -878,7 +879,8 @@ pub static OPTIONS: &[OptSpec] = &[
             ..COLUMN
         }),
         action: Action::Set(|e, v| {
-            e.sync_maxlen = number(v, 1, ipvs::MAX_SYNC_MAXLEN.into(), "sync-maxlen")? as u16;
+            e.sync_maxlen =
+                number(v, 1, ipvs::limits::MAX_SYNC_MAXLEN.into(), "sync-maxlen")? as u16;
             Ok(())
         }),
         ..OPTION

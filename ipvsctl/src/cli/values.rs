@@ -9,10 +9,8 @@ use std::time::Duration;
 use ipvs::{DaemonState, Family, InvalidValue, Protocol, TunnelType};
 
 // The ranges are the library's, which checks the same values in JSON and Rust.
-const MAX_TIMEOUT: i64 = ipvs::MAX_TIMEOUT as i64;
-/// ipvsadm's `IPVS_SVC_PERSISTENT_TIMEOUT`.
-pub const DEFAULT_PERSISTENCE: u32 = 360;
-pub const MAX_WEIGHT: i64 = ipvs::MAX_WEIGHT as i64;
+const MAX_TIMEOUT: i64 = ipvs::limits::MAX_TIMEOUT as i64;
+pub const MAX_WEIGHT: i64 = ipvs::limits::MAX_WEIGHT as i64;
 
 /// `--watch`'s value: seconds, a decimal number above 0 and at most a day.
 pub fn parse_watch(s: &str) -> Option<Duration> {

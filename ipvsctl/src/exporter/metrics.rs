@@ -22,7 +22,7 @@ use ipvs::{
     DaemonState, DestinationEntry, Info, ServiceKey, Stats, SyncDaemon, Timeouts, VirtualServer,
 };
 
-use crate::output::ntop;
+use ipvs::addr::Ntop;
 
 /// One namespace's tables as read by one scrape.
 #[derive(Debug, Clone)]
@@ -131,7 +131,7 @@ fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
             addr,
             port,
         } => (
-            ntop(addr),
+            Ntop::new(addr).to_string(),
             port.to_string(),
             // The listing's capitals (TCP), not the schema's word.
             protocol.to_string().to_ascii_uppercase(),
@@ -160,7 +160,7 @@ fn dest_labels(service: &str, addr: Option<IpAddr>, port: Option<u16>) -> Render
     head.push_str("remote_address=\"");
     if let Some(a) = addr {
         // An address has nothing to escape.
-        head.push_str(&ntop(a));
+        head.push_str(Ntop::new(a).as_str());
     }
     head.push_str("\",remote_port");
     Rendered {

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use ipvs::Ipvs;
 use ipvs_serve::http::{header, request::Parts, Method, Response, StatusCode};
 use ipvs_serve::{Bytes, Limits, Routes, Server, SingleFlight};
@@ -60,9 +60,20 @@ pub struct Args {
 /// Runs the exporter; returns the exit code (it runs until killed unless
 /// setting up fails).
 pub fn main(prog: &str, args: &[String]) -> i32 {
-    let args = match Args::try_parse_from(
-        std::iter::once(format!("{prog} exporter")).chain(args.iter().cloned()),
-    ) {
+    // `--netns` is the one of every subcommand (args.rs), here repeatable, with the field's help.
+    let command = Args::command().mut_arg("netns", |a| {
+        let netns = crate::args::netns().action(clap::ArgAction::Append);
+        match a.get_help() {
+            Some(help) => netns.help(help.clone()),
+            None => netns,
+        }
+    });
+    let args = match command
+        .try_get_matches_from(
+            std::iter::once(format!("{prog} exporter")).chain(args.iter().cloned()),
+        )
+        .and_then(|m| Args::from_arg_matches(&m))
+    {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();

@@ -7,7 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use ipvs::{Change, Destination, DrainProgress, PlanOptions, ServiceKey, State};
+use ipvs::drain::DrainProgress;
+use ipvs::{Change, Destination, PlanOptions, ServiceKey, State};
 use ipvs_health::{Event, Scheduler, State as Health, Target};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -170,7 +171,7 @@ impl Daemon {
         let current = self
             .session
             .ipvs()
-            .read_state_for(&config.state)
+            .read_state(&ipvs::ReadOptions::for_state(&config.state))
             .map_err(|e| format!("reading the table: {}", message(&e)))?;
         let kernel: HashMap<Key, u32> = current
             .destinations()
@@ -254,7 +255,7 @@ impl Daemon {
         if !plan.is_empty() {
             self.session
                 .ipvs()
-                .apply_plan(&plan)
+                .apply_plan(&plan, None)
                 .map_err(|e| format!("applying the file: {e}"))?;
         }
         let targets: Vec<_> = reals
@@ -564,11 +565,12 @@ impl Daemon {
                 r.draining = false;
                 continue;
             }
-            match self
-                .session
-                .ipvs()
-                .drain_step(&key.0, key.1, key.2, ipvs::DrainStep::default())
-            {
+            match self.session.ipvs().drain_step(
+                &key.0,
+                key.1,
+                key.2,
+                ipvs::drain::DrainStep::default(),
+            ) {
                 Ok(Some(DrainProgress::Waiting { .. })) => {}
                 Ok(_) => {
                     r.draining = false;

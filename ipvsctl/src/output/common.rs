@@ -56,8 +56,6 @@ pub(crate) fn largenum(out: &mut Vec<u8>, n: u64, exact: bool) {
     out.push(suffix);
 }
 
-pub(crate) use ipvs::ntop;
-
 /// The name ipvsadm's port look-up uses for a protocol (`getservbyport`'s
 /// second argument); other protocols never get port names.
 pub(crate) fn proto_db_name(p: Protocol) -> Option<&'static str> {
@@ -288,7 +286,7 @@ mod tests {
     }
 
     fn v6(s: &str) -> String {
-        ntop(s.parse::<IpAddr>().unwrap())
+        ipvs::addr::Ntop::new(s.parse::<IpAddr>().unwrap()).to_string()
     }
 
     #[test]

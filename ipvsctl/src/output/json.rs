@@ -18,9 +18,11 @@ use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use serde_json::ser::Formatter;
 
+use ipvs::conn::Connection;
+use ipvs::sampler::{Rates, Sample};
 use ipvs::{
-    Connection, DestinationEntry, Family, Info, Rates, Sample, Service, ServiceEntry, ServiceFlags,
-    ServiceKey, ServiceState, SyncDaemon, Timeouts, VirtualServer,
+    DestinationEntry, Family, Info, Service, ServiceEntry, ServiceKey, ServiceState, SyncDaemon,
+    Timeouts, VirtualServer,
 };
 
 use super::listing::{held, held_dests, into_text, Chunked, StreamError};
@@ -94,9 +96,8 @@ where
             sort::dest_order(&list, self.sort, &mut order, &mut tmp);
             let entry = self.services[i];
             if self.save {
-                // As `State::from_servers`: the configuration without the kernel's `hashed`.
+                // As `State::from_servers`: the configuration.
                 saved.service.clone_from(&entry.service);
-                saved.service.flags.remove(ServiceFlags::HASHED);
                 saved.destinations.clear();
                 saved
                     .destinations

@@ -6,7 +6,8 @@
 //!
 //! [`list_json`]: super::list_json
 
-use ipvs::{State, StateInput};
+use ipvs::schema::StateInput;
+use ipvs::State;
 
 /// Reads a document written by [`save_json`] (or [`list_json`]) into the
 /// state it describes, with ipvsadm's defaults filled in (see

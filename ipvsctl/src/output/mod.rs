@@ -62,7 +62,7 @@ pub use json::{stream_connections_json, stream_list_json, stream_save_json};
 pub use json_in::parse_save_json;
 pub use listing::{Chunked, StreamError};
 
-pub(crate) use common::{addrport, ntop};
+pub(crate) use common::addrport;
 // `top` names the forwarding methods as the listing does.
 pub(crate) use common::fwd_name;
 #[allow(unused_imports)]

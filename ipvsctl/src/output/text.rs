@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use ipvs::{Connection, DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
+use ipvs::conn::Connection;
+use ipvs::{DestinationEntry, Info, ServiceKey, SyncDaemon, Timeouts};
 use ipvs::{ServiceEntry, ServiceFlags, VirtualServer};
 
 use super::bytes::{
@@ -451,7 +452,7 @@ pub fn daemon_text(daemons: &[SyncDaemon]) -> String {
             let _ = write!(out, ", maxlen={m}");
         }
         if let Some(g) = d.mcast_group {
-            let _ = write!(out, ", group={}", super::common::ntop(g));
+            let _ = write!(out, ", group={}", ipvs::addr::Ntop::new(g));
         }
         if let Some(p) = d.mcast_port.filter(|p| *p != 0) {
             let _ = write!(out, ", port={p}");

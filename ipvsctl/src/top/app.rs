@@ -6,7 +6,8 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ipvs::{SeriesKey, ServiceKey};
+use ipvs::sampler::SeriesKey;
+use ipvs::ServiceKey;
 
 use super::model::{count, Column, Row, ServiceRow, Snapshot};
 

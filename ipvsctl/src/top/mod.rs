@@ -3,7 +3,7 @@
 //!
 //! Each interval it reads the table once (one service dump and one destination dump per
 //! service, what [`ipvs::Ipvs::state`] does; one service and its destinations with `-t/-u/-f`),
-//! gives the read to an [`ipvs::Sampler`] for the rates, and draws the screen with ratatui
+//! gives the read to an [`ipvs::sampler::Sampler`] for the rates, and draws the screen with ratatui
 //! (which writes only the cells that changed: no flicker). The terminal is put back as it was
 //! however the view ends: `q`, Ctrl-C, SIGINT or SIGTERM (exit 128 + the signal), a failure,
 //! or a panic (the panic hook restores it before the message is printed).
@@ -26,7 +26,8 @@ use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-use ipvs::{Ipvs, Sampler, ServiceKey, VirtualServer};
+use ipvs::sampler::Sampler;
+use ipvs::{Ipvs, ServiceKey, VirtualServer};
 
 use crate::args;
 use crate::interrupt;

@@ -6,7 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ipvs::{Rates, Sample, SeriesKey, ServiceKey, VirtualServer};
+use ipvs::sampler::{Rates, Sample, SeriesKey};
+use ipvs::{ServiceKey, VirtualServer};
 
 /// How many rates each history keeps (one per interval).
 pub const HISTORY: usize = 120;
@@ -66,7 +67,7 @@ pub struct History {
 }
 
 impl History {
-    /// Adds a read (`state`, and `sample`: the [`ipvs::Sampler`]'s rates for it) and returns
+    /// Adds a read (`state`, and `sample`: the [`ipvs::sampler::Sampler`]'s rates for it) and returns
     /// what to show. Series no longer in the table are forgotten.
     pub fn update(&mut self, state: &[VirtualServer], sample: &Sample) -> Snapshot {
         let mut kept = HashMap::with_capacity(self.series.len());
@@ -135,7 +136,7 @@ impl History {
 fn addr_port(addr: IpAddr, port: u16) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(_) => format!("[{}]:{port}", ipvs::ntop(addr)),
+        IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Exact screens of `top` on ratatui's test backend, from fixed reads through the real
-//! [`ipvs::Sampler`]: the rates are what two reads one second apart give.
+//! [`ipvs::sampler::Sampler`]: the rates are what two reads one second apart give.
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ipvs::sampler::Sampler;
 use ipvs::{
-    Destination, DestinationEntry, Family, Forward, Sampler, Service, ServiceEntry, ServiceKey,
-    Stats, VirtualServer,
+    Destination, DestinationEntry, Family, Forward, Service, ServiceEntry, ServiceKey, Stats,
+    VirtualServer,
 };
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;

@@ -86,7 +86,7 @@ impl Styles {
 /// The text of one cell.
 fn cell_text(app: &App, line: Option<&Line<'_>>, row: &Row, column: Column, width: u16) -> String {
     let scale = if app.bits { 8.0 } else { 1.0 };
-    let rate = |f: fn(&ipvs::Rates) -> f64| {
+    let rate = |f: fn(&ipvs::sampler::Rates) -> f64| {
         row.rates
             .as_ref()
             .map_or("-".to_string(), |r| compact(f(r)))

@@ -54,7 +54,7 @@ fn table(state: &State) -> Table {
                 .iter()
                 .map(|d| ((d.addr, d.port), *d))
                 .collect();
-            (s.service.key, (as_configured(&s.service), d))
+            (s.service.key, (s.service.clone(), d))
         })
         .collect()
 }
@@ -62,7 +62,9 @@ fn table(state: &State) -> Table {
 /// Both readings of the kernel equal `want`: ipvsadm's `-S -n`, and the library's (thresholds).
 fn assert_table_is(ns: &NetNs, want: &State) {
     assert_eq!(ipvsadm_save(ns), expected_save(want), "ipvsadm -S -n");
-    let have = open(ns).read_state(false).expect("read_state");
+    let have = open(ns)
+        .read_state(&ipvs::ReadOptions::new())
+        .expect("read_state");
     assert_eq!(table(&have), table(want), "the library's reading");
 }
 
@@ -282,7 +284,7 @@ fn apply_refused_partway_leaves_the_table_as_it_was() {
     // A tunnel option the kernel refuses (GUE port 0 through the library, unchecked), first.
     // `plan` refuses a desired state that fails its checks: the bad value goes into the plan.
     let mut plan = ipvs::plan(
-        &open(&ns).read_state(false).unwrap(),
+        &open(&ns).read_state(&ipvs::ReadOptions::new()).unwrap(),
         &second(),
         &Default::default(),
     )
@@ -300,7 +302,7 @@ fn apply_refused_partway_leaves_the_table_as_it_was() {
         })
         .expect("the plan edits the tunnel");
     tunnel.forward = gue(0, TunnelFlags::empty());
-    let r = open(&ns).apply_plan(&plan);
+    let r = open(&ns).apply_plan(&plan, None);
     assert!(r.is_err(), "the kernel took a GUE tunnel without a port");
     assert_eq!(
         ns.ipvsadm_ok(&["-S", "-n"]),
@@ -334,7 +336,8 @@ fn apply_bad_input_exits_2_and_changes_nothing() {
 /// other writer left.
 #[test]
 fn apply_conflict_with_another_writer_is_named_and_undone() {
-    use ipvs::{ApplyError, Conflict, DestinationKey};
+    use ipvs::apply::{ApplyError, Conflict};
+    use ipvs::DestinationKey;
     let ns = NetNs::new();
     let tcp = ServiceKey::tcp(ip("10.1.0.1"), 80);
     let udp = ServiceKey::udp(ip("10.1.0.1"), 53);
@@ -377,7 +380,7 @@ fn apply_conflict_with_another_writer_is_named_and_undone() {
         ipvs.flush().unwrap();
         ipvs.apply_state(&first(), &Default::default())
             .expect("apply first()");
-        let current = ipvs.read_state(false).unwrap();
+        let current = ipvs.read_state(&ipvs::ReadOptions::new()).unwrap();
         let plan = ipvs::plan(&current, &second(), &Default::default()).unwrap();
         assert_eq!(plan.len(), 14);
         // The other writer, after the read.
@@ -385,7 +388,7 @@ fn apply_conflict_with_another_writer_is_named_and_undone() {
         let theirs = ns.ipvsadm_ok(&["-S", "-n"]);
         let theirs_thresholds = ns.ipvsadm_ok(&["-L", "-n", "--thresholds"]);
         let err = ipvs
-            .apply_plan(&plan)
+            .apply_plan(&plan, None)
             .expect_err("the apply met no conflict");
         let text = err.to_string();
         let ApplyError::Refused(r) = err else {
@@ -439,15 +442,17 @@ fn apply_refusal_is_no_conflict_when_the_object_is_there() {
     let ns = NetNs::new();
     let ipvs = open(&ns);
     ipvs.apply_state(&first(), &Default::default()).unwrap();
-    let current = ipvs.read_state(false).unwrap();
+    let current = ipvs.read_state(&ipvs::ReadOptions::new()).unwrap();
     let mut bad = second();
     bad.services[2].service.scheduler = "nosuch".into();
     let plan = ipvs::plan(&current, &bad, &Default::default()).unwrap();
     ns.ipvsadm_ok(&["-A", "-t", "10.5.5.5:80", "-s", "rr"]);
     let theirs = ns.ipvsadm_ok(&["-S", "-n"]);
-    let err = ipvs.apply_plan(&plan).expect_err("an unknown scheduler");
+    let err = ipvs
+        .apply_plan(&plan, None)
+        .expect_err("an unknown scheduler");
     let text = err.to_string();
-    let ipvs::ApplyError::Refused(r) = err else {
+    let ipvs::apply::ApplyError::Refused(r) = err else {
         panic!("{text}")
     };
     assert_eq!(r.conflict, None, "{text}");
@@ -503,7 +508,7 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
     // The other writer's newest service port: how far it got.
     let theirs = |ns: &NetNs| -> u16 {
         open(ns)
-            .read_state(false)
+            .read_state(&ipvs::ReadOptions::new())
             .unwrap()
             .services
             .iter()
@@ -612,7 +617,10 @@ fn apply_of_ipvsadm_save_text_keeps_the_thresholds_it_cannot_say() {
         ]);
     }
     let thresholds = |ns: &NetNs| -> Vec<(u32, u32, u32)> {
-        open(ns).read_state(false).expect("read_state").services[0]
+        open(ns)
+            .read_state(&ipvs::ReadOptions::new())
+            .expect("read_state")
+            .services[0]
             .destinations
             .iter()
             .map(|d| (d.weight, d.upper_threshold, d.lower_threshold))

@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipvs::{Destination, DrainProgress, DrainStep, Forward, Service, ServiceKey};
+use ipvs::drain::{DrainProgress, DrainStep};
+use ipvs::{Destination, Forward, Service, ServiceKey};
 
 use crate::harness::NetNs;
 use crate::support::*;

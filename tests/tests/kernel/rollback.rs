@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipvs::{ApplyError, Change, Ipvs, Plan, PlanOptions, Service, ServiceKey, ServiceState, State};
+use ipvs::apply::ApplyError;
+use ipvs::{Change, Ipvs, Plan, PlanOptions, Service, ServiceKey, ServiceState, State};
 
 use crate::harness::{require_ipvs, run, NetNs};
 use crate::support::*;
@@ -101,7 +102,9 @@ fn apply_rollback_under_a_torn_dump_undoes_every_add() {
             // Planned against an empty table: the 500 adds, no read of the 3,000.
             let plan = ipvs::plan(&State::default(), &desired, &PlanOptions::default())
                 .expect("a valid state");
-            let err = ipvs.apply_plan(&plan).expect_err("an unknown scheduler");
+            let err = ipvs
+                .apply_plan(&plan, None)
+                .expect_err("an unknown scheduler");
             let text = err.to_string();
             let ApplyError::Refused(r) = err else {
                 panic!("round {round}: {text}")
@@ -138,11 +141,10 @@ fn apply_plan_after_an_overrun_mid_batch_undoes_what_the_kernel_made() {
     let ipvs = open(&ns);
     ns.ipvsadm_ok(&["-A", "-t", "10.60.0.1:80", "-s", "wlc"]);
     let before = ipvsadm_save(&ns);
-    let granted = ipvs
-        .with_socket(|s| s.set_receive_buffer(1))
-        .expect("set_receive_buffer");
+    let granted =
+        ipvs::replay::with_socket(&ipvs, |s| s.set_receive_buffer(1)).expect("set_receive_buffer");
     assert!(granted < 8192, "the smallest queue: {granted} bytes");
-    ipvs.with_socket(|s| s.set_batch_limit(300));
+    ipvs::replay::with_socket(&ipvs, |s| s.set_batch_limit(300));
     let added = keys(61, 200);
     let absent = keys(62, 100);
     let mut plan = Plan::default();
@@ -157,7 +159,7 @@ fn apply_plan_after_an_overrun_mid_batch_undoes_what_the_kernel_made() {
         plan.push(Change::AddService(rr(*k)), Change::DeleteService(*k));
     }
     let err = ipvs
-        .apply_plan(&plan)
+        .apply_plan(&plan, None)
         .expect_err("edits of services not there");
     let text = err.to_string();
     eprintln!("overrun: {text}");

@@ -6,9 +6,7 @@
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use ipvs::{
-    DestinationEntry, Ipvs, Service, ServiceEntry, ServiceFlags, Stats, SyncDaemon, VirtualServer,
-};
+use ipvs::{DestinationEntry, Ipvs, Service, ServiceEntry, Stats, SyncDaemon, VirtualServer};
 use ipvsctl::output::{ListMode, ListOptions};
 
 use crate::harness::NetNs;
@@ -16,14 +14,6 @@ use crate::harness::NetNs;
 /// The library's handle on the namespace, opened by name as `ip netns` names it.
 pub fn open(ns: &NetNs) -> Ipvs {
     Ipvs::in_netns(ns.name()).unwrap_or_else(|e| panic!("Ipvs::in_netns({}): {e}", ns.name()))
-}
-
-/// A service's configuration as it was given: without `HASHED`, which the kernel adds to
-/// every service it reports.
-pub fn as_configured(s: &Service) -> Service {
-    let mut s = s.clone();
-    s.flags.remove(ServiceFlags::HASHED);
-    s
 }
 
 /// `addr:port`, IPv6 addresses in brackets, as ipvsadm prints them with `-n`.
@@ -267,7 +257,7 @@ pub fn udp_send(ns: &NetNs, to: SocketAddr, payload: &[u8]) {
 
 /// Asserts that `ipvsadm -L -n -c` lists the connections the library reads (protocol, state,
 /// client, virtual and real-server addresses; the expiry times are read a moment apart).
-pub fn assert_connections_agree(ns: &NetNs, ipvs: &Ipvs) -> Vec<ipvs::Connection> {
+pub fn assert_connections_agree(ns: &NetNs, ipvs: &Ipvs) -> Vec<ipvs::conn::Connection> {
     let conns = ipvs
         .connections()
         .expect("connections")

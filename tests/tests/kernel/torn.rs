@@ -2,7 +2,7 @@
 //! into its one table of every namespace's services. A service added or deleted before that
 //! index between two parts, by any writer in any namespace, shifts it: the dump skips a service
 //! or lists one twice, and the kernel does not mark it interrupted (`NLM_F_DUMP_INTR`).
-//! `Ipvs::read_state_for` and `apply` must plan right all the same.
+//! `Ipvs::read_state` (`ReadOptions::for_state`) and `apply` must plan right all the same.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -171,7 +171,9 @@ fn apply_of_an_equal_table_plans_nothing_while_another_namespace_writes() {
             if plain_set != want {
                 torn += 1;
             }
-            let read = ipvs.read_state_for(&desired).expect("read_state_for");
+            let read = ipvs
+                .read_state(&ipvs::ReadOptions::for_state(&desired))
+                .expect("read_state");
             let read_set: BTreeSet<ServiceKey> =
                 read.services.iter().map(|s| s.service.key).collect();
             assert_eq!(
@@ -181,7 +183,7 @@ fn apply_of_an_equal_table_plans_nothing_while_another_namespace_writes() {
             );
             assert!(
                 read_set == want,
-                "round {rounds}: read_state_for lost a service"
+                "round {rounds}: read_state for the desired state lost a service"
             );
             let plan = ipvs
                 .apply_state(&desired, &PlanOptions::default())

@@ -161,12 +161,12 @@ fn http_through_masquerading_services_is_counted_listed_as_connections_and_zeroe
     assert_eq!(c.pe_name, None);
 
     // The same table as the kernel's file in the namespace and as ipvsadm -L -n -c shows it.
-    let proc_conns = ipvs::parse_connections(&ns.exec_ok("cat", &["/proc/net/ip_vs_conn"]))
+    let proc_conns = ipvs::conn::parse_connections(&ns.exec_ok("cat", &["/proc/net/ip_vs_conn"]))
         .expect("parse /proc/net/ip_vs_conn");
     assert_eq!(proc_conns.len(), 1);
     assert!(c.expires.abs_diff(proc_conns[0].expires) <= 2);
     assert_eq!(
-        ipvs::Connection {
+        ipvs::conn::Connection {
             expires: c.expires,
             ..proc_conns[0].clone()
         },

@@ -62,7 +62,7 @@ fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "weight above INT_MAX",
-            rust: with_destination(real("10.0.0.3").with_weight(ipvs::MAX_WEIGHT + 1)),
+            rust: with_destination(real("10.0.0.3").with_weight(ipvs::limits::MAX_WEIGHT + 1)),
             message: "services[0].destinations[1].weight: 2147483648 is above 2147483647",
             cli: &[
                 "-a",
@@ -122,7 +122,7 @@ fn cases() -> Vec<Case> {
             name: "persistence above 31 days",
             rust: with_service(
                 Service::new(ServiceKey::tcp("192.0.2.2".parse().unwrap(), 80))
-                    .with_persistence(ipvs::MAX_TIMEOUT + 1),
+                    .with_persistence(ipvs::limits::MAX_TIMEOUT + 1),
             ),
             message: "services[1].timeout: 2678401 is above 2678400",
             cli: &["-A", "-t", "192.0.2.2:80", "-p", "2678401"],
@@ -219,9 +219,9 @@ fn the_library_refuses_the_bad_value_before_the_kernel_sees_it() {
     // negative int and refused it (ERANGE); the check names the field instead.
     let ns = NetNs::new();
     let before = set_up(&ns);
-    let heavy = real("10.0.0.3").with_weight(ipvs::MAX_WEIGHT + 1);
+    let heavy = real("10.0.0.3").with_weight(ipvs::limits::MAX_WEIGHT + 1);
     let e = heavy.validate(&vip()).unwrap_err();
-    assert_eq!(e, ipvs::InvalidValue::Weight(ipvs::MAX_WEIGHT + 1));
+    assert_eq!(e, ipvs::InvalidValue::Weight(ipvs::limits::MAX_WEIGHT + 1));
     assert_eq!(e.field(), "weight");
     // Unchecked, the kernel refuses it too, and the table stays as it was.
     let refused = open(&ns).add_destination(&vip(), &heavy);

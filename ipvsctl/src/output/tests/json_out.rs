@@ -182,7 +182,7 @@ fn watch_json_lines_carry_counters_rates_and_kernel_estimates() {
         exact: false,
         sort: true,
     };
-    let mut sampler = ipvs::Sampler::new();
+    let mut sampler = ipvs::sampler::Sampler::new();
     let t0 = Instant::now();
     let mut docs = Vec::new();
     for (i, conns) in [10u64, 30, 4].into_iter().enumerate() {

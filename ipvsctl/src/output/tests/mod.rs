@@ -13,10 +13,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use ipvs::conn::Connection;
 use ipvs::{
-    Connection, DaemonState, Destination, DestinationEntry, Family, Forward, Info, Netmask,
-    Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts,
-    TunnelFlags, TunnelType, VirtualServer,
+    DaemonState, Destination, DestinationEntry, Family, Forward, Info, Netmask, Scheduler, Service,
+    ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    VirtualServer,
 };
 use ipvs_sys::frame::{self, Body};
 use ipvs_sys::IpvsMessage;
@@ -135,9 +136,6 @@ fn service(key: ServiceKey, sched: &str) -> Service {
 }
 
 fn vs(svc: Service, st: Stats, dests: Vec<DestinationEntry>) -> VirtualServer {
-    let mut svc = svc;
-    // The kernel reports every listed service as hashed.
-    svc.flags |= ServiceFlags::HASHED;
     VirtualServer {
         entry: ServiceEntry {
             service: svc,
@@ -250,14 +248,12 @@ fn conns() -> Vec<Connection> {
     ]
 }
 
-/// What the save document should give back: the configuration, without
-/// the kernel's hashed bit.
+/// What the save document should give back: the configuration.
 fn config_of(state: &[VirtualServer]) -> ipvs::State {
     let services = sort::services(state, true)
         .into_iter()
         .map(|v| {
-            let mut s = v.entry.service.clone();
-            s.flags.remove(ServiceFlags::HASHED);
+            let s = v.entry.service.clone();
             let d = sort::dests(&v.destinations, true)
                 .into_iter()
                 .map(|d| d.destination)

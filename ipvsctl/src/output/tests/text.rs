@@ -221,7 +221,7 @@ fn connection_listings_match_ipvsadm_captures() {
     ] {
         assert!(text.starts_with(&format!("# ipvsadm {what}\n")), "{what}");
         let procfs = comment_lines(text, "# ip_vs_conn: ");
-        let conns = ipvs::parse_connections(&procfs).unwrap();
+        let conns = ipvs::conn::parse_connections(&procfs).unwrap();
         assert!(conns.len() >= 5, "{what}");
         let got = connections_text_with(&conns, numeric, persistent, &names);
         assert_eq!(got, fixture_output(text), "ipvsadm {what}");
@@ -249,7 +249,7 @@ fn connection_pe_columns_follow_ipvsadm_format() {
         "0A02020C 0035 NONE            594\n",
         "0A02020C 0035 NONE            594 sip a84b4c76e66710\n",
     );
-    let conns = ipvs::parse_connections(&procfs).unwrap();
+    let conns = ipvs::conn::parse_connections(&procfs).unwrap();
     assert_eq!(
         conns.iter().filter(|c| c.pe_name.is_some()).count(),
         1,
