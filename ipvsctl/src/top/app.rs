@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ipvs::sampler::SeriesKey;
@@ -70,6 +71,12 @@ pub struct App {
     pub page: usize,
     /// The first line of the table on the screen (kept from one drawing to the next).
     pub offset: usize,
+    /// The services of the lines on the screen and of the selected line (set when drawn):
+    /// their real servers are read every interval.
+    pub on_screen: HashSet<ServiceKey>,
+    /// How often the real servers of a service off the screen are read, when not every
+    /// interval (a big table): said in the help.
+    pub refresh: Option<Duration>,
 }
 
 impl App {
@@ -93,16 +100,29 @@ impl App {
             error: None,
             page: 10,
             offset: 0,
+            on_screen: HashSet::new(),
+            refresh: None,
         }
     }
 
     /// A new read: shown at once unless paused.
+    #[cfg(test)]
     pub fn update(&mut self, snapshot: Snapshot) {
         if self.paused {
             self.latest = Some(snapshot);
         } else {
             self.shown = snapshot;
             self.latest = None;
+        }
+    }
+
+    /// The newest read, to be updated in place: what is shown, or while paused the read kept
+    /// for later (at the first read of a pause, a copy of what is shown).
+    pub fn newest_mut(&mut self) -> &mut Snapshot {
+        if self.paused {
+            self.latest.get_or_insert_with(|| self.shown.clone())
+        } else {
+            &mut self.shown
         }
     }
 
@@ -164,10 +184,12 @@ impl App {
             weight: None,
             active: 0,
             inactive: 0,
+            stale: false,
             rates: None,
             history: Vec::new(),
         };
         for s in services {
+            total.stale |= s.row.stale;
             total.active += s.row.active;
             total.inactive += s.row.inactive;
             if let Some(r) = s.row.rates {

@@ -1,17 +1,19 @@
 //! `ipvsctl top`: the services and real servers live, full screen, with their connections and
 //! rates, sortable, filterable, as iftop shows links.
 //!
-//! Each interval it reads the table once (one service dump and one destination dump per
-//! service, what [`ipvs::Ipvs::state`] does; one service and its destinations with `-t/-u/-f`),
-//! gives the read to an [`ipvs::sampler::Sampler`] for the rates, and draws the screen with ratatui
-//! (which writes only the cells that changed: no flicker). The terminal is put back as it was
-//! however the view ends: `q`, Ctrl-C, SIGINT or SIGTERM (exit 128 + the signal), a failure,
+//! Each interval it reads the services (one dump) and the real servers of each (one dump each;
+//! on a table of more than [`read::SMALL_TABLE`] services, of those on the screen and of
+//! [`read::ROLLING`] more in turn, see [`read`]; one service and its real servers with
+//! `-t/-u/-f`), gives the read to an [`ipvs::sampler::Sampler`] for the rates, and draws the
+//! screen with ratatui (which writes only the cells that changed: no flicker). The terminal is
+//! put back as it was however the view ends: `q`, Ctrl-C, SIGINT or SIGTERM (exit 128 + the signal), a failure,
 //! or a panic (the panic hook restores it before the message is printed).
 //!
 //! Not on a terminal it refuses (exit 2) and names the listings that suit a pipe or a log.
 
 mod app;
 mod model;
+mod read;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -27,14 +29,14 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
 use ipvs::sampler::Sampler;
-use ipvs::{Ipvs, ServiceKey, VirtualServer};
+use ipvs::{Ipvs, ServiceKey};
 
 use crate::args;
 use crate::interrupt;
 use crate::session::{message, subcommand_matches, Session, Term};
 
 pub use app::{Action, App};
-pub use model::History;
+use read::Reader;
 
 /// The shortest and longest interval `--interval` takes, in seconds.
 const INTERVAL_RANGE: (f64, f64) = (0.1, 3600.0);
@@ -62,7 +64,12 @@ pub fn command() -> Command {
              q quit, Enter real servers, < > sort column, r reverse, / filter, p pause, \
              b bits or bytes, t totals. Colours follow NO_COLOR. It needs a terminal: for a \
              pipe or a log use `ipvsctl -Ln --rate --watch 1` or `ipvsctl -Ln --json --watch 1`. \
-             Each interval costs one service dump and one destination dump per service. \
+             Each interval costs one service dump and one destination dump per service; on a \
+             table of more than 256 services, one destination dump for each service on the \
+             screen and for 50 others in turn, so the Act and Inact of a service off the \
+             screen (used by sorting and the totals; dim when shown before read again) are \
+             up to services / 50 intervals old (2,000 services at 1 s: 40 s; the help says \
+             the figure). \
              Exit status: 0 after q, 2 bad arguments, no terminal or no IPVS, 128 + the signal \
              after SIGINT or SIGTERM.",
         )
@@ -144,20 +151,6 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     }
 }
 
-/// One read of the table: everything, or the one service asked for (none when it is gone).
-fn read(ipvs: &Ipvs, only: Option<ServiceKey>) -> ipvs::Result<Vec<VirtualServer>> {
-    match only {
-        None => ipvs.state(),
-        Some(key) => match ipvs.service(&key)? {
-            None => Ok(Vec::new()),
-            Some(entry) => Ok(vec![VirtualServer {
-                destinations: ipvs.destinations(&key)?,
-                entry,
-            }]),
-        },
-    }
-}
-
 /// The loop: a read every interval, a key when one comes, a drawing after either.
 fn run<W: Write>(
     terminal: &mut Terminal<CrosstermBackend<W>>,
@@ -167,7 +160,7 @@ fn run<W: Write>(
     mut app: App,
 ) -> io::Result<i32> {
     let mut sampler = Sampler::new();
-    let mut history = History::default();
+    let mut reader = Reader::default();
     let mut next = Instant::now();
     let mut dirty = true;
     loop {
@@ -175,10 +168,11 @@ fn run<W: Write>(
             return Ok(interrupt::exit_code(signal));
         }
         if Instant::now() >= next {
-            match read(ipvs, only) {
-                Ok(state) => {
-                    let sample = sampler.sample(Instant::now(), &state);
-                    app.update(history.update(&state, &sample));
+            match reader.read(ipvs, only, &app.on_screen) {
+                Ok(read) => {
+                    let sample = sampler.sample(Instant::now(), &read.state);
+                    app.newest_mut().update(&read.state, &read.fresh, &sample);
+                    app.refresh = Reader::period(read.state.len(), interval);
                     app.error = None;
                 }
                 Err(e) => app.error = Some(format!("reading the table failed: {}", message(&e))),

@@ -2,12 +2,12 @@
 //! one read of the table and the [`Sampler`]'s rates for it, with a short history of each one's
 //! traffic. Pure data: no terminal here.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use ipvs::sampler::{Rates, Sample, SeriesKey};
-use ipvs::{ServiceKey, VirtualServer};
+use ipvs::{DestinationEntry, ServiceKey, VirtualServer};
 
 /// How many rates each history keeps (one per interval).
 pub const HISTORY: usize = 120;
@@ -27,9 +27,13 @@ pub struct Row {
     pub active: u64,
     /// Inactive connections (of a service: of its destinations together).
     pub inactive: u64,
+    /// The connections (and the real servers) are from an earlier read: on a big table, the
+    /// real servers of a service off the screen are read in turn, not every interval.
+    pub stale: bool,
     /// Rates since the previous read; `None` on the first read of it.
     pub rates: Option<Rates>,
-    /// Bytes per second in and out together, oldest first, one per read.
+    /// Bytes per second in and out together, oldest first, one per read with rates (up to
+    /// twice [`HISTORY`]: see [`Row::recent`]).
     pub history: Vec<f64>,
 }
 
@@ -60,75 +64,142 @@ impl Snapshot {
     }
 }
 
-/// The recent traffic of every series seen in the last read.
-#[derive(Debug, Default)]
-pub struct History {
-    series: HashMap<SeriesKey, VecDeque<f64>>,
-}
-
-impl History {
-    /// Adds a read (`state`, and `sample`: the [`ipvs::sampler::Sampler`]'s rates for it) and returns
-    /// what to show. Series no longer in the table are forgotten.
-    pub fn update(&mut self, state: &[VirtualServer], sample: &Sample) -> Snapshot {
-        let mut kept = HashMap::with_capacity(self.series.len());
-        let mut take = |key: SeriesKey, rates: Option<Rates>| -> Vec<f64> {
-            let mut h = self.series.remove(&key).unwrap_or_default();
-            if let Some(r) = rates {
-                if h.len() == HISTORY {
-                    h.pop_front();
-                }
-                h.push_back(r.in_bytes + r.out_bytes);
+impl Snapshot {
+    /// Takes a read (`state`, and `sample`: the [`ipvs::sampler::Sampler`]'s rates for it), in
+    /// which the services flagged in `fresh` had their real servers read: the lines are updated in
+    /// place (their names are made once, when first seen), the histories grow, the lines no
+    /// longer in the table go. The real servers of a service not read now keep their lines,
+    /// marked stale, without rates or history (a history is of reads in a row).
+    pub fn update(&mut self, state: &[VirtualServer], fresh: &[bool], sample: &Sample) {
+        let fresh = fresh.iter().chain(std::iter::repeat(&true));
+        self.interval = sample.interval;
+        // A table that did not change comes in the same order: its lines are updated where
+        // they are, without lookups or moves.
+        let same = self.services.len() == state.len()
+            && self
+                .services
+                .iter()
+                .zip(state)
+                .all(|(o, vs)| o.key == vs.entry.service.key);
+        if same {
+            for ((s, vs), &fresh) in self.services.iter_mut().zip(state).zip(fresh) {
+                s.read(vs, fresh, sample);
             }
-            let out = h.iter().copied().collect();
-            kept.insert(key, h);
-            out
-        };
-        let services = state
+            return;
+        }
+        let mut by_key: HashMap<ServiceKey, ServiceRow> = std::mem::take(&mut self.services)
+            .into_iter()
+            .map(|s| (s.key, s))
+            .collect();
+        self.services = state
             .iter()
-            .map(|vs| {
+            .zip(fresh)
+            .map(|(vs, &fresh)| {
                 let key = vs.entry.service.key;
-                let destinations: Vec<Row> = vs
-                    .destinations
-                    .iter()
-                    .map(|d| {
-                        let dest = &d.destination;
-                        let series = SeriesKey::Destination(key, dest.addr, dest.port);
-                        let rates = sample.destination_rates(&key, dest.addr, dest.port);
-                        Row {
-                            key: series,
-                            name: addr_port(dest.addr, dest.port),
-                            forward: Some(crate::output::fwd_name(&dest.forward)),
-                            weight: Some(dest.weight),
-                            active: d.active_conns.into(),
-                            inactive: d.inactive_conns.into(),
-                            rates,
-                            history: take(series, rates),
-                        }
-                    })
-                    .collect();
-                let rates = sample.service_rates(&key);
-                let series = SeriesKey::Service(key);
-                ServiceRow {
-                    row: Row {
-                        key: series,
-                        name: key.to_string(),
-                        forward: None,
-                        weight: None,
-                        active: destinations.iter().map(|d| d.active).sum(),
-                        inactive: destinations.iter().map(|d| d.inactive).sum(),
-                        rates,
-                        history: take(series, rates),
-                    },
-                    key,
-                    destinations,
-                }
+                let mut s = by_key.remove(&key).unwrap_or_else(|| ServiceRow::new(key));
+                s.read(vs, fresh, sample);
+                s
             })
             .collect();
-        self.series = kept;
-        Snapshot {
-            services,
-            interval: sample.interval,
+    }
+}
+
+impl Row {
+    fn new(key: SeriesKey, name: String) -> Row {
+        Row {
+            key,
+            name,
+            forward: None,
+            weight: None,
+            active: 0,
+            inactive: 0,
+            stale: false,
+            rates: None,
+            history: Vec::new(),
         }
+    }
+
+    /// Adds the rates' bytes in and out to the history, if there are rates.
+    fn push_history(&mut self) {
+        if let Some(r) = self.rates {
+            // Trimmed HISTORY at a time, not one value each read.
+            if self.history.len() >= 2 * HISTORY {
+                self.history.drain(..self.history.len() - HISTORY);
+            }
+            self.history.push(r.in_bytes + r.out_bytes);
+        }
+    }
+
+    /// The last [`HISTORY`] values of the history, oldest first.
+    pub fn recent(&self) -> &[f64] {
+        &self.history[self.history.len().saturating_sub(HISTORY)..]
+    }
+}
+
+impl ServiceRow {
+    fn new(key: ServiceKey) -> ServiceRow {
+        ServiceRow {
+            row: Row::new(SeriesKey::Service(key), key.to_string()),
+            key,
+            destinations: Vec::new(),
+        }
+    }
+
+    /// Takes the service's read: its real servers too when `fresh`, else they stay, stale.
+    fn read(&mut self, vs: &VirtualServer, fresh: bool, sample: &Sample) {
+        self.row.rates = sample.service_rates(&self.key);
+        self.row.push_history();
+        if fresh {
+            self.read_destinations(&vs.destinations, sample);
+        } else {
+            self.row.stale = true;
+            for d in &mut self.destinations {
+                d.stale = true;
+                d.rates = None;
+                d.history.clear();
+            }
+        }
+    }
+
+    /// Its real servers as read now, their lines kept from before when they were there.
+    fn read_destinations(&mut self, read: &[DestinationEntry], sample: &Sample) {
+        let key = self.key;
+        let mut old = std::mem::take(&mut self.destinations);
+        let same = old.len() == read.len()
+            && old.iter().zip(read).all(|(o, d)| {
+                o.key == SeriesKey::Destination(key, d.destination.addr, d.destination.port)
+            });
+        let mut by_key: HashMap<SeriesKey, Row> = if same {
+            HashMap::new()
+        } else {
+            old.drain(..).map(|r| (r.key, r)).collect()
+        };
+        let mut old = old.into_iter();
+        self.destinations = read
+            .iter()
+            .map(|d| {
+                let dest = &d.destination;
+                let series = SeriesKey::Destination(key, dest.addr, dest.port);
+                let prev = if same {
+                    old.next()
+                } else {
+                    by_key.remove(&series)
+                };
+                let mut r =
+                    prev.unwrap_or_else(|| Row::new(series, addr_port(dest.addr, dest.port)));
+                r.forward = Some(crate::output::fwd_name(&dest.forward));
+                r.weight = Some(dest.weight);
+                r.active = d.active_conns.into();
+                r.inactive = d.inactive_conns.into();
+                r.stale = false;
+                r.rates = sample.destination_rates(&key, dest.addr, dest.port);
+                r.push_history();
+                r
+            })
+            .collect();
+        self.row.stale = false;
+        self.row.active = self.destinations.iter().map(|d| d.active).sum();
+        self.row.inactive = self.destinations.iter().map(|d| d.inactive).sum();
     }
 }
 
@@ -223,10 +294,11 @@ impl Column {
             Column::InBytes => rate(|x| x.in_bytes),
             Column::OutBytes => rate(|x| x.out_bytes),
             Column::History => number(|r| {
-                if r.history.is_empty() {
+                let h = r.recent();
+                if h.is_empty() {
                     -1.0
                 } else {
-                    r.history.iter().sum::<f64>() / r.history.len() as f64
+                    h.iter().sum::<f64>() / h.len() as f64
                 }
             }),
         }

@@ -1,6 +1,7 @@
 //! Exact screens of `top` on ratatui's test backend, from fixed reads through the real
 //! [`ipvs::sampler::Sampler`]: the rates are what two reads one second apart give.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -13,7 +14,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
 
-use super::model::History;
+use super::read::{Reader, ROLLING, SMALL_TABLE};
 use super::{view, Action, App};
 
 fn stats(conns: u64, packets: u64, bytes: u64) -> Stats {
@@ -95,13 +96,12 @@ fn state(n: u64) -> Vec<VirtualServer> {
 fn app(reads: u64, color: bool) -> App {
     // Rates between consecutive reads (no fold window): the fixture's counters grow every second.
     let mut sampler = Sampler::with_window(Duration::ZERO);
-    let mut history = History::default();
     let mut app = App::new("netns web, every 1 s".into(), color);
     let t0 = Instant::now();
     for i in 0..reads {
         let s = state(i);
         let sample = sampler.sample(t0 + Duration::from_secs(i), &s);
-        app.update(history.update(&s, &sample));
+        app.newest_mut().update(&s, &[true; 3], &sample);
     }
     app
 }
@@ -408,9 +408,9 @@ fn a_long_table_scrolls_to_the_selection() {
             }
         })
         .collect();
-    let mut history = History::default();
     let mut a = App::new("every 1 s".into(), false);
-    a.update(history.update(&many, &Sampler::new().sample(Instant::now(), &many)));
+    let sample = Sampler::new().sample(Instant::now(), &many);
+    a.newest_mut().update(&many, &[true; 40], &sample);
     press(&mut a, "G");
     let got = screen(&mut a, 80, 14);
     let names: Vec<&str> = got
@@ -450,4 +450,182 @@ fn a_long_title_gives_way_to_the_sort_and_pause() {
         title,
         " ipvsctl top · netns a-rather-long-namespace-name, ever…  PAUSED InBPS▼ bytes/s"
     );
+}
+
+/// Service `i` of a big table: `TCP 10.1.(i / 250).(i % 250):80`.
+fn big_key(i: usize) -> ServiceKey {
+    ServiceKey::tcp(format!("10.1.{}.{}", i / 250, i % 250).parse().unwrap(), 80)
+}
+
+/// A table of `n` services at `secs` seconds: service `i` has one real server, 10.2.0.1:80,
+/// with `secs` active connections and (i + 1) kB/s in (so the last services sort first).
+fn big_table(n: usize, secs: u64) -> Vec<VirtualServer> {
+    (0..n)
+        .map(|i| {
+            let s = stats(secs, secs, (i as u64 + 1) * 1000 * secs);
+            VirtualServer {
+                entry: ServiceEntry {
+                    service: Service::new(big_key(i)),
+                    stats: s,
+                },
+                destinations: vec![dest("10.2.0.1", 80, Forward::Masquerade, 1, secs as u32, s)],
+            }
+        })
+        .collect()
+}
+
+/// `top`'s loop without a kernel: each tick reads `table` through the [`Reader`] (its real
+/// servers as the reader asks for them), samples it with the 2 s fold window, draws.
+struct Loop {
+    reader: Reader,
+    sampler: Sampler,
+    app: App,
+    t0: Instant,
+}
+
+impl Loop {
+    fn new() -> Loop {
+        Loop {
+            reader: Reader::default(),
+            sampler: Sampler::new(),
+            app: App::new("every 1 s".into(), true),
+            t0: Instant::now(),
+        }
+    }
+
+    /// One interval at `secs` seconds; returns the services whose real servers it read.
+    fn tick(&mut self, table: &[VirtualServer], secs: u64) -> HashSet<ServiceKey> {
+        let entries = table.iter().map(|vs| vs.entry.clone()).collect();
+        let by_key: HashMap<ServiceKey, &Vec<DestinationEntry>> = table
+            .iter()
+            .map(|vs| (vs.entry.service.key, &vs.destinations))
+            .collect();
+        let mut asked = HashSet::new();
+        let read = self
+            .reader
+            .read_from(entries, &self.app.on_screen, |k| {
+                assert!(asked.insert(*k), "{k} read twice in one interval");
+                Ok::<_, ()>(by_key[k].clone())
+            })
+            .unwrap();
+        let sample = self
+            .sampler
+            .sample(self.t0 + Duration::from_secs(secs), &read.state);
+        self.app
+            .newest_mut()
+            .update(&read.state, &read.fresh, &sample);
+        self.app.refresh = Reader::period(table.len(), Duration::from_secs(1));
+        // Drawing tells the next read which services are on the screen.
+        terminal(&mut self.app, 80, 24);
+        asked
+    }
+}
+
+#[test]
+fn a_small_table_has_every_real_server_read_every_interval() {
+    let mut l = Loop::new();
+    for secs in 0..4 {
+        let table = big_table(SMALL_TABLE, secs);
+        assert_eq!(l.tick(&table, secs).len(), SMALL_TABLE);
+    }
+    press(&mut l.app, "?");
+    let help = screen(&mut l.app, 80, 24);
+    assert!(!help.contains("off the screen"), "{help}");
+}
+
+#[test]
+fn a_big_table_reads_the_screen_every_interval_and_the_rest_in_turn() {
+    let n: usize = 1000;
+    let turn = n.div_ceil(ROLLING);
+    let mut l = Loop::new();
+    // The first read is whole.
+    assert_eq!(l.tick(&big_table(n, 0), 0).len(), n);
+    let mut last_read: HashMap<ServiceKey, u64> = HashMap::new();
+    for secs in 1..=(2 * turn as u64) {
+        let on_screen = l.app.on_screen.clone();
+        assert!(!on_screen.is_empty() && on_screen.len() < 30);
+        let asked = l.tick(&big_table(n, secs), secs);
+        assert!(
+            on_screen.is_subset(&asked),
+            "a service on the screen not read"
+        );
+        assert!(asked.len() <= on_screen.len() + ROLLING, "{}", asked.len());
+        for k in asked {
+            last_read.insert(k, secs);
+        }
+    }
+    // Each service read again within `turn` intervals.
+    let last = 2 * turn as u64;
+    assert_eq!(last_read.len(), n);
+    assert!(last_read.values().all(|&s| s > last - turn as u64));
+    // On the screen, the connections of this read: `last` active, half as many inactive.
+    let got = screen(&mut l.app, 80, 24);
+    let top: Vec<&str> = got.lines().nth(2).unwrap().split_whitespace().collect();
+    let want = [last.to_string(), (last / 2).to_string()];
+    assert_eq!(top[2], "10.1.3.249:80", "{got}");
+    assert_eq!(top[3..5], want, "{got}");
+    // The totals add up the services off the screen as last read: each within a turn.
+    let total = l.app.total();
+    let n64 = n as u64;
+    assert!(total.stale && total.active < last * n64, "{}", total.active);
+    assert!(
+        total.active > (last - turn as u64) * n64,
+        "{}",
+        total.active
+    );
+    press(&mut l.app, "?");
+    let help = screen(&mut l.app, 80, 24);
+    assert!(help.contains("off the screen: read every 20 s"), "{help}");
+}
+
+/// The text of the line of `name` (a service or `-> real server`), cut to its words.
+fn words_of(screen: &str, name: &str) -> Vec<String> {
+    let line = screen
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == name))
+        .unwrap_or_else(|| panic!("no line of {name} in\n{screen}"));
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn a_real_server_read_again_has_no_rate_until_its_reads_span_the_window() {
+    let n: usize = 1000;
+    let x = big_key(500);
+    let mut l = Loop::new();
+    // Seconds 0-2: service 500 is off the screen; its real server is read at 0 (the first,
+    // whole read) and not again before 10 (the turns read 50-99 at 1, 100-149 at 2, ...).
+    for secs in 0..3 {
+        let asked = l.tick(&big_table(n, secs), secs);
+        assert_eq!(asked.contains(&x), secs == 0);
+    }
+    // Filtered to it: on the screen alone, its connections from the read at 0, dim.
+    press(&mut l.app, "/10.1.2.0:80\n");
+    let mut t = terminal(&mut l.app, 80, 24);
+    let got = screen(&mut l.app, 80, 24);
+    let line = words_of(&got, "10.1.2.0:80");
+    assert_eq!(line[3..5], ["0", "0"], "{got}");
+    let y = got.lines().position(|l| l.contains("10.1.2.0:80")).unwrap() as u16;
+    let act = t.backend().buffer()[(42, y)].clone();
+    assert_eq!(act.symbol(), "0", "{got}");
+    assert!(act.modifier.contains(ratatui::style::Modifier::DIM));
+    // Its real servers shown: read every interval from now on.
+    press(&mut l.app, "\n");
+    t.draw(|f| view::draw(f, &mut l.app)).unwrap();
+    for secs in 3..6 {
+        assert!(l.tick(&big_table(n, secs), secs).contains(&x));
+        let got = screen(&mut l.app, 80, 24);
+        let server = words_of(&got, "10.2.0.1:80");
+        // Fresh connections: `secs` active, half as many inactive.
+        assert_eq!(server[4..6], [secs.to_string(), (secs / 2).to_string()]);
+        // A rate wants two reads of it 2 s apart in a row: none at 3 (a new series: the read
+        // at 2 did not have it) nor at 4 (the window from 2), then 501 kB/s from 3 to 5.
+        let in_bytes = &server[9];
+        if secs < 5 {
+            assert_eq!(in_bytes, "-", "at {secs} s:\n{got}");
+        } else {
+            assert_eq!(in_bytes, "501K", "at {secs} s:\n{got}");
+        }
+        // The service's own rates come with every read: from 2 s on.
+        assert_eq!(words_of(&got, "10.1.2.0:80")[8], "501K", "{got}");
+    }
 }

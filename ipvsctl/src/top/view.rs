@@ -12,6 +12,8 @@ use ratatui::widgets::{
 use ratatui::Frame;
 
 use super::app::{App, Line, HELP};
+use ipvs::sampler::SeriesKey;
+
 use super::model::{compact, count, sparkline, Column, Row};
 
 /// From this width on, the table has a history column.
@@ -113,7 +115,7 @@ fn cell_text(app: &App, line: Option<&Line<'_>>, row: &Row, column: Column, widt
             .rates
             .as_ref()
             .map_or("-".to_string(), |r| compact(r.out_bytes * scale)),
-        Column::History => sparkline(&row.history, width.into()),
+        Column::History => sparkline(row.recent(), width.into()),
     }
 }
 
@@ -129,11 +131,18 @@ fn cells<'a>(
         .map(|((c, _), w)| {
             let text = cell_text(app, line, row, *c, *w);
             let l = TextLine::from(text);
-            Cell::from(if numeric(*c) {
+            let cell = Cell::from(if numeric(*c) {
                 l.alignment(Alignment::Right)
             } else {
                 l
-            })
+            });
+            // Connections from an earlier read (a big table's service off the screen until
+            // now) are dim until read again.
+            if row.stale && matches!(c, Column::Active | Column::Inactive) {
+                cell.style(Style::default().add_modifier(Modifier::DIM))
+            } else {
+                cell
+            }
         })
         .collect()
 }
@@ -207,10 +216,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         lines.len(),
         table_area.height.saturating_sub(1),
     );
-    let rows: Vec<TableRow<'_>> = lines
+    let shown = lines
         .iter()
         .skip(offset)
-        .take(usize::from(table_area.height))
+        .take(usize::from(table_area.height));
+    // The services someone sees: their real servers are read every interval.
+    let on_screen = shown
+        .clone()
+        .chain(selected.and_then(|i| lines.get(i)))
+        .map(|l| service_of(l.row))
+        .collect();
+    let rows: Vec<TableRow<'_>> = shown
         .map(|l| {
             let row = TableRow::new(cells(app, Some(l), l.row, &cols, &widths));
             if l.destination {
@@ -257,8 +273,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     draw_footer(frame, app, &styles, footer_area);
 
     if app.help {
-        draw_help(frame, area);
+        draw_help(frame, area, app.refresh);
     }
+    app.on_screen = on_screen;
     app.offset = offset;
     app.page = usize::from(table_area.height.saturating_sub(1));
 }
@@ -299,11 +316,19 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
     );
 }
 
+/// The service of a line.
+fn service_of(row: &Row) -> ipvs::ServiceKey {
+    match row.key {
+        SeriesKey::Service(k) | SeriesKey::Destination(k, ..) => k,
+    }
+}
+
 fn draw_history(frame: &mut Frame<'_>, app: &App, styles: &Styles, row: &Row, area: Rect) {
     let [label, spark] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(2)]).areas(area);
     let width = usize::from(area.width);
-    let tail = &row.history[row.history.len().saturating_sub(width)..];
+    let recent = row.recent();
+    let tail = &recent[recent.len().saturating_sub(width)..];
     let scale = if app.bits { 8.0 } else { 1.0 };
     let max = tail.iter().copied().fold(0.0_f64, f64::max) * scale;
     let unit = if app.bits { "bits/s" } else { "bytes/s" };
@@ -347,16 +372,24 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, styles: &Styles, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn draw_help(frame: &mut Frame<'_>, area: Rect) {
+fn draw_help(frame: &mut Frame<'_>, area: Rect, refresh: Option<std::time::Duration>) {
+    let mut help: Vec<(&str, String)> = HELP.iter().map(|(k, w)| (*k, w.to_string())).collect();
+    if let Some(every) = refresh {
+        // A big table: how old the connections of a service off the screen may be.
+        help.push((
+            "Act Inact (dim)",
+            format!("off the screen: read every {} s", every.as_secs_f64()),
+        ));
+    }
     let width = 60.min(area.width);
-    let height = (HELP.len() as u16 + 2).min(area.height);
+    let height = (help.len() as u16 + 2).min(area.height);
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
         width,
         height,
     );
-    let text: Vec<TextLine<'_>> = HELP
+    let text: Vec<TextLine<'_>> = help
         .iter()
         .map(|(keys, what)| TextLine::from(format!(" {keys:<16} {what}")))
         .collect();

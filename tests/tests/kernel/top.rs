@@ -2,7 +2,9 @@
 //! one of its two real servers: the screen (read through a terminal emulator, vt100) shows the
 //! busy one on top with non-zero rates and the idle one at zero; `q` ends it with 0, SIGTERM with
 //! 143, and either way the terminal is as it was (its termios modes, the main screen, the cursor
-//! shown). With `-t` it shows that service alone.
+//! shown). With `-t` it shows that service alone. On a table of 302 services (more than it
+//! reads whole every interval), a service expanded on the screen has its real servers read every
+//! interval all the same: the busy one gets its rate, which wants reads in a row.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -180,42 +182,14 @@ fn top_shows_the_busy_real_server_on_top_and_restores_the_terminal() {
     // Every service's real servers.
     top.press(b"a");
 
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            while !stop.load(Ordering::SeqCst) {
-                get(&lab.client, &url(VIP));
-            }
-        });
-        // Counters are folded in every 2 s and the rates are over 3 s: wait for a screen
-        // where the traffic shows.
-        let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            wait_for(
-                "the busy server on top with a rate, the idle one at zero",
-                Duration::from_secs(90),
-                || {
-                    let text = top.screen();
-                    let (busy_at, busy) = server_line(&text, BUSY)?;
-                    let (idle_at, idle) = server_line(&text, IDLE)?;
-                    let busy_rate = busy[7] != "0" && busy[7] != "-" && busy[9] != "0";
-                    let idle_zero = idle[6..11].iter().all(|f| f == "0");
-                    (busy_at < idle_at && busy_rate && idle_zero).then_some(text)
-                },
-            )
-        }));
-        stop.store(true, Ordering::SeqCst);
-        let text = match shown {
-            Ok(text) => text,
-            Err(_) => panic!("never shown; the last screen:\n{}", top.screen()),
-        };
-        let (_, busy) = server_line(&text, BUSY).unwrap();
-        let (_, idle) = server_line(&text, IDLE).unwrap();
-        assert_eq!(busy[2], "Masq", "{text}");
-        assert_eq!((busy[3].as_str(), idle[3].as_str()), ("2", "1"), "{text}");
-        assert!(text.contains("· 2 services, 2 servers"), "{text}");
-        assert!(text.contains("TCP 10.0.0.100:8080"), "{text}");
-        println!("{text}");
-    });
+    let text = with_traffic(&lab, || busy_on_top(&top));
+    let (_, busy) = server_line(&text, BUSY).unwrap();
+    let (_, idle) = server_line(&text, IDLE).unwrap();
+    assert_eq!(busy[2], "Masq", "{text}");
+    assert_eq!((busy[3].as_str(), idle[3].as_str()), ("2", "1"), "{text}");
+    assert!(text.contains("· 2 services, 2 servers"), "{text}");
+    assert!(text.contains("TCP 10.0.0.100:8080"), "{text}");
+    println!("{text}");
 
     top.press(b"q");
     top.assert_ends(0);
@@ -236,4 +210,77 @@ fn top_shows_the_busy_real_server_on_top_and_restores_the_terminal() {
     let pid = top.child.0.id().to_string();
     run_ok("kill", &["-TERM", &pid]);
     top.assert_ends(128 + 15);
+
+    // A big table: 300 more services, each with an idle real server, more than top reads
+    // whole every interval. The real servers of the services on the screen are still read
+    // every interval, those of the others in turn (here every 7 intervals): the busy server's
+    // rate needs reads of it in a row 2 s apart, which only the former give.
+    d.exec_ok("sh", &["-c", BIG_TABLE]);
+    let mut top = Top::start(&["--netns", d.name(), "--interval", "1"]);
+    top.wait_shown();
+    // No rates yet: sorted by name, the web service first and selected; show its servers.
+    wait_for("the web service first", Duration::from_secs(30), || {
+        let text = top.screen();
+        let first = text.lines().nth(2)?;
+        first.starts_with("▸ TCP 10.0.0.100:80 ").then_some(())
+    });
+    top.press(b"\r");
+    let text = with_traffic(&lab, || busy_on_top(&top));
+    assert!(text.contains("· 302 services, 302 servers"), "{text}");
+    println!("{text}");
+    top.press(b"?");
+    wait_for("the help with the turns", Duration::from_secs(30), || {
+        let text = top.screen();
+        text.contains("off the screen: read every 7 s")
+            .then_some(())
+    });
+    top.press(b"q");
+    top.assert_ends(0);
+}
+
+/// 300 services TCP 10.7.0.1:80 ... (and one real server each, 10.8.0.1:80), for `ipvsctl -R`.
+const BIG_TABLE: &str = "i=0; while [ $i -lt 300 ]; do \
+    s=10.7.$((i / 250)).$((i % 250 + 1)):80; \
+    echo \"-A -t $s -s rr\"; echo \"-a -t $s -r 10.8.0.1:80 -m\"; i=$((i + 1)); \
+    done | ipvsctl -R";
+
+/// Runs `f` while a client sends HTTP requests to the VIP one after the other; returns its
+/// result.
+fn with_traffic<T>(lab: &NatLab, f: impl FnOnce() -> T) -> T {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                get(&lab.client, &url(VIP));
+            }
+        });
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        stop.store(true, Ordering::SeqCst);
+        out.unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+/// Waits for a screen with the busy real server above the idle one, with a rate (not `-`,
+/// not 0), and the idle one at zero; returns it.
+fn busy_on_top(top: &Top) -> String {
+    // Counters are folded in every 2 s and the rates span at least that: wait for a screen
+    // where the traffic shows.
+    let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for(
+            "the busy server on top with a rate, the idle one at zero",
+            Duration::from_secs(90),
+            || {
+                let text = top.screen();
+                let (busy_at, busy) = server_line(&text, BUSY)?;
+                let (idle_at, idle) = server_line(&text, IDLE)?;
+                let busy_rate = busy[7] != "0" && busy[7] != "-" && busy[9] != "0";
+                let idle_zero = idle[6..11].iter().all(|f| f == "0");
+                (busy_at < idle_at && busy_rate && idle_zero).then_some(text)
+            },
+        )
+    }));
+    match shown {
+        Ok(text) => text,
+        Err(_) => panic!("never shown; the last screen:\n{}", top.screen()),
+    }
 }
