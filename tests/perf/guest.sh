@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # tests/bench/guest.sh: the benchmark's side in the VM (run by tests/bench; not on its own).
 #
-#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS[:list]
+#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS[:list|:top]
 #
-# For each set (but a :list set): every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
+# A :top set measures `top` alone, beside the floor's listing and ipvsctl -Ln --stats of the same
+# table (nothing else, and no per-process runs on a small table when every set is one).
+# For each set (but a :list or :top set): every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
 # network namespace, RUNS times, the tools taking turns in a rotating order; then the listings run
 # RUNS times each on one loaded table. Prints one line per measurement and tool:
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
@@ -141,11 +143,11 @@ for set in "$@"; do
   IFS=: read -r name svcs dests pattern fw only <<<"$set"
   rules=$data/$name.rules
   lines=$(wc -l <"$rules")
-  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs${only:+, listings only}" >&2
+  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs${only:+, $only only}" >&2
   # Load: each run, each tool into its own fresh namespace; `apply` is ipvsctl apply of the
   # same text onto the empty table, then once more onto the equal table it made.
   for ((r = 0; r < runs; r++)); do
-    [ "$only" != list ] || break
+    [ -z "$only" ] || break
     for tool in $(rotate "$r" ipvsadm ipvsctl floor apply); do
       new_ns
       work=load
@@ -172,6 +174,11 @@ for set in "$@"; do
   new_ns
   ip netns exec "$ns" ipvs-floor load "$svcs" "$dests" "$pattern" "${fw:-0}" >/dev/null
   for ((r = 0; r < runs; r++)); do
+    if [ "$only" = top ]; then
+      keep "$name list floor" "$(timed "$ns" /dev/null ipvs-floor list)"
+      keep "$name stats ipvsctl" "$(timed "$ns" /dev/null ipvsctl -Ln --stats)"
+      continue
+    fi
     for tool in $(rotate "$r" ipvsadm ipvsctl floor); do
       if [ "$tool" = floor ]; then
         keep "$name list $tool" "$(timed "$ns" /dev/null ipvs-floor list)"
@@ -185,6 +192,11 @@ for set in "$@"; do
     keep "$name savejson ipvsctl" "$(timed "$ns" /dev/null ipvsctl -S --json)"
   done
   top_cost "$name" "$ns"
+  if [ "$only" = top ]; then
+    drop_ns
+    report
+    continue
+  fi
   [ "$only" = list ] || exporter_scrapes "$name" "$ns"
   # Memory: peak resident set of each listing, with the size of its output.
   for cmd in "ipvsadm -Ln" "ipvsctl -Ln" "ipvsctl -Ln --json" "ipvs-floor list"; do
@@ -223,7 +235,11 @@ done
 
 # One command per process, on a small table: 20 -A (each a new service), then 20 -Ln of the
 # 20 services; per process, the best of the runs. ipvsctl-static is the static build: its rows
-# are add1-static and list1-static, beside ipvsadm's figures of the same runs.
+# are add1-static and list1-static, beside ipvsadm's figures of the same runs. Not when every
+# set is a :top one.
+all_top=1
+for set in "$@"; do [[ $set == *:top ]] || all_top=0; done
+[ "$all_top" = 0 ] || exit 0
 for ((r = 0; r < runs; r++)); do
   for tool in $(rotate "$r" ipvsadm ipvsctl ipvsctl-static); do
     new_ns
