@@ -6,8 +6,8 @@
 //! [`read::ROLLING`] more in turn, see [`read`]; one service and its real servers with
 //! `-t/-u/-f`), gives the read to an [`ipvs::sampler::Sampler`] for the rates, and draws the
 //! screen with ratatui (which writes only the cells that changed: no flicker). The terminal is
-//! put back as it was however the view ends: `q`, Ctrl-C, SIGINT or SIGTERM (exit 128 + the signal), a failure,
-//! or a panic (the panic hook restores it before the message is printed).
+//! put back as it was however the view ends: `q`, Ctrl-C, SIGINT or SIGTERM (exit 128 + the
+//! signal), a failure, or a panic (the panic hook restores it before the message is printed).
 //!
 //! Not on a terminal it refuses (exit 2) and names the listings that suit a pipe or a log.
 
