@@ -183,13 +183,9 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
         let key = s.service.key;
         let gone = match want.get(&key) {
             Some(&j) => {
-                let wanted: HashMap<(IpAddr, u16), ()> = desired.services[j]
-                    .destinations
-                    .iter()
-                    .map(|d| ((d.addr, d.port), ()))
-                    .collect();
+                let wanted = Dests::new(&desired.services[j].destinations);
                 for d in &s.destinations {
-                    if !wanted.contains_key(&(d.addr, d.port)) {
+                    if wanted.get(d.addr, d.port).is_none() {
                         p.push(delete_dest(key, d), add_dest(key, d));
                     }
                 }
@@ -222,14 +218,10 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                         Change::EditService(c.service.clone()),
                     );
                 }
-                let have: HashMap<(IpAddr, u16), &Destination> = c
-                    .destinations
-                    .iter()
-                    .map(|d| ((d.addr, d.port), d))
-                    .collect();
+                let have = Dests::new(&c.destinations);
                 for d in &w.destinations {
-                    match have.get(&(d.addr, d.port)) {
-                        Some(h) if *h == d => {}
+                    match have.get(d.addr, d.port) {
+                        Some(h) if h == d => {}
                         Some(h) => p.push(
                             Change::EditDestination {
                                 service: key,
@@ -237,7 +229,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                             },
                             Change::EditDestination {
                                 service: key,
-                                destination: **h,
+                                destination: *h,
                             },
                         ),
                         None => adds.push(add_dest(key, d), delete_dest(key, d)),
@@ -258,6 +250,31 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
     p.changes.extend(adds.changes);
     p.undo.extend(adds.undo);
     Ok(p)
+}
+
+/// One service's destinations by address and port: scanned when they are few (as most
+/// services' are: cheaper than hashing each), else in a hash map. The last of a pair named
+/// twice wins, as collecting into a map makes it.
+enum Dests<'a> {
+    Few(&'a [Destination]),
+    Many(HashMap<(IpAddr, u16), &'a Destination>),
+}
+
+impl<'a> Dests<'a> {
+    fn new(all: &'a [Destination]) -> Self {
+        if all.len() <= crate::state::FEW {
+            Dests::Few(all)
+        } else {
+            Dests::Many(all.iter().map(|d| ((d.addr, d.port), d)).collect())
+        }
+    }
+
+    fn get(&self, addr: IpAddr, port: u16) -> Option<&'a Destination> {
+        match self {
+            Dests::Few(all) => all.iter().rev().find(|d| d.addr == addr && d.port == port),
+            Dests::Many(map) => map.get(&(addr, port)).copied(),
+        }
+    }
 }
 
 fn add_dest(service: ServiceKey, d: &Destination) -> Change {

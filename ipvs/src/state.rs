@@ -216,11 +216,23 @@ pub(crate) fn check_service(i: usize, s: &ServiceState, seen: &mut Seen, out: &m
                 ));
             }
         }
-        if !seen.dests.insert((d.addr, d.port)) {
+        let twice = if s.destinations.len() <= FEW {
+            s.destinations[..j]
+                .iter()
+                .any(|e| (e.addr, e.port) == (d.addr, d.port))
+        } else {
+            !seen.dests.insert((d.addr, d.port))
+        };
+        if twice {
             out.push(Problem::new(dpath(), Reason::DuplicateDestination));
         }
     }
 }
+
+/// Up to this many destinations in a service, looking for one named twice scans the ones
+/// before it: cheaper than hashing each (most services have a handful; `apply` checks every
+/// service of a big table, twice).
+pub(crate) const FEW: usize = 16;
 
 pub(crate) fn check_timeouts(t: &Timeouts, out: &mut Vec<Problem>) {
     t.each_problem(&mut |e| out.push(Problem::invalid("timeouts", e)));
