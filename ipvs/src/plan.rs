@@ -394,3 +394,48 @@ impl Serialize for Plan {
         m.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Forward, ServiceState};
+
+    /// Few destinations are scanned and many hashed: both plan the same edits and adds.
+    #[test]
+    fn few_and_many_destinations_plan_alike() {
+        for n in [4u8, crate::state::FEW as u8 + 1, 40] {
+            let key = ServiceKey::tcp([10, 0, 0, 1].into(), 80);
+            let mut s = ServiceState::new(Service::new(key));
+            for i in 0..n {
+                s.destinations.push(
+                    Destination::new([192, 168, 0, i].into(), 80).with_forward(Forward::Masquerade),
+                );
+            }
+            let current = State {
+                services: vec![s],
+                timeouts: None,
+            };
+            let p = plan(&current, &current, &PlanOptions::default()).unwrap();
+            assert!(p.is_empty(), "{n} destinations");
+            let mut desired = current.clone();
+            desired.services[0].destinations[2].weight = 9;
+            desired.services[0].destinations.remove(0);
+            desired.services[0].destinations.push(
+                Destination::new([192, 168, 1, 1].into(), 80).with_forward(Forward::Masquerade),
+            );
+            let lines: Vec<String> = plan(&current, &desired, &PlanOptions::default())
+                .unwrap()
+                .lines()
+                .collect();
+            assert_eq!(
+                lines,
+                [
+                    "-d -t 10.0.0.1:80 -r 192.168.0.0:80",
+                    "-e -t 10.0.0.1:80 -r 192.168.0.2:80 -m -w 9",
+                    "-a -t 10.0.0.1:80 -r 192.168.1.1:80 -m -w 1",
+                ],
+                "{n} destinations"
+            );
+        }
+    }
+}

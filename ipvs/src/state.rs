@@ -369,6 +369,35 @@ pub(crate) mod tests {
         s.parse().unwrap()
     }
 
+    /// A destination named twice is found the same way with few destinations (scanned) and
+    /// with many (hashed): the later one is reported, by its index.
+    #[test]
+    fn a_destination_named_twice_is_found_with_few_and_with_many() {
+        for n in [3u8, FEW as u8 - 1, FEW as u8, 40] {
+            let key = ServiceKey::tcp(ip("10.0.0.1"), 80);
+            let mut s = ServiceState::new(Service::new(key));
+            for i in 0..n {
+                s.destinations.push(
+                    Destination::new(IpAddr::from([192, 168, 0, i]), 80)
+                        .with_forward(Forward::Masquerade),
+                );
+            }
+            let twice = s.destinations[1];
+            s.destinations.insert(usize::from(n) - 1, twice);
+            let state = State {
+                services: vec![s],
+                timeouts: None,
+            };
+            let e = state.validate().unwrap_err();
+            assert_eq!(e.problems().len(), 1, "{n} destinations");
+            assert_eq!(e.problems()[0].reason, Reason::DuplicateDestination);
+            assert_eq!(
+                e.problems()[0].path,
+                format!("services[0].destinations[{}]", n - 1)
+            );
+        }
+    }
+
     pub(crate) fn sample() -> State {
         let web = Service::new(ServiceKey::tcp(ip("10.0.0.100"), 80)).with_scheduler("rr");
         let mut sh = Service::new(ServiceKey::fwmark(7, Family::Inet6)).with_scheduler("sh");
