@@ -152,11 +152,41 @@ pub(crate) struct AddrPort(pub(crate) IpAddr, pub(crate) u16);
 
 impl fmt::Display for AddrPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Pieces, not `write!`: `apply` prints a line of these for each change.
+        let text = Ntop::new(self.0);
         match self.0 {
-            IpAddr::V4(_) => write!(f, "{}:{}", Ntop::new(self.0), self.1),
-            IpAddr::V6(_) => write!(f, "[{}]:{}", Ntop::new(self.0), self.1),
+            IpAddr::V4(_) => f.write_str(text.as_str())?,
+            IpAddr::V6(_) => {
+                f.write_str("[")?;
+                f.write_str(text.as_str())?;
+                f.write_str("]")?;
+            }
+        }
+        f.write_str(":")?;
+        decimal(f, i64::from(self.1))
+    }
+}
+
+/// `n` in decimal, as `{}` writes it, without the formatting machinery's cost per argument.
+pub(crate) fn decimal(f: &mut fmt::Formatter<'_>, n: i64) -> fmt::Result {
+    // i64::MIN has 19 digits and a sign.
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
         }
     }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    // Only ASCII digits and a sign were written.
+    f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or_default())
 }
 
 /// An address as [`Ntop`] writes it (`serialize_with`).

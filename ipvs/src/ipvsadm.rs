@@ -5,7 +5,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::addr::{AddrPort, Ntop};
+use crate::addr::{decimal, AddrPort, Ntop};
 use crate::{
     Change, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag, ServiceFlags,
     ServiceKey, TunnelFlags, TunnelType,
@@ -105,7 +105,9 @@ impl fmt::Display for Selector<'_> {
                     // What ipvsadm 1.31's `-S` writes for a protocol it has no switch for.
                     _ => "--xxx-service",
                 };
-                write!(f, "{switch} {}", AddrPort(addr, port))
+                f.write_str(switch)?;
+                f.write_str(" ")?;
+                fmt::Display::fmt(&AddrPort(addr, port), f)
             }
         }
     }
@@ -114,12 +116,11 @@ impl fmt::Display for Selector<'_> {
 /// `-A`/`-E` with the options `-S` writes: scheduler, persistence (and its
 /// netmask unless full), engine, one-packet, scheduler flags.
 fn service_line(f: &mut fmt::Formatter<'_>, cmd: &str, svc: &Service) -> fmt::Result {
-    write!(
-        f,
-        "{cmd} {} -s {}",
-        Selector(&svc.key),
-        svc.scheduler.name()
-    )?;
+    f.write_str(cmd)?;
+    f.write_str(" ")?;
+    fmt::Display::fmt(&Selector(&svc.key), f)?;
+    f.write_str(" -s ")?;
+    f.write_str(svc.scheduler.name())?;
     if svc.flags.contains(ServiceFlags::PERSISTENT) {
         write!(f, " -p {}", svc.timeout)?;
         match svc.netmask {
@@ -169,14 +170,17 @@ fn dest_line(
         1 | 3 => "-g",
         _ => "(null)",
     };
-    write!(
-        f,
-        "{cmd} {} -r {} {switch} -w {}",
-        Selector(service),
-        AddrPort(d.addr, d.port),
-        // ipvsadm prints the weight with %d.
-        d.weight as i32
-    )?;
+    // Pieces, not `write!`: `apply` prints one of these for each destination it adds.
+    f.write_str(cmd)?;
+    f.write_str(" ")?;
+    fmt::Display::fmt(&Selector(service), f)?;
+    f.write_str(" -r ")?;
+    fmt::Display::fmt(&AddrPort(d.addr, d.port), f)?;
+    f.write_str(" ")?;
+    f.write_str(switch)?;
+    f.write_str(" -w ")?;
+    // ipvsadm prints the weight with %d.
+    decimal(f, i64::from(d.weight as i32))?;
     if let Forward::Tunnel { kind, port, flags } = d.forward {
         let csum = if flags.contains(TunnelFlags::REMCSUM) {
             "--tun-remcsum"

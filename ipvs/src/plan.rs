@@ -183,13 +183,9 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
         let key = s.service.key;
         let gone = match want.get(&key) {
             Some(&j) => {
-                let wanted: HashMap<(IpAddr, u16), ()> = desired.services[j]
-                    .destinations
-                    .iter()
-                    .map(|d| ((d.addr, d.port), ()))
-                    .collect();
+                let wanted = Dests::new(&desired.services[j].destinations);
                 for d in &s.destinations {
-                    if !wanted.contains_key(&(d.addr, d.port)) {
+                    if wanted.get(d.addr, d.port).is_none() {
                         p.push(delete_dest(key, d), add_dest(key, d));
                     }
                 }
@@ -222,14 +218,10 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                         Change::EditService(c.service.clone()),
                     );
                 }
-                let have: HashMap<(IpAddr, u16), &Destination> = c
-                    .destinations
-                    .iter()
-                    .map(|d| ((d.addr, d.port), d))
-                    .collect();
+                let have = Dests::new(&c.destinations);
                 for d in &w.destinations {
-                    match have.get(&(d.addr, d.port)) {
-                        Some(h) if *h == d => {}
+                    match have.get(d.addr, d.port) {
+                        Some(h) if h == d => {}
                         Some(h) => p.push(
                             Change::EditDestination {
                                 service: key,
@@ -237,7 +229,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                             },
                             Change::EditDestination {
                                 service: key,
-                                destination: **h,
+                                destination: *h,
                             },
                         ),
                         None => adds.push(add_dest(key, d), delete_dest(key, d)),
@@ -258,6 +250,31 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
     p.changes.extend(adds.changes);
     p.undo.extend(adds.undo);
     Ok(p)
+}
+
+/// One service's destinations by address and port: scanned when they are few (as most
+/// services' are: cheaper than hashing each), else in a hash map. The last of a pair named
+/// twice wins, as collecting into a map makes it.
+enum Dests<'a> {
+    Few(&'a [Destination]),
+    Many(HashMap<(IpAddr, u16), &'a Destination>),
+}
+
+impl<'a> Dests<'a> {
+    fn new(all: &'a [Destination]) -> Self {
+        if all.len() <= crate::state::FEW {
+            Dests::Few(all)
+        } else {
+            Dests::Many(all.iter().map(|d| ((d.addr, d.port), d)).collect())
+        }
+    }
+
+    fn get(&self, addr: IpAddr, port: u16) -> Option<&'a Destination> {
+        match self {
+            Dests::Few(all) => all.iter().rev().find(|d| d.addr == addr && d.port == port),
+            Dests::Many(map) => map.get(&(addr, port)).copied(),
+        }
+    }
 }
 
 fn add_dest(service: ServiceKey, d: &Destination) -> Change {
@@ -375,5 +392,50 @@ impl Serialize for Plan {
         let mut m = s.serialize_map(Some(1))?;
         m.serialize_entry("changes", &Changes(&self.changes))?;
         m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Forward, ServiceState};
+
+    /// Few destinations are scanned and many hashed: both plan the same edits and adds.
+    #[test]
+    fn few_and_many_destinations_plan_alike() {
+        for n in [4u8, crate::state::FEW as u8 + 1, 40] {
+            let key = ServiceKey::tcp([10, 0, 0, 1].into(), 80);
+            let mut s = ServiceState::new(Service::new(key));
+            for i in 0..n {
+                s.destinations.push(
+                    Destination::new([192, 168, 0, i].into(), 80).with_forward(Forward::Masquerade),
+                );
+            }
+            let current = State {
+                services: vec![s],
+                timeouts: None,
+            };
+            let p = plan(&current, &current, &PlanOptions::default()).unwrap();
+            assert!(p.is_empty(), "{n} destinations");
+            let mut desired = current.clone();
+            desired.services[0].destinations[2].weight = 9;
+            desired.services[0].destinations.remove(0);
+            desired.services[0].destinations.push(
+                Destination::new([192, 168, 1, 1].into(), 80).with_forward(Forward::Masquerade),
+            );
+            let lines: Vec<String> = plan(&current, &desired, &PlanOptions::default())
+                .unwrap()
+                .lines()
+                .collect();
+            assert_eq!(
+                lines,
+                [
+                    "-d -t 10.0.0.1:80 -r 192.168.0.0:80",
+                    "-e -t 10.0.0.1:80 -r 192.168.0.2:80 -m -w 9",
+                    "-a -t 10.0.0.1:80 -r 192.168.1.1:80 -m -w 1",
+                ],
+                "{n} destinations"
+            );
+        }
     }
 }

@@ -216,11 +216,23 @@ pub(crate) fn check_service(i: usize, s: &ServiceState, seen: &mut Seen, out: &m
                 ));
             }
         }
-        if !seen.dests.insert((d.addr, d.port)) {
+        let twice = if s.destinations.len() <= FEW {
+            s.destinations[..j]
+                .iter()
+                .any(|e| (e.addr, e.port) == (d.addr, d.port))
+        } else {
+            !seen.dests.insert((d.addr, d.port))
+        };
+        if twice {
             out.push(Problem::new(dpath(), Reason::DuplicateDestination));
         }
     }
 }
+
+/// Up to this many destinations in a service, looking for one named twice scans the ones
+/// before it: cheaper than hashing each (most services have a handful; `apply` checks every
+/// service of a big table, twice).
+pub(crate) const FEW: usize = 16;
 
 pub(crate) fn check_timeouts(t: &Timeouts, out: &mut Vec<Problem>) {
     t.each_problem(&mut |e| out.push(Problem::invalid("timeouts", e)));
@@ -355,6 +367,35 @@ pub(crate) mod tests {
 
     pub(crate) fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// A destination named twice is found the same way with few destinations (scanned) and
+    /// with many (hashed): the later one is reported, by its index.
+    #[test]
+    fn a_destination_named_twice_is_found_with_few_and_with_many() {
+        for n in [3u8, FEW as u8 - 1, FEW as u8, 40] {
+            let key = ServiceKey::tcp(ip("10.0.0.1"), 80);
+            let mut s = ServiceState::new(Service::new(key));
+            for i in 0..n {
+                s.destinations.push(
+                    Destination::new(IpAddr::from([192, 168, 0, i]), 80)
+                        .with_forward(Forward::Masquerade),
+                );
+            }
+            let twice = s.destinations[1];
+            s.destinations.insert(usize::from(n) - 1, twice);
+            let state = State {
+                services: vec![s],
+                timeouts: None,
+            };
+            let e = state.validate().unwrap_err();
+            assert_eq!(e.problems().len(), 1, "{n} destinations");
+            assert_eq!(e.problems()[0].reason, Reason::DuplicateDestination);
+            assert_eq!(
+                e.problems()[0].path,
+                format!("services[0].destinations[{}]", n - 1)
+            );
+        }
     }
 
     pub(crate) fn sample() -> State {

@@ -15,6 +15,7 @@
 //! was done is undone; see [`crate::interrupt`]), [`UNDO_FAILED`] when the
 //! undo failed too.
 
+use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -161,7 +162,12 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     let listing = if json {
         output::plan_json(&plan)
     } else {
-        plan.lines().map(|l| l + "\n").collect()
+        // One string for every line (a big plan has one per object).
+        let mut text = String::with_capacity(plan.len() * 64);
+        for change in &plan.changes {
+            let _ = writeln!(text, "{change}");
+        }
+        text
     };
     if dry_run || check {
         term.print(&listing)?;
