@@ -527,3 +527,152 @@ fn healthd_remove_and_sorry_server() {
     assert_eq!(sorry.last().unwrap(), &("down".to_string(), Value::from(0)));
     assert_eq!(d.stop(), 0);
 }
+
+/// `--listen`: /metrics (the exporter's plus the health series, accepted by promtool) and
+/// /status follow a real server that goes down and comes back; a client that sends half a
+/// request head does not hold /status up; a wrong address is exit 2 with nothing applied.
+#[test]
+fn healthd_listen_metrics_and_status() {
+    use crate::exporter::{get as http, promtool_accepts, sample};
+    use std::io::Write as _;
+    use std::net::{SocketAddr, TcpStream};
+
+    let mut lab = NatLab::new(2);
+    let file = rules(&lab.director, &[0, 1]);
+    // An address the namespace does not have: refused before anything is applied.
+    let (code, _, err) = lab.director.exec(
+        "ipvsctl",
+        &["healthd", "-f", &file, "--listen", "192.0.2.1:9771"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--listen 192.0.2.1:9771"), "{err}");
+    assert!(weights(&lab.director).is_empty(), "nothing applied");
+
+    let at: SocketAddr = "127.0.0.1:9771".parse().unwrap();
+    let d = Healthd::start(
+        &lab.director,
+        &["-f", &file, "--json", "--listen", "127.0.0.1:9771"],
+    );
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    // Half a head, never finished: the server waits for it on its own time.
+    let slow = wait_for("healthd to listen", LIMIT, || {
+        lab.director
+            .enter(|| TcpStream::connect(at))
+            .ok()
+            .map(|mut s| {
+                s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n").unwrap();
+                s
+            })
+    });
+    let status = |ns: &NetNs| -> Value {
+        let (head, body) = ns.enter(|| http(at, "/status", None)).expect("GET /status");
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{body:?}: {e}"))
+    };
+    let real = |v: &Value, i: usize| -> Value {
+        v["services"][0]["real_servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["destination"] == rs(i).as_str())
+            .unwrap_or_else(|| panic!("{} in {v}", rs(i)))
+            .clone()
+    };
+    let metrics = |ns: &NetNs| -> String {
+        let (head, body) = ns
+            .enter(|| http(at, "/metrics", None))
+            .expect("GET /metrics");
+        assert!(head.contains(" 200 "), "{head}");
+        body
+    };
+    let series = |name: &str, i: usize| {
+        format!(
+            "{name}{{local_address=\"{VIP}\",local_port=\"80\",proto=\"TCP\",local_mark=\"\",\
+             remote_address=\"192.168.10.{}\",remote_port=\"80\"}}",
+            11 + i
+        )
+    };
+    let svc = format!(
+        "ipvs_service_backends_up{{local_address=\"{VIP}\",local_port=\"80\",proto=\"TCP\",local_mark=\"\"}}"
+    );
+
+    let v = status(&lab.director);
+    assert_eq!(v["services"][0]["service"], format!("TCP {VIP}:80"));
+    assert_eq!(v["services"][0]["up"], 2);
+    let r1 = real(&v, 1);
+    assert_eq!(
+        (&r1["state"], &r1["weight"]),
+        (&Value::from("up"), &Value::from(1))
+    );
+    assert_eq!(r1["check"]["type"], "http");
+    assert_eq!(r1["check"]["last"]["result"], "up");
+    let up_since = r1["since"].as_f64().unwrap();
+    let m = metrics(&lab.director);
+    promtool_accepts(&m);
+    for i in 0..2 {
+        assert_eq!(sample(&m, &series("ipvs_backend_up", i)), Some(1.0), "{m}");
+        assert!(sample(&m, &series("ipvs_backend_checks_total", i)).unwrap() >= 2.0);
+        assert!(sample(&m, &series("ipvs_backend_check_duration_seconds", i)).is_some());
+        // The exporter's series are there too, with the same labels.
+        assert_eq!(
+            sample(&m, &series("ipvs_backend_weight", i)),
+            Some(1.0),
+            "{m}"
+        );
+    }
+    assert_eq!(sample(&m, &svc), Some(2.0));
+
+    drop(lab.servers.remove(1));
+    wait_weights(&lab.director, &[(0, 1), (1, 0)]);
+    let v = status(&lab.director);
+    assert_eq!(v["services"][0]["up"], 1);
+    let r1 = real(&v, 1);
+    assert_eq!(
+        (&r1["state"], &r1["weight"]),
+        (&Value::from("down"), &Value::from(0))
+    );
+    assert!(r1["reason"].as_str().unwrap().contains("refused"), "{r1}");
+    assert!(r1["since"].as_f64().unwrap() > up_since, "{r1}");
+    assert_eq!(r1["check"]["last"]["result"], "down");
+    assert!(r1["check"]["failures"].as_u64().unwrap() >= 2, "{r1}");
+    assert_eq!(real(&v, 0)["state"], "up");
+    let m = metrics(&lab.director);
+    promtool_accepts(&m);
+    assert_eq!(sample(&m, &series("ipvs_backend_up", 1)), Some(0.0), "{m}");
+    assert_eq!(sample(&m, &series("ipvs_backend_up", 0)), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, &series("ipvs_backend_check_transitions_total", 1)),
+        Some(2.0),
+        "{m}"
+    );
+    assert_eq!(sample(&m, &svc), Some(1.0));
+    let errors = series("ipvs_backend_check_errors_total", 1);
+    let errors = errors.trim_end_matches('}');
+    assert!(
+        m.lines().any(
+            |l| l.starts_with(errors) && l.contains(",reason=\"connect: connection refused\"}")
+        ),
+        "{m}"
+    );
+
+    lab.servers.insert(1, Httpd::start(&lab.rs[1], "rs2"));
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    let m = metrics(&lab.director);
+    assert_eq!(sample(&m, &series("ipvs_backend_up", 1)), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, &series("ipvs_backend_check_transitions_total", 1)),
+        Some(3.0),
+        "{m}"
+    );
+    assert_eq!(status(&lab.director)["services"][0]["up"], 2);
+    drop(slow);
+    assert_eq!(d.stop(), 0);
+}
