@@ -70,6 +70,8 @@ pub struct App {
     pub page: usize,
     /// The first line of the table on the screen (kept from one drawing to the next).
     pub offset: usize,
+    /// healthd's view is shown (`--healthd`): the Hlth column.
+    pub healthd: bool,
 }
 
 impl App {
@@ -93,6 +95,7 @@ impl App {
             error: None,
             page: 10,
             offset: 0,
+            healthd: false,
         }
     }
 
@@ -166,6 +169,7 @@ impl App {
             inactive: 0,
             rates: None,
             history: Vec::new(),
+            health: None,
         };
         for s in services {
             total.active += s.row.active;
@@ -244,6 +248,16 @@ impl App {
         }
     }
 
+    /// The column `by` steps from the sort key, past Hlth when it is not shown.
+    fn column_step(&self, by: isize) -> Column {
+        let next = self.sort.step(by);
+        if next == Column::Health && !self.healthd {
+            next.step(by)
+        } else {
+            next
+        }
+    }
+
     /// Sorts by `column`; the same column again reverses the order.
     pub fn sort_by(&mut self, column: Column) {
         if self.sort == column {
@@ -309,8 +323,8 @@ impl App {
                     self.expanded.extend(all);
                 }
             }
-            KeyCode::Char('<') => self.sort_by(self.sort.step(-1)),
-            KeyCode::Char('>') | KeyCode::Char('s') => self.sort_by(self.sort.step(1)),
+            KeyCode::Char('<') => self.sort_by(self.column_step(-1)),
+            KeyCode::Char('>') | KeyCode::Char('s') => self.sort_by(self.column_step(1)),
             KeyCode::Char('r') => self.descending = !self.descending,
             KeyCode::Char('/') | KeyCode::Char('f') => self.editing = true,
             KeyCode::Char('p') => {

@@ -17,12 +17,12 @@ use crate::support::{open, wait_for};
 const LIMIT: Duration = Duration::from_secs(15);
 
 /// `rs1`.. as the NAT lab numbers them: 192.168.10.11:80 ..
-fn rs(i: usize) -> String {
+pub(crate) fn rs(i: usize) -> String {
     format!("192.168.10.{}:80", 11 + i)
 }
 
 /// A rules file of the lab's service with real servers `reals` (indexes), HTTP-checked.
-fn rules(ns: &NetNs, reals: &[usize]) -> String {
+pub(crate) fn rules(ns: &NetNs, reals: &[usize]) -> String {
     let dests: Vec<Value> = reals
         .iter()
         .map(|i| {
@@ -56,7 +56,7 @@ fn weights(ns: &NetNs) -> BTreeMap<String, u32> {
         .collect()
 }
 
-fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
+pub(crate) fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
     let want: BTreeMap<String, u32> = want.iter().map(|(i, w)| (rs(*i), *w)).collect();
     wait_for(&format!("weights {want:?}"), LIMIT, || {
         (weights(ns) == want).then_some(())
@@ -64,14 +64,14 @@ fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
 }
 
 /// healthd running in the director, its stdout and stderr in files; killed on drop.
-struct Healthd {
+pub(crate) struct Healthd {
     child: Child,
     out: String,
     err: String,
 }
 
 impl Healthd {
-    fn start(ns: &NetNs, args: &[&str]) -> Healthd {
+    pub(crate) fn start(ns: &NetNs, args: &[&str]) -> Healthd {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns.name(), "ipvsctl", "healthd"]);
         Healthd::spawn(ns, cmd, args)
@@ -133,7 +133,7 @@ impl Healthd {
     }
 
     /// SIGTERM; its exit code.
-    fn stop(mut self) -> i32 {
+    pub(crate) fn stop(mut self) -> i32 {
         self.signal("-TERM");
         let status = self.child.wait().expect("wait healthd");
         status.code().unwrap_or(-1)
