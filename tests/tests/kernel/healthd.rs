@@ -676,3 +676,306 @@ fn healthd_listen_metrics_and_status() {
     drop(slow);
     assert_eq!(d.stop(), 0);
 }
+
+/// Real servers of one namespace whose answers a switch turns good or bad: an HTTPS server
+/// (self-signed) and an HTTP server answering 200 or 503, a DNS responder answering an A
+/// record or SERVFAIL, a UDP responder answering `pong` or `nope`; the exec check's file.
+struct Flaky {
+    good: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    exec_flag: String,
+}
+
+impl Flaky {
+    fn set(&self, good: bool) {
+        self.good.store(good, std::sync::atomic::Ordering::SeqCst);
+        if good {
+            std::fs::write(&self.exec_flag, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(&self.exec_flag);
+        }
+    }
+
+    fn start(ns: &NetNs, https: &str, dns: &str, udp: &str, http: &str) -> Flaky {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, UdpSocket};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let good = Arc::new(AtomicBool::new(true));
+        let status = |good: &AtomicBool| {
+            if good.load(Ordering::SeqCst) {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            }
+        };
+        fn answer(conn: &mut (impl Read + Write), status: &str) {
+            let mut request = [0u8; 2048];
+            let _ = conn.read(&mut request);
+            let _ = write!(
+                conn,
+                "HTTP/1.0 {status}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+            );
+            let _ = conn.flush();
+        }
+
+        // HTTPS: rustls on a self-signed certificate, one thread per connection.
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap(),
+        );
+        let l = ns.enter(|| TcpListener::bind(https)).expect("bind https");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let (config, g) = (Arc::clone(&config), Arc::clone(&g));
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let Ok(tls) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut s = rustls::StreamOwned::new(tls, conn);
+                    answer(&mut s, status(&g));
+                    s.conn.send_close_notify();
+                    let _ = s.flush();
+                });
+            }
+        });
+
+        let l = ns.enter(|| TcpListener::bind(http)).expect("bind http");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            for mut conn in l.incoming().flatten() {
+                let g = Arc::clone(&g);
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    answer(&mut conn, status(&g));
+                });
+            }
+        });
+
+        // DNS: any A question gets 192.0.2.1, or SERVFAIL while bad.
+        let sock = ns.enter(|| UdpSocket::bind(dns)).expect("bind dns");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            use hickory_proto::op::{Message, ResponseCode};
+            use hickory_proto::rr::{rdata::A, RData, Record};
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let Ok(q) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let mut r = Message::response(q.metadata.id, q.metadata.op_code);
+                r.add_queries(q.queries.clone());
+                if g.load(Ordering::SeqCst) {
+                    if let Some(name) = q.queries.first().map(|q| q.name().clone()) {
+                        r.add_answer(Record::from_rdata(
+                            name,
+                            60,
+                            RData::A(A([192, 0, 2, 1].into())),
+                        ));
+                    }
+                } else {
+                    r.metadata.response_code = ResponseCode::ServFail;
+                }
+                let _ = sock.send_to(&r.to_vec().unwrap(), from);
+            }
+        });
+
+        let sock = ns.enter(|| UdpSocket::bind(udp)).expect("bind udp");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((_, from)) = sock.recv_from(&mut buf) {
+                let reply: &[u8] = if g.load(Ordering::SeqCst) {
+                    b"pong"
+                } else {
+                    b"nope"
+                };
+                let _ = sock.send_to(reply, from);
+            }
+        });
+
+        let flaky = Flaky {
+            good,
+            exec_flag: format!("/tmp/{}-exec-22", ns.name()),
+        };
+        flaky.set(true);
+        flaky
+    }
+}
+
+impl Drop for Flaky {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.exec_flag);
+    }
+}
+
+/// The https, dns, udp and exec checkers, and http's `expect_status` both ways, against real
+/// servers in a namespace: each real server goes to weight 0 when its server answers badly, with
+/// its checker's reason, and back to its weight when it answers well again.
+#[test]
+fn healthd_https_dns_udp_exec_and_expect_status() {
+    use crate::support::add_dummy;
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &[
+            "10.9.0.1/24",
+            "10.9.0.11/24",
+            "10.9.0.12/24",
+            "10.9.0.13/24",
+            "10.9.0.14/24",
+            "10.9.0.15/24",
+            "10.9.0.100/24",
+        ],
+    );
+    let flaky = Flaky::start(
+        &ns,
+        "10.9.0.11:8443",
+        "10.9.0.12:5353",
+        "10.9.0.13:7777",
+        "10.9.0.15:8080",
+    );
+    let timing = serde_json::json!({"interval": 0.5, "timeout": 0.5, "rise": 1, "fall": 1});
+    let check = |extra: Value| {
+        let mut c = timing.clone();
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let service = |proto: &str, port: u16, dest: &str, check: Value| {
+        let (addr, dport) = dest.split_once(':').unwrap();
+        serde_json::json!({"protocol": proto, "address": "10.9.0.100", "port": port,
+            "scheduler": "rr", "check": check,
+            "destinations": [{"address": addr, "port": dport.parse::<u16>().unwrap(),
+                              "forward": "masq", "weight": 2}]})
+    };
+    // The exec check finds its file by the port healthd gives it in the environment.
+    let exec = format!("test -e /tmp/{}-exec-$IPVS_REAL_PORT", ns.name());
+    let doc = serde_json::json!({"services": [
+        service("tcp", 443, "10.9.0.11:8443",
+                check(serde_json::json!({"type": "https", "expect_status": "200"}))),
+        service("udp", 53, "10.9.0.12:5353",
+                check(serde_json::json!({"type": "dns", "name": "www.example.test"}))),
+        service("udp", 7, "10.9.0.13:7777",
+                check(serde_json::json!({"type": "udp", "send": "ping", "expect": "pong"}))),
+        service("tcp", 22, "10.9.0.14:22",
+                check(serde_json::json!({"type": "exec", "command": ["/bin/sh", "-c", exec]}))),
+        service("tcp", 80, "10.9.0.15:8080",
+                check(serde_json::json!({"type": "http", "expect_status": "200-299"}))),
+        // The same server, checked by a check that expects the 503 of a maintenance page.
+        service("tcp", 81, "10.9.0.15:8080",
+                check(serde_json::json!({"type": "http", "expect_status": "503"}))),
+    ]});
+    let file = format!("/tmp/{}-checkers.json", ns.name());
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let all_weights = || -> Vec<(u16, u32)> {
+        let ipvs = open(&ns);
+        let mut out: Vec<(u16, u32)> = ipvs
+            .state()
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|vs| {
+                let port = match vs.entry.service.key {
+                    ServiceKey::Addr { port, .. } => port,
+                    ServiceKey::Fwmark { .. } => 0,
+                };
+                vs.destinations
+                    .iter()
+                    .map(move |d| (port, d.destination.weight))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let d = Healthd::start(&ns, &["-f", &file, "--json"]);
+    let wait = |want: &[(u16, u32)]| {
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_for(&format!("weights {want:?}"), LIMIT, || {
+                (all_weights() == want).then_some(())
+            })
+        }));
+        if got.is_err() {
+            panic!(
+                "weights {:?}\nlines {:?}\nstderr {}",
+                all_weights(),
+                d.lines(),
+                d.stderr()
+            );
+        }
+    };
+    wait(&[(7, 2), (22, 2), (53, 2), (80, 2), (81, 0), (443, 2)]);
+
+    flaky.set(false);
+    wait(&[(7, 0), (22, 0), (53, 0), (80, 0), (81, 2), (443, 0)]);
+    let reasons: BTreeMap<String, String> = d
+        .lines()
+        .iter()
+        .filter(|l| l["state"] == "down")
+        .map(|l| {
+            (
+                l["service"].as_str().unwrap().to_string(),
+                l["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |svc: &str| reasons.get(svc).cloned().unwrap_or_default();
+    assert_eq!(
+        reason("TCP 10.9.0.100:443"),
+        "http: status 503",
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reason("UDP 10.9.0.100:53"),
+        "dns: rcode SERVFAIL",
+        "{reasons:?}"
+    );
+    assert!(
+        reason("UDP 10.9.0.100:7").starts_with("udp: reply of 4 bytes without"),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reason("TCP 10.9.0.100:22"),
+        "exec: exit status 1",
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reason("TCP 10.9.0.100:80"),
+        "http: status 503",
+        "{reasons:?}"
+    );
+    // Down at the start (its first verdict), by the 200 of a healthy server.
+    assert_eq!(
+        reason("TCP 10.9.0.100:81"),
+        "http: status 200",
+        "{reasons:?}"
+    );
+
+    flaky.set(true);
+    wait(&[(7, 2), (22, 2), (53, 2), (80, 2), (81, 0), (443, 2)]);
+    let ups = d
+        .lines()
+        .iter()
+        .filter(|l| l["state"] == "up")
+        .map(|l| l["reason"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        ups.iter()
+            .any(|r| r.starts_with("dns: rcode NOERROR, 1 answer")),
+        "{ups:?}"
+    );
+    assert!(ups.iter().any(|r| r == "udp: reply of 4 bytes"), "{ups:?}");
+    assert!(ups.iter().any(|r| r == "exec: exit 0"), "{ups:?}");
+    assert_eq!(d.stop(), 0);
+}

@@ -140,7 +140,10 @@ impl Top {
             })
         }));
         if shown.is_err() {
-            panic!("top never showed the service; the screen:\n{}", self.screen());
+            panic!(
+                "top never showed the service; the screen:\n{}",
+                self.screen()
+            );
         }
         let raw = self.modes();
         assert!(
