@@ -94,6 +94,9 @@ struct Daemon {
     dirty: bool,
     reloads: u64,
     reload_failures: u64,
+    /// Real servers removed from the file of an `on_down: "remove"` service: at weight 0 until
+    /// their connections are gone, then deleted.
+    leaving: BTreeMap<Key, Destination>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -154,6 +157,7 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
             dirty: true,
             reloads: 0,
             reload_failures: 0,
+            leaving: BTreeMap::new(),
         };
         // The signals before the first apply: one that comes during it waits until the apply
         // is whole (the kernel never sees half a file).
@@ -225,6 +229,36 @@ impl Daemon {
             .map(|(k, d)| ((k, d.addr, d.port), d.weight))
             .collect();
         let now = SystemTime::now();
+        // Real servers the file no longer names, in services whose real servers are drained
+        // when they go (`on_down: "remove"`): kept at weight 0 until their connections end.
+        let named: HashSet<Key> = config
+            .services
+            .iter()
+            .flat_map(|s| {
+                let sorry = s.sorry.map(|d| (s.key, d.addr, d.port));
+                s.reals
+                    .iter()
+                    .map(move |r| (s.key, r.destination.addr, r.destination.port))
+                    .chain(sorry)
+            })
+            .collect();
+        let mut leaving: BTreeMap<Key, Destination> = BTreeMap::new();
+        for s in config
+            .services
+            .iter()
+            .filter(|s| s.on_down == OnDown::Remove)
+        {
+            let before = self
+                .reals
+                .iter()
+                .map(|(k, r)| (k, &r.destination))
+                .chain(self.leaving.iter());
+            for (k, d) in before.filter(|(k, _)| k.0 == s.key) {
+                if !named.contains(k) && kernel.contains_key(k) {
+                    leaving.insert(*k, *d);
+                }
+            }
+        }
         let mut reals = BTreeMap::new();
         let mut sorries = BTreeMap::new();
         let mut layout = Vec::new();
@@ -286,6 +320,11 @@ impl Daemon {
                     ),
                 );
             }
+            for (_, d) in leaving.iter().filter(|(k, _)| k.0 == s.key) {
+                let mut x = *d;
+                x.weight = 0;
+                service.destinations.push(x);
+            }
             if let Some(sd) = s.sorry {
                 let key = (s.key, sd.addr, sd.port);
                 let mut want = sd;
@@ -333,6 +372,15 @@ impl Daemon {
         self.sorries = sorries;
         self.layout = layout;
         self.dirty = true;
+        let at = epoch(SystemTime::now());
+        for key in leaving.keys().filter(|k| !self.leaving.contains_key(k)) {
+            self.said_leaving(
+                at,
+                key,
+                "removed from the file: weight 0 until its connections end",
+            );
+        }
+        self.leaving = leaving;
         eprintln!(
             "healthd: {} changes applied; {} real servers, {checked} checked",
             plan.len(),
@@ -615,6 +663,28 @@ impl Daemon {
 
     /// `on_down: "remove"`: the drained real servers whose connections are gone are deleted.
     fn drains(&mut self) {
+        let keys: Vec<Key> = self.leaving.keys().copied().collect();
+        for key in keys {
+            match self
+                .session
+                .ipvs()
+                .drain_step(&key.0, key.1, key.2, ipvs::DrainStep::default())
+            {
+                Ok(Some(DrainProgress::Waiting { .. })) => {}
+                Ok(_) => {
+                    self.leaving.remove(&key);
+                    self.dirty = true;
+                    let at = epoch(SystemTime::now());
+                    self.said_leaving(at, &key, "removed from the file: drained and deleted");
+                }
+                Err(e) => eprintln!(
+                    "healthd: draining {} {}: {}",
+                    key.0,
+                    server_name(key.1, key.2),
+                    message(&e)
+                ),
+            }
+        }
         let keys: Vec<Key> = self
             .reals
             .iter()
@@ -673,6 +743,24 @@ impl Daemon {
                     message(&e)
                 ),
             }
+        }
+    }
+
+    /// A line about a real server removed from the file.
+    fn said_leaving(&self, at: f64, key: &Key, what: &str) {
+        let server = server_name(key.1, key.2);
+        if self.json {
+            let line = serde_json::json!({
+                "time": at,
+                "service": key.0.to_string(),
+                "destination": server,
+                "removed": true,
+                "deleted": what.ends_with("deleted"),
+                "reason": what,
+            });
+            say(&line.to_string());
+        } else {
+            say(&format!("{at:.3} {} {server}: {what}", key.0));
         }
     }
 

@@ -979,3 +979,97 @@ fn healthd_https_dns_udp_exec_and_expect_status() {
     assert!(ups.iter().any(|r| r == "exec: exit 0"), "{ups:?}");
     assert_eq!(d.stop(), 0);
 }
+
+/// A real server removed from the file of an `on_down: "remove"` service is drained: weight 0
+/// while a client's connection to it is open, deleted once the connection is gone; the other
+/// keeps its weight and its state.
+#[test]
+fn healthd_removed_server_is_drained() {
+    use nix::sys::socket::{setsockopt, sockopt::Linger};
+    use std::net::TcpStream;
+
+    let lab = NatLab::new(2);
+    let doc = |reals: &[usize]| {
+        let dests: Vec<Value> = reals
+            .iter()
+            .map(|i| serde_json::json!({"address": format!("192.168.10.{}", 11 + i), "forward": "masq"}))
+            .collect();
+        serde_json::json!({"services": [{
+            "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+            "check": {"type": "tcp", "interval": 0.5, "timeout": 0.4, "rise": 1, "fall": 2},
+            "on_down": "remove",
+            "destinations": dests,
+        }]})
+        .to_string()
+    };
+    let file = format!("/tmp/{}-drain.json", lab.director.name());
+    std::fs::write(&file, doc(&[0, 1])).unwrap();
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    // Two idle connections through the VIP, round robin: one on each real server.
+    let at: std::net::SocketAddr = format!("{VIP}:80").parse().unwrap();
+    let conns: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            lab.client
+                .enter(|| TcpStream::connect(at))
+                .expect("connect")
+        })
+        .collect();
+    let key = ServiceKey::tcp(VIP.parse().unwrap(), 80);
+    let active = || -> BTreeMap<String, u32> {
+        open(&lab.director)
+            .destinations(&key)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| {
+                (
+                    format!("{}:{}", d.destination.addr, d.destination.port),
+                    d.active_conns + d.inactive_conns,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(active().get(&rs(1)), Some(&1), "{:?}", active());
+
+    std::fs::write(&file, doc(&[0])).unwrap();
+    d.signal("-HUP");
+    wait_weights(&lab.director, &[(0, 1), (1, 0)]);
+    // Still there, for its connection, after more than a few drain steps (one per 0.5 s).
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(weights(&lab.director).get(&rs(1)), Some(&0));
+    let said = d.lines();
+    assert!(
+        said.iter().any(|l| l["destination"] == rs(1).as_str()
+            && l["removed"] == true
+            && l["deleted"] == false),
+        "{said:?}"
+    );
+    // Reset (linger 0): the kernel's entry closes at once rather than waiting in TIME_WAIT.
+    for c in conns {
+        setsockopt(
+            &c,
+            Linger,
+            &libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            },
+        )
+        .expect("SO_LINGER");
+        drop(c);
+    }
+    wait_for(
+        "rs2 deleted after its connection",
+        Duration::from_secs(60),
+        || (!weights(&lab.director).contains_key(&rs(1))).then_some(()),
+    );
+    assert_eq!(weights(&lab.director).get(&rs(0)), Some(&1));
+    let said = d.lines();
+    assert!(
+        said.iter()
+            .any(|l| l["destination"] == rs(1).as_str() && l["deleted"] == true),
+        "{said:?}"
+    );
+    // rs1 kept its state: one transition (its first verdict), none from the reload.
+    assert_eq!(d.transitions(0), [("up".to_string(), Value::from(1))]);
+    assert_eq!(d.stop(), 0);
+}
