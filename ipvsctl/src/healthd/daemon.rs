@@ -454,11 +454,15 @@ impl Daemon {
     }
 
     /// What a real server should be now: down in maintenance, else its verdict.
-    fn wanted(&self, key: &Key, r: &Real) -> (Health, String) {
-        if self.in_maintenance.contains(&server_name(key.1, key.2)) {
-            (Health::Down, "maintenance".into())
+    /// (Runs for every real server at every tick: no allocation unless a maintenance file
+    /// exists.)
+    fn wanted<'a>(&self, key: &Key, r: &'a Real) -> (Health, &'a str) {
+        if !self.in_maintenance.is_empty()
+            && self.in_maintenance.contains(&server_name(key.1, key.2))
+        {
+            (Health::Down, "maintenance")
         } else {
-            (r.health, r.reason.clone())
+            (r.health, &r.reason)
         }
     }
 
@@ -470,7 +474,7 @@ impl Daemon {
             .iter()
             .filter_map(|(k, r)| {
                 let (want, reason) = self.wanted(k, r);
-                (want != r.acted && want != Health::Unknown).then_some((*k, want, reason))
+                (want != r.acted && want != Health::Unknown).then(|| (*k, want, reason.to_string()))
             })
             .collect();
         let sorry_moves: Vec<(ServiceKey, u32, String)> = self
