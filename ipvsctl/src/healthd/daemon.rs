@@ -669,11 +669,12 @@ impl Daemon {
     fn drains(&mut self) {
         let keys: Vec<Key> = self.leaving.keys().copied().collect();
         for key in keys {
-            match self
-                .session
-                .ipvs()
-                .drain_step(&key.0, key.1, key.2, ipvs::DrainStep::default())
-            {
+            match self.session.ipvs().drain_step(
+                &key.0,
+                key.1,
+                key.2,
+                ipvs::drain::DrainStep::default(),
+            ) {
                 Ok(Some(DrainProgress::Waiting { .. })) => {}
                 Ok(_) => {
                     self.leaving.remove(&key);

@@ -135,7 +135,7 @@ pub fn annotate(snapshot: &mut Snapshot, status: &Status) {
         let service = s.key.to_string();
         let (mut up, mut of) = (0, 0);
         for d in &mut s.destinations {
-            let ipvs::SeriesKey::Destination(_, addr, port) = d.key else {
+            let ipvs::sampler::SeriesKey::Destination(_, addr, port) = d.key else {
                 continue;
             };
             d.health = status
