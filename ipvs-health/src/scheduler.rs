@@ -7,7 +7,7 @@
 //! changed spec or address restarts that key's schedule, not its health.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -68,6 +68,24 @@ pub struct Status {
     pub changed_at: Option<SystemTime>,
     /// The last check's report.
     pub last: Option<Report>,
+    /// Checks that did not pass (down or not checked), by reason
+    /// (`http: status 503`); past [`MAX_REASONS`] reasons, the others count
+    /// under `other`, so that a metric labelled with them stays small.
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// Reasons counted apart in [`Status::failures`] for one target.
+pub const MAX_REASONS: usize = 16;
+
+impl Status {
+    fn count_failure(&mut self, reason: &str) {
+        let key = if self.failures.contains_key(reason) || self.failures.len() < MAX_REASONS {
+            reason
+        } else {
+            "other"
+        };
+        *self.failures.entry(key.to_string()).or_insert(0) += 1;
+    }
 }
 
 struct Entry {
@@ -150,6 +168,7 @@ where
                 transitions: 0,
                 changed_at: None,
                 last: None,
+                failures: BTreeMap::new(),
             })),
         };
         let task = self.runtime.spawn(schedule(
@@ -251,8 +270,13 @@ async fn schedule<K: Hash + Clone>(
             let mut s = lock(&status);
             s.checks += 1;
             let change = s.health.record(&report.outcome);
-            if matches!(report.outcome, Outcome::Unchecked(_)) {
-                s.unchecked += 1;
+            match &report.outcome {
+                Outcome::Up(_) => {}
+                Outcome::Down(r) => s.count_failure(r),
+                Outcome::Unchecked(r) => {
+                    s.unchecked += 1;
+                    s.count_failure(r);
+                }
             }
             if change.is_some() {
                 s.transitions += 1;
@@ -286,6 +310,26 @@ async fn schedule<K: Hash + Clone>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_by_reason_are_bounded() {
+        let mut s = Status {
+            health: Health::new(1, 1),
+            checks: 0,
+            unchecked: 0,
+            transitions: 0,
+            changed_at: None,
+            last: None,
+            failures: BTreeMap::new(),
+        };
+        for i in 0..40 {
+            s.count_failure(&format!("dns: bad reply: {i}"));
+            s.count_failure("dns: bad reply: 0");
+        }
+        assert_eq!(s.failures.len(), MAX_REASONS + 1);
+        assert_eq!(s.failures["dns: bad reply: 0"], 41);
+        assert_eq!(s.failures["other"], 40 - MAX_REASONS as u64);
+    }
 
     #[test]
     fn spread_covers_the_interval_and_is_stable() {

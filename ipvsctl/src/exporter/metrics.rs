@@ -115,12 +115,12 @@ impl Format {
     }
 }
 
-type Labels = Vec<(String, String)>;
+pub(crate) type Labels = Vec<(String, String)>;
 
 /// node_exporter's service labels: `local_address`, `local_port`, `proto`
 /// and `local_mark` (8 uppercase hex digits), empty where they do not apply
 /// (`proto` is `FWM` for a fwmark service), after `netns` when there is one.
-fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
+pub(crate) fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
     let mut l = Labels::new();
     if let Some(ns) = netns {
         l.push(("netns".into(), ns.into()));
@@ -154,7 +154,7 @@ fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
 
 /// The service's labels (as [`Rendered::closed`] writes them) and `remote_address`,
 /// `remote_port` (both empty for destinations summed past `--max-series`).
-fn dest_labels(service: &str, addr: Option<IpAddr>, port: Option<u16>) -> Rendered {
+pub(crate) fn dest_labels(service: &str, addr: Option<IpAddr>, port: Option<u16>) -> Rendered {
     let mut head = String::with_capacity(service.len() + 64);
     head.push_str(service);
     head.push_str("remote_address=\"");
@@ -227,13 +227,13 @@ const ESTIMATES: [StatField; 5] = [
 /// without the work per label and per metric (a scrape of 2,000 services x 4 has 120,000
 /// destination samples).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
-struct Rendered {
-    head: String,
-    last: String,
+pub(crate) struct Rendered {
+    pub(crate) head: String,
+    pub(crate) last: String,
 }
 
 impl Rendered {
-    fn of(labels: &Labels) -> Self {
+    pub(crate) fn of(labels: &Labels) -> Self {
         let Some(((last_key, last), rest)) = labels.split_last() else {
             return Rendered::default();
         };
@@ -252,7 +252,7 @@ impl Rendered {
     }
 
     /// Every label written, and a comma after: the start of a longer set.
-    fn closed(&self) -> String {
+    pub(crate) fn closed(&self) -> String {
         let mut s = String::with_capacity(self.head.len() + self.last.len() + 4);
         s.push_str(&self.head);
         s.push_str("=\"");
@@ -495,7 +495,7 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
 }
 
 /// One metric: its descriptor, then a sample per row.
-fn family<'r, R: 'r, S: EncodeLabelSet, V: EncodeMetric>(
+pub(crate) fn family<'r, R: 'r, S: EncodeLabelSet, V: EncodeMetric>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
@@ -512,11 +512,11 @@ fn family<'r, R: 'r, S: EncodeLabelSet, V: EncodeMetric>(
     Ok(())
 }
 
-fn counter(v: u64) -> ConstCounter<u64> {
+pub(crate) fn counter(v: u64) -> ConstCounter<u64> {
     ConstCounter::new(v)
 }
 
-fn gauge(v: i64) -> ConstGauge<i64> {
+pub(crate) fn gauge(v: i64) -> ConstGauge<i64> {
     ConstGauge::new(v)
 }
 
@@ -526,7 +526,7 @@ fn info() -> InfoMetric<Labels> {
     InfoMetric::new(Labels::new())
 }
 
-fn fgauge(v: f64) -> ConstGauge<f64> {
+pub(crate) fn fgauge(v: f64) -> ConstGauge<f64> {
     ConstGauge::new(v)
 }
 
@@ -758,6 +758,16 @@ impl Collector for Rows {
 /// (`None`: no cap), the destinations of each service are summed into one
 /// series with empty `remote_address` and `remote_port`.
 pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
+    encode_with(snap, format, max_series, None)
+}
+
+/// As [`encode`], with the series of `more` after the tables' (healthd's health metrics).
+pub fn encode_with(
+    snap: &Snapshot,
+    format: Format,
+    max_series: Option<usize>,
+    more: Option<Box<dyn Collector>>,
+) -> String {
     let rows = rows(snap, max_series);
     // The text's size, about: each row's labels and ~60 bytes of name and value, for each of
     // its metrics (ESTIMATES and STATS, plus 1 for a service and 4 for a destination), so that
@@ -776,6 +786,9 @@ pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> Str
         + 16 * 1024;
     let mut reg = Registry::default();
     reg.register_collector(Box::new(rows));
+    if let Some(more) = more {
+        reg.register_collector(more);
+    }
     let mut out = String::with_capacity(size);
     // Writing into a String cannot fail.
     let _ = match format {

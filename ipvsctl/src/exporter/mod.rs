@@ -203,7 +203,11 @@ impl Exporter {
     }
 }
 
-fn answer(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Bytes> {
+pub(crate) fn answer(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response<Bytes> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -258,7 +262,7 @@ fn run(args: Args) -> Result<(), String> {
 
 /// One read of every namespace: info, services, destinations, timeouts, daemons; `errors`
 /// counts the failed reads of each.
-fn read_all(handles: &[(Option<String>, Ipvs)], errors: &Mutex<Vec<u64>>) -> Snapshot {
+pub(crate) fn read_all(handles: &[(Option<String>, Ipvs)], errors: &Mutex<Vec<u64>>) -> Snapshot {
     let start = Instant::now();
     let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
     let namespaces = handles

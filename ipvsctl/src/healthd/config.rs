@@ -66,6 +66,13 @@ pub fn server_name(addr: IpAddr, port: u16) -> String {
     SocketAddr::new(addr, port).to_string()
 }
 
+/// Seconds since the Unix epoch, as `--watch --json` writes its `timestamp` (healthd's lines,
+/// `/status`, its metrics).
+pub fn epoch(at: std::time::SystemTime) -> f64 {
+    at.duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
+}
+
 fn err(path: &str, field: &str, message: impl std::fmt::Display) -> String {
     format!("{path}.{field}: {message}")
 }

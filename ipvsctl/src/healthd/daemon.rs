@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ipvs::drain::DrainProgress;
@@ -12,7 +13,8 @@ use ipvs::{Change, Destination, PlanOptions, ServiceKey, State};
 use ipvs_health::{Event, Scheduler, State as Health, Target};
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::config::{self, server_name, Config, OnDown};
+use super::config::{self, epoch, server_name, Config, OnDown};
+use super::serve::{self, Board, Key, RealView, ServiceView, SorryView, View};
 use crate::session::{message, Session};
 
 /// What `ipvsctl healthd` was asked (its `main` reads them).
@@ -20,6 +22,8 @@ pub struct Options {
     pub file: PathBuf,
     pub json: bool,
     pub maintenance: Option<PathBuf>,
+    /// `--listen`: where /metrics and /status are served.
+    pub listen: Option<String>,
 }
 
 /// A tokio runtime on this thread alone: the checks are I/O, and the kernel calls short.
@@ -29,12 +33,6 @@ pub(super) fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Seconds since the Unix epoch, as `--watch --json` writes its `timestamp`.
-pub(super) fn epoch(at: SystemTime) -> f64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
-}
-
 /// Writes a line to stdout and flushes it (a log read as it comes); a closed stdout is ignored:
 /// the daemon's work matters more than its log.
 pub(super) fn say(line: &str) {
@@ -42,9 +40,6 @@ pub(super) fn say(line: &str) {
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
-
-/// A real server: its service, address and port.
-type Key = (ServiceKey, IpAddr, u16);
 
 /// How often the maintenance directory, the file and the drains are looked at.
 const TICK: Duration = Duration::from_millis(500);
@@ -64,6 +59,10 @@ struct Real {
     draining: bool,
     /// The last result's reason.
     reason: String,
+    /// When healthd last acted on a change of its state (or first knew it).
+    since: SystemTime,
+    /// Checked (the check's type word), or always up.
+    check: Option<&'static str>,
 }
 
 /// A sorry server and the weight healthd last gave it.
@@ -73,6 +72,7 @@ struct Sorry {
     set: Option<u32>,
     /// The weight it last should have had (a change of it is a line of the log).
     wanted: u32,
+    since: SystemTime,
 }
 
 struct Daemon {
@@ -84,9 +84,19 @@ struct Daemon {
     in_maintenance: HashSet<String>,
     reals: BTreeMap<Key, Real>,
     sorries: BTreeMap<ServiceKey, Sorry>,
-    scheduler: Scheduler<Key>,
+    scheduler: Arc<Scheduler<Key>>,
     /// Checks healthd could not make (its own trouble).
     unchecked: u64,
+    /// The file's services in order, with their `on_down` and `quorum` (for `/status`).
+    layout: Vec<(ServiceKey, OnDown, u32)>,
+    /// Where `--listen` reads healthd's view; `dirty`: it changed since last published.
+    board: Option<Arc<Board>>,
+    dirty: bool,
+    reloads: u64,
+    reload_failures: u64,
+    /// Real servers removed from the file of an `on_down: "remove"` service: at weight 0 until
+    /// their connections are gone, then deleted.
+    leaving: BTreeMap<Key, Destination>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -98,9 +108,39 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
             return Ok(2);
         }
     };
+    // Bound before anything changes: a wrong address is a bad argument.
+    let listening = match &opts.listen {
+        None => None,
+        Some(addr) => match serve::bind(addr).and_then(|server| {
+            // The exporter's reads through a handle of their own, on the server's thread.
+            ipvs::Ipvs::new()
+                .map(|ipvs| (server, ipvs))
+                .map_err(|e| format!("cannot open IPVS: {e}"))
+        }) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                eprintln!("healthd: --listen {addr}: {e}");
+                return Ok(2);
+            }
+        },
+    };
     let rt = runtime()?;
     rt.block_on(async move {
         let (scheduler, mut events) = Scheduler::new();
+        let scheduler = Arc::new(scheduler);
+        let board = match listening {
+            None => None,
+            Some((server, ipvs)) => {
+                let board = Arc::new(Board::default());
+                if let Err(e) =
+                    serve::serve(server, ipvs, Arc::clone(&board), Arc::clone(&scheduler))
+                {
+                    eprintln!("healthd: --listen: {e}");
+                    return Ok(2);
+                }
+                Some(board)
+            }
+        };
         let mut d = Daemon {
             session,
             json: opts.json,
@@ -112,6 +152,12 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
             sorries: BTreeMap::new(),
             scheduler,
             unchecked: 0,
+            layout: Vec::new(),
+            board,
+            dirty: true,
+            reloads: 0,
+            reload_failures: 0,
+            leaving: BTreeMap::new(),
         };
         // The signals before the first apply: one that comes during it waits until the apply
         // is whole (the kernel never sees half a file).
@@ -134,8 +180,12 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
                     }
                     d.events(batch);
                     d.settle();
+                    d.publish();
                 }
-                _ = hup.recv() => d.reload("SIGHUP"),
+                _ = hup.recv() => {
+                    d.reload("SIGHUP");
+                    d.publish();
+                }
                 _ = tick.tick() => {
                     if stamp(&d.file) != d.file_stamp {
                         d.reload("the file changed");
@@ -143,6 +193,7 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
                     d.read_maintenance();
                     d.settle();
                     d.drains();
+                    d.publish();
                 }
                 _ = term.recv() => break,
                 _ = int.recv() => break,
@@ -177,8 +228,40 @@ impl Daemon {
             .destinations()
             .map(|(k, d)| ((k, d.addr, d.port), d.weight))
             .collect();
+        let now = SystemTime::now();
+        // Real servers the file no longer names, in services whose real servers are drained
+        // when they go (`on_down: "remove"`): kept at weight 0 until their connections end.
+        let named: HashSet<Key> = config
+            .services
+            .iter()
+            .flat_map(|s| {
+                let sorry = s.sorry.map(|d| (s.key, d.addr, d.port));
+                s.reals
+                    .iter()
+                    .map(move |r| (s.key, r.destination.addr, r.destination.port))
+                    .chain(sorry)
+            })
+            .collect();
+        let mut leaving: BTreeMap<Key, Destination> = BTreeMap::new();
+        for s in config
+            .services
+            .iter()
+            .filter(|s| s.on_down == OnDown::Remove)
+        {
+            let before = self
+                .reals
+                .iter()
+                .map(|(k, r)| (k, &r.destination))
+                .chain(self.leaving.iter());
+            for (k, d) in before.filter(|(k, _)| k.0 == s.key) {
+                if !named.contains(k) && kernel.contains_key(k) {
+                    leaving.insert(*k, *d);
+                }
+            }
+        }
         let mut reals = BTreeMap::new();
         let mut sorries = BTreeMap::new();
+        let mut layout = Vec::new();
         let mut desired = State {
             services: Vec::new(),
             timeouts: config.state.timeouts,
@@ -226,11 +309,21 @@ impl Daemon {
                             acted,
                             set: want,
                             draining,
-                            reason: String::new(),
+                            reason: self
+                                .reals
+                                .get(&key)
+                                .map_or_else(String::new, |o| o.reason.clone()),
+                            since: self.reals.get(&key).map_or(now, |o| o.since),
+                            check: r.check.as_ref().map(|c| c.type_word()),
                         },
                         r.check.clone(),
                     ),
                 );
+            }
+            for (_, d) in leaving.iter().filter(|(k, _)| k.0 == s.key) {
+                let mut x = *d;
+                x.weight = 0;
+                service.destinations.push(x);
             }
             if let Some(sd) = s.sorry {
                 let key = (s.key, sd.addr, sd.port);
@@ -238,6 +331,7 @@ impl Daemon {
                 want.weight = kernel.get(&key).copied().unwrap_or(0);
                 service.destinations.push(want);
                 let wanted = self.sorries.get(&s.key).map_or(want.weight, |o| o.wanted);
+                let since = self.sorries.get(&s.key).map_or(now, |o| o.since);
                 sorries.insert(
                     s.key,
                     Sorry {
@@ -245,10 +339,12 @@ impl Daemon {
                         quorum: s.quorum,
                         set: Some(want.weight),
                         wanted,
+                        since,
                     },
                 );
             }
             desired.services.push(service);
+            layout.push((s.key, s.on_down, s.quorum));
         }
         let plan = ipvs::plan(&current, &desired, &PlanOptions::default())
             .map_err(|e| format!("the file: {e}"))?;
@@ -274,6 +370,17 @@ impl Daemon {
         self.scheduler.replace_all(targets);
         self.reals = reals.into_iter().map(|(k, (r, _))| (k, r)).collect();
         self.sorries = sorries;
+        self.layout = layout;
+        self.dirty = true;
+        let at = epoch(SystemTime::now());
+        for key in leaving.keys().filter(|k| !self.leaving.contains_key(k)) {
+            self.said_leaving(
+                at,
+                key,
+                "removed from the file: weight 0 until its connections end",
+            );
+        }
+        self.leaving = leaving;
         eprintln!(
             "healthd: {} changes applied; {} real servers, {checked} checked",
             plan.len(),
@@ -291,9 +398,16 @@ impl Daemon {
             .map_err(|e| e.to_string())
             .and_then(|t| config::read(&t));
         match config.and_then(|c| self.load(c)) {
-            Ok(()) => eprintln!("healthd: {file} re-read ({why})"),
-            Err(e) => eprintln!("healthd: {file} ({why}): {e}; the running configuration stays"),
+            Ok(()) => {
+                self.reloads += 1;
+                eprintln!("healthd: {file} re-read ({why})");
+            }
+            Err(e) => {
+                self.reload_failures += 1;
+                eprintln!("healthd: {file} ({why}): {e}; the running configuration stays");
+            }
         }
+        self.dirty = true;
     }
 
     /// The checks' results of one moment.
@@ -301,6 +415,7 @@ impl Daemon {
         for ev in batch {
             match ev {
                 Event::Transition(t) => {
+                    self.dirty = true;
                     if let Some(r) = self.reals.get_mut(&t.key) {
                         r.health = t.to;
                         r.reason = t.reason;
@@ -309,6 +424,7 @@ impl Daemon {
                 // healthd's own trouble: said and counted, never a server going down.
                 Event::Unchecked { key, reason, .. } => {
                     self.unchecked += 1;
+                    self.dirty = true;
                     eprintln!(
                         "healthd: {} {}: could not check: {reason} (counted, the state stays)",
                         key.0,
@@ -324,21 +440,29 @@ impl Daemon {
             return;
         };
         // An unreadable directory forces nothing down (healthd's trouble, not the servers').
-        self.in_maintenance = std::fs::read_dir(dir)
+        let now: HashSet<String> = std::fs::read_dir(dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
                     .filter_map(|e| e.file_name().into_string().ok())
                     .collect()
             })
             .unwrap_or_default();
+        if now != self.in_maintenance {
+            self.in_maintenance = now;
+            self.dirty = true;
+        }
     }
 
     /// What a real server should be now: down in maintenance, else its verdict.
-    fn wanted(&self, key: &Key, r: &Real) -> (Health, String) {
-        if self.in_maintenance.contains(&server_name(key.1, key.2)) {
-            (Health::Down, "maintenance".into())
+    /// (Runs for every real server at every tick: no allocation unless a maintenance file
+    /// exists.)
+    fn wanted<'a>(&self, key: &Key, r: &'a Real) -> (Health, &'a str) {
+        if !self.in_maintenance.is_empty()
+            && self.in_maintenance.contains(&server_name(key.1, key.2))
+        {
+            (Health::Down, "maintenance")
         } else {
-            (r.health, r.reason.clone())
+            (r.health, &r.reason)
         }
     }
 
@@ -350,7 +474,7 @@ impl Daemon {
             .iter()
             .filter_map(|(k, r)| {
                 let (want, reason) = self.wanted(k, r);
-                (want != r.acted && want != Health::Unknown).then_some((*k, want, reason))
+                (want != r.acted && want != Health::Unknown).then(|| (*k, want, reason.to_string()))
             })
             .collect();
         let sorry_moves: Vec<(ServiceKey, u32, String)> = self
@@ -406,11 +530,14 @@ impl Daemon {
         }
         let mut changes = Vec::new();
         let mut lines = Vec::new();
+        let at = SystemTime::now();
+        self.dirty = true;
         for (key, to, reason) in moves {
             let Some(r) = self.reals.get_mut(&key) else {
                 continue;
             };
             let from = std::mem::replace(&mut r.acted, to);
+            r.since = at;
             let now = kernel.get(&key).copied();
             let target = if to == Health::Up {
                 r.destination.weight
@@ -464,6 +591,7 @@ impl Daemon {
                 Health::Down
             };
             s.wanted = weight;
+            s.since = at;
             let to = if weight > 0 { Health::Up } else { Health::Down };
             let result = if now.is_some() && now == s.set {
                 let mut d = d;
@@ -492,7 +620,6 @@ impl Daemon {
                 Err(e) => eprintln!("healthd: sending the changes: {}", message(&e)),
             }
         }
-        let at = SystemTime::now();
         for (key, from, to, reason, weight) in lines {
             self.print(at, key, from, to, &reason, weight);
         }
@@ -540,6 +667,29 @@ impl Daemon {
 
     /// `on_down: "remove"`: the drained real servers whose connections are gone are deleted.
     fn drains(&mut self) {
+        let keys: Vec<Key> = self.leaving.keys().copied().collect();
+        for key in keys {
+            match self.session.ipvs().drain_step(
+                &key.0,
+                key.1,
+                key.2,
+                ipvs::drain::DrainStep::default(),
+            ) {
+                Ok(Some(DrainProgress::Waiting { .. })) => {}
+                Ok(_) => {
+                    self.leaving.remove(&key);
+                    self.dirty = true;
+                    let at = epoch(SystemTime::now());
+                    self.said_leaving(at, &key, "removed from the file: drained and deleted");
+                }
+                Err(e) => eprintln!(
+                    "healthd: draining {} {}: {}",
+                    key.0,
+                    server_name(key.1, key.2),
+                    message(&e)
+                ),
+            }
+        }
         let keys: Vec<Key> = self
             .reals
             .iter()
@@ -575,6 +725,7 @@ impl Daemon {
                 Ok(_) => {
                     r.draining = false;
                     r.set = None;
+                    self.dirty = true;
                     let server = server_name(key.1, key.2);
                     let at = epoch(SystemTime::now());
                     if self.json {
@@ -598,5 +749,79 @@ impl Daemon {
                 ),
             }
         }
+    }
+
+    /// A line about a real server removed from the file.
+    fn said_leaving(&self, at: f64, key: &Key, what: &str) {
+        let server = server_name(key.1, key.2);
+        if self.json {
+            let line = serde_json::json!({
+                "time": at,
+                "service": key.0.to_string(),
+                "destination": server,
+                "removed": true,
+                "deleted": what.ends_with("deleted"),
+                "reason": what,
+            });
+            say(&line.to_string());
+        } else {
+            say(&format!("{at:.3} {} {server}: {what}", key.0));
+        }
+    }
+
+    /// Gives `--listen` the view of now, when it changed.
+    fn publish(&mut self) {
+        let Some(board) = &self.board else {
+            return;
+        };
+        if !std::mem::take(&mut self.dirty) {
+            return;
+        }
+        let services = self
+            .layout
+            .iter()
+            .map(|&(key, on_down, quorum)| ServiceView {
+                key,
+                on_down,
+                quorum,
+                reals: self
+                    .reals
+                    .range((key, IpAddr::from([0u8; 4]), 0)..)
+                    .take_while(|(k, _)| k.0 == key)
+                    .map(|(k, r)| {
+                        let maintenance = self.in_maintenance.contains(&server_name(k.1, k.2));
+                        RealView {
+                            addr: k.1,
+                            port: k.2,
+                            check: r.check,
+                            state: r.acted,
+                            since: r.since,
+                            reason: if maintenance && r.acted == Health::Down {
+                                "maintenance".into()
+                            } else {
+                                r.reason.clone()
+                            },
+                            weight: r.set,
+                            file_weight: r.destination.weight,
+                            maintenance,
+                            draining: r.draining,
+                        }
+                    })
+                    .collect(),
+                sorry: self.sorries.get(&key).map(|s| SorryView {
+                    addr: s.destination.addr,
+                    port: s.destination.port,
+                    wanted: s.wanted,
+                    weight: s.set,
+                    since: s.since,
+                }),
+            })
+            .collect();
+        board.publish(View {
+            services,
+            unchecked: self.unchecked,
+            reloads: self.reloads,
+            reload_failures: self.reload_failures,
+        });
     }
 }

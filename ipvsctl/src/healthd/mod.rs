@@ -12,6 +12,7 @@
 
 mod config;
 mod daemon;
+mod serve;
 
 use std::io;
 use std::path::PathBuf;
@@ -71,6 +72,18 @@ pub fn command() -> Command {
                 .value_hint(clap::ValueHint::DirPath)
                 .help("A file named ADDR:PORT in DIR forces that real server down"),
         )
+        .arg(
+            Arg::new("listen")
+                .long("listen")
+                .value_name("ADDR:PORT")
+                .num_args(1)
+                .conflicts_with("once")
+                .help(
+                    "Serve the exporter's metrics plus the health metrics on /metrics and the \
+                     state of every real server as JSON on /status (no authentication: \
+                     loopback unless exposing it is meant)",
+                ),
+        )
         .arg(args::netns().help("Work and check from another network namespace"))
 }
 
@@ -86,6 +99,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         maintenance: matches
             .get_one::<String>("maintenance-dir")
             .map(PathBuf::from),
+        listen: matches.get_one::<String>("listen").cloned(),
     };
     let once = matches.get_flag("once");
     let text = match std::fs::read_to_string(&opts.file) {

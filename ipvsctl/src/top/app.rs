@@ -77,6 +77,8 @@ pub struct App {
     /// How often the real servers of a service off the screen are read, when not every
     /// interval (a big table): said in the help.
     pub refresh: Option<Duration>,
+    /// healthd's view is shown (`--healthd`): the Hlth column.
+    pub healthd: bool,
 }
 
 impl App {
@@ -102,6 +104,7 @@ impl App {
             offset: 0,
             on_screen: HashSet::new(),
             refresh: None,
+            healthd: false,
         }
     }
 
@@ -187,6 +190,7 @@ impl App {
             stale: false,
             rates: None,
             history: Vec::new(),
+            health: None,
         };
         for s in services {
             total.stale |= s.row.stale;
@@ -266,6 +270,16 @@ impl App {
         }
     }
 
+    /// The column `by` steps from the sort key, past Hlth when it is not shown.
+    fn column_step(&self, by: isize) -> Column {
+        let next = self.sort.step(by);
+        if next == Column::Health && !self.healthd {
+            next.step(by)
+        } else {
+            next
+        }
+    }
+
     /// Sorts by `column`; the same column again reverses the order.
     pub fn sort_by(&mut self, column: Column) {
         if self.sort == column {
@@ -331,8 +345,8 @@ impl App {
                     self.expanded.extend(all);
                 }
             }
-            KeyCode::Char('<') => self.sort_by(self.sort.step(-1)),
-            KeyCode::Char('>') | KeyCode::Char('s') => self.sort_by(self.sort.step(1)),
+            KeyCode::Char('<') => self.sort_by(self.column_step(-1)),
+            KeyCode::Char('>') | KeyCode::Char('s') => self.sort_by(self.column_step(1)),
             KeyCode::Char('r') => self.descending = !self.descending,
             KeyCode::Char('/') | KeyCode::Char('f') => self.editing = true,
             KeyCode::Char('p') => {

@@ -12,6 +12,7 @@
 //! Not on a terminal it refuses (exit 2) and names the listings that suit a pipe or a log.
 
 mod app;
+mod healthd;
 mod model;
 mod read;
 #[cfg(test)]
@@ -64,6 +65,9 @@ pub fn command() -> Command {
              q quit, Enter real servers, < > sort column, r reverse, / filter, p pause, \
              b bits or bytes, t totals. Colours follow NO_COLOR. It needs a terminal: for a \
              pipe or a log use `ipvsctl -Ln --rate --watch 1` or `ipvsctl -Ln --json --watch 1`. \
+             With --healthd URL (healthd's --listen address) a Hlth column shows what healthd \
+             says of each real server (up, DOWN, ? no verdict yet, mnt maintenance) and, for \
+             a service, its real servers up of those healthd checks. \
              Each interval costs one service dump and one destination dump per service; on a \
              table of more than 256 services, one destination dump for each service on the \
              screen and for 50 others in turn, so the Act and Inact of a service off the \
@@ -85,6 +89,14 @@ pub fn command() -> Command {
                 .help("Read the counters every SECONDS (0.1 to 3600; rates are averages over it)"),
         )
         .arg(args::netns().help("Watch another network namespace"))
+        .arg(
+            Arg::new("healthd")
+                .long("healthd")
+                .value_name("URL")
+                .num_args(1)
+                .value_parser(|t: &str| healthd::parse_url(t))
+                .help("Show each real server's health from healthd's /status (http://ADDR:PORT of healthd --listen)"),
+        )
 }
 
 /// Runs `ipvsctl top ARGS` and returns the exit code.
@@ -107,6 +119,7 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
         .get_one::<Duration>("interval")
         .copied()
         .unwrap_or(Duration::from_secs(1));
+    let healthd_url = matches.get_one::<healthd::Url>("healthd").cloned();
     if !(io::stdin().is_terminal() && io::stdout().is_terminal()) {
         term.error(&format!(
             "{prog} top: needs a terminal (stdin and stdout); to follow the rates in a pipe \
@@ -136,11 +149,25 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
     term.flush()?;
     // NO_COLOR (no-color.org): set and not empty turns colours off.
     let color = !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty());
-    let app = App::new(context, color);
+    let mut app = App::new(context, color);
+    let watcher = match healthd_url {
+        None => None,
+        Some(url) => {
+            app.healthd = true;
+            Some(healthd::Watcher::start(url, interval)?)
+        }
+    };
     let code = {
         let _screen = Screen::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-        run(&mut terminal, session.ipvs(), only, interval, app)
+        run(
+            &mut terminal,
+            session.ipvs(),
+            only,
+            interval,
+            app,
+            watcher.as_ref(),
+        )
     };
     match code {
         Ok(code) => Ok(code),
@@ -158,6 +185,7 @@ fn run<W: Write>(
     only: Option<ServiceKey>,
     interval: Duration,
     mut app: App,
+    healthd: Option<&healthd::Watcher>,
 ) -> io::Result<i32> {
     let mut sampler = Sampler::new();
     let mut reader = Reader::default();
@@ -174,6 +202,11 @@ fn run<W: Write>(
                     app.newest_mut().update(&read.state, &read.fresh, &sample);
                     app.refresh = Reader::period(read.state.len(), interval);
                     app.error = None;
+                    match healthd.and_then(healthd::Watcher::latest) {
+                        Some(Ok(status)) => healthd::annotate(app.newest_mut(), &status),
+                        Some(Err(e)) => app.error = Some(format!("healthd: {e}")),
+                        None => {}
+                    }
                 }
                 Err(e) => app.error = Some(format!("reading the table failed: {}", message(&e))),
             }

@@ -35,6 +35,58 @@ pub struct Row {
     /// Bytes per second in and out together, oldest first, one per read with rates (up to
     /// twice [`HISTORY`]: see [`Row::recent`]).
     pub history: Vec<f64>,
+    /// What healthd says of it (`--healthd`); `None` when healthd does not know it.
+    pub health: Option<Health>,
+}
+
+/// A real server's health as healthd's `/status` gives it, or for a service how many of its
+/// real servers are up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Up,
+    Down,
+    /// No verdict yet.
+    Unknown,
+    /// Forced down by healthd's maintenance directory.
+    Maintenance,
+    /// Of a service: its real servers that healthd knows, and those of them up.
+    Servers {
+        up: u32,
+        of: u32,
+    },
+}
+
+impl Health {
+    /// The cell's text, at most 4 characters: `up`, `DOWN`, `?`, `mnt`, `2/3` (or `2` when
+    /// `up/of` does not fit).
+    pub fn text(self) -> String {
+        match self {
+            Health::Up => "up".into(),
+            Health::Down => "DOWN".into(),
+            Health::Unknown => "?".into(),
+            Health::Maintenance => "mnt".into(),
+            Health::Servers { up, of } => {
+                let t = format!("{up}/{of}");
+                if t.len() <= 4 {
+                    t
+                } else {
+                    compact(up.into())
+                }
+            }
+        }
+    }
+
+    /// For sorting: down first when ascending, then maintenance, unknown, up; a service by
+    /// the share of its real servers up.
+    fn rank(self) -> f64 {
+        match self {
+            Health::Down => 0.0,
+            Health::Maintenance => 0.1,
+            Health::Unknown => 0.5,
+            Health::Up => 1.0,
+            Health::Servers { up, of } => f64::from(up) / f64::from(of.max(1)),
+        }
+    }
 }
 
 /// A service and its destinations, in kernel order.
@@ -116,6 +168,7 @@ impl Row {
             stale: false,
             rates: None,
             history: Vec::new(),
+            health: None,
         }
     }
 
@@ -225,11 +278,13 @@ pub enum Column {
     InBytes,
     OutBytes,
     History,
+    /// healthd's view (`--healthd`).
+    Health,
 }
 
 impl Column {
     /// Every column, in the table's order.
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 12] = [
         Column::Name,
         Column::Forward,
         Column::Weight,
@@ -241,6 +296,7 @@ impl Column {
         Column::InBytes,
         Column::OutBytes,
         Column::History,
+        Column::Health,
     ];
 
     /// The heading; ipvsadm's `--rate` words for the rates (bits: `bps` in lower case).
@@ -259,6 +315,7 @@ impl Column {
             Column::OutBytes if bits => "Outbps",
             Column::OutBytes => "OutBPS",
             Column::History => "History",
+            Column::Health => "Hlth",
         }
     }
 
@@ -293,6 +350,7 @@ impl Column {
             Column::OutPackets => rate(|x| x.out_packets),
             Column::InBytes => rate(|x| x.in_bytes),
             Column::OutBytes => rate(|x| x.out_bytes),
+            Column::Health => number(|r| r.health.map_or(-1.0, Health::rank)),
             Column::History => number(|r| {
                 let h = r.recent();
                 if h.is_empty() {
@@ -398,8 +456,9 @@ mod tests {
 
     #[test]
     fn columns_step_around() {
-        assert_eq!(Column::Name.step(-1), Column::History);
-        assert_eq!(Column::History.step(1), Column::Name);
+        assert_eq!(Column::Name.step(-1), Column::Health);
+        assert_eq!(Column::History.step(1), Column::Health);
+        assert_eq!(Column::Health.step(1), Column::Name);
         assert_eq!(Column::Conns.step(1), Column::InPackets);
     }
 }

@@ -629,3 +629,82 @@ fn a_real_server_read_again_has_no_rate_until_its_reads_span_the_window() {
         assert_eq!(words_of(&got, "10.1.2.0:80")[8], "501K", "{got}");
     }
 }
+
+/// `--healthd`: healthd's states in a Hlth column after Wt (80x24 still fits), a service with
+/// its real servers up of those healthd knows; sorting by it puts the down ones first.
+#[test]
+fn healthd_states_in_their_own_column() {
+    use super::healthd::{annotate, parse_status};
+    let status = parse_status(&serde_json::json!({"services": [{
+    "service": "TCP 10.0.0.100:80",
+    "real_servers": [
+        {"destination": "192.168.10.11:80", "state": "up", "maintenance": false},
+        {"destination": "192.168.10.12:80", "state": "down", "maintenance": false}
+    ]}, {
+    "service": "UDP 10.0.0.100:53",
+    "real_servers": [
+        {"destination": "192.168.10.11:53", "state": "down", "maintenance": true}
+    ]}]}));
+    let mut sampler = Sampler::with_window(Duration::ZERO);
+    let mut a = App::new("every 1 s".into(), true);
+    a.healthd = true;
+    let t0 = Instant::now();
+    for i in 0..4 {
+        let s = state(i);
+        let sample = sampler.sample(t0 + Duration::from_secs(i), &s);
+        a.newest_mut().update(&s, &[true; 3], &sample);
+        annotate(a.newest_mut(), &status);
+    }
+    press(&mut a, "a");
+    let got = screen(&mut a, 80, 24);
+    let lines: Vec<&str> = got.lines().skip(1).take(6).collect();
+    assert_eq!(
+        lines,
+        [
+            "Service / real server Fwd      Wt Hlth  Act Inact  CPS InPPS OutPPS InBPS OutBPS",
+            "▾ TCP 10.0.0.100:80               1/2    12     6   40   400    200   30K    90K",
+            "  -> 192.168.10.11:80 Masq      3 up     12     6   40   400    200   30K    90K",
+            "  -> 192.168.10.12:80 Masq      1 DOWN    0     0    0     0      0     0      0",
+            "▾ UDP 10.0.0.100:53               0/1     0     0  300   300    150   20K    60K",
+            "  -> 192.168.10.11:53 Route     1 mnt     0     0  300   300    150   20K    60K",
+        ],
+        "\n{got}"
+    );
+    // The fwmark service: healthd knows none of its servers, an empty cell.
+    assert!(
+        got.contains("\n  FWM 7                                   0     0    0"),
+        "{got}"
+    );
+    // `>` from InBPS reaches Hlth (shown); reversed to ascending, the down ones first.
+    press(&mut a, ">>>r");
+    assert_eq!(
+        (a.sort, a.descending),
+        (super::model::Column::Health, false)
+    );
+    let got = screen(&mut a, 80, 24);
+    let names: Vec<String> = got
+        .lines()
+        .skip(2)
+        .take(6)
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "FWM 7 0",
+            "▾ UDP 10.0.0.100:53",
+            "-> 192.168.10.11:53 Route",
+            "▾ TCP 10.0.0.100:80",
+            "-> 192.168.10.12:80 Masq",
+            "-> 192.168.10.11:80 Masq"
+        ],
+        "\n{got}"
+    );
+    let mut b = App::new(String::new(), true);
+    // Without --healthd, the hidden Hlth is stepped over.
+    b.sort = super::model::Column::Name;
+    press(&mut b, "<");
+    assert_eq!(b.sort, super::model::Column::History);
+    press(&mut b, ">");
+    assert_eq!(b.sort, super::model::Column::Name);
+}

@@ -22,8 +22,8 @@ pub const WIDE: u16 = 100;
 /// From this height on, the selected line's history is drawn under the table.
 const TALL: u16 = 16;
 
-/// The columns of a terminal `width` wide, and their widths.
-fn columns(width: u16) -> Vec<(Column, Constraint)> {
+/// The columns of a terminal `width` wide, and their widths; `health`: with healthd's.
+fn columns(width: u16, health: bool) -> Vec<(Column, Constraint)> {
     let mut cols = vec![
         (Column::Name, Constraint::Min(20)),
         // Numbers take at most 4 characters (`compact`); a heading may take more.
@@ -37,6 +37,9 @@ fn columns(width: u16) -> Vec<(Column, Constraint)> {
         (Column::InBytes, Constraint::Length(5)),
         (Column::OutBytes, Constraint::Length(6)),
     ];
+    if health {
+        cols.insert(3, (Column::Health, Constraint::Length(4)));
+    }
     if width >= WIDE {
         cols.push((Column::History, Constraint::Length(history_width(width))));
     }
@@ -116,6 +119,7 @@ fn cell_text(app: &App, line: Option<&Line<'_>>, row: &Row, column: Column, widt
             .as_ref()
             .map_or("-".to_string(), |r| compact(r.out_bytes * scale)),
         Column::History => sparkline(row.recent(), width.into()),
+        Column::Health => row.health.map_or(String::new(), |h| h.text()),
     }
 }
 
@@ -148,7 +152,10 @@ fn cells<'a>(
 }
 
 fn numeric(c: Column) -> bool {
-    !matches!(c, Column::Name | Column::Forward | Column::History)
+    !matches!(
+        c,
+        Column::Name | Column::Forward | Column::History | Column::Health
+    )
 }
 
 /// The first of `len` lines to show in `height` lines: the previous one (`offset`) moved
@@ -183,7 +190,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
 
     draw_title(frame, app, &styles, title_area);
 
-    let cols = columns(area.width);
+    let cols = columns(area.width, app.healthd);
     let constraints: Vec<Constraint> = cols.iter().map(|(_, c)| *c).collect();
     // The widths ratatui gives the columns, for the history column's sparkline.
     let widths: Vec<u16> = Layout::horizontal(constraints.clone())

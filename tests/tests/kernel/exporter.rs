@@ -63,7 +63,11 @@ fn exporter(ns: Option<&NetNs>, args: &[&str]) -> Proc {
 }
 
 /// One HTTP/1.0 GET over a plain TCP connection: the status line, the headers and the body.
-fn get(at: SocketAddr, path: &str, accept: Option<&str>) -> std::io::Result<(String, String)> {
+pub(crate) fn get(
+    at: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> std::io::Result<(String, String)> {
     let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let accept = accept
@@ -93,7 +97,7 @@ fn scrape(ns: Option<&NetNs>, at: SocketAddr, accept: Option<&str>) -> (String, 
 }
 
 /// The value of the sample `series` (`name{labels}` exactly as printed), if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map(|v| {
@@ -105,7 +109,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 /// `promtool check metrics` (Debian's prometheus package, shipped into the VM by tests/run)
 /// on a scrape: it must exit 0 and report no problem.
-fn promtool_accepts(text: &str) {
+pub(crate) fn promtool_accepts(text: &str) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -17,12 +17,12 @@ use crate::support::{open, wait_for};
 const LIMIT: Duration = Duration::from_secs(15);
 
 /// `rs1`.. as the NAT lab numbers them: 192.168.10.11:80 ..
-fn rs(i: usize) -> String {
+pub(crate) fn rs(i: usize) -> String {
     format!("192.168.10.{}:80", 11 + i)
 }
 
 /// A rules file of the lab's service with real servers `reals` (indexes), HTTP-checked.
-fn rules(ns: &NetNs, reals: &[usize]) -> String {
+pub(crate) fn rules(ns: &NetNs, reals: &[usize]) -> String {
     let dests: Vec<Value> = reals
         .iter()
         .map(|i| {
@@ -56,7 +56,7 @@ fn weights(ns: &NetNs) -> BTreeMap<String, u32> {
         .collect()
 }
 
-fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
+pub(crate) fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
     let want: BTreeMap<String, u32> = want.iter().map(|(i, w)| (rs(*i), *w)).collect();
     wait_for(&format!("weights {want:?}"), LIMIT, || {
         (weights(ns) == want).then_some(())
@@ -64,14 +64,14 @@ fn wait_weights(ns: &NetNs, want: &[(usize, u32)]) {
 }
 
 /// healthd running in the director, its stdout and stderr in files; killed on drop.
-struct Healthd {
+pub(crate) struct Healthd {
     child: Child,
     out: String,
     err: String,
 }
 
 impl Healthd {
-    fn start(ns: &NetNs, args: &[&str]) -> Healthd {
+    pub(crate) fn start(ns: &NetNs, args: &[&str]) -> Healthd {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns.name(), "ipvsctl", "healthd"]);
         Healthd::spawn(ns, cmd, args)
@@ -133,7 +133,7 @@ impl Healthd {
     }
 
     /// SIGTERM; its exit code.
-    fn stop(mut self) -> i32 {
+    pub(crate) fn stop(mut self) -> i32 {
         self.signal("-TERM");
         let status = self.child.wait().expect("wait healthd");
         status.code().unwrap_or(-1)
@@ -525,5 +525,551 @@ fn healthd_remove_and_sorry_server() {
         "the sorry server in, out, in, out: {sorry:?}"
     );
     assert_eq!(sorry.last().unwrap(), &("down".to_string(), Value::from(0)));
+    assert_eq!(d.stop(), 0);
+}
+
+/// `--listen`: /metrics (the exporter's plus the health series, accepted by promtool) and
+/// /status follow a real server that goes down and comes back; a client that sends half a
+/// request head does not hold /status up; a wrong address is exit 2 with nothing applied.
+#[test]
+fn healthd_listen_metrics_and_status() {
+    use crate::exporter::{get as http, promtool_accepts, sample};
+    use std::io::Write as _;
+    use std::net::{SocketAddr, TcpStream};
+
+    let mut lab = NatLab::new(2);
+    let file = rules(&lab.director, &[0, 1]);
+    // An address the namespace does not have: refused before anything is applied.
+    let (code, _, err) = lab.director.exec(
+        "ipvsctl",
+        &["healthd", "-f", &file, "--listen", "192.0.2.1:9771"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--listen 192.0.2.1:9771"), "{err}");
+    assert!(weights(&lab.director).is_empty(), "nothing applied");
+
+    let at: SocketAddr = "127.0.0.1:9771".parse().unwrap();
+    let d = Healthd::start(
+        &lab.director,
+        &["-f", &file, "--json", "--listen", "127.0.0.1:9771"],
+    );
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    // Half a head, never finished: the server waits for it on its own time.
+    let slow = wait_for("healthd to listen", LIMIT, || {
+        lab.director
+            .enter(|| TcpStream::connect(at))
+            .ok()
+            .map(|mut s| {
+                s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n").unwrap();
+                s
+            })
+    });
+    let status = |ns: &NetNs| -> Value {
+        let (head, body) = ns.enter(|| http(at, "/status", None)).expect("GET /status");
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{body:?}: {e}"))
+    };
+    let real = |v: &Value, i: usize| -> Value {
+        v["services"][0]["real_servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["destination"] == rs(i).as_str())
+            .unwrap_or_else(|| panic!("{} in {v}", rs(i)))
+            .clone()
+    };
+    let metrics = |ns: &NetNs| -> String {
+        let (head, body) = ns
+            .enter(|| http(at, "/metrics", None))
+            .expect("GET /metrics");
+        assert!(head.contains(" 200 "), "{head}");
+        body
+    };
+    let series = |name: &str, i: usize| {
+        format!(
+            "{name}{{local_address=\"{VIP}\",local_port=\"80\",proto=\"TCP\",local_mark=\"\",\
+             remote_address=\"192.168.10.{}\",remote_port=\"80\"}}",
+            11 + i
+        )
+    };
+    let svc = format!(
+        "ipvs_service_backends_up{{local_address=\"{VIP}\",local_port=\"80\",proto=\"TCP\",local_mark=\"\"}}"
+    );
+
+    let v = status(&lab.director);
+    assert_eq!(v["services"][0]["service"], format!("TCP {VIP}:80"));
+    assert_eq!(v["services"][0]["up"], 2);
+    let r1 = real(&v, 1);
+    assert_eq!(
+        (&r1["state"], &r1["weight"]),
+        (&Value::from("up"), &Value::from(1))
+    );
+    assert_eq!(r1["check"]["type"], "http");
+    assert_eq!(r1["check"]["last"]["result"], "up");
+    let up_since = r1["since"].as_f64().unwrap();
+    let m = metrics(&lab.director);
+    promtool_accepts(&m);
+    for i in 0..2 {
+        assert_eq!(sample(&m, &series("ipvs_backend_up", i)), Some(1.0), "{m}");
+        assert!(sample(&m, &series("ipvs_backend_checks_total", i)).unwrap() >= 2.0);
+        assert!(sample(&m, &series("ipvs_backend_check_duration_seconds", i)).is_some());
+        // The exporter's series are there too, with the same labels.
+        assert_eq!(
+            sample(&m, &series("ipvs_backend_weight", i)),
+            Some(1.0),
+            "{m}"
+        );
+    }
+    assert_eq!(sample(&m, &svc), Some(2.0));
+
+    drop(lab.servers.remove(1));
+    wait_weights(&lab.director, &[(0, 1), (1, 0)]);
+    let v = status(&lab.director);
+    assert_eq!(v["services"][0]["up"], 1);
+    let r1 = real(&v, 1);
+    assert_eq!(
+        (&r1["state"], &r1["weight"]),
+        (&Value::from("down"), &Value::from(0))
+    );
+    assert!(r1["reason"].as_str().unwrap().contains("refused"), "{r1}");
+    assert!(r1["since"].as_f64().unwrap() > up_since, "{r1}");
+    assert_eq!(r1["check"]["last"]["result"], "down");
+    assert!(r1["check"]["failures"].as_u64().unwrap() >= 2, "{r1}");
+    assert_eq!(real(&v, 0)["state"], "up");
+    let m = metrics(&lab.director);
+    promtool_accepts(&m);
+    assert_eq!(sample(&m, &series("ipvs_backend_up", 1)), Some(0.0), "{m}");
+    assert_eq!(sample(&m, &series("ipvs_backend_up", 0)), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, &series("ipvs_backend_check_transitions_total", 1)),
+        Some(2.0),
+        "{m}"
+    );
+    assert_eq!(sample(&m, &svc), Some(1.0));
+    let errors = series("ipvs_backend_check_errors_total", 1);
+    let errors = errors.trim_end_matches('}');
+    assert!(
+        m.lines().any(
+            |l| l.starts_with(errors) && l.contains(",reason=\"connect: connection refused\"}")
+        ),
+        "{m}"
+    );
+
+    lab.servers.insert(1, Httpd::start(&lab.rs[1], "rs2"));
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    let m = metrics(&lab.director);
+    assert_eq!(sample(&m, &series("ipvs_backend_up", 1)), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, &series("ipvs_backend_check_transitions_total", 1)),
+        Some(3.0),
+        "{m}"
+    );
+    assert_eq!(status(&lab.director)["services"][0]["up"], 2);
+    drop(slow);
+    assert_eq!(d.stop(), 0);
+}
+
+/// Real servers of one namespace whose answers a switch turns good or bad: an HTTPS server
+/// (self-signed) and an HTTP server answering 200 or 503, a DNS responder answering an A
+/// record or SERVFAIL, a UDP responder answering `pong` or `nope`; the exec check's file.
+struct Flaky {
+    good: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    exec_flag: String,
+}
+
+impl Flaky {
+    fn set(&self, good: bool) {
+        self.good.store(good, std::sync::atomic::Ordering::SeqCst);
+        if good {
+            std::fs::write(&self.exec_flag, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(&self.exec_flag);
+        }
+    }
+
+    fn start(ns: &NetNs, https: &str, dns: &str, udp: &str, http: &str) -> Flaky {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, UdpSocket};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let good = Arc::new(AtomicBool::new(true));
+        let status = |good: &AtomicBool| {
+            if good.load(Ordering::SeqCst) {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            }
+        };
+        fn answer(conn: &mut (impl Read + Write), status: &str) {
+            let mut request = [0u8; 2048];
+            let _ = conn.read(&mut request);
+            let _ = write!(
+                conn,
+                "HTTP/1.0 {status}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+            );
+            let _ = conn.flush();
+        }
+
+        // HTTPS: rustls on a self-signed certificate, one thread per connection.
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap(),
+        );
+        let l = ns.enter(|| TcpListener::bind(https)).expect("bind https");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let (config, g) = (Arc::clone(&config), Arc::clone(&g));
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let Ok(tls) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut s = rustls::StreamOwned::new(tls, conn);
+                    answer(&mut s, status(&g));
+                    s.conn.send_close_notify();
+                    let _ = s.flush();
+                });
+            }
+        });
+
+        let l = ns.enter(|| TcpListener::bind(http)).expect("bind http");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            for mut conn in l.incoming().flatten() {
+                let g = Arc::clone(&g);
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    answer(&mut conn, status(&g));
+                });
+            }
+        });
+
+        // DNS: any A question gets 192.0.2.1, or SERVFAIL while bad.
+        let sock = ns.enter(|| UdpSocket::bind(dns)).expect("bind dns");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            use hickory_proto::op::{Message, ResponseCode};
+            use hickory_proto::rr::{rdata::A, RData, Record};
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let Ok(q) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let mut r = Message::response(q.metadata.id, q.metadata.op_code);
+                r.add_queries(q.queries.clone());
+                if g.load(Ordering::SeqCst) {
+                    if let Some(name) = q.queries.first().map(|q| q.name().clone()) {
+                        r.add_answer(Record::from_rdata(
+                            name,
+                            60,
+                            RData::A(A([192, 0, 2, 1].into())),
+                        ));
+                    }
+                } else {
+                    r.metadata.response_code = ResponseCode::ServFail;
+                }
+                let _ = sock.send_to(&r.to_vec().unwrap(), from);
+            }
+        });
+
+        let sock = ns.enter(|| UdpSocket::bind(udp)).expect("bind udp");
+        let g = Arc::clone(&good);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((_, from)) = sock.recv_from(&mut buf) {
+                let reply: &[u8] = if g.load(Ordering::SeqCst) {
+                    b"pong"
+                } else {
+                    b"nope"
+                };
+                let _ = sock.send_to(reply, from);
+            }
+        });
+
+        let flaky = Flaky {
+            good,
+            exec_flag: format!("/tmp/{}-exec-22", ns.name()),
+        };
+        flaky.set(true);
+        flaky
+    }
+}
+
+impl Drop for Flaky {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.exec_flag);
+    }
+}
+
+/// The https, dns, udp and exec checkers, and http's `expect_status` both ways, against real
+/// servers in a namespace: each real server goes to weight 0 when its server answers badly, with
+/// its checker's reason, and back to its weight when it answers well again.
+#[test]
+fn healthd_https_dns_udp_exec_and_expect_status() {
+    use crate::support::add_dummy;
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &[
+            "10.9.0.1/24",
+            "10.9.0.11/24",
+            "10.9.0.12/24",
+            "10.9.0.13/24",
+            "10.9.0.14/24",
+            "10.9.0.15/24",
+            "10.9.0.100/24",
+        ],
+    );
+    let flaky = Flaky::start(
+        &ns,
+        "10.9.0.11:8443",
+        "10.9.0.12:5353",
+        "10.9.0.13:7777",
+        "10.9.0.15:8080",
+    );
+    let timing = serde_json::json!({"interval": 0.5, "timeout": 0.5, "rise": 1, "fall": 1});
+    let check = |extra: Value| {
+        let mut c = timing.clone();
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let service = |proto: &str, port: u16, dest: &str, check: Value| {
+        let (addr, dport) = dest.split_once(':').unwrap();
+        serde_json::json!({"protocol": proto, "address": "10.9.0.100", "port": port,
+            "scheduler": "rr", "check": check,
+            "destinations": [{"address": addr, "port": dport.parse::<u16>().unwrap(),
+                              "forward": "masq", "weight": 2}]})
+    };
+    // The exec check finds its file by the port healthd gives it in the environment.
+    let exec = format!("test -e /tmp/{}-exec-$IPVS_REAL_PORT", ns.name());
+    let doc = serde_json::json!({"services": [
+        service("tcp", 443, "10.9.0.11:8443",
+                check(serde_json::json!({"type": "https", "expect_status": "200"}))),
+        service("udp", 53, "10.9.0.12:5353",
+                check(serde_json::json!({"type": "dns", "name": "www.example.test"}))),
+        service("udp", 7, "10.9.0.13:7777",
+                check(serde_json::json!({"type": "udp", "send": "ping", "expect": "pong"}))),
+        service("tcp", 22, "10.9.0.14:22",
+                check(serde_json::json!({"type": "exec", "command": ["/bin/sh", "-c", exec]}))),
+        service("tcp", 80, "10.9.0.15:8080",
+                check(serde_json::json!({"type": "http", "expect_status": "200-299"}))),
+        // The same server, checked by a check that expects the 503 of a maintenance page.
+        service("tcp", 81, "10.9.0.15:8080",
+                check(serde_json::json!({"type": "http", "expect_status": "503"}))),
+    ]});
+    let file = format!("/tmp/{}-checkers.json", ns.name());
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let all_weights = || -> Vec<(u16, u32)> {
+        let ipvs = open(&ns);
+        let mut out: Vec<(u16, u32)> = ipvs
+            .state()
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|vs| {
+                let port = match vs.entry.service.key {
+                    ServiceKey::Addr { port, .. } => port,
+                    ServiceKey::Fwmark { .. } => 0,
+                };
+                vs.destinations
+                    .iter()
+                    .map(move |d| (port, d.destination.weight))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let d = Healthd::start(&ns, &["-f", &file, "--json"]);
+    let wait = |want: &[(u16, u32)]| {
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_for(&format!("weights {want:?}"), LIMIT, || {
+                (all_weights() == want).then_some(())
+            })
+        }));
+        if got.is_err() {
+            panic!(
+                "weights {:?}\nlines {:?}\nstderr {}",
+                all_weights(),
+                d.lines(),
+                d.stderr()
+            );
+        }
+    };
+    wait(&[(7, 2), (22, 2), (53, 2), (80, 2), (81, 0), (443, 2)]);
+
+    flaky.set(false);
+    wait(&[(7, 0), (22, 0), (53, 0), (80, 0), (81, 2), (443, 0)]);
+    let reasons: BTreeMap<String, String> = d
+        .lines()
+        .iter()
+        .filter(|l| l["state"] == "down")
+        .map(|l| {
+            (
+                l["service"].as_str().unwrap().to_string(),
+                l["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |svc: &str| reasons.get(svc).cloned().unwrap_or_default();
+    assert_eq!(
+        reason("TCP 10.9.0.100:443"),
+        "http: status 503",
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reason("UDP 10.9.0.100:53"),
+        "dns: rcode SERVFAIL",
+        "{reasons:?}"
+    );
+    assert!(
+        reason("UDP 10.9.0.100:7").starts_with("udp: reply of 4 bytes without"),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reason("TCP 10.9.0.100:22"),
+        "exec: exit status 1",
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reason("TCP 10.9.0.100:80"),
+        "http: status 503",
+        "{reasons:?}"
+    );
+    // Down at the start (its first verdict), by the 200 of a healthy server.
+    assert_eq!(
+        reason("TCP 10.9.0.100:81"),
+        "http: status 200",
+        "{reasons:?}"
+    );
+
+    flaky.set(true);
+    wait(&[(7, 2), (22, 2), (53, 2), (80, 2), (81, 0), (443, 2)]);
+    let ups = d
+        .lines()
+        .iter()
+        .filter(|l| l["state"] == "up")
+        .map(|l| l["reason"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        ups.iter()
+            .any(|r| r.starts_with("dns: rcode NOERROR, 1 answer")),
+        "{ups:?}"
+    );
+    assert!(ups.iter().any(|r| r == "udp: reply of 4 bytes"), "{ups:?}");
+    assert!(ups.iter().any(|r| r == "exec: exit 0"), "{ups:?}");
+    assert_eq!(d.stop(), 0);
+}
+
+/// A real server removed from the file of an `on_down: "remove"` service is drained: weight 0
+/// while a client's connection to it is open, deleted once the connection is gone; the other
+/// keeps its weight and its state.
+#[test]
+fn healthd_removed_server_is_drained() {
+    use nix::sys::socket::{setsockopt, sockopt::Linger};
+    use std::net::TcpStream;
+
+    let lab = NatLab::new(2);
+    let doc = |reals: &[usize]| {
+        let dests: Vec<Value> = reals
+            .iter()
+            .map(|i| serde_json::json!({"address": format!("192.168.10.{}", 11 + i), "forward": "masq"}))
+            .collect();
+        serde_json::json!({"services": [{
+            "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+            "check": {"type": "tcp", "interval": 0.5, "timeout": 0.4, "rise": 1, "fall": 2},
+            "on_down": "remove",
+            "destinations": dests,
+        }]})
+        .to_string()
+    };
+    let file = format!("/tmp/{}-drain.json", lab.director.name());
+    std::fs::write(&file, doc(&[0, 1])).unwrap();
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    // Two idle connections through the VIP, round robin: one on each real server.
+    let at: std::net::SocketAddr = format!("{VIP}:80").parse().unwrap();
+    let conns: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            lab.client
+                .enter(|| TcpStream::connect(at))
+                .expect("connect")
+        })
+        .collect();
+    let key = ServiceKey::tcp(VIP.parse().unwrap(), 80);
+    let active = || -> BTreeMap<String, u32> {
+        open(&lab.director)
+            .destinations(&key)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| {
+                (
+                    format!("{}:{}", d.destination.addr, d.destination.port),
+                    d.active_conns + d.inactive_conns,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(active().get(&rs(1)), Some(&1), "{:?}", active());
+
+    std::fs::write(&file, doc(&[0])).unwrap();
+    d.signal("-HUP");
+    wait_weights(&lab.director, &[(0, 1), (1, 0)]);
+    // Still there, for its connection, after more than a few drain steps (one per 0.5 s).
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(weights(&lab.director).get(&rs(1)), Some(&0));
+    let said = d.lines();
+    assert!(
+        said.iter().any(|l| l["destination"] == rs(1).as_str()
+            && l["removed"] == true
+            && l["deleted"] == false),
+        "{said:?}"
+    );
+    // Reset (linger 0): the kernel's entry closes at once rather than waiting in TIME_WAIT.
+    for c in conns {
+        setsockopt(
+            &c,
+            Linger,
+            &libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            },
+        )
+        .expect("SO_LINGER");
+        drop(c);
+    }
+    wait_for(
+        "rs2 deleted after its connection",
+        Duration::from_secs(60),
+        || (!weights(&lab.director).contains_key(&rs(1))).then_some(()),
+    );
+    assert_eq!(weights(&lab.director).get(&rs(0)), Some(&1));
+    let said = d.lines();
+    assert!(
+        said.iter()
+            .any(|l| l["destination"] == rs(1).as_str() && l["deleted"] == true),
+        "{said:?}"
+    );
+    // rs1 kept its state: one transition (its first verdict), none from the reload.
+    assert_eq!(d.transitions(0), [("up".to_string(), Value::from(1))]);
     assert_eq!(d.stop(), 0);
 }

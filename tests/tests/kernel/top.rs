@@ -66,6 +66,11 @@ struct Top {
 
 impl Top {
     fn start(args: &[&str]) -> Top {
+        Top::start_in(None, args)
+    }
+
+    /// As [`Top::start`], inside namespace `ns` when given (`ip netns exec`).
+    fn start_in(ns: Option<&str>, args: &[&str]) -> Top {
         let size = Winsize {
             ws_row: ROWS,
             ws_col: COLS,
@@ -77,8 +82,15 @@ impl Top {
         let stdio = || Stdio::from(pty.slave.try_clone().expect("dup the pty"));
         // A session of its own whose controlling terminal is the pty (setsid -c), as a login
         // has: ipvsctl reads its size and keys from there.
+        let prefix: Vec<&str> = match ns {
+            // /bin/ip: busybox's setsid would run its own ip applet, which has no netns exec.
+            Some(ns) => vec!["/bin/ip", "netns", "exec", ns],
+            None => vec![],
+        };
         let child = Command::new("setsid")
-            .args(["-c", "ipvsctl", "top"])
+            .arg("-c")
+            .args(prefix)
+            .args(["ipvsctl", "top"])
             .args(args)
             .env("TERM", "xterm-256color")
             .stdin(stdio())
@@ -124,9 +136,17 @@ impl Top {
 
     /// Waits until the view is up: the service shown, in raw mode on the alternate screen.
     fn wait_shown(&self) {
-        wait_for("top to show the service", Duration::from_secs(30), || {
-            self.screen().contains("TCP 10.0.0.100:80").then_some(())
-        });
+        let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_for("top to show the service", Duration::from_secs(30), || {
+                self.screen().contains("TCP 10.0.0.100:80").then_some(())
+            })
+        }));
+        if shown.is_err() {
+            panic!(
+                "top never showed the service; the screen:\n{}",
+                self.screen()
+            );
+        }
         let raw = self.modes();
         assert!(
             !raw.local_flags.contains(LocalFlags::ICANON),
@@ -283,4 +303,61 @@ fn busy_on_top(top: &Top) -> String {
         Ok(text) => text,
         Err(_) => panic!("never shown; the last screen:\n{}", top.screen()),
     }
+}
+
+/// `--healthd URL`: top, in the director's namespace beside `healthd --listen`, shows each real
+/// server's state from healthd's /status: both up, then the stopped one DOWN (at weight 0) and
+/// its service 1/2; a URL where nothing listens is said on the footer line.
+#[test]
+fn top_shows_healthd_states() {
+    use crate::healthd::{rs, rules, wait_weights, Healthd};
+    require_ipvs();
+    devpts();
+    let mut lab = NatLab::new(2);
+    let d = &lab.director;
+    let file = rules(d, &[0, 1]);
+    let healthd = Healthd::start(d, &["-f", &file, "--listen", "127.0.0.1:9772"]);
+    wait_weights(d, &[(0, 1), (1, 1)]);
+    let mut top = Top::start_in(
+        Some(d.name()),
+        &["--healthd", "http://127.0.0.1:9772", "--interval", "0.5"],
+    );
+    top.wait_shown();
+    top.press(b"a");
+    // The fields: ->, address, Masq, weight, health, ...
+    let health =
+        |text: &str, i: usize| server_line(text, &rs(i)).map(|(_, f)| (f[3].clone(), f[4].clone()));
+    let up = || ("1".to_string(), "up".to_string());
+    wait_for("both up in top", Duration::from_secs(30), || {
+        let text = top.screen();
+        (health(&text, 0) == Some(up()) && health(&text, 1) == Some(up())).then_some(())
+    });
+    assert!(top.screen().contains("Hlth"), "{}", top.screen());
+
+    drop(lab.servers.remove(1));
+    let text = wait_for("rs2 down in top", Duration::from_secs(30), || {
+        let text = top.screen();
+        (health(&text, 1) == Some(("0".to_string(), "DOWN".to_string()))).then_some(text)
+    });
+    assert_eq!(health(&text, 0), Some(up()), "{text}");
+    let service = text
+        .lines()
+        .find(|l| l.contains("TCP 10.0.0.100:80"))
+        .expect("the service line");
+    assert!(service.split_whitespace().any(|f| f == "1/2"), "{text}");
+    println!("{text}");
+    top.press(b"q");
+    top.assert_ends(0);
+    assert_eq!(healthd.stop(), 0);
+
+    // Nothing listens there: the footer says so, the table is still shown.
+    let mut top = Top::start_in(Some(d.name()), &["--healthd", "127.0.0.1:9773"]);
+    top.wait_shown();
+    wait_for("the healthd error", Duration::from_secs(30), || {
+        top.screen()
+            .contains("healthd: 127.0.0.1:9773: Connection refused")
+            .then_some(())
+    });
+    top.press(b"q");
+    top.assert_ends(0);
 }

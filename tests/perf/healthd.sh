@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# tests/perf/healthd.sh: `ipvsctl healthd` measured in the VM (run by tests/bench --healthd; not on
+# its own). Not a test: nothing is asserted. Prints lines "H WHAT VALUE..." that tests/bench shows.
+#
+# Reaction: a real server (busybox httpd in a namespace of its own, behind a veth) checked over
+# TCP every 1 s, timeout 0.5 s, fall 2, rise 1. Killed (it refuses connections: the issue's bound
+# is fall x interval + timeout + 1 s = 3.5 s), or its link set down (packets dropped: bound
+# fall x (interval + timeout) + 1 s = 4 s): the seconds from then until `ipvsadm -Ln` shows
+# weight 0, polled every 50 ms. RUNS times each.
+#
+# Load: 2,500 services x 4 = 10,000 real servers (one local address, 10,000 ports nobody listens
+# on: each check is a connect answered by a reset), TCP checks every 1 s; after 15 s to settle,
+# over about 20 s: healthd's CPU (utime + stime from /proc), its checks (each real server's
+# `checks` in /status of --listen, before and after), the fewest checks one server got in the
+# window (every schedule kept: about one a second), its peak resident set and descriptors.
+set -uo pipefail
+runs=${1:-3}
+now() { local t _; read -r t _ </proc/uptime; echo "$t"; }
+weight() { ip netns exec hd-lb ipvsadm -Ln | awk '$2 == "10.77.0.2:80" { print $4 }'; }
+wait_weight() { # WANT LIMIT_S: polls every 50 ms; prints the seconds waited, or "timeout"
+  local want=$1 limit=$2 t0 t
+  t0=$(now)
+  while :; do
+    [ "$(weight)" = "$want" ] && { awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; return; }
+    t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > '"$limit"') }')
+    [ "$t" = 1 ] && { echo timeout; return; }
+    sleep 0.05
+  done
+}
+
+reaction() {
+  ip netns add hd-lb && ip netns add hd-rs
+  ip -n hd-lb link set lo up && ip -n hd-rs link set lo up
+  ip link add hd-a netns hd-lb type veth peer name hd-b netns hd-rs
+  ip -n hd-lb addr add 10.77.0.1/24 dev hd-a && ip -n hd-lb link set hd-a up
+  ip -n hd-rs addr add 10.77.0.2/24 dev hd-b && ip -n hd-rs link set hd-b up
+  mkdir -p /tmp/hd-www && echo rs >/tmp/hd-www/index.html
+  cat >/tmp/hd-reaction.json <<'J'
+{"services": [{"protocol": "tcp", "address": "10.77.0.100", "port": 80, "scheduler": "rr",
+  "check": {"type": "tcp", "interval": 1, "timeout": 0.5, "rise": 1, "fall": 2},
+  "destinations": [{"address": "10.77.0.2", "port": 80, "forward": "masq", "weight": 1}]}]}
+J
+  ip netns exec hd-rs busybox httpd -f -p 80 -h /tmp/hd-www &
+  local httpd=$! r w
+  ip netns exec hd-lb ipvsctl healthd -f /tmp/hd-reaction.json >/tmp/hd-reaction.out 2>&1 &
+  local hd=$!
+  w=$(wait_weight 1 20)
+  echo "bench: healthd: first up after ${w} s" >&2
+  for ((r = 0; r < runs; r++)); do
+    kill "$httpd"; wait "$httpd" 2>/dev/null
+    echo "H refused $(wait_weight 0 20)"
+    ip netns exec hd-rs busybox httpd -f -p 80 -h /tmp/hd-www &
+    httpd=$!
+    echo "H back $(wait_weight 1 20)"
+    ip -n hd-rs link set hd-b down
+    echo "H dropped $(wait_weight 0 20)"
+    ip -n hd-rs link set hd-b up
+    w=$(wait_weight 1 20)
+  done
+  kill "$hd" "$httpd"; wait "$hd" "$httpd" 2>/dev/null
+  ip netns exec hd-lb ipvsadm -C
+  ip netns del hd-lb; ip netns del hd-rs
+}
+
+checks_each() { # the checks of each real server, in /status's order (the same every time)
+  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/status | grep -o '"checks":[0-9]*' |
+    awk -F: '{ print NR, $2 }'
+}
+
+load() {
+  ip netns add hd-load
+  ip -n hd-load link set lo up
+  ip -n hd-load link add lan0 type dummy
+  ip -n hd-load addr add 10.78.0.1/24 dev lan0 && ip -n hd-load addr add 10.78.0.11/24 dev lan0
+  ip -n hd-load link set lan0 up
+  awk 'BEGIN {
+    printf "{\"services\": ["
+    for (s = 0; s < 2500; s++) {
+      printf "%s{\"protocol\": \"tcp\", \"address\": \"10.79.%d.%d\", \"port\": 80, \"scheduler\": \"rr\", ", (s ? "," : ""), int(s / 250), s % 250 + 1
+      printf "\"check\": {\"type\": \"tcp\", \"interval\": 1, \"timeout\": 0.5, \"rise\": 1, \"fall\": 2}, \"destinations\": ["
+      for (d = 0; d < 4; d++) printf "%s{\"address\": \"10.78.0.11\", \"port\": %d, \"forward\": \"masq\"}", (d ? "," : ""), 10000 + s * 4 + d
+      printf "]}"
+    }
+    print "]}" }' >/tmp/hd-load.json
+  ip netns exec hd-load bash -c 'ulimit -n 65536; exec ipvsctl healthd -f /tmp/hd-load.json --listen 127.0.0.1:9762' >/dev/null 2>/tmp/hd-load.err &
+  local hd=$! pid t u0 s0 u1 s1 fds=0 f i
+  sleep 15
+  pid=$(pidof ipvsctl)
+  [ -n "$pid" ] || { echo "bench: healthd load: it did not start: $(head -3 /tmp/hd-load.err)" >&2; return; }
+  # The window: from the end of one read of /status to the start of the next (the
+  # counters are taken as a request starts); its CPU time over the same.
+  checks_each >/tmp/hd-c0
+  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  t=$(now)
+  # Descriptors every 5 s (listing 10,000 of them costs the VM's one CPU too).
+  for i in 1 2 3 4; do
+    f=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l); [ "$f" -gt "$fds" ] && fds=$f
+    sleep 5
+  done
+  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  echo "H load_window_ms $(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+  checks_each >/tmp/hd-c1
+  # Per server: checks in the window (the two scrapes are about 20 s apart).
+  awk 'NR == FNR { before[$1] = $2; next }
+       $1 in before { d = $2 - before[$1]; n++; sum += d; if (min == "" || d < min) min = d; if (d > max) max = d }
+    END { printf "H load_checks %d %d %d %d\n", n, sum, min, max }' /tmp/hd-c0 /tmp/hd-c1
+  echo "H load_cpu_ms $(((u1 - u0) * 10)) $(((s1 - s0) * 10))"
+  echo "H load_rss_kb $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
+  echo "H load_fds $fds"
+  echo "H load_unchecked $(ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics | awk '/^ipvs_healthd_unchecked_checks_total/ { print $2 }')"
+  kill "$hd"; wait "$hd" 2>/dev/null
+  ip netns exec hd-load ipvsadm -C
+  ip netns del hd-load
+}
+
+echo "bench: healthd reaction, $runs runs" >&2
+reaction
+echo "bench: healthd with 10,000 real servers" >&2
+load
