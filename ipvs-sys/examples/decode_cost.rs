@@ -3,12 +3,14 @@
 //! enums (`IpvsMessage::parse`) and by the listings' flat decoder (`DestReply`). For
 //! `valgrind --tool=callgrind` (instruction counts) or a quick wall-clock look:
 //!
-//!   cargo run --release -p ipvs-sys --example decode_cost [enums|flat]
+//!   cargo run --release -p ipvs-sys --example decode_cost [enums|flat|flat-nostats]
+//!
+//! `flat-nostats` is the decoding of a listing that prints no counters (`Nests::WithoutStats`).
 use std::time::Instant;
 
 use ipvs_sys::consts::IPVS_CMD_ATTR_DEST;
 use ipvs_sys::{
-    top_level_nest, Attr, Command, DestAttr, DestReply, Emitable, IpvsMessage, StatsAttr,
+    top_level_nest, Attr, Command, DestAttr, DestReply, Emitable, IpvsMessage, Nests, StatsAttr,
 };
 
 fn payload(i: u32) -> Vec<u8> {
@@ -64,8 +66,13 @@ fn main() {
             let d = DestReply::from_attrs(m.dest().expect("a destination"));
             sum += d.stats.map_or(0, |c| c.conns) + u64::from(d.port.unwrap_or(0));
         } else {
+            let nests = if which == "flat-nostats" {
+                Nests::WithoutStats
+            } else {
+                Nests::WithStats
+            };
             let nest = top_level_nest(p, IPVS_CMD_ATTR_DEST).expect("top level");
-            let d = DestReply::parse(nest.expect("a destination")).expect("decodes");
+            let d = DestReply::parse_with(nest.expect("a destination"), nests).expect("decodes");
             sum += d.stats.map_or(0, |c| c.conns) + u64::from(d.port.unwrap_or(0));
         }
     }

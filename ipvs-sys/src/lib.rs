@@ -43,7 +43,7 @@ pub use dest::DestAttr;
 pub use error::{Error, KernelError};
 pub use message::{Attr, Command, InfoAttr, IpvsMessage, Nest, PayloadWriter, GENL_HDRLEN};
 pub use netlink_packet_core::{DecodeError, DefaultNla, Emitable, Nla};
-pub use reply::{top_level_nest, Counters, DestReply, ServiceReply};
+pub use reply::{top_level_nest, Counters, DestReply, Nests, ServiceReply};
 pub use service::{FlagsMask, ServiceAttr};
 pub use socket::{BatchResult, IpvsSocket, DEFAULT_TIMEOUT, DUMP_ATTEMPTS};
 pub use stats::{StatsAttr, StatsWidth};

@@ -100,14 +100,29 @@ fn malformed(what: &str, e: DecodeError) -> DecodeError {
     DecodeError::from(format!("malformed {what} attribute: {e}"))
 }
 
-/// The statistics of a reply: the 64-bit nest when there is one, else the 32-bit one, which
-/// is then decoded (only then: a listing of 100,000 destinations skips 100,000 nests).
+/// Which nests of a reply the flat decoders look into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nests {
+    /// All of them: the statistics too.
+    WithStats,
+    /// All but the statistics (their framing is still checked): for a listing that prints no
+    /// counters, where they were a quarter of the decoding.
+    WithoutStats,
+}
+
+/// The statistics of a reply: the 64-bit nest when there is one, else the 32-bit one, decoded
+/// only then (a listing of 100,000 destinations skips 100,000 nests), and neither without
+/// [`Nests::WithStats`].
 fn pick_stats(
+    nests: Nests,
     narrow: Option<&[u8]>,
-    wide: Option<Counters>,
+    wide: Option<&[u8]>,
 ) -> Result<Option<Counters>, DecodeError> {
+    if nests == Nests::WithoutStats {
+        return Ok(None);
+    }
     match (wide, narrow) {
-        (Some(w), _) => Ok(Some(w)),
+        (Some(w), _) => Counters::parse(w, StatsWidth::Wide).map(Some),
         (None, Some(n)) => Counters::parse(n, StatsWidth::Narrow).map(Some),
         (None, None) => Ok(None),
     }
@@ -156,6 +171,12 @@ pub struct ServiceReply<'a> {
 impl<'a> ServiceReply<'a> {
     /// Decodes the attributes of a service nest.
     pub fn parse(nest: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_with(nest, Nests::WithStats)
+    }
+
+    /// [`ServiceReply::parse`], or without looking into the statistics nests
+    /// ([`Nests::WithoutStats`]: `stats` is `None`).
+    pub fn parse_with(nest: &'a [u8], nests: Nests) -> Result<Self, DecodeError> {
         let mut s = ServiceReply::default();
         let (mut narrow, mut wide) = (None, None);
         for nla in Attrs::new(nest) {
@@ -191,11 +212,11 @@ impl<'a> ServiceReply<'a> {
                     s.pe_name = Some(str_of(v, IP_VS_PENAME_MAXLEN, "IPVS_SVC_ATTR_PE_NAME")?)
                 }
                 IPVS_SVC_ATTR_STATS => narrow = Some(v),
-                IPVS_SVC_ATTR_STATS64 => wide = Some(Counters::parse(v, StatsWidth::Wide)?),
+                IPVS_SVC_ATTR_STATS64 => wide = Some(v),
                 _ => {}
             }
         }
-        s.stats = pick_stats(narrow, wide)?;
+        s.stats = pick_stats(nests, narrow, wide)?;
         Ok(s)
     }
 
@@ -262,6 +283,12 @@ pub struct DestReply {
 impl DestReply {
     /// Decodes the attributes of a destination nest.
     pub fn parse(nest: &[u8]) -> Result<Self, DecodeError> {
+        Self::parse_with(nest, Nests::WithStats)
+    }
+
+    /// [`DestReply::parse`], or without looking into the statistics nests
+    /// ([`Nests::WithoutStats`]: `stats` is `None`).
+    pub fn parse_with(nest: &[u8], nests: Nests) -> Result<Self, DecodeError> {
         let mut d = DestReply::default();
         let (mut narrow, mut wide) = (None, None);
         for nla in Attrs::new(nest) {
@@ -288,7 +315,7 @@ impl DestReply {
                 IPVS_DEST_ATTR_ADDR_FAMILY => {
                     d.addr_family = Some(u16_of(v, "IPVS_DEST_ATTR_ADDR_FAMILY")?)
                 }
-                IPVS_DEST_ATTR_STATS64 => wide = Some(Counters::parse(v, StatsWidth::Wide)?),
+                IPVS_DEST_ATTR_STATS64 => wide = Some(v),
                 IPVS_DEST_ATTR_TUN_TYPE => d.tun_type = Some(u8_of(v, "IPVS_DEST_ATTR_TUN_TYPE")?),
                 IPVS_DEST_ATTR_TUN_PORT => {
                     d.tun_port = Some(be16_of(v, "IPVS_DEST_ATTR_TUN_PORT")?)
@@ -299,7 +326,7 @@ impl DestReply {
                 _ => {}
             }
         }
-        d.stats = pick_stats(narrow, wide)?;
+        d.stats = pick_stats(nests, narrow, wide)?;
         Ok(d)
     }
 

@@ -110,6 +110,8 @@ pub(crate) struct Wire<L> {
     seq: u32,
     /// The receive buffer, as long as the longest read asked for so far.
     buf: Vec<u8>,
+    /// The last request sent by [`Wire::exchange_with`], its buffer kept for the next.
+    req: Vec<u8>,
     /// Bytes of `buf` the last read filled.
     len: usize,
     /// Bytes the next read asks for: [`small_recv`] until a dump needs more.
@@ -279,7 +281,19 @@ impl IpvsSocket {
         out: &mut Vec<T>,
         decode: impl FnMut(&[u8]) -> Result<Option<T>, DecodeError>,
     ) -> Result<(), Error> {
-        let r = self.wire.dump_into(msg, out, decode);
+        self.dump_with(|out| frame::push_emitable(out, msg), out, decode)
+    }
+
+    /// [`dump_into`](Self::dump_into) of the request payload that `write` appends to its
+    /// buffer (with a [`PayloadWriter`](crate::PayloadWriter): no message built first; a
+    /// listing sends one such request per service).
+    pub fn dump_with<T>(
+        &mut self,
+        write: impl Fn(&mut Vec<u8>),
+        out: &mut Vec<T>,
+        decode: impl FnMut(&[u8]) -> Result<Option<T>, DecodeError>,
+    ) -> Result<(), Error> {
+        let r = self.wire.dump_into(&write, out, decode);
         if self.wire.big_reads() {
             self.renew();
         }
@@ -341,6 +355,7 @@ impl<L: Link> Wire<L> {
             family: 0,
             seq: 0,
             buf: Vec::new(),
+            req: Vec::new(),
             len: 0,
             recv_len: small_recv(),
             batch_max,
@@ -433,16 +448,20 @@ impl<L: Link> Wire<L> {
 
     fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>, Error> {
         let mut out = Vec::new();
-        self.dump_into(msg, &mut out, |p| IpvsMessage::parse(p).map(Some))?;
+        self.dump_into(
+            &|out: &mut Vec<u8>| frame::push_emitable(out, msg),
+            &mut out,
+            |p| IpvsMessage::parse(p).map(Some),
+        )?;
         Ok(out)
     }
 
-    /// A dump whose parts `decode` turns into values appended to `out` straight from the
-    /// receive buffer. An interrupted dump is read again, `out` first cut back to its length
-    /// before (so it never holds half a dump).
+    /// A dump of the request payload `payload` writes, whose parts `decode` turns into values
+    /// appended to `out` straight from the receive buffer. An interrupted dump is read again,
+    /// `out` first cut back to its length before (so it never holds half a dump).
     fn dump_into<T>(
         &mut self,
-        msg: &IpvsMessage,
+        payload: &dyn Fn(&mut Vec<u8>),
         out: &mut Vec<T>,
         mut decode: impl FnMut(&[u8]) -> Result<Option<T>, DecodeError>,
     ) -> Result<(), Error> {
@@ -454,8 +473,7 @@ impl<L: Link> Wire<L> {
                 }
                 Ok(())
             };
-            let payload = |out: &mut Vec<u8>| frame::push_emitable(out, msg);
-            match self.exchange_with(&payload, NLM_F_REQUEST | NLM_F_DUMP, true, &mut sink) {
+            match self.exchange_with(payload, NLM_F_REQUEST | NLM_F_DUMP, true, &mut sink) {
                 Err(Error::DumpInterrupted) => out.truncate(before),
                 other => return other,
             }
@@ -492,9 +510,13 @@ impl<L: Link> Wire<L> {
         sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let seq = self.next_seq();
-        let mut req = Vec::new();
+        // The request's buffer is kept between requests: a listing makes one per service.
+        let mut req = std::mem::take(&mut self.req);
+        req.clear();
         frame::encode_with(&mut req, self.family, flags, seq, payload);
-        self.link.send(&req)?;
+        let sent = self.link.send(&req);
+        self.req = req;
+        sent?;
         let mut interrupted = false;
         let mut chunks = 0;
         loop {

@@ -10,7 +10,7 @@ use ipvs_sys::consts::*;
 use ipvs_sys::frame::{self, Body};
 use ipvs_sys::{
     top_level_nest, Attr, Command, Counters, DefaultNla, DestAttr, DestReply, Emitable,
-    IpvsMessage, ServiceAttr, ServiceReply, StatsAttr,
+    IpvsMessage, Nests, ServiceAttr, ServiceReply, StatsAttr,
 };
 
 /// Every IPVS data payload of every fixture, both directions, with where it comes from; but
@@ -138,6 +138,55 @@ fn a_damaged_32_bit_nest_is_an_error_only_when_it_is_the_one_read() {
     let both = dest_payload(bad, Some(vec![StatsAttr::Conns(9)]));
     let (_, dest) = flat(&both);
     assert_eq!(dest.unwrap().stats.map(|c| c.conns), Some(9));
+}
+
+#[test]
+fn without_stats_every_other_value_is_the_same_and_the_counters_are_not_looked_into() {
+    let mut with_stats = 0;
+    for (what, p) in payloads() {
+        let (svc, dest) = flat(&p);
+        if let Some(n) = top_level_nest(&p, IPVS_CMD_ATTR_SERVICE).unwrap() {
+            let bare = ServiceReply::parse_with(n, Nests::WithoutStats).expect("service nest");
+            let full = svc.expect("the same nest");
+            with_stats += usize::from(full.stats.is_some());
+            assert_eq!(bare.stats, None, "{what}");
+            assert_eq!(
+                bare,
+                ServiceReply {
+                    stats: None,
+                    ..full
+                },
+                "{what}"
+            );
+        }
+        if let Some(n) = top_level_nest(&p, IPVS_CMD_ATTR_DEST).unwrap() {
+            let bare = DestReply::parse_with(n, Nests::WithoutStats).expect("destination nest");
+            let full = dest.expect("the same nest");
+            with_stats += usize::from(full.stats.is_some());
+            assert_eq!(
+                bare,
+                DestReply {
+                    stats: None,
+                    ..full
+                },
+                "{what}"
+            );
+        }
+    }
+    assert!(with_stats > 10, "only {with_stats} with statistics");
+    // Damaged counters (a 3-byte connection counter) in both nests: an error only when read.
+    let bad = vec![StatsAttr::Other(DefaultNla::new(
+        IPVS_STATS_ATTR_CONNS,
+        vec![1, 2, 3],
+    ))];
+    let p = dest_payload(bad.clone(), Some(bad));
+    let nest = top_level_nest(&p, IPVS_CMD_ATTR_DEST).unwrap().unwrap();
+    assert!(DestReply::parse(nest).is_err());
+    let bare = DestReply::parse_with(nest, Nests::WithoutStats).expect("counters not read");
+    assert_eq!(
+        (bare.port, bare.weight, bare.stats),
+        (Some(8080), Some(3), None)
+    );
 }
 
 #[test]

@@ -559,14 +559,20 @@ impl Ipvs {
     /// [`Ipvs::read_state`]): it may list a service twice, kept here once (so that an
     /// exporter never writes one series twice), or skip one, which no reader can tell.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
+        self.services_with(Reading::WithStats)
+    }
+
+    /// [`Ipvs::services`], with statistics or without ([`Reading::WithoutStats`]: all zero).
+    pub fn services_with(&self, reading: Reading) -> Result<Vec<ServiceEntry>> {
         let op = Operation::GetServices;
         let mut out = Vec::new();
+        let nests = nests_for(reading);
         // Each part is decoded from the receive buffer: no intermediate message.
         self.socket()
             .dump_into(
                 &IpvsMessage::new(Command::GetService, vec![]),
                 &mut out,
-                service_of,
+                |payload| service_with(payload, nests),
             )
             .map_err(|e| Error::from_sys(op, e))?;
         let mut seen = std::collections::HashSet::with_capacity(out.len());
@@ -681,19 +687,31 @@ impl Ipvs {
         key: &ServiceKey,
         out: &mut Vec<DestinationEntry>,
     ) -> Result<()> {
+        self.destinations_into_with(key, out, Reading::WithStats)
+    }
+
+    /// [`Ipvs::destinations_into`], with statistics or without ([`Reading::WithoutStats`]:
+    /// all zero).
+    pub fn destinations_into_with(
+        &self,
+        key: &ServiceKey,
+        out: &mut Vec<DestinationEntry>,
+        reading: Reading,
+    ) -> Result<()> {
         let op = Operation::GetDestinations;
-        let msg = IpvsMessage::new(
-            Command::GetDest,
-            vec![Attr::Service(wire::service_key_attrs(key))],
-        );
+        let nests = nests_for(reading);
+        // Written straight into the send buffer: a listing sends one of these per service.
+        let request = |out: &mut Vec<u8>| {
+            PayloadWriter::new(out, Command::GetDest).service(|n| wire::service_key(key, n));
+        };
         let family = key.family();
         out.clear();
         self.socket()
-            .dump_into(&msg, out, |payload| {
+            .dump_with(request, out, |payload| {
                 let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_DEST)? else {
                     return Ok(None);
                 };
-                let reply = ipvs_sys::DestReply::parse(nest)?;
+                let reply = ipvs_sys::DestReply::parse_with(nest, nests)?;
                 wire::dest_from_reply(&reply, family)
                     .map(Some)
                     .map_err(ipvs_sys::DecodeError::from)
@@ -838,13 +856,29 @@ impl Ipvs {
 /// The service a `NEW_SERVICE` payload carries (a dump part or a `GET_SERVICE` answer), decoded
 /// where it lies in the receive buffer; `None` for a payload without one.
 fn service_of(payload: &[u8]) -> std::result::Result<Option<ServiceEntry>, ipvs_sys::DecodeError> {
+    service_with(payload, ipvs_sys::Nests::WithStats)
+}
+
+/// [`service_of`] that looks into the nests `nests` says.
+fn service_with(
+    payload: &[u8],
+    nests: ipvs_sys::Nests,
+) -> std::result::Result<Option<ServiceEntry>, ipvs_sys::DecodeError> {
     let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)? else {
         return Ok(None);
     };
-    let reply = ipvs_sys::ServiceReply::parse(nest)?;
+    let reply = ipvs_sys::ServiceReply::parse_with(nest, nests)?;
     wire::service_from_reply(&reply)
         .map(Some)
         .map_err(ipvs_sys::DecodeError::from)
+}
+
+/// The wire layer's name for what a [`Reading`] decodes.
+fn nests_for(reading: Reading) -> ipvs_sys::Nests {
+    match reading {
+        Reading::WithStats => ipvs_sys::Nests::WithStats,
+        Reading::WithoutStats => ipvs_sys::Nests::WithoutStats,
+    }
 }
 
 /// The wire form of changes, and decoding of captured kernel messages, for tests that replay

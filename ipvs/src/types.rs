@@ -1031,6 +1031,17 @@ impl Destination {
     }
 }
 
+/// What a read of services or destinations decodes ([`crate::Ipvs::services_with`],
+/// [`crate::Ipvs::destinations_into_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Everything, the statistics too.
+    WithStats,
+    /// All but the statistics, which stay zero: for a listing that prints no counters (the
+    /// kernel sends them anyway; decoding them was a quarter of a destination's decoding).
+    WithoutStats,
+}
+
 /// Counters and rates, always 64-bit (from `STATS64`, or `STATS` on kernels before 4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]

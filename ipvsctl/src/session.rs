@@ -6,7 +6,8 @@ use std::io::{self, BufWriter, Stdout, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ipvs::{
-    Change, DestinationEntry, Info, Ipvs, Operation, ServiceEntry, ServiceKey, VirtualServer,
+    Change, DestinationEntry, Info, Ipvs, Operation, Reading, ServiceEntry, ServiceKey,
+    VirtualServer,
 };
 
 use crate::cli::{ListFlags, ListRequest, ListWhat, Watch};
@@ -137,14 +138,16 @@ impl Session {
 
     /// `-S [-n] [--json]`: 0, or 1 when the table cannot be read.
     pub fn save(&self, numeric: bool, json: bool, term: &mut Term) -> io::Result<i32> {
-        let services = match self.ipvs.services() {
+        // The saved configuration has no counters.
+        let reading = Reading::WithoutStats;
+        let services = match self.ipvs.services_with(reading) {
             Ok(services) => services,
             Err(e) => {
                 term.error(&message(&e))?;
                 return Ok(1);
             }
         };
-        self.stream(&services, term, |entries, dests, out| {
+        self.stream(&services, reading, term, |entries, dests, out| {
             if json {
                 output::stream_save_json(entries, dests, out)
             } else {
@@ -160,6 +163,7 @@ impl Session {
     fn stream(
         &self,
         services: &[ServiceEntry],
+        reading: Reading,
         term: &mut Term,
         write: impl FnOnce(
             &[&ServiceEntry],
@@ -169,7 +173,8 @@ impl Session {
     ) -> io::Result<i32> {
         let entries: Vec<&ServiceEntry> = services.iter().collect();
         let mut dests = |i: usize, list: &mut Vec<DestinationEntry>| {
-            self.ipvs.destinations_into(&entries[i].service.key, list)
+            self.ipvs
+                .destinations_into_with(&entries[i].service.key, list, reading)
         };
         let mut out = output::Chunked::new(term);
         let done = write(&entries, &mut dests, &mut out);
@@ -209,7 +214,13 @@ impl Session {
         let opts = list_options(&req.flags);
         match req.what {
             ListWhat::All => {
-                let services = match self.ipvs.services() {
+                // The JSON listing has every counter; the text only in its counter columns.
+                let reading = if json || opts.mode.has_counters() {
+                    Reading::WithStats
+                } else {
+                    Reading::WithoutStats
+                };
+                let services = match self.ipvs.services_with(reading) {
                     Ok(services) => services,
                     Err(e) => {
                         if !json {
@@ -222,7 +233,7 @@ impl Session {
                         return Ok(1);
                     }
                 };
-                self.stream(&services, term, |entries, dests, out| {
+                self.stream(&services, reading, term, |entries, dests, out| {
                     if json {
                         output::stream_list_json(&self.info, entries, dests, &opts, out)
                     } else {

@@ -47,6 +47,12 @@ impl ListMode {
             ListMode::Default
         }
     }
+
+    /// Whether the columns show statistics (counters or rates): the other modes are made
+    /// without them, and are read without them.
+    pub fn has_counters(self) -> bool {
+        matches!(self, ListMode::Stats | ListMode::Rate)
+    }
 }
 
 /// How to print a listing.
