@@ -125,6 +125,7 @@ mod key;
 mod plan;
 pub mod sampler;
 pub mod schema;
+pub mod settings;
 mod state;
 mod types;
 mod wire;

@@ -292,6 +292,14 @@ fn apply_draining(
         return failed(e, &Undone::default(), term).map(Err);
     }
     let undo_now: Vec<Change> = now.undo.iter().rev().cloned().collect();
+    let mut warned = std::collections::HashSet::new();
+    for (service, _, _) in doomed(&later) {
+        if warned.insert(service) {
+            if let Some(w) = crate::drain::template_warning(ipvs, &service) {
+                term.error(&w)?;
+            }
+        }
+    }
     let record = WeightRecord::of(ipvs);
     let restore = weights_of_doomed(current, &later, &record.read(term)?);
     record.write(&restore, term)?;
