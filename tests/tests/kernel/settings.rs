@@ -1,0 +1,152 @@
+//! Kernel settings through the library (`ipvs::Settings`): the `net.ipv4.vs.*` sysctls as the
+//! kernel has them, a settings plan made and then planned again as nothing, a refused change
+//! that sets everything back, and bad values caught before anything is written.
+
+use std::collections::BTreeMap;
+
+use ipvs::{
+    settings_plan, DaemonState, SettingChange, Settings, SyncDaemon, SysctlValue, Timeouts,
+};
+
+use crate::harness::{require_ipvs, NetNs};
+use crate::support::*;
+
+/// `sysctl -n net.ipv4.vs.NAME` in the namespace, as the library reads such text.
+fn sysctl_n(ns: &NetNs, name: &str) -> SysctlValue {
+    SysctlValue::parse(&ns.exec_ok("sysctl", &["-n", &format!("net.ipv4.vs.{name}")]))
+}
+
+/// What the kernel has, read with the tools: timeouts (`ipvsadm -L --timeout`), the sysctls
+/// named and the daemons (`ipvsadm -L --daemon`).
+fn seen(ns: &NetNs, names: &[&str]) -> (String, BTreeMap<String, SysctlValue>, String) {
+    let sysctls = names
+        .iter()
+        .map(|n| (n.to_string(), sysctl_n(ns, n)))
+        .collect();
+    (
+        ns.ipvsadm_ok(&["-L", "--timeout"]),
+        sysctls,
+        ns.ipvsadm_ok(&["-L", "--daemon"]),
+    )
+}
+
+#[test]
+fn settings_read_plan_apply_and_roll_back() {
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(&ns, "sync0", &["192.168.78.1/24"]);
+    let ipvs = open(&ns);
+
+    // Every sysctl of the namespace, as sysctl(8) reads it there.
+    let all = ipvs.sysctls().expect("sysctls");
+    for name in [
+        "expire_nodest_conn",
+        "expire_quiescent_template",
+        "conn_reuse_mode",
+        "sloppy_tcp",
+        "sync_threshold",
+        "amemthresh",
+    ] {
+        assert!(all.contains_key(name), "no {name} in {all:?}");
+    }
+    assert!(matches!(all["sync_threshold"], SysctlValue::Ints(ref v) if v.len() == 2));
+    for (name, value) in &all {
+        assert_eq!(&sysctl_n(&ns, name), value, "{name}");
+    }
+    assert_eq!(ipvs.sysctl("no_such_sysctl").expect("read"), None);
+
+    let names = [
+        "expire_nodest_conn",
+        "expire_quiescent_template",
+        "sloppy_tcp",
+    ];
+    let mut desired = Settings {
+        timeouts: Some(Timeouts {
+            tcp: 1000,
+            tcp_fin: 100,
+            udp: 200,
+        }),
+        sync_daemons: Some(vec![SyncDaemon::new(DaemonState::Master, "sync0", 9)]),
+        ..Settings::default()
+    };
+    for n in names {
+        desired.sysctls.insert(n.to_string(), SysctlValue::Int(1));
+    }
+    assert_eq!(desired.check(&all), Vec::<String>::new());
+    let before = seen(&ns, &names);
+    let current = ipvs.read_settings(&desired).expect("read settings");
+    let plan = settings_plan(&current, &desired);
+    assert_eq!(plan.len(), 5, "{plan:?}");
+    ipvs.apply_settings(&plan).expect("apply settings");
+    let (timeouts, sysctls, daemons) = seen(&ns, &names);
+    assert_eq!(timeouts.trim(), "Timeout (tcp tcpfin udp): 1000 100 200");
+    for n in names {
+        assert_eq!(sysctls[n], SysctlValue::Int(1), "{n}");
+    }
+    assert!(
+        daemons.starts_with("master sync daemon (mcast=sync0, syncid=9"),
+        "{daemons}"
+    );
+    let again = settings_plan(&ipvs.read_settings(&desired).unwrap(), &desired);
+    assert!(again.is_empty(), "planned again: {again:?}");
+
+    // A later change the kernel refuses (a daemon on an interface that is not there): what was
+    // changed before it is set back.
+    let applied = seen(&ns, &names);
+    let mut later = desired.clone();
+    later.timeouts = Some(Timeouts {
+        tcp: 3000,
+        tcp_fin: 0,
+        udp: 0,
+    });
+    later
+        .sysctls
+        .insert("sloppy_tcp".into(), SysctlValue::Int(0));
+    later
+        .sysctls
+        .insert("sync_threshold".into(), SysctlValue::Ints(vec![4, 60]));
+    later.sync_daemons = Some(vec![SyncDaemon::new(DaemonState::Master, "nosuch0", 9)]);
+    let with_threshold: Vec<&str> = names.iter().copied().chain(["sync_threshold"]).collect();
+    let applied_threshold = seen(&ns, &with_threshold);
+    let plan = settings_plan(&ipvs.read_settings(&later).unwrap(), &later);
+    let lines: Vec<String> = plan.changes.iter().map(SettingChange::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "--set 3000 0 0",
+            "/proc/sys/net/ipv4/vs/sloppy_tcp = 0",
+            "/proc/sys/net/ipv4/vs/sync_threshold = 4 60",
+            "--stop-daemon master",
+            "--start-daemon master --mcast-interface nosuch0 --syncid 9",
+        ]
+    );
+    let refusal = ipvs
+        .apply_settings(&plan)
+        .expect_err("a daemon on no interface");
+    assert_eq!(refusal.undone, 4, "{refusal}");
+    assert!(refusal.undo_failed.is_empty(), "{refusal}");
+    assert_eq!(seen(&ns, &with_threshold), applied_threshold);
+    assert_eq!(seen(&ns, &names), applied);
+    assert_ne!(applied, before);
+
+    // Bad values are caught before anything is written.
+    let mut bad = Settings::default();
+    bad.sysctls
+        .insert("expire_nodest_con".into(), SysctlValue::Int(1));
+    bad.sysctls
+        .insert("conn_reuse_mode".into(), SysctlValue::Int(9));
+    bad.sysctls
+        .insert("sync_threshold".into(), SysctlValue::Int(3));
+    let problems = bad.check(&ipvs.sysctls().unwrap());
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].starts_with("sysctls.conn_reuse_mode: 9 is out of range"));
+    assert!(problems[1].starts_with("sysctls.expire_nodest_con: no such sysctl"));
+    assert!(problems[2].starts_with("sysctls.sync_threshold: 3 is an integer"));
+    // The kernel refuses what the check refuses: its own rule for sync_threshold.
+    let refused = ipvs.set_sysctl("sync_threshold", &SysctlValue::Ints(vec![60, 4]));
+    assert!(
+        refused.is_err(),
+        "the kernel took a threshold above its period"
+    );
+    assert_eq!(seen(&ns, &with_threshold), applied_threshold);
+}
