@@ -485,7 +485,7 @@ impl Ipvs {
     }
 
     /// Makes one settings change.
-    pub fn apply_setting(&self, change: &SettingChange) -> Result<()> {
+    fn apply_setting(&self, change: &SettingChange) -> Result<()> {
         match change {
             SettingChange::Ipvs(c) => self.apply_one(c),
             SettingChange::Sysctl { name, value } => self.set_sysctl(name, value),
@@ -514,7 +514,7 @@ impl Ipvs {
 
     /// Sends `undo` (the undo changes of what was made, in the order made) in reverse: the
     /// ones that failed.
-    pub fn undo_settings(&self, undo: &[SettingChange]) -> Vec<(SettingChange, Error)> {
+    pub(crate) fn undo_settings(&self, undo: &[SettingChange]) -> Vec<(SettingChange, Error)> {
         undo.iter()
             .rev()
             .filter_map(|u| self.apply_setting(u).err().map(|e| (u.clone(), e)))

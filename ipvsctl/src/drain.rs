@@ -198,7 +198,7 @@ pub(crate) fn template_warning(ipvs: &ipvs::Ipvs, service: &ipvs::ServiceKey) ->
         return None;
     }
     match ipvs.sysctl("expire_quiescent_template").ok()?? {
-        ipvs::SysctlValue::Int(0) => Some(format!(
+        ipvs::settings::SysctlValue::Int(0) => Some(format!(
             "drain: warning: {service} is persistent ({} s) and \
              net.ipv4.vs.expire_quiescent_template is 0: clients with a persistence template \
              keep coming to the drained real server until their template expires; set it to 1 \

@@ -1,12 +1,11 @@
-//! Kernel settings through the library (`ipvs::Settings`): the `net.ipv4.vs.*` sysctls as the
+//! Kernel settings through the library (`ipvs::settings`): the `net.ipv4.vs.*` sysctls as the
 //! kernel has them, a settings plan made and then planned again as nothing, a refused change
 //! that sets everything back, and bad values caught before anything is written.
 
 use std::collections::BTreeMap;
 
-use ipvs::{
-    settings_plan, DaemonState, SettingChange, Settings, SyncDaemon, SysctlValue, Timeouts,
-};
+use ipvs::settings::{settings_plan, SettingChange, Settings, SysctlValue};
+use ipvs::{DaemonState, SyncDaemon, Timeouts};
 
 use crate::harness::{require_ipvs, NetNs};
 use crate::support::*;
@@ -149,4 +148,63 @@ fn settings_read_plan_apply_and_roll_back() {
         "the kernel took a threshold above its period"
     );
     assert_eq!(seen(&ns, &with_threshold), applied_threshold);
+}
+
+/// `ipvsctl -S --json --settings` adds the kernel's timeouts, every sysctl (as sysctl(8) reads
+/// it) and the daemons (as `-L --daemon --json` lists them) to the save document; without
+/// `--settings` the document has none of them, and `-S -n` stays ipvsadm's.
+#[test]
+fn save_json_writes_the_settings_only_when_asked() {
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(&ns, "sync0", &["192.168.79.1/24"]);
+    ns.ipvsadm_ok(&["-A", "-t", "10.1.2.3:80", "-s", "rr"]);
+    ns.ipvsadm_ok(&["--set", "1234", "56", "78"]);
+    ns.ipvsadm_ok(&[
+        "--start-daemon",
+        "backup",
+        "--mcast-interface",
+        "sync0",
+        "--syncid",
+        "4",
+    ]);
+    crate::lab::sysctl(&ns, "net.ipv4.vs.expire_nodest_conn", "1");
+
+    let plain: serde_json::Value =
+        serde_json::from_str(&ns.exec_ok("ipvsctl", &["-S", "--json"])).unwrap();
+    let keys: Vec<&String> = plain.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["services"]);
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&ns.exec_ok("ipvsctl", &["-S", "-n", "--json", "--settings"]))
+            .unwrap();
+    assert_eq!(doc["services"], plain["services"]);
+    assert_eq!(
+        doc["timeouts"],
+        serde_json::json!({"tcp": 1234, "tcp_fin": 56, "udp": 78})
+    );
+    let daemons: serde_json::Value =
+        serde_json::from_str(&ns.exec_ok("ipvsctl", &["-L", "--daemon", "--json"])).unwrap();
+    assert_eq!(doc["sync_daemons"], daemons["daemons"]);
+    assert_eq!(doc["sync_daemons"][0]["state"], "backup");
+    let sysctls = doc["sysctls"].as_object().expect("sysctls");
+    assert_eq!(sysctls["expire_nodest_conn"], 1);
+    let names = ns.exec_ok("ls", &["/proc/sys/net/ipv4/vs"]);
+    let mut names: Vec<&str> = names.split_whitespace().collect();
+    names.sort_unstable();
+    assert_eq!(
+        sysctls.keys().map(String::as_str).collect::<Vec<_>>(),
+        names
+    );
+    for (name, value) in sysctls {
+        let read: SysctlValue = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(read, sysctl_n(&ns, name), "{name}");
+    }
+    assert_eq!(
+        ns.exec_ok("ipvsctl", &["-S", "-n"]),
+        ns.ipvsadm_ok(&["-S", "-n"])
+    );
+    let (code, _, err) = ns.exec("ipvsctl", &["-S", "--settings"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--settings is only for -S --json"), "{err}");
 }
