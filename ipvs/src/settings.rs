@@ -21,7 +21,7 @@ pub const SYSCTL_DIR: &str = "/proc/sys/net/ipv4/vs";
 
 /// A sysctl's value: an integer (most of them), integers (`sync_threshold`: `[3, 50]`) or text
 /// (`est_cpulist`). Its serde form is the JSON number, array or string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum SysctlValue {
     /// One integer.
@@ -54,6 +54,45 @@ impl SysctlValue {
             SysctlValue::Ints(v) => format!("{} integers", v.len()),
             SysctlValue::Text(_) => "text".to_string(),
         }
+    }
+}
+
+/// Reads a JSON integer, array of integers or string; anything else is an error naming it
+/// (`invalid type: floating point `1.5`, expected ...`).
+impl<'de> Deserialize<'de> for SysctlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SysctlValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer, an array of integers or a string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<SysctlValue, E> {
+                Ok(SysctlValue::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<SysctlValue, E> {
+                i64::try_from(v)
+                    .map(SysctlValue::Int)
+                    .map_err(|_| E::custom(format!("{v} is out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<SysctlValue, E> {
+                Ok(SysctlValue::Text(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<SysctlValue, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<i64>()? {
+                    v.push(x);
+                }
+                Ok(SysctlValue::Ints(v))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -162,6 +201,34 @@ fn serde_json_text(v: &SysctlValue) -> String {
     }
 }
 
+/// The sysctls of `wanted` that the kernel (`kernel`, as [`Ipvs::sysctls`] reads them, or
+/// those of them `wanted` names) lacks or would not take: each name with what is wrong.
+pub(crate) fn sysctl_problems<'a>(
+    wanted: &'a BTreeMap<String, SysctlValue>,
+    kernel: &BTreeMap<String, SysctlValue>,
+) -> Vec<(&'a str, String)> {
+    let mut problems = Vec::new();
+    for (name, value) in wanted {
+        match kernel.get(name) {
+            None => problems.push((
+                name.as_str(),
+                format!("no such sysctl in this kernel (no {SYSCTL_DIR}/{name})"),
+            )),
+            Some(current) => {
+                if let Err(e) = check_sysctl(name, value, current) {
+                    problems.push((name.as_str(), e));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Whether `name` can name a sysctl file of [`SYSCTL_DIR`] (no path, no hidden file).
+pub(crate) fn is_sysctl_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\0']) && !name.starts_with('.')
+}
+
 /// Kernel settings as wanted or as read. Each part is optional: a setting a desired
 /// [`Settings`] does not name is left as the kernel has it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -184,19 +251,10 @@ impl Settings {
     /// the daemons (one of each state): every problem, each `path: what is wrong`
     /// (`sysctls.expire_nodest_con: no such sysctl in this kernel`).
     pub fn check(&self, kernel: &BTreeMap<String, SysctlValue>) -> Vec<String> {
-        let mut problems = Vec::new();
-        for (name, value) in &self.sysctls {
-            match kernel.get(name) {
-                None => problems.push(format!(
-                    "sysctls.{name}: no such sysctl in this kernel (no {SYSCTL_DIR}/{name})"
-                )),
-                Some(current) => {
-                    if let Err(e) = check_sysctl(name, value, current) {
-                        problems.push(format!("sysctls.{name}: {e}"));
-                    }
-                }
-            }
-        }
+        let mut problems: Vec<String> = sysctl_problems(&self.sysctls, kernel)
+            .into_iter()
+            .map(|(name, why)| format!("sysctls.{name}: {why}"))
+            .collect();
         if let Some(t) = &self.timeouts {
             if let Err(e) = t.validate() {
                 problems.push(format!("timeouts.{}: {e}", e.field()));
@@ -267,6 +325,11 @@ impl SettingsPlan {
     fn push(&mut self, change: SettingChange, undo: SettingChange) {
         self.changes.push(change);
         self.undo.push(undo);
+    }
+    /// Sets back, on `ipvs`, everything this plan changed (after [`Ipvs::apply_settings`] made
+    /// it all): the undo changes in reverse. The ones that failed.
+    pub fn roll_back(&self, ipvs: &Ipvs) -> Vec<(SettingChange, Error)> {
+        ipvs.undo_settings(&self.undo)
     }
 }
 
@@ -421,7 +484,7 @@ impl Ipvs {
 
     /// One sysctl's value (`None`: the kernel has no such sysctl).
     pub fn sysctl(&self, name: &str) -> Result<Option<SysctlValue>> {
-        if name.contains('/') || name.starts_with('.') || name.is_empty() {
+        if !is_sysctl_name(name) {
             return Ok(None);
         }
         let path = Path::new(SYSCTL_DIR).join(name);
@@ -438,7 +501,7 @@ impl Ipvs {
     /// Writes a sysctl (not checked here: see [`check_sysctl`]). The kernel's refusal is an
     /// [`Error::Io`] naming the file.
     pub fn set_sysctl(&self, name: &str, value: &SysctlValue) -> Result<()> {
-        if name.contains('/') || name.starts_with('.') || name.is_empty() {
+        if !is_sysctl_name(name) {
             return Err(Error::InvalidArgument(format!(
                 "{name:?} is not a sysctl name"
             )));
@@ -644,6 +707,61 @@ mod tests {
                 "--start-daemon master --mcast-interface eth0 --syncid 5 --sync-maxlen 1472",
                 "--stop-daemon backup",
             ]
+        );
+    }
+
+    #[test]
+    fn a_state_carries_settings_through_json_and_plan() {
+        let text = r#"{"services": [], "sysctls": {"expire_nodest_conn": 1, "sync_threshold": [3, 60]},
+            "sync_daemons": [{"state": "master", "mcast_interface": "eth0", "sync_id": 5}]}"#;
+        let mut desired: crate::State = serde_json::from_str(text).unwrap();
+        let again = serde_json::to_string(&desired).unwrap();
+        assert_eq!(
+            serde_json::from_str::<crate::State>(&again).unwrap(),
+            desired
+        );
+        let current = crate::State {
+            sysctls: kernel(),
+            ..crate::State::default()
+        };
+        let p = crate::plan(&current, &desired, &crate::PlanOptions::default()).unwrap();
+        assert_eq!(
+            p.lines().collect::<Vec<_>>(),
+            [
+                "/proc/sys/net/ipv4/vs/expire_nodest_conn = 1",
+                "/proc/sys/net/ipv4/vs/sync_threshold = 3 60",
+                "--start-daemon master --mcast-interface eth0 --syncid 5",
+            ]
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["changes"][0],
+            serde_json::json!({"op": "set_sysctl", "name": "expire_nodest_conn", "value": 1})
+        );
+        desired.sysctls.insert("nope".into(), SysctlValue::Int(1));
+        let e = crate::plan(&current, &desired, &crate::PlanOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "sysctls.nope: no such sysctl in this kernel (no /proc/sys/net/ipv4/vs/nope)"
+        );
+        let e = serde_json::from_str::<crate::State>(r#"{"services": [], "sysctls": {"a": 1.5}}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("floating point `1.5`"), "{e}");
+        let e = serde_json::from_str::<crate::State>(
+            r#"{"services": [], "sysctls": {"../x": 1}, "sync_daemons": [
+                {"state": "backup", "mcast_interface": "eth0", "sync_id": 1},
+                {"state": "backup", "mcast_interface": "eth1", "sync_id": 2}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("sysctls.../x: \"../x\" is not a sysctl name"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("sync_daemons[1]: a second backup daemon"),
+            "{e}"
         );
     }
 }

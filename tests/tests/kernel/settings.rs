@@ -208,3 +208,168 @@ fn save_json_writes_the_settings_only_when_asked() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--settings is only for -S --json"), "{err}");
 }
+
+/// `ipvsctl apply FILE` in the namespace: exit status, stdout, stderr.
+fn apply(ns: &NetNs, args: &[&str], doc: &serde_json::Value) -> (i32, String, String) {
+    let file = format!("/tmp/{}-settings.json", ns.name());
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let mut all = vec!["apply", "-f", &file];
+    all.extend_from_slice(args);
+    let out = ns.exec("ipvsctl", &all);
+    let _ = std::fs::remove_file(&file);
+    out
+}
+
+/// What the settings test compares: the table (`ipvsadm -S -n`) with the settings it sets.
+fn kernel_view(ns: &NetNs) -> (String, (String, BTreeMap<String, SysctlValue>, String)) {
+    (
+        ns.ipvsadm_ok(&["-S", "-n"]),
+        seen(
+            ns,
+            &[
+                "expire_nodest_conn",
+                "expire_quiescent_template",
+                "sloppy_tcp",
+                "sync_threshold",
+            ],
+        ),
+    )
+}
+
+/// The proof: `apply` of a file with timeouts, three sysctls and a sync daemon makes
+/// the kernel show them; a second apply plans nothing; `--check` exits 0, then 1 after
+/// `ipvsadm --set` changes a timeout; a refused later change (a daemon on an interface that is
+/// not there, or an unknown scheduler) sets everything back; bad input changes nothing.
+#[test]
+fn apply_sets_timeouts_sysctls_and_a_daemon_and_undoes_them_on_a_refusal() {
+    use serde_json::json;
+    require_ipvs();
+    let ns = NetNs::new();
+    add_dummy(&ns, "sync0", &["192.168.80.1/24"]);
+    let web = json!({"protocol": "tcp", "address": "10.3.0.1", "port": 80, "scheduler": "rr"});
+    let doc = json!({
+        "services": [web],
+        "timeouts": {"tcp": 1000, "tcp_fin": 100, "udp": 200},
+        "sysctls": {"expire_nodest_conn": 1, "expire_quiescent_template": 1, "sync_threshold": [4, 60]},
+        "sync_daemons": [{"state": "master", "mcast_interface": "sync0", "sync_id": 9}]
+    });
+    let untouched = kernel_view(&ns);
+    let (code, out, err) = apply(&ns, &["--dry-run"], &doc);
+    assert_eq!(code, 0, "{out}{err}");
+    for line in [
+        "--set 1000 100 200",
+        "/proc/sys/net/ipv4/vs/expire_nodest_conn = 1",
+        "/proc/sys/net/ipv4/vs/expire_quiescent_template = 1",
+        "/proc/sys/net/ipv4/vs/sync_threshold = 4 60",
+        "--start-daemon master --mcast-interface sync0 --syncid 9",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+    assert_eq!(kernel_view(&ns), untouched, "the dry run changed something");
+    let (code, out, err) = apply(&ns, &["--dry-run", "--json"], &doc);
+    assert_eq!(code, 0, "{out}{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(plan["changes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"op": "set_sysctl", "name": "sync_threshold", "value": [4, 60]})));
+
+    let (code, out, err) = apply(&ns, &[], &doc);
+    assert_eq!(code, 0, "{out}{err}");
+    let (table, (timeouts, sysctls, daemons)) = kernel_view(&ns);
+    assert_eq!(table, "-A -t 10.3.0.1:80 -s rr\n");
+    assert_eq!(timeouts.trim(), "Timeout (tcp tcpfin udp): 1000 100 200");
+    assert_eq!(sysctls["expire_nodest_conn"], SysctlValue::Int(1));
+    assert_eq!(sysctls["expire_quiescent_template"], SysctlValue::Int(1));
+    assert_eq!(sysctls["sync_threshold"], SysctlValue::Ints(vec![4, 60]));
+    assert_eq!(sysctls["sloppy_tcp"], SysctlValue::Int(0));
+    assert!(
+        daemons.starts_with("master sync daemon (mcast=sync0, syncid=9"),
+        "{daemons}"
+    );
+    let applied = kernel_view(&ns);
+
+    // Nothing to do the second time; --check agrees, until another writer changes a timeout.
+    let (code, out, _) = apply(&ns, &[], &doc);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "apply: no change: the table already matches")
+    );
+    let (code, out, _) = apply(&ns, &["--check"], &doc);
+    assert_eq!((code, out.as_str()), (0, ""));
+    ns.ipvsadm_ok(&["--set", "1500", "0", "0"]);
+    let (code, out, _) = apply(&ns, &["--check"], &doc);
+    assert_eq!((code, out.trim()), (1, "--set 1000 100 200"));
+    let (code, out, err) = apply(&ns, &[], &doc);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(kernel_view(&ns), applied);
+
+    // --prune with a document that names no setting leaves every setting as it is.
+    let (code, out, err) = apply(&ns, &["--prune"], &json!({"services": []}));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(kernel_view(&ns).1, applied.1);
+    let (code, out, err) = apply(&ns, &[], &doc);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A later change the kernel refuses at its last setting: the table's changes, the
+    // timeouts and the sysctls made before it are undone, the old daemon runs again.
+    let later = json!({
+        "services": [web, {"protocol": "tcp", "address": "10.3.0.2", "port": 80}],
+        "timeouts": {"tcp": 3000, "tcp_fin": 0, "udp": 0},
+        "sysctls": {"expire_nodest_conn": 0, "sloppy_tcp": 1},
+        "sync_daemons": [{"state": "master", "mcast_interface": "nosuch0", "sync_id": 9}]
+    });
+    let (code, out, err) = apply(&ns, &[], &later);
+    assert_eq!(code, 255, "{out}{err}");
+    assert!(
+        err.contains("--start-daemon master --mcast-interface nosuch0 --syncid 9' failed"),
+        "{err}"
+    );
+    assert_eq!(kernel_view(&ns), applied, "not set back: {err}");
+    // Refused in the table (an unknown scheduler): no setting is touched.
+    let mut refused = later.clone();
+    refused["services"][1]["scheduler"] = json!("nosuch");
+    refused["sync_daemons"][0]["mcast_interface"] = json!("sync0");
+    let (code, out, err) = apply(&ns, &[], &refused);
+    assert_eq!(code, 255, "{out}{err}");
+    assert_eq!(kernel_view(&ns), applied, "not set back: {err}");
+
+    // Bad input: a clear error naming it, exit 2, nothing changed.
+    for (sysctls, says) in [
+        (
+            json!({"expire_nodest_con": 1}),
+            "sysctls.expire_nodest_con: no such sysctl",
+        ),
+        (
+            json!({"expire_nodest_conn": 2}),
+            "sysctls.expire_nodest_conn: 2 is out of range",
+        ),
+        (
+            json!({"sync_threshold": [60, 4]}),
+            "sysctls.sync_threshold: [60, 4]",
+        ),
+        (json!({"conn_reuse_mode": 1.5}), "1.5"),
+        (
+            json!({"sloppy_tcp": "yes"}),
+            "sysctls.sloppy_tcp: \"yes\" is text",
+        ),
+    ] {
+        let mut bad = doc.clone();
+        bad["sysctls"] = sysctls;
+        let (code, out, err) = apply(&ns, &[], &bad);
+        assert_eq!(code, 2, "{bad}: {out}{err}");
+        assert!(err.contains(says), "{bad}: {err}");
+        assert_eq!(kernel_view(&ns), applied);
+    }
+    let mut bad = doc.clone();
+    bad["timeouts"]["tcp"] = json!(99999999);
+    let (code, _, err) = apply(&ns, &[], &bad);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("timeouts.tcp"), "{err}");
+    let mut bad = doc.clone();
+    bad["sync_daemons"][0]["sync_id"] = json!(256);
+    let (code, _, err) = apply(&ns, &[], &bad);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("sync_daemons[0]"), "{err}");
+    assert_eq!(kernel_view(&ns), applied);
+}
