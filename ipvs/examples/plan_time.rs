@@ -26,6 +26,7 @@ fn main() {
     let big = State {
         services,
         timeouts: None,
+        ..Default::default()
     };
     let empty = State::default();
     let options = PlanOptions::default();

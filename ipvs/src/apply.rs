@@ -28,6 +28,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use crate::settings::SettingsRefusal;
+
 use crate::{
     plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, ReadOptions, Result, ServiceKey,
     State, StateError,
@@ -54,6 +56,17 @@ pub enum ApplyError {
         /// How many changes had been made (and were undone).
         undone: usize,
         /// Undo changes that failed, with the kernel's reason.
+        undo_failed: Vec<(Change, Error)>,
+    },
+    /// A setting of [`Plan::settings`] failed (a sysctl the kernel would not take, a daemon it
+    /// would not start): the settings changed before it were set back (`refusal` says how
+    /// that went), then the `undone` changes of the table were undone.
+    Settings {
+        /// The failed setting, and the setting back of those before it.
+        refusal: Box<SettingsRefusal>,
+        /// How many table changes had been made (and were undone).
+        undone: usize,
+        /// Table undo changes that failed, with the kernel's reason.
         undo_failed: Vec<(Change, Error)>,
     },
 }
@@ -190,6 +203,23 @@ impl fmt::Display for ApplyError {
                          the table is not as it was",
                         r.undone,
                         r.undo_failed.len()
+                    )
+                }
+            }
+            ApplyError::Settings {
+                refusal,
+                undone,
+                undo_failed,
+            } => {
+                write!(f, "{refusal}")?;
+                if undo_failed.is_empty() {
+                    write!(f, "; the {undone} table changes made before were undone")
+                } else {
+                    write!(
+                        f,
+                        "; undoing the {undone} table changes made before failed {} times, \
+                         the table is not as it was",
+                        undo_failed.len()
                     )
                 }
             }
@@ -348,6 +378,12 @@ impl Ipvs {
         if options.timeouts {
             state.timeouts = Some(self.timeouts()?);
         }
+        // Only what the options name: an empty `Settings` would read them all.
+        if !options.settings.is_empty() {
+            let s = self.read_settings(&options.settings)?;
+            state.sysctls = s.sysctls;
+            state.sync_daemons = s.sync_daemons;
+        }
         Ok(state)
     }
 
@@ -424,7 +460,16 @@ impl Ipvs {
                 });
             }
             if start >= p.changes.len() {
-                return Ok(());
+                // The settings last: when one fails, they are set back and the table's
+                // changes undone.
+                return match self.apply_settings(&p.settings) {
+                    Ok(()) => Ok(()),
+                    Err(refusal) => Err(ApplyError::Settings {
+                        refusal,
+                        undone: made.len(),
+                        undo_failed: self.undo(p, &made),
+                    }),
+                };
             }
             let end = (start + BATCH).min(p.changes.len());
             let chunk = &p.changes[start..end];
@@ -612,6 +657,7 @@ mod tests {
             services: vec![ServiceState::new(Service::new(web).with_scheduler("sh"))
                 .with_destination(Destination::new(ip("10.0.1.2"), 80).with_weight(5))],
             timeouts: None,
+            ..Default::default()
         }
     }
 

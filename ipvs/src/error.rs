@@ -45,6 +45,10 @@ pub enum Operation {
     GetInfo,
     /// `connections`.
     GetConnections,
+    /// `sysctls`, `sysctl`.
+    GetSysctls,
+    /// `set_sysctl`.
+    SetSysctl,
     /// `apply`: the batch as a whole (each change's own error names its operation).
     Apply,
 }
@@ -86,6 +90,8 @@ impl fmt::Display for Operation {
             GetDaemons => "reading the sync daemons",
             GetInfo => "reading the IPVS version",
             GetConnections => "reading the connections",
+            GetSysctls => "reading the IPVS sysctls",
+            SetSysctl => "writing an IPVS sysctl",
             Apply => "sending changes",
         })
     }

@@ -125,6 +125,7 @@ mod key;
 mod plan;
 pub mod sampler;
 pub mod schema;
+pub mod settings;
 mod state;
 mod types;
 mod wire;
@@ -398,6 +399,8 @@ impl OpenOptions {
 pub struct ReadOptions {
     timeouts: bool,
     sure_of: Vec<ServiceKey>,
+    /// The sysctls to read (by name) and whether to read the daemons.
+    settings: settings::Settings,
 }
 
 impl ReadOptions {
@@ -413,12 +416,17 @@ impl ReadOptions {
     }
 
     /// The read a plan against `desired` needs (see [`plan`]): the timeouts when `desired`
-    /// sets them, and sure of `desired`'s services even when another writer tears the dump
-    /// (see [`Ipvs::read_state`]).
+    /// sets them, the sysctls it names, the daemons when it has some, and sure of `desired`'s
+    /// services even when another writer tears the dump (see [`Ipvs::read_state`]).
     pub fn for_state(desired: &State) -> Self {
         ReadOptions {
             timeouts: desired.timeouts.is_some(),
             sure_of: desired.services.iter().map(|s| s.service.key).collect(),
+            settings: settings::Settings {
+                timeouts: None,
+                sysctls: desired.sysctls.clone(),
+                sync_daemons: desired.sync_daemons.as_ref().map(|_| Vec::new()),
+            },
         }
     }
 }

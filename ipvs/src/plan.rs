@@ -8,7 +8,10 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::schema::{dest_out, service_key_out, service_out_alone};
-use crate::{Change, Destination, Service, ServiceKey, State, StateError, Timeouts};
+use crate::settings::{settings_plan, sysctl_problems, SettingChange, Settings, SettingsPlan};
+use crate::{
+    Change, Destination, Problem, Reason, Service, ServiceKey, State, StateError, Timeouts,
+};
 
 /// How [`plan`] treats what the desired state does not name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,21 +42,27 @@ pub struct Plan {
     /// `undo[i]` reverses `changes[i]` (given the state the plan was made
     /// from); to roll back the first `n`, send `undo[..n]` in reverse.
     pub undo: Vec<Change>,
+    /// The sysctls and sync daemons to change, made after `changes` (each with its undo).
+    pub settings: SettingsPlan,
 }
 
 impl Plan {
     /// No change: the states are equal (as far as the options look).
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.settings.is_empty()
     }
-    /// The number of changes.
+    /// The number of changes, settings included.
     pub fn len(&self) -> usize {
-        self.changes.len()
+        self.changes.len() + self.settings.len()
     }
     /// Each change as the ipvsadm command line that makes it (its `Display`,
-    /// without a newline): what `ipvsctl apply --dry-run` prints.
+    /// without a newline), then each setting (`/proc/sys/net/ipv4/vs/NAME = VALUE`,
+    /// `--start-daemon ...`): what `ipvsctl apply --dry-run` prints.
     pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
-        self.changes.iter().map(Change::to_string)
+        self.changes
+            .iter()
+            .map(Change::to_string)
+            .chain(self.settings.changes.iter().map(SettingChange::to_string))
     }
     /// Adds a change at the end, with the change that undoes it.
     pub fn push(&mut self, change: Change, undo: Change) {
@@ -109,6 +118,12 @@ fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
 ///   which deletes them (their destinations first).
 /// - **Timeouts**: set when `desired` has some and they differ (0 keeps a
 ///   value); unknown current timeouts are undone by setting them again.
+/// - **Sysctls and sync daemons** ([`Plan::settings`], made after the changes): each sysctl
+///   `desired` names is written when `current`'s differs, and the daemons, when `desired`
+///   says, are stopped, started or restarted to match (a daemon setting it leaves out takes
+///   the kernel's default). A sysctl `current` lacks or a value the kernel would not take is a
+///   problem (so `current` must be read for `desired`: [`crate::ReadOptions::for_state`]).
+///   What `desired` does not name is left alone, with or without `prune`.
 /// - **Undo**: `undo[i]` reverses `changes[i]`; to roll back the first `n`,
 ///   send `undo[..n]` in reverse.
 /// - **Cost**: linear; each side is put in hash maps once.
@@ -153,7 +168,20 @@ fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
 /// ```
 pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<Plan, StateError> {
     desired.validate()?;
+    // The sysctls against the kernel's: those `current` has (read for `desired`).
+    StateError::from_problems(
+        sysctl_problems(&desired.sysctls, &current.sysctls)
+            .into_iter()
+            .map(|(name, why)| Problem::new(format!("sysctls.{name}"), Reason::Input(why)))
+            .collect(),
+    )?;
     let mut p = Plan::default();
+    let settings = |s: &State| Settings {
+        timeouts: None,
+        sysctls: s.sysctls.clone(),
+        sync_daemons: s.sync_daemons.clone(),
+    };
+    p.settings = settings_plan(&settings(current), &settings(desired));
 
     if let Some(want) = desired.timeouts {
         match current.timeouts {
@@ -376,21 +404,41 @@ fn addr_out(addr: IpAddr, port: u16) -> AddrPort {
     }
 }
 
-/// `{"changes": [CHANGE, ...]}`, each change in its serde form.
+/// A setting in the schema's words: a sysctl is `{"op": "set_sysctl", "name": NAME, "value":
+/// VALUE}`, a daemon change the [`Change`]'s (`start_daemon`, `stop_daemon`).
+impl Serialize for SettingChange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SettingChange::Ipvs(c) => c.serialize(s),
+            SettingChange::Sysctl { name, value } => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("op", "set_sysctl")?;
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("value", value)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// `{"changes": [CHANGE, ...]}`, each change in its serde form (the settings last).
 impl Serialize for Plan {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Changes<'a>(&'a [Change]);
+        struct Changes<'a>(&'a Plan);
         impl Serialize for Changes<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut q = s.serialize_seq(Some(self.0.len()))?;
-                for c in self.0 {
+                for c in &self.0.changes {
+                    q.serialize_element(c)?;
+                }
+                for c in &self.0.settings.changes {
                     q.serialize_element(c)?;
                 }
                 q.end()
             }
         }
         let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry("changes", &Changes(&self.changes))?;
+        m.serialize_entry("changes", &Changes(self))?;
         m.end()
     }
 }
@@ -413,7 +461,7 @@ mod tests {
             }
             let current = State {
                 services: vec![s],
-                timeouts: None,
+                ..State::default()
             };
             let p = plan(&current, &current, &PlanOptions::default()).unwrap();
             assert!(p.is_empty(), "{n} destinations");

@@ -15,7 +15,7 @@
 //! borrowed from it: a new key of the document is one field in each, and one line in the
 //! conversion.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
@@ -25,11 +25,12 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::addr::{ser_ntop, ser_ntop_opt};
 use crate::check::MAX_NAME;
-use crate::state::{check_service, check_timeouts, forced_port, join_path, Seen};
+use crate::settings::SysctlValue;
+use crate::state::{check_service, check_settings, check_timeouts, forced_port, join_path, Seen};
 use crate::{
     Destination, DestinationEntry, Family, Forward, InvalidValue, Netmask, Problem, Protocol,
     Reason, Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey, ServiceState, State,
-    StateError, Stats, Timeouts, TunnelFlags, TunnelType, VirtualServer,
+    StateError, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType, VirtualServer,
 };
 
 // ---- reading ----
@@ -49,6 +50,10 @@ pub struct StateInput {
     services: Vec<ServiceIn>,
     #[serde(default)]
     timeouts: Option<Timeouts>,
+    #[serde(default)]
+    sysctls: BTreeMap<String, SysctlValue>,
+    #[serde(default)]
+    sync_daemons: Option<Vec<SyncDaemon>>,
 }
 
 /// What identifies a service, as read.
@@ -229,10 +234,13 @@ impl TryFrom<StateInput> for State {
         if let Some(t) = &doc.timeouts {
             check_timeouts(t, &mut problems);
         }
+        check_settings(&doc.sysctls, doc.sync_daemons.as_deref(), &mut problems);
         StateError::from_problems(problems)?;
         Ok(State {
             services,
             timeouts: doc.timeouts,
+            sysctls: doc.sysctls,
+            sync_daemons: doc.sync_daemons,
         })
     }
 }
@@ -491,6 +499,10 @@ struct StateOutput<'a> {
     services: Vec<WithDestinations<'a, Destination>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeouts: Option<Timeouts>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    sysctls: &'a BTreeMap<String, SysctlValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_daemons: Option<&'a [SyncDaemon]>,
 }
 
 impl Serialize for State {
@@ -508,6 +520,8 @@ impl Serialize for State {
                 })
                 .collect(),
             timeouts: self.timeouts,
+            sysctls: &self.sysctls,
+            sync_daemons: self.sync_daemons.as_deref(),
         }
         .serialize(s)
     }

@@ -6,13 +6,16 @@
 //! is in `schema.rs`), each problem naming where it is (`services[2].destinations[0].forward`)
 //! and what is wrong.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::{Destination, Forward, InvalidValue, Service, ServiceKey, Timeouts, VirtualServer};
+use crate::settings::{is_sysctl_name, SysctlValue};
+use crate::{
+    Destination, Forward, InvalidValue, Service, ServiceKey, SyncDaemon, Timeouts, VirtualServer,
+};
 
 /// A whole IPVS table: services with their destinations, optionally timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -23,6 +26,13 @@ pub struct State {
     /// Connection timeouts (`"timeouts": {"tcp", "tcp_fin", "udp"}`), when the
     /// state sets them; 0 leaves a value as it is.
     pub timeouts: Option<Timeouts>,
+    /// `net.ipv4.vs.*` sysctls (`"sysctls": {"expire_nodest_conn": 1}`), by name without that
+    /// prefix; those the state does not name are left as they are. [`crate::plan`] checks
+    /// them against the kernel's (the current state's).
+    pub sysctls: BTreeMap<String, SysctlValue>,
+    /// The sync daemons (`"sync_daemons": [DAEMON, ...]`), when the state says: `None` leaves
+    /// the kernel's as they are, `Some(vec![])` stops them.
+    pub sync_daemons: Option<Vec<SyncDaemon>>,
 }
 
 /// A service with its destinations.
@@ -238,6 +248,39 @@ pub(crate) fn check_timeouts(t: &Timeouts, out: &mut Vec<Problem>) {
     t.each_problem(&mut |e| out.push(Problem::invalid("timeouts", e)));
 }
 
+/// The checks of the settings a state can have without the kernel: sysctl names that can be
+/// file names, each daemon valid and of its own state.
+pub(crate) fn check_settings(
+    sysctls: &BTreeMap<String, SysctlValue>,
+    daemons: Option<&[SyncDaemon]>,
+    out: &mut Vec<Problem>,
+) {
+    for name in sysctls.keys().filter(|n| !is_sysctl_name(n)) {
+        out.push(Problem::new(
+            format!("sysctls.{name}"),
+            Reason::Input(format!("{name:?} is not a sysctl name")),
+        ));
+    }
+    for (i, d) in daemons.unwrap_or_default().iter().enumerate() {
+        let path = format!("sync_daemons[{i}]");
+        if let Err(e) = d.validate() {
+            out.push(Problem::invalid(&path, e));
+        }
+        if daemons.unwrap_or_default()[..i]
+            .iter()
+            .any(|o| o.state == d.state)
+        {
+            out.push(Problem::new(
+                path,
+                Reason::Input(format!(
+                    "a second {} daemon (the kernel runs one of each)",
+                    d.state
+                )),
+            ));
+        }
+    }
+}
+
 impl State {
     /// The configuration part of what [`crate::Ipvs::state`] read, in the given
     /// order (no statistics, no connection counts).
@@ -250,7 +293,7 @@ impl State {
                     destinations: vs.destinations.iter().map(|d| d.destination).collect(),
                 })
                 .collect(),
-            timeouts: None,
+            ..State::default()
         }
     }
 
@@ -328,6 +371,7 @@ impl State {
         if let Some(t) = &self.timeouts {
             check_timeouts(t, &mut problems);
         }
+        check_settings(&self.sysctls, self.sync_daemons.as_deref(), &mut problems);
         StateError::from_problems(problems)
     }
 
@@ -386,7 +430,7 @@ pub(crate) mod tests {
             s.destinations.insert(usize::from(n) - 1, twice);
             let state = State {
                 services: vec![s],
-                timeouts: None,
+                ..State::default()
             };
             let e = state.validate().unwrap_err();
             assert_eq!(e.problems().len(), 1, "{n} destinations");
@@ -422,6 +466,7 @@ pub(crate) mod tests {
                 ServiceState::new(sh).with_destination(Destination::new(ip("2001:db8::1"), 0)),
             ],
             timeouts: None,
+            ..Default::default()
         }
     }
 

@@ -122,6 +122,7 @@ impl Model {
                 })
                 .collect(),
             timeouts: Some(self.timeouts),
+            ..Default::default()
         }
     }
 }
@@ -145,6 +146,7 @@ fn web() -> State {
                 Destination::new(ip("192.168.10.12"), 80).with_forward(Forward::Masquerade),
             )],
         timeouts: None,
+        ..Default::default()
     }
 }
 
@@ -400,7 +402,11 @@ fn random_state(r: &mut Rng) -> State {
         tcp_fin: r.below(2) as u32 * 60,
         udp: 300,
     });
-    State { services, timeouts }
+    State {
+        services,
+        timeouts,
+        ..Default::default()
+    }
 }
 
 /// Compares what a run reached with what was wanted: named services exactly,
@@ -485,6 +491,7 @@ fn big_table() -> State {
     State {
         services,
         timeouts: None,
+        ..Default::default()
     }
 }
 

@@ -48,7 +48,11 @@ pub fn command() -> Command {
              JSON save document (what -S --json writes) or ipvsadm -S text (-A and -a lines); \
              the first non-blank character tells which; a text line without -x or -y (which -S \
              never writes) keeps the real server's thresholds. Services the input does not name \
-             stay unless --prune. Exit status: 0 done or nothing to do, 1 (--check) the table \
+             stay unless --prune. The JSON document may also set kernel settings (docs/json.md): \
+             \"timeouts\", \"sysctls\" (net.ipv4.vs.* by name without the prefix; a name this \
+             kernel lacks or a value it would not take is bad input) and \"sync_daemons\"; \
+             they are made after the table's changes and undone with them; a setting the \
+             document does not name is left alone, --prune or not. Exit status: 0 done or nothing to do, 1 (--check) the table \
              differs, 2 bad input (nothing changed), 255 the kernel refused a change or the \
              socket failed (what was done is undone: the table is as it was), 130 or 143 on \
              SIGINT or SIGTERM from the first change sent to the last, --drain's wait included \
@@ -266,6 +270,34 @@ fn failed(e: ipvs::apply::ApplyError, more: &Undone, term: &mut Term) -> io::Res
                 UNDO_FAILED
             })
         }
+        ipvs::apply::ApplyError::Settings {
+            refusal,
+            undone,
+            undo_failed,
+        } => {
+            let failures = refusal.undo_failed.len() + undo_failed.len() + more.failed;
+            let how = if failures == 0 {
+                format!(
+                    "the {} settings changed before it were set back and the {} changes made \
+                     before them undone; the table and settings are as they were",
+                    refusal.undone,
+                    undone + more.done
+                )
+            } else {
+                format!(
+                    "setting back the {} settings and undoing the {} changes made before it \
+                     failed {failures} times: the table or settings are NOT as they were",
+                    refusal.undone,
+                    undone + more.done
+                )
+            };
+            term.error(&format!(
+                "apply: `{}' failed: {}\napply: {how}",
+                refusal.change,
+                message(&refusal.error)
+            ))?;
+            Ok(if failures == 0 { 255 } else { UNDO_FAILED })
+        }
         e => {
             term.error(&format!("apply: {e}"))?;
             Ok(255)
@@ -294,10 +326,20 @@ fn apply_draining(
         };
         part.push(c.clone(), u.clone());
     }
+    // The settings go with the first part; a later failure sets them back.
+    now.settings = plan.settings.clone();
     if let Err(e) = ipvs.apply_plan(&now, Some(&stop)) {
         return failed(e, &Undone::default(), term).map(Err);
     }
     let undo_now: Vec<Change> = now.undo.iter().rev().cloned().collect();
+    let mut warned = std::collections::HashSet::new();
+    for (service, _, _) in doomed(&later) {
+        if warned.insert(service) {
+            if let Some(w) = crate::drain::template_warning(ipvs, &service) {
+                term.error(&w)?;
+            }
+        }
+    }
     let record = WeightRecord::of(ipvs);
     let restore = weights_of_doomed(current, &later, &record.read(term)?);
     record.write(&restore, term)?;
@@ -321,6 +363,9 @@ fn apply_draining(
     if more.failed == 0 {
         record.remove(term)?;
     }
+    let settings_failed = now.settings.roll_back(ipvs).len();
+    more.done += now.settings.len();
+    more.failed += settings_failed;
     more.send(ipvs, &undo_now);
     match failure {
         Err(e) => failed(e, &more, term).map(Err),

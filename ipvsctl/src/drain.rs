@@ -30,7 +30,11 @@ pub fn command() -> Command {
              after an interruption carries on. UDP and SCTP follow the same rule: a UDP flow \
              counts as an inactive connection until it has been quiet for the UDP timeout \
              (--set, 300 s by default), so a drained UDP server keeps serving its flows and \
-             goes once they are quiet; give UDP drains a --timeout. Exit status: 0 done, \
+             goes once they are quiet; give UDP drains a --timeout. A persistent service \
+             keeps sending clients that have a persistence template to the drained server \
+             until the template expires, unless net.ipv4.vs.expire_quiescent_template is 1 \
+             (drain warns when it is 0); net.ipv4.vs.expire_nodest_conn=1 drops the \
+             connections of a deleted server at their next packet. Exit status: 0 done, \
              2 bad arguments, 255 the kernel refused (e.g. no such destination).",
         )
         .disable_version_flag(true);
@@ -111,6 +115,9 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
         std::net::IpAddr::V4(a) => format!("{a}:{port}"),
         std::net::IpAddr::V6(_) => format!("[{}]:{port}", ipvs::addr::Ntop::new(addr)),
     };
+    if let Some(warning) = template_warning(session.ipvs(), &service) {
+        term.error(&warning)?;
+    }
     let tty = io::stdout().is_terminal();
     let mut last: Option<DrainProgress> = None;
     let mut out_err: io::Result<()> = Ok(());
@@ -177,6 +184,28 @@ pub fn main(prog: &str, args: &[String], term: &mut Term) -> io::Result<i32> {
             term.error(&message(&e))?;
             Ok(255)
         }
+    }
+}
+
+/// The warning a drain of a real server of `service` needs when the kernel will keep sending it
+/// clients: the service is persistent and `expire_quiescent_template` is 0, so a client with a
+/// persistence template keeps going to the server at weight 0 until the template expires (it
+/// lasts the persistence timeout past its last connection). `None` otherwise, or when the
+/// service or the sysctl cannot be read (the drain itself says what is wrong).
+pub(crate) fn template_warning(ipvs: &ipvs::Ipvs, service: &ipvs::ServiceKey) -> Option<String> {
+    let entry = ipvs.service(service).ok()??;
+    if !entry.service.is_persistent() {
+        return None;
+    }
+    match ipvs.sysctl("expire_quiescent_template").ok()?? {
+        ipvs::settings::SysctlValue::Int(0) => Some(format!(
+            "drain: warning: {service} is persistent ({} s) and \
+             net.ipv4.vs.expire_quiescent_template is 0: clients with a persistence template \
+             keep coming to the drained real server until their template expires; set it to 1 \
+             to send them to another server",
+            entry.service.timeout
+        )),
+        _ => None,
     }
 }
 

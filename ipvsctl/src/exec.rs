@@ -17,6 +17,7 @@ pub fn run(inv: &Invocation, prog: &str, term: &mut Term) -> io::Result<i32> {
     let mut runner = Runner {
         prog,
         json: inv.json,
+        settings: inv.settings,
         netns: inv.netns.as_deref(),
         watch: inv.watch,
         session: None,
@@ -48,6 +49,8 @@ struct Runner<'a> {
     prog: &'a str,
     /// `--json` (never set for `-R` lines: they print text).
     json: bool,
+    /// `--settings` of `-S --json`.
+    settings: bool,
     netns: Option<&'a str>,
     /// `--watch`, for the command line's listing.
     watch: Option<Watch>,
@@ -99,7 +102,7 @@ impl Runner<'_> {
                     (Command::List(req), Some(w)) => session.watch(req, self.json, w, self.term)?,
                     (Command::List(req), None) => session.list(req, self.json, self.term)?,
                     (Command::Save { numeric }, _) => {
-                        session.save(*numeric, self.json, self.term)?
+                        session.save(*numeric, self.json, self.settings, self.term)?
                     }
                     (Command::Change(change), _) => {
                         self.status = session.change(change, self.term)?;

@@ -240,6 +240,14 @@ fn apply_chunk(session: &Session, changes: &[Change], term: &mut Term) -> io::Re
 /// destinations.
 pub fn json_changes(text: &str) -> Result<Vec<Change>, String> {
     let state = output::parse_save_json(text)?;
+    // -R adds; it has no way back for a sysctl or a daemon: apply has (and undoes them).
+    if !state.sysctls.is_empty() || state.sync_daemons.is_some() {
+        return Err(
+            "the document sets sysctls or sync_daemons, which -R --json does not \
+                    restore: use ipvsctl apply"
+                .to_string(),
+        );
+    }
     let mut changes = Vec::new();
     if let Some(t) = state.timeouts {
         changes.push(Change::SetTimeouts(t));

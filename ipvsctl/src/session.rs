@@ -136,8 +136,15 @@ impl Session {
         }
     }
 
-    /// `-S [-n] [--json]`: 0, or 1 when the table cannot be read.
-    pub fn save(&self, numeric: bool, json: bool, term: &mut Term) -> io::Result<i32> {
+    /// `-S [-n] [--json [--settings]]`: 0, or 1 when the table (or with `settings`, the
+    /// timeouts, sysctls or daemons) cannot be read.
+    pub fn save(
+        &self,
+        numeric: bool,
+        json: bool,
+        settings: bool,
+        term: &mut Term,
+    ) -> io::Result<i32> {
         // The saved configuration has no counters.
         let reading = Reading::WithoutStats;
         let services = match self.ipvs.services_with(reading) {
@@ -147,9 +154,23 @@ impl Session {
                 return Ok(1);
             }
         };
+        let settings = if settings {
+            match self
+                .ipvs
+                .read_settings(&ipvs::settings::Settings::default())
+            {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    term.error(&message(&e))?;
+                    return Ok(1);
+                }
+            }
+        } else {
+            None
+        };
         self.stream(&services, reading, term, |entries, dests, out| {
             if json {
-                output::stream_save_json(entries, dests, out)
+                output::stream_save_json(entries, dests, settings.as_ref(), out)
             } else {
                 let names = output::SystemNames::new();
                 output::stream_save_text(entries, dests, numeric, true, &names, out)

@@ -21,6 +21,8 @@ pub struct Invocation {
     pub unsaid: Unsaid,
     /// `--json`.
     pub json: bool,
+    /// `--settings` (only with `-S --json`): the save document has the kernel settings too.
+    pub settings: bool,
     /// `--netns NAME|PATH`.
     pub netns: Option<String>,
     /// `--watch SECONDS [--count N]`, only with a listing.

@@ -11,11 +11,12 @@ use super::command::ListFlags;
 use super::rules::{Cmd, OptSet, Tun};
 use super::values::parse_service;
 
-/// `--json`, `--netns`, `--watch` and `--count`, wherever they appear on the
+/// `--json`, `--netns`, `--watch`, `--count` and `--settings`, wherever they appear on the
 /// command line; `columns` are those of the ones given (`--json`'s).
 #[derive(Default)]
 pub struct Globals {
     pub json: bool,
+    pub settings: bool,
     pub netns: Option<String>,
     pub watch: Option<Duration>,
     pub count: Option<u64>,

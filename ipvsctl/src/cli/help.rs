@@ -23,7 +23,7 @@ ipvsctl -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe en
 ipvsctl -D virtual-service
 ipvsctl -C
 ipvsctl -R [--json]
-ipvsctl -S [-n] [--json]
+ipvsctl -S [-n] [--json [--settings]]
 ipvsctl -a|e virtual-service -r server-address [options]
 ipvsctl -d virtual-service -r server-address
 ipvsctl -L|l [virtual-service] [options] [--json] [--watch seconds [--count n]]

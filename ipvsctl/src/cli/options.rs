@@ -1053,6 +1053,16 @@ pub static OPTIONS: &[OptSpec] = &[
         ..OPTION
     },
     OptSpec {
+        long: "settings",
+        section: Section::Extra,
+        help: "With -S --json: also the timeouts, the net.ipv4.vs sysctls and the sync daemons",
+        action: Action::Global(|g, _| {
+            g.settings = true;
+            Ok(())
+        }),
+        ..OPTION
+    },
+    OptSpec {
         long: "generate-man",
         section: Section::Extra,
         help: "Print the man page (roff) and exit",

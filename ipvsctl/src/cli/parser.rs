@@ -21,10 +21,14 @@ impl Globals {
     /// The invocation of `command` with these options.
     pub fn finish(self, command: Command) -> Result<Invocation, Failure> {
         self.check_watch(&command)?;
+        if self.settings && !(self.json && matches!(command, Command::Save { .. })) {
+            return Err(Failure::usage("--settings is only for -S --json"));
+        }
         Ok(Invocation {
             command,
             unsaid: Unsaid::default(),
             json: self.json,
+            settings: self.settings,
             netns: self.netns,
             watch: self.watch.map(|interval| Watch {
                 interval,

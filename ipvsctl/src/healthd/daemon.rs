@@ -265,6 +265,7 @@ impl Daemon {
         let mut desired = State {
             services: Vec::new(),
             timeouts: config.state.timeouts,
+            ..Default::default()
         };
         for (ss, s) in config.state.services.iter().zip(&config.services) {
             let mut service = ss.clone();

@@ -37,10 +37,16 @@ struct ListDoc<'a, S: Serialize> {
     services: S,
 }
 
-/// The save document: the library's [`State`] without timeouts.
+/// The save document: the library's [`State`]; the settings only when asked (`--settings`).
 #[derive(Serialize)]
-struct SaveDoc<S: Serialize> {
+struct SaveDoc<'a, S: Serialize> {
     services: S,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeouts: Option<Timeouts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sysctls: Option<&'a std::collections::BTreeMap<String, ipvs::settings::SysctlValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_daemons: Option<&'a [SyncDaemon]>,
 }
 
 /// A listed service: the library's serde form of a [`VirtualServer`], with
@@ -253,6 +259,7 @@ pub fn stream_list_json<E>(
 pub fn stream_save_json<E>(
     services: &[&ServiceEntry],
     dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    settings: Option<&ipvs::settings::Settings>,
     out: &mut Chunked<'_>,
 ) -> Result<(), StreamError<E>> {
     let streamed = Streamed {
@@ -264,6 +271,9 @@ pub fn stream_save_json<E>(
     };
     let doc = SaveDoc {
         services: &streamed,
+        timeouts: settings.and_then(|s| s.timeouts),
+        sysctls: settings.map(|s| &s.sysctls),
+        sync_daemons: settings.and_then(|s| s.sync_daemons.as_deref()),
     };
     render_streamed(&doc, || streamed.failed.take(), out)
 }
@@ -384,7 +394,7 @@ pub fn list_json(info: &Info, servers: &[VirtualServer], opts: &ListOptions) -> 
 pub fn save_json(servers: &[VirtualServer]) -> String {
     let (entries, dests) = (held(servers), held_dests(servers));
     let mut out = Chunked::keep();
-    let done = stream_save_json(&entries, dests, &mut out);
+    let done = stream_save_json(&entries, dests, None, &mut out);
     into_text(out, done)
 }
 

@@ -103,6 +103,7 @@ fn first() -> State {
                 .with_destination(Destination::new(ip("10.2.0.9"), 0)),
         ],
         timeouts: None,
+        ..Default::default()
     }
 }
 
@@ -538,6 +539,7 @@ fn apply_alongside_a_concurrent_writer_on_other_services() {
             })
             .collect(),
         timeouts: None,
+        ..Default::default()
     };
     let mut last = big(1, 3);
     // How many of the applies the other writer changed its services during: whether it did

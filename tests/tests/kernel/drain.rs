@@ -724,3 +724,134 @@ fn drain_of_one_of_two_servers_under_a_client_every_10_ms_fails_no_request() {
         during.len()
     );
 }
+
+/// A UDP server in the namespace that answers every datagram with its name.
+fn named_udp_server(ns: &NetNs, at: SocketAddr, name: &'static str) {
+    let sock = ns.enter(|| UdpSocket::bind(at)).expect("bind udp");
+    sock.set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        while let Ok((_, from)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(name.as_bytes(), from);
+        }
+    });
+}
+
+/// A new UDP flow of the client 10.8.9.1 from `port` to the VIP: the name of the real server
+/// that answered.
+fn ask_udp(ns: &NetNs, port: u16) -> String {
+    let vip = SocketAddr::from(([10, 8, 9, 100], 53));
+    let sock = udp_client(ns, SocketAddr::from(([10, 8, 9, 1], port)), vip);
+    sock.send(b"who").unwrap();
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).expect("an answer through the service");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// A persistent service drained with `expire_quiescent_template=0`: `ipvsctl drain` and `apply
+/// --drain` warn, and rightly: a new flow of a client with a template still goes to the drained
+/// server (real datagrams). With 1 there is no warning and the client's next flow goes to the
+/// other server.
+#[test]
+fn drain_of_a_persistent_service_warns_while_templates_keep_clients() {
+    let ns = NetNs::new();
+    add_dummy(
+        &ns,
+        "lan0",
+        &["10.8.9.1/24", "10.8.9.2/24", "10.8.9.3/24", "10.8.9.100/24"],
+    );
+    let servers = [("one", "10.8.9.2"), ("two", "10.8.9.3")];
+    for (name, addr) in servers {
+        named_udp_server(&ns, SocketAddr::from((ip(addr), 5353)), name);
+    }
+    let key = ServiceKey::udp(ip("10.8.9.100"), 53);
+    let ipvs = open(&ns);
+    ipvs.add_service(&Service::new(key).with_scheduler("rr").with_persistence(600))
+        .unwrap();
+    for (_, addr) in servers {
+        ipvs.add_destination(
+            &key,
+            &Destination::new(ip(addr), 5353).with_forward(Forward::Masquerade),
+        )
+        .unwrap();
+    }
+    crate::lab::sysctl(&ns, "net.ipv4.vs.expire_quiescent_template", "0");
+    let first = ask_udp(&ns, 4001);
+    let (drained, other) = if first == "one" {
+        (servers[0].1, servers[1].1)
+    } else {
+        assert_eq!(first, "two");
+        (servers[1].1, servers[0].1)
+    };
+    let drained_at = format!("{drained}:5353");
+    let drain_args = [
+        "drain",
+        "--netns",
+        ns.name(),
+        "-u",
+        "10.8.9.100:53",
+        "-r",
+        &drained_at,
+        "--keep",
+        "--timeout",
+        "1",
+    ];
+    let (code, out, err) = crate::harness::run("ipvsctl", &drain_args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(
+            "drain: warning: UDP 10.8.9.100:53 is persistent (600 s) and \
+             net.ipv4.vs.expire_quiescent_template is 0"
+        ),
+        "no warning: {err}"
+    );
+    let at = SocketAddr::from((ip(drained), 5353));
+    assert_eq!(dest_weight(&ns, &key, at).map(|w| w.0), Some(0));
+    // What the warning says: the client's template still sends its new flows there.
+    for port in [4002, 4003] {
+        assert_eq!(
+            ask_udp(&ns, port),
+            first,
+            "the template's server at weight 0"
+        );
+    }
+
+    crate::lab::sysctl(&ns, "net.ipv4.vs.expire_quiescent_template", "1");
+    let (code, out, err) = crate::harness::run("ipvsctl", &drain_args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !err.contains("warning"),
+        "a warning with the sysctl at 1: {err}"
+    );
+    let moved = ask_udp(&ns, 4004);
+    assert_ne!(moved, first, "a new flow still went to the drained server");
+    assert_eq!(ask_udp(&ns, 4005), moved);
+    assert_eq!(
+        servers.iter().find(|s| s.0 == moved).map(|s| s.1),
+        Some(other)
+    );
+
+    // apply --drain warns the same, once per service.
+    crate::lab::sysctl(&ns, "net.ipv4.vs.expire_quiescent_template", "0");
+    let file = format!("/tmp/{}-persistent.rules", ns.name());
+    std::fs::write(
+        &file,
+        format!("-A -u 10.8.9.100:53 -s rr -p 600\n-a -u 10.8.9.100:53 -r {other}:5353 -m -w 1\n"),
+    )
+    .unwrap();
+    let (code, out, err) = ns.exec("ipvsctl", &["apply", "--drain=1", "-f", &file]);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        err.matches("drain: warning: UDP 10.8.9.100:53 is persistent")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        dest_weight(&ns, &key, at),
+        None,
+        "the drained server stayed"
+    );
+}

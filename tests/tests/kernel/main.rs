@@ -32,6 +32,7 @@ mod netns;
 mod rollback;
 mod scale;
 mod services;
+mod settings;
 mod top;
 mod torn;
 mod traffic;

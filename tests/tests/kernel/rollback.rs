@@ -230,6 +230,7 @@ fn services(keys: &[ServiceKey]) -> State {
     State {
         services: keys.iter().map(|k| ServiceState::new(rr(*k))).collect(),
         timeouts: None,
+        ..Default::default()
     }
 }
 

@@ -122,6 +122,7 @@ fn apply_of_an_equal_table_plans_nothing_while_another_namespace_writes() {
             .map(|k| ServiceState::new(Service::new(*k).with_scheduler("rr")))
             .collect(),
         timeouts: None,
+        ..Default::default()
     };
 
     let stop = AtomicBool::new(false);

@@ -37,6 +37,7 @@ fn base() -> State {
                 Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade),
             )],
         timeouts: None,
+        ..Default::default()
     }
 }
 

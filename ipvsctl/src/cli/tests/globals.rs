@@ -160,3 +160,18 @@ fn restore_lines_refuse_a_nested_restore() {
 fn an_empty_restore_line_is_no_command() {
     assert_eq!(restore_line("").unwrap_err().message, TRY);
 }
+
+#[test]
+fn settings_only_with_a_json_save() {
+    let inv = ok("-S -n --json --settings");
+    assert!(inv.settings && inv.json);
+    assert!(!ok("-S --json").settings);
+    for line in [
+        "-S --settings",
+        "-L --json --settings",
+        "-R --json --settings",
+        "-A -t 10.0.0.1:80 --settings",
+    ] {
+        usage(line, "--settings is only for -S --json");
+    }
+}

@@ -267,6 +267,7 @@ fn config_of(state: &[VirtualServer]) -> ipvs::State {
     ipvs::State {
         services,
         timeouts: None,
+        ..Default::default()
     }
 }
 

@@ -110,7 +110,7 @@ fn streamed_listings_are_the_whole_ones_written_by_chunks() {
         (
             "-S --json",
             save_json(&servers),
-            streamed(&servers, None, |e, r, o| stream_save_json(e, r, o)),
+            streamed(&servers, None, |e, r, o| stream_save_json(e, r, None, o)),
         ),
     ];
     for (what, whole, (writes, done)) in cases {
