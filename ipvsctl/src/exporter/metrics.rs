@@ -783,7 +783,7 @@ struct Descriptor {
 
 impl Collector for Descriptor {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        enc.encode_descriptor(&self.name, &self.help, None, self.kind.clone())?;
+        enc.encode_descriptor(&self.name, &self.help, None, self.kind)?;
         Ok(())
     }
 }
