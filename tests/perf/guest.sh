@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # tests/bench/guest.sh: the benchmark's side in the VM (run by tests/bench; not on its own).
 #
-#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS[:list|:top]
+#   guest.sh DATA_DIR RUNS SET...      SET is NAME:SERVICES:DESTS:PATTERN:FWDESTS[:list|:top|:scrape]
 #
 # A :top set measures `top` alone, beside the floor's listing and ipvsctl -Ln --stats of the same
 # table (nothing else, and no per-process runs on a small table when every set is one).
-# For each set (but a :list or :top set): every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
+# A :scrape set measures only ipvsctl -Ln --stats and the exporter's scrape, on the table the
+# floor loads.
+# For each other set (but a :list set): every tool loads DATA_DIR/NAME.rules (ipvs-floor the same objects) into a fresh
 # network namespace, RUNS times, the tools taking turns in a rotating order; then the listings run
 # RUNS times each on one loaded table. Prints one line per measurement and tool:
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
@@ -127,7 +129,10 @@ exporter_scrapes() {
     ip netns exec "$n" wget -q -O /dev/null "$url" 2>/dev/null && break
     sleep 0.2
   done
+  # Each scrape follows an -Ln --stats of the same table, so that the two are compared under
+  # the same load of the host (the best of these and of the listings' runs is kept).
   for ((r = 0; r < runs; r++)); do
+    keep "$name stats ipvsctl" "$(timed "$n" /dev/null ipvsctl -Ln --stats)"
     keep "$name scrape ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$url")"
   done
   body=$(ip netns exec "$n" wget -q -O - "$url" | wc -c)
@@ -143,7 +148,7 @@ for set in "$@"; do
   IFS=: read -r name svcs dests pattern fw only <<<"$set"
   rules=$data/$name.rules
   lines=$(wc -l <"$rules")
-  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs${only:+, $only only}" >&2
+  echo "bench: set $name: $svcs services x $dests destinations ($pattern)${fw:+, fwmark service with $fw destinations}, $lines lines, $runs runs${only:+, ${only/list/listings} only}" >&2
   # Load: each run, each tool into its own fresh namespace; `apply` is ipvsctl apply of the
   # same text onto the empty table, then once more onto the equal table it made.
   for ((r = 0; r < runs; r++)); do
@@ -173,6 +178,12 @@ for set in "$@"; do
   # Listings, on one table loaded by the floor.
   new_ns
   ip netns exec "$ns" ipvs-floor load "$svcs" "$dests" "$pattern" "${fw:-0}" >/dev/null
+  if [ "$only" = scrape ]; then
+    exporter_scrapes "$name" "$ns"
+    drop_ns
+    report
+    continue
+  fi
   for ((r = 0; r < runs; r++)); do
     if [ "$only" = top ]; then
       keep "$name list floor" "$(timed "$ns" /dev/null ipvs-floor list)"
@@ -232,6 +243,10 @@ for set in "$@"; do
   [ "$only" = list ] || copy "$name list floor" "$name apply-equal floor"
   report
 done
+
+# Only :scrape sets: nothing more to measure.
+for set in "$@"; do [[ $set == *:scrape ]] || break; done
+[[ $set != *:scrape ]] || exit 0
 
 # One command per process, on a small table: 20 -A (each a new service), then 20 -Ln of the
 # 20 services; per process, the best of the runs. ipvsctl-static is the static build: its rows

@@ -83,7 +83,7 @@ load() {
     }
     print "]}" }' >/tmp/hd-load.json
   ip netns exec hd-load bash -c 'ulimit -n 65536; exec ipvsctl healthd -f /tmp/hd-load.json --listen 127.0.0.1:9762' >/dev/null 2>/tmp/hd-load.err &
-  local hd=$! pid t u0 s0 u1 s1 fds=0 f i
+  local hd=$! pid t u0 s0 u1 s1 fds=0 f
   sleep 15
   pid=$(pidof ipvsctl)
   [ -n "$pid" ] || { echo "bench: healthd load: it did not start: $(head -3 /tmp/hd-load.err)" >&2; return; }
@@ -93,8 +93,8 @@ load() {
   read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
   t=$(now)
   # Descriptors every 5 s (listing 10,000 of them costs the VM's one CPU too).
-  for i in 1 2 3 4; do
-    f=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l); [ "$f" -gt "$fds" ] && fds=$f
+  for _ in 1 2 3 4; do
+    f=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l); [ "$f" -gt "$fds" ] && fds=$f
     sleep 5
   done
   read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")

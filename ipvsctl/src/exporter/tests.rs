@@ -9,7 +9,7 @@ use ipvs::{
     Stats, SyncDaemon, Timeouts, VirtualServer,
 };
 
-use super::metrics::{encode, Format, NsRead, NsState, Snapshot};
+use super::metrics::{encode, encode_rows, Format, NsRead, NsState, Snapshot};
 
 fn stats(n: u64) -> Stats {
     Stats {
@@ -323,6 +323,43 @@ fn label_values_are_escaped() {
         text.contains(r#"ipvs_up{netns="we\"ird\\ns\nx"} 0"#),
         "{text}"
     );
+}
+
+#[test]
+fn rows_written_by_hand_are_the_bytes_prometheus_client_writes() {
+    let mut odd = snapshot(&[Some("we\"ird\\ns\nx"), Some("b"), Some("down")]);
+    odd.namespaces[2].state = Err("x".into());
+    let mut huge = fixture();
+    huge.servers[0].entry.stats = Stats {
+        conns: u64::MAX,
+        cps: u64::MAX,
+        out_bps: u64::MAX,
+        ..Stats::default()
+    };
+    huge.servers[0].destinations[0].destination.weight = u32::MAX;
+    let empty = NsState {
+        servers: Vec::new(),
+        ..fixture()
+    };
+    let one = |state: NsState| Snapshot {
+        namespaces: vec![NsRead {
+            netns: None,
+            state: Ok(state),
+            errors_total: 7,
+        }],
+        duration: 1.5,
+    };
+    let snaps = [snapshot(&[None]), odd, one(huge), one(empty)];
+    for snap in &snaps {
+        for format in [Format::Prometheus, Format::OpenMetrics] {
+            for cap in [None, Some(1), Some(3)] {
+                let fast = encode(snap, format, cap);
+                let reference = encode_rows(snap, format, cap, None, false);
+                assert_eq!(fast, reference, "{format:?}, cap {cap:?}");
+                assert!(fast.contains("ipvs_up"), "{fast}");
+            }
+        }
+    }
 }
 
 /// The exporter's routes on a reader that counts its reads and takes `delay`.
