@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::{
     Destination, Family, Forward, Netmask, Protocol, Scheduler, Service, ServiceFlag, ServiceFlags,
-    ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType, UnknownWord,
+    ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
 };
 
 /// Largest weight and connection threshold: the kernel keeps them in an `int`
@@ -654,3 +654,36 @@ mod tests {
         );
     }
 }
+
+/// A word that names no value of a domain type: what their `FromStr` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownWord {
+    /// What was expected, e.g. `"forwarding method"`.
+    pub kind: &'static str,
+    /// The word given.
+    pub word: String,
+    /// The words that are known, e.g. `"masq, route, tunnel, local or bypass"`.
+    pub expected: &'static str,
+}
+
+impl UnknownWord {
+    pub(crate) fn new(kind: &'static str, word: &str, expected: &'static str) -> Self {
+        UnknownWord {
+            kind,
+            word: word.to_string(),
+            expected,
+        }
+    }
+}
+
+impl fmt::Display for UnknownWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown {} {:?} (expected {})",
+            self.kind, self.word, self.expected
+        )
+    }
+}
+
+impl std::error::Error for UnknownWord {}

@@ -130,11 +130,14 @@ mod state;
 mod types;
 mod wire;
 
-/// The ranges ipvsadm and the kernel accept, which [`Service::validate`],
-/// [`Destination::validate`], [`Timeouts::validate`] and [`SyncDaemon::validate`] check.
+/// The ranges and words ipvsadm and the kernel accept, which [`Service::validate`],
+/// [`Destination::validate`], [`Timeouts::validate`] and [`SyncDaemon::validate`] check
+/// ([`InvalidValue`](limits::InvalidValue) when a value is outside them), and the domain
+/// types' `FromStr` ([`UnknownWord`](limits::UnknownWord) for a word that names nothing).
 pub mod limits {
     pub use crate::check::{
-        MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT, MAX_WEIGHT,
+        InvalidValue, UnknownWord, MAX_IFNAME, MAX_NAME, MAX_SYNC_ID, MAX_SYNC_MAXLEN, MAX_TIMEOUT,
+        MAX_WEIGHT,
     };
 }
 
@@ -146,7 +149,6 @@ use std::time::Duration;
 use ipvs_sys::consts::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use ipvs_sys::{Attr, Command, IpvsMessage, IpvsSocket, PayloadWriter};
 
-pub use check::InvalidValue;
 pub use error::{Error, Operation, Result};
 /// Running code in another network namespace (by name, as `ip netns` keeps them, or by path)
 /// on a thread of its own: what [`Ipvs::in_netns`] does for its socket, for a program's other
@@ -816,16 +818,6 @@ impl Ipvs {
             .filter_map(|m| m.daemon())
             .map(|d| wire::daemon_from(d).map_err(|detail| Error::Decode { op, detail }))
             .collect()
-    }
-
-    /// Starts a sync daemon.
-    pub fn start_daemon(&self, daemon: &SyncDaemon) -> Result<()> {
-        self.apply_one(&Change::StartDaemon(daemon.clone()))
-    }
-
-    /// Stops the master or backup sync daemon.
-    pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
-        self.apply_one(&Change::StopDaemon(state))
     }
 
     /// The connection table, from `/proc/net/ip_vs_conn` of this handle's namespace (the

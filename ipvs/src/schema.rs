@@ -24,13 +24,14 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::addr::{ser_ntop, ser_ntop_opt};
+use crate::check::InvalidValue;
 use crate::check::MAX_NAME;
 use crate::settings::SysctlValue;
 use crate::state::{check_service, check_settings, check_timeouts, forced_port, join_path, Seen};
 use crate::{
-    Destination, DestinationEntry, Family, Forward, InvalidValue, Netmask, Problem, Protocol,
-    Reason, Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey, ServiceState, State,
-    StateError, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType, VirtualServer,
+    Destination, DestinationEntry, Family, Forward, Netmask, Problem, Protocol, Reason, Scheduler,
+    Service, ServiceEntry, ServiceFlags, ServiceKey, ServiceState, State, StateError, Stats,
+    SyncDaemon, Timeouts, TunnelFlags, TunnelType, VirtualServer,
 };
 
 // ---- reading ----

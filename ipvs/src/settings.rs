@@ -1,7 +1,7 @@
 //! The kernel settings of an IPVS namespace besides its table: the connection timeouts, the
 //! `net.ipv4.vs.*` sysctls and the sync daemons ([`Settings`]); reading them
-//! ([`Ipvs::read_settings`], [`Ipvs::sysctls`]), the changes from one to another
-//! ([`settings_plan`]) and making them with a rollback ([`Ipvs::apply_settings`]).
+//! ([`read`], [`sysctls`]), the changes from one to another
+//! ([`settings_plan`]) and making them with a rollback ([`apply`]).
 //!
 //! The sysctls have no netlink command: they are the files of `/proc/sys/net/ipv4/vs` of the
 //! handle's namespace, named here without the `net.ipv4.vs.` prefix. Which ones there are
@@ -201,7 +201,7 @@ fn serde_json_text(v: &SysctlValue) -> String {
     }
 }
 
-/// The sysctls of `wanted` that the kernel (`kernel`, as [`Ipvs::sysctls`] reads them, or
+/// The sysctls of `wanted` that the kernel (`kernel`, as [`sysctls`] reads them, or
 /// those of them `wanted` names) lacks or would not take: each name with what is wrong.
 pub(crate) fn sysctl_problems<'a>(
     wanted: &'a BTreeMap<String, SysctlValue>,
@@ -247,7 +247,7 @@ impl Settings {
         self.timeouts.is_none() && self.sysctls.is_empty() && self.sync_daemons.is_none()
     }
 
-    /// Checks the sysctls against the kernel's (`kernel`, as [`Ipvs::sysctls`] reads them) and
+    /// Checks the sysctls against the kernel's (`kernel`, as [`sysctls`] reads them) and
     /// the daemons (one of each state): every problem, each `path: what is wrong`
     /// (`sysctls.expire_nodest_con: no such sysctl in this kernel`).
     pub fn check(&self, kernel: &BTreeMap<String, SysctlValue>) -> Vec<String> {
@@ -326,7 +326,7 @@ impl SettingsPlan {
         self.changes.push(change);
         self.undo.push(undo);
     }
-    /// Sets back, on `ipvs`, everything this plan changed (after [`Ipvs::apply_settings`] made
+    /// Sets back, on `ipvs`, everything this plan changed (after [`apply`] made
     /// it all): the undo changes in reverse. The ones that failed.
     pub fn roll_back(&self, ipvs: &Ipvs) -> Vec<(SettingChange, Error)> {
         ipvs.undo_settings(&self.undo)
@@ -348,7 +348,7 @@ fn same_daemon(want: &SyncDaemon, have: &SyncDaemon) -> bool {
         && fits(&want.mcast_ttl, &have.mcast_ttl)
 }
 
-/// The changes that take `current` (as [`Ipvs::read_settings`] read it for `desired`) to
+/// The changes that take `current` (as [`read`] read it for `desired`) to
 /// `desired`: timeouts first (0 keeps a value), then the sysctls by name, then the daemons (a
 /// daemon that differs is stopped and started again). What `desired` does not name is left
 /// alone. Each undo restores what `current` had.
@@ -446,6 +446,36 @@ impl fmt::Display for SettingsRefusal {
 
 impl std::error::Error for SettingsRefusal {}
 
+/// Every `net.ipv4.vs.*` sysctl of `ipvs`'s namespace with its value, by name without the
+/// prefix. A file that cannot be read is left out (none is write-only in Linux 6.x).
+pub fn sysctls(ipvs: &Ipvs) -> Result<BTreeMap<String, SysctlValue>> {
+    ipvs.sysctls()
+}
+
+/// One sysctl's value in `ipvs`'s namespace (`None`: the kernel has no such sysctl).
+pub fn sysctl(ipvs: &Ipvs, name: &str) -> Result<Option<SysctlValue>> {
+    ipvs.sysctl(name)
+}
+
+/// Writes a sysctl in `ipvs`'s namespace (not checked here: see [`check_sysctl`]). The
+/// kernel's refusal is an [`Error::Io`] naming the file.
+pub fn set_sysctl(ipvs: &Ipvs, name: &str, value: &SysctlValue) -> Result<()> {
+    ipvs.set_sysctl(name, value)
+}
+
+/// The kernel's settings that `wanted` names: the timeouts when it has some, the sysctls it
+/// names (one it names that the kernel lacks is left out), the daemons when it has some.
+/// [`Settings::default`] reads everything.
+pub fn read(ipvs: &Ipvs, wanted: &Settings) -> Result<Settings> {
+    ipvs.read_settings(wanted)
+}
+
+/// Makes the changes of `plan` in order; when one fails, those made before it are undone (in
+/// reverse) and the failure says how that went.
+pub fn apply(ipvs: &Ipvs, plan: &SettingsPlan) -> std::result::Result<(), Box<SettingsRefusal>> {
+    ipvs.apply_settings(plan)
+}
+
 impl Ipvs {
     /// Runs `f` in this handle's namespace (on a short-lived thread when it has one).
     fn in_own_netns<T: Send>(
@@ -466,7 +496,7 @@ impl Ipvs {
 
     /// Every `net.ipv4.vs.*` sysctl of the namespace with its value, by name without the
     /// prefix. A file that cannot be read is left out (none is write-only in Linux 6.x).
-    pub fn sysctls(&self) -> Result<BTreeMap<String, SysctlValue>> {
+    pub(crate) fn sysctls(&self) -> Result<BTreeMap<String, SysctlValue>> {
         self.in_own_netns(Operation::GetSysctls, || {
             let mut all = BTreeMap::new();
             for entry in std::fs::read_dir(SYSCTL_DIR)? {
@@ -483,7 +513,7 @@ impl Ipvs {
     }
 
     /// One sysctl's value (`None`: the kernel has no such sysctl).
-    pub fn sysctl(&self, name: &str) -> Result<Option<SysctlValue>> {
+    pub(crate) fn sysctl(&self, name: &str) -> Result<Option<SysctlValue>> {
         if !is_sysctl_name(name) {
             return Ok(None);
         }
@@ -500,7 +530,7 @@ impl Ipvs {
 
     /// Writes a sysctl (not checked here: see [`check_sysctl`]). The kernel's refusal is an
     /// [`Error::Io`] naming the file.
-    pub fn set_sysctl(&self, name: &str, value: &SysctlValue) -> Result<()> {
+    pub(crate) fn set_sysctl(&self, name: &str, value: &SysctlValue) -> Result<()> {
         if !is_sysctl_name(name) {
             return Err(Error::InvalidArgument(format!(
                 "{name:?} is not a sysctl name"
@@ -517,7 +547,7 @@ impl Ipvs {
     /// The kernel's settings that `wanted` names: the timeouts when it has some, the sysctls
     /// it names (one it names that the kernel lacks is left out), the daemons when it has
     /// some. [`Settings::default`] reads everything.
-    pub fn read_settings(&self, wanted: &Settings) -> Result<Settings> {
+    pub(crate) fn read_settings(&self, wanted: &Settings) -> Result<Settings> {
         let all = wanted.is_empty();
         let timeouts = if all || wanted.timeouts.is_some() {
             Some(self.timeouts()?)
@@ -557,7 +587,7 @@ impl Ipvs {
 
     /// Makes the changes in order; when one fails, those made before it are undone (in reverse)
     /// and the failure says how that went.
-    pub fn apply_settings(
+    pub(crate) fn apply_settings(
         &self,
         plan: &SettingsPlan,
     ) -> std::result::Result<(), Box<SettingsRefusal>> {

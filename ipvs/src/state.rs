@@ -12,10 +12,9 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use crate::check::InvalidValue;
 use crate::settings::{is_sysctl_name, SysctlValue};
-use crate::{
-    Destination, Forward, InvalidValue, Service, ServiceKey, SyncDaemon, Timeouts, VirtualServer,
-};
+use crate::{Destination, Forward, Service, ServiceKey, SyncDaemon, Timeouts, VirtualServer};
 
 /// A whole IPVS table: services with their destinations, optionally timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -337,7 +336,8 @@ impl State {
     /// [`State::normalize`]). [`plan`](crate::plan) makes them on the desired state.
     ///
     /// ```
-    /// use ipvs::{Destination, Forward, InvalidValue, Reason, Service, ServiceKey, ServiceState, State};
+    /// use ipvs::limits::InvalidValue;
+    /// use ipvs::{Destination, Forward, Reason, Service, ServiceKey, ServiceState, State};
     /// let web = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
     /// let real = Destination::new("10.0.0.2".parse().unwrap(), 80).with_forward(Forward::Masquerade);
     /// let mut state = State::default();

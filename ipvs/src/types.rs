@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use ipvs_sys::consts::*;
 
+use crate::check::UnknownWord;
+
 /// Serde through the type's word: `Display` out, `FromStr` in.
 macro_rules! serde_word {
     ($($t:ty),*) => {$(
@@ -110,39 +112,6 @@ impl FromStr for Family {
         }
     }
 }
-
-/// A word that names no value of a domain type: what their `FromStr` returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownWord {
-    /// What was expected, e.g. `"forwarding method"`.
-    pub kind: &'static str,
-    /// The word given.
-    pub word: String,
-    /// The words that are known, e.g. `"masq, route, tunnel, local or bypass"`.
-    pub expected: &'static str,
-}
-
-impl UnknownWord {
-    fn new(kind: &'static str, word: &str, expected: &'static str) -> Self {
-        UnknownWord {
-            kind,
-            word: word.to_string(),
-            expected,
-        }
-    }
-}
-
-impl fmt::Display for UnknownWord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown {} {:?} (expected {})",
-            self.kind, self.word, self.expected
-        )
-    }
-}
-
-impl std::error::Error for UnknownWord {}
 
 /// Transport protocol of an address-based service; its word is `tcp`, `udp`,
 /// `sctp` or the protocol number in decimal.
@@ -598,16 +567,16 @@ impl ServiceFlags {
     pub fn from_words<'a>(
         words: impl IntoIterator<Item = &'a str>,
         scheduler: &Scheduler,
-    ) -> Result<ServiceFlags, crate::InvalidValue> {
+    ) -> Result<ServiceFlags, crate::check::InvalidValue> {
         let mut flags = ServiceFlags::empty();
         for w in words {
             if let Some(b) = hex_bits(w) {
                 flags |= ServiceFlags::from_bits_retain(b);
                 continue;
             }
-            let flag: ServiceFlag = w.parse().map_err(crate::InvalidValue::Word)?;
+            let flag: ServiceFlag = w.parse().map_err(crate::check::InvalidValue::Word)?;
             if !flag.fits(scheduler) {
-                return Err(crate::InvalidValue::FlagScheduler {
+                return Err(crate::check::InvalidValue::FlagScheduler {
                     flag,
                     scheduler: scheduler.clone(),
                 });

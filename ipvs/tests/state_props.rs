@@ -7,12 +7,12 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use ipvs::limits::InvalidValue;
 use ipvs::limits::{MAX_TIMEOUT, MAX_WEIGHT};
 use ipvs::schema::StateInput;
 use ipvs::{
-    plan, Destination, Family, Forward, InvalidValue, Netmask, PlanOptions, Protocol, Reason,
-    Service, ServiceFlags, ServiceKey, ServiceState, State, StateError, Timeouts, TunnelFlags,
-    TunnelType,
+    plan, Destination, Family, Forward, Netmask, PlanOptions, Protocol, Reason, Service,
+    ServiceFlags, ServiceKey, ServiceState, State, StateError, Timeouts, TunnelFlags, TunnelType,
 };
 
 /// xorshift64: deterministic, no dependency.

@@ -197,7 +197,7 @@ pub(crate) fn template_warning(ipvs: &ipvs::Ipvs, service: &ipvs::ServiceKey) ->
     if !entry.service.is_persistent() {
         return None;
     }
-    match ipvs.sysctl("expire_quiescent_template").ok()?? {
+    match ipvs::settings::sysctl(ipvs, "expire_quiescent_template").ok()?? {
         ipvs::settings::SysctlValue::Int(0) => Some(format!(
             "drain: warning: {service} is persistent ({} s) and \
              net.ipv4.vs.expire_quiescent_template is 0: clients with a persistence template \

@@ -155,10 +155,7 @@ impl Session {
             }
         };
         let settings = if settings {
-            match self
-                .ipvs
-                .read_settings(&ipvs::settings::Settings::default())
-            {
+            match ipvs::settings::read(&self.ipvs, &ipvs::settings::Settings::default()) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     term.error(&message(&e))?;

@@ -6,9 +6,10 @@
 
 use std::sync::OnceLock;
 
+use ipvs::limits::InvalidValue;
 use ipvs::{
-    Change, Destination, Family, Forward, InvalidValue, Netmask, Protocol, Scheduler, Service,
-    ServiceFlag, ServiceFlags, ServiceKey, SyncDaemon, TunnelType,
+    Change, Destination, Family, Forward, Netmask, Protocol, Scheduler, Service, ServiceFlag,
+    ServiceFlags, ServiceKey, SyncDaemon, TunnelType,
 };
 
 use super::command::{Command, Failure, Invocation, ListRequest, ListWhat, Unsaid, Watch};

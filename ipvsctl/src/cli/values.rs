@@ -6,7 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use ipvs::{DaemonState, Family, InvalidValue, Protocol, TunnelType};
+use ipvs::limits::InvalidValue;
+use ipvs::{DaemonState, Family, Protocol, TunnelType};
 
 // The ranges are the library's, which checks the same values in JSON and Rust.
 const MAX_TIMEOUT: i64 = ipvs::limits::MAX_TIMEOUT as i64;

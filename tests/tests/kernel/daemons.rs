@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use ipvs::{DaemonState, Destination, Forward, Service, ServiceKey, SyncDaemon};
+use ipvs::{Change, DaemonState, Destination, Forward, Service, ServiceKey, SyncDaemon};
 
 use crate::harness::{require_ipvs, NetNs};
 use crate::support::*;
@@ -34,7 +34,8 @@ fn sync_daemons_start_list_and_stop() {
 
     // A master with only the required settings: the kernel fills in the rest.
     let master = SyncDaemon::new(DaemonState::Master, "sync0", 5);
-    ipvs.start_daemon(&master).expect("start master");
+    ipvs.apply_one(&Change::StartDaemon(master.clone()))
+        .expect("start master");
     let running = ipvs.daemons().expect("daemons");
     assert_eq!(
         running,
@@ -61,14 +62,17 @@ fn sync_daemons_start_list_and_stop() {
         mcast_ttl: Some(2),
         ..SyncDaemon::new(DaemonState::Backup, "sync0", 6)
     };
-    ipvs.start_daemon(&backup).expect("start backup");
+    ipvs.apply_one(&Change::StartDaemon(backup.clone()))
+        .expect("start backup");
     let running = ipvs.daemons().expect("daemons");
     assert_eq!(running.len(), 2);
     assert_eq!(running[1], backup);
     assert_eq!(ipvsadm_daemons(&ns), library_daemons(&ipvs));
 
     // A second master is refused, with ipvsadm's words.
-    let err = ipvs.start_daemon(&master).unwrap_err();
+    let err = ipvs
+        .apply_one(&Change::StartDaemon(master.clone()))
+        .unwrap_err();
     assert_eq!(err.errno(), Some(libc::EEXIST));
     let (status, _, stderr) =
         ns.ipvsadm(&["--start-daemon", "master", "--mcast-interface", "sync0"]);
@@ -79,12 +83,14 @@ fn sync_daemons_start_list_and_stop() {
     assert_eq!(err.ipvsadm_message(), "Daemon has already run");
 
     // The backup again, on an IPv6 group: its maximum length leaves room for the IPv6 header.
-    ipvs.stop_daemon(DaemonState::Backup).expect("stop backup");
+    ipvs.apply_one(&Change::StopDaemon(DaemonState::Backup))
+        .expect("stop backup");
     let backup6 = SyncDaemon {
         mcast_group: Some(ip("ff02::82")),
         ..SyncDaemon::new(DaemonState::Backup, "sync0", 7)
     };
-    ipvs.start_daemon(&backup6).expect("start an IPv6 backup");
+    ipvs.apply_one(&Change::StartDaemon(backup6.clone()))
+        .expect("start an IPv6 backup");
     let running = ipvs.daemons().expect("daemons");
     assert_eq!(
         running[1],
@@ -97,13 +103,17 @@ fn sync_daemons_start_list_and_stop() {
     );
     assert_eq!(ipvsadm_daemons(&ns), library_daemons(&ipvs));
 
-    ipvs.stop_daemon(DaemonState::Master).expect("stop master");
+    ipvs.apply_one(&Change::StopDaemon(DaemonState::Master))
+        .expect("stop master");
     assert_eq!(ipvs.daemons().expect("daemons").len(), 1);
-    ipvs.stop_daemon(DaemonState::Backup).expect("stop backup");
+    ipvs.apply_one(&Change::StopDaemon(DaemonState::Backup))
+        .expect("stop backup");
     assert!(ipvs.daemons().expect("daemons").is_empty());
     assert_eq!(ipvsadm_daemons(&ns), Vec::<String>::new());
 
-    let err = ipvs.stop_daemon(DaemonState::Master).unwrap_err();
+    let err = ipvs
+        .apply_one(&Change::StopDaemon(DaemonState::Master))
+        .unwrap_err();
     assert_eq!(err.errno(), Some(libc::ESRCH));
     let (status, _, stderr) = ns.ipvsadm(&["--stop-daemon", "master"]);
     assert_eq!(
@@ -118,7 +128,9 @@ fn sync_daemons_start_list_and_stop() {
     let v6 = Destination::new(ip("2001:db8:9::1"), 80).with_forward(Forward::ipip());
     ipvs.add_destination(&key, &v6)
         .expect("add a mixed-family destination");
-    let err = ipvs.start_daemon(&master).unwrap_err();
+    let err = ipvs
+        .apply_one(&Change::StartDaemon(master.clone()))
+        .unwrap_err();
     assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
     assert!(ipvs.daemons().expect("daemons").is_empty());
 }

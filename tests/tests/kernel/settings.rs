@@ -37,7 +37,7 @@ fn settings_read_plan_apply_and_roll_back() {
     let ipvs = open(&ns);
 
     // Every sysctl of the namespace, as sysctl(8) reads it there.
-    let all = ipvs.sysctls().expect("sysctls");
+    let all = ipvs::settings::sysctls(&ipvs).expect("sysctls");
     for name in [
         "expire_nodest_conn",
         "expire_quiescent_template",
@@ -52,7 +52,10 @@ fn settings_read_plan_apply_and_roll_back() {
     for (name, value) in &all {
         assert_eq!(&sysctl_n(&ns, name), value, "{name}");
     }
-    assert_eq!(ipvs.sysctl("no_such_sysctl").expect("read"), None);
+    assert_eq!(
+        ipvs::settings::sysctl(&ipvs, "no_such_sysctl").expect("read"),
+        None
+    );
 
     let names = [
         "expire_nodest_conn",
@@ -73,10 +76,10 @@ fn settings_read_plan_apply_and_roll_back() {
     }
     assert_eq!(desired.check(&all), Vec::<String>::new());
     let before = seen(&ns, &names);
-    let current = ipvs.read_settings(&desired).expect("read settings");
+    let current = ipvs::settings::read(&ipvs, &desired).expect("read settings");
     let plan = settings_plan(&current, &desired);
     assert_eq!(plan.len(), 5, "{plan:?}");
-    ipvs.apply_settings(&plan).expect("apply settings");
+    ipvs::settings::apply(&ipvs, &plan).expect("apply settings");
     let (timeouts, sysctls, daemons) = seen(&ns, &names);
     assert_eq!(timeouts.trim(), "Timeout (tcp tcpfin udp): 1000 100 200");
     for n in names {
@@ -86,7 +89,7 @@ fn settings_read_plan_apply_and_roll_back() {
         daemons.starts_with("master sync daemon (mcast=sync0, syncid=9"),
         "{daemons}"
     );
-    let again = settings_plan(&ipvs.read_settings(&desired).unwrap(), &desired);
+    let again = settings_plan(&ipvs::settings::read(&ipvs, &desired).unwrap(), &desired);
     assert!(again.is_empty(), "planned again: {again:?}");
 
     // A later change the kernel refuses (a daemon on an interface that is not there): what was
@@ -107,7 +110,7 @@ fn settings_read_plan_apply_and_roll_back() {
     later.sync_daemons = Some(vec![SyncDaemon::new(DaemonState::Master, "nosuch0", 9)]);
     let with_threshold: Vec<&str> = names.iter().copied().chain(["sync_threshold"]).collect();
     let applied_threshold = seen(&ns, &with_threshold);
-    let plan = settings_plan(&ipvs.read_settings(&later).unwrap(), &later);
+    let plan = settings_plan(&ipvs::settings::read(&ipvs, &later).unwrap(), &later);
     let lines: Vec<String> = plan.changes.iter().map(SettingChange::to_string).collect();
     assert_eq!(
         lines,
@@ -119,9 +122,7 @@ fn settings_read_plan_apply_and_roll_back() {
             "--start-daemon master --mcast-interface nosuch0 --syncid 9",
         ]
     );
-    let refusal = ipvs
-        .apply_settings(&plan)
-        .expect_err("a daemon on no interface");
+    let refusal = ipvs::settings::apply(&ipvs, &plan).expect_err("a daemon on no interface");
     assert_eq!(refusal.undone, 4, "{refusal}");
     assert!(refusal.undo_failed.is_empty(), "{refusal}");
     assert_eq!(seen(&ns, &with_threshold), applied_threshold);
@@ -136,13 +137,14 @@ fn settings_read_plan_apply_and_roll_back() {
         .insert("conn_reuse_mode".into(), SysctlValue::Int(9));
     bad.sysctls
         .insert("sync_threshold".into(), SysctlValue::Int(3));
-    let problems = bad.check(&ipvs.sysctls().unwrap());
+    let problems = bad.check(&ipvs::settings::sysctls(&ipvs).unwrap());
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems[0].starts_with("sysctls.conn_reuse_mode: 9 is out of range"));
     assert!(problems[1].starts_with("sysctls.expire_nodest_con: no such sysctl"));
     assert!(problems[2].starts_with("sysctls.sync_threshold: 3 is an integer"));
     // The kernel refuses what the check refuses: its own rule for sync_threshold.
-    let refused = ipvs.set_sysctl("sync_threshold", &SysctlValue::Ints(vec![60, 4]));
+    let refused =
+        ipvs::settings::set_sysctl(&ipvs, "sync_threshold", &SysctlValue::Ints(vec![60, 4]));
     assert!(
         refused.is_err(),
         "the kernel took a threshold above its period"

@@ -222,7 +222,10 @@ fn the_library_refuses_the_bad_value_before_the_kernel_sees_it() {
     let before = set_up(&ns);
     let heavy = real("10.0.0.3").with_weight(ipvs::limits::MAX_WEIGHT + 1);
     let e = heavy.validate(&vip()).unwrap_err();
-    assert_eq!(e, ipvs::InvalidValue::Weight(ipvs::limits::MAX_WEIGHT + 1));
+    assert_eq!(
+        e,
+        ipvs::limits::InvalidValue::Weight(ipvs::limits::MAX_WEIGHT + 1)
+    );
     assert_eq!(e.field(), "weight");
     // Unchecked, the kernel refuses it too, and the table stays as it was.
     let refused = open(&ns).add_destination(&vip(), &heavy);
