@@ -28,7 +28,11 @@ fn declared(text: &str) -> Vec<String> {
             "pub const ",
             "pub trait ",
         ];
-        if let Some(rest) = kinds.iter().find_map(|k| line.strip_prefix(k)) {
+        // bitflags! declares its types indented: `    pub struct ServiceFlags: u32 {`.
+        let flags = line
+            .strip_prefix("    pub struct ")
+            .filter(|r| r.contains(": u"));
+        if let Some(rest) = kinds.iter().find_map(|k| line.strip_prefix(k)).or(flags) {
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
