@@ -79,7 +79,12 @@ pub const MAX_REASONS: usize = 16;
 
 impl Status {
     fn count_failure(&mut self, reason: &str) {
-        let key = if self.failures.contains_key(reason) || self.failures.len() < MAX_REASONS {
+        // The same reason as before (the usual case): no new key made.
+        if let Some(n) = self.failures.get_mut(reason) {
+            *n += 1;
+            return;
+        }
+        let key = if self.failures.len() < MAX_REASONS {
             reason
         } else {
             "other"
@@ -282,24 +287,26 @@ async fn schedule<K: Hash + Clone>(
                 s.transitions += 1;
                 s.changed_at = Some(at);
             }
-            s.last = Some(report.clone());
             change
         };
         let event = match (change, &report.outcome) {
-            (Some(c), _) => Event::Transition(Transition {
+            (Some(c), _) => Some(Event::Transition(Transition {
                 key: key.clone(),
                 from: c.from,
                 to: c.to,
                 reason: c.reason,
                 at,
-            }),
-            (None, Outcome::Unchecked(reason)) => Event::Unchecked {
+            })),
+            (None, Outcome::Unchecked(reason)) => Some(Event::Unchecked {
                 key: key.clone(),
                 reason: reason.clone(),
                 at,
-            },
-            _ => continue,
+            }),
+            _ => None,
         };
+        // The report kept as the last one, not copied.
+        lock(&status).last = Some(report);
+        let Some(event) = event else { continue };
         if events.send(event).is_err() {
             // Nobody listens: the program is going away.
             return;
