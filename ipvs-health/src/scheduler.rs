@@ -360,4 +360,35 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_tcp_targets_task_stays_small() {
+        // 10,000 targets are 10,000 of these futures: the larger checks' are boxed apart.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let check = crate::spec::read_check(&serde_json::json!({"type": "tcp"}), "check")
+                .unwrap()
+                .unwrap();
+            let target = Target {
+                service: "TCP 10.0.0.1:80".into(),
+                server: "127.0.0.1:1".parse().unwrap(),
+            };
+            let status = Arc::new(Mutex::new(Status {
+                health: Health::new(1, 1),
+                checks: 0,
+                unchecked: 0,
+                transitions: 0,
+                changed_at: None,
+                last: None,
+                failures: BTreeMap::new(),
+            }));
+            let (events, _rx) = mpsc::unbounded_channel::<Event<u32>>();
+            let task = schedule(1u32, target, check, status, events);
+            let size = std::mem::size_of_val(&task);
+            assert!(size < 4096, "a TCP target's task takes {size} bytes");
+        });
+    }
 }

@@ -13,6 +13,7 @@
 # over about 20 s: healthd's CPU (utime + stime from /proc), its checks (each real server's
 # `checks` in /status of --listen, before and after), the fewest checks one server got in the
 # window (every schedule kept: about one a second), its peak resident set and descriptors.
+# Before healthd, the floor: tests/perf/connect-floor.c's nonblocking connects to the same ports.
 set -uo pipefail
 runs=${1:-3}
 now() { local t _; read -r t _ </proc/uptime; echo "$t"; }
@@ -73,6 +74,8 @@ load() {
   ip -n hd-load link add lan0 type dummy
   ip -n hd-load addr add 10.78.0.1/24 dev lan0 && ip -n hd-load addr add 10.78.0.11/24 dev lan0
   ip -n hd-load link set lan0 up
+  # The floor first, alone: the kernel's own cost of such connects (10 s, one thread).
+  ip netns exec hd-load connect-floor 10.78.0.11 10000 10000 10
   awk 'BEGIN {
     printf "{\"services\": ["
     for (s = 0; s < 2500; s++) {
