@@ -110,7 +110,11 @@ load() {
   echo "H load_cpu_ms $(((u1 - u0) * 10)) $(((s1 - s0) * 10))"
   echo "H load_rss_kb $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
   echo "H load_fds $fds"
-  echo "H load_unchecked $(ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics | awk '/^ipvs_healthd_unchecked_checks_total/ { print $2 }')"
+  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics >/tmp/hd-metrics
+  echo "H load_unchecked $(awk '/^ipvs_healthd_unchecked_checks_total/ { print $2 }' /tmp/hd-metrics)"
+  # The failed checks by reason, all servers together (refused, or timed out when late).
+  sed -n 's/^ipvs_backend_check_errors_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\2 \1/p' /tmp/hd-metrics |
+    awk '{ n = $1; $1 = ""; sum[substr($0, 2)] += n } END { for (r in sum) printf "H load_reason %d %s\n", sum[r], r }'
   kill "$hd"; wait "$hd" 2>/dev/null
   ip netns exec hd-load ipvsadm -C
   ip netns del hd-load
