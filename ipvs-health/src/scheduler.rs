@@ -79,7 +79,12 @@ pub const MAX_REASONS: usize = 16;
 
 impl Status {
     fn count_failure(&mut self, reason: &str) {
-        let key = if self.failures.contains_key(reason) || self.failures.len() < MAX_REASONS {
+        // The same reason as before (the usual case): no new key made.
+        if let Some(n) = self.failures.get_mut(reason) {
+            *n += 1;
+            return;
+        }
+        let key = if self.failures.len() < MAX_REASONS {
             reason
         } else {
             "other"
@@ -282,24 +287,26 @@ async fn schedule<K: Hash + Clone>(
                 s.transitions += 1;
                 s.changed_at = Some(at);
             }
-            s.last = Some(report.clone());
             change
         };
         let event = match (change, &report.outcome) {
-            (Some(c), _) => Event::Transition(Transition {
+            (Some(c), _) => Some(Event::Transition(Transition {
                 key: key.clone(),
                 from: c.from,
                 to: c.to,
                 reason: c.reason,
                 at,
-            }),
-            (None, Outcome::Unchecked(reason)) => Event::Unchecked {
+            })),
+            (None, Outcome::Unchecked(reason)) => Some(Event::Unchecked {
                 key: key.clone(),
                 reason: reason.clone(),
                 at,
-            },
-            _ => continue,
+            }),
+            _ => None,
         };
+        // The report kept as the last one, not copied.
+        lock(&status).last = Some(report);
+        let Some(event) = event else { continue };
         if events.send(event).is_err() {
             // Nobody listens: the program is going away.
             return;
@@ -352,5 +359,36 @@ mod tests {
                 "tenth {i} has {n} of 1000: {buckets:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_tcp_targets_task_stays_small() {
+        // 10,000 targets are 10,000 of these futures: the larger checks' are boxed apart.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let check = crate::spec::read_check(&serde_json::json!({"type": "tcp"}), "check")
+                .unwrap()
+                .unwrap();
+            let target = Target {
+                service: "TCP 10.0.0.1:80".into(),
+                server: "127.0.0.1:1".parse().unwrap(),
+            };
+            let status = Arc::new(Mutex::new(Status {
+                health: Health::new(1, 1),
+                checks: 0,
+                unchecked: 0,
+                transitions: 0,
+                changed_at: None,
+                last: None,
+                failures: BTreeMap::new(),
+            }));
+            let (events, _rx) = mpsc::unbounded_channel::<Event<u32>>();
+            let task = schedule(1u32, target, check, status, events);
+            let size = std::mem::size_of_val(&task);
+            assert!(size < 4096, "a TCP target's task takes {size} bytes");
+        });
     }
 }

@@ -13,6 +13,7 @@
 # over about 20 s: healthd's CPU (utime + stime from /proc), its checks (each real server's
 # `checks` in /status of --listen, before and after), the fewest checks one server got in the
 # window (every schedule kept: about one a second), its peak resident set and descriptors.
+# Before healthd, the floor: tests/perf/connect-floor.c's nonblocking connects to the same ports.
 set -uo pipefail
 runs=${1:-3}
 now() { local t _; read -r t _ </proc/uptime; echo "$t"; }
@@ -73,6 +74,8 @@ load() {
   ip -n hd-load link add lan0 type dummy
   ip -n hd-load addr add 10.78.0.1/24 dev lan0 && ip -n hd-load addr add 10.78.0.11/24 dev lan0
   ip -n hd-load link set lan0 up
+  # The floor first, alone: the kernel's own cost of such connects (10 s, one thread).
+  ip netns exec hd-load connect-floor 10.78.0.11 10000 10000 10
   awk 'BEGIN {
     printf "{\"services\": ["
     for (s = 0; s < 2500; s++) {
@@ -107,7 +110,11 @@ load() {
   echo "H load_cpu_ms $(((u1 - u0) * 10)) $(((s1 - s0) * 10))"
   echo "H load_rss_kb $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
   echo "H load_fds $fds"
-  echo "H load_unchecked $(ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics | awk '/^ipvs_healthd_unchecked_checks_total/ { print $2 }')"
+  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics >/tmp/hd-metrics
+  echo "H load_unchecked $(awk '/^ipvs_healthd_unchecked_checks_total/ { print $2 }' /tmp/hd-metrics)"
+  # The failed checks by reason, all servers together (refused, or timed out when late).
+  sed -n 's/^ipvs_backend_check_errors_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\2 \1/p' /tmp/hd-metrics |
+    awk '{ n = $1; $1 = ""; sum[substr($0, 2)] += n } END { for (r in sum) printf "H load_reason %d %s\n", sum[r], r }'
   kill "$hd"; wait "$hd" 2>/dev/null
   ip netns exec hd-load ipvsadm -C
   ip netns del hd-load

@@ -44,6 +44,9 @@ pub(super) fn say(line: &str) {
 /// How often the maintenance directory, the file and the drains are looked at.
 const TICK: Duration = Duration::from_millis(500);
 
+/// The least time between two rebuilds of `--listen`'s view on checks' results.
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
 /// One real server's life in healthd.
 struct Real {
     /// The file's destination (its weight is the weight when up).
@@ -170,6 +173,7 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
             return Ok(255);
         }
         let mut tick = tokio::time::interval(TICK);
+        let mut last_publish = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 Some(ev) = events.recv() => {
@@ -178,9 +182,19 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
                     while let Ok(ev) = events.try_recv() {
                         batch.push(ev);
                     }
-                    d.events(batch);
-                    d.settle();
+                    let touched = d.events(batch);
+                    d.settle_only(&touched);
+                    // Rebuilding the view costs every real server: at most every
+                    // PUBLISH_EVERY (10,000 real servers changing state one by one would
+                    // otherwise rebuild it thousands of times a second).
+                    if last_publish.elapsed() >= PUBLISH_EVERY {
+                        d.publish();
+                        last_publish = tokio::time::Instant::now();
+                    }
+                }
+                _ = tokio::time::sleep_until(last_publish + PUBLISH_EVERY), if d.dirty && d.board.is_some() => {
                     d.publish();
+                    last_publish = tokio::time::Instant::now();
                 }
                 _ = hup.recv() => {
                     d.reload("SIGHUP");
@@ -412,11 +426,14 @@ impl Daemon {
     }
 
     /// The checks' results of one moment.
-    fn events(&mut self, batch: Vec<Event<Key>>) {
+    /// Takes a batch of the checks' events; gives the real servers whose state changed.
+    fn events(&mut self, batch: Vec<Event<Key>>) -> Vec<Key> {
+        let mut touched = Vec::new();
         for ev in batch {
             match ev {
                 Event::Transition(t) => {
                     self.dirty = true;
+                    touched.push(t.key);
                     if let Some(r) = self.reals.get_mut(&t.key) {
                         r.health = t.to;
                         r.reason = t.reason;
@@ -434,6 +451,7 @@ impl Daemon {
                 }
             }
         }
+        touched
     }
 
     fn read_maintenance(&mut self) {
@@ -470,17 +488,38 @@ impl Daemon {
     /// Acts on every real server whose state changed since healthd last acted, and on the
     /// sorry servers, in one batch; one line per transition.
     fn settle(&mut self) {
-        let moves: Vec<(Key, Health, String)> = self
-            .reals
-            .iter()
-            .filter_map(|(k, r)| {
-                let (want, reason) = self.wanted(k, r);
-                (want != r.acted && want != Health::Unknown).then(|| (*k, want, reason.to_string()))
-            })
-            .collect();
+        self.settle_among(None);
+    }
+
+    /// As [`settle`](Self::settle), looking only at these real servers and their services'
+    /// sorry servers (what a batch of the checks' results can change; the whole table is
+    /// looked at every tick).
+    fn settle_only(&mut self, touched: &[Key]) {
+        if !touched.is_empty() {
+            self.settle_among(Some(touched));
+        }
+    }
+
+    fn settle_among(&mut self, only: Option<&[Key]>) {
+        let moved = |(k, r): (&Key, &Real)| {
+            let (want, reason) = self.wanted(k, r);
+            (want != r.acted && want != Health::Unknown).then(|| (*k, want, reason.to_string()))
+        };
+        let mut moves: Vec<(Key, Health, String)> = match only {
+            None => self.reals.iter().filter_map(moved).collect(),
+            Some(keys) => keys
+                .iter()
+                .filter_map(|k| self.reals.get_key_value(k))
+                .filter_map(moved)
+                .collect(),
+        };
+        // A key twice in a batch moves once.
+        moves.sort_by_key(|m| m.0);
+        moves.dedup_by_key(|m| m.0);
         let sorry_moves: Vec<(ServiceKey, u32, String)> = self
             .sorries
             .iter()
+            .filter(|(sk, _)| only.is_none_or(|keys| keys.iter().any(|k| k.0 == **sk)))
             .filter_map(|(sk, s)| {
                 let up = self
                     .reals
