@@ -171,6 +171,10 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         for change in &plan.changes {
             let _ = writeln!(text, "{change}");
         }
+        // The settings after the table, as Plan::lines has them.
+        for setting in &plan.settings.changes {
+            let _ = writeln!(text, "{setting}");
+        }
         text
     };
     if dry_run || check {
