@@ -125,6 +125,17 @@ impl Scrape {
 /// Reads every namespace (blocking).
 type Reader = dyn Fn() -> Snapshot + Send + Sync;
 
+/// The format a request's `Accept` headers (all of them, joined by commas) prefer.
+pub(crate) fn format_of(head: &Parts) -> Format {
+    let accept: Vec<&str> = head
+        .headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Format::from_accept((!accept.is_empty()).then(|| accept.join(",")).as_deref())
+}
+
 /// The read of the tables, shared by the requests that arrive while it is under way.
 struct Exporter {
     read: Arc<Reader>,
@@ -159,13 +170,7 @@ impl Exporter {
     }
 
     async fn metrics(&self, head: Parts) -> Response<Bytes> {
-        let accept: Vec<&str> = head
-            .headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let format = Format::from_accept((!accept.is_empty()).then(|| accept.join(",")).as_deref());
+        let format = format_of(&head);
         // HEAD says what GET would send, without reading the kernel.
         if head.method == Method::HEAD {
             return answer(StatusCode::OK, format.content_type(), Bytes::new());

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use ipvs::{Ipvs, ServiceKey};
 use ipvs_health::{Outcome, Scheduler, State as Health, Status};
-use ipvs_serve::http::{header, request::Parts, Method, StatusCode};
+use ipvs_serve::http::{request::Parts, Method, StatusCode};
 use ipvs_serve::{Bytes, Limits, Routes, Server, SingleFlight};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
@@ -23,7 +23,7 @@ use super::config::{epoch, server_name, OnDown};
 use crate::exporter::metrics::{
     self, counter, dest_labels, family, fgauge, gauge, service_labels, Format, Rendered,
 };
-use crate::exporter::{answer, read_all};
+use crate::exporter::{answer, format_of, read_all};
 
 /// A real server: its service, address and port (the daemon's key).
 pub type Key = (ServiceKey, IpAddr, u16);
@@ -203,13 +203,7 @@ const INDEX: &str = "<html><head><title>ipvsctl healthd</title></head><body>\
 </body></html>\n";
 
 async fn metrics_page(m: Arc<Served>, head: Parts) -> ipvs_serve::http::Response<Bytes> {
-    let accept: Vec<&str> = head
-        .headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let format = Format::from_accept((!accept.is_empty()).then(|| accept.join(",")).as_deref());
+    let format = format_of(&head);
     if head.method == Method::HEAD {
         return answer(StatusCode::OK, format.content_type(), Bytes::new());
     }

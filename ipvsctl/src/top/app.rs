@@ -180,18 +180,10 @@ impl App {
     /// The services shown added up: rates (of those that have them), connections.
     pub fn total(&self) -> Row {
         let services = self.matching();
-        let mut total = Row {
-            key: SeriesKey::Service(ServiceKey::fwmark(0, ipvs::Family::Inet)),
-            name: format!("Total ({})", count(services.len(), "service")),
-            forward: None,
-            weight: None,
-            active: 0,
-            inactive: 0,
-            stale: false,
-            rates: None,
-            history: Vec::new(),
-            health: None,
-        };
+        let mut total = Row::new(
+            SeriesKey::Service(ServiceKey::fwmark(0, ipvs::Family::Inet)),
+            format!("Total ({})", count(services.len(), "service")),
+        );
         for s in services {
             total.stale |= s.row.stale;
             total.active += s.row.active;

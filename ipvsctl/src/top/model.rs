@@ -157,7 +157,8 @@ impl Snapshot {
 }
 
 impl Row {
-    fn new(key: SeriesKey, name: String) -> Row {
+    /// A line with a name and nothing read yet.
+    pub fn new(key: SeriesKey, name: String) -> Row {
         Row {
             key,
             name,
