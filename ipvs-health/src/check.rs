@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
 use crate::spec::{rcode_word, secs, Check, Dns, Exec, Http, Https, Probe, Udp};
 
@@ -74,11 +74,11 @@ pub async fn run(check: &Check, target: &Target) -> Report {
     // otherwise keep room for the largest (HTTPS, about 14 KB) whatever its own check.
     let outcome = match &check.probe {
         Probe::Exec(e) => Box::pin(exec(e, check, target, to)).await,
-        Probe::Tcp => network(check, to, tcp(to)).await,
-        Probe::Http(h) => Box::pin(network(check, to, http(h, None, to))).await,
-        Probe::Https(s) => Box::pin(network(check, to, http(&s.http, Some(s), to))).await,
-        Probe::Udp(u) => Box::pin(network(check, to, udp(u, to))).await,
-        Probe::Dns(d) => Box::pin(network(check, to, dns(d, to))).await,
+        Probe::Tcp => network(check, to, tcp(check, to)).await,
+        Probe::Http(h) => Box::pin(network(check, to, http(check, h, None, to))).await,
+        Probe::Https(s) => Box::pin(network(check, to, http(check, &s.http, Some(s), to))).await,
+        Probe::Udp(u) => Box::pin(network(check, to, udp(check, u, to))).await,
+        Probe::Dns(d) => Box::pin(network(check, to, dns(check, d, to))).await,
     };
     Report {
         outcome,
@@ -106,10 +106,54 @@ async fn network(
     }
 }
 
-async fn tcp(to: SocketAddr) -> Outcome {
-    match TcpStream::connect(to).await {
+async fn tcp(check: &Check, to: SocketAddr) -> Outcome {
+    match connect(check, to).await {
         Ok(_) => Outcome::Up("connect: ok".into()),
-        Err(e) => io_outcome("connect", &e),
+        Err(o) => o,
+    }
+}
+
+/// A TCP connection to `to`, sent from the check's `source` with its `mark`.
+async fn connect(check: &Check, to: SocketAddr) -> Result<TcpStream, Outcome> {
+    if check.mark.is_none() && check.source.is_none() {
+        return TcpStream::connect(to)
+            .await
+            .map_err(|e| io_outcome("connect", &e));
+    }
+    let sock = match to {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(|e| io_outcome("connect", &e))?;
+    if let Some(source) = own_source(check, to)? {
+        sock.bind(source).map_err(|e| io_outcome("source", &e))?;
+    }
+    own_mark(&sock, check)?;
+    sock.connect(to)
+        .await
+        .map_err(|e| io_outcome("connect", &e))
+}
+
+/// The check's `source` with port 0; an address of the other family than
+/// `to` is the rules' mistake, not the server's.
+fn own_source(check: &Check, to: SocketAddr) -> Result<Option<SocketAddr>, Outcome> {
+    match check.source {
+        None => Ok(None),
+        Some(s) if s.is_ipv4() == to.is_ipv4() => Ok(Some(SocketAddr::new(s, 0))),
+        Some(s) => Err(Outcome::Unchecked(format!(
+            "source: {s} cannot send to {}",
+            to.ip()
+        ))),
+    }
+}
+
+/// Sets the check's `mark` on its socket; refused (no CAP_NET_ADMIN), that
+/// is this host's trouble.
+fn own_mark(sock: &impl std::os::fd::AsFd, check: &Check) -> Result<(), Outcome> {
+    match check.mark {
+        None => Ok(()),
+        Some(m) => nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::Mark, &m)
+            .map_err(|e| Outcome::Unchecked(format!("mark: {}", short(&io::Error::from(e))))),
     }
 }
 
@@ -169,10 +213,10 @@ fn io_source<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Err
     None
 }
 
-async fn http(h: &Http, tls: Option<&Https>, to: SocketAddr) -> Outcome {
-    let tcp = match TcpStream::connect(to).await {
+async fn http(check: &Check, h: &Http, tls: Option<&Https>, to: SocketAddr) -> Outcome {
+    let tcp = match connect(check, to).await {
         Ok(s) => s,
-        Err(e) => return io_outcome("connect", &e),
+        Err(o) => return o,
     };
     let _ = tcp.set_nodelay(true);
     let default_port = if tls.is_some() { 443 } else { 80 };
@@ -408,20 +452,22 @@ impl ServerCertVerifier for AnyCertificate {
 
 /// A UDP socket connected to `to`, so that the kernel's ICMP port
 /// unreachable comes back as "connection refused".
-async fn udp_socket(stage: &str, to: SocketAddr) -> Result<UdpSocket, Outcome> {
+async fn udp_socket(check: &Check, stage: &str, to: SocketAddr) -> Result<UdpSocket, Outcome> {
     let any: IpAddr = match to {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
     };
-    let sock = UdpSocket::bind((any, 0))
+    let from = own_source(check, to)?.unwrap_or(SocketAddr::new(any, 0));
+    let sock = UdpSocket::bind(from)
         .await
         .map_err(|e| io_outcome(stage, &e))?;
+    own_mark(&sock, check)?;
     sock.connect(to).await.map_err(|e| io_outcome(stage, &e))?;
     Ok(sock)
 }
 
-async fn udp(u: &Udp, to: SocketAddr) -> Outcome {
-    let sock = match udp_socket("udp", to).await {
+async fn udp(check: &Check, u: &Udp, to: SocketAddr) -> Outcome {
+    let sock = match udp_socket(check, "udp", to).await {
         Ok(s) => s,
         Err(o) => return o,
     };
@@ -445,7 +491,7 @@ async fn udp(u: &Udp, to: SocketAddr) -> Outcome {
     }
 }
 
-async fn dns(d: &Dns, to: SocketAddr) -> Outcome {
+async fn dns(check: &Check, d: &Dns, to: SocketAddr) -> Outcome {
     use hickory_proto::op::{Message, Query};
 
     let mut query = Message::query();
@@ -455,7 +501,7 @@ async fn dns(d: &Dns, to: SocketAddr) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::Unchecked(format!("dns: cannot build the query: {e}")),
     };
-    let sock = match udp_socket("dns", to).await {
+    let sock = match udp_socket(check, "dns", to).await {
         Ok(s) => s,
         Err(o) => return o,
     };

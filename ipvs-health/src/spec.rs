@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `type` | all | `tcp`, `http`, `https`, `udp`, `dns`, `exec`, or `none` (always up, no other field) |
 //! | `address`, `port` | all | where the check goes (the real server's address and port; a DR or TUN server's VIP, say) |
+//! | `mark`, `source` | all but exec | the firewall mark of the check's packets, and the address it is sent from (none; the kernel's choice) |
 //! | `interval` | all | seconds from one check's start to the next, fractions allowed (5) |
 //! | `timeout` | all | seconds a check may take, at most `interval` (2, or `interval` when shorter) |
 //! | `rise`, `fall` | all | results in a row that bring a server up (2) or take it down (3), 1 to 1000 |
@@ -52,6 +53,8 @@ pub const MIN_SECONDS: f64 = 0.001;
 const TYPE: &str = "type";
 const ADDRESS: &str = "address";
 const PORT: &str = "port";
+const MARK: &str = "mark";
+const SOURCE: &str = "source";
 const INTERVAL: &str = "interval";
 const TIMEOUT: &str = "timeout";
 const RISE: &str = "rise";
@@ -77,6 +80,8 @@ const TLS_FIELDS: &[&str] = &[SNI, VERIFY];
 const UDP_FIELDS: &[&str] = &[SEND, EXPECT];
 const DNS_FIELDS: &[&str] = &[NAME, QTYPE, EXPECT_RCODE];
 const EXEC_FIELDS: &[&str] = &[COMMAND];
+/// The fields of the checks that send packets themselves (all but exec).
+const NET_FIELDS: &[&str] = &[MARK, SOURCE];
 
 /// The words of `type`, `none` last.
 pub const TYPES: &[&str] = &["tcp", "http", "https", "udp", "dns", "exec", "none"];
@@ -102,6 +107,15 @@ pub struct Check {
     pub address: Option<IpAddr>,
     /// Where to send the check instead of the real server's port.
     pub port: Option<u16>,
+    /// The firewall mark (`SO_MARK`) of the check's packets, keepalived's
+    /// `fwmark`: with an IPVS fwmark service of that mark whose one
+    /// destination is the real server, a check to the VIP (held by this
+    /// host) is forwarded by IPVS to that server alone, DR or TUN.
+    pub mark: Option<u32>,
+    /// The address the check is sent from, keepalived's `bindto` (default:
+    /// the kernel's choice, which is the VIP itself for a check to a VIP this
+    /// host holds, and the real server would answer itself).
+    pub source: Option<IpAddr>,
     /// Time from the start of one check to the start of the next.
     pub interval: Duration,
     /// The longest a check may take; a slower one fails. Never above `interval`.
@@ -120,6 +134,8 @@ impl Check {
             probe,
             address: None,
             port: None,
+            mark: None,
+            source: None,
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             rise: DEFAULT_RISE,
@@ -409,11 +425,11 @@ pub fn read_check(value: &Value, path: &str) -> Result<Option<Check>, SpecError>
     };
     let extra: &[&[&str]] = match kind {
         "none" => &[],
-        "tcp" => &[COMMON],
-        "http" => &[COMMON, HTTP_FIELDS],
-        "https" => &[COMMON, HTTP_FIELDS, TLS_FIELDS],
-        "udp" => &[COMMON, UDP_FIELDS],
-        "dns" => &[COMMON, DNS_FIELDS],
+        "tcp" => &[COMMON, NET_FIELDS],
+        "http" => &[COMMON, NET_FIELDS, HTTP_FIELDS],
+        "https" => &[COMMON, NET_FIELDS, HTTP_FIELDS, TLS_FIELDS],
+        "udp" => &[COMMON, NET_FIELDS, UDP_FIELDS],
+        "dns" => &[COMMON, NET_FIELDS, DNS_FIELDS],
         _ => &[COMMON, EXEC_FIELDS],
     };
     for key in map.keys() {
@@ -507,15 +523,16 @@ pub fn read_check(value: &Value, path: &str) -> Result<Option<Check>, SpecError>
     };
     Ok(Some(Check {
         probe,
-        address: f.opt(ADDRESS, |v| {
-            v.as_str()
-                .and_then(|s| s.parse::<IpAddr>().ok())
-                .ok_or_else(|| format!("{} is not an IP address", show(v)))
-        })?,
+        address: f.opt(ADDRESS, ip_address)?,
         port: f.opt(PORT, |v| match v.as_u64() {
             Some(p @ 1..=65535) => Ok(p as u16),
             _ => Err(format!("{} is not a port (1 to 65535)", show(v))),
         })?,
+        mark: f.opt(MARK, |v| match v.as_u64() {
+            Some(m @ 1..=0xffff_ffff) => Ok(m as u32),
+            _ => Err(format!("{} is not a mark (1 to 4294967295)", show(v))),
+        })?,
+        source: f.opt(SOURCE, ip_address)?,
         interval,
         timeout,
         rise: f.opt(RISE, count)?.unwrap_or(DEFAULT_RISE),
@@ -677,6 +694,12 @@ fn seconds(v: &Value) -> Result<Duration, String> {
     } else {
         Ok(Duration::from_secs_f64(x))
     }
+}
+
+fn ip_address(v: &Value) -> Result<IpAddr, String> {
+    v.as_str()
+        .and_then(|s| s.parse::<IpAddr>().ok())
+        .ok_or_else(|| format!("{} is not an IP address", show(v)))
 }
 
 fn count(v: &Value) -> Result<u32, String> {

@@ -2,7 +2,7 @@
 //! reasons they give.
 
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -134,6 +134,46 @@ async fn tcp_up_refused_and_address_override() {
     let v6: SocketAddr = format!("[::1]:{}", open.port()).parse().unwrap();
     let o = outcome(json!({"type": "tcp", "address": "127.0.0.1"}), v6).await;
     assert!(up(&o), "{o:?}");
+}
+
+/// `source`: the check leaves from that address (the listener sees it); one of the other family
+/// than the address checked is this host's mistake, not a server down.
+#[tokio::test]
+async fn tcp_and_udp_from_the_source_address() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let open = l.local_addr().unwrap();
+    let spec_from = |t: &str, from: &str| json!({"type": t, "source": from, "send": "ping"});
+    let (o, peer) = tokio::join!(
+        outcome(json!({"type": "tcp", "source": "127.0.0.2"}), open),
+        l.accept()
+    );
+    assert!(up(&o), "{o:?}");
+    assert_eq!(peer.unwrap().1.ip(), "127.0.0.2".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        outcome(json!({"type": "tcp", "source": "::1"}), open).await,
+        Outcome::Unchecked(format!("source: ::1 cannot send to {}", open.ip()))
+    );
+    let echo = udp_echo().await;
+    let o = outcome(spec_from("udp", "127.0.0.3"), echo).await;
+    assert!(up(&o), "{o:?}");
+    assert_eq!(
+        outcome(spec_from("udp", "::1"), echo).await,
+        Outcome::Unchecked(format!("source: ::1 cannot send to {}", echo.ip()))
+    );
+}
+
+/// `mark` needs CAP_NET_ADMIN: with it the check passes as without; refused, it is not checked
+/// (never down).
+#[tokio::test]
+async fn tcp_with_a_mark() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let open = l.local_addr().unwrap();
+    let o = outcome(json!({"type": "tcp", "mark": 7}), open).await;
+    match &o {
+        Outcome::Up(_) => {}
+        Outcome::Unchecked(r) => assert_eq!(r, "mark: operation not permitted"),
+        Outcome::Down(_) => panic!("a mark refused took the server down: {o:?}"),
+    }
 }
 
 #[tokio::test]

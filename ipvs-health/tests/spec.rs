@@ -51,6 +51,16 @@ fn timing_and_overrides() {
     // Only the interval given: the default timeout, cut to the interval.
     let c = check(json!({"type": "tcp", "interval": 1.5}));
     assert_eq!(c.timeout, Duration::from_millis(1500));
+    // DR through IPVS: the mark of a fwmark service holding the real server alone, sent from
+    // the director's own address (keepalived's fwmark and bindto).
+    let c = check(json!({"type": "http", "address": "10.0.0.100", "mark": 11,
+                         "source": "10.0.0.1"}));
+    assert_eq!(c.mark, Some(11));
+    assert_eq!(c.source, Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(
+        (Check::new(Probe::Tcp).mark, Check::new(Probe::Tcp).source),
+        (None, None)
+    );
     let c = check(json!({"type": "tcp", "address": "2001:db8::1"}));
     assert_eq!(
         c.endpoint("[2001:db8::9]:443".parse().unwrap()),
@@ -181,6 +191,14 @@ fn bad_values_are_named_by_their_path() {
          "services[0].check.port: 70000 is not a port (1 to 65535)"),
         (json!({"type": "tcp", "address": "10.0.0.300"}),
          "services[0].check.address: \"10.0.0.300\" is not an IP address"),
+        (json!({"type": "tcp", "source": "me"}),
+         "services[0].check.source: \"me\" is not an IP address"),
+        (json!({"type": "tcp", "mark": 0}),
+         "services[0].check.mark: 0 is not a mark (1 to 4294967295)"),
+        (json!({"type": "http", "mark": 4294967296u64}),
+         "services[0].check.mark: 4294967296 is not a mark (1 to 4294967295)"),
+        (json!({"type": "exec", "command": ["/bin/true"], "mark": 1}),
+         "services[0].check.mark: not a field of \"exec\" checks"),
         (json!({"type": "icmp"}),
          "services[0].check.type: \"icmp\" is not a check type (one of tcp, http, https, udp, dns, exec, none)"),
         (json!({"type": 3}),

@@ -1073,3 +1073,125 @@ fn healthd_removed_server_is_drained() {
     assert_eq!(d.transitions(0), [("up".to_string(), Value::from(1))]);
     assert_eq!(d.stop(), 0);
 }
+
+/// Direct routing with real servers that serve on the VIP alone (`rs1` and `rs2`; their own
+/// addresses answer with another page). Each server's check goes to the VIP (`address`) marked
+/// for an IPVS fwmark service whose one destination is that server (`mark`), from the director's
+/// own address (`source`): IPVS forwards it to that server as it forwards clients, so the check
+/// reaches the server's VIP listener rather than the director's own VIP, and the answer comes
+/// back to the director. A stopped VIP listener takes its server down (weight 0) while its own
+/// address still answers; started again, it comes back, and clients reach it through the VIP.
+/// The same check without `mark` and `source` cannot reach a server: it fails.
+#[test]
+fn healthd_dr_server_checked_on_the_vip() {
+    use crate::lab::{sysctl, LanLab};
+
+    let mut lab = LanLab::new(2);
+    lab.real_servers_own_the_vip("lo");
+    let rip = |i: usize| format!("10.0.0.{}", 11 + i);
+    // Each real server: its page on the VIP alone, another on its own address.
+    lab.servers.clear();
+    let own: Vec<Httpd> = (0..2)
+        .map(|i| Httpd::start_on(&lab.rs[i], &format!("rs{}-own", i + 1), Some(&rip(i))))
+        .collect();
+    for i in 0..2 {
+        let page = format!("rs{}", i + 1);
+        lab.servers
+            .push(Httpd::start_on(&lab.rs[i], &page, Some(VIP)));
+    }
+    // The checks' answers come from the VIP, an address of the director's own.
+    for conf in ["all", "default", "eth0"] {
+        sysctl(
+            &lab.director,
+            &format!("net.ipv4.conf.{conf}.rp_filter"),
+            "0",
+        );
+    }
+    sysctl(&lab.director, "net.ipv4.conf.eth0.accept_local", "1");
+
+    let check = |i: usize, through: bool| {
+        let mut c = serde_json::json!({"type": "http", "address": VIP,
+            "expect_body": format!("rs{}", i + 1),
+            "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2});
+        if through {
+            c["mark"] = (11 + i).into();
+            c["source"] = "10.0.0.1".into();
+        }
+        c
+    };
+    let doc = |through: bool| {
+        let mut services = vec![serde_json::json!({
+            "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+            "destinations": (0..2).map(|i| serde_json::json!({
+                "address": rip(i), "port": 80, "forward": "route", "weight": 1,
+                "check": check(i, through)})).collect::<Vec<_>>(),
+        })];
+        // One fwmark service per real server, holding it alone: the checks' way to it.
+        for i in 0..2 {
+            services.push(serde_json::json!({"fwmark": 11 + i, "scheduler": "rr",
+                "destinations": [{"address": rip(i), "port": 80, "forward": "route"}]}));
+        }
+        serde_json::json!({ "services": services }).to_string()
+    };
+    let dr_weights = |want: [u32; 2]| {
+        let want: BTreeMap<String, u32> = (0..2)
+            .map(|i| (format!("{}:80", rip(i)), want[i]))
+            .collect();
+        wait_for(&format!("weights {want:?}"), LIMIT, || {
+            (weights(&lab.director) == want).then_some(())
+        });
+    };
+    let file = format!("/tmp/{}-dr.json", lab.director.name());
+    std::fs::write(&file, doc(true)).unwrap();
+    let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
+    dr_weights([1, 1]);
+    let t = tally(&lab.client, &url(VIP), 4);
+    assert_eq!(
+        t,
+        crate::lab::counts(&[("rs1", 2), ("rs2", 2)]),
+        "DR through the VIP"
+    );
+
+    drop(lab.servers.remove(0));
+    dr_weights([0, 1]);
+    // rs1's own address still answers: its check was on the VIP.
+    assert_eq!(get(&lab.director, &url(&rip(0))), "rs1-own");
+    let t = tally(&lab.client, &url(VIP), 4);
+    assert_eq!(
+        t,
+        crate::lab::counts(&[("rs2", 4)]),
+        "rs2 serves every request"
+    );
+    let lines = d.lines();
+    let down = lines
+        .iter()
+        .find(|l| l["destination"] == "10.0.0.11:80" && l["state"] == "down")
+        .unwrap_or_else(|| panic!("a down line for rs1: {lines:?}"));
+    assert!(
+        down["reason"].as_str().unwrap().contains("refused"),
+        "{down}"
+    );
+
+    lab.servers
+        .insert(0, Httpd::start_on(&lab.rs[0], "rs1", Some(VIP)));
+    dr_weights([1, 1]);
+    let t = tally(&lab.client, &url(VIP), 4);
+    assert_eq!(t, crate::lab::counts(&[("rs1", 2), ("rs2", 2)]), "rs1 back");
+    let states: Vec<String> = d
+        .lines()
+        .iter()
+        .filter(|l| l["destination"] == "10.0.0.11:80")
+        .map(|l| l["state"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(states, ["up", "down", "up"]);
+    assert_eq!(d.stop(), 0);
+
+    // Without the mark and the source, the check to the VIP is the director's own (IPVS takes
+    // it, sends it from the VIP, and the real server answers itself): no server passes.
+    std::fs::write(&file, doc(false)).unwrap();
+    let (code, out, err) = lab
+        .director
+        .exec("ipvsctl", &["healthd", "--once", "-f", &file]);
+    assert_eq!(code, 1, "{out}{err}");
+    drop(own);
+}

@@ -56,35 +56,32 @@ pub struct Httpd {
 impl Httpd {
     /// Starts the server on port 80 of the namespace (IPv4 and IPv6) and waits until it answers.
     pub fn start(ns: &NetNs, name: &str) -> Httpd {
-        let dir = PathBuf::from(format!("/tmp/{}-www", ns.name()));
+        Httpd::start_on(ns, name, None)
+    }
+
+    /// Starts the server on port 80 of `addr` only (every address without), and waits until it
+    /// answers there.
+    pub fn start_on(ns: &NetNs, name: &str, addr: Option<&str>) -> Httpd {
+        let dir = PathBuf::from(format!("/tmp/{}-{}-www", ns.name(), addr.unwrap_or("any")));
         std::fs::create_dir_all(&dir).expect("web root");
         std::fs::write(dir.join("index.html"), format!("{name}\n")).expect("index.html");
+        let port = addr.map_or("80".to_string(), |a| format!("{a}:80"));
         let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                ns.name(),
-                "busybox",
-                "httpd",
-                "-f",
-                "-p",
-                "80",
-                "-h",
-            ])
+            .args(["netns", "exec", ns.name(), "busybox", "httpd", "-f", "-p"])
+            .arg(&port)
+            .arg("-h")
             .arg(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start busybox httpd");
         let server = Httpd { child, dir };
+        let at = url(addr.unwrap_or("127.0.0.1"));
         wait_for(
             &format!("busybox httpd of {name}"),
             Duration::from_secs(20),
             || {
-                let (status, body, _) = ns.exec(
-                    "timeout",
-                    &["5", "wget", "-q", "-O", "-", "http://127.0.0.1/"],
-                );
+                let (status, body, _) = ns.exec("timeout", &["5", "wget", "-q", "-O", "-", &at]);
                 (status == 0 && body.trim() == name).then_some(())
             },
         );
