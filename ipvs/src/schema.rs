@@ -34,6 +34,24 @@ use crate::{
     SyncDaemon, Timeouts, TunnelFlags, TunnelType, VirtualServer,
 };
 
+/// The keys of `ipvsctl healthd` in the save document (docs/json.md), each spelled here once:
+/// healthd reads them; the state's reader accepts and ignores them (its fields of these names
+/// are tied to this list by the test `health_keys_are_accepted_and_ignored`).
+pub mod health {
+    /// A service's or a destination's health check.
+    pub const CHECK: &str = "check";
+    /// What a service's real servers get when they go down.
+    pub const ON_DOWN: &str = "on_down";
+    /// A service's sorry server.
+    pub const SORRY_SERVER: &str = "sorry_server";
+    /// The real servers up below which the sorry server takes traffic.
+    pub const QUORUM: &str = "quorum";
+    /// The health keys of a SERVICE.
+    pub const SERVICE: &[&str] = &[CHECK, ON_DOWN, SORRY_SERVER, QUORUM];
+    /// The health keys of a DESTINATION.
+    pub const DESTINATION: &[&str] = &[CHECK];
+}
+
 // ---- reading ----
 
 #[derive(Deserialize)]
@@ -100,8 +118,8 @@ struct ServiceIn {
     stats: Option<Stats>,
     #[serde(default)]
     destinations: Option<Vec<DestIn>>,
-    // The health keys of `ipvsctl healthd` (docs/json.md): accepted so that `apply` takes a
-    // healthd rules file, and ignored; healthd reads and checks them itself.
+    // The health keys of `ipvsctl healthd` ([`health::SERVICE`]): accepted so that `apply`
+    // takes a healthd rules file, and ignored; healthd reads and checks them itself.
     #[serde(default)]
     #[allow(dead_code)]
     check: Option<IgnoredAny>,
@@ -142,7 +160,7 @@ struct DestIn {
     persistent_conns: Option<u32>,
     #[serde(default)]
     stats: Option<Stats>,
-    // healthd's check of this destination (see ServiceIn).
+    // healthd's check of this destination ([`health::DESTINATION`], see ServiceIn).
     #[serde(default)]
     #[allow(dead_code)]
     check: Option<IgnoredAny>,
@@ -1060,6 +1078,33 @@ mod tests {
         let before = fw.clone();
         fw.normalize();
         assert_eq!(fw, before);
+    }
+
+    #[test]
+    fn health_keys_are_accepted_and_ignored() {
+        let plain: State = serde_json::from_str(
+            r#"{"services": [{"fwmark": 1, "destinations": [{"address": "1.2.3.4"}]}]}"#,
+        )
+        .unwrap();
+        let mut service =
+            serde_json::json!({"fwmark": 1, "destinations": [{"address": "1.2.3.4"}]});
+        for key in health::SERVICE {
+            service[*key] = serde_json::json!({"any": ["value"]});
+        }
+        for key in health::DESTINATION {
+            service["destinations"][0][*key] = serde_json::json!(7);
+        }
+        let doc = serde_json::json!({ "services": [service] });
+        let read: State = serde_json::from_value(doc).unwrap();
+        assert_eq!(read, plain);
+        // Any other key is refused: the list and the reader's fields agree.
+        let e = serde_json::from_str::<State>(r#"{"services": [{"fwmark": 1, "checks": 1}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `checks`"), "{e}");
+        for key in health::SERVICE {
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        }
     }
 
     #[test]

@@ -7,17 +7,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+// The health keys are spelled in the state reader's list (which accepts and ignores them).
+use ipvs::schema::health::{CHECK, ON_DOWN, QUORUM, SORRY_SERVER};
 use ipvs::{Destination, ServiceKey, State};
 use ipvs_health::{destination_check, read_check, Check};
 use serde_json::{Map, Value};
 
 use crate::apply::parse_state;
 
-// The health keys of the document, each spelled once here.
-const CHECK: &str = "check";
-const ON_DOWN: &str = "on_down";
-const SORRY_SERVER: &str = "sorry_server";
-const QUORUM: &str = "quorum";
 const SERVICES: &str = "services";
 const DESTINATIONS: &str = "destinations";
 

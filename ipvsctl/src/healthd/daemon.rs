@@ -709,25 +709,11 @@ impl Daemon {
     fn drains(&mut self) {
         let keys: Vec<Key> = self.leaving.keys().copied().collect();
         for key in keys {
-            match self.session.ipvs().drain_step(
-                &key.0,
-                key.1,
-                key.2,
-                ipvs::drain::DrainStep::default(),
-            ) {
-                Ok(Some(DrainProgress::Waiting { .. })) => {}
-                Ok(_) => {
-                    self.leaving.remove(&key);
-                    self.dirty = true;
-                    let at = epoch(SystemTime::now());
-                    self.said_leaving(at, &key, "removed from the file: drained and deleted");
-                }
-                Err(e) => eprintln!(
-                    "healthd: draining {} {}: {}",
-                    key.0,
-                    server_name(key.1, key.2),
-                    message(&e)
-                ),
+            if self.drain_step(&key) {
+                self.leaving.remove(&key);
+                self.dirty = true;
+                let at = epoch(SystemTime::now());
+                self.said_leaving(at, &key, "removed from the file: drained and deleted");
             }
         }
         let keys: Vec<Key> = self
@@ -748,45 +734,58 @@ impl Daemon {
                         .find(|d| (d.destination.addr, d.destination.port) == (key.1, key.2))
                         .map(|d| d.destination.weight)
                 });
+            let Some(set) = self.reals.get(&key).map(|r| r.set) else {
+                continue;
+            };
+            let still_ours = weight == Some(0) && set == Some(0);
+            let deleted = still_ours && self.drain_step(&key);
             let Some(r) = self.reals.get_mut(&key) else {
                 continue;
             };
-            if weight != Some(0) || r.set != Some(0) {
+            if !still_ours {
                 r.draining = false;
-                continue;
-            }
-            match self.session.ipvs().drain_step(
-                &key.0,
-                key.1,
-                key.2,
-                ipvs::drain::DrainStep::default(),
-            ) {
-                Ok(Some(DrainProgress::Waiting { .. })) => {}
-                Ok(_) => {
-                    r.draining = false;
-                    r.set = None;
-                    self.dirty = true;
-                    let server = server_name(key.1, key.2);
-                    let at = epoch(SystemTime::now());
-                    if self.json {
-                        let line = serde_json::json!({
-                            "time": at,
-                            "service": key.0.to_string(),
-                            "destination": server,
-                            "deleted": true,
-                            "reason": "drained",
-                        });
-                        say(&line.to_string());
-                    } else {
-                        say(&format!("{at:.3} {} {server}: drained and deleted", key.0));
-                    }
+            } else if deleted {
+                r.draining = false;
+                r.set = None;
+                self.dirty = true;
+                let server = server_name(key.1, key.2);
+                let at = epoch(SystemTime::now());
+                if self.json {
+                    let line = serde_json::json!({
+                        "time": at,
+                        "service": key.0.to_string(),
+                        "destination": server,
+                        "deleted": true,
+                        "reason": "drained",
+                    });
+                    say(&line.to_string());
+                } else {
+                    say(&format!("{at:.3} {} {server}: drained and deleted", key.0));
                 }
-                Err(e) => eprintln!(
+            }
+        }
+    }
+
+    /// One drain step of a real server at weight 0: true once it is deleted (or gone); false
+    /// while it still has connections, or when the step failed (said on stderr, tried again at
+    /// the next step).
+    fn drain_step(&self, key: &Key) -> bool {
+        match self.session.ipvs().drain_step(
+            &key.0,
+            key.1,
+            key.2,
+            ipvs::drain::DrainStep::default(),
+        ) {
+            Ok(Some(DrainProgress::Waiting { .. })) => false,
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!(
                     "healthd: draining {} {}: {}",
                     key.0,
                     server_name(key.1, key.2),
                     message(&e)
-                ),
+                );
+                false
             }
         }
     }
