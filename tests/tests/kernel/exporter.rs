@@ -12,6 +12,7 @@ use std::time::Duration;
 use ipvs::{Destination, Forward, Service, ServiceKey};
 
 use crate::harness::{require_ipvs, run, NetNs};
+use crate::served::*;
 use crate::support::*;
 
 const IPVSCTL: &str = "/bin/ipvsctl";
@@ -41,6 +42,19 @@ impl Proc {
             let _ = e.read_to_string(&mut s);
         }
         s
+    }
+}
+
+impl Daemon for Proc {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn ended(&mut self) -> Option<String> {
+        match self.0.try_wait() {
+            Ok(None) => None,
+            _ => Some(self.stderr_so_far()),
+        }
     }
 }
 
@@ -557,7 +571,7 @@ fn exporter_scrapes_2000_services_of_4_destinations_and_sums_past_max_series() {
 }
 
 /// A table of `services` TCP services with `per` masquerading destinations each, in one batch.
-fn big_table(ns: &NetNs, services: u32, per: u8) {
+pub(crate) fn big_table(ns: &NetNs, services: u32, per: u8) {
     let ipvs = open(ns);
     let mut changes = Vec::new();
     for i in 0..services {
@@ -609,109 +623,16 @@ fn listening_line(proc: &mut Proc) -> (String, usize) {
         line.push(byte[0]);
     }
     let line = String::from_utf8_lossy(&line).into_owned();
-    let n = line
-        .rsplit_once("at most ")
-        .and_then(|(_, n)| n.split(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no connection limit in {line:?}"));
+    let n = connection_limit(&line);
     (line, n)
 }
 
-/// An honest scrape from its own connection, while `during` goes on: it must answer 200 with
-/// the whole body (as long as its Content-Length, through the last metric) within 5 s, the
-/// generous bound of a liveness check. Returns the body's length.
-fn honest(proc: &mut Proc, ns: &NetNs, at: SocketAddr, during: &str) -> usize {
-    let started = std::time::Instant::now();
-    let got = ns.enter(|| -> std::io::Result<(String, Vec<u8>)> {
-        let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5))?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: honest\r\n\r\n")?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw)?;
-        let end = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| std::io::Error::other(format!("no head in {} bytes", raw.len())))?;
-        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-        Ok((head, raw[end + 4..].to_vec()))
-    });
-    let took = started.elapsed();
-    let (head, body) = got.unwrap_or_else(|e| {
-        let ended = proc.0.try_wait().ok().flatten();
-        let said = if ended.is_some() {
-            proc.stderr_so_far()
-        } else {
-            String::new()
-        };
-        panic!("{during}: the honest scrape failed after {took:?}: {e}; exporter ended: {ended:?} {said}")
-    });
-    assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-        "{during}: {head}"
-    );
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or_else(|| panic!("{during}: no Content-Length in {head}"));
-    assert_eq!(body.len(), length, "{during}: a short body");
-    let text = String::from_utf8_lossy(&body);
-    assert!(
-        text.contains("\nipvs_exporter_scrape_duration_seconds ") && text.ends_with('\n'),
-        "{during}: the body lacks its last metric"
-    );
-    assert!(
-        took < Duration::from_secs(5),
-        "{during}: the honest scrape took {took:?}"
-    );
-    println!(
-        "  {during}: honest scrape 200, {length} bytes in {:.2} s",
-        took.as_secs_f64()
-    );
-    length
-}
-
-fn alive(proc: &mut Proc, during: &str) {
-    assert!(
-        proc.0.try_wait().expect("try_wait").is_none(),
-        "{during}: the exporter ended: {}",
-        proc.stderr_so_far()
-    );
-}
-
-/// The exporter's resident set now and at its peak (kB), from /proc/PID/status.
-fn rss_kb(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// Connections opened inside `ns` to `at`, each having sent `request` (none when empty),
-/// never read.
-fn silent_clients(ns: &NetNs, at: SocketAddr, n: usize, request: &[u8]) -> Vec<TcpStream> {
-    ns.enter(|| {
-        (0..n)
-            .map(|_| {
-                let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(5))
-                    .expect("a hostile client connects");
-                if !request.is_empty() {
-                    s.write_all(request).expect("a hostile client writes");
-                }
-                s
-            })
-            .collect()
+/// An honest scrape of /metrics (see [`honest_get`]), whole through its last metric.
+fn honest(proc: &mut dyn Daemon, ns: &NetNs, at: SocketAddr, during: &str) -> usize {
+    honest_get(proc, ns, at, "/metrics", during, &|text| {
+        text.contains("\nipvs_exporter_scrape_duration_seconds ") && text.ends_with('\n')
     })
 }
-
-const GET_METRICS: &[u8] = b"GET /metrics HTTP/1.1\r\nHost: hostile\r\n\r\n";
 
 #[test]
 fn exporter_answers_honest_scrapes_through_hostile_clients_and_a_kill_9() {
@@ -725,106 +646,14 @@ fn exporter_answers_honest_scrapes_through_hostile_clients_and_a_kill_9() {
     // Under a cap on its address space, as a request that made it grow would hit.
     let mut proc = exporter_limited(&ns, "-v 400000", &args);
     let (line, max) = listening_line(&mut proc);
-    println!("{line}");
+    println!("{line} (limit {max})");
     scrape(Some(&ns), at, None);
     let size = honest(&mut proc, &ns, at, "no hostile client");
     assert!(size > 1_000_000, "a scrape of {size} bytes is too small");
 
-    // One connection that pipelines 200 GET /metrics and never reads.
-    let greedy = silent_clients(&ns, at, 1, &GET_METRICS.repeat(200));
-    std::thread::sleep(Duration::from_secs(2));
-    honest(&mut proc, &ns, at, "200 pipelined GETs never read");
-    honest(&mut proc, &ns, at, "200 pipelined GETs never read (again)");
-    alive(&mut proc, "200 pipelined GETs");
-    drop(greedy);
-    honest(&mut proc, &ns, at, "after the pipelining client left");
-
-    // 70 connections that each send one request and never read.
-    let many = silent_clients(&ns, at, 70, GET_METRICS);
-    std::thread::sleep(Duration::from_secs(2));
-    honest(&mut proc, &ns, at, "70 requests never read");
-    alive(&mut proc, "70 requests never read");
-    drop(many);
-    honest(&mut proc, &ns, at, "after the 70 left");
-
-    // Slowloris: a header byte a second. The server must cut it (its head deadline).
-    let mut slow = silent_clients(&ns, at, 1, b"GET /metrics HTTP/1.1\r\n");
-    let mut slow = slow.pop().expect("one");
-    let slowloris = std::thread::spawn(move || {
-        for second in 0..60 {
-            std::thread::sleep(Duration::from_secs(1));
-            if slow.write_all(b"X").is_err() {
-                return Some(second);
-            }
-        }
-        None
+    hostile_clients(&ns, at, &mut proc, &mut |proc, during, _| {
+        honest(proc, &ns, at, during);
     });
-    std::thread::sleep(Duration::from_secs(2));
-    honest(&mut proc, &ns, at, "slowloris");
-    honest(&mut proc, &ns, at, "slowloris (again)");
-    let cut = slowloris.join().expect("slowloris thread");
-    assert!(cut.is_some(), "the slowloris client was never cut");
-    println!("  slowloris: cut after {} s", cut.unwrap_or(0));
-    alive(&mut proc, "slowloris");
-    honest(&mut proc, &ns, at, "after slowloris");
-
-    // A request line of 600 MB without CRLF.
-    let mut huge = silent_clients(&ns, at, 1, b"GET /");
-    let mut huge = huge.pop().expect("one");
-    let flood = std::thread::spawn(move || {
-        let chunk = vec![b'a'; 1 << 20];
-        let mut sent = 0usize;
-        while sent < 600 << 20 {
-            match huge.write(&chunk) {
-                Ok(n) if n > 0 => sent += n,
-                _ => break,
-            }
-        }
-        sent
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    honest(&mut proc, &ns, at, "a 600 MB request line");
-    let sent = flood.join().expect("flood thread");
-    assert!(sent < 600 << 20, "the server read a 600 MB request line");
-    alive(&mut proc, "a 600 MB request line");
-    let (rss, peak) = rss_kb(proc.0.id());
-    println!(
-        "  a 600 MB request line: cut after {sent} bytes; exporter RSS {rss} kB, peak {peak} kB"
-    );
-    honest(&mut proc, &ns, at, "after the 600 MB request line");
-
-    // 1,000 connections opened at once (bash's /dev/tcp), kept open.
-    let script = format!(
-        "ulimit -n 4096 && for i in $(seq 1000); do exec {{fd}}<>/dev/tcp/{}/{} || exit 1; done; \
-         echo open; read -r _",
-        at.ip(),
-        at.port()
-    );
-    let mut thousand = Command::new("ip")
-        .args(["netns", "exec", ns.name(), "bash", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the 1,000 connections");
-    let mut opened = String::new();
-    BufReader::new(thousand.stdout.take().expect("stdout"))
-        .read_line(&mut opened)
-        .expect("read");
-    assert_eq!(opened.trim(), "open", "the 1,000 connections did not open");
-    std::thread::sleep(Duration::from_secs(1));
-    honest(&mut proc, &ns, at, "1,000 open connections");
-    let (rss, peak) = rss_kb(proc.0.id());
-    let fds = std::fs::read_dir(format!("/proc/{}/fd", proc.0.id()))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    println!(
-        "  1,000 open connections (limit {max}): exporter RSS {rss} kB, peak {peak} kB, {fds} descriptors"
-    );
-    alive(&mut proc, "1,000 open connections");
-    drop(thousand.stdin.take());
-    let _ = thousand.wait();
-    honest(&mut proc, &ns, at, "after the 1,000 closed");
 
     // kill -9, and a new exporter on the same address answers.
     proc.0.kill().expect("kill -9");

@@ -85,6 +85,14 @@ impl Healthd {
         Healthd::spawn(ns, cmd, args)
     }
 
+    /// Started under the shell's `ulimit ULIMITS` (`-n 40`).
+    fn start_limited(ns: &NetNs, ulimits: &str, args: &[&str]) -> Healthd {
+        let script = format!("ulimit {ulimits} && exec ipvsctl healthd \"$@\"");
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns.name(), "bash", "-c", &script, "ipvsctl"]);
+        Healthd::spawn(ns, cmd, args)
+    }
+
     fn spawn(ns: &NetNs, mut cmd: Command, args: &[&str]) -> Healthd {
         let n = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -137,6 +145,19 @@ impl Healthd {
         self.signal("-TERM");
         let status = self.child.wait().expect("wait healthd");
         status.code().unwrap_or(-1)
+    }
+}
+
+impl crate::served::Daemon for Healthd {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn ended(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(None) => None,
+            _ => Some(self.stderr()),
+        }
     }
 }
 
@@ -1194,4 +1215,223 @@ fn healthd_dr_server_checked_on_the_vip() {
         .exec("ipvsctl", &["healthd", "--once", "-f", &file]);
     assert_eq!(code, 1, "{out}{err}");
     drop(own);
+}
+
+/// /metrics whole: healthd's series and the exporter's, through the last line.
+fn whole_metrics(text: &str) -> bool {
+    text.contains("\nipvs_backend_up{") && text.ends_with('\n')
+}
+
+/// /status whole: JSON with the lab's service.
+fn whole_status(text: &str) -> bool {
+    serde_json::from_str::<Value>(text).is_ok_and(|v| v["services"][0]["real_servers"].is_array())
+}
+
+/// The hostile clients of the exporter's test against `healthd --listen` (with 500 more services
+/// of 4 real servers in the table, so that /metrics is megabytes): honest GETs of /metrics and
+/// /status answer 200 whole within 5 s while each is active and after it left, healthd lives on,
+/// and its checks go on: while each hostile client is active, rs2 is stopped or started and
+/// healthd takes it down or up.
+#[test]
+fn healthd_listen_answers_through_hostile_clients_and_keeps_checking() {
+    use crate::served::{connection_limit, honest_get, hostile_clients, Daemon};
+
+    let mut lab = NatLab::new(2);
+    crate::exporter::big_table(&lab.director, 500, 4);
+    let file = rules(&lab.director, &[0, 1]);
+    let at: std::net::SocketAddr = "127.0.0.1:9771".parse().unwrap();
+    let mut d = Healthd::start(
+        &lab.director,
+        &["-f", &file, "--json", "--listen", "127.0.0.1:9771"],
+    );
+    wait_weights(&lab.director, &[(0, 1), (1, 1)]);
+    let line = wait_for("healthd's listening line", LIMIT, || {
+        d.stderr()
+            .lines()
+            .find(|l| l.contains("listening"))
+            .map(String::from)
+    });
+    println!("{line} (limit {})", connection_limit(&line));
+    let director = &lab.director;
+    let size = honest_get(
+        &mut d,
+        director,
+        at,
+        "/metrics",
+        "no hostile client",
+        &whole_metrics,
+    );
+    assert!(size > 1_000_000, "a scrape of {size} bytes is too small");
+
+    let mut toggles = 0;
+    let servers = &mut lab.servers;
+    let rs2 = &lab.rs[1];
+    hostile_clients(
+        director,
+        at,
+        &mut d,
+        &mut |d: &mut dyn Daemon, during, active| {
+            honest_get(d, director, at, "/metrics", during, &whole_metrics);
+            honest_get(d, director, at, "/status", during, &whole_status);
+            crate::served::alive(d, during);
+            if active {
+                // A transition while the hostile client is there.
+                if servers.len() == 2 {
+                    drop(servers.remove(1));
+                    wait_weights(director, &[(0, 1), (1, 0)]);
+                } else {
+                    servers.push(Httpd::start(rs2, "rs2"));
+                    wait_weights(director, &[(0, 1), (1, 1)]);
+                }
+                toggles += 1;
+                println!(
+                    "  {during}: rs2 {}",
+                    if servers.len() == 2 { "up" } else { "down" }
+                );
+            }
+        },
+    );
+    assert_eq!(
+        toggles, 7,
+        "a transition during each hostile client's turns"
+    );
+    let states: Vec<String> = d.transitions(1).into_iter().map(|(s, _)| s).collect();
+    let want: Vec<&str> = std::iter::once("up")
+        .chain((0..toggles).map(|i| if i % 2 == 0 { "down" } else { "up" }))
+        .collect();
+    assert_eq!(states, want);
+    assert_eq!(d.transitions(0), [("up".to_string(), Value::from(1))]);
+    assert_eq!(d.stop(), 0);
+}
+
+/// Under `ulimit -n 40`, healthd's checks run out of descriptors (40 real servers that accept
+/// and never answer hold one each until the timeout): each check it cannot make is said on
+/// stderr and counted (`unchecked` in /status, `ipvs_healthd_unchecked_checks_total`), and never
+/// takes a server down: rs1 and rs2 stay up at weight 1 throughout, while the silent servers go
+/// down. Then, with the silent servers gone, the exporter's test of idle connections: honest
+/// GETs answer through 20 and 80 idle connections and after them.
+#[test]
+fn healthd_under_ulimit_n_40_counts_its_own_emfile_as_unchecked() {
+    use crate::exporter::sample;
+    use crate::served::{alive, connection_limit, honest_get, silent_clients};
+
+    let lab = NatLab::new(2);
+    const SILENT: u16 = 40;
+    // Listeners that never accept: the kernel completes the connections, nobody answers.
+    let silent: Vec<std::net::TcpListener> = (0..SILENT)
+        .map(|i| {
+            lab.rs[0]
+                .enter(|| std::net::TcpListener::bind(("192.168.10.11", 8001 + i)))
+                .expect("a silent listener")
+        })
+        .collect();
+    let silent_name = |i: u16| format!("192.168.10.11:{}", 8001 + i);
+    let dests: Vec<Value> = (0..2)
+        .map(|i| {
+            serde_json::json!({"address": format!("192.168.10.{}", 11 + i), "port": 80,
+                                    "forward": "masq", "weight": 1})
+        })
+        .chain((0..SILENT).map(|i| {
+            serde_json::json!({"address": "192.168.10.11",
+                                    "port": 8001 + i, "forward": "masq", "weight": 1})
+        }))
+        .collect();
+    let doc = serde_json::json!({"services": [{
+        "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+        "check": {"type": "http", "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2},
+        "destinations": dests,
+    }]});
+    let file = format!("/tmp/{}-emfile.json", lab.director.name());
+    std::fs::write(&file, doc.to_string()).unwrap();
+    // In the table at weight 1 before healthd starts: it keeps them until its verdicts.
+    ipvsctl(&lab.director, &["apply", "-f", &file]);
+    let at: std::net::SocketAddr = "127.0.0.1:9772".parse().unwrap();
+    let mut d = Healthd::start_limited(
+        &lab.director,
+        "-n 40",
+        &["-f", &file, "--json", "--listen", "127.0.0.1:9772"],
+    );
+    let line = wait_for("healthd's listening line", LIMIT, || {
+        d.stderr()
+            .lines()
+            .find(|l| l.contains("listening"))
+            .map(String::from)
+    });
+    let max = connection_limit(&line);
+    println!("{line}");
+    assert!(
+        max < 40,
+        "a limit of {max} connections does not fit 40 descriptors"
+    );
+
+    let emfile = "could not check: connect: too many open files (counted, the state stays)";
+    wait_for("checks out of descriptors", Duration::from_secs(60), || {
+        d.stderr().contains(emfile).then_some(())
+    });
+    wait_for("the silent servers down", Duration::from_secs(60), || {
+        let w = weights(&lab.director);
+        (0..SILENT)
+            .all(|i| w.get(&silent_name(i)) == Some(&0))
+            .then_some(())
+    });
+    let w = weights(&lab.director);
+    assert_eq!(
+        (w.get(&rs(0)), w.get(&rs(1))),
+        (Some(&1), Some(&1)),
+        "{w:?}"
+    );
+    // Nobody listens there any more: the checks end at once, the descriptors come back.
+    drop(silent);
+
+    let director = &lab.director;
+    let both = |d: &mut Healthd, during: &str| {
+        honest_get(d, director, at, "/metrics", during, &whole_metrics);
+        honest_get(d, director, at, "/status", during, &whole_status);
+    };
+    let idle = silent_clients(director, at, 20, b"");
+    std::thread::sleep(Duration::from_secs(2));
+    both(&mut d, "20 idle connections under ulimit -n 40");
+    let more = silent_clients(director, at, 60, b"");
+    std::thread::sleep(Duration::from_secs(2));
+    both(&mut d, "80 idle connections under ulimit -n 40");
+    alive(&mut d, "80 idle connections");
+    drop(idle);
+    drop(more);
+    std::thread::sleep(Duration::from_secs(1));
+    for i in 0..3 {
+        both(&mut d, &format!("all closed under ulimit -n 40 ({i})"));
+    }
+    alive(&mut d, "all closed");
+
+    // Each check not made: one line, one count; rs1 and rs2 never went down.
+    let said = d.stderr().matches("could not check: ").count();
+    let (_, body) = director
+        .enter(|| crate::exporter::get(at, "/status", None))
+        .expect("GET /status");
+    let status: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(said > 0);
+    assert_eq!(status["unchecked"].as_u64(), Some(said as u64), "{status}");
+    let (_, m) = director
+        .enter(|| crate::exporter::get(at, "/metrics", None))
+        .expect("GET /metrics");
+    assert_eq!(
+        sample(&m, "ipvs_healthd_unchecked_checks_total"),
+        Some(said as f64)
+    );
+    println!("  {said} checks not made for want of descriptors");
+    for i in 0..2 {
+        assert!(
+            d.transitions(i).iter().all(|(s, _)| s == "up"),
+            "rs{}: {:?}",
+            i + 1,
+            d.transitions(i)
+        );
+    }
+    let w = weights(&lab.director);
+    assert_eq!(
+        (w.get(&rs(0)), w.get(&rs(1))),
+        (Some(&1), Some(&1)),
+        "{w:?}"
+    );
+    assert_eq!(d.stop(), 0);
 }

@@ -11,6 +11,7 @@ mod harness;
 
 mod bringup;
 mod lab;
+mod served;
 mod support;
 
 mod apply;
