@@ -1102,10 +1102,12 @@ fn healthd_removed_server_is_drained() {
 /// reaches the server's VIP listener rather than the director's own VIP, and the answer comes
 /// back to the director. A stopped VIP listener takes its server down (weight 0) while its own
 /// address still answers; started again, it comes back, and clients reach it through the VIP.
-/// The same check without `mark` and `source` cannot reach a server: it fails.
+/// The director's sysctls of docs/json.md are needed: without `accept_local`, or behind a strict
+/// `rp_filter` with the VIP on a dummy interface, the checks fail. The same check without `mark`
+/// and `source` cannot reach a server: it fails.
 #[test]
 fn healthd_dr_server_checked_on_the_vip() {
-    use crate::lab::{sysctl, LanLab};
+    use crate::lab::{ip, sysctl, LanLab};
 
     let mut lab = LanLab::new(2);
     lab.real_servers_own_the_vip("lo");
@@ -1207,12 +1209,39 @@ fn healthd_dr_server_checked_on_the_vip() {
     assert_eq!(states, ["up", "down", "up"]);
     assert_eq!(d.stop(), 0);
 
+    let once = || {
+        lab.director
+            .exec("ipvsctl", &["healthd", "--once", "-f", &file])
+    };
+    let (code, out, err) = once();
+    assert_eq!(code, 0, "{out}{err}");
+    // The answers come from the VIP, the director's own address: dropped as martians unless
+    // the interface takes them (docs/json.md says so).
+    sysctl(&lab.director, "net.ipv4.conf.eth0.accept_local", "0");
+    let (code, out, err) = once();
+    assert_eq!(code, 1, "without accept_local: {out}{err}");
+    sysctl(&lab.director, "net.ipv4.conf.eth0.accept_local", "1");
+    // A strict reverse-path filter takes them while the VIP is on eth0 (the way back to it);
+    // with the VIP on a dummy interface it drops them, and a loose one takes them.
+    sysctl(&lab.director, "net.ipv4.conf.eth0.rp_filter", "1");
+    let (code, out, err) = once();
+    assert_eq!(code, 0, "rp_filter 1, the VIP on eth0: {out}{err}");
+    ip(&lab.director, &format!("addr del {VIP}/32 dev eth0"));
+    ip(&lab.director, "link add vip0 type dummy");
+    ip(&lab.director, &format!("addr add {VIP}/32 dev vip0"));
+    ip(&lab.director, "link set vip0 up");
+    let (code, out, err) = once();
+    assert_eq!(code, 1, "rp_filter 1, the VIP on a dummy: {out}{err}");
+    for loose in ["2", "0"] {
+        sysctl(&lab.director, "net.ipv4.conf.eth0.rp_filter", loose);
+        let (code, out, err) = once();
+        assert_eq!(code, 0, "rp_filter {loose}, the VIP on a dummy: {out}{err}");
+    }
+
     // Without the mark and the source, the check to the VIP is the director's own (IPVS takes
     // it, sends it from the VIP, and the real server answers itself): no server passes.
     std::fs::write(&file, doc(false)).unwrap();
-    let (code, out, err) = lab
-        .director
-        .exec("ipvsctl", &["healthd", "--once", "-f", &file]);
+    let (code, out, err) = once();
     assert_eq!(code, 1, "{out}{err}");
     drop(own);
 }
