@@ -9,7 +9,7 @@
 //! | field | types | meaning (default) |
 //! |---|---|---|
 //! | `type` | all | `tcp`, `http`, `https`, `udp`, `dns`, `exec`, or `none` (always up, no other field) |
-//! | `address`, `port` | all | where the check goes (the real server's address and port; a DR or TUN server's VIP, say) |
+//! | `address`, `port` | all | the address and port the check connects or sends to, keepalived's `connect_ip` and `connect_port` (the real server's address and port) |
 //! | `mark`, `source` | all but exec | the firewall mark of the check's packets, and the address it is sent from (none; the kernel's choice) |
 //! | `interval` | all | seconds from one check's start to the next, fractions allowed (5) |
 //! | `timeout` | all | seconds a check may take, at most `interval` (2, or `interval` when shorter) |
@@ -102,8 +102,9 @@ pub struct SpecError {
 pub struct Check {
     /// What to send and what to expect.
     pub probe: Probe,
-    /// Where to send the check instead of the real server's address (a DR or
-    /// TUN server listening on the VIP, say).
+    /// Where to send the check instead of the real server's address. A VIP
+    /// that this host holds is its own: to reach a DR or TUN server's VIP
+    /// listener, the check also needs `mark` and `source`.
     pub address: Option<IpAddr>,
     /// Where to send the check instead of the real server's port.
     pub port: Option<u16>,
