@@ -59,7 +59,7 @@ impl Connects {
             SocketAddr::V6(_) => AddressFamily::Inet6,
         };
         let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
-        let sock = socket(family, SockType::Stream, flags, None).map_err(|e| failed(e))?;
+        let sock = socket(family, SockType::Stream, flags, None).map_err(failed)?;
         match connect(sock.as_raw_fd(), &SockaddrStorage::from(to)) {
             Ok(()) => return Err(Outcome::Up("connect: ok".into())),
             Err(Errno::EINPROGRESS) => {}

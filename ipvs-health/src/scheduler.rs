@@ -191,8 +191,8 @@ enum Command<K> {
     Add {
         id: u64,
         key: K,
-        target: Target,
-        check: Check,
+        target: Arc<Target>,
+        check: Arc<Check>,
         status: Arc<Mutex<Status>>,
     },
     Remove(u64),
@@ -293,8 +293,8 @@ where
         let _ = self.commands.send(Command::Add {
             id,
             key: key.clone(),
-            target: target.clone(),
-            check: check.clone(),
+            target: Arc::new(target.clone()),
+            check: Arc::new(check.clone()),
             status: status.clone(),
         });
         entries.map.insert(
@@ -493,8 +493,8 @@ impl<K: Clone + Hash + Send + 'static> Driver<K> {
                     id,
                     Job {
                         key,
-                        target: Arc::new(target),
-                        check: Arc::new(check),
+                        target,
+                        check,
                         status,
                         due,
                         started: 0,
