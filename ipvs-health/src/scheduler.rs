@@ -120,8 +120,8 @@ pub const LATENESS_BOUNDS: [f64; 12] = [
 ];
 
 /// How late checks started against their schedule (the time the check was
-/// due: the first one its spread after the target came, then one interval
-/// after the previous one was due), as a histogram.
+/// due: the first one its spread after the target came, then as
+/// [`next_due`] says), as a histogram.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lateness {
     /// Checks started by bucket, not cumulative: `buckets[i]` were at most
@@ -158,15 +158,16 @@ impl Lateness {
 }
 
 /// When a check is due after one that was due at `due` started at `now`: one
-/// interval after `due`, or, when the start was a whole interval late, one
-/// interval after the start (a late check does not make the next ones bunch
-/// up).
+/// interval after `due` when it started within [`SLOT`] of it, else one
+/// interval after its start (as tokio's `MissedTickBehavior::Delay`: a late
+/// check does not make the next ones bunch up or carry its lateness on, so
+/// two checks' starts are never more than an interval and the later one's
+/// lateness apart).
 pub fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
-    let next = due + interval;
-    if next <= now {
+    if now > due + SLOT {
         now + interval
     } else {
-        next
+        due + interval
     }
 }
 
@@ -809,12 +810,13 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs(1);
         let ms = Duration::from_millis;
-        // On time or a little late: the schedule holds (no drift from the lateness).
+        // On time, or late by the slot it waited for: the schedule holds (no drift).
         assert_eq!(next_due(t0, t0, s), t0 + s);
-        assert_eq!(next_due(t0, t0 + ms(300), s), t0 + s);
-        // A whole interval late: the schedule starts again from this start.
+        assert_eq!(next_due(t0, t0 + ms(3), s), t0 + s);
+        assert_eq!(next_due(t0, t0 + SLOT, s), t0 + s);
+        // Later: one interval after this start, the lateness not carried on.
+        assert_eq!(next_due(t0, t0 + ms(300), s), t0 + ms(1300));
         assert_eq!(next_due(t0, t0 + ms(1500), s), t0 + ms(2500));
-        assert_eq!(next_due(t0, t0 + s, s), t0 + ms(2000));
     }
 
     #[test]

@@ -491,7 +491,7 @@ impl Collector for HealthRows {
             .collect();
         e.encode_descriptor(
             "ipvs_healthd_check_lateness_seconds",
-            "How late checks started against their schedule (one interval after the last was due).",
+            "How late checks started against their schedule (one interval after the last one, or after its start when it was late).",
             None,
             MetricType::Histogram,
         )?
