@@ -99,11 +99,10 @@ load() {
   sleep 15
   pid=$(pidof ipvsctl)
   [ -n "$pid" ] || { echo "bench: healthd load: it did not start: $(head -3 /tmp/hd-load.err)" >&2; return; }
-  # The window: from the end of one read of /status to the start of the next (the
-  # counters are taken as a request starts); its CPU time over the same.
   # Its resident set before the reads of /metrics and /status (each builds a large body).
   echo "H load_rss_settled_kb $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
-  lateness >/tmp/hd-l0
+  # The window: from the end of one read of /status to the start of the next (the
+  # counters are taken as a request starts); its CPU time over the same.
   checks_each >/tmp/hd-c0
   read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
   t=$(now)
@@ -115,11 +114,14 @@ load() {
   read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
   echo "H load_window_ms $(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
   checks_each >/tmp/hd-c1
+  # How late the checks started against their schedule, in 10 s more with no other read (the
+  # lateness is counted from the start of the first read of /metrics, whose rendering shares
+  # the VM's one CPU with the checks): their count, the mean lateness, the least bucket bound
+  # that takes them all (every schedule kept: within the timeout, 0.5 s), and how many were
+  # within each bound.
+  lateness >/tmp/hd-l0
+  sleep 10
   lateness >/tmp/hd-l1
-  # How late the checks started against their schedule, between the two reads of /metrics
-  # (around the window, so a few seconds more): their count, the mean lateness, the least bucket
-  # bound that takes them all (every schedule kept: within the timeout, 0.5 s), and how many
-  # were within each bound.
   awk 'NR == FNR { a[$1] = $2; next } { d[$1] = $2 - a[$1]; if ($1 != "sum" && $1 != "count") le[++n] = $1 }
     END { worst = "none"; for (i = n; i >= 1; i--) if (d[le[i]] == d["count"]) worst = le[i]
           printf "H load_late %d %.6f %s\n", d["count"], (d["count"] > 0 ? d["sum"] / d["count"] : 0), worst
