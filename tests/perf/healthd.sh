@@ -10,7 +10,7 @@
 #
 # Load: 2,500 services x 4 = 10,000 real servers (one local address, 10,000 ports nobody listens
 # on: each check is a connect answered by a reset), TCP checks every 1 s; after 15 s to settle,
-# over about 20 s: healthd's CPU (utime + stime from /proc), its checks (each real server's
+# over about 20 s: the CPU of healthd's main thread (utime + stime from /proc), its checks (each real server's
 # `checks` in /status of --listen, before and after), the fewest checks one server got in the
 # window (every schedule kept: about one a second), how late the window's checks started against
 # their schedule (healthd's ipvs_healthd_check_lateness_seconds, read before and after), its
@@ -101,17 +101,18 @@ load() {
   [ -n "$pid" ] || { echo "bench: healthd load: it did not start: $(head -3 /tmp/hd-load.err)" >&2; return; }
   # Its resident set before the reads of /metrics and /status (each builds a large body).
   echo "H load_rss_settled_kb $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
-  # The window: from the end of one read of /status to the start of the next (the
-  # counters are taken as a request starts); its CPU time over the same.
-  checks_each >/tmp/hd-c0
-  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  # The window: from the start of one read of /status to the start of the next (the counters
+  # are taken as a request starts); the CPU time of healthd's main thread (the checks and what
+  # it does with their results; not the HTTP thread rendering the reads) over the same.
+  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/task/$pid/stat")
   t=$(now)
+  checks_each >/tmp/hd-c0
   # Descriptors every 5 s (listing 10,000 of them costs the VM's one CPU too).
   for _ in 1 2 3 4; do
     f=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l); [ "$f" -gt "$fds" ] && fds=$f
     sleep 5
   done
-  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/task/$pid/stat")
   echo "H load_window_ms $(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
   checks_each >/tmp/hd-c1
   # How late the checks started against their schedule, in 10 s more with no other read (the
