@@ -2,9 +2,10 @@
 //! spread over the interval, transitions sent on a channel.
 //!
 //! One task drives every target: it wakes once per [`SLOT`] in which some
-//! check is due and starts all of them (10,000 targets checked every second
-//! are about 50 checks a wake-up, not one). TCP checks are connects in an
-//! epoll set of the scheduler's own ([`connects`](crate::connects)); the
+//! check is due and starts them, [`STARTS_PER_TURN`] at most before it takes
+//! the answers in (10,000 targets checked every second are about 50 checks a
+//! wake-up, not one). TCP checks are connects in an epoll set of the
+//! scheduler's own (no tokio registration or task per check); the
 //! other checks run as a task each. How late each check started against its
 //! schedule is counted in a histogram ([`Scheduler::lateness`]).
 //!
