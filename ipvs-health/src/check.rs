@@ -86,7 +86,7 @@ pub async fn run(check: &Check, target: &Target) -> Report {
     }
 }
 
-fn timed_out(t: Duration) -> Outcome {
+pub(crate) fn timed_out(t: Duration) -> Outcome {
     Outcome::Down(format!("timeout after {} s", secs(t)))
 }
 
@@ -177,9 +177,26 @@ pub fn is_own_failure(e: &io::Error) -> bool {
     )
 }
 
+/// The text [`short`] gives for the errors a check of a server that is down
+/// usually meets, written without formatting (10,000 refused connects a second
+/// are as many reasons).
+fn usual(code: i32) -> Option<&'static str> {
+    Some(match code {
+        libc::ECONNREFUSED => "connection refused",
+        libc::ECONNRESET => "connection reset by peer",
+        libc::EHOSTUNREACH => "no route to host",
+        libc::ENETUNREACH => "network is unreachable",
+        libc::ETIMEDOUT => "connection timed out",
+        _ => return None,
+    })
+}
+
 /// An I/O error as an outcome: `stage: connection refused`.
 pub fn io_outcome(stage: &str, e: &io::Error) -> Outcome {
-    let reason = format!("{stage}: {}", short(e));
+    let reason = match e.raw_os_error().and_then(usual) {
+        Some(text) => [stage, ": ", text].concat(),
+        None => format!("{stage}: {}", short(e)),
+    };
     if is_own_failure(e) {
         Outcome::Unchecked(reason)
     } else {
@@ -609,6 +626,25 @@ mod tests {
             io_outcome("connect", &io::Error::from_raw_os_error(libc::ECONNREFUSED)),
             Outcome::Down("connect: connection refused".into())
         );
+    }
+
+    #[test]
+    fn the_usual_reasons_are_the_errors_own_words() {
+        for code in [
+            libc::ECONNREFUSED,
+            libc::ECONNRESET,
+            libc::EHOSTUNREACH,
+            libc::ENETUNREACH,
+            libc::ETIMEDOUT,
+        ] {
+            let e = io::Error::from_raw_os_error(code);
+            assert_eq!(usual(code), Some(short(&e).as_str()), "{code}");
+            assert_eq!(
+                io_outcome("connect", &e).reason(),
+                format!("connect: {}", short(&e))
+            );
+        }
+        assert_eq!(usual(libc::EMFILE), None);
     }
 
     #[test]

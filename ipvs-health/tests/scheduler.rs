@@ -157,3 +157,106 @@ async fn unchecked_results_are_events_not_transitions() {
     assert_eq!(s.health.state(), State::Up, "fall = 1, yet still up");
     assert!(s.unchecked >= 3 && s.transitions == 0, "{s:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn many_targets_each_on_its_schedule_and_its_lateness_counted() {
+    // 200 closed ports checked every 0.1 s: each one's checks come on its own schedule,
+    // and every check started is in the lateness histogram.
+    let spec = json!({"type": "tcp", "interval": 0.1, "timeout": 0.1, "rise": 1, "fall": 1});
+    let check = read_check(&spec, "check").unwrap().unwrap();
+    let mut closed = Vec::new();
+    for _ in 0..200 {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        closed.push(l.local_addr().unwrap());
+    }
+    let (scheduler, mut events) = Scheduler::new();
+    for (i, addr) in closed.iter().enumerate() {
+        scheduler.insert(i, target(*addr), check.clone());
+    }
+    let mut down = 0;
+    while down < closed.len() {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("every target down within 10 s")
+            .unwrap();
+        if let Event::Transition(t) = e {
+            assert_eq!(
+                (t.to, t.reason.as_str()),
+                (State::Down, "connect: connection refused")
+            );
+            down += 1;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let statuses = scheduler.statuses();
+    let checks: u64 = statuses.iter().map(|(_, s)| s.checks).sum();
+    let fewest = statuses.iter().map(|(_, s)| s.checks).min().unwrap();
+    // At least a second of its schedule for each: about 10 checks (a loaded host: far fewer).
+    assert!(
+        fewest >= 3,
+        "a target checked {fewest} times in over a second"
+    );
+    let late = scheduler.lateness();
+    // Started checks: the finished ones and at most one under way per target.
+    assert!(
+        late.count >= checks && late.count <= checks + 200,
+        "{} started, {checks} finished",
+        late.count
+    );
+    assert_eq!(late.buckets.iter().sum::<u64>(), late.count);
+    assert!(late.sum >= 0.0 && late.max.as_secs_f64() * late.count as f64 >= late.sum);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_connect_without_an_answer_times_out() {
+    use nix::sys::socket::{
+        bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+    };
+    use std::os::fd::AsRawFd;
+    // A listener whose accept queue is full: the kernel drops further SYNs.
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .unwrap();
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).unwrap();
+    listen(&fd, Backlog::new(0).unwrap()).unwrap();
+    let listener = std::net::TcpListener::from(fd);
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            held.push(s);
+        }
+    }
+    let spec = json!({"type": "tcp", "interval": 0.2, "timeout": 0.05, "rise": 1, "fall": 1});
+    let check = read_check(&spec, "check").unwrap().unwrap();
+    let (scheduler, mut events) = Scheduler::new();
+    scheduler.insert("full", target(addr), check);
+    let t = next_transition_any(&mut events).await;
+    assert_eq!(
+        (t.to, t.reason.as_str()),
+        (State::Down, "timeout after 0.05 s")
+    );
+    let took = scheduler.status(&"full").unwrap().last.unwrap().took;
+    assert!(
+        took >= Duration::from_millis(50),
+        "timed out after {took:?}"
+    );
+}
+
+async fn next_transition_any<K: std::fmt::Debug>(
+    events: &mut UnboundedReceiver<Event<K>>,
+) -> Transition<K> {
+    match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+        Ok(Some(Event::Transition(t))) => t,
+        other => panic!("not a transition: {other:?}"),
+    }
+}

@@ -10,10 +10,13 @@
 #
 # Load: 2,500 services x 4 = 10,000 real servers (one local address, 10,000 ports nobody listens
 # on: each check is a connect answered by a reset), TCP checks every 1 s; after 15 s to settle,
-# over about 20 s: healthd's CPU (utime + stime from /proc), its checks (each real server's
+# over about 20 s: the CPU of healthd's main thread (utime + stime from /proc), its checks (each real server's
 # `checks` in /status of --listen, before and after), the fewest checks one server got in the
-# window (every schedule kept: about one a second), its peak resident set and descriptors.
-# Before healthd, the floor: tests/perf/connect-floor.c's nonblocking connects to the same ports.
+# window (every schedule kept: about one a second), how late the window's checks started against
+# their schedule (healthd's ipvs_healthd_check_lateness_seconds, read before and after), its
+# peak resident set and descriptors. Before healthd, the floor: tests/perf/connect-floor.c's
+# nonblocking connects to the same ports; after it, the floor again with healthd's services
+# still in the table (the IPVS hook looks each SYN up among them).
 set -uo pipefail
 runs=${1:-3}
 now() { local t _; read -r t _ </proc/uptime; echo "$t"; }
@@ -63,6 +66,12 @@ J
   ip netns del hd-lb; ip netns del hd-rs
 }
 
+lateness() { # the lateness histogram's lines: "LE CUMULATIVE", then "sum S" and "count N"
+  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics |
+    sed -n 's/^ipvs_healthd_check_lateness_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p
+            s/^ipvs_healthd_check_lateness_seconds_\(sum\|count\) \([0-9.e+-]*\)$/\1 \2/p'
+}
+
 checks_each() { # the checks of each real server, in /status's order (the same every time)
   ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/status | grep -o '"checks":[0-9]*' |
     awk -F: '{ print NR, $2 }'
@@ -90,19 +99,35 @@ load() {
   sleep 15
   pid=$(pidof ipvsctl)
   [ -n "$pid" ] || { echo "bench: healthd load: it did not start: $(head -3 /tmp/hd-load.err)" >&2; return; }
-  # The window: from the end of one read of /status to the start of the next (the
-  # counters are taken as a request starts); its CPU time over the same.
-  checks_each >/tmp/hd-c0
-  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  # Its resident set before the reads of /metrics and /status (each builds a large body).
+  echo "H load_rss_settled_kb $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
+  # The window: from the start of one read of /status to the start of the next (the counters
+  # are taken as a request starts); the CPU time of healthd's main thread (the checks and what
+  # it does with their results; not the HTTP thread rendering the reads) over the same.
+  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/task/$pid/stat")
   t=$(now)
+  checks_each >/tmp/hd-c0
   # Descriptors every 5 s (listing 10,000 of them costs the VM's one CPU too).
   for _ in 1 2 3 4; do
     f=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l); [ "$f" -gt "$fds" ] && fds=$f
     sleep 5
   done
-  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/task/$pid/stat")
   echo "H load_window_ms $(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
   checks_each >/tmp/hd-c1
+  # How late the checks started against their schedule, in 10 s more with no other read (the
+  # lateness is counted from the start of the first read of /metrics, whose rendering shares
+  # the VM's one CPU with the checks): their count, the mean lateness, the least bucket bound
+  # that takes them all (every schedule kept: within the timeout, 0.5 s), and how many were
+  # within each bound.
+  lateness >/tmp/hd-l0
+  sleep 10
+  lateness >/tmp/hd-l1
+  awk 'NR == FNR { a[$1] = $2; next } { d[$1] = $2 - a[$1]; if ($1 != "sum" && $1 != "count") le[++n] = $1 }
+    END { worst = "none"; for (i = n; i >= 1; i--) if (d[le[i]] == d["count"]) worst = le[i]
+          printf "H load_late %d %.6f %s\n", d["count"], (d["count"] > 0 ? d["sum"] / d["count"] : 0), worst
+          printf "H load_late_within"; for (i = 1; i <= n; i++) printf " %s:%d", le[i], d[le[i]]; print "" }' \
+    /tmp/hd-l0 /tmp/hd-l1
   # Per server: checks in the window (the two scrapes are about 20 s apart).
   awk 'NR == FNR { before[$1] = $2; next }
        $1 in before { d = $2 - before[$1]; n++; sum += d; if (min == "" || d < min) min = d; if (d > max) max = d }
@@ -116,6 +141,9 @@ load() {
   sed -n 's/^ipvs_backend_check_errors_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\2 \1/p' /tmp/hd-metrics |
     awk '{ n = $1; $1 = ""; sum[substr($0, 2)] += n } END { for (r in sum) printf "H load_reason %d %s\n", sum[r], r }'
   kill "$hd"; wait "$hd" 2>/dev/null
+  # The floor again, with healthd's 2,500 services still in the table: the IPVS hook looks up
+  # each connect's SYN among them, as it did for healthd's.
+  ip netns exec hd-load connect-floor 10.78.0.11 10000 10000 10 | sed 's/^H floor_connects/H floor_table_connects/'
   ip netns exec hd-load ipvsadm -C
   ip netns del hd-load
 }
