@@ -9,7 +9,10 @@ use ipvs::{
     Stats, SyncDaemon, Timeouts, VirtualServer,
 };
 
-use super::metrics::{encode, encode_rows, Format, NsRead, NsState, Snapshot};
+use super::metrics::{
+    encode, encode_rows, service_labels, service_rendered, Format, NsRead, NsState, Rendered,
+    Snapshot,
+};
 
 fn stats(n: u64) -> Stats {
     Stats {
@@ -358,6 +361,31 @@ fn rows_written_by_hand_are_the_bytes_prometheus_client_writes() {
                 assert_eq!(fast, reference, "{format:?}, cap {cap:?}");
                 assert!(fast.contains("ipvs_up"), "{fast}");
             }
+        }
+    }
+}
+
+#[test]
+fn service_labels_written_straight_are_the_label_list_rendered() {
+    let keys = [
+        ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80),
+        ServiceKey::udp("2001:db8::100".parse().unwrap(), 53),
+        ServiceKey::sctp("::ffff:192.0.2.1".parse().unwrap(), 65535),
+        ServiceKey::Addr {
+            protocol: ipvs::Protocol::from_number(47),
+            addr: "0.0.0.0".parse().unwrap(),
+            port: 0,
+        },
+        ServiceKey::fwmark(10, Family::Inet),
+        ServiceKey::fwmark(u32::MAX, Family::Inet6),
+    ];
+    for netns in [None, Some("blue"), Some("we\"ird\\ns\nx"), Some("")] {
+        for key in &keys {
+            assert_eq!(
+                service_rendered(netns, key),
+                Rendered::of(&service_labels(netns, key)),
+                "{netns:?} {key:?}"
+            );
         }
     }
 }
