@@ -13,8 +13,8 @@
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
 # (the minimum over the runs of each; user and sys from the same run as the minimum real time),
 # (for `top`: 20 s of `ipvsctl top --interval 1` and its CPU time in them, see top_cost),
-# "C SET ..." lines for the correctness checks, and "M SET COMMAND PEAK_RSS_KB OUTPUT_BYTES" lines
-# for memory. tests/bench turns these into the table.
+# "C SET ..." lines for the correctness checks, "M SET COMMAND PEAK_RSS_KB OUTPUT_BYTES" lines
+# for memory, and "X SET WHAT USER_MS SYS_MS" lines for the exporter's own CPU time per scrape. tests/bench turns these into the table.
 set -uo pipefail
 data=$1 runs=$2
 shift 2
@@ -120,21 +120,53 @@ top_cost() {
 # exporter_scrapes SET NS: `ipvsctl exporter` on the table of NS: RUNS scrapes of /metrics, each
 # timed as busybox wget in NS (a process, as the listings are), kept as "SET scrape ipvsctl";
 # then its peak resident set with 1,000 idle connections open (bash's /dev/tcp) and one scrape
-# through them, as an "M" line.
+# through them, as an "M" line; and the exporter's own CPU time per scrape (from /proc, ticks of
+# 10 ms) as an "X" line. When /bin/ipvsctl-before is there (tests/bench --ctl-before), its
+# exporter runs beside on the same table and is scraped right after each scrape of the first,
+# kept as "SET scrape-before ipvsctl", with its own "X" line, and a "C" line says whether the
+# two bodies are the same bytes (but for the scrape's duration).
 exporter_scrapes() {
-  local name=$1 n=$2 pid r url=http://127.0.0.1:9761/metrics body
+  local name=$1 n=$2 pid bpid='' r url=http://127.0.0.1:9761/metrics burl=http://127.0.0.1:9762/metrics body
+  local u0 s0 u1 s1 bu0=0 bs0=0 bu1=0 bs1=0 same
   ip netns exec "$n" ipvsctl exporter --listen 127.0.0.1:9761 2>/tmp/bench-exporter.err &
   pid=$!
+  if command -v ipvsctl-before >/dev/null; then
+    ip netns exec "$n" ipvsctl-before exporter --listen 127.0.0.1:9762 2>/tmp/bench-exporter-before.err &
+    bpid=$!
+  fi
   for r in $(seq 100); do
     ip netns exec "$n" wget -q -O /dev/null "$url" 2>/dev/null && break
     sleep 0.2
   done
+  if [ -n "$bpid" ]; then
+    for r in $(seq 100); do
+      ip netns exec "$n" wget -q -O /dev/null "$burl" 2>/dev/null && break
+      sleep 0.2
+    done
+    same=DIFFER
+    if [ "$(ip netns exec "$n" wget -q -O - "$url" | grep -v '^ipvs_exporter_scrape_duration_seconds ' | md5sum)" = \
+      "$(ip netns exec "$n" wget -q -O - "$burl" | grep -v '^ipvs_exporter_scrape_duration_seconds ' | md5sum)" ]; then
+      same=same
+    fi
+    echo "C $name scrape-bytes $same"
+    read -r bu0 bs0 < <(awk '{ print $14, $15 }' "/proc/$bpid/stat")
+  fi
+  read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
   # Each scrape follows an -Ln --stats of the same table, so that the two are compared under
   # the same load of the host (the best of these and of the listings' runs is kept).
   for ((r = 0; r < runs; r++)); do
     keep "$name stats ipvsctl" "$(timed "$n" /dev/null ipvsctl -Ln --stats)"
     keep "$name scrape ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$url")"
+    [ -z "$bpid" ] || keep "$name scrape-before ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$burl")"
   done
+  read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+  echo "X $name exporter_cpu_per_scrape $(((u1 - u0) * 10 / runs)) $(((s1 - s0) * 10 / runs))"
+  if [ -n "$bpid" ]; then
+    read -r bu1 bs1 < <(awk '{ print $14, $15 }' "/proc/$bpid/stat")
+    echo "X $name exporter_cpu_per_scrape_before $(((bu1 - bu0) * 10 / runs)) $(((bs1 - bs0) * 10 / runs))"
+    kill "$bpid"
+    wait "$bpid" 2>/dev/null
+  fi
   body=$(ip netns exec "$n" wget -q -O - "$url" | wc -c)
   # shellcheck disable=SC2016
   ip netns exec "$n" bash -c 'ulimit -n 4096; for i in $(seq 1000); do exec {fd}<>/dev/tcp/127.0.0.1/9761 || exit 1; done
