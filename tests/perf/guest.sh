@@ -122,8 +122,8 @@ top_cost() {
 # then its peak resident set with 1,000 idle connections open (bash's /dev/tcp) and one scrape
 # through them, as an "M" line; and the exporter's own CPU time per scrape (from /proc, ticks of
 # 10 ms) as an "X" line. When /bin/ipvsctl-before is there (tests/bench --ctl-before), its
-# exporter runs beside on the same table and is scraped right after each scrape of the first,
-# kept as "SET scrape-before ipvsctl", with its own "X" line, and a "C" line says whether the
+# exporter runs beside on the same table and is scraped next to each scrape of the first (the
+# two take turns at coming first), kept as "SET scrape-before ipvsctl", with its own "X" line, and a "C" line says whether the
 # two bodies are the same bytes (but for the scrape's duration).
 exporter_scrapes() {
   local name=$1 n=$2 pid bpid='' r url=http://127.0.0.1:9761/metrics burl=http://127.0.0.1:9762/metrics body
@@ -154,8 +154,14 @@ exporter_scrapes() {
   read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
   # Each scrape follows an -Ln --stats of the same table, so that the two are compared under
   # the same load of the host (the best of these and of the listings' runs is kept).
+  # With --ctl-before, the two builds take turns at being first after the listing.
   for ((r = 0; r < runs; r++)); do
     keep "$name stats ipvsctl" "$(timed "$n" /dev/null ipvsctl -Ln --stats)"
+    if [ -n "$bpid" ] && [ $((r % 2)) = 1 ]; then
+      keep "$name scrape-before ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$burl")"
+      keep "$name scrape ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$url")"
+      continue
+    fi
     keep "$name scrape ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$url")"
     [ -z "$bpid" ] || keep "$name scrape-before ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$burl")"
   done
