@@ -597,6 +597,12 @@ impl Collector for Rows {
 }
 
 impl Rows {
+    /// The labels of a destination's service, a comma after.
+    fn closed_of(&self, dest: &DestRow) -> &str {
+        // Always there: a row's service index is that of a service pushed before it.
+        self.closed.get(dest.service).map_or("", String::as_str)
+    }
+
     /// The per-row families through prometheus-client, sample by sample: what [`write_rows`]
     /// writes faster (the host tests compare the two).
     fn encode_rows(&self, e: &mut DescriptorEncoder) -> fmt::Result {
@@ -605,7 +611,7 @@ impl Rows {
         let dests: Vec<(Rendered, &DestRow)> = self
             .dests
             .iter()
-            .map(|r| (dest_labels(&self.closed[r.service], r.addr, r.port), r))
+            .map(|r| (dest_labels(self.closed_of(r), r.addr, r.port), r))
             .collect();
         for (prefix, what) in [("ipvs_service", "service"), ("ipvs_backend", "destination")] {
             let is_svc = prefix == "ipvs_service";
@@ -902,13 +908,13 @@ impl Blocks {
         let bytes = rows
             .dests
             .iter()
-            .map(|r| rows.closed[r.service].len() + 80)
+            .map(|r| rows.closed_of(r).len() + 80)
             .sum();
         let mut b = Blocks::with_capacity(rows.dests.len(), bytes);
         let mut port = itoa::Buffer::new();
         for r in &rows.dests {
             b.text.push('{');
-            b.text.push_str(&rows.closed[r.service]);
+            b.text.push_str(rows.closed_of(r));
             b.text.push_str("remote_address=\"");
             if let Some(a) = r.addr {
                 // An address and a port have nothing to escape.
@@ -1067,7 +1073,7 @@ pub(super) fn encode_rows(
         })
         .chain(rows.dests.iter().map(|r| {
             per_row(
-                rows.closed[r.service].len() + 80,
+                rows.closed_of(r).len() + 80,
                 STATS.len() + ESTIMATES.len() + 4,
             )
         }))
