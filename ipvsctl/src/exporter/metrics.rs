@@ -214,7 +214,6 @@ fn with(mut l: Labels, k: &str, v: impl Into<String>) -> Labels {
     l
 }
 
-/// The five counters and five kernel estimates, with their metric suffixes and help.
 /// A metric suffix, its help, and the field of [`Stats`] it shows.
 type StatField = (&'static str, &'static str, fn(&Stats) -> u64);
 
@@ -227,6 +226,8 @@ const STATS: [StatField; 5] = [
     ("incoming_bytes", "Bytes received by the", |s| s.in_bytes),
     ("outgoing_bytes", "Bytes sent by the", |s| s.out_bytes),
 ];
+/// The kernel's rate estimates, written only with `--rates`: Prometheus takes `rate()` of the
+/// counters, and these doubled a real server's series and were 38% of a scrape's bytes.
 const ESTIMATES: [StatField; 5] = [
     (
         "connections_per_second",
@@ -415,6 +416,19 @@ struct Rows {
     /// The per-row families (services and destinations) were written by [`write_rows`]:
     /// the collector encodes only the rest.
     rows_written: bool,
+    /// The `*_per_second` families ([`ESTIMATES`]) are written (`--rates`).
+    rates: bool,
+}
+
+impl Rows {
+    /// The kernel's estimates to write: all of them with `--rates`, else none.
+    fn estimates(&self) -> &'static [StatField] {
+        if self.rates {
+            &ESTIMATES
+        } else {
+            &[]
+        }
+    }
 }
 
 fn add_stats(a: &mut Stats, b: &Stats) {
@@ -434,7 +448,7 @@ fn add_stats(a: &mut Stats, b: &Stats) {
     }
 }
 
-fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
+fn rows(snap: &Snapshot, max_series: Option<usize>, rates: bool) -> Rows {
     let total_dests: usize = snap
         .namespaces
         .iter()
@@ -547,6 +561,7 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
         summed,
         total_dests,
         rows_written: false,
+        rates,
     }
 }
 
@@ -640,7 +655,7 @@ impl Rows {
                     )?;
                 }
             }
-            for (suffix, help, get) in ESTIMATES {
+            for (suffix, help, get) in self.estimates() {
                 let name = format!("{prefix}_{suffix}");
                 let help = format!("{help} {what}, the kernel's estimate over about 2 s.");
                 if is_svc {
@@ -868,7 +883,7 @@ fn descriptor(out: &mut String, format: Format, name: &str, help: &str, kind: Me
 }
 
 /// Each row's label set as its samples show it, `{k1="v1",...} ` with the space before the
-/// value (just the space for no labels), made once for the row's 11 or 14 metrics, all in one
+/// value (just the space for no labels), made once for all the row's metrics, all in one
 /// text: no string per row.
 #[derive(Debug, Default)]
 struct Blocks {
@@ -986,7 +1001,7 @@ fn write_rows(out: &mut String, format: Format, rows: &Rows) {
                 samples(out, &name, &dst, rows.dests.iter().map(|r| get(&r.stats)));
             }
         }
-        for (suffix, help, get) in ESTIMATES {
+        for (suffix, help, get) in rows.estimates() {
             let name = format!("{prefix}_{suffix}");
             let help = format!("{help} {what}, the kernel's estimate over about 2 s.");
             descriptor(out, format, &name, &help, MetricType::Gauge);
@@ -1032,9 +1047,10 @@ fn write_rows(out: &mut String, format: Format, rows: &Rows) {
 
 /// Encodes a snapshot. With more than `max_series` destinations in all
 /// (`None`: no cap), the destinations of each service are summed into one
-/// series with empty `remote_address` and `remote_port`.
-pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
-    encode_with(snap, format, max_series, None)
+/// series with empty `remote_address` and `remote_port`. The kernel's rate
+/// estimates (the `*_per_second` gauges) only with `rates` (`--rates`).
+pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>, rates: bool) -> String {
+    encode_with(snap, format, max_series, rates, None)
 }
 
 /// As [`encode`], with the series of `more` after the tables' (healthd's health metrics).
@@ -1042,9 +1058,10 @@ pub fn encode_with(
     snap: &Snapshot,
     format: Format,
     max_series: Option<usize>,
+    rates: bool,
     more: Option<Box<dyn Collector>>,
 ) -> String {
-    encode_rows(snap, format, max_series, more, true)
+    encode_rows(snap, format, max_series, rates, more, true)
 }
 
 /// [`encode_with`], with the per-row families written by [`write_rows`] (`by_hand`) or sample
@@ -1053,13 +1070,15 @@ pub(super) fn encode_rows(
     snap: &Snapshot,
     format: Format,
     max_series: Option<usize>,
+    rates: bool,
     more: Option<Box<dyn Collector>>,
     by_hand: bool,
 ) -> String {
-    let mut rows = rows(snap, max_series);
+    let mut rows = rows(snap, max_series, rates);
     // The text's size, about: each row's labels and ~60 bytes of name and value, for each of
-    // its metrics (ESTIMATES and STATS, plus 1 for a service and 4 for a destination), so that
-    // the text of MBs is not copied as it grows.
+    // its metrics (STATS and the estimates written, plus 1 for a service and 4 for a
+    // destination), so that the text of MBs is not copied as it grows.
+    let estimates = rows.estimates().len();
     // A destination's labels are its service's and at most 80 bytes more.
     let per_row = |labels: usize, metrics: usize| (labels + 60) * metrics;
     let size = rows
@@ -1068,15 +1087,14 @@ pub(super) fn encode_rows(
         .map(|r| {
             per_row(
                 r.labels.head.len() + r.labels.last.len(),
-                STATS.len() + ESTIMATES.len() + 1,
+                STATS.len() + estimates + 1,
             )
         })
-        .chain(rows.dests.iter().map(|r| {
-            per_row(
-                rows.closed_of(r).len() + 80,
-                STATS.len() + ESTIMATES.len() + 4,
-            )
-        }))
+        .chain(
+            rows.dests
+                .iter()
+                .map(|r| per_row(rows.closed_of(r).len() + 80, STATS.len() + estimates + 4)),
+        )
         .sum::<usize>()
         + 16 * 1024;
     let mut out = String::with_capacity(size);
