@@ -13,8 +13,8 @@
 #   R SET WORK TOOL REAL_MS USER_MS SYS_MS
 # (the minimum over the runs of each; user and sys from the same run as the minimum real time),
 # (for `top`: 20 s of `ipvsctl top --interval 1` and its CPU time in them, see top_cost),
-# "C SET ..." lines for the correctness checks, and "M SET COMMAND PEAK_RSS_KB OUTPUT_BYTES" lines
-# for memory. tests/bench turns these into the table.
+# "C SET ..." lines for the correctness checks, "M SET COMMAND PEAK_RSS_KB OUTPUT_BYTES" lines
+# for memory, and "X SET WHAT USER_MS SYS_MS" lines for the exporter's own CPU time per scrape. tests/bench turns these into the table.
 set -uo pipefail
 data=$1 runs=$2
 shift 2
@@ -120,25 +120,80 @@ top_cost() {
 # exporter_scrapes SET NS: `ipvsctl exporter` on the table of NS: RUNS scrapes of /metrics, each
 # timed as busybox wget in NS (a process, as the listings are), kept as "SET scrape ipvsctl";
 # then its peak resident set with 1,000 idle connections open (bash's /dev/tcp) and one scrape
-# through them, as an "M" line.
+# through them, as an "M" line; and the exporter's own CPU time per scrape (from /proc, ticks of
+# 10 ms) as an "X" line. The exporter runs as it does by default (no --rates); when it has
+# --rates, a second one with it runs beside ("SET scrape-rates ipvsctl": the same build with the
+# kernel's estimates, the body of before they became opt-in). When /bin/ipvsctl-before is there
+# (tests/bench --ctl-before), its exporter runs beside too ("SET scrape-before ipvsctl"). After
+# each listing, a scrape of each, in turns at coming first; each has its "X" line. "C" lines say
+# whether the bodies are the same bytes (but for the scrape's duration): the default's against
+# the older build's without its *_per_second lines (the families --rates adds; an older build
+# without --rates writes them), and the one with --rates against the older build's whole.
 exporter_scrapes() {
-  local name=$1 n=$2 pid r url=http://127.0.0.1:9761/metrics body
+  local name=$1 n=$2 r url=http://127.0.0.1:9761/metrics body
+  local -A port=([scrape]=9761 [scrape-before]=9762 [scrape-rates]=9763) pids=() u0=() s0=()
+  local works=(scrape) w u1 s1 i
   ip netns exec "$n" ipvsctl exporter --listen 127.0.0.1:9761 2>/tmp/bench-exporter.err &
-  pid=$!
-  for r in $(seq 100); do
-    ip netns exec "$n" wget -q -O /dev/null "$url" 2>/dev/null && break
-    sleep 0.2
+  pids[scrape]=$!
+  if ipvsctl exporter --help | grep -q -- --rates; then
+    ip netns exec "$n" ipvsctl exporter --rates --listen 127.0.0.1:9763 2>/tmp/bench-exporter-rates.err &
+    pids[scrape-rates]=$!
+    works+=(scrape-rates)
+  fi
+  if command -v ipvsctl-before >/dev/null; then
+    ip netns exec "$n" ipvsctl-before exporter --listen 127.0.0.1:9762 2>/tmp/bench-exporter-before.err &
+    pids[scrape-before]=$!
+    works+=(scrape-before)
+  fi
+  for w in "${works[@]}"; do
+    for r in $(seq 100); do
+      ip netns exec "$n" wget -q -O /dev/null "http://127.0.0.1:${port[$w]}/metrics" 2>/dev/null && break
+      sleep 0.2
+    done
+  done
+  # A body (not its scrape duration), less the lines that match $2 (none: '^$').
+  fetched() {
+    ip netns exec "$n" wget -q -O - "http://127.0.0.1:${port[$1]}/metrics" |
+      grep -v '^ipvs_exporter_scrape_duration_seconds ' | grep -v -- "$2" | md5sum
+  }
+  if [ -n "${pids[scrape-before]:-}" ]; then
+    local same=DIFFER
+    [ "$(fetched scrape '^$')" != "$(fetched scrape-before _per_second)" ] || same=same
+    echo "C $name scrape-bytes-without-rates $same"
+    if [ -n "${pids[scrape-rates]:-}" ]; then
+      same=DIFFER
+      [ "$(fetched scrape-rates '^$')" != "$(fetched scrape-before '^$')" ] || same=same
+      echo "C $name scrape-bytes-with-rates $same"
+    fi
+  fi
+  for w in "${works[@]}"; do
+    read -r "u0[$w]" "s0[$w]" < <(awk '{ print $14, $15 }' "/proc/${pids[$w]}/stat")
   done
   # Each scrape follows an -Ln --stats of the same table, so that the two are compared under
-  # the same load of the host (the best of these and of the listings' runs is kept).
+  # the same load of the host (the best of these and of the listings' runs is kept); the
+  # exporters take turns at being first after the listing.
   for ((r = 0; r < runs; r++)); do
     keep "$name stats ipvsctl" "$(timed "$n" /dev/null ipvsctl -Ln --stats)"
-    keep "$name scrape ipvsctl" "$(timed "$n" /dev/null wget -q -O - "$url")"
+    for ((i = 0; i < ${#works[@]}; i++)); do
+      w=${works[$(((i + r) % ${#works[@]}))]}
+      keep "$name $w ipvsctl" "$(timed "$n" /dev/null wget -q -O - "http://127.0.0.1:${port[$w]}/metrics")"
+    done
   done
+  for w in "${works[@]}"; do
+    read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/${pids[$w]}/stat")
+    echo "X $name exporter_cpu_per_${w//-/_} $(((u1 - u0[$w]) * 10 / runs)) $(((s1 - s0[$w]) * 10 / runs))"
+    if [ "$w" != scrape ]; then
+      echo "B $name $w $(ip netns exec "$n" wget -q -O - "http://127.0.0.1:${port[$w]}/metrics" | wc -c)"
+      kill "${pids[$w]}"
+      wait "${pids[$w]}" 2>/dev/null || true
+    fi
+  done
+  local pid=${pids[scrape]}
   body=$(ip netns exec "$n" wget -q -O - "$url" | wc -c)
   # shellcheck disable=SC2016
   ip netns exec "$n" bash -c 'ulimit -n 4096; for i in $(seq 1000); do exec {fd}<>/dev/tcp/127.0.0.1/9761 || exit 1; done
     wget -q -O /dev/null "$1"; sleep 1' _ "$url"
+  echo "B $name scrape $body"
   echo "M $name exporter_with_1000_idle_connections $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status") $body"
   kill "$pid"
   wait "$pid" 2>/dev/null

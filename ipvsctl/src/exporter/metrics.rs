@@ -152,6 +152,40 @@ pub(crate) fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
     l
 }
 
+/// [`Rendered::of`] of [`service_labels`], written straight into the row's text: the same
+/// bytes without a list of label pairs per service (a scrape of 2,000 services made 20,000
+/// small strings for them).
+pub(super) fn service_rendered(netns: Option<&str>, key: &ServiceKey) -> Rendered {
+    let mut head = String::with_capacity(96);
+    if let Some(ns) = netns {
+        head.push_str("netns=\"");
+        escape_into(&mut head, ns);
+        head.push_str("\",");
+    }
+    let last = match *key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            head.push_str("local_address=\"");
+            // An address and a port have nothing to escape.
+            head.push_str(Ntop::new(addr).as_str());
+            head.push_str("\",local_port=\"");
+            head.push_str(itoa::Buffer::new().format(port));
+            head.push_str("\",proto=\"");
+            escape_into(&mut head, &protocol.to_string().to_ascii_uppercase());
+            String::new()
+        }
+        ServiceKey::Fwmark { fwmark, .. } => {
+            head.push_str("local_address=\"\",local_port=\"\",proto=\"FWM");
+            format!("{fwmark:08X}")
+        }
+    };
+    head.push_str("\",local_mark");
+    Rendered { head, last }
+}
+
 /// The service's labels (as [`Rendered::closed`] writes them) and `remote_address`,
 /// `remote_port` (both empty for destinations summed past `--max-series`).
 pub(crate) fn dest_labels(service: &str, addr: Option<IpAddr>, port: Option<u16>) -> Rendered {
@@ -180,7 +214,6 @@ fn with(mut l: Labels, k: &str, v: impl Into<String>) -> Labels {
     l
 }
 
-/// The five counters and five kernel estimates, with their metric suffixes and help.
 /// A metric suffix, its help, and the field of [`Stats`] it shows.
 type StatField = (&'static str, &'static str, fn(&Stats) -> u64);
 
@@ -193,6 +226,8 @@ const STATS: [StatField; 5] = [
     ("incoming_bytes", "Bytes received by the", |s| s.in_bytes),
     ("outgoing_bytes", "Bytes sent by the", |s| s.out_bytes),
 ];
+/// The kernel's rate estimates, written only with `--rates`: Prometheus takes `rate()` of the
+/// counters, and these doubled a real server's series and were 38% of a scrape's bytes.
 const ESTIMATES: [StatField; 5] = [
     (
         "connections_per_second",
@@ -296,10 +331,14 @@ struct SvcRow {
     backends: i64,
 }
 
-/// A destination's series (or the sum of a service's destinations).
+/// A destination's series (or the sum of a service's destinations). Its labels are its
+/// service's (by index into [`Rows::services`]) and its address and port (`None` for a sum),
+/// written only when the rows are: no strings per destination.
 #[derive(Debug)]
 struct DestRow {
-    labels: Rendered,
+    service: usize,
+    addr: Option<IpAddr>,
+    port: Option<u16>,
     stats: Stats,
     active: i64,
     inactive: i64,
@@ -308,9 +347,11 @@ struct DestRow {
 }
 
 impl DestRow {
-    fn zero(labels: Rendered) -> Self {
+    fn zero(service: usize) -> Self {
         DestRow {
-            labels,
+            service,
+            addr: None,
+            port: None,
             stats: Stats::default(),
             active: 0,
             inactive: 0,
@@ -319,9 +360,11 @@ impl DestRow {
         }
     }
 
-    fn of(service: &str, d: &DestinationEntry) -> Self {
+    fn of(service: usize, d: &DestinationEntry) -> Self {
         DestRow {
-            labels: dest_labels(service, Some(d.destination.addr), Some(d.destination.port)),
+            service,
+            addr: Some(d.destination.addr),
+            port: Some(d.destination.port),
             stats: d.stats,
             active: i64::from(d.active_conns),
             inactive: i64::from(d.inactive_conns),
@@ -362,6 +405,9 @@ struct NsTables {
 #[derive(Debug)]
 struct Rows {
     services: Vec<SvcRow>,
+    /// Each service's labels with a comma after ([`Rendered::closed`]): the start of its
+    /// destinations' label sets.
+    closed: Vec<String>,
     dests: Vec<DestRow>,
     namespaces: Vec<NsRow>,
     duration: f64,
@@ -370,6 +416,19 @@ struct Rows {
     /// The per-row families (services and destinations) were written by [`write_rows`]:
     /// the collector encodes only the rest.
     rows_written: bool,
+    /// The `*_per_second` families ([`ESTIMATES`]) are written (`--rates`).
+    rates: bool,
+}
+
+impl Rows {
+    /// The kernel's estimates to write: all of them with `--rates`, else none.
+    fn estimates(&self) -> &'static [StatField] {
+        if self.rates {
+            &ESTIMATES
+        } else {
+            &[]
+        }
+    }
 }
 
 fn add_stats(a: &mut Stats, b: &Stats) {
@@ -389,7 +448,7 @@ fn add_stats(a: &mut Stats, b: &Stats) {
     }
 }
 
-fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
+fn rows(snap: &Snapshot, max_series: Option<usize>, rates: bool) -> Rows {
     let total_dests: usize = snap
         .namespaces
         .iter()
@@ -399,6 +458,7 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
         .sum();
     let summed = max_series.is_some_and(|m| total_dests > m);
     let mut services: Vec<SvcRow> = Vec::new();
+    let mut closed: Vec<String> = Vec::new();
     let mut dests: Vec<DestRow> = Vec::new();
     let mut namespaces = Vec::new();
     for ns in &snap.namespaces {
@@ -436,47 +496,52 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
             // An IPv4 and an IPv6 fwmark service with the same mark have the same labels
             // (node_exporter's have no family): their series are summed, never repeated.
             let mut fw_services: HashMap<Rendered, usize> = HashMap::new();
-            let mut fw_dests: HashMap<Rendered, usize> = HashMap::new();
+            let mut fw_dests: HashMap<(usize, Option<IpAddr>, Option<u16>), usize> = HashMap::new();
             for vs in &state.servers {
                 let fwmark = vs.entry.service.key.is_fwmark();
-                let sl = Rendered::of(&service_labels(netns, &vs.entry.service.key));
-                let closed = sl.closed();
-                let mut rows_of_service: Vec<DestRow> = Vec::new();
-                if summed && !vs.destinations.is_empty() {
-                    let mut sum = DestRow::zero(dest_labels(&closed, None, None));
-                    for d in &vs.destinations {
-                        sum.add(&DestRow::of(&closed, d));
-                    }
-                    rows_of_service.push(sum);
-                } else {
-                    rows_of_service.extend(vs.destinations.iter().map(|d| DestRow::of(&closed, d)));
-                }
-                for row in rows_of_service {
-                    match fwmark.then(|| fw_dests.get(&row.labels)).flatten() {
-                        Some(&i) => dests[i].add(&row),
-                        None => {
-                            if fwmark {
-                                fw_dests.insert(row.labels.clone(), dests.len());
-                            }
-                            dests.push(row);
-                        }
-                    }
-                }
+                let sl = service_rendered(netns, &vs.entry.service.key);
                 let backends = i64::try_from(vs.destinations.len()).unwrap_or(i64::MAX);
-                match fwmark.then(|| fw_services.get(&sl)).flatten() {
+                let service = match fwmark.then(|| fw_services.get(&sl)).flatten() {
                     Some(&i) => {
                         add_stats(&mut services[i].stats, &vs.entry.stats);
                         services[i].backends += backends;
+                        i
                     }
                     None => {
+                        let i = services.len();
                         if fwmark {
-                            fw_services.insert(sl.clone(), services.len());
+                            fw_services.insert(sl.clone(), i);
                         }
+                        closed.push(sl.closed());
                         services.push(SvcRow {
                             labels: sl,
                             stats: vs.entry.stats,
                             backends,
                         });
+                        i
+                    }
+                };
+                let mut push = |row: DestRow| {
+                    let key = (row.service, row.addr, row.port);
+                    match fwmark.then(|| fw_dests.get(&key)).flatten() {
+                        Some(&i) => dests[i].add(&row),
+                        None => {
+                            if fwmark {
+                                fw_dests.insert(key, dests.len());
+                            }
+                            dests.push(row);
+                        }
+                    }
+                };
+                if summed && !vs.destinations.is_empty() {
+                    let mut sum = DestRow::zero(service);
+                    for d in &vs.destinations {
+                        sum.add(&DestRow::of(service, d));
+                    }
+                    push(sum);
+                } else {
+                    for d in &vs.destinations {
+                        push(DestRow::of(service, d));
                     }
                 }
             }
@@ -489,12 +554,14 @@ fn rows(snap: &Snapshot, max_series: Option<usize>) -> Rows {
     }
     Rows {
         services,
+        closed,
         dests,
         namespaces,
         duration: snap.duration,
         summed,
         total_dests,
         rows_written: false,
+        rates,
     }
 }
 
@@ -545,10 +612,22 @@ impl Collector for Rows {
 }
 
 impl Rows {
+    /// The labels of a destination's service, a comma after.
+    fn closed_of(&self, dest: &DestRow) -> &str {
+        // Always there: a row's service index is that of a service pushed before it.
+        self.closed.get(dest.service).map_or("", String::as_str)
+    }
+
     /// The per-row families through prometheus-client, sample by sample: what [`write_rows`]
     /// writes faster (the host tests compare the two).
     fn encode_rows(&self, e: &mut DescriptorEncoder) -> fmt::Result {
         use MetricType::{Counter, Gauge};
+        // Each destination's labels as a label set of their own, for prometheus-client.
+        let dests: Vec<(Rendered, &DestRow)> = self
+            .dests
+            .iter()
+            .map(|r| (dest_labels(self.closed_of(r), r.addr, r.port), r))
+            .collect();
         for (prefix, what) in [("ipvs_service", "service"), ("ipvs_backend", "destination")] {
             let is_svc = prefix == "ipvs_service";
             for (suffix, help, get) in STATS {
@@ -570,13 +649,13 @@ impl Rows {
                         &name,
                         &help,
                         Counter,
-                        &self.dests,
-                        |r| &r.labels,
-                        |r| counter(get(&r.stats)),
+                        &dests,
+                        |r| &r.0,
+                        |r| counter(get(&r.1.stats)),
                     )?;
                 }
             }
-            for (suffix, help, get) in ESTIMATES {
+            for (suffix, help, get) in self.estimates() {
                 let name = format!("{prefix}_{suffix}");
                 let help = format!("{help} {what}, the kernel's estimate over about 2 s.");
                 if is_svc {
@@ -595,14 +674,14 @@ impl Rows {
                         &name,
                         &help,
                         Gauge,
-                        &self.dests,
-                        |r| &r.labels,
-                        |r| gauge(i64::try_from(get(&r.stats)).unwrap_or(i64::MAX)),
+                        &dests,
+                        |r| &r.0,
+                        |r| gauge(i64::try_from(get(&r.1.stats)).unwrap_or(i64::MAX)),
                     )?;
                 }
             }
         }
-        let d = &self.dests;
+        let d = &dests;
         let help = "Active connections of the destination.";
         family(
             e,
@@ -610,8 +689,8 @@ impl Rows {
             help,
             Gauge,
             d,
-            |r| &r.labels,
-            |r| gauge(r.active),
+            |r| &r.0,
+            |r| gauge(r.1.active),
         )?;
         let help = "Inactive connections of the destination.";
         family(
@@ -620,8 +699,8 @@ impl Rows {
             help,
             Gauge,
             d,
-            |r| &r.labels,
-            |r| gauge(r.inactive),
+            |r| &r.0,
+            |r| gauge(r.1.inactive),
         )?;
         let help = "Persistent connection templates of the destination.";
         family(
@@ -630,8 +709,8 @@ impl Rows {
             help,
             Gauge,
             d,
-            |r| &r.labels,
-            |r| gauge(r.persistent),
+            |r| &r.0,
+            |r| gauge(r.1.persistent),
         )?;
         let help = "Weight of the destination.";
         family(
@@ -640,8 +719,8 @@ impl Rows {
             help,
             Gauge,
             d,
-            |r| &r.labels,
-            |r| gauge(r.weight),
+            |r| &r.0,
+            |r| gauge(r.1.weight),
         )?;
         let help = "Destinations (real servers) of the service.";
         family(
@@ -803,37 +882,94 @@ fn descriptor(out: &mut String, format: Format, name: &str, help: &str, kind: Me
     };
 }
 
-/// Each row's label set as a sample shows it, `{k1="v1",...}` (nothing for no labels), made
-/// once for the row's 15 metrics.
-fn label_blocks<'r>(labels: impl Iterator<Item = &'r Rendered>) -> Vec<String> {
-    labels
-        .map(|r| {
-            if r.head.is_empty() {
-                return String::new();
+/// Each row's label set as its samples show it, `{k1="v1",...} ` with the space before the
+/// value (just the space for no labels), made once for all the row's metrics, all in one
+/// text: no string per row.
+#[derive(Debug, Default)]
+struct Blocks {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Blocks {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        Blocks {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(rows),
+        }
+    }
+
+    /// The services' blocks: each one's labels [`Rendered::closed`] (`closed`), without the
+    /// comma.
+    fn of_services(rows: &Rows) -> Self {
+        let bytes = rows.closed.iter().map(|c| c.len() + 3).sum();
+        let mut b = Blocks::with_capacity(rows.closed.len(), bytes);
+        for (row, closed) in rows.services.iter().zip(&rows.closed) {
+            if !row.labels.head.is_empty() {
+                b.text.push('{');
+                // `closed` ends in the comma that would start a next label.
+                b.text.push_str(closed.strip_suffix(',').unwrap_or(closed));
+                b.text.push('}');
             }
-            let closed = r.closed();
-            let mut block = String::with_capacity(closed.len() + 1);
-            block.push('{');
-            // `closed` ends in the comma that would start a next label.
-            block.push_str(closed.strip_suffix(',').unwrap_or(&closed));
-            block.push('}');
-            block
-        })
-        .collect()
+            b.end();
+        }
+        b
+    }
+
+    /// The destinations' blocks: their service's labels, then `remote_address` and
+    /// `remote_port` (both empty for a sum), as [`dest_labels`] and [`Rendered::closed`]
+    /// write them.
+    fn of_dests(rows: &Rows) -> Self {
+        let bytes = rows
+            .dests
+            .iter()
+            .map(|r| rows.closed_of(r).len() + 80)
+            .sum();
+        let mut b = Blocks::with_capacity(rows.dests.len(), bytes);
+        let mut port = itoa::Buffer::new();
+        for r in &rows.dests {
+            b.text.push('{');
+            b.text.push_str(rows.closed_of(r));
+            b.text.push_str("remote_address=\"");
+            if let Some(a) = r.addr {
+                // An address and a port have nothing to escape.
+                b.text.push_str(Ntop::new(a).as_str());
+            }
+            b.text.push_str("\",remote_port=\"");
+            if let Some(p) = r.port {
+                b.text.push_str(port.format(p));
+            }
+            b.text.push_str("\"}");
+            b.end();
+        }
+        b
+    }
+
+    /// Ends the current block with the space before a value.
+    fn end(&mut self) {
+        self.text.push(' ');
+        self.ends.push(self.text.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(a, b)| self.text.get(a..b).unwrap_or(""))
+    }
 }
 
 /// Appends one sample per row, `NAME{labels} VALUE`, the bytes prometheus-client writes.
 fn samples<V: itoa::Integer>(
     out: &mut String,
     name: &str,
-    blocks: &[String],
+    blocks: &Blocks,
     values: impl Iterator<Item = V>,
 ) {
     let mut digits = itoa::Buffer::new();
     for (block, v) in blocks.iter().zip(values) {
         out.push_str(name);
         out.push_str(block);
-        out.push(' ');
         out.push_str(digits.format(v));
         out.push('\n');
     }
@@ -844,8 +980,8 @@ fn samples<V: itoa::Integer>(
 /// at a fraction of the cost: each row's labels are written once, and every sample is a few
 /// appends. The descriptors stay prometheus-client's.
 fn write_rows(out: &mut String, format: Format, rows: &Rows) {
-    let svc = label_blocks(rows.services.iter().map(|r| &r.labels));
-    let dst = label_blocks(rows.dests.iter().map(|r| &r.labels));
+    let svc = Blocks::of_services(rows);
+    let dst = Blocks::of_dests(rows);
     let estimate = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     for (prefix, what) in [("ipvs_service", "service"), ("ipvs_backend", "destination")] {
         let is_svc = prefix == "ipvs_service";
@@ -865,7 +1001,7 @@ fn write_rows(out: &mut String, format: Format, rows: &Rows) {
                 samples(out, &name, &dst, rows.dests.iter().map(|r| get(&r.stats)));
             }
         }
-        for (suffix, help, get) in ESTIMATES {
+        for (suffix, help, get) in rows.estimates() {
             let name = format!("{prefix}_{suffix}");
             let help = format!("{help} {what}, the kernel's estimate over about 2 s.");
             descriptor(out, format, &name, &help, MetricType::Gauge);
@@ -911,9 +1047,10 @@ fn write_rows(out: &mut String, format: Format, rows: &Rows) {
 
 /// Encodes a snapshot. With more than `max_series` destinations in all
 /// (`None`: no cap), the destinations of each service are summed into one
-/// series with empty `remote_address` and `remote_port`.
-pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>) -> String {
-    encode_with(snap, format, max_series, None)
+/// series with empty `remote_address` and `remote_port`. The kernel's rate
+/// estimates (the `*_per_second` gauges) only with `rates` (`--rates`).
+pub fn encode(snap: &Snapshot, format: Format, max_series: Option<usize>, rates: bool) -> String {
+    encode_with(snap, format, max_series, rates, None)
 }
 
 /// As [`encode`], with the series of `more` after the tables' (healthd's health metrics).
@@ -921,9 +1058,10 @@ pub fn encode_with(
     snap: &Snapshot,
     format: Format,
     max_series: Option<usize>,
+    rates: bool,
     more: Option<Box<dyn Collector>>,
 ) -> String {
-    encode_rows(snap, format, max_series, more, true)
+    encode_rows(snap, format, max_series, rates, more, true)
 }
 
 /// [`encode_with`], with the per-row families written by [`write_rows`] (`by_hand`) or sample
@@ -932,22 +1070,30 @@ pub(super) fn encode_rows(
     snap: &Snapshot,
     format: Format,
     max_series: Option<usize>,
+    rates: bool,
     more: Option<Box<dyn Collector>>,
     by_hand: bool,
 ) -> String {
-    let mut rows = rows(snap, max_series);
+    let mut rows = rows(snap, max_series, rates);
     // The text's size, about: each row's labels and ~60 bytes of name and value, for each of
-    // its metrics (ESTIMATES and STATS, plus 1 for a service and 4 for a destination), so that
-    // the text of MBs is not copied as it grows.
-    let per_row = |r: &Rendered, metrics: usize| (r.head.len() + r.last.len() + 60) * metrics;
+    // its metrics (STATS and the estimates written, plus 1 for a service and 4 for a
+    // destination), so that the text of MBs is not copied as it grows.
+    let estimates = rows.estimates().len();
+    // A destination's labels are its service's and at most 80 bytes more.
+    let per_row = |labels: usize, metrics: usize| (labels + 60) * metrics;
     let size = rows
         .services
         .iter()
-        .map(|r| per_row(&r.labels, STATS.len() + ESTIMATES.len() + 1))
+        .map(|r| {
+            per_row(
+                r.labels.head.len() + r.labels.last.len(),
+                STATS.len() + estimates + 1,
+            )
+        })
         .chain(
             rows.dests
                 .iter()
-                .map(|r| per_row(&r.labels, STATS.len() + ESTIMATES.len() + 4)),
+                .map(|r| per_row(rows.closed_of(r).len() + 80, STATS.len() + estimates + 4)),
         )
         .sum::<usize>()
         + 16 * 1024;

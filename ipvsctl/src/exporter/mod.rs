@@ -51,6 +51,12 @@ pub struct Args {
     /// service into one series (ipvs_exporter_backends_summed says so).
     #[arg(long, value_name = "N")]
     pub max_series: Option<usize>,
+    /// Also write the kernel's rate estimates (as ipvsadm --rate lists them):
+    /// the ten *_per_second gauges, per service and per destination. Off by
+    /// default: rate() of the counters gives the same, and they doubled the
+    /// series of every real server and were a third of a scrape's bytes.
+    #[arg(long)]
+    pub rates: bool,
     /// After opening the sockets, become this user (name or uid) for good,
     /// keeping only CAP_NET_ADMIN (the kernel checks it on every IPVS read).
     #[arg(long, value_name = "NAME")]
@@ -115,11 +121,25 @@ impl Scrape {
         }
     }
 
-    fn body(&self, format: Format, max_series: Option<usize>) -> Bytes {
+    fn body(&self, format: Format, how: How) -> Bytes {
         self.cell(format)
-            .get_or_init(|| Bytes::from(metrics::encode(&self.snapshot, format, max_series)))
+            .get_or_init(|| {
+                Bytes::from(metrics::encode(
+                    &self.snapshot,
+                    format,
+                    how.max_series,
+                    how.rates,
+                ))
+            })
             .clone()
     }
+}
+
+/// How the tables are encoded: `--max-series` and `--rates`.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    max_series: Option<usize>,
+    rates: bool,
 }
 
 /// Reads every namespace (blocking).
@@ -139,15 +159,15 @@ pub(crate) fn format_of(head: &Parts) -> Format {
 /// The read of the tables, shared by the requests that arrive while it is under way.
 struct Exporter {
     read: Arc<Reader>,
-    max_series: Option<usize>,
+    how: How,
     reads: SingleFlight<Scrape>,
 }
 
 impl Exporter {
-    fn new(read: Arc<Reader>, max_series: Option<usize>) -> Arc<Self> {
+    fn new(read: Arc<Reader>, how: How) -> Arc<Self> {
         Arc::new(Exporter {
             read,
-            max_series,
+            how,
             reads: SingleFlight::default(),
         })
     }
@@ -176,7 +196,7 @@ impl Exporter {
             return answer(StatusCode::OK, format.content_type(), Bytes::new());
         }
         let read = Arc::clone(&self.read);
-        let max_series = self.max_series;
+        let how = self.how;
         // The read and the encoding in the format asked for, on one blocking thread; a request
         // that shares the read but wants the other format encodes it once more.
         let scrape = self
@@ -187,14 +207,14 @@ impl Exporter {
                     prometheus: OnceLock::new(),
                     openmetrics: OnceLock::new(),
                 };
-                scrape.body(format, max_series);
+                scrape.body(format, how);
                 scrape
             })
             .await;
         let body = match scrape {
             Some(scrape) => match scrape.cell(format).get() {
                 Some(body) => Some(body.clone()),
-                None => ipvs_serve::blocking(move || scrape.body(format, max_series)).await,
+                None => ipvs_serve::blocking(move || scrape.body(format, how)).await,
             },
             None => None,
         };
@@ -249,7 +269,13 @@ fn run(args: Args) -> Result<(), String> {
     }
     let errors = Mutex::new(vec![0; handles.len()]);
     let read: Arc<Reader> = Arc::new(move || read_all(&handles, &errors));
-    let exporter = Exporter::new(read, args.max_series);
+    let exporter = Exporter::new(
+        read,
+        How {
+            max_series: args.max_series,
+            rates: args.rates,
+        },
+    );
     let addr = server
         .local_addr()
         .map_or_else(|_| args.listen.clone(), |a| a.to_string());

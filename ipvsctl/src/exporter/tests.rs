@@ -9,7 +9,10 @@ use ipvs::{
     Stats, SyncDaemon, Timeouts, VirtualServer,
 };
 
-use super::metrics::{encode, encode_rows, Format, NsRead, NsState, Snapshot};
+use super::metrics::{
+    encode, encode_rows, service_labels, service_rendered, Format, NsRead, NsState, Rendered,
+    Snapshot,
+};
 
 fn stats(n: u64) -> Stats {
     Stats {
@@ -112,7 +115,8 @@ fn value<'a>(s: &'a BTreeMap<String, String>, series: &str) -> &'a str {
 
 #[test]
 fn per_service_and_per_destination_with_node_exporter_labels() {
-    let text = encode(&snapshot(&[None]), Format::Prometheus, None);
+    // With --rates: the kernel's estimates too.
+    let text = encode(&snapshot(&[None]), Format::Prometheus, None, true);
     let s = samples(&text);
     let svc4 = r#"local_address="10.0.0.100",local_port="80",proto="TCP",local_mark="""#;
     assert_eq!(
@@ -211,9 +215,53 @@ fn per_service_and_per_destination_with_node_exporter_labels() {
     assert!(!text.contains("# EOF"));
 }
 
+/// The `*_per_second` families (the kernel's estimates) are written only with `--rates`; the
+/// rest of the body is the same bytes either way, in both formats.
+#[test]
+fn the_kernels_estimates_only_with_rates() {
+    use clap::Parser;
+    let snaps = [snapshot(&[None]), snapshot(&[Some("a"), Some("b")])];
+    for snap in &snaps {
+        for format in [Format::Prometheus, Format::OpenMetrics] {
+            for cap in [None, Some(1)] {
+                let without = encode(snap, format, cap, false);
+                let with = encode(snap, format, cap, true);
+                assert!(!without.contains("_per_second"), "{without}");
+                // Each of the ten families: its HELP and TYPE lines, a sample per row.
+                let per_second: Vec<&str> =
+                    with.lines().filter(|l| l.contains("_per_second")).collect();
+                let rows = |prefix: &str| {
+                    with.lines()
+                        .filter(|l| l.starts_with(&format!("{prefix}_connections_total{{")))
+                        .count()
+                };
+                let (svcs, dests) = (rows("ipvs_service"), rows("ipvs_backend"));
+                assert!(svcs > 0 && dests > 0, "{with}");
+                assert_eq!(
+                    per_second.len(),
+                    10 * 2 + 5 * svcs + 5 * dests,
+                    "{format:?}, cap {cap:?}: {per_second:#?}"
+                );
+                let rest: String = with
+                    .lines()
+                    .filter(|l| !l.contains("_per_second"))
+                    .flat_map(|l| [l, "\n"])
+                    .collect();
+                assert_eq!(rest, without, "{format:?}, cap {cap:?}");
+            }
+        }
+    }
+    let text = encode(&snapshot(&[None]), Format::Prometheus, None, true);
+    assert!(text.contains("# TYPE ipvs_backend_outgoing_bytes_per_second gauge\n"));
+    // The flag, off unless given.
+    let args = |a: &[&str]| super::Args::try_parse_from(a).unwrap();
+    assert!(!args(&["exporter"]).rates);
+    assert!(args(&["exporter", "--rates"]).rates);
+}
+
 #[test]
 fn openmetrics_when_asked() {
-    let text = encode(&snapshot(&[None]), Format::OpenMetrics, None);
+    let text = encode(&snapshot(&[None]), Format::OpenMetrics, None, false);
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("# TYPE ipvs_backend_connections counter\n"));
     assert!(text.contains("ipvs_backend_connections_total{"));
@@ -266,6 +314,7 @@ fn each_namespace_has_its_label() {
         &snapshot(&[Some("blue"), Some("/proc/1/ns/net")]),
         Format::Prometheus,
         None,
+        false,
     ));
     for ns in ["blue", "/proc/1/ns/net"] {
         let key = format!(
@@ -282,7 +331,7 @@ fn a_failed_namespace_is_down_and_counted() {
     let mut snap = snapshot(&[Some("a"), Some("b")]);
     snap.namespaces[1].state = Err("Memory allocation problem".into());
     snap.namespaces[1].errors_total = 3;
-    let s = samples(&encode(&snap, Format::Prometheus, None));
+    let s = samples(&encode(&snap, Format::Prometheus, None, false));
     assert_eq!(value(&s, r#"ipvs_up{netns="a"}"#), "1");
     assert_eq!(value(&s, r#"ipvs_up{netns="b"}"#), "0");
     assert_eq!(
@@ -294,7 +343,12 @@ fn a_failed_namespace_is_down_and_counted() {
 
 #[test]
 fn past_max_series_destinations_are_summed_per_service() {
-    let s = samples(&encode(&snapshot(&[None]), Format::Prometheus, Some(3)));
+    let s = samples(&encode(
+        &snapshot(&[None]),
+        Format::Prometheus,
+        Some(3),
+        false,
+    ));
     assert_eq!(value(&s, "ipvs_exporter_backends_summed"), "1");
     assert_eq!(value(&s, "ipvs_exporter_backends"), "4");
     let summed = r#"local_address="10.0.0.100",local_port="80",proto="TCP",local_mark="",remote_address="",remote_port="""#;
@@ -309,7 +363,12 @@ fn past_max_series_destinations_are_summed_per_service() {
     );
     assert!(!s.keys().any(|k| k.contains("192.168.10.11")));
     // At the cap, nothing is summed.
-    let s = samples(&encode(&snapshot(&[None]), Format::Prometheus, Some(4)));
+    let s = samples(&encode(
+        &snapshot(&[None]),
+        Format::Prometheus,
+        Some(4),
+        false,
+    ));
     assert_eq!(value(&s, "ipvs_exporter_backends_summed"), "0");
     assert!(s.keys().any(|k| k.contains("192.168.10.11")));
 }
@@ -318,7 +377,7 @@ fn past_max_series_destinations_are_summed_per_service() {
 fn label_values_are_escaped() {
     let mut snap = snapshot(&[Some("we\"ird\\ns\nx")]);
     snap.namespaces[0].state = Err("x".into());
-    let text = encode(&snap, Format::Prometheus, None);
+    let text = encode(&snap, Format::Prometheus, None, false);
     assert!(
         text.contains(r#"ipvs_up{netns="we\"ird\\ns\nx"} 0"#),
         "{text}"
@@ -352,12 +411,40 @@ fn rows_written_by_hand_are_the_bytes_prometheus_client_writes() {
     let snaps = [snapshot(&[None]), odd, one(huge), one(empty)];
     for snap in &snaps {
         for format in [Format::Prometheus, Format::OpenMetrics] {
-            for cap in [None, Some(1), Some(3)] {
-                let fast = encode(snap, format, cap);
-                let reference = encode_rows(snap, format, cap, None, false);
-                assert_eq!(fast, reference, "{format:?}, cap {cap:?}");
+            for (cap, rates) in [None, Some(1), Some(3)]
+                .into_iter()
+                .flat_map(|cap| [(cap, false), (cap, true)])
+            {
+                let fast = encode(snap, format, cap, rates);
+                let reference = encode_rows(snap, format, cap, rates, None, false);
+                assert_eq!(fast, reference, "{format:?}, cap {cap:?}, rates {rates}");
                 assert!(fast.contains("ipvs_up"), "{fast}");
             }
+        }
+    }
+}
+
+#[test]
+fn service_labels_written_straight_are_the_label_list_rendered() {
+    let keys = [
+        ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80),
+        ServiceKey::udp("2001:db8::100".parse().unwrap(), 53),
+        ServiceKey::sctp("::ffff:192.0.2.1".parse().unwrap(), 65535),
+        ServiceKey::Addr {
+            protocol: ipvs::Protocol::from_number(47),
+            addr: "0.0.0.0".parse().unwrap(),
+            port: 0,
+        },
+        ServiceKey::fwmark(10, Family::Inet),
+        ServiceKey::fwmark(u32::MAX, Family::Inet6),
+    ];
+    for netns in [None, Some("blue"), Some("we\"ird\\ns\nx"), Some("")] {
+        for key in &keys {
+            assert_eq!(
+                service_rendered(netns, key),
+                Rendered::of(&service_labels(netns, key)),
+                "{netns:?} {key:?}"
+            );
         }
     }
 }
@@ -378,7 +465,11 @@ fn counted(
         std::thread::sleep(delay);
         snapshot(&[None])
     });
-    (super::Exporter::new(read, None), reads)
+    let how = super::How {
+        max_series: None,
+        rates: false,
+    };
+    (super::Exporter::new(read, how), reads)
 }
 
 fn request(method: &str, path: &str, accept: Option<&str>) -> ipvs_serve::http::request::Parts {
@@ -488,7 +579,7 @@ fn fwmark_services_of_both_families_with_one_mark_are_one_series() {
     };
     for cap in [None, Some(1)] {
         // samples() fails on a series given twice.
-        let s = samples(&encode(&snap, Format::Prometheus, cap));
+        let s = samples(&encode(&snap, Format::Prometheus, cap, false));
         let fw = r#"local_address="",local_port="",proto="FWM",local_mark="0000000A""#;
         assert_eq!(
             value(&s, &format!("ipvs_service_connections_total{{{fw}}}")),
@@ -496,7 +587,7 @@ fn fwmark_services_of_both_families_with_one_mark_are_one_series() {
         );
         assert_eq!(value(&s, &format!("ipvs_service_backends{{{fw}}}")), "3");
     }
-    let s = samples(&encode(&snap, Format::Prometheus, None));
+    let s = samples(&encode(&snap, Format::Prometheus, None, false));
     let d = r#"local_address="",local_port="",proto="FWM",local_mark="0000000A",remote_address="192.168.10.13",remote_port="0""#;
     assert_eq!(
         value(&s, &format!("ipvs_backend_connections_total{{{d}}}")),

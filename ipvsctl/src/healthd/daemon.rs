@@ -24,6 +24,8 @@ pub struct Options {
     pub maintenance: Option<PathBuf>,
     /// `--listen`: where /metrics and /status are served.
     pub listen: Option<String>,
+    /// `--rates`: /metrics has the kernel's rate estimates too (as the exporter's `--rates`).
+    pub rates: bool,
 }
 
 /// A tokio runtime on this thread alone: the checks are I/O, and the kernel calls short.
@@ -136,7 +138,7 @@ pub fn run(config: Config, opts: &Options) -> io::Result<i32> {
             Some((server, ipvs)) => {
                 let board = Arc::new(Board::default());
                 if let Err(e) =
-                    serve::serve(server, ipvs, Arc::clone(&board), Arc::clone(&scheduler))
+                    serve::serve(server, ipvs, opts.rates, Arc::clone(&board), Arc::clone(&scheduler))
                 {
                     eprintln!("healthd: --listen: {e}");
                     return Ok(2);

@@ -84,6 +84,16 @@ pub fn command() -> Command {
                      loopback unless exposing it is meant)",
                 ),
         )
+        .arg(
+            Arg::new("rates")
+                .long("rates")
+                .action(ArgAction::SetTrue)
+                .requires("listen")
+                .help(
+                    "With --listen: also the kernel's rate estimates (the exporter's \
+                     *_per_second gauges), as ipvsctl exporter --rates",
+                ),
+        )
         .arg(args::netns().help("Work and check from another network namespace"))
 }
 
@@ -100,6 +110,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             .get_one::<String>("maintenance-dir")
             .map(PathBuf::from),
         listen: matches.get_one::<String>("listen").cloned(),
+        rates: matches.get_flag("rates"),
     };
     let once = matches.get_flag("once");
     let text = match std::fs::read_to_string(&opts.file) {

@@ -122,10 +122,11 @@ pub fn bind(listen: &str) -> Result<Server, String> {
 }
 
 /// Serves from a thread of its own until the process ends; `ipvs` reads the tables for the
-/// exporter's metrics.
+/// exporter's metrics (with the kernel's rate estimates when `rates`, `--rates`).
 pub fn serve(
     server: Server,
     ipvs: Ipvs,
+    rates: bool,
     board: Arc<Board>,
     scheduler: Arc<Scheduler<Key>>,
 ) -> Result<(), String> {
@@ -139,6 +140,7 @@ pub fn serve(
     let routes = routes(Arc::new(Served {
         handles: vec![(None, ipvs)],
         errors: Mutex::new(vec![0]),
+        rates,
         board,
         scheduler,
         prometheus: SingleFlight::default(),
@@ -167,6 +169,7 @@ fn lower_priority() {
 struct Served {
     handles: Vec<(Option<String>, Ipvs)>,
     errors: Mutex<Vec<u64>>,
+    rates: bool,
     board: Arc<Board>,
     scheduler: Arc<Scheduler<Key>>,
     prometheus: SingleFlight<Bytes>,
@@ -230,7 +233,13 @@ async fn metrics_page(m: Arc<Served>, head: Parts) -> ipvs_serve::http::Response
         .get(move || {
             let snapshot = read_all(&me.handles, &me.errors);
             let health = Box::new(HealthRows(read(&me.board, &me.scheduler)));
-            Bytes::from(metrics::encode_with(&snapshot, format, None, Some(health)))
+            Bytes::from(metrics::encode_with(
+                &snapshot,
+                format,
+                None,
+                me.rates,
+                Some(health),
+            ))
         })
         .await;
     match body {
@@ -586,6 +595,7 @@ mod tests {
             &snap,
             Format::Prometheus,
             None,
+            false,
             Some(Box::new(HealthRows(fixture()))),
         );
         let l = r#"local_address="10.0.0.100",local_port="80",proto="TCP",local_mark="",remote_address="192.168.10"#;

@@ -162,6 +162,101 @@ fn ids(pid: u32, which: &str) -> Vec<u32> {
         .collect()
 }
 
+/// The kernel's rate estimates (the ten `*_per_second` gauges) only with `--rates`: an exporter
+/// without it and one with it on the same table, traffic through the service; both bodies pass
+/// promtool, in both formats, and the estimates are the kernel's (above zero with traffic).
+#[test]
+fn exporter_writes_the_kernels_estimates_only_with_rates() {
+    require_ipvs();
+    let (ns, reals) = web_lab(12);
+    let plain = SocketAddr::from((ip("127.0.0.1"), 9763));
+    let rated = SocketAddr::from((ip("127.0.0.1"), 9764));
+    let mut without = exporter(Some(&ns), &["--listen", "127.0.0.1:9763"]);
+    let mut with = exporter(Some(&ns), &["--listen", "127.0.0.1:9764", "--rates"]);
+    let svc = r#"local_address="10.12.0.100",local_port="80",proto="TCP",local_mark="""#;
+    let vip = SocketAddr::from((ip("10.12.0.100"), 80));
+    // Traffic until the kernel's estimate (folded every 2 s) shows it.
+    let text = wait_for(
+        "the service's estimate of incoming bytes per second to be above 0",
+        Duration::from_secs(60),
+        || {
+            for _ in 0..4 {
+                let (conn, answer) = http_get(&ns, vip);
+                assert!(answer.ends_with(BODY), "{answer:?}");
+                drop(conn);
+            }
+            let (_, text) = scrape(Some(&ns), rated, None);
+            let series = format!("ipvs_service_incoming_bytes_per_second{{{svc}}}");
+            sample(&text, &series)
+                .is_some_and(|v| v > 0.0)
+                .then_some(text)
+        },
+    );
+    let kinds = [
+        "connections",
+        "incoming_packets",
+        "outgoing_packets",
+        "incoming_bytes",
+        "outgoing_bytes",
+    ];
+    for kind in kinds {
+        let name = format!("ipvs_service_{kind}_per_second");
+        assert!(
+            text.contains(&format!("# TYPE {name} gauge\n")),
+            "{name}\n{text}"
+        );
+        assert!(
+            sample(&text, &format!("{name}{{{svc}}}")).is_some(),
+            "{name}\n{text}"
+        );
+        for r in &reals {
+            let d = format!(
+                r#"{svc},remote_address="{}",remote_port="{}""#,
+                r.ip(),
+                r.port()
+            );
+            let name = format!("ipvs_backend_{kind}_per_second");
+            assert!(
+                sample(&text, &format!("{name}{{{d}}}")).is_some(),
+                "{name}\n{text}"
+            );
+        }
+    }
+    promtool_accepts(&text);
+    let (_, plain_text) = scrape(Some(&ns), plain, None);
+    assert!(!plain_text.contains("_per_second"), "{plain_text}");
+    // The rest is there: the same counters.
+    let series = format!("ipvs_service_connections_total{{{svc}}}");
+    assert!(
+        sample(&plain_text, &series).is_some_and(|v| v > 0.0),
+        "{plain_text}"
+    );
+    promtool_accepts(&plain_text);
+    // OpenMetrics: the same families, the same choice.
+    let om = Some("application/openmetrics-text; version=1.0.0");
+    let (head, om_with) = scrape(Some(&ns), rated, om);
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    assert!(om_with.ends_with("# EOF\n"), "{om_with}");
+    assert_eq!(
+        om_with
+            .lines()
+            .filter(|l| l.starts_with("# TYPE ") && l.contains("_per_second "))
+            .count(),
+        10,
+        "{om_with}"
+    );
+    let (head, om_without) = scrape(Some(&ns), plain, om);
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    assert!(om_without.ends_with("# EOF\n"), "{om_without}");
+    assert!(!om_without.contains("_per_second"), "{om_without}");
+    for p in [&mut without, &mut with] {
+        assert!(
+            p.0.try_wait().expect("try_wait").is_none(),
+            "an exporter ended"
+        );
+    }
+}
+
 /// A namespace with the service 10.`net`.0.100:80 (round robin, masquerading) over two HTTP
 /// servers of this process at 10.`net`.0.11 and .12, port 8080: the namespace and the real
 /// servers.
