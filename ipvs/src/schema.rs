@@ -508,8 +508,13 @@ impl<'de> Deserialize<'de> for DestinationEntry {
 
 // ---- writing ----
 
-fn ser_display<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
+/// A forwarding method's word: the fixed ones as strings (no formatting machinery, several
+/// hundred instructions a destination in a JSON listing), the rest through `Display`.
+fn ser_forward<S: Serializer>(f: &Forward, s: S) -> Result<S::Ok, S::Error> {
+    match f.fixed_word() {
+        Some(w) => s.serialize_str(w),
+        None => s.collect_str(f),
+    }
 }
 
 /// The save document as written.
@@ -674,7 +679,7 @@ pub(crate) struct DestOut {
     #[serde(serialize_with = "ser_ntop")]
     address: IpAddr,
     port: u16,
-    #[serde(serialize_with = "ser_display")]
+    #[serde(serialize_with = "ser_forward")]
     forward: Forward,
     tunnel: Option<TunnelOut>,
     weight: u32,

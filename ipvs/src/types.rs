@@ -11,12 +11,12 @@ use ipvs_sys::consts::*;
 
 use crate::check::UnknownWord;
 
-/// Serde through the type's word: `Display` out, `FromStr` in.
+/// Serde through the type's word: `Display` out ([`Word`]), `FromStr` in.
 macro_rules! serde_word {
     ($($t:ty),*) => {$(
         impl Serialize for $t {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                self.serialize_word(s)
             }
         }
         impl<'de> Deserialize<'de> for $t {
@@ -36,6 +36,88 @@ serde_word!(
     Scheduler,
     Netmask
 );
+
+/// How a word type is written: its `Display` text. JSON listings write several a destination,
+/// so the fixed words are given as strings, without the formatting machinery (`collect_str`
+/// costs several hundred instructions a word); the rest go through `Display`.
+trait Word: fmt::Display {
+    /// The word, where it is a string held already.
+    fn fixed_word(&self) -> Option<&str> {
+        None
+    }
+
+    fn serialize_word<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.fixed_word() {
+            Some(w) => s.serialize_str(w),
+            None => s.collect_str(self),
+        }
+    }
+}
+
+impl Word for Family {
+    fn fixed_word(&self) -> Option<&str> {
+        Some(match self {
+            Family::Inet => "ipv4",
+            Family::Inet6 => "ipv6",
+        })
+    }
+}
+
+impl Word for Protocol {
+    fn fixed_word(&self) -> Option<&str> {
+        self.name()
+    }
+}
+
+impl Word for TunnelType {
+    fn fixed_word(&self) -> Option<&str> {
+        match self {
+            TunnelType::Ipip => Some("ipip"),
+            TunnelType::Gue => Some("gue"),
+            TunnelType::Gre => Some("gre"),
+            TunnelType::Other(_) => None,
+        }
+    }
+}
+
+impl Word for DaemonState {
+    fn fixed_word(&self) -> Option<&str> {
+        Some(match self {
+            DaemonState::Master => "master",
+            DaemonState::Backup => "backup",
+        })
+    }
+}
+
+impl Word for Scheduler {
+    fn fixed_word(&self) -> Option<&str> {
+        Some(self.name())
+    }
+}
+
+impl Word for Netmask {
+    fn serialize_word<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // `Ntop` writes an IPv4 address as its `Display` does, into a buffer on the stack.
+            Netmask::V4(m) => s.serialize_str(crate::addr::Ntop::new(IpAddr::V4(*m)).as_str()),
+            Netmask::V6(_) => s.collect_str(self),
+        }
+    }
+}
+
+impl Forward {
+    /// The word of the method, where it is fixed (`masq`, `route`...): its `Display` text.
+    pub(crate) fn fixed_word(&self) -> Option<&'static str> {
+        Some(match self {
+            Forward::Masquerade => "masq",
+            Forward::Local => "local",
+            Forward::Tunnel { .. } => "tunnel",
+            Forward::DirectRoute => "route",
+            Forward::Bypass => "bypass",
+            Forward::Other { .. } => return None,
+        })
+    }
+}
 
 /// Address family of a service or destination; its word is `ipv4` or `ipv6`.
 ///
@@ -901,12 +983,9 @@ impl Forward {
 impl fmt::Display for Forward {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Forward::Masquerade => f.write_str("masq"),
-            Forward::Local => f.write_str("local"),
-            Forward::Tunnel { .. } => f.write_str("tunnel"),
-            Forward::DirectRoute => f.write_str("route"),
-            Forward::Bypass => f.write_str("bypass"),
             Forward::Other { raw } => write!(f, "{raw}"),
+            // Every other method has its fixed word.
+            known => f.write_str(known.fixed_word().unwrap_or_default()),
         }
     }
 }
@@ -1258,6 +1337,62 @@ pub(crate) fn addr_to_wire(addr: &IpAddr) -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every word type writes, in JSON, its `Display` text as a string: the fixed words given
+    /// as strings write what `collect_str` wrote.
+    #[test]
+    fn words_serialize_as_their_display_text() {
+        fn same<T: Serialize + fmt::Display>(v: T) {
+            let via_display = serde_json::to_string(&v.to_string()).unwrap();
+            assert_eq!(serde_json::to_string(&v).unwrap(), via_display, "{v}");
+        }
+        [Family::Inet, Family::Inet6].into_iter().for_each(same);
+        [
+            Protocol::Tcp,
+            Protocol::Udp,
+            Protocol::Sctp,
+            Protocol::Other(99),
+        ]
+        .into_iter()
+        .for_each(same);
+        [
+            TunnelType::Ipip,
+            TunnelType::Gue,
+            TunnelType::Gre,
+            TunnelType::Other(7),
+        ]
+        .into_iter()
+        .for_each(same);
+        [DaemonState::Master, DaemonState::Backup]
+            .into_iter()
+            .for_each(same);
+        Scheduler::KNOWN
+            .into_iter()
+            .map(Scheduler::from)
+            .for_each(same);
+        same(Scheduler::from("my\"sched"));
+        for m in ["255.255.255.255", "0.0.0.0", "255.255.0.0", "10.1.20.255"] {
+            same(Netmask::V4(m.parse().unwrap()));
+        }
+        [Netmask::V6(128), Netmask::V6(1), Netmask::V6(64)]
+            .into_iter()
+            .for_each(same);
+        let methods = [
+            Forward::Masquerade,
+            Forward::Local,
+            Forward::ipip(),
+            Forward::DirectRoute,
+            Forward::Bypass,
+            Forward::Other { raw: 6 },
+        ];
+        let words: Vec<String> = methods.iter().map(Forward::to_string).collect();
+        assert_eq!(words, ["masq", "local", "tunnel", "route", "bypass", "6"]);
+        for m in methods {
+            let d = crate::Destination::new("192.0.2.1".parse().unwrap(), 80).with_forward(m);
+            let json = serde_json::to_value(d).unwrap();
+            assert_eq!(json["forward"], serde_json::json!(m.to_string()), "{m}");
+        }
+    }
 
     /// Display then FromStr gives the value back, and the word is the one given.
     fn round_trip<T>(v: T, word: &str)

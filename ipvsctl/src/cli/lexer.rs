@@ -12,7 +12,7 @@
 //!   goes on after them.
 //! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
 
-use super::options::{by_long, by_short, ArgKind, OptSpec};
+use super::options::{by_long, by_short_byte, ArgKind, OptSpec};
 
 /// One option and its value, borrowed from the arguments.
 #[derive(Debug, Clone)]
@@ -88,8 +88,9 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
         by_long(name).filter(|o| (self.accept)(o))
     }
 
-    fn short(&self, c: char) -> Option<&'static OptSpec> {
-        by_short(c).filter(|o| (self.accept)(o))
+    /// Every short name is ASCII: another byte (or a character's first) is no option.
+    fn short(&self, b: u8) -> Option<&'static OptSpec> {
+        by_short_byte(b).filter(|o| (self.accept)(o))
     }
 
     /// The next option, `None` at the end.
@@ -119,19 +120,19 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
                 return Some(self.finish(spec, value, None));
             }
             // One dash: popt would try long options marked ONEDASH (ipvsadm has
-            // none), then reads a cluster of short options.
-            self.cluster = Some((self.next - 1, 1));
+            // none), then reads a cluster of short options, from its first.
+            return Some(self.short_option(self.next - 1, 1));
         }
     }
 
     fn short_option(&mut self, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
         let arg: &'a str = self.args[i].as_ref();
-        let rest = arg.get(pos..).unwrap_or("");
-        let Some(c) = rest.chars().next() else {
+        // `pos` follows the dash or an ASCII short name: a character boundary.
+        let Some(&b) = arg.as_bytes().get(pos) else {
             return Err(LexError::UnknownOption);
         };
-        let spec = self.short(c).ok_or(LexError::UnknownOption)?;
-        let after = pos + c.len_utf8();
+        let spec = self.short(b).ok_or(LexError::UnknownOption)?;
+        let after = pos + 1;
         let remainder = (after < arg.len()).then_some(after);
         self.finish(spec, None, remainder.map(|p| (i, p)))
     }

@@ -1090,27 +1090,37 @@ pub fn by_long(name: &str) -> Option<&'static OptSpec> {
 
 /// The option with this short name.
 pub fn by_short(c: char) -> Option<&'static OptSpec> {
-    // Every `-R` line looks its options up here: a table by ASCII byte, made once.
-    static TABLE: OnceLock<[Option<&'static OptSpec>; 128]> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [None; 128];
-        for (i, slot) in t.iter_mut().enumerate() {
-            *slot = by_short_scan(char::from(i as u8));
-        }
-        t
-    });
-    match table.get(c as usize) {
-        Some(spec) => *spec,
-        None => by_short_scan(c),
+    u8::try_from(c).ok().and_then(by_short_byte)
+}
+
+/// The option with this short name, an ASCII byte (no option has another).
+pub fn by_short_byte(b: u8) -> Option<&'static OptSpec> {
+    // Every `-R` line looks its options up here: the table's positions by byte, made when
+    // compiling.
+    match SHORT.get(usize::from(b)) {
+        Some(&i) if usize::from(i) < OPTIONS.len() => Some(&OPTIONS[usize::from(i)]),
+        _ => None,
     }
 }
 
-/// [`by_short`] by walking the table.
-fn by_short_scan(c: char) -> Option<&'static OptSpec> {
-    OPTIONS
-        .iter()
-        .find(|o| o.short == Some(c) || o.short_aliases.contains(&c))
-}
+/// [`OPTIONS`]' positions by short name (or alias), ASCII only; `u8::MAX` for none.
+static SHORT: [u8; 128] = {
+    let mut t = [u8::MAX; 128];
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        let o = &OPTIONS[i];
+        if let Some(c) = o.short {
+            t[c as usize] = i as u8;
+        }
+        let mut k = 0;
+        while k < o.short_aliases.len() {
+            t[o.short_aliases[k] as usize] = i as u8;
+            k += 1;
+        }
+        i += 1;
+    }
+    t
+};
 
 /// Every column, each once, in ipvsadm's order (`generic_opt_check` reports
 /// the first violation in this order). Made once: every command checks them.
@@ -1129,6 +1139,26 @@ pub fn columns() -> &'static [&'static Column] {
 mod tests {
     use super::super::rules::ALL_COMMANDS;
     use super::*;
+
+    /// The table made when compiling finds what a walk of [`OPTIONS`] finds, for every
+    /// character a short name could be (and a few it cannot).
+    #[test]
+    fn short_names_are_found_as_a_walk_finds_them() {
+        assert!(OPTIONS.len() < usize::from(u8::MAX));
+        let walk = |c: char| {
+            OPTIONS
+                .iter()
+                .find(|o| o.short == Some(c) || o.short_aliases.contains(&c))
+        };
+        let mut found = 0;
+        for c in (0..=255u8).map(char::from).chain(['é', '€', '\u{10ffff}']) {
+            let (a, b) = (by_short(c), walk(c));
+            assert_eq!(a.map(|o| o.long), b.map(|o| o.long), "{c:?}");
+            found += usize::from(a.is_some());
+        }
+        assert_eq!(by_short('l').map(|o| o.long), Some("list"));
+        assert!(found > 20, "{found}");
+    }
 
     #[test]
     fn long_names_are_unique() {

@@ -109,6 +109,15 @@ pub fn atoi(s: &str) -> i64 {
 /// hex (`0x…`), the last filling the remaining bytes; anything after a
 /// blank is ignored.
 pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    // Every `-R` line has one or two addresses, nearly always plain quads.
+    match dotted_quad(s.as_bytes()) {
+        Some((addr, used)) if used == s.len() => Some(addr),
+        _ => inet_aton_rules(s),
+    }
+}
+
+/// [`inet_aton`] by glibc's rules, without the shortcut for plain quads.
+fn inet_aton_rules(s: &str) -> Option<Ipv4Addr> {
     const MAX: [u64; 4] = [0xffff_ffff, 0xff_ffff, 0xffff, 0xff];
     let b = s.as_bytes();
     let mut parts = [0u64; 3];
@@ -143,6 +152,67 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
             return Some(Ipv4Addr::from(word | val as u32));
         }
     }
+}
+
+/// A plain dotted quad at the start of `b` (`10.0.0.1`: four decimal parts of one to three
+/// digits, none with a leading zero but `0` itself, each at most 255) and the bytes it takes,
+/// read in one pass; `None` for anything else, which [`inet_aton`]'s full rules read (octal,
+/// hex, fewer parts...). Where it reads an address, those rules read the same one.
+fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let digit = |i: usize| b.get(i).map(|d| d.wrapping_sub(b'0')).filter(|d| *d <= 9);
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let first = digit(i)?;
+        i += 1;
+        let mut v = u32::from(first);
+        // A leading 0 is octal to inet_aton: only "0" itself is read here.
+        if first != 0 {
+            for _ in 0..2 {
+                let Some(d) = digit(i) else { break };
+                v = v * 10 + u32::from(d);
+                i += 1;
+            }
+        }
+        if v > 255 || digit(i).is_some() {
+            return None;
+        }
+        *octet = v as u8;
+    }
+    Some((Ipv4Addr::from(octets), i))
+}
+
+/// [`parse_service`] for the usual `a.b.c.d` or `a.b.c.d:port` (a decimal port of up to five
+/// digits, at most 65535); `None` for anything else, which the full rules read. Where it reads
+/// an address, the full rules read the same address and port.
+fn plain_v4_service(buf: &str) -> Option<HostPort> {
+    let b = buf.as_bytes();
+    let (addr, used) = dotted_quad(b)?;
+    let port = match b.get(used..) {
+        Some([]) => None,
+        Some([b':', digits @ ..]) if (1..=5).contains(&digits.len()) => {
+            let mut n: u32 = 0;
+            for &d in digits {
+                let d = d.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                n = n * 10 + u32::from(d);
+            }
+            Some(u16::try_from(n).ok()?)
+        }
+        _ => return None,
+    };
+    Some(HostPort {
+        addr: IpAddr::V4(addr),
+        port,
+    })
 }
 
 /// `strtoul(s, &end, 0)` from a leading digit: (value, bytes used); `None`
@@ -206,6 +276,11 @@ pub struct HostPort {
 /// without one, only numbers do. Quirks kept: all digits is no address;
 /// `[v4]:port` drops the port; a bracketed address needs a port.
 pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
+    plain_v4_service(buf).or_else(|| parse_service_rules(buf, proto))
+}
+
+/// [`parse_service`] by ipvsadm's rules, without the shortcut for plain IPv4.
+fn parse_service_rules(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
     if buf.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -233,7 +308,7 @@ pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
             port = Some(&host[colon + 1..]);
             host = &host[..colon];
         }
-        IpAddr::V4(inet_aton(host).or_else(|| host_to_addr(host))?)
+        IpAddr::V4(inet_aton_rules(host).or_else(|| host_to_addr(host))?)
     };
     let port = match port {
         None => None,
@@ -378,6 +453,66 @@ mod tests {
             "-1",
         ] {
             assert_eq!(inet_aton(bad), None, "{bad}");
+        }
+    }
+
+    /// The shortcuts for plain IPv4 read what the full rules read, wherever they read
+    /// anything: every address and port built from parts chosen to sit at their edges.
+    #[test]
+    fn shortcuts_read_what_the_rules_read() {
+        let parts = [
+            "0", "00", "1", "01", "9", "10", "010", "99", "100", "255", "256", "0255", "999",
+            "1000", "0x1", "", " ",
+        ];
+        let ports = [
+            "", ":", ":0", ":00", ":80", ":080", ":65535", ":065535", ":65536", ":99999",
+            ":100000", ":+80", ": 80", ":8x", "x", ".", " ",
+        ];
+        let (mut read, mut quads) = (0, 0);
+        for a in parts {
+            for b in ["0", "255", "01", "256", ""] {
+                for c in ["1", "10", "0"] {
+                    for d in parts {
+                        let quad = format!("{a}.{b}.{c}.{d}");
+                        let fast = dotted_quad(quad.as_bytes())
+                            .filter(|(_, used)| *used == quad.len())
+                            .map(|(addr, _)| addr);
+                        if let Some(addr) = fast {
+                            quads += 1;
+                            assert_eq!(Some(addr), inet_aton_rules(&quad), "{quad}");
+                        }
+                        assert_eq!(inet_aton(&quad), inet_aton_rules(&quad), "{quad}");
+                        for p in ports {
+                            let text = format!("{quad}{p}");
+                            if let Some(hp) = plain_v4_service(&text) {
+                                read += 1;
+                                // No name is looked up where the shortcut reads.
+                                assert_eq!(Some(hp), parse_service_rules(&text, None), "{text}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The shortcuts did read (a broken one that reads nothing would pass the rest).
+        assert!(quads > 100 && read > 500, "{quads} {read}");
+        assert_eq!(
+            plain_v4_service("1.2.3.4:80").map(|h| h.port),
+            Some(Some(80))
+        );
+        assert_eq!(
+            dotted_quad(b"1.2.3.4"),
+            Some(("1.2.3.4".parse().unwrap(), 7))
+        );
+        for other in [
+            "1.2.3",
+            "01.2.3.4",
+            "1.2.3.256",
+            "1.2.3.4.5",
+            "1.2.3.4 ",
+            "1.2.3.4:",
+        ] {
+            assert_eq!(plain_v4_service(other), None, "{other}");
         }
     }
 
