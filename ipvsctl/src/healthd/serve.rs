@@ -155,23 +155,13 @@ pub fn serve(
     Ok(())
 }
 
-/// Puts this thread (and the threads it starts, which inherit it) in `SCHED_IDLE`: it runs
-/// only when the checks' thread does not want the CPU. Rendering `/status` or `/metrics` for
-/// thousands of real servers takes seconds of CPU in the test VM; at nice 10 it still took a
-/// tenth of a busy CPU from the checks and made them late. So on a busy host a read is slow,
-/// never a check. The locks it shares with the checks are held for one target's copy at a
-/// time, and a check waiting on one leaves the CPU to it. Best effort: when the policy is
-/// refused, nice 19; without either, only the schedule suffers.
+/// Puts this thread (and those it starts) at nice 10: on a busy host, rendering `/status` or
+/// `/metrics` for thousands of real servers (seconds of CPU in the test VM) must not take the
+/// CPU from the checks and make them late. Best effort: without it, only the schedule suffers.
 fn lower_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: param is a valid sched_param for the call; pid 0 is the calling thread on Linux.
+    // SAFETY: setpriority takes integers only; who = 0 is the calling thread on Linux.
     #[allow(unsafe_code)]
-    let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
-    if !idle {
-        // SAFETY: setpriority takes integers only; who = 0 is the calling thread on Linux.
-        #[allow(unsafe_code)]
-        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
-    }
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
 }
 
 struct Served {
