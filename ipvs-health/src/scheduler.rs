@@ -353,10 +353,20 @@ where
 
     /// Every target's status.
     pub fn statuses(&self) -> Vec<(K, Status)> {
-        self.entries()
+        // The map's lock held only to take the targets, not while each status is copied: a
+        // reader that runs at a low priority (healthd's HTTP thread) holds it briefly, and
+        // each status's lock, which the checks' results take, for one copy at a time.
+        let all: Vec<(K, Arc<Mutex<Status>>)> = self
+            .entries()
             .map
             .iter()
-            .map(|(k, e)| (k.clone(), lock(&e.status).clone()))
+            .map(|(k, e)| (k.clone(), Arc::clone(&e.status)))
+            .collect();
+        all.into_iter()
+            .map(|(k, s)| {
+                let status = lock(&s).clone();
+                (k, status)
+            })
             .collect()
     }
 

@@ -19,6 +19,8 @@
 # still in the table (the IPVS hook looks each SYN up among them).
 set -uo pipefail
 runs=${1:-3}
+# With a second ipvsctl at /bin/ipvsctl-before (tests/bench --ctl-before), the load runs with it and
+# with /bin/ipvsctl in the same boot, each with its reads at nice 0 and at nice 19.
 now() { local t _; read -r t _ </proc/uptime; echo "$t"; }
 weight() { ip netns exec hd-lb ipvsadm -Ln | awk '$2 == "10.77.0.2:80" { print $4 }'; }
 wait_weight() { # WANT LIMIT_S: polls every 50 ms; prints the seconds waited, or "timeout"
@@ -66,18 +68,27 @@ J
   ip netns del hd-lb; ip netns del hd-rs
 }
 
+# The bench's own reads (wget, and what parses its output) run at nice $rnice: at nice 0
+# they take the VM's one CPU from healthd's checks as much as anything else would.
+rnice=0
+read_url() { nice -n "$rnice" ip netns exec hd-load wget -q -O - "http://127.0.0.1:9762$1"; }
+
 lateness() { # the lateness histogram's lines: "LE CUMULATIVE", then "sum S" and "count N"
-  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics |
-    sed -n 's/^ipvs_healthd_check_lateness_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p
+  read_url /metrics | nice -n "$rnice" sed -n 's/^ipvs_healthd_check_lateness_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p
             s/^ipvs_healthd_check_lateness_seconds_\(sum\|count\) \([0-9.e+-]*\)$/\1 \2/p'
 }
 
 checks_each() { # the checks of each real server, in /status's order (the same every time)
-  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/status | grep -o '"checks":[0-9]*' |
-    awk -F: '{ print NR, $2 }'
+  # shellcheck disable=SC2016 # awk's fields, not the shell's
+  read_url /status | nice -n "$rnice" grep -o '"checks":[0-9]*' |
+    nice -n "$rnice" awk -F: '{ print NR, $2 }'
 }
 
-load() {
+load() { # BINARY READS_NICE
+  local bin=$1
+  rnice=$2
+  echo "H load_begin $bin $rnice"
+  echo "bench: healthd load: $bin, the bench's reads at nice $rnice" >&2
   ip netns add hd-load
   ip -n hd-load link set lo up
   ip -n hd-load link add lan0 type dummy
@@ -94,10 +105,11 @@ load() {
       printf "]}"
     }
     print "]}" }' >/tmp/hd-load.json
-  ip netns exec hd-load bash -c 'ulimit -n 65536; exec ipvsctl healthd -f /tmp/hd-load.json --listen 127.0.0.1:9762' >/dev/null 2>/tmp/hd-load.err &
+  # shellcheck disable=SC2016 # the inner shell's $0, the binary
+  ip netns exec hd-load bash -c 'ulimit -n 65536; exec "$0" healthd -f /tmp/hd-load.json --listen 127.0.0.1:9762' "$bin" >/dev/null 2>/tmp/hd-load.err &
   local hd=$! pid t u0 s0 u1 s1 fds=0 f
   sleep 15
-  pid=$(pidof ipvsctl)
+  pid=$(pidof "${bin##*/}")
   [ -n "$pid" ] || { echo "bench: healthd load: it did not start: $(head -3 /tmp/hd-load.err)" >&2; return; }
   # Its resident set before the reads of /metrics and /status (each builds a large body).
   echo "H load_rss_settled_kb $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
@@ -135,7 +147,7 @@ load() {
   echo "H load_cpu_ms $(((u1 - u0) * 10)) $(((s1 - s0) * 10))"
   echo "H load_rss_kb $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")"
   echo "H load_fds $fds"
-  ip netns exec hd-load wget -q -O - http://127.0.0.1:9762/metrics >/tmp/hd-metrics
+  read_url /metrics >/tmp/hd-metrics
   echo "H load_unchecked $(awk '/^ipvs_healthd_unchecked_checks_total/ { print $2 }' /tmp/hd-metrics)"
   # The failed checks by reason, all servers together (refused, or timed out when late).
   sed -n 's/^ipvs_backend_check_errors_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\2 \1/p' /tmp/hd-metrics |
@@ -151,4 +163,11 @@ load() {
 echo "bench: healthd reaction, $runs runs" >&2
 reaction
 echo "bench: healthd with 10,000 real servers" >&2
-load
+if [ -x /bin/ipvsctl-before ]; then
+  load /bin/ipvsctl-before 0
+  load /bin/ipvsctl 0
+  load /bin/ipvsctl-before 19
+  load /bin/ipvsctl 19
+else
+  load /bin/ipvsctl 19
+fi
