@@ -172,6 +172,16 @@ pub fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
     }
 }
 
+/// When a check that could not be made (the checker's own trouble: out of
+/// descriptors, say) is tried again: between half an interval and an interval
+/// from `now`, at a point that changes from try to try. On a fixed phase, the
+/// same targets would find the descriptors taken every time and never be
+/// checked; shifted, each gets its turn as others' checks end.
+fn retry_due(now: Instant, id: u64, started: u64, check: &Check) -> Instant {
+    let half = check.interval / 2;
+    now + half + spread(&(id, started), half)
+}
+
 /// The end of the slot (counted from `origin`) that `t` falls in: when a
 /// check due at `t` starts.
 fn slot_end(origin: Instant, t: Instant) -> Instant {
@@ -590,6 +600,11 @@ impl<K: Clone + Hash + Send + 'static> Driver<K> {
             return Ok(());
         };
         job.running = Running::None;
+        if matches!(report.outcome, Outcome::Unchecked(_)) {
+            job.due = job
+                .due
+                .min(retry_due(Instant::now(), id, job.started, &job.check));
+        }
         self.dues.push(Reverse((job.due, id)));
         match record(&job.key, &job.status, report) {
             // Nobody listens: the program is going away.
@@ -756,6 +771,27 @@ async fn drive<K: Clone + Hash + Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_not_made_is_tried_again_at_a_point_that_moves() {
+        let check =
+            crate::spec::read_check(&serde_json::json!({"type": "tcp", "interval": 2}), "check")
+                .unwrap()
+                .unwrap();
+        let now = Instant::now();
+        let mut offsets = std::collections::BTreeSet::new();
+        for started in 0..50 {
+            let due = retry_due(now, 7, started, &check);
+            let after = due - now;
+            assert!(
+                after >= Duration::from_secs(1) && after < Duration::from_secs(2),
+                "{after:?}"
+            );
+            offsets.insert(after.as_millis() / 100);
+        }
+        // 50 tries over ten tenths of the half interval: not stuck on one phase.
+        assert!(offsets.len() >= 5, "{offsets:?}");
+    }
 
     #[test]
     fn failures_by_reason_are_bounded() {
