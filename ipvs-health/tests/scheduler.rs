@@ -260,3 +260,21 @@ async fn next_transition_any<K: std::fmt::Debug>(
         other => panic!("not a transition: {other:?}"),
     }
 }
+
+/// A TCP check with a `source` (or a `mark`: a DR server checked on its VIP) leaves from that
+/// address when the scheduler runs it, as when it is run alone: its fast path for plain TCP
+/// connects must not drop them.
+#[tokio::test]
+async fn a_scheduled_tcp_check_leaves_from_its_source() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let open = l.local_addr().unwrap();
+    let spec = json!({"type": "tcp", "interval": 0.05, "timeout": 0.05, "source": "127.0.0.2"});
+    let check = read_check(&spec, "check").unwrap().unwrap();
+    let (scheduler, _events) = Scheduler::new();
+    scheduler.insert("rs", target(open), check);
+    let (_, peer) = tokio::time::timeout(Duration::from_secs(10), l.accept())
+        .await
+        .expect("a check within 10 s")
+        .unwrap();
+    assert_eq!(peer.ip(), "127.0.0.2".parse::<std::net::IpAddr>().unwrap());
+}
