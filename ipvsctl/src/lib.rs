@@ -40,7 +40,8 @@ pub mod output;
 mod privs;
 mod restore;
 mod session;
-// The C library's name look-ups, which no crate offers: FFI, so the one module with `unsafe`.
+// The C library's calls that no crate offers (name look-ups, setpriority): FFI, so the one
+// module with `unsafe`.
 #[allow(unsafe_code)]
 mod sys;
 mod top;

@@ -1,6 +1,7 @@
-//! The C library's name look-ups, as ipvsadm resolves names (honouring nsswitch), where no
-//! maintained crate offers them: `getnameinfo` for a host's name, and `getservbyport_r` /
-//! `getservbyname_r` for the services database (tcp, udp and sctp ports).
+//! The C library's calls that no maintained crate offers: the name look-ups, as ipvsadm
+//! resolves names (honouring nsswitch): `getnameinfo` for a host's name, and `getservbyport_r` /
+//! `getservbyname_r` for the services database (tcp, udp and sctp ports); and `setpriority`
+//! for a thread (nix has none).
 //! The reentrant calls only, never those that answer in static storage (`getservbyport`,
 //! `gethostbyaddr`), so that threads may look up at once.
 //!
@@ -8,6 +9,13 @@
 
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+/// Puts the calling thread (and the threads it starts after) at `nice`; best effort, the
+/// outcome is not reported.
+pub fn lower_priority(nice: i32) {
+    // SAFETY: setpriority takes integers only; who = 0 is the calling thread on Linux.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+}
 
 /// The name of an address (reverse lookup), or `None` when it has none.
 pub fn host_name(addr: IpAddr) -> Option<String> {

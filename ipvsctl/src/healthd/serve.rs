@@ -149,21 +149,15 @@ pub fn serve(
     std::thread::Builder::new()
         .name("healthd-http".into())
         .spawn(move || {
-            lower_priority();
+            // On a busy host, rendering /status or /metrics for thousands of real servers
+            // (seconds of CPU in the test VM) must not take the CPU from the checks and make
+            // them late. Best effort: without it, only the schedule suffers.
+            crate::sys::lower_priority(10);
             let Err(e) = server.run(routes);
             eprintln!("healthd: serving {addr}: {e}");
         })
         .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
     Ok(())
-}
-
-/// Puts this thread (and those it starts) at nice 10: on a busy host, rendering `/status` or
-/// `/metrics` for thousands of real servers (seconds of CPU in the test VM) must not take the
-/// CPU from the checks and make them late. Best effort: without it, only the schedule suffers.
-fn lower_priority() {
-    // SAFETY: setpriority takes integers only; who = 0 is the calling thread on Linux.
-    #[allow(unsafe_code)]
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
 }
 
 struct Served {
