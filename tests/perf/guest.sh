@@ -265,7 +265,7 @@ for set in "$@"; do
   fi
   [ "$only" = list ] || exporter_scrapes "$name" "$ns"
   # Memory: peak resident set of each listing, with the size of its output.
-  for cmd in "ipvsadm -Ln" "ipvsctl -Ln" "ipvsctl -Ln --json" "ipvs-floor list"; do
+  for cmd in "ipvsadm -Ln" "ipvsctl -Ln" "ipvsctl-static -Ln" "ipvsctl -Ln --json" "ipvs-floor list"; do
     # shellcheck disable=SC2086
     rss=$(peak_rss "$ns" $cmd)
     # shellcheck disable=SC2086
