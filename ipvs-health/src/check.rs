@@ -136,7 +136,7 @@ async fn connect(check: &Check, to: SocketAddr) -> Result<TcpStream, Outcome> {
 
 /// The check's `source` with port 0; an address of the other family than
 /// `to` is the rules' mistake, not the server's.
-fn own_source(check: &Check, to: SocketAddr) -> Result<Option<SocketAddr>, Outcome> {
+pub(crate) fn own_source(check: &Check, to: SocketAddr) -> Result<Option<SocketAddr>, Outcome> {
     match check.source {
         None => Ok(None),
         Some(s) if s.is_ipv4() == to.is_ipv4() => Ok(Some(SocketAddr::new(s, 0))),
@@ -149,7 +149,7 @@ fn own_source(check: &Check, to: SocketAddr) -> Result<Option<SocketAddr>, Outco
 
 /// Sets the check's `mark` on its socket; refused (no CAP_NET_ADMIN), that
 /// is this host's trouble.
-fn own_mark(sock: &impl std::os::fd::AsFd, check: &Check) -> Result<(), Outcome> {
+pub(crate) fn own_mark(sock: &impl std::os::fd::AsFd, check: &Check) -> Result<(), Outcome> {
     match check.mark {
         None => Ok(()),
         Some(m) => nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::Mark, &m)

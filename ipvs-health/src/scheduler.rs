@@ -554,13 +554,11 @@ impl<K: Clone + Hash + Send + 'static> Driver<K> {
             job.started += 1;
             let to = job.check.endpoint(job.target.server);
             match (&job.check.probe, &self.connects) {
-                // A mark or a source (a DR server checked on its VIP) takes the general
-                // path, which sets them on the socket.
-                (Probe::Tcp, Some(connects))
-                    if to.port() != 0 && job.check.mark.is_none() && job.check.source.is_none() =>
-                {
+                // Every TCP check, with its mark and source if it has them (a DR or TUN
+                // server checked on its VIP).
+                (Probe::Tcp, Some(connects)) if to.port() != 0 => {
                     let token = token(id, job.started);
-                    match connects.start(to, token) {
+                    match connects.start(&job.check, to, token) {
                         Ok(socket) => {
                             let deadline = now + job.check.timeout;
                             self.deadlines.push(Reverse((deadline, id)));

@@ -262,8 +262,8 @@ async fn next_transition_any<K: std::fmt::Debug>(
 }
 
 /// A TCP check with a `source` (or a `mark`: a DR server checked on its VIP) leaves from that
-/// address when the scheduler runs it, as when it is run alone: its fast path for plain TCP
-/// connects must not drop them.
+/// address when the scheduler runs it, as when it is run alone: its fast path, which takes every
+/// TCP check, sets them as the general path does (the mark: `connects`' own test).
 #[tokio::test]
 async fn a_scheduled_tcp_check_leaves_from_its_source() {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();

@@ -1,6 +1,7 @@
 //! Arguments that several subcommands share, defined once: the service options (`-t`, `-u`,
 //! `--sctp-service`, `-f`, `-6`), read by ipvsadm's own parser so that a service is the same
-//! value everywhere, `--netns`, and `-f`/`--file` of the subcommands that read a rules file.
+//! value everywhere, `--netns`, `--rates` of the subcommands that serve metrics, and
+//! `-f`/`--file` of the subcommands that read a rules file.
 
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
 
@@ -118,6 +119,20 @@ pub fn netns() -> Arg {
         .help("Work in another network namespace")
 }
 
+/// `--rates`: the kernel's rate estimates on /metrics too, the exporter's and healthd's alike
+/// (healthd's serves metrics only with `--listen`, which it then requires).
+pub fn rates() -> Arg {
+    Arg::new("rates")
+        .long("rates")
+        .action(ArgAction::SetTrue)
+        .help(
+            "Also write the kernel's rate estimates on /metrics (as ipvsadm --rate lists \
+             them): the ten *_per_second gauges, per service and per real server. Off by \
+             default: rate() of the counters gives the same, and they doubled the series of \
+             every real server and were a third of a scrape's bytes",
+        )
+}
+
 /// `-f`/`--file FILE`: the rules file a subcommand reads.
 pub fn file() -> Arg {
     Arg::new("file")
@@ -126,4 +141,47 @@ pub fn file() -> Arg {
         .value_name("FILE")
         .num_args(1)
         .value_hint(clap::ValueHint::FilePath)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    /// `--rates` is one definition, the exporter's and healthd's: the same help, a flag in
+    /// both, and healthd's only with `--listen` (its /metrics).
+    #[test]
+    fn rates_is_one_flag_for_the_exporter_and_healthd() {
+        let help = |c: clap::Command| {
+            let a = c
+                .get_arguments()
+                .find(|a| a.get_id() == "rates")
+                .expect("a --rates");
+            (
+                a.get_long().map(str::to_string),
+                a.get_help().map(ToString::to_string),
+            )
+        };
+        let shared = help(clap::Command::new("x").arg(super::rates()));
+        assert_eq!(shared.0.as_deref(), Some("rates"));
+        assert!(shared.1.is_some());
+        assert_eq!(help(crate::exporter::command()), shared);
+        assert_eq!(help(crate::healthd::command()), shared);
+
+        let exporter = |a: &[&str]| crate::exporter::command().try_get_matches_from(a);
+        assert!(!exporter(&["exporter"]).unwrap().get_flag("rates"));
+        assert!(exporter(&["exporter", "--rates"])
+            .unwrap()
+            .get_flag("rates"));
+        let healthd = |a: &[&str]| crate::healthd::command().try_get_matches_from(a);
+        let m = healthd(&["healthd", "-f", "r.json", "--listen", ":1", "--rates"]).unwrap();
+        assert!(m.get_flag("rates"));
+        let m = healthd(&["healthd", "-f", "r.json", "--listen", ":1"]).unwrap();
+        assert!(!m.get_flag("rates"));
+        assert_eq!(
+            healthd(&["healthd", "-f", "r.json", "--rates"])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
 }

@@ -51,10 +51,7 @@ pub struct Args {
     /// service into one series (ipvs_exporter_backends_summed says so).
     #[arg(long, value_name = "N")]
     pub max_series: Option<usize>,
-    /// Also write the kernel's rate estimates (as ipvsadm --rate lists them):
-    /// the ten *_per_second gauges, per service and per destination. Off by
-    /// default: rate() of the counters gives the same, and they doubled the
-    /// series of every real server and were a third of a scrape's bytes.
+    // `--rates`: its help and action are the shared one's (args.rs), set in `command`.
     #[arg(long)]
     pub rates: bool,
     /// After opening the sockets, become this user (name or uid) for good,
@@ -63,18 +60,25 @@ pub struct Args {
     pub user: Option<String>,
 }
 
+/// The clap description of `exporter`: [`Args`]' with the arguments it shares with other
+/// subcommands (args.rs) put in.
+pub fn command() -> clap::Command {
+    // `--netns` is the one of every subcommand, here repeatable, with the field's help.
+    Args::command()
+        .mut_arg("netns", |a| {
+            let netns = crate::args::netns().action(clap::ArgAction::Append);
+            match a.get_help() {
+                Some(help) => netns.help(help.clone()),
+                None => netns,
+            }
+        })
+        .mut_arg("rates", |_| crate::args::rates())
+}
+
 /// Runs the exporter; returns the exit code (it runs until killed unless
 /// setting up fails).
 pub fn main(prog: &str, args: &[String]) -> i32 {
-    // `--netns` is the one of every subcommand (args.rs), here repeatable, with the field's help.
-    let command = Args::command().mut_arg("netns", |a| {
-        let netns = crate::args::netns().action(clap::ArgAction::Append);
-        match a.get_help() {
-            Some(help) => netns.help(help.clone()),
-            None => netns,
-        }
-    });
-    let args = match command
+    let args = match command()
         .try_get_matches_from(
             std::iter::once(format!("{prog} exporter")).chain(args.iter().cloned()),
         )

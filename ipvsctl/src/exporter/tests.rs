@@ -219,7 +219,6 @@ fn per_service_and_per_destination_with_node_exporter_labels() {
 /// rest of the body is the same bytes either way, in both formats.
 #[test]
 fn the_kernels_estimates_only_with_rates() {
-    use clap::Parser;
     let snaps = [snapshot(&[None]), snapshot(&[Some("a"), Some("b")])];
     for snap in &snaps {
         for format in [Format::Prometheus, Format::OpenMetrics] {
@@ -254,7 +253,10 @@ fn the_kernels_estimates_only_with_rates() {
     let text = encode(&snapshot(&[None]), Format::Prometheus, None, true);
     assert!(text.contains("# TYPE ipvs_backend_outgoing_bytes_per_second gauge\n"));
     // The flag, off unless given.
-    let args = |a: &[&str]| super::Args::try_parse_from(a).unwrap();
+    let args = |a: &[&str]| {
+        let m = super::command().try_get_matches_from(a).unwrap();
+        <super::Args as clap::FromArgMatches>::from_arg_matches(&m).unwrap()
+    };
     assert!(!args(&["exporter"]).rates);
     assert!(args(&["exporter", "--rates"]).rates);
 }

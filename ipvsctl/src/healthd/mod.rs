@@ -84,16 +84,7 @@ pub fn command() -> Command {
                      loopback unless exposing it is meant)",
                 ),
         )
-        .arg(
-            Arg::new("rates")
-                .long("rates")
-                .action(ArgAction::SetTrue)
-                .requires("listen")
-                .help(
-                    "With --listen: also the kernel's rate estimates (the exporter's \
-                     *_per_second gauges), as ipvsctl exporter --rates",
-                ),
-        )
+        .arg(args::rates().requires("listen"))
         .arg(args::netns().help("Work and check from another network namespace"))
 }
 

@@ -11,7 +11,7 @@ use ipvs::ServiceKey;
 use serde_json::Value;
 
 use crate::harness::{run, run_ok, NetNs};
-use crate::lab::{get, ipvsctl, tally, url, Httpd, NatLab, VIP};
+use crate::lab::{get, ipvsctl, sysctl, tally, url, Httpd, LanLab, NatLab, VIP};
 use crate::support::{open, wait_for};
 
 const LIMIT: Duration = Duration::from_secs(15);
@@ -1097,22 +1097,61 @@ fn healthd_removed_server_is_drained() {
     assert_eq!(d.stop(), 0);
 }
 
-/// Direct routing with real servers that serve on the VIP alone (`rs1` and `rs2`; their own
-/// addresses answer with another page). Each server's check goes to the VIP (`address`) marked
-/// for an IPVS fwmark service whose one destination is that server (`mark`), from the director's
-/// own address (`source`): IPVS forwards it to that server as it forwards clients, so the check
-/// reaches the server's VIP listener rather than the director's own VIP, and the answer comes
-/// back to the director. A stopped VIP listener takes its server down (weight 0) while its own
-/// address still answers; started again, it comes back, and clients reach it through the VIP.
-/// The director's sysctls of docs/json.md are needed: without `accept_local`, or behind a strict
-/// `rp_filter` with the VIP on a dummy interface, the checks fail. The same check without `mark`
-/// and `source` cannot reach a server: it fails.
-#[test]
-fn healthd_dr_server_checked_on_the_vip() {
-    use crate::lab::{ip, sysctl, LanLab};
+/// The rules of the VIP tests: the lab's service with its two real servers forwarded by
+/// `forward` (`route` or `tunnel`), each checked on the VIP, and with `through` by its `mark`
+/// and the director's `source` for a fwmark service holding that server alone. `rs1`'s check is
+/// a TCP connect (the scheduler's fast path), `rs2`'s an HTTP GET that wants its VIP page (a
+/// task of its own): both ways set the mark and the source. (Without the mark, `rs1`'s connect
+/// from the source would go through the real service to either server and pass while one
+/// serves: with the fast path's mark taken out, both VIP tests fail.)
+fn vip_rules(forward: &str, through: bool) -> serde_json::Value {
+    let rip = |i: usize| format!("10.0.0.{}", 11 + i);
+    let check = |i: usize| {
+        let mut c = serde_json::json!({"type": "tcp", "address": VIP,
+            "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2});
+        if i == 1 {
+            c["type"] = "http".into();
+            c["expect_body"] = "rs2".into();
+        }
+        if through {
+            c["mark"] = (11 + i).into();
+            c["source"] = "10.0.0.1".into();
+        }
+        c
+    };
+    let mut services = vec![serde_json::json!({
+        "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
+        "destinations": (0..2).map(|i| serde_json::json!({
+            "address": rip(i), "port": 80, "forward": forward, "weight": 1,
+            "check": check(i)})).collect::<Vec<_>>(),
+    })];
+    // One fwmark service per real server, holding it alone: the checks' way to it.
+    for i in 0..2 {
+        services.push(serde_json::json!({"fwmark": 11 + i, "scheduler": "rr",
+            "destinations": [{"address": rip(i), "port": 80, "forward": forward}]}));
+    }
+    serde_json::json!({ "services": services })
+}
 
+/// The weights of the VIP tests' two real servers, waited for.
+fn vip_weights(director: &NetNs, want: [u32; 2]) {
+    let want: BTreeMap<String, u32> = (0..2)
+        .map(|i| (format!("10.0.0.{}:80", 11 + i), want[i]))
+        .collect();
+    wait_for(&format!("weights {want:?}"), LIMIT, || {
+        (weights(director) == want).then_some(())
+    });
+}
+
+/// A DR or TUN lab (`forward` `route` or `tunnel`; the real servers hold the VIP on `vip_dev`)
+/// whose real servers serve on the VIP alone (`rs1` and `rs2`; their own addresses answer with
+/// another page), checked on it by healthd through IPVS (`vip_rules`): a stopped VIP listener
+/// takes its server down (weight 0) while its own address still answers; started again, it
+/// comes back, and clients reach it through the VIP. Returns the lab, the own-address servers
+/// and the rules file, with the director's sysctls of docs/json.md set.
+fn checked_on_the_vip(forward: &str, vip_dev: &str) -> (LanLab, Vec<Httpd>, String) {
     let mut lab = LanLab::new(2);
-    lab.real_servers_own_the_vip("lo");
+    lab.real_servers_own_the_vip(vip_dev);
     let rip = |i: usize| format!("10.0.0.{}", 11 + i);
     // Each real server: its page on the VIP alone, another on its own address.
     lab.servers.clear();
@@ -1134,83 +1173,77 @@ fn healthd_dr_server_checked_on_the_vip() {
     }
     sysctl(&lab.director, "net.ipv4.conf.eth0.accept_local", "1");
 
-    let check = |i: usize, through: bool| {
-        let mut c = serde_json::json!({"type": "http", "address": VIP,
-            "expect_body": format!("rs{}", i + 1),
-            "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2});
-        if through {
-            c["mark"] = (11 + i).into();
-            c["source"] = "10.0.0.1".into();
-        }
-        c
-    };
-    let doc = |through: bool| {
-        let mut services = vec![serde_json::json!({
-            "protocol": "tcp", "address": VIP, "port": 80, "scheduler": "rr",
-            "destinations": (0..2).map(|i| serde_json::json!({
-                "address": rip(i), "port": 80, "forward": "route", "weight": 1,
-                "check": check(i, through)})).collect::<Vec<_>>(),
-        })];
-        // One fwmark service per real server, holding it alone: the checks' way to it.
-        for i in 0..2 {
-            services.push(serde_json::json!({"fwmark": 11 + i, "scheduler": "rr",
-                "destinations": [{"address": rip(i), "port": 80, "forward": "route"}]}));
-        }
-        serde_json::json!({ "services": services }).to_string()
-    };
-    let dr_weights = |want: [u32; 2]| {
-        let want: BTreeMap<String, u32> = (0..2)
-            .map(|i| (format!("{}:80", rip(i)), want[i]))
-            .collect();
-        wait_for(&format!("weights {want:?}"), LIMIT, || {
-            (weights(&lab.director) == want).then_some(())
-        });
-    };
-    let file = format!("/tmp/{}-dr.json", lab.director.name());
-    std::fs::write(&file, doc(true)).unwrap();
+    let file = format!("/tmp/{}-{forward}.json", lab.director.name());
+    std::fs::write(&file, vip_rules(forward, true).to_string()).unwrap();
     let d = Healthd::start(&lab.director, &["-f", &file, "--json"]);
-    dr_weights([1, 1]);
+    vip_weights(&lab.director, [1, 1]);
     let t = tally(&lab.client, &url(VIP), 4);
     assert_eq!(
         t,
         crate::lab::counts(&[("rs1", 2), ("rs2", 2)]),
-        "DR through the VIP"
+        "{forward} through the VIP"
     );
 
-    drop(lab.servers.remove(0));
-    dr_weights([0, 1]);
-    // rs1's own address still answers: its check was on the VIP.
-    assert_eq!(get(&lab.director, &url(&rip(0))), "rs1-own");
-    let t = tally(&lab.client, &url(VIP), 4);
-    assert_eq!(
-        t,
-        crate::lab::counts(&[("rs2", 4)]),
-        "rs2 serves every request"
-    );
-    let lines = d.lines();
-    let down = lines
-        .iter()
-        .find(|l| l["destination"] == "10.0.0.11:80" && l["state"] == "down")
-        .unwrap_or_else(|| panic!("a down line for rs1: {lines:?}"));
-    assert!(
-        down["reason"].as_str().unwrap().contains("refused"),
-        "{down}"
-    );
+    // Each server's VIP listener in turn: rs1's check is TCP, rs2's HTTP.
+    for (i, reason) in [(0, "connect: connection refused"), (1, "refused")] {
+        let other = 1 - i;
+        let page = format!("rs{}", i + 1);
+        let server = lab.servers.remove(i);
+        drop(server);
+        let mut want = [1, 1];
+        want[i] = 0;
+        vip_weights(&lab.director, want);
+        // Its own address still answers: its check was on the VIP.
+        assert_eq!(get(&lab.director, &url(&rip(i))), format!("{page}-own"));
+        let t = tally(&lab.client, &url(VIP), 4);
+        assert_eq!(
+            t,
+            crate::lab::counts(&[(format!("rs{}", other + 1).as_str(), 4)]),
+            "the other server serves every request"
+        );
+        let lines = d.lines();
+        let down = lines
+            .iter()
+            .find(|l| l["destination"] == format!("{}:80", rip(i)).as_str() && l["state"] == "down")
+            .unwrap_or_else(|| panic!("a down line for {page}: {lines:?}"));
+        assert!(down["reason"].as_str().unwrap().contains(reason), "{down}");
 
-    lab.servers
-        .insert(0, Httpd::start_on(&lab.rs[0], "rs1", Some(VIP)));
-    dr_weights([1, 1]);
-    let t = tally(&lab.client, &url(VIP), 4);
-    assert_eq!(t, crate::lab::counts(&[("rs1", 2), ("rs2", 2)]), "rs1 back");
-    let states: Vec<String> = d
-        .lines()
-        .iter()
-        .filter(|l| l["destination"] == "10.0.0.11:80")
-        .map(|l| l["state"].as_str().unwrap_or("").to_string())
-        .collect();
-    assert_eq!(states, ["up", "down", "up"]);
+        lab.servers
+            .insert(i, Httpd::start_on(&lab.rs[i], &page, Some(VIP)));
+        vip_weights(&lab.director, [1, 1]);
+        let t = tally(&lab.client, &url(VIP), 4);
+        assert_eq!(
+            t,
+            crate::lab::counts(&[("rs1", 2), ("rs2", 2)]),
+            "{page} back"
+        );
+        let states: Vec<String> = d
+            .lines()
+            .iter()
+            .filter(|l| l["destination"] == format!("{}:80", rip(i)).as_str())
+            .map(|l| l["state"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(states, ["up", "down", "up"], "{page}");
+    }
     assert_eq!(d.stop(), 0);
+    (lab, own, file)
+}
 
+/// Direct routing with real servers that serve on the VIP alone (`rs1` and `rs2`; their own
+/// addresses answer with another page). Each server's check goes to the VIP (`address`) marked
+/// for an IPVS fwmark service whose one destination is that server (`mark`), from the director's
+/// own address (`source`): IPVS forwards it to that server as it forwards clients, so the check
+/// reaches the server's VIP listener rather than the director's own VIP, and the answer comes
+/// back to the director. A stopped VIP listener takes its server down (weight 0) while its own
+/// address still answers; started again, it comes back, and clients reach it through the VIP
+/// (`checked_on_the_vip`). The director's sysctls of docs/json.md are needed: without
+/// `accept_local`, or behind a strict `rp_filter` with the VIP on a dummy interface, the checks
+/// fail. The same check without `mark` and `source` cannot reach a server: it fails.
+#[test]
+fn healthd_dr_server_checked_on_the_vip() {
+    use crate::lab::ip;
+
+    let (lab, own, file) = checked_on_the_vip("route", "lo");
     let once = || {
         lab.director
             .exec("ipvsctl", &["healthd", "--once", "-f", &file])
@@ -1242,9 +1275,57 @@ fn healthd_dr_server_checked_on_the_vip() {
 
     // Without the mark and the source, the check to the VIP is the director's own (IPVS takes
     // it, sends it from the VIP, and the real server answers itself): no server passes.
-    std::fs::write(&file, doc(false)).unwrap();
-    let (code, out, err) = once();
-    assert_eq!(code, 1, "{out}{err}");
+    without_mark_and_source_no_server_passes(&lab, &file, "route");
+    drop(own);
+}
+
+/// `healthd --once` with the checks of `vip_rules(forward, false)`: each server's check fails
+/// (`down`), where with the mark and the source each passes.
+fn without_mark_and_source_no_server_passes(lab: &LanLab, file: &str, forward: &str) {
+    let once = |through: bool| {
+        std::fs::write(file, vip_rules(forward, through).to_string()).unwrap();
+        let (code, out, err) = lab
+            .director
+            .exec("ipvsctl", &["healthd", "--once", "--json", "-f", file]);
+        // The real service's servers (the fwmark services' have no check).
+        let service = format!("TCP {VIP}:80");
+        let states: Vec<String> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["service"] == service.as_str())
+            .map(|l| l["result"].as_str().unwrap_or("").to_string())
+            .collect();
+        (code, states, format!("{out}{err}"))
+    };
+    let (code, states, said) = once(true);
+    assert_eq!(
+        (code, states),
+        (0, vec!["up".to_string(), "up".into()]),
+        "{said}"
+    );
+    let (code, states, said) = once(false);
+    assert_eq!(
+        (code, states),
+        (1, vec!["down".to_string(), "down".into()]),
+        "{said}"
+    );
+}
+
+/// Tunnelling (`-i`, ipip) with real servers that serve on the VIP alone, the VIP on their
+/// `tunl0` (up, no reverse-path filter: the lecture's LVS/TUN real server), checked as the DR
+/// test's: each server's check goes to the VIP with the mark of a fwmark service holding that
+/// server alone, from the director's address, so IPVS tunnels it to that server as it tunnels
+/// clients. A stopped VIP listener takes its server to weight 0 while its own address still
+/// answers; started again, it comes back (`checked_on_the_vip`). Without `mark` and `source`,
+/// no server passes.
+#[test]
+fn healthd_tun_server_checked_on_the_vip() {
+    crate::lab::modprobe("ipip");
+    let (lab, own, file) = checked_on_the_vip("tunnel", "tunl0");
+    let tun = ipvsctl(&lab.director, &["-Ln", "--tun-info"]);
+    // Two in the real service, one in each fwmark service.
+    assert_eq!(tun.matches(" Tunnel  ipip ").count(), 4, "{tun}");
+    without_mark_and_source_no_server_passes(&lab, &file, "tunnel");
     drop(own);
 }
 
