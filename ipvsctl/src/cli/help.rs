@@ -31,7 +31,11 @@ ipvsctl -Z [virtual-service]
 ipvsctl --set tcp tcpfin udp
 ipvsctl --start-daemon {master|backup} [daemon-options]
 ipvsctl --stop-daemon {master|backup}
-ipvsctl exporter [--listen addr:port] [--netns name]... [--max-series n] [--user name]
+ipvsctl apply -f file [--prune] [--dry-run] [--check] [--drain[=seconds]] [--json] [--netns name]
+ipvsctl drain virtual-service -r server-address [--timeout seconds] [--keep] [--netns name]
+ipvsctl conns [virtual-service] [-r server-address] [--client addr] [--state s] [--count] [--by keys] [--json]
+ipvsctl exporter [--listen addr:port] [--netns name]... [--max-series n] [--rates] [--user name]
+ipvsctl healthd -f file [--once] [--json] [--maintenance-dir dir] [--listen addr:port [--rates]] [--netns name]
 ipvsctl top [--netns name] [--interval seconds] [virtual-service]";
 
 const EXIT_STATUS: &str = "\
