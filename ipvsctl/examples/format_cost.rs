@@ -7,8 +7,8 @@
 //!     valgrind --tool=callgrind --toggle-collect='ipvsctl::output::json::list_json*' \
 //!         target/release/examples/format_cost json 5000 5
 //!
-//! The last counts the instructions of the JSON formatting alone (json.rs's `Pretty`
-//! gives its figures).
+//! The last counts the instructions of the JSON formatting alone (BENCHMARKS.md gives the
+//! figures, before and after `output/json_ser.rs`).
 //!
 //! WHAT is one of `ln`, `stats`, `save`, `json`, `save-json`, `all` (the default). Prints the
 //! bytes each made, so that a run can be checked against another.

@@ -12,11 +12,10 @@
 //! `services` without the read-only fields (statistics and connection counts).
 
 use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io;
 
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
-use serde_json::ser::Formatter;
 
 use ipvs::conn::Connection;
 use ipvs::sampler::{Rates, Sample};
@@ -123,107 +122,53 @@ where
     }
 }
 
-/// serde_json's `PrettyFormatter` (2 spaces, the same bytes), writing each line break and its
-/// indentation at once (serde_json's writes two bytes per level), and flushing the writer (a
-/// [`Chunked`]: writing out what it keeps once past its chunk) after each element of an array.
-///
-/// Why not a wrapper that calls `PrettyFormatter` and adds the flush: measured with
-/// `examples/format_cost.rs` (5,000 services of 5 destinations, callgrind's instruction count
-/// of `list_json`/`save_json`), the wrapper costs 36% more instructions for `-L --json` (389.4M
-/// against 285.6M for the same 19,049,374 bytes) and 24% more for `-S --json` (199.1M against
-/// 160.8M); on 20,000 services the wall time is 10-12% more (173 against 157 ms, 76 against
-/// 68 ms, medians of five), for byte-identical output; `pretty_tests` below holds the bytes to
-/// serde_json's.
-#[derive(Default)]
-struct Pretty {
-    depth: usize,
-    has_value: bool,
+/// How a document is written: `Ours` in the program, `SerdeJson` in the tests that hold
+/// ours to serde_json's bytes.
+trait Writes {
+    fn write<T: ?Sized + Serialize>(
+        doc: &T,
+        out: &mut Chunked<'_>,
+    ) -> Result<(), serde_json::Error>;
 }
 
-/// A line break and the indentation of up to 40 levels.
-const BREAK: &[u8; 81] =
-    b"\n                                                                                ";
+/// ipvsctl's serializer (`json_ser`): serde_json's pretty bytes, written with fewer copies and
+/// checks.
+struct Ours;
 
-impl Pretty {
-    fn line<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
-        match BREAK.get(..1 + 2 * self.depth) {
-            Some(b) => w.write_all(b),
-            None => {
-                w.write_all(b"\n")?;
-                (0..self.depth).try_for_each(|_| w.write_all(b"  "))
-            }
-        }
+impl Writes for Ours {
+    fn write<T: ?Sized + Serialize>(
+        doc: &T,
+        out: &mut Chunked<'_>,
+    ) -> Result<(), serde_json::Error> {
+        super::json_ser::write_pretty(doc, out)
     }
 }
 
-impl Pretty {
-    /// `[` or `{`: one level deeper, nothing inside yet.
-    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(bracket)
-    }
-    /// `]` or `}`, on a line of its own when something was inside.
-    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.line(w)?;
-        }
-        w.write_all(bracket)
-    }
-    /// Before an element or a key: a comma after the first, then its line.
-    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        self.line(w)
-    }
-}
+/// serde_json's `to_writer_pretty`, the reference.
+#[cfg(test)]
+struct SerdeJson;
 
-impl Formatter for Pretty {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"[")
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"]")
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        w.flush()
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"{")
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"}")
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
+#[cfg(test)]
+impl Writes for SerdeJson {
+    fn write<T: ?Sized + Serialize>(
+        doc: &T,
+        out: &mut Chunked<'_>,
+    ) -> Result<(), serde_json::Error> {
+        serde_json::to_writer_pretty(out, doc)
     }
 }
 
 /// Pretty-prints a streamed document (with its final newline) into `out`.
-fn render_streamed<T: Serialize, E>(
+fn render_streamed<W: Writes, T: Serialize, E>(
     doc: &T,
     failed: impl FnOnce() -> Option<E>,
     out: &mut Chunked<'_>,
 ) -> Result<(), StreamError<E>> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
-    if let Err(e) = doc.serialize(&mut ser) {
+    if let Err(e) = W::write(doc, out) {
         return Err(match failed() {
             Some(read) => StreamError::Read(read),
             // Otherwise writing failed (the documents hold only what always serializes):
-            // serde_json gives back the writer's error.
+            // the error is the writer's.
             None => StreamError::Write(io::Error::from(e)),
         });
     }
@@ -241,6 +186,16 @@ pub fn stream_list_json<E>(
     opts: &ListOptions,
     out: &mut Chunked<'_>,
 ) -> Result<(), StreamError<E>> {
+    list_by::<Ours, E>(info, services, dests, opts, out)
+}
+
+fn list_by<W: Writes, E>(
+    info: &Info,
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    opts: &ListOptions,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
     let streamed = Streamed {
         services,
         dests: RefCell::new(dests),
@@ -252,11 +207,20 @@ pub fn stream_list_json<E>(
         info,
         services: &streamed,
     };
-    render_streamed(&doc, || streamed.failed.take(), out)
+    render_streamed::<W, _, _>(&doc, || streamed.failed.take(), out)
 }
 
 /// `-S --json` streamed: [`save_json`]'s document, read as [`stream_list_json`] reads.
 pub fn stream_save_json<E>(
+    services: &[&ServiceEntry],
+    dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
+    settings: Option<&ipvs::settings::Settings>,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
+    save_by::<Ours, E>(services, dests, settings, out)
+}
+
+fn save_by<W: Writes, E>(
     services: &[&ServiceEntry],
     dests: impl FnMut(usize, &mut Vec<DestinationEntry>) -> Result<(), E>,
     settings: Option<&ipvs::settings::Settings>,
@@ -275,7 +239,7 @@ pub fn stream_save_json<E>(
         sysctls: settings.map(|s| &s.sysctls),
         sync_daemons: settings.and_then(|s| s.sync_daemons.as_deref()),
     };
-    render_streamed(&doc, || streamed.failed.take(), out)
+    render_streamed::<W, _, _>(&doc, || streamed.failed.take(), out)
 }
 
 /// The `connections` array of a streamed document: each connection is serialized as `next`
@@ -312,6 +276,13 @@ pub fn stream_connections_json<E>(
     next: impl FnMut() -> Option<Result<Connection, E>>,
     out: &mut Chunked<'_>,
 ) -> Result<(), StreamError<E>> {
+    connections_by::<Ours, E>(next, out)
+}
+
+fn connections_by<W: Writes, E>(
+    next: impl FnMut() -> Option<Result<Connection, E>>,
+    out: &mut Chunked<'_>,
+) -> Result<(), StreamError<E>> {
     let streamed = StreamedConnections {
         next: RefCell::new(next),
         failed: RefCell::new(None),
@@ -319,7 +290,7 @@ pub fn stream_connections_json<E>(
     let doc = ConnectionsDoc {
         connections: &streamed,
     };
-    render_streamed(&doc, || streamed.failed.take(), out)
+    render_streamed::<W, _, _>(&doc, || streamed.failed.take(), out)
 }
 
 /// A `--watch` line's service: the listing's, with `rates` after `stats`
@@ -362,8 +333,18 @@ struct DaemonsDoc<'a> {
 
 /// Pretty-prints a document and adds the final newline.
 fn render<T: Serialize>(doc: &T) -> String {
+    render_by::<Ours, T>(doc)
+}
+
+fn render_by<W: Writes, T: Serialize>(doc: &T) -> String {
+    let mut out = Chunked::keep();
+    if W::write(doc, &mut out).is_ok() {
+        out.buf().push(b'\n');
+        return into_text(out, Ok(()));
+    }
     // These documents hold only strings, numbers, arrays and string-keyed
-    // objects, which always serialize; the fallback is never expected.
+    // objects, which always serialize; the fallback (serde_json's words for the error) is
+    // never expected.
     match serde_json::to_string_pretty(doc) {
         Ok(mut s) => {
             s.push('\n');
@@ -483,22 +464,4 @@ pub fn plan_json(plan: &ipvs::Plan) -> String {
 }
 
 #[cfg(test)]
-mod pretty_tests {
-    use super::*;
-
-    #[test]
-    fn pretty_writes_what_serde_json_s_pretty_formatter_writes() {
-        let mut deep = serde_json::json!([]);
-        for i in 0..45 {
-            deep = serde_json::json!({ "level": i, "in": [deep, {}, [], [1, {"a": []}]] });
-        }
-        let doc = serde_json::json!({
-            "empty": {}, "none": [], "one": [1], "s": "x\"y", "deep": deep, "n": null
-        });
-        let theirs = serde_json::to_string_pretty(&doc).unwrap();
-        let mut ours = Vec::new();
-        let mut ser = serde_json::Serializer::with_formatter(&mut ours, Pretty::default());
-        doc.serialize(&mut ser).unwrap();
-        assert!(String::from_utf8(ours).unwrap() == theirs);
-    }
-}
+mod pretty_tests;

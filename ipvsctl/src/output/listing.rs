@@ -54,6 +54,7 @@ impl<'a> Chunked<'a> {
     }
 
     /// The buffer, to append to; [`Chunked::spill`] after.
+    #[inline]
     pub(crate) fn buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
@@ -87,9 +88,9 @@ impl<'a> Chunked<'a> {
     }
 }
 
-/// Appends go to the buffer; `flush` is `Chunked::spill`: serde_json writes a few bytes at a
-/// time, and a check after each costs more than the appends, so the JSON listings flush after
-/// each element instead (the formatter in `output/json.rs`). [`Chunked::finish`] writes the rest.
+/// Appends go to the buffer; `flush` is `Chunked::spill`. The JSON documents are written by
+/// `output/json_ser.rs`, which appends to the buffer itself and spills after each element of an
+/// array. [`Chunked::finish`] writes the rest.
 impl Write for Chunked<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(bytes);

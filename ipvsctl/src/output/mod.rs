@@ -41,6 +41,7 @@ mod bytes;
 mod common;
 mod json;
 mod json_in;
+mod json_ser;
 mod listing;
 mod names;
 mod options;
