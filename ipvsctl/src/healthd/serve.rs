@@ -186,9 +186,7 @@ fn routes(served: Arc<Served>) -> Routes {
                 }
                 let body = ipvs_serve::blocking(move || {
                     let r = read(&s.board, &s.scheduler);
-                    let mut text = status_json(&r, SystemTime::now()).to_string();
-                    text.push('\n');
-                    Bytes::from(text)
+                    Bytes::from(status_body(&r, SystemTime::now()))
                 })
                 .await;
                 match body {
@@ -258,6 +256,13 @@ fn on_down_word(o: OnDown) -> &'static str {
         OnDown::Weight0 => "weight0",
         OnDown::Remove => "remove",
     }
+}
+
+/// `/status`'s body: [`status_json`] and a newline.
+fn status_body(r: &Read, now: SystemTime) -> String {
+    let mut text = status_json(r, now).to_string();
+    text.push('\n');
+    text
 }
 
 /// `/status`: each service, each real server (its state, since when, why, the weight set,
@@ -639,5 +644,135 @@ mod tests {
         assert_eq!(s["real_servers"][1]["check"], serde_json::Value::Null);
         assert_eq!(s["real_servers"][2]["state"], "unknown");
         assert_eq!(v["reload_failures"], 1);
+    }
+
+    /// 2,500 services x 4 real servers (the bench's load), every one checked over TCP (each
+    /// check refused, as in the bench), a sorry server for every tenth service.
+    fn big_view() -> View {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+        let services = (0..2500u16)
+            .map(|s| {
+                let key = ServiceKey::tcp(
+                    IpAddr::from([10, 79, (s / 250) as u8, (s % 250) as u8 + 1]),
+                    80,
+                );
+                ServiceView {
+                    key,
+                    on_down: OnDown::Weight0,
+                    quorum: 1,
+                    reals: (0..4u16)
+                        .map(|d| RealView {
+                            addr: IpAddr::from([127, 0, 0, 1]),
+                            port: 10000 + s * 4 + d,
+                            check: Some("tcp"),
+                            state: Health::Down,
+                            since: at,
+                            reason: "connect: connection refused".into(),
+                            weight: Some(0),
+                            file_weight: 1,
+                            maintenance: false,
+                            draining: false,
+                        })
+                        .collect(),
+                    sorry: (s % 10 == 0).then(|| SorryView {
+                        addr: IpAddr::from([10, 78, 0, 12]),
+                        port: 80,
+                        wanted: 1,
+                        weight: Some(1),
+                        since: at,
+                    }),
+                }
+            })
+            .collect();
+        View {
+            services,
+            unchecked: 0,
+            reloads: 0,
+            reload_failures: 0,
+        }
+    }
+
+    /// What one read of 10,000 real servers costs on this host, by part (not a test of time:
+    /// it prints, it asserts only that each part made something):
+    ///
+    ///     cargo test --release -p ipvsctl --lib read_cost -- --ignored --nocapture
+    #[test]
+    #[ignore = "a measurement; run it by name with --ignored --nocapture"]
+    fn read_cost_of_10000_real_servers() {
+        use std::time::Instant;
+        let view = big_view();
+        let board = Arc::new(Board::default());
+        board.publish(view.clone());
+        // The scheduler on a thread of its own, checking every real server every second (on
+        // 127.0.0.1, where nobody listens: refused, as in the bench), as the HTTP thread
+        // reads.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let targets: Vec<(Key, u16)> = view
+            .services
+            .iter()
+            .flat_map(|s| s.reals.iter().map(|x| ((s.key, x.addr, x.port), x.port)))
+            .collect();
+        std::thread::spawn(move || {
+            let rt = super::super::daemon::runtime().unwrap();
+            rt.block_on(async move {
+                let (scheduler, mut events) = Scheduler::<Key>::new();
+                let check = ipvs_health::read_check(
+                    &serde_json::json!({"type": "tcp", "interval": 1, "timeout": 0.5}),
+                    "check",
+                )
+                .unwrap()
+                .unwrap();
+                for (key, port) in targets {
+                    let target = ipvs_health::Target {
+                        service: key.0.to_string(),
+                        server: std::net::SocketAddr::new(key.1, port),
+                    };
+                    scheduler.insert(key, target, check.clone());
+                }
+                tx.send(Arc::new(scheduler)).unwrap();
+                while events.recv().await.is_some() {}
+            });
+        });
+        let scheduler = rx.recv().unwrap();
+        // Every real server checked at least once (the first checks spread over 1 s).
+        std::thread::sleep(Duration::from_millis(2500));
+        let best = |what: &str, f: &mut dyn FnMut() -> usize| {
+            let mut times = Vec::new();
+            let mut size = 0;
+            for _ in 0..7 {
+                let t = Instant::now();
+                size = f();
+                times.push(t.elapsed());
+            }
+            times.sort();
+            assert!(size > 0, "{what}");
+            println!(
+                "{what}: best {:.2} ms, median {:.2} ms ({size})",
+                times[0].as_secs_f64() * 1e3,
+                times[3].as_secs_f64() * 1e3
+            );
+        };
+        let empty = metrics::Snapshot {
+            namespaces: vec![],
+            duration: 0.0,
+        };
+        best("the view taken (Board::view)", &mut || {
+            board.view().services.len()
+        });
+        best("the statuses taken (Scheduler::statuses)", &mut || {
+            read(&board, &scheduler).statuses.len()
+        });
+        best("/status: one read, whole", &mut || {
+            let r = read(&board, &scheduler);
+            status_body(&r, SystemTime::now()).len()
+        });
+        let r = read(&board, &scheduler);
+        best("/status: the JSON alone", &mut || {
+            status_body(&r, SystemTime::now()).len()
+        });
+        best("/metrics: the health rows, one read, whole", &mut || {
+            let health = Box::new(HealthRows(read(&board, &scheduler)));
+            metrics::encode_with(&empty, Format::Prometheus, None, false, Some(health)).len()
+        });
     }
 }
