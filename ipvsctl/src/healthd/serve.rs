@@ -151,8 +151,12 @@ pub fn serve(
         .spawn(move || {
             // On a busy host, rendering /status or /metrics for thousands of real servers
             // (seconds of CPU in the test VM) must not take the CPU from the checks and make
-            // them late. Best effort: without it, only the schedule suffers.
-            crate::sys::lower_priority(10);
+            // them late: at nice 10 this thread still took a tenth of a busy CPU from them.
+            // In SCHED_IDLE a read gets only the CPU the checks leave, so on a busy host a
+            // read is slow, never a check. The locks it shares with the checks are held for
+            // one real server at a time, and a check waiting on one leaves the CPU to it.
+            // Best effort: without it, only the schedule suffers.
+            crate::sys::idle_priority();
             let Err(e) = server.run(routes);
             eprintln!("healthd: serving {addr}: {e}");
         })
