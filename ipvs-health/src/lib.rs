@@ -53,5 +53,5 @@ pub mod spec;
 
 pub use check::{run, Outcome, Report, Target};
 pub use health::{Change, Health, State};
-pub use scheduler::{Event, Lateness, Scheduler, Status, Transition};
+pub use scheduler::{Event, Lateness, Scheduler, SharedStatuses, Status, Transition};
 pub use spec::{destination_check, read_check, Check, CheckField, Probe, SpecError};

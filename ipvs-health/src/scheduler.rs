@@ -380,12 +380,66 @@ where
             .collect()
     }
 
+    /// Every target's status, to be read in place ([`SharedStatuses::read`]): nothing of a
+    /// status is copied, and its lock, which its check's results take, is held only while
+    /// one reader looks at it. For a reader of thousands (a status page) that copies only what
+    /// it writes out; the map's lock is held only to take the targets, as in
+    /// [`statuses`](Self::statuses).
+    pub fn shared_statuses(&self) -> SharedStatuses<K> {
+        SharedStatuses(
+            self.entries()
+                .map
+                .iter()
+                .map(|(k, e)| (k.clone(), Arc::clone(&e.status)))
+                .collect(),
+        )
+    }
+
     /// How late the checks started so far were, against their schedule.
     pub fn lateness(&self) -> Lateness {
         self.lateness
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+/// The targets' statuses as [`Scheduler::shared_statuses`] took them: each one the
+/// scheduler's own, read under its lock.
+pub struct SharedStatuses<K>(HashMap<K, Arc<Mutex<Status>>>);
+
+impl<K: Eq + Hash> SharedStatuses<K> {
+    /// What `f` makes of `key`'s status, read under its lock (keep `f` short: the target's
+    /// check waits for it to record a result); `None` for a key not checked.
+    pub fn read<R>(&self, key: &K, f: impl FnOnce(&Status) -> R) -> Option<R> {
+        self.0.get(key).map(|s| f(&lock(s)))
+    }
+
+    /// How many targets.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K> Default for SharedStatuses<K> {
+    fn default() -> Self {
+        SharedStatuses(HashMap::new())
+    }
+}
+
+/// Statuses of no scheduler (a program's tests).
+impl<K: Eq + Hash> FromIterator<(K, Status)> for SharedStatuses<K> {
+    fn from_iter<I: IntoIterator<Item = (K, Status)>>(iter: I) -> Self {
+        SharedStatuses(
+            iter.into_iter()
+                .map(|(k, s)| (k, Arc::new(Mutex::new(s))))
+                .collect(),
+        )
     }
 }
 

@@ -58,11 +58,20 @@ async fn up_down_and_up_again() {
     );
     let s = scheduler.status(&"a").unwrap();
     assert!(s.checks >= 2, "up after rise = 2 checks, not {}", s.checks);
+    // Taken now, read later: the statuses as they are when read, not a copy of now.
+    let shared = scheduler.shared_statuses();
+    assert_eq!(shared.len(), 1);
+    assert_eq!(shared.read(&"a", |s| s.health.state()), Some(State::Up));
+    assert_eq!(shared.read(&"b", |s| s.checks), None);
 
     drop(l);
     let t = next_transition(&mut events).await;
     assert_eq!((t.from, t.to), (State::Up, State::Down));
     assert_eq!(t.reason, "connect: connection refused");
+    assert_eq!(
+        shared.read(&"a", |s| (s.health.state(), s.transitions)),
+        Some((State::Down, 2))
+    );
     let s = scheduler.status(&"a").unwrap();
     assert!(
         s.health.fails() >= 3,
@@ -122,6 +131,7 @@ async fn a_reload_keeps_the_state_of_unchanged_targets() {
     assert!(scheduler.remove(&"b"));
     assert!(!scheduler.remove(&"b"));
     assert!(scheduler.statuses().is_empty());
+    assert!(scheduler.shared_statuses().is_empty());
     // Nothing is checked any more: no event comes.
     drop(l);
     let quiet = tokio::time::timeout(Duration::from_millis(500), events.recv()).await;

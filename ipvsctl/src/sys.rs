@@ -10,11 +10,17 @@
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
-/// Puts the calling thread (and the threads it starts after) at `nice`; best effort, the
-/// outcome is not reported.
-pub fn lower_priority(nice: i32) {
-    // SAFETY: setpriority takes integers only; who = 0 is the calling thread on Linux.
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+/// Puts the calling thread (and the threads it starts after, which inherit it) in
+/// `SCHED_IDLE`: it runs only when no thread of a normal policy wants the CPU. At nice 19 when
+/// the policy is refused. Best effort, the outcome is not reported.
+pub fn idle_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param that outlives the call; pid 0 is the calling
+    // thread on Linux.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
+        // SAFETY: setpriority takes integers only; who = 0 is the calling thread on Linux.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    }
 }
 
 /// The name of an address (reverse lookup), or `None` when it has none.

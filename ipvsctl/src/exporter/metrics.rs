@@ -119,7 +119,9 @@ pub(crate) type Labels = Vec<(String, String)>;
 
 /// node_exporter's service labels: `local_address`, `local_port`, `proto`
 /// and `local_mark` (8 uppercase hex digits), empty where they do not apply
-/// (`proto` is `FWM` for a fwmark service), after `netns` when there is one.
+/// (`proto` is `FWM` for a fwmark service), after `netns` when there is one. The host tests'
+/// reference for [`service_rendered`], which writes them.
+#[cfg(test)]
 pub(crate) fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
     let mut l = Labels::new();
     if let Some(ns) = netns {
@@ -155,7 +157,7 @@ pub(crate) fn service_labels(netns: Option<&str>, key: &ServiceKey) -> Labels {
 /// [`Rendered::of`] of [`service_labels`], written straight into the row's text: the same
 /// bytes without a list of label pairs per service (a scrape of 2,000 services made 20,000
 /// small strings for them).
-pub(super) fn service_rendered(netns: Option<&str>, key: &ServiceKey) -> Rendered {
+pub(crate) fn service_rendered(netns: Option<&str>, key: &ServiceKey) -> Rendered {
     let mut head = String::with_capacity(96);
     if let Some(ns) = netns {
         head.push_str("netns=\"");
@@ -268,6 +270,8 @@ pub(crate) struct Rendered {
 }
 
 impl Rendered {
+    /// A label list written (the host tests' reference; the rows are written straight).
+    #[cfg(test)]
     pub(crate) fn of(labels: &Labels) -> Self {
         let Some(((last_key, last), rest)) = labels.split_last() else {
             return Rendered::default();
@@ -311,14 +315,31 @@ fn escape_into(out: &mut String, value: &str) {
 
 impl EncodeLabelSet for Rendered {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        RenderedRef {
+            head: &self.head,
+            last: &self.last,
+        }
+        .encode(encoder)
+    }
+}
+
+/// A [`Rendered`] whose text is elsewhere (many rows' labels in one text: no strings per row).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RenderedRef<'a> {
+    pub(crate) head: &'a str,
+    pub(crate) last: &'a str,
+}
+
+impl EncodeLabelSet for RenderedRef<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
         if self.head.is_empty() {
             return Ok(());
         }
         let mut label = encoder.encode_label();
         let mut key = label.encode_label_key()?;
-        key.write_str(&self.head)?;
+        key.write_str(self.head)?;
         let mut value = key.encode_label_value()?;
-        value.write_str(&self.last)?;
+        value.write_str(self.last)?;
         value.finish()
     }
 }
