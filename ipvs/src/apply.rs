@@ -348,6 +348,53 @@ impl<'a> Seen<'a> {
     }
 }
 
+/// Where [`Ipvs::read_state`] reads a table from: the kernel, or replies replayed without one
+/// ([`crate::replay::read_state`], for the cost example `ipvsctl/examples/apply_cost.rs`).
+pub(crate) trait TableSource {
+    /// Every service, each once, in dump order.
+    fn services(&self) -> Result<Vec<crate::ServiceEntry>>;
+    /// The services `keys` name, asked for by key.
+    fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<crate::ServiceEntry>>>;
+    /// The destinations of one service.
+    fn destinations(&self, key: &ServiceKey) -> Result<Vec<crate::DestinationEntry>>;
+}
+
+impl TableSource for Ipvs {
+    fn services(&self) -> Result<Vec<crate::ServiceEntry>> {
+        Ipvs::services(self)
+    }
+    fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<crate::ServiceEntry>>> {
+        Ipvs::services_by_key(self, keys)
+    }
+    fn destinations(&self, key: &ServiceKey) -> Result<Vec<crate::DestinationEntry>> {
+        Ipvs::destinations(self, key)
+    }
+}
+
+/// The services and destinations of [`Ipvs::read_state`], from `src`, sure of `wanted`.
+pub(crate) fn read_table(src: &impl TableSource, wanted: &[ServiceKey]) -> Result<State> {
+    let mut services = src.services()?;
+    if !services.is_empty() && !wanted.is_empty() {
+        let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
+        let lacking: Vec<ServiceKey> = wanted
+            .iter()
+            .filter(|k| !seen.contains(k))
+            .copied()
+            .collect();
+        services.extend(src.services_by_key(&lacking)?.into_iter().flatten());
+    }
+    let servers = services
+        .into_iter()
+        .map(|entry| {
+            Ok(crate::VirtualServer {
+                destinations: src.destinations(&entry.service.key)?,
+                entry,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(State::from_servers(&servers))
+}
+
 impl Ipvs {
     /// The configuration of the whole table in one read (one service dump and one destination
     /// dump per service), in kernel order; with the timeouts and sure of the services that
@@ -362,19 +409,7 @@ impl Ipvs {
     /// that is there (which the kernel would refuse). An empty dump came in one part: nothing
     /// could shift under it.
     pub fn read_state(&self, options: &ReadOptions) -> Result<State> {
-        let wanted = &options.sure_of;
-        let mut services = self.services()?;
-        if !services.is_empty() && !wanted.is_empty() {
-            let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
-            let lacking: Vec<ServiceKey> = wanted
-                .iter()
-                .filter(|k| !seen.contains(k))
-                .copied()
-                .collect();
-            services.extend(self.services_by_key(&lacking)?.into_iter().flatten());
-        }
-        let servers = self.with_destinations(services)?;
-        let mut state = State::from_servers(&servers);
+        let mut state = read_table(self, &options.sure_of)?;
         if options.timeouts {
             state.timeouts = Some(self.timeouts()?);
         }

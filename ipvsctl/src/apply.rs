@@ -148,35 +148,21 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     let ipvs = session.ipvs();
-    let current = match ipvs.read_state(&ipvs::ReadOptions::for_state(&desired.state)) {
+    let current = match ipvs.read_state(&desired.read_options()) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: reading the table: {}", message(&e)))?;
             return Ok(255);
         }
     };
-    desired.keep_unsaid(&current);
-    let plan = match ipvs::plan(&current, &desired.state, &options) {
+    let plan = match desired.plan(&current, &options) {
         Ok(p) => p,
         Err(e) => {
             term.error(&format!("apply: {e}"))?;
             return Ok(2);
         }
     };
-    let listing = if json {
-        output::plan_json(&plan)
-    } else {
-        // One string for every line (a big plan has one per object).
-        let mut text = String::with_capacity(plan.len() * 64);
-        for change in &plan.changes {
-            let _ = writeln!(text, "{change}");
-        }
-        // The settings after the table, as Plan::lines has them.
-        for setting in &plan.settings.changes {
-            let _ = writeln!(text, "{setting}");
-        }
-        text
-    };
+    let listing = listing(&plan, json);
     if dry_run || check {
         term.print(&listing)?;
         return Ok(if check && !plan.is_empty() { 1 } else { 0 });
@@ -208,6 +194,23 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
         Err(e) => failed(e, &Undone::default(), term),
     }
+}
+
+/// The plan's changes as `apply` prints them: JSON, or one ipvsadm command line each.
+pub fn listing(plan: &ipvs::Plan, json: bool) -> String {
+    if json {
+        return output::plan_json(plan);
+    }
+    // One string for every line (a big plan has one per object).
+    let mut text = String::with_capacity(plan.len() * 64);
+    for change in &plan.changes {
+        let _ = writeln!(text, "{change}");
+    }
+    // The settings after the table, as Plan::lines has them.
+    for setting in &plan.settings.changes {
+        let _ = writeln!(text, "{setting}");
+    }
+    text
 }
 
 /// The exit status when undoing a failed or interrupted apply failed too: the table is NOT
@@ -678,12 +681,26 @@ pub fn parse_state(text: &str) -> Result<State, String> {
 
 /// A desired state, and the destination fields its input could not say (ipvsadm `-S` text
 /// never writes `-x` or `-y`; JSON says every field): those stay as the table has them.
-struct Desired {
-    state: State,
+pub struct Desired {
+    /// The state, normalised and checked.
+    pub state: State,
     unsaid: HashMap<(ServiceKey, IpAddr, u16), Unsaid>,
 }
 
 impl Desired {
+    /// What to read of the table to plan against this state ([`ipvs::ReadOptions::for_state`]).
+    pub fn read_options(&self) -> ipvs::ReadOptions {
+        ipvs::ReadOptions::for_state(&self.state)
+    }
+
+    /// The plan from `current` (the table as read with [`Desired::read_options`]) to this
+    /// state, the fields its input left unsaid kept as `current` has them; the error is
+    /// [`ipvs::plan`]'s, said.
+    pub fn plan(&mut self, current: &State, options: &PlanOptions) -> Result<ipvs::Plan, String> {
+        self.keep_unsaid(current);
+        ipvs::plan(current, &self.state, options).map_err(|e| e.to_string())
+    }
+
     /// Gives each field the input left unsaid the value `current` has, so that the plan
     /// leaves it alone (a destination the table lacks gets ipvsadm's default, 0).
     fn keep_unsaid(&mut self, current: &State) {
@@ -712,7 +729,9 @@ impl Desired {
     }
 }
 
-fn parse_desired(text: &str) -> Result<Desired, String> {
+/// The desired state `apply` reads from `text` (JSON or ipvsadm `-S` text), normalised and
+/// checked; the error says what is wrong and where.
+pub fn parse_desired(text: &str) -> Result<Desired, String> {
     let mut desired = if text.trim_start().starts_with('{') {
         Desired {
             state: output::parse_save_json(text)?,
