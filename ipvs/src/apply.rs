@@ -30,6 +30,8 @@ use std::fmt;
 
 use crate::settings::SettingsRefusal;
 
+pub use crate::key::{KeyHash, KeyHasher};
+
 use crate::{
     plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, ReadOptions, Result, ServiceKey,
     State, StateError,
@@ -351,23 +353,23 @@ impl<'a> Seen<'a> {
 /// Where [`Ipvs::read_state`] reads a table from: the kernel, or replies replayed without one
 /// ([`crate::replay::read_state`], for the cost example `ipvsctl/examples/apply_cost.rs`).
 pub(crate) trait TableSource {
-    /// Every service, each once, in dump order.
+    /// Every service, each once, in dump order, without statistics (a state has none).
     fn services(&self) -> Result<Vec<crate::ServiceEntry>>;
     /// The services `keys` name, asked for by key.
     fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<crate::ServiceEntry>>>;
-    /// The destinations of one service.
-    fn destinations(&self, key: &ServiceKey) -> Result<Vec<crate::DestinationEntry>>;
+    /// The destinations of one service, their configuration only, appended to `out`.
+    fn destinations(&self, key: &ServiceKey, out: &mut Vec<crate::Destination>) -> Result<()>;
 }
 
 impl TableSource for Ipvs {
     fn services(&self) -> Result<Vec<crate::ServiceEntry>> {
-        Ipvs::services(self)
+        self.services_with(crate::Reading::WithoutStats)
     }
     fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<crate::ServiceEntry>>> {
         Ipvs::services_by_key(self, keys)
     }
-    fn destinations(&self, key: &ServiceKey) -> Result<Vec<crate::DestinationEntry>> {
-        Ipvs::destinations(self, key)
+    fn destinations(&self, key: &ServiceKey, out: &mut Vec<crate::Destination>) -> Result<()> {
+        self.destination_configs_into(key, out)
     }
 }
 
@@ -375,7 +377,8 @@ impl TableSource for Ipvs {
 pub(crate) fn read_table(src: &impl TableSource, wanted: &[ServiceKey]) -> Result<State> {
     let mut services = src.services()?;
     if !services.is_empty() && !wanted.is_empty() {
-        let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
+        let seen: HashSet<ServiceKey, crate::KeyHash> =
+            services.iter().map(|e| e.service.key).collect();
         let lacking: Vec<ServiceKey> = wanted
             .iter()
             .filter(|k| !seen.contains(k))
@@ -383,16 +386,21 @@ pub(crate) fn read_table(src: &impl TableSource, wanted: &[ServiceKey]) -> Resul
             .collect();
         services.extend(src.services_by_key(&lacking)?.into_iter().flatten());
     }
-    let servers = services
-        .into_iter()
-        .map(|entry| {
-            Ok(crate::VirtualServer {
-                destinations: src.destinations(&entry.service.key)?,
-                entry,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(State::from_servers(&servers))
+    // Each service's destinations go straight into the state: no statistics decoded, no
+    // second copy of the table.
+    let mut state = State {
+        services: Vec::with_capacity(services.len()),
+        ..State::default()
+    };
+    for entry in services {
+        let mut destinations = Vec::new();
+        src.destinations(&entry.service.key, &mut destinations)?;
+        state.services.push(crate::ServiceState {
+            service: entry.service,
+            destinations,
+        });
+    }
+    Ok(state)
 }
 
 impl Ipvs {

@@ -155,6 +155,7 @@ pub use error::{Error, Operation, Result};
 /// sockets too (`ipvsctl healthd --netns` runs its checks there).
 pub use ipvs_sys::netns;
 pub use key::DestinationKey;
+use key::KeyHash;
 pub use plan::{plan, Plan, PlanOptions};
 pub use state::{Problem, Reason, ServiceState, State, StateError};
 pub use types::*;
@@ -720,6 +721,26 @@ impl Ipvs {
             .map_err(|e| Error::from_sys(op, e))
     }
 
+    /// The configuration of a service's destinations (no statistics or connections decoded),
+    /// appended to `out`: what [`Ipvs::read_state`] keeps of them.
+    pub(crate) fn destination_configs_into(
+        &self,
+        key: &ServiceKey,
+        out: &mut Vec<Destination>,
+    ) -> Result<()> {
+        let op = Operation::GetDestinations;
+        let request = |out: &mut Vec<u8>| {
+            PayloadWriter::new(out, Command::GetDest).service(|n| wire::service_key(key, n));
+        };
+        let family = key.family();
+        self.socket()
+            .dump_with(request, out, |payload| {
+                dest_with(payload, family, ipvs_sys::Nests::WithoutStats)
+                    .map(|d| d.map(|e| e.destination))
+            })
+            .map_err(|e| Error::from_sys(op, e))
+    }
+
     /// Adds a destination to a service.
     pub fn add_destination(&self, service: &ServiceKey, destination: &Destination) -> Result<()> {
         self.apply_one(&Change::AddDestination {
@@ -866,7 +887,7 @@ fn service_with(
 
 /// A service dump's services, each once (a torn dump can list one twice: the first stays).
 fn keep_once(services: &mut Vec<ServiceEntry>) {
-    let mut seen = std::collections::HashSet::with_capacity(services.len());
+    let mut seen = std::collections::HashSet::with_capacity_and_hasher(services.len(), KeyHash);
     services.retain(|e| seen.insert(e.service.key));
 }
 
@@ -986,7 +1007,7 @@ pub mod replay {
         fn services(&self) -> crate::Result<Vec<ServiceEntry>> {
             let mut out = Vec::new();
             for p in self.services {
-                let entry = super::service_with(p, ipvs_sys::Nests::WithStats)
+                let entry = super::service_with(p, ipvs_sys::Nests::WithoutStats)
                     .map_err(|e| Self::decode_error(crate::Operation::GetServices, e))?;
                 out.extend(entry);
             }
@@ -999,17 +1020,19 @@ pub mod replay {
         ) -> crate::Result<Vec<Option<ServiceEntry>>> {
             Ok(vec![None; keys.len()])
         }
-        fn destinations(&self, key: &crate::ServiceKey) -> crate::Result<Vec<DestinationEntry>> {
+        fn destinations(
+            &self,
+            key: &crate::ServiceKey,
+            out: &mut Vec<crate::Destination>,
+        ) -> crate::Result<()> {
             let i = self.next.get();
             self.next.set(i + 1);
-            let mut out = Vec::new();
             for p in self.destinations.get(i).map_or(&[][..], Vec::as_slice) {
-                let d = super::dest_with(p, key.family(), ipvs_sys::Nests::WithStats)
+                let d = super::dest_with(p, key.family(), ipvs_sys::Nests::WithoutStats)
                     .map_err(|e| Self::decode_error(crate::Operation::GetDestinations, e))?;
-                out.extend(d);
+                out.extend(d.map(|e| e.destination));
             }
-            out.shrink_to_fit();
-            Ok(out)
+            Ok(())
         }
     }
 
