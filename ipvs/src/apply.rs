@@ -30,6 +30,8 @@ use std::fmt;
 
 use crate::settings::SettingsRefusal;
 
+pub use crate::key::{KeyHash, KeyHasher};
+
 use crate::{
     plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, ReadOptions, Result, ServiceKey,
     State, StateError,
@@ -348,6 +350,59 @@ impl<'a> Seen<'a> {
     }
 }
 
+/// Where [`Ipvs::read_state`] reads a table from: the kernel, or replies replayed without one
+/// ([`crate::replay::read_state`], for the cost example `ipvsctl/examples/apply_cost.rs`).
+pub(crate) trait TableSource {
+    /// Every service, each once, in dump order, without statistics (a state has none).
+    fn services(&self) -> Result<Vec<crate::ServiceEntry>>;
+    /// The services `keys` name, asked for by key.
+    fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<crate::ServiceEntry>>>;
+    /// The destinations of one service, their configuration only, appended to `out`.
+    fn destinations(&self, key: &ServiceKey, out: &mut Vec<crate::Destination>) -> Result<()>;
+}
+
+impl TableSource for Ipvs {
+    fn services(&self) -> Result<Vec<crate::ServiceEntry>> {
+        self.services_with(crate::Reading::WithoutStats)
+    }
+    fn services_by_key(&self, keys: &[ServiceKey]) -> Result<Vec<Option<crate::ServiceEntry>>> {
+        Ipvs::services_by_key(self, keys)
+    }
+    fn destinations(&self, key: &ServiceKey, out: &mut Vec<crate::Destination>) -> Result<()> {
+        self.destination_configs_into(key, out)
+    }
+}
+
+/// The services and destinations of [`Ipvs::read_state`], from `src`, sure of `wanted`.
+pub(crate) fn read_table(src: &impl TableSource, wanted: &[ServiceKey]) -> Result<State> {
+    let mut services = src.services()?;
+    if !services.is_empty() && !wanted.is_empty() {
+        let seen: HashSet<ServiceKey, crate::KeyHash> =
+            services.iter().map(|e| e.service.key).collect();
+        let lacking: Vec<ServiceKey> = wanted
+            .iter()
+            .filter(|k| !seen.contains(k))
+            .copied()
+            .collect();
+        services.extend(src.services_by_key(&lacking)?.into_iter().flatten());
+    }
+    // Each service's destinations go straight into the state: no statistics decoded, no
+    // second copy of the table.
+    let mut state = State {
+        services: Vec::with_capacity(services.len()),
+        ..State::default()
+    };
+    for entry in services {
+        let mut destinations = Vec::new();
+        src.destinations(&entry.service.key, &mut destinations)?;
+        state.services.push(crate::ServiceState {
+            service: entry.service,
+            destinations,
+        });
+    }
+    Ok(state)
+}
+
 impl Ipvs {
     /// The configuration of the whole table in one read (one service dump and one destination
     /// dump per service), in kernel order; with the timeouts and sure of the services that
@@ -362,19 +417,7 @@ impl Ipvs {
     /// that is there (which the kernel would refuse). An empty dump came in one part: nothing
     /// could shift under it.
     pub fn read_state(&self, options: &ReadOptions) -> Result<State> {
-        let wanted = &options.sure_of;
-        let mut services = self.services()?;
-        if !services.is_empty() && !wanted.is_empty() {
-            let seen: HashSet<ServiceKey> = services.iter().map(|e| e.service.key).collect();
-            let lacking: Vec<ServiceKey> = wanted
-                .iter()
-                .filter(|k| !seen.contains(k))
-                .copied()
-                .collect();
-            services.extend(self.services_by_key(&lacking)?.into_iter().flatten());
-        }
-        let servers = self.with_destinations(services)?;
-        let mut state = State::from_servers(&servers);
+        let mut state = read_table(self, &options.sure_of)?;
         if options.timeouts {
             state.timeouts = Some(self.timeouts()?);
         }

@@ -155,6 +155,7 @@ pub use error::{Error, Operation, Result};
 /// sockets too (`ipvsctl healthd --netns` runs its checks there).
 pub use ipvs_sys::netns;
 pub use key::DestinationKey;
+use key::KeyHash;
 pub use plan::{plan, Plan, PlanOptions};
 pub use state::{Problem, Reason, ServiceState, State, StateError};
 pub use types::*;
@@ -585,8 +586,7 @@ impl Ipvs {
                 |payload| service_with(payload, nests),
             )
             .map_err(|e| Error::from_sys(op, e))?;
-        let mut seen = std::collections::HashSet::with_capacity(out.len());
-        out.retain(|e| seen.insert(e.service.key));
+        keep_once(&mut out);
         Ok(out)
     }
 
@@ -717,14 +717,26 @@ impl Ipvs {
         let family = key.family();
         out.clear();
         self.socket()
+            .dump_with(request, out, |payload| dest_with(payload, family, nests))
+            .map_err(|e| Error::from_sys(op, e))
+    }
+
+    /// The configuration of a service's destinations (no statistics or connections decoded),
+    /// appended to `out`: what [`Ipvs::read_state`] keeps of them.
+    pub(crate) fn destination_configs_into(
+        &self,
+        key: &ServiceKey,
+        out: &mut Vec<Destination>,
+    ) -> Result<()> {
+        let op = Operation::GetDestinations;
+        let request = |out: &mut Vec<u8>| {
+            PayloadWriter::new(out, Command::GetDest).service(|n| wire::service_key(key, n));
+        };
+        let family = key.family();
+        self.socket()
             .dump_with(request, out, |payload| {
-                let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_DEST)? else {
-                    return Ok(None);
-                };
-                let reply = ipvs_sys::DestReply::parse_with(nest, nests)?;
-                wire::dest_from_reply(&reply, family)
-                    .map(Some)
-                    .map_err(ipvs_sys::DecodeError::from)
+                dest_with(payload, family, ipvs_sys::Nests::WithoutStats)
+                    .map(|d| d.map(|e| e.destination))
             })
             .map_err(|e| Error::from_sys(op, e))
     }
@@ -873,6 +885,29 @@ fn service_with(
         .map_err(ipvs_sys::DecodeError::from)
 }
 
+/// A service dump's services, each once (a torn dump can list one twice: the first stays).
+fn keep_once(services: &mut Vec<ServiceEntry>) {
+    let mut seen = std::collections::HashSet::with_capacity_and_hasher(services.len(), KeyHash);
+    services.retain(|e| seen.insert(e.service.key));
+}
+
+/// The destination a `NEW_DEST` payload carries (a destination dump's part), decoded where it
+/// lies in the receive buffer, looking into the nests `nests` says; `None` for a payload
+/// without one.
+fn dest_with(
+    payload: &[u8],
+    family: Family,
+    nests: ipvs_sys::Nests,
+) -> std::result::Result<Option<DestinationEntry>, ipvs_sys::DecodeError> {
+    let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_DEST)? else {
+        return Ok(None);
+    };
+    let reply = ipvs_sys::DestReply::parse_with(nest, nests)?;
+    wire::dest_from_reply(&reply, family)
+        .map(Some)
+        .map_err(ipvs_sys::DecodeError::from)
+}
+
 /// The wire layer's name for what a [`Reading`] decodes.
 fn nests_for(reading: Reading) -> ipvs_sys::Nests {
     match reading {
@@ -934,6 +969,71 @@ pub mod replay {
     /// The sync daemon a message carries (a `NEW_DAEMON` reply, or a daemon request).
     pub fn daemon(msg: &IpvsMessage) -> Option<Result<crate::SyncDaemon, String>> {
         msg.daemon().map(wire::daemon_from)
+    }
+
+    /// What [`Ipvs::read_state`](crate::Ipvs::read_state) makes of a table's replies without a
+    /// kernel: `services` are the service dump's `NEW_SERVICE` payloads, `destinations[i]` the
+    /// `NEW_DEST` payloads of the i-th destination dump (one per service, in the order the
+    /// services are read). Neither the timeouts nor the settings are read. For the cost
+    /// example `ipvsctl/examples/apply_cost.rs`.
+    pub fn read_state(
+        services: &[Vec<u8>],
+        destinations: &[Vec<Vec<u8>>],
+        options: &crate::ReadOptions,
+    ) -> Result<crate::State, String> {
+        let src = Replayed {
+            services,
+            destinations,
+            next: std::cell::Cell::new(0),
+        };
+        crate::apply::read_table(&src, &options.sure_of).map_err(|e| e.to_string())
+    }
+
+    /// Replies replayed as [`read_state`] reads them.
+    struct Replayed<'a> {
+        services: &'a [Vec<u8>],
+        destinations: &'a [Vec<Vec<u8>>],
+        /// The next destination dump.
+        next: std::cell::Cell<usize>,
+    }
+
+    impl Replayed<'_> {
+        fn decode_error(op: crate::Operation, e: ipvs_sys::DecodeError) -> crate::Error {
+            crate::Error::from_sys(op, ipvs_sys::Error::Decode(e))
+        }
+    }
+
+    impl crate::apply::TableSource for Replayed<'_> {
+        fn services(&self) -> crate::Result<Vec<ServiceEntry>> {
+            let mut out = Vec::new();
+            for p in self.services {
+                let entry = super::service_with(p, ipvs_sys::Nests::WithoutStats)
+                    .map_err(|e| Self::decode_error(crate::Operation::GetServices, e))?;
+                out.extend(entry);
+            }
+            super::keep_once(&mut out);
+            Ok(out)
+        }
+        fn services_by_key(
+            &self,
+            keys: &[crate::ServiceKey],
+        ) -> crate::Result<Vec<Option<ServiceEntry>>> {
+            Ok(vec![None; keys.len()])
+        }
+        fn destinations(
+            &self,
+            key: &crate::ServiceKey,
+            out: &mut Vec<crate::Destination>,
+        ) -> crate::Result<()> {
+            let i = self.next.get();
+            self.next.set(i + 1);
+            for p in self.destinations.get(i).map_or(&[][..], Vec::as_slice) {
+                let d = super::dest_with(p, key.family(), ipvs_sys::Nests::WithoutStats)
+                    .map_err(|e| Self::decode_error(crate::Operation::GetDestinations, e))?;
+                out.extend(d.map(|e| e.destination));
+            }
+            Ok(())
+        }
     }
 
     /// The table a listing saw, from its messages in capture order, both directions: each

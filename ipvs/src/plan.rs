@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use crate::schema::{dest_out, service_key_out, service_out_alone};
 use crate::settings::{settings_plan, sysctl_problems, SettingChange, Settings, SettingsPlan};
 use crate::{
-    Change, Destination, Problem, Reason, Service, ServiceKey, State, StateError, Timeouts,
+    Change, Destination, KeyHash, Problem, Reason, Service, ServiceKey, State, StateError, Timeouts,
 };
 
 /// How [`plan`] treats what the desired state does not name.
@@ -126,7 +126,7 @@ fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
 ///   What `desired` does not name is left alone, with or without `prune`.
 /// - **Undo**: `undo[i]` reverses `changes[i]`; to roll back the first `n`,
 ///   send `undo[..n]` in reverse.
-/// - **Cost**: linear; each side is put in hash maps once.
+/// - **Cost**: linear; each side is put in a hash map once (with [`KeyHash`]).
 ///
 /// ```
 /// use ipvs::{plan, Change, Destination, Forward, PlanOptions, Service, ServiceKey, ServiceState, State};
@@ -192,13 +192,13 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
         }
     }
 
-    let cur: HashMap<ServiceKey, usize> = current
+    let cur: HashMap<ServiceKey, usize, KeyHash> = current
         .services
         .iter()
         .enumerate()
         .map(|(i, s)| (s.service.key, i))
         .collect();
-    let want: HashMap<ServiceKey, usize> = desired
+    let want: HashMap<ServiceKey, usize, KeyHash> = desired
         .services
         .iter()
         .enumerate()
@@ -285,7 +285,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
 /// twice wins, as collecting into a map makes it.
 enum Dests<'a> {
     Few(&'a [Destination]),
-    Many(HashMap<(IpAddr, u16), &'a Destination>),
+    Many(HashMap<(IpAddr, u16), &'a Destination, KeyHash>),
 }
 
 impl<'a> Dests<'a> {

@@ -231,8 +231,8 @@ impl TryFrom<StateInput> for State {
     fn try_from(doc: StateInput) -> Result<State, StateError> {
         let mut problems = Vec::new();
         let mut seen = Seen {
-            keys: HashSet::with_capacity(doc.services.len()),
-            dests: HashSet::new(),
+            keys: HashSet::with_capacity_and_hasher(doc.services.len(), crate::KeyHash),
+            dests: HashSet::default(),
         };
         let mut services = Vec::with_capacity(doc.services.len());
         for (i, s) in doc.services.iter().enumerate() {

@@ -14,7 +14,9 @@ use serde::Deserialize;
 
 use crate::check::InvalidValue;
 use crate::settings::{is_sysctl_name, SysctlValue};
-use crate::{Destination, Forward, Service, ServiceKey, SyncDaemon, Timeouts, VirtualServer};
+use crate::{
+    Destination, Forward, KeyHash, Service, ServiceKey, SyncDaemon, Timeouts, VirtualServer,
+};
 
 /// A whole IPVS table: services with their destinations, optionally timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -196,8 +198,8 @@ pub(crate) fn forced_port(service: &ServiceKey, forward: &Forward) -> Option<u16
 /// destinations of the service at hand.
 #[derive(Default)]
 pub(crate) struct Seen {
-    pub(crate) keys: HashSet<ServiceKey>,
-    pub(crate) dests: HashSet<(IpAddr, u16)>,
+    pub(crate) keys: HashSet<ServiceKey, KeyHash>,
+    pub(crate) dests: HashSet<(IpAddr, u16), KeyHash>,
 }
 
 /// The checks of one service of a state (index `i`) and of its destinations,
@@ -362,8 +364,8 @@ impl State {
     pub fn validate(&self) -> Result<(), StateError> {
         let mut problems = Vec::new();
         let mut seen = Seen {
-            keys: HashSet::with_capacity(self.services.len()),
-            dests: HashSet::new(),
+            keys: HashSet::with_capacity_and_hasher(self.services.len(), KeyHash),
+            dests: HashSet::default(),
         };
         for (i, s) in self.services.iter().enumerate() {
             check_service(i, s, &mut seen, &mut problems);

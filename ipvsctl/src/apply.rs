@@ -24,6 +24,7 @@ use clap::{Arg, ArgAction, Command};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use ipvs::apply::KeyHash;
 use ipvs::drain::DrainProgress;
 use ipvs::{Change, PlanOptions, ServiceKey, ServiceState, State};
 
@@ -148,35 +149,21 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
     };
     let ipvs = session.ipvs();
-    let current = match ipvs.read_state(&ipvs::ReadOptions::for_state(&desired.state)) {
+    let current = match ipvs.read_state(&desired.read_options()) {
         Ok(s) => s,
         Err(e) => {
             term.error(&format!("apply: reading the table: {}", message(&e)))?;
             return Ok(255);
         }
     };
-    desired.keep_unsaid(&current);
-    let plan = match ipvs::plan(&current, &desired.state, &options) {
+    let plan = match desired.plan(&current, &options) {
         Ok(p) => p,
         Err(e) => {
             term.error(&format!("apply: {e}"))?;
             return Ok(2);
         }
     };
-    let listing = if json {
-        output::plan_json(&plan)
-    } else {
-        // One string for every line (a big plan has one per object).
-        let mut text = String::with_capacity(plan.len() * 64);
-        for change in &plan.changes {
-            let _ = writeln!(text, "{change}");
-        }
-        // The settings after the table, as Plan::lines has them.
-        for setting in &plan.settings.changes {
-            let _ = writeln!(text, "{setting}");
-        }
-        text
-    };
+    let listing = listing(&plan, json);
     if dry_run || check {
         term.print(&listing)?;
         return Ok(if check && !plan.is_empty() { 1 } else { 0 });
@@ -208,6 +195,23 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
         }
         Err(e) => failed(e, &Undone::default(), term),
     }
+}
+
+/// The plan's changes as `apply` prints them: JSON, or one ipvsadm command line each.
+pub fn listing(plan: &ipvs::Plan, json: bool) -> String {
+    if json {
+        return output::plan_json(plan);
+    }
+    // One string for every line (a big plan has one per object).
+    let mut text = String::with_capacity(plan.len() * 64);
+    for change in &plan.changes {
+        let _ = writeln!(text, "{change}");
+    }
+    // The settings after the table, as Plan::lines has them.
+    for setting in &plan.settings.changes {
+        let _ = writeln!(text, "{setting}");
+    }
+    text
 }
 
 /// The exit status when undoing a failed or interrupted apply failed too: the table is NOT
@@ -678,27 +682,51 @@ pub fn parse_state(text: &str) -> Result<State, String> {
 
 /// A desired state, and the destination fields its input could not say (ipvsadm `-S` text
 /// never writes `-x` or `-y`; JSON says every field): those stay as the table has them.
-struct Desired {
-    state: State,
-    unsaid: HashMap<(ServiceKey, IpAddr, u16), Unsaid>,
+pub struct Desired {
+    /// The state, normalised and checked.
+    pub state: State,
+    /// `(i, j, unsaid)`: what the input left unsaid of `state.services[i].destinations[j]`,
+    /// in input order (by place, not by key: nothing to hash).
+    unsaid: Vec<(usize, usize, Unsaid)>,
 }
 
 impl Desired {
+    /// What to read of the table to plan against this state ([`ipvs::ReadOptions::for_state`]).
+    pub fn read_options(&self) -> ipvs::ReadOptions {
+        ipvs::ReadOptions::for_state(&self.state)
+    }
+
+    /// The plan from `current` (the table as read with [`Desired::read_options`]) to this
+    /// state, the fields its input left unsaid kept as `current` has them; the error is
+    /// [`ipvs::plan`]'s, said.
+    pub fn plan(&mut self, current: &State, options: &PlanOptions) -> Result<ipvs::Plan, String> {
+        self.keep_unsaid(current);
+        ipvs::plan(current, &self.state, options).map_err(|e| e.to_string())
+    }
+
     /// Gives each field the input left unsaid the value `current` has, so that the plan
     /// leaves it alone (a destination the table lacks gets ipvsadm's default, 0).
     fn keep_unsaid(&mut self, current: &State) {
         if self.unsaid.is_empty() {
             return;
         }
-        let have: HashMap<(ServiceKey, IpAddr, u16), &ipvs::Destination> = current
-            .destinations()
-            .map(|(k, d)| ((k, d.addr, d.port), d))
+        let have: HashMap<ServiceKey, usize, KeyHash> = current
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.service.key, i))
             .collect();
-        for s in &mut self.state.services {
-            let key = s.service.key;
-            for d in &mut s.destinations {
-                let at = (key, d.addr, d.port);
-                let (Some(unsaid), Some(h)) = (self.unsaid.get(&at), have.get(&at)) else {
+        // By service (text names a service's destinations after its -A line, mostly together).
+        self.unsaid.sort_by_key(|&(i, j, _)| (i, j));
+        for group in self.unsaid.chunk_by(|a, b| a.0 == b.0) {
+            let s = &mut self.state.services[group[0].0];
+            let Some(&c) = have.get(&s.service.key) else {
+                continue;
+            };
+            let table = Dests::new(&current.services[c].destinations);
+            for &(_, j, unsaid) in group {
+                let d = &mut s.destinations[j];
+                let Some(h) = table.get(d.addr, d.port) else {
                     continue;
                 };
                 if unsaid.upper_threshold {
@@ -712,11 +740,37 @@ impl Desired {
     }
 }
 
-fn parse_desired(text: &str) -> Result<Desired, String> {
+/// One service's destinations in the table by address and port: scanned when they are few
+/// (cheaper than hashing each), else in a hash map. The table names each once.
+enum Dests<'a> {
+    Few(&'a [ipvs::Destination]),
+    Many(HashMap<(IpAddr, u16), &'a ipvs::Destination, KeyHash>),
+}
+
+impl<'a> Dests<'a> {
+    fn new(all: &'a [ipvs::Destination]) -> Self {
+        if all.len() <= 16 {
+            Dests::Few(all)
+        } else {
+            Dests::Many(all.iter().map(|d| ((d.addr, d.port), d)).collect())
+        }
+    }
+
+    fn get(&self, addr: IpAddr, port: u16) -> Option<&'a ipvs::Destination> {
+        match self {
+            Dests::Few(all) => all.iter().rev().find(|d| d.addr == addr && d.port == port),
+            Dests::Many(map) => map.get(&(addr, port)).copied(),
+        }
+    }
+}
+
+/// The desired state `apply` reads from `text` (JSON or ipvsadm `-S` text), normalised and
+/// checked; the error says what is wrong and where.
+pub fn parse_desired(text: &str) -> Result<Desired, String> {
     let mut desired = if text.trim_start().starts_with('{') {
         Desired {
             state: output::parse_save_json(text)?,
-            unsaid: HashMap::new(),
+            unsaid: Vec::new(),
         }
     } else {
         state_from_rules(text)?
@@ -729,8 +783,8 @@ fn parse_desired(text: &str) -> Result<Desired, String> {
 /// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines.
 fn state_from_rules(text: &str) -> Result<Desired, String> {
     let mut state = State::default();
-    let mut unsaid = HashMap::new();
-    let mut index = HashMap::new();
+    let mut unsaid = Vec::new();
+    let mut index: HashMap<ServiceKey, usize, KeyHash> = HashMap::default();
     let mut words = Vec::new();
     for (line, line_text) in restore::lines(text) {
         restore::words(line_text, &mut words);
@@ -749,19 +803,27 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
             cli::Command::Change(Change::AddDestination {
                 service,
                 destination,
-            }) => match index.get(&service) {
-                Some(&i) => {
-                    if inv.unsaid != Unsaid::default() {
-                        unsaid.insert((service, destination.addr, destination.port), inv.unsaid);
+            }) => {
+                // Mostly the service of the -A line just before (the order -S writes).
+                let at = match state.services.last() {
+                    Some(s) if s.service.key == service => Some(state.services.len() - 1),
+                    _ => index.get(&service).copied(),
+                };
+                match at {
+                    Some(i) => {
+                        let ds = &mut state.services[i].destinations;
+                        if inv.unsaid != Unsaid::default() {
+                            unsaid.push((i, ds.len(), inv.unsaid));
+                        }
+                        ds.push(destination)
                     }
-                    state.services[i].destinations.push(destination)
+                    None => {
+                        return Err(format!(
+                            "line {line}: a destination of a service that no -A line before it adds"
+                        ))
+                    }
                 }
-                None => {
-                    return Err(format!(
-                        "line {line}: a destination of a service that no -A line before it adds"
-                    ))
-                }
-            },
+            }
             _ => return Err(not_a_state(line)),
         }
     }
@@ -813,6 +875,56 @@ mod tests {
         // JSON says every field: nothing is unsaid.
         let json = serde_json::to_string(&d.state).unwrap();
         assert!(parse_desired(&json).unwrap().unsaid.is_empty());
+    }
+
+    /// The thresholds unsaid are kept by place: with the -a lines of two services
+    /// interleaved, and with a service of more destinations than are scanned (a map then).
+    #[test]
+    fn unsaid_thresholds_are_kept_with_lines_out_of_order_and_many_destinations() {
+        let mut text = String::from("-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.2:80 -s rr\n");
+        for i in 1..=40u32 {
+            let vip = if i.is_multiple_of(2) { 1 } else { 2 };
+            let x = if u32::is_multiple_of(i, 5) {
+                " -x 9"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "-a -t 10.0.0.{vip}:80 -r 192.168.0.{i}:80 -m -w 1{x}\n"
+            ));
+        }
+        let mut d = parse_desired(&text).unwrap();
+        let mut current = d.state.clone();
+        // The table lists the services the other way round, its destinations reversed.
+        current.services.reverse();
+        for s in &mut current.services {
+            s.destinations.reverse();
+            for t in &mut s.destinations {
+                t.upper_threshold = 50 + u32::from(t.addr.to_string().len() as u8);
+                t.lower_threshold = 3;
+            }
+        }
+        d.keep_unsaid(&current);
+        for s in &d.state.services {
+            for t in &s.destinations {
+                let last: u32 = t
+                    .addr
+                    .to_string()
+                    .rsplit('.')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let upper = if last.is_multiple_of(5) {
+                    9
+                } else {
+                    50 + t.addr.to_string().len() as u32
+                };
+                assert_eq!((t.upper_threshold, t.lower_threshold), (upper, 3), "{t:?}");
+            }
+        }
+        let p = ipvs::plan(&current, &d.state, &PlanOptions::default()).unwrap();
+        assert_eq!(p.len(), 8, "the 8 servers given -x 9: {p:?}");
     }
 
     #[test]

@@ -26,6 +26,12 @@
 #![deny(unsafe_code)]
 
 mod apply;
+/// `apply`'s steps in user space (the parse, the plan, the lines it prints), for the cost
+/// example `examples/apply_cost.rs`: not part of the interface.
+#[doc(hidden)]
+pub mod apply_steps {
+    pub use crate::apply::{listing, parse_desired, Desired};
+}
 mod args;
 pub mod cli;
 mod conns;

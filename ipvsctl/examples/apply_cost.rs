@@ -1,0 +1,148 @@
+//! What `ipvsctl apply` costs in user space, without a kernel: the benchmark's text
+//! (tests/perf/gen.awk: N TCP services, wrr, with D masquerading destinations each) applied
+//! onto the equal table (the default) or onto an empty one, step by step as `apply` takes them:
+//! the parse and its checks, the read of the table (the kernel's replies made here, as kernel
+//! 6.1 sends them, both statistics nests, services in a shuffled order as the kernel's hash
+//! lists them, and decoded as `Ipvs::read_state` decodes them), the plan, the lines it prints.
+//!
+//!     cargo build --release -p ipvsctl --example apply_cost
+//!     valgrind --tool=callgrind target/release/examples/apply_cost 2000 4 [equal|empty]
+//!
+//! Not measured: the process start, the socket and the kernel's side of the read (its
+//! round trips), the changes sent. Prints the counts, so that a run can be checked against
+//! another.
+
+use std::fmt::Write;
+
+use ipvs_sys::{Attr, Command, DestAttr, Emitable, FlagsMask, IpvsMessage, ServiceAttr, StatsAttr};
+use ipvsctl::apply_steps;
+
+fn ip(n: u32) -> String {
+    std::net::Ipv4Addr::from(n).to_string()
+}
+
+fn stats(k: u64) -> Vec<StatsAttr> {
+    vec![
+        StatsAttr::Conns(k),
+        StatsAttr::InPkts(k * 3),
+        StatsAttr::OutPkts(k * 2),
+        StatsAttr::InBytes(k * 300),
+        StatsAttr::OutBytes(k * 200),
+        StatsAttr::Cps(1),
+        StatsAttr::InPps(2),
+        StatsAttr::OutPps(3),
+        StatsAttr::InBps(4),
+        StatsAttr::OutBps(5),
+    ]
+}
+
+fn emit(msg: IpvsMessage) -> Vec<u8> {
+    let mut buf = vec![0u8; msg.buffer_len()];
+    msg.emit(&mut buf);
+    buf
+}
+
+fn addr16(a: u32) -> [u8; 16] {
+    let mut addr = [0u8; 16];
+    addr[..4].copy_from_slice(&a.to_be_bytes());
+    addr
+}
+
+/// A `NEW_SERVICE` reply of the service with this VIP (TCP port 80, wrr).
+fn service_reply(vip: u32) -> Vec<u8> {
+    let svc = vec![
+        ServiceAttr::Af(2),
+        ServiceAttr::Protocol(6),
+        ServiceAttr::Addr(addr16(vip)),
+        ServiceAttr::Port(80),
+        ServiceAttr::SchedName("wrr".into()),
+        ServiceAttr::Flags(FlagsMask {
+            flags: 2, // IP_VS_SVC_F_HASHED, as the kernel sets it
+            mask: u32::MAX,
+        }),
+        ServiceAttr::Timeout(0),
+        ServiceAttr::Netmask(u32::MAX),
+        ServiceAttr::Stats(stats(u64::from(vip & 0xff))),
+        ServiceAttr::Stats64(stats(u64::from(vip & 0xff))),
+    ];
+    emit(IpvsMessage::new(
+        Command::NewService,
+        vec![Attr::Service(svc)],
+    ))
+}
+
+/// A `NEW_DEST` reply of a masquerading destination on port 8080, weight 1.
+fn dest_reply(rip: u32) -> Vec<u8> {
+    let dest = vec![
+        DestAttr::Addr(addr16(rip)),
+        DestAttr::Port(8080),
+        DestAttr::FwdMethod(0), // IP_VS_CONN_F_MASQ
+        DestAttr::Weight(1),
+        DestAttr::TunType(0),
+        DestAttr::TunPort(0),
+        DestAttr::TunFlags(0),
+        DestAttr::UThresh(0),
+        DestAttr::LThresh(0),
+        DestAttr::ActiveConns(0),
+        DestAttr::InactConns(0),
+        DestAttr::PersistConns(0),
+        DestAttr::Stats(stats(u64::from(rip & 0xff))),
+        DestAttr::Stats64(stats(u64::from(rip & 0xff))),
+        DestAttr::AddrFamily(2),
+    ];
+    emit(IpvsMessage::new(Command::NewDest, vec![Attr::Dest(dest)]))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let services = args
+        .next()
+        .and_then(|a| a.parse::<u32>().ok())
+        .unwrap_or(2000);
+    let dests = args.next().and_then(|a| a.parse::<u32>().ok()).unwrap_or(4);
+    let equal = args.next().as_deref() != Some("empty");
+    let (vip0, rip0) = (0x0a00_0000u32, 0xac10_0000u32);
+    let mut text = String::new();
+    for i in 0..services {
+        let v = format!("{}:80", ip(vip0 + i + 1));
+        writeln!(text, "-A -t {v} -s wrr").unwrap();
+        for j in 0..dests {
+            writeln!(
+                text,
+                "-a -t {v} -r {}:8080 -m -w 1",
+                ip(rip0 + i * dests + j + 1)
+            )
+            .unwrap();
+        }
+    }
+    // The kernel's replies: the services in a shuffled order (a step coprime to any count
+    // up to 7,918), each service's destinations in order.
+    let (mut service_replies, mut dest_replies) = (Vec::new(), Vec::new());
+    if equal {
+        for k in 0..services {
+            let i = (u64::from(k) * 7919 % u64::from(services)) as u32;
+            service_replies.push(service_reply(vip0 + i + 1));
+            dest_replies.push(
+                (0..dests)
+                    .map(|j| dest_reply(rip0 + i * dests + j + 1))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+
+    // What `apply` does, in its order.
+    let mut desired = apply_steps::parse_desired(&text).expect("valid");
+    let current =
+        ipvs::replay::read_state(&service_replies, &dest_replies, &desired.read_options())
+            .expect("decodes");
+    let plan = desired
+        .plan(&current, &ipvs::PlanOptions::default())
+        .expect("plans");
+    let listing = apply_steps::listing(&plan, false);
+    println!(
+        "{} services read, {} changes, {} bytes of lines",
+        current.services.len(),
+        plan.len(),
+        listing.len()
+    );
+}
