@@ -192,17 +192,25 @@ pub(crate) fn service_rendered(netns: Option<&str>, key: &ServiceKey) -> Rendere
 /// `remote_port` (both empty for destinations summed past `--max-series`).
 pub(crate) fn dest_labels(service: &str, addr: Option<IpAddr>, port: Option<u16>) -> Rendered {
     let mut head = String::with_capacity(service.len() + 64);
-    head.push_str(service);
-    head.push_str("remote_address=\"");
-    if let Some(a) = addr {
-        // An address has nothing to escape.
-        head.push_str(Ntop::new(a).as_str());
-    }
-    head.push_str("\",remote_port");
+    push_dest_head(&mut head, service, addr);
     Rendered {
         head,
         last: port.map(|p| p.to_string()).unwrap_or_default(),
     }
+}
+
+/// Writes a destination's labels up to the name `remote_port`: its service's labels
+/// (`service`, as [`Rendered::closed`] writes them) and `remote_address` (empty for a sum).
+/// The one spelling of the destination labels, for [`dest_labels`], the exporter's blocks and
+/// healthd's rows.
+pub(crate) fn push_dest_head(text: &mut String, service: &str, addr: Option<IpAddr>) {
+    text.push_str(service);
+    text.push_str("remote_address=\"");
+    if let Some(a) = addr {
+        // An address has nothing to escape.
+        text.push_str(Ntop::new(a).as_str());
+    }
+    text.push_str("\",remote_port");
 }
 
 fn ns_labels(netns: Option<&str>) -> Labels {
@@ -950,14 +958,10 @@ impl Blocks {
         let mut port = itoa::Buffer::new();
         for r in &rows.dests {
             b.text.push('{');
-            b.text.push_str(rows.closed_of(r));
-            b.text.push_str("remote_address=\"");
-            if let Some(a) = r.addr {
-                // An address and a port have nothing to escape.
-                b.text.push_str(Ntop::new(a).as_str());
-            }
-            b.text.push_str("\",remote_port=\"");
+            push_dest_head(&mut b.text, rows.closed_of(r), r.addr);
+            b.text.push_str("=\"");
             if let Some(p) = r.port {
+                // A port has nothing to escape.
                 b.text.push_str(port.format(p));
             }
             b.text.push_str("\"}");

@@ -11,7 +11,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use ipvs::addr::Ntop;
 use ipvs::{Ipvs, ServiceKey};
 use ipvs_health::scheduler::LATENESS_BOUNDS;
 use ipvs_health::{Lateness, Outcome, Scheduler, SharedStatuses, State as Health, Status};
@@ -23,7 +22,8 @@ use prometheus_client::metrics::MetricType;
 
 use super::config::{epoch, OnDown};
 use crate::exporter::metrics::{
-    self, counter, family, fgauge, gauge, service_rendered, Format, Rendered, RenderedRef,
+    self, counter, family, fgauge, gauge, push_dest_head, service_rendered, Format, Rendered,
+    RenderedRef,
 };
 use crate::exporter::{answer, format_of, read_all};
 
@@ -496,14 +496,9 @@ impl Collector for HealthRows {
             ));
             for x in &s.reals {
                 let port = port.format(x.port);
-                // [`dest_labels`](metrics::dest_labels) of the service's closed labels.
-                let dest = |text: &mut String| {
-                    text.push_str(&closed);
-                    text.push_str("remote_address=\"");
-                    // An address and a port have nothing to escape.
-                    text.push_str(Ntop::new(x.addr).as_str());
-                    text.push_str("\",remote_port");
-                };
+                // [`dest_labels`](metrics::dest_labels) of the service's closed labels (a
+                // port has nothing to escape).
+                let dest = |text: &mut String| push_dest_head(text, &closed, Some(x.addr));
                 let a = text.len();
                 dest(&mut text);
                 let b = text.len();
