@@ -141,27 +141,58 @@ pub(crate) fn kind(nla: &NlaBuffer<&[u8]>) -> u16 {
     nla.kind() & NLA_TYPE_MASK
 }
 
-// Fixed-size values: netlink-packet-core's parsers (exact length, native or network byte
-// order), with the attribute's name added to the error.
-#[inline]
+// Fixed-size values: the length checked once, inline, and the value read from the array it
+// gives; a value of the wrong length goes to netlink-packet-core's parser (`parse_u32` and the
+// others: exact length, native or network byte order) for its error, with the attribute's name
+// added. The core's parsers are not `#[inline]`: called for every value, each was a call
+// returning a `Result` through memory, which made most of the listings' decoding (measured with
+// callgrind on `examples/decode_cost.rs`, BENCHMARKS.md, speed-decode). Same values, same errors.
+#[inline(always)]
 pub(crate) fn u8_of(v: &[u8], what: &str) -> Result<u8, DecodeError> {
-    parse_u8(v).context(what)
+    match v {
+        [b] => Ok(*b),
+        _ => Err(refused(parse_u8, v, what)),
+    }
 }
-#[inline]
+#[inline(always)]
 pub(crate) fn u16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
-    parse_u16(v).context(what)
+    match <[u8; 2]>::try_from(v) {
+        Ok(b) => Ok(u16::from_ne_bytes(b)),
+        Err(_) => Err(refused(parse_u16, v, what)),
+    }
 }
-#[inline]
+#[inline(always)]
 pub(crate) fn be16_of(v: &[u8], what: &str) -> Result<u16, DecodeError> {
-    parse_u16_be(v).context(what)
+    match <[u8; 2]>::try_from(v) {
+        Ok(b) => Ok(u16::from_be_bytes(b)),
+        Err(_) => Err(refused(parse_u16_be, v, what)),
+    }
 }
-#[inline]
+#[inline(always)]
 pub(crate) fn u32_of(v: &[u8], what: &str) -> Result<u32, DecodeError> {
-    parse_u32(v).context(what)
+    match <[u8; 4]>::try_from(v) {
+        Ok(b) => Ok(u32::from_ne_bytes(b)),
+        Err(_) => Err(refused(parse_u32, v, what)),
+    }
 }
-#[inline]
+#[inline(always)]
 pub(crate) fn u64_of(v: &[u8], what: &str) -> Result<u64, DecodeError> {
-    parse_u64(v).context(what)
+    match <[u8; 8]>::try_from(v) {
+        Ok(b) => Ok(u64::from_ne_bytes(b)),
+        Err(_) => Err(refused(parse_u64, v, what)),
+    }
+}
+
+/// The error of a fixed-size value its reader refused: netlink-packet-core's parser's, with
+/// the attribute's name. Out of line and cold: no reply the kernel sends takes this path.
+#[cold]
+#[inline(never)]
+fn refused<T>(parse: fn(&[u8]) -> Result<T, DecodeError>, v: &[u8], what: &str) -> DecodeError {
+    match parse(v).context(what) {
+        Err(e) => e,
+        // Not reached: the readers come here only for a length the parser refuses too.
+        Ok(_) => DecodeError::from(format!("{what}: {} bytes", v.len())),
+    }
 }
 
 /// A NUL-terminated string of at most `max` bytes, NUL included. Not the core crate's
@@ -234,6 +265,47 @@ mod tests {
             })
             .collect();
         assert_eq!(ours, core.into_iter().map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn fixed_size_readers_give_the_core_parsers_values_and_errors() {
+        // Every length from 0 to 9, bytes that differ in each place: the same value, or the
+        // same error text, as netlink-packet-core's parser with the name as its context.
+        fn same<T: PartialEq + std::fmt::Debug>(
+            ours: Result<T, DecodeError>,
+            core: Result<T, DecodeError>,
+            v: &[u8],
+        ) {
+            match (ours, core) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{v:?}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{v:?}"),
+                (a, b) => panic!("{v:?}: ours {a:?}, the core's {b:?}"),
+            }
+        }
+        let bytes: Vec<u8> = (1..=9).map(|i| i * 17).collect();
+        let mut accepted = 0;
+        for n in 0..=bytes.len() {
+            let v = &bytes[..n];
+            same(u8_of(v, "X"), parse_u8(v).context("X"), v);
+            same(u16_of(v, "X"), parse_u16(v).context("X"), v);
+            same(be16_of(v, "X"), parse_u16_be(v).context("X"), v);
+            same(u32_of(v, "X"), parse_u32(v).context("X"), v);
+            same(u64_of(v, "X"), parse_u64(v).context("X"), v);
+            accepted += [
+                u8_of(v, "X").is_ok(),
+                u16_of(v, "X").is_ok(),
+                u32_of(v, "X").is_ok(),
+                u64_of(v, "X").is_ok(),
+            ]
+            .iter()
+            .filter(|ok| **ok)
+            .count();
+        }
+        assert_eq!(accepted, 4, "each reader takes one length");
+        assert!(u32_of(&bytes[..3], "IPVS_DEST_ATTR_WEIGHT")
+            .unwrap_err()
+            .to_string()
+            .starts_with("IPVS_DEST_ATTR_WEIGHT"));
     }
 
     #[test]
