@@ -100,6 +100,33 @@ impl<'a> Attrs<'a> {
     pub(crate) fn new(nest: &'a [u8]) -> Self {
         Attrs { rest: nest }
     }
+
+    /// The next attribute, `None` at the end of the nest, or the error of a damaged one
+    /// (after which the walk is at its end).
+    #[inline(always)]
+    pub(crate) fn next_attr(&mut self) -> Result<Option<(u16, &'a [u8])>, DecodeError> {
+        let buf = self.rest;
+        let [l0, l1, t0, t1, ..] = *buf else {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            self.rest = &[];
+            return Err(short_header(buf.len()));
+        };
+        let len = usize::from(u16::from_ne_bytes([l0, l1]));
+        match buf.get(NLA_HEADER_SIZE..len) {
+            Some(value) => {
+                let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
+                let padded = (len + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1);
+                self.rest = buf.get(padded..).unwrap_or(&[]);
+                Ok(Some((kind, value)))
+            }
+            None => {
+                self.rest = &[];
+                Err(bad_length(len, buf.len()))
+            }
+        }
+    }
 }
 
 impl<'a> Iterator for Attrs<'a> {
@@ -107,33 +134,156 @@ impl<'a> Iterator for Attrs<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let buf = self.rest;
-        let item = match buf {
-            [l0, l1, t0, t1, ..] => {
-                let len = usize::from(u16::from_ne_bytes([*l0, *l1]));
-                if len < NLA_HEADER_SIZE || len > buf.len() {
-                    Err(DecodeError::from(format!(
-                        "attribute length {len} outside {NLA_HEADER_SIZE}..={}",
-                        buf.len()
-                    )))
-                } else {
-                    let kind = u16::from_ne_bytes([*t0, *t1]) & NLA_TYPE_MASK;
-                    let padded = (len + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1);
-                    self.rest = buf.get(padded..).unwrap_or(&[]);
-                    return Some(Ok((kind, &buf[NLA_HEADER_SIZE..len])));
-                }
-            }
-            _ => Err(DecodeError::from(format!(
-                "{} bytes left, less than an attribute header",
-                buf.len()
-            ))),
-        };
-        self.rest = &[];
-        Some(item)
+        self.next_attr().transpose()
     }
+}
+
+#[cold]
+#[inline(never)]
+fn short_header(left: usize) -> DecodeError {
+    DecodeError::from(format!("{left} bytes left, less than an attribute header"))
+}
+
+#[cold]
+#[inline(never)]
+fn bad_length(len: usize, left: usize) -> DecodeError {
+    DecodeError::from(format!(
+        "attribute length {len} outside {NLA_HEADER_SIZE}..={left}"
+    ))
+}
+
+/// What the listings' decoders check of a value as they walk a nest ([`gather`]): the checks
+/// of the value's reader, so that a value passes here exactly when its reader takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Not looked into: padding, a kind this crate does not decode in that nest, or a nest
+    /// checked when it is read.
+    Any,
+    /// A number of exactly this many bytes ([`u8_of`], [`u16_of`], [`be16_of`], [`u32_of`],
+    /// [`u64_of`]).
+    Exact(u8),
+    /// An address ([`addr_of`]): at most 16 bytes.
+    Addr,
+    /// A string ([`str_of`]) of at most this many bytes, NUL included.
+    Text(u8),
+    /// `struct ip_vs_flags` ([`flags_of`](crate::service::flags_of)): 8 bytes.
+    Flags,
+}
+
+impl Shape {
+    /// The lengths the value's reader takes, and whether it must be a string.
+    const fn lengths(self) -> (u16, u16, bool) {
+        match self {
+            Shape::Any => (0, u16::MAX, false),
+            Shape::Exact(n) => (n as u16, n as u16, false),
+            Shape::Addr => (0, 16, false),
+            Shape::Text(max) => (0, max as u16, true),
+            Shape::Flags => (8, 8, false),
+        }
+    }
+
+    /// The error of the value's reader for a value it refuses.
+    #[cold]
+    #[inline(never)]
+    fn refusal(self, v: &[u8], name: &str) -> DecodeError {
+        let refused = match self {
+            Shape::Exact(1) => u8_of(v, name).err(),
+            Shape::Exact(2) => u16_of(v, name).err(),
+            Shape::Exact(4) => u32_of(v, name).err(),
+            Shape::Exact(8) => u64_of(v, name).err(),
+            Shape::Addr => addr_of(v, name).err(),
+            Shape::Text(max) => str_of(v, usize::from(max), name).err(),
+            Shape::Flags => crate::service::flags_of(v, name).err(),
+            Shape::Exact(_) | Shape::Any => None,
+        };
+        // Not reached: `Rule::fits` refuses only what the reader refuses.
+        refused.unwrap_or_else(|| DecodeError::from(format!("{name}: {} bytes", v.len())))
+    }
+}
+
+/// One attribute kind of a nest as [`gather`] checks it: its shape, the lengths the shape
+/// takes (worked out once, here), and its name for errors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule {
+    shape: Shape,
+    low: u16,
+    span: u16,
+    text: bool,
+    name: &'static str,
+}
+
+impl Rule {
+    /// A kind of `shape` called `name`.
+    pub(crate) const fn new(shape: Shape, name: &'static str) -> Self {
+        let (low, high, text) = shape.lengths();
+        Rule {
+            shape,
+            low,
+            span: high - low,
+            text,
+            name,
+        }
+    }
+
+    /// A kind not looked into.
+    pub(crate) const ANY: Rule = Rule::new(Shape::Any, "");
+
+    /// Whether the value's reader takes `v`: its length in range (one comparison), and a string
+    /// one valid up to its NUL.
+    #[inline(always)]
+    fn fits(&self, v: &[u8]) -> bool {
+        // A value is at most 65,531 bytes (the attribute's length is a u16).
+        let in_range = (v.len() as u16).wrapping_sub(self.low) <= self.span;
+        in_range && (!self.text || str_of(v, usize::from(self.span), "").is_ok())
+    }
+}
+
+/// The attribute kinds of one nest, by number. Numbers at or past its end are not looked into.
+pub(crate) type Schema<const N: usize> = [Rule; N];
+
+/// Puts the values of `nest` in `slots` by attribute number (the last of a number wins, as
+/// with the readers of the attribute enums), each checked in the nest's order as its reader
+/// checks it: the first damaged attribute (its framing, or a value its reader refuses) is the
+/// error, the one that reader gives, whatever follows. The decoders then read the values they
+/// want from the slots, their lengths known. One pass over the attributes, about 25
+/// instructions each, where a `match` per attribute that kept a dozen optional values live
+/// took about 60 (callgrind on `examples/decode_cost.rs`, BENCHMARKS.md, speed-decode).
+#[inline(always)]
+pub(crate) fn gather<'a, const N: usize>(
+    nest: &'a [u8],
+    schema: &Schema<N>,
+    what: &str,
+    slots: &mut [Option<&'a [u8]>; N],
+) -> Result<(), DecodeError> {
+    let mut attrs = Attrs::new(nest);
+    loop {
+        let (kind, v) = match attrs.next_attr() {
+            Ok(Some(a)) => a,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(malformed(what, e)),
+        };
+        let k = usize::from(kind);
+        if let (Some(rule), Some(slot)) = (schema.get(k), slots.get_mut(k)) {
+            if !rule.fits(v) {
+                return Err(rule.shape.refusal(v, rule.name));
+            }
+            *slot = Some(v);
+        }
+    }
+}
+
+/// A damaged attribute of the nest `what`, as the listings' decoders report it.
+#[cold]
+#[inline(never)]
+pub(crate) fn malformed(what: &str, e: DecodeError) -> DecodeError {
+    DecodeError::from(format!("malformed {what} attribute: {e}"))
+}
+
+/// A slot's value as `K` bytes, when it is there with that length (a [`gather`]ed value of a
+/// [`Shape::Exact`]`(K)` kind always has it).
+#[inline(always)]
+pub(crate) fn bytes<const K: usize>(v: Option<&[u8]>) -> Option<[u8; K]> {
+    v.and_then(|v| <[u8; K]>::try_from(v).ok())
 }
 
 /// The attribute number without the nested and byte-order flag bits.
@@ -198,6 +348,12 @@ fn refused<T>(parse: fn(&[u8]) -> Result<T, DecodeError>, v: &[u8], what: &str) 
 /// A NUL-terminated string of at most `max` bytes, NUL included. Not the core crate's
 /// `parse_string`, which has no length limit and keeps what follows an inner NUL.
 pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, DecodeError> {
+    str_of(v, max, what).map(String::from)
+}
+
+/// [`string_of`], borrowed from the buffer.
+#[inline]
+pub(crate) fn str_of<'a>(v: &'a [u8], max: usize, what: &str) -> Result<&'a str, DecodeError> {
     if v.len() > max {
         return Err(DecodeError::from(format!(
             "{what}: {} bytes, more than the {max} allowed",
@@ -205,7 +361,7 @@ pub(crate) fn string_of(v: &[u8], max: usize, what: &str) -> Result<String, Deco
         )));
     }
     let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-    String::from_utf8(v[..end].to_vec()).map_err(|e| DecodeError::from(format!("{what}: {e}")))
+    std::str::from_utf8(&v[..end]).map_err(|e| DecodeError::from(format!("{what}: {e}")))
 }
 
 /// An address attribute: up to 16 bytes, zero-padded as the kernel's `nla_memcpy` does (the

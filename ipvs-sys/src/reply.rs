@@ -10,7 +10,7 @@
 
 use netlink_packet_core::DecodeError;
 
-use crate::attr::{addr_of, be16_of, u16_of, u32_of, u64_of, u8_of, Attrs};
+use crate::attr::{addr_of, bytes, gather, malformed, str_of, Attrs, Rule, Schema, Shape};
 use crate::consts::*;
 use crate::message::GENL_HDRLEN;
 use crate::service::FlagsMask;
@@ -45,33 +45,33 @@ pub struct Counters {
 impl Counters {
     /// Decodes a statistics nest whose values have the width `width` sets.
     pub fn parse(nest: &[u8], width: StatsWidth) -> Result<Self, DecodeError> {
-        let mut c = Counters::default();
-        for nla in Attrs::new(nest) {
-            let (kind, v) = nla.map_err(|e| malformed("stats", e))?;
-            let wide = StatsAttr::is_wide(kind, width);
-            let num = |what: &str| -> Result<u64, DecodeError> {
-                if wide {
-                    u64_of(v, what)
-                } else {
-                    u32_of(v, what).map(u64::from)
-                }
-            };
-            match kind {
-                IPVS_STATS_ATTR_CONNS => c.conns = num("IPVS_STATS_ATTR_CONNS")?,
-                IPVS_STATS_ATTR_INPKTS => c.in_pkts = num("IPVS_STATS_ATTR_INPKTS")?,
-                IPVS_STATS_ATTR_OUTPKTS => c.out_pkts = num("IPVS_STATS_ATTR_OUTPKTS")?,
-                IPVS_STATS_ATTR_INBYTES => c.in_bytes = num("IPVS_STATS_ATTR_INBYTES")?,
-                IPVS_STATS_ATTR_OUTBYTES => c.out_bytes = num("IPVS_STATS_ATTR_OUTBYTES")?,
-                IPVS_STATS_ATTR_CPS => c.cps = num("IPVS_STATS_ATTR_CPS")?,
-                IPVS_STATS_ATTR_INPPS => c.in_pps = num("IPVS_STATS_ATTR_INPPS")?,
-                IPVS_STATS_ATTR_OUTPPS => c.out_pps = num("IPVS_STATS_ATTR_OUTPPS")?,
-                IPVS_STATS_ATTR_INBPS => c.in_bps = num("IPVS_STATS_ATTR_INBPS")?,
-                IPVS_STATS_ATTR_OUTBPS => c.out_bps = num("IPVS_STATS_ATTR_OUTBPS")?,
-                // Padding (IPVS_STATS_ATTR_PAD) and what a newer kernel adds.
-                _ => {}
+        let schema = match width {
+            StatsWidth::Narrow => &NARROW_STATS,
+            StatsWidth::Wide => &WIDE_STATS,
+        };
+        let mut v = [None; 11];
+        gather(nest, schema, "stats", &mut v)?;
+        // Each value has its nest's width for its counter (checked by `gather`).
+        let num = |k: u16| -> u64 {
+            let v = v.get(usize::from(k)).copied().flatten();
+            match (bytes::<8>(v), bytes::<4>(v)) {
+                (Some(b), _) => u64::from_ne_bytes(b),
+                (None, Some(b)) => u64::from(u32::from_ne_bytes(b)),
+                (None, None) => 0,
             }
-        }
-        Ok(c)
+        };
+        Ok(Counters {
+            conns: num(IPVS_STATS_ATTR_CONNS),
+            in_pkts: num(IPVS_STATS_ATTR_INPKTS),
+            out_pkts: num(IPVS_STATS_ATTR_OUTPKTS),
+            in_bytes: num(IPVS_STATS_ATTR_INBYTES),
+            out_bytes: num(IPVS_STATS_ATTR_OUTBYTES),
+            cps: num(IPVS_STATS_ATTR_CPS),
+            in_pps: num(IPVS_STATS_ATTR_INPPS),
+            out_pps: num(IPVS_STATS_ATTR_OUTPPS),
+            in_bps: num(IPVS_STATS_ATTR_INBPS),
+            out_bps: num(IPVS_STATS_ATTR_OUTBPS),
+        })
     }
 
     /// The counters of a decoded statistics list (the last value of each counter wins).
@@ -96,9 +96,38 @@ impl Counters {
     }
 }
 
-fn malformed(what: &str, e: DecodeError) -> DecodeError {
-    DecodeError::from(format!("malformed {what} attribute: {e}"))
+/// The counters of a statistics nest (`IPVS_STATS_ATTR_*`) of a width: each a u64 in the 64-bit
+/// nest, and in the 32-bit one a u32 but the byte counters ([`StatsAttr::is_wide`]).
+/// `IPVS_STATS_ATTR_PAD` and what a newer kernel adds are not looked into.
+const fn stats_schema(width: StatsWidth) -> Schema<11> {
+    let mut s = [Rule::ANY; 11];
+    let names = [
+        (IPVS_STATS_ATTR_CONNS, "IPVS_STATS_ATTR_CONNS"),
+        (IPVS_STATS_ATTR_INPKTS, "IPVS_STATS_ATTR_INPKTS"),
+        (IPVS_STATS_ATTR_OUTPKTS, "IPVS_STATS_ATTR_OUTPKTS"),
+        (IPVS_STATS_ATTR_INBYTES, "IPVS_STATS_ATTR_INBYTES"),
+        (IPVS_STATS_ATTR_OUTBYTES, "IPVS_STATS_ATTR_OUTBYTES"),
+        (IPVS_STATS_ATTR_CPS, "IPVS_STATS_ATTR_CPS"),
+        (IPVS_STATS_ATTR_INPPS, "IPVS_STATS_ATTR_INPPS"),
+        (IPVS_STATS_ATTR_OUTPPS, "IPVS_STATS_ATTR_OUTPPS"),
+        (IPVS_STATS_ATTR_INBPS, "IPVS_STATS_ATTR_INBPS"),
+        (IPVS_STATS_ATTR_OUTBPS, "IPVS_STATS_ATTR_OUTBPS"),
+    ];
+    let mut i = 0;
+    while i < names.len() {
+        let (k, name) = names[i];
+        let wide = match width {
+            StatsWidth::Wide => true,
+            StatsWidth::Narrow => k == IPVS_STATS_ATTR_INBYTES || k == IPVS_STATS_ATTR_OUTBYTES,
+        };
+        s[k as usize] = Rule::new(Shape::Exact(if wide { 8 } else { 4 }), name);
+        i += 1;
+    }
+    s
 }
+
+const NARROW_STATS: Schema<11> = stats_schema(StatsWidth::Narrow);
+const WIDE_STATS: Schema<11> = stats_schema(StatsWidth::Wide);
 
 /// Which nests of a reply the flat decoders look into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,17 +157,52 @@ fn pick_stats(
     }
 }
 
-/// A NUL-terminated string borrowed from the buffer, at most `max` bytes with its NUL.
-fn str_of<'a>(v: &'a [u8], max: usize, what: &str) -> Result<&'a str, DecodeError> {
-    if v.len() > max {
-        return Err(DecodeError::from(format!(
-            "{what}: {} bytes, more than the {max} allowed",
-            v.len()
-        )));
-    }
-    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-    std::str::from_utf8(&v[..end]).map_err(|e| DecodeError::from(format!("{what}: {e}")))
-}
+/// A service nest's attributes (`IPVS_SVC_ATTR_*`) as [`ServiceReply`] reads them: each one's
+/// shape is its reader's in [`ServiceAttr`]'s decoder; the statistics nests are checked when read.
+const SERVICE: Schema<13> = {
+    let mut s = [Rule::ANY; 13];
+    s[IPVS_SVC_ATTR_AF as usize] = Rule::new(Shape::Exact(2), "IPVS_SVC_ATTR_AF");
+    s[IPVS_SVC_ATTR_PROTOCOL as usize] = Rule::new(Shape::Exact(2), "IPVS_SVC_ATTR_PROTOCOL");
+    s[IPVS_SVC_ATTR_ADDR as usize] = Rule::new(Shape::Addr, "IPVS_SVC_ATTR_ADDR");
+    s[IPVS_SVC_ATTR_PORT as usize] = Rule::new(Shape::Exact(2), "IPVS_SVC_ATTR_PORT");
+    s[IPVS_SVC_ATTR_FWMARK as usize] = Rule::new(Shape::Exact(4), "IPVS_SVC_ATTR_FWMARK");
+    s[IPVS_SVC_ATTR_SCHED_NAME as usize] = Rule::new(
+        Shape::Text(IP_VS_SCHEDNAME_MAXLEN as u8),
+        "IPVS_SVC_ATTR_SCHED_NAME",
+    );
+    s[IPVS_SVC_ATTR_FLAGS as usize] = Rule::new(Shape::Flags, "IPVS_SVC_ATTR_FLAGS");
+    s[IPVS_SVC_ATTR_TIMEOUT as usize] = Rule::new(Shape::Exact(4), "IPVS_SVC_ATTR_TIMEOUT");
+    s[IPVS_SVC_ATTR_NETMASK as usize] = Rule::new(Shape::Exact(4), "IPVS_SVC_ATTR_NETMASK");
+    s[IPVS_SVC_ATTR_PE_NAME as usize] = Rule::new(
+        Shape::Text(IP_VS_PENAME_MAXLEN as u8),
+        "IPVS_SVC_ATTR_PE_NAME",
+    );
+    s
+};
+
+/// A destination nest's attributes (`IPVS_DEST_ATTR_*`) as [`DestReply`] reads them: each one's
+/// shape is its reader's in [`DestAttr`]'s decoder; the statistics nests are checked when read.
+const DEST: Schema<16> = {
+    let mut s = [Rule::ANY; 16];
+    s[IPVS_DEST_ATTR_ADDR as usize] = Rule::new(Shape::Addr, "IPVS_DEST_ATTR_ADDR");
+    s[IPVS_DEST_ATTR_PORT as usize] = Rule::new(Shape::Exact(2), "IPVS_DEST_ATTR_PORT");
+    s[IPVS_DEST_ATTR_FWD_METHOD as usize] = Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_FWD_METHOD");
+    s[IPVS_DEST_ATTR_WEIGHT as usize] = Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_WEIGHT");
+    s[IPVS_DEST_ATTR_U_THRESH as usize] = Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_U_THRESH");
+    s[IPVS_DEST_ATTR_L_THRESH as usize] = Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_L_THRESH");
+    s[IPVS_DEST_ATTR_ACTIVE_CONNS as usize] =
+        Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_ACTIVE_CONNS");
+    s[IPVS_DEST_ATTR_INACT_CONNS as usize] =
+        Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_INACT_CONNS");
+    s[IPVS_DEST_ATTR_PERSIST_CONNS as usize] =
+        Rule::new(Shape::Exact(4), "IPVS_DEST_ATTR_PERSIST_CONNS");
+    s[IPVS_DEST_ATTR_ADDR_FAMILY as usize] =
+        Rule::new(Shape::Exact(2), "IPVS_DEST_ATTR_ADDR_FAMILY");
+    s[IPVS_DEST_ATTR_TUN_TYPE as usize] = Rule::new(Shape::Exact(1), "IPVS_DEST_ATTR_TUN_TYPE");
+    s[IPVS_DEST_ATTR_TUN_PORT as usize] = Rule::new(Shape::Exact(2), "IPVS_DEST_ATTR_TUN_PORT");
+    s[IPVS_DEST_ATTR_TUN_FLAGS as usize] = Rule::new(Shape::Exact(2), "IPVS_DEST_ATTR_TUN_FLAGS");
+    s
+};
 
 /// A service as the kernel reports it (`IPVS_CMD_ATTR_SERVICE`); `None` where the attribute
 /// was absent.
@@ -177,47 +241,24 @@ impl<'a> ServiceReply<'a> {
     /// [`ServiceReply::parse`], or without looking into the statistics nests
     /// ([`Nests::WithoutStats`]: `stats` is `None`).
     pub fn parse_with(nest: &'a [u8], nests: Nests) -> Result<Self, DecodeError> {
-        let mut s = ServiceReply::default();
-        let (mut narrow, mut wide) = (None, None);
-        for nla in Attrs::new(nest) {
-            let (kind, v) = nla.map_err(|e| malformed("service", e))?;
-            match kind {
-                IPVS_SVC_ATTR_AF => s.af = Some(u16_of(v, "IPVS_SVC_ATTR_AF")?),
-                IPVS_SVC_ATTR_PROTOCOL => s.protocol = Some(u16_of(v, "IPVS_SVC_ATTR_PROTOCOL")?),
-                IPVS_SVC_ATTR_ADDR => s.addr = Some(addr_of(v, "IPVS_SVC_ATTR_ADDR")?),
-                IPVS_SVC_ATTR_PORT => s.port = Some(be16_of(v, "IPVS_SVC_ATTR_PORT")?),
-                IPVS_SVC_ATTR_FWMARK => s.fwmark = Some(u32_of(v, "IPVS_SVC_ATTR_FWMARK")?),
-                IPVS_SVC_ATTR_SCHED_NAME => {
-                    s.sched_name = Some(str_of(
-                        v,
-                        IP_VS_SCHEDNAME_MAXLEN,
-                        "IPVS_SVC_ATTR_SCHED_NAME",
-                    )?)
-                }
-                IPVS_SVC_ATTR_FLAGS => {
-                    if v.len() != 8 {
-                        return Err(DecodeError::from(format!(
-                            "IPVS_SVC_ATTR_FLAGS: expected 8 bytes, got {}",
-                            v.len()
-                        )));
-                    }
-                    s.flags = Some(FlagsMask {
-                        flags: u32_of(&v[..4], "IPVS_SVC_ATTR_FLAGS")?,
-                        mask: u32_of(&v[4..], "IPVS_SVC_ATTR_FLAGS")?,
-                    })
-                }
-                IPVS_SVC_ATTR_TIMEOUT => s.timeout = Some(u32_of(v, "IPVS_SVC_ATTR_TIMEOUT")?),
-                IPVS_SVC_ATTR_NETMASK => s.netmask = Some(u32_of(v, "IPVS_SVC_ATTR_NETMASK")?),
-                IPVS_SVC_ATTR_PE_NAME => {
-                    s.pe_name = Some(str_of(v, IP_VS_PENAME_MAXLEN, "IPVS_SVC_ATTR_PE_NAME")?)
-                }
-                IPVS_SVC_ATTR_STATS => narrow = Some(v),
-                IPVS_SVC_ATTR_STATS64 => wide = Some(v),
-                _ => {}
-            }
-        }
-        s.stats = pick_stats(nests, narrow, wide)?;
-        Ok(s)
+        let mut v = [None; 13];
+        gather(nest, &SERVICE, "service", &mut v)?;
+        let at = |k: u16| v.get(usize::from(k)).copied().flatten();
+        Ok(ServiceReply {
+            af: bytes(at(IPVS_SVC_ATTR_AF)).map(u16::from_ne_bytes),
+            protocol: bytes(at(IPVS_SVC_ATTR_PROTOCOL)).map(u16::from_ne_bytes),
+            addr: at(IPVS_SVC_ATTR_ADDR).and_then(|v| addr_of(v, "").ok()),
+            port: bytes(at(IPVS_SVC_ATTR_PORT)).map(u16::from_be_bytes),
+            fwmark: bytes(at(IPVS_SVC_ATTR_FWMARK)).map(u32::from_ne_bytes),
+            sched_name: at(IPVS_SVC_ATTR_SCHED_NAME)
+                .and_then(|v| str_of(v, IP_VS_SCHEDNAME_MAXLEN, "").ok()),
+            flags: bytes(at(IPVS_SVC_ATTR_FLAGS)).map(FlagsMask::from_bytes),
+            timeout: bytes(at(IPVS_SVC_ATTR_TIMEOUT)).map(u32::from_ne_bytes),
+            netmask: bytes(at(IPVS_SVC_ATTR_NETMASK)).map(u32::from_ne_bytes),
+            pe_name: at(IPVS_SVC_ATTR_PE_NAME)
+                .and_then(|v| str_of(v, IP_VS_PENAME_MAXLEN, "").ok()),
+            stats: pick_stats(nests, at(IPVS_SVC_ATTR_STATS), at(IPVS_SVC_ATTR_STATS64))?,
+        })
     }
 
     /// The same values from a decoded attribute list.
@@ -289,45 +330,26 @@ impl DestReply {
     /// [`DestReply::parse`], or without looking into the statistics nests
     /// ([`Nests::WithoutStats`]: `stats` is `None`).
     pub fn parse_with(nest: &[u8], nests: Nests) -> Result<Self, DecodeError> {
-        let mut d = DestReply::default();
-        let (mut narrow, mut wide) = (None, None);
-        for nla in Attrs::new(nest) {
-            let (kind, v) = nla.map_err(|e| malformed("destination", e))?;
-            match kind {
-                IPVS_DEST_ATTR_ADDR => d.addr = Some(addr_of(v, "IPVS_DEST_ATTR_ADDR")?),
-                IPVS_DEST_ATTR_PORT => d.port = Some(be16_of(v, "IPVS_DEST_ATTR_PORT")?),
-                IPVS_DEST_ATTR_FWD_METHOD => {
-                    d.fwd_method = Some(u32_of(v, "IPVS_DEST_ATTR_FWD_METHOD")?)
-                }
-                IPVS_DEST_ATTR_WEIGHT => d.weight = Some(u32_of(v, "IPVS_DEST_ATTR_WEIGHT")?),
-                IPVS_DEST_ATTR_U_THRESH => d.u_thresh = Some(u32_of(v, "IPVS_DEST_ATTR_U_THRESH")?),
-                IPVS_DEST_ATTR_L_THRESH => d.l_thresh = Some(u32_of(v, "IPVS_DEST_ATTR_L_THRESH")?),
-                IPVS_DEST_ATTR_ACTIVE_CONNS => {
-                    d.active_conns = Some(u32_of(v, "IPVS_DEST_ATTR_ACTIVE_CONNS")?)
-                }
-                IPVS_DEST_ATTR_INACT_CONNS => {
-                    d.inact_conns = Some(u32_of(v, "IPVS_DEST_ATTR_INACT_CONNS")?)
-                }
-                IPVS_DEST_ATTR_PERSIST_CONNS => {
-                    d.persist_conns = Some(u32_of(v, "IPVS_DEST_ATTR_PERSIST_CONNS")?)
-                }
-                IPVS_DEST_ATTR_STATS => narrow = Some(v),
-                IPVS_DEST_ATTR_ADDR_FAMILY => {
-                    d.addr_family = Some(u16_of(v, "IPVS_DEST_ATTR_ADDR_FAMILY")?)
-                }
-                IPVS_DEST_ATTR_STATS64 => wide = Some(v),
-                IPVS_DEST_ATTR_TUN_TYPE => d.tun_type = Some(u8_of(v, "IPVS_DEST_ATTR_TUN_TYPE")?),
-                IPVS_DEST_ATTR_TUN_PORT => {
-                    d.tun_port = Some(be16_of(v, "IPVS_DEST_ATTR_TUN_PORT")?)
-                }
-                IPVS_DEST_ATTR_TUN_FLAGS => {
-                    d.tun_flags = Some(u16_of(v, "IPVS_DEST_ATTR_TUN_FLAGS")?)
-                }
-                _ => {}
-            }
-        }
-        d.stats = pick_stats(nests, narrow, wide)?;
-        Ok(d)
+        let mut v = [None; 16];
+        gather(nest, &DEST, "destination", &mut v)?;
+        let at = |k: u16| v.get(usize::from(k)).copied().flatten();
+        let u32_at = |k: u16| bytes(at(k)).map(u32::from_ne_bytes);
+        Ok(DestReply {
+            addr: at(IPVS_DEST_ATTR_ADDR).and_then(|v| addr_of(v, "").ok()),
+            port: bytes(at(IPVS_DEST_ATTR_PORT)).map(u16::from_be_bytes),
+            fwd_method: u32_at(IPVS_DEST_ATTR_FWD_METHOD),
+            weight: u32_at(IPVS_DEST_ATTR_WEIGHT),
+            u_thresh: u32_at(IPVS_DEST_ATTR_U_THRESH),
+            l_thresh: u32_at(IPVS_DEST_ATTR_L_THRESH),
+            active_conns: u32_at(IPVS_DEST_ATTR_ACTIVE_CONNS),
+            inact_conns: u32_at(IPVS_DEST_ATTR_INACT_CONNS),
+            persist_conns: u32_at(IPVS_DEST_ATTR_PERSIST_CONNS),
+            addr_family: bytes(at(IPVS_DEST_ATTR_ADDR_FAMILY)).map(u16::from_ne_bytes),
+            tun_type: bytes(at(IPVS_DEST_ATTR_TUN_TYPE)).map(u8::from_ne_bytes),
+            tun_port: bytes(at(IPVS_DEST_ATTR_TUN_PORT)).map(u16::from_be_bytes),
+            tun_flags: bytes(at(IPVS_DEST_ATTR_TUN_FLAGS)).map(u16::from_ne_bytes),
+            stats: pick_stats(nests, at(IPVS_DEST_ATTR_STATS), at(IPVS_DEST_ATTR_STATS64))?,
+        })
     }
 
     /// The same values from a decoded attribute list.
@@ -377,4 +399,315 @@ pub fn top_level_nest(payload: &[u8], kind: u16) -> Result<Option<&[u8]>, Decode
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The flat decoders against a plain reference: the attribute enums' own readers over
+    //! netlink-packet-core's `NlasIterator`, one attribute at a time in the nest's order (what
+    //! the flat decoders did before they gathered their values by number). Both must accept
+    //! the same nests, give the same values, and refuse a damaged value with the same error.
+
+    use netlink_packet_core::{NlasIterator, Parseable};
+
+    use super::*;
+    use crate::attr::kind;
+    use crate::fuzz_tests::fuzz;
+    use crate::stats::parse_stats;
+
+    /// Why the reference refused a nest: its framing (whose words differ between the two
+    /// walks), or a value, with its reader's error.
+    #[derive(Debug, PartialEq)]
+    enum Refused {
+        Framing,
+        Value(String),
+    }
+
+    fn value(e: DecodeError) -> Refused {
+        Refused::Value(e.to_string())
+    }
+
+    /// The counters of the nest that `nests` reads, as the enums decode it.
+    fn reference_stats(
+        nests: Nests,
+        narrow: Option<&[u8]>,
+        wide: Option<&[u8]>,
+    ) -> Result<Option<Counters>, Refused> {
+        if nests == Nests::WithoutStats {
+            return Ok(None);
+        }
+        let (nest, width) = match (wide, narrow) {
+            (Some(w), _) => (w, StatsWidth::Wide),
+            (None, Some(n)) => (n, StatsWidth::Narrow),
+            (None, None) => return Ok(None),
+        };
+        for nla in NlasIterator::new(nest) {
+            nla.map_err(|_| Refused::Framing)?;
+        }
+        let attrs = parse_stats(nest, width).map_err(value)?;
+        Ok(Some(Counters::from_attrs(&attrs)))
+    }
+
+    fn reference_dest(nest: &[u8], nests: Nests) -> Result<DestReply, Refused> {
+        let (mut attrs, mut narrow, mut wide) = (Vec::new(), None, None);
+        for nla in NlasIterator::new(nest) {
+            let nla = nla.map_err(|_| Refused::Framing)?;
+            match kind(&nla) {
+                IPVS_DEST_ATTR_STATS => narrow = Some(nla.value().to_vec()),
+                IPVS_DEST_ATTR_STATS64 => wide = Some(nla.value().to_vec()),
+                _ => attrs.push(DestAttr::parse(&nla).map_err(value)?),
+            }
+        }
+        let mut d = DestReply::from_attrs(&attrs);
+        d.stats = reference_stats(nests, narrow.as_deref(), wide.as_deref())?;
+        Ok(d)
+    }
+
+    fn reference_service(nest: &[u8], nests: Nests) -> Result<ServiceReply<'static>, Refused> {
+        let (mut attrs, mut narrow, mut wide) = (Vec::new(), None, None);
+        for nla in NlasIterator::new(nest) {
+            let nla = nla.map_err(|_| Refused::Framing)?;
+            match kind(&nla) {
+                IPVS_SVC_ATTR_STATS => narrow = Some(nla.value().to_vec()),
+                IPVS_SVC_ATTR_STATS64 => wide = Some(nla.value().to_vec()),
+                _ => attrs.push(ServiceAttr::parse(&nla).map_err(value)?),
+            }
+        }
+        let stats = reference_stats(nests, narrow.as_deref(), wide.as_deref())?;
+        // The list's names leaked, to outlive it (compared by their text).
+        let attrs: &'static [ServiceAttr] = Vec::leak(attrs);
+        Ok(ServiceReply {
+            stats,
+            ..ServiceReply::from_attrs(attrs)
+        })
+    }
+
+    /// The flat decoder's answer against the reference's: the same values, or both refused,
+    /// with the same error when a value was refused. Returns whether the nest was accepted.
+    fn agree<T: PartialEq + std::fmt::Debug>(
+        flat: Result<T, DecodeError>,
+        reference: Result<T, Refused>,
+        nest: &[u8],
+    ) -> bool {
+        match (flat, reference) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "{nest:?}");
+                true
+            }
+            (Err(_), Err(Refused::Framing)) => false,
+            (Err(a), Err(Refused::Value(b))) => {
+                assert_eq!(a.to_string(), b, "{nest:?}");
+                false
+            }
+            (a, b) => panic!("{nest:?}: flat {a:?}, reference {b:?}"),
+        }
+    }
+
+    fn check_dest(nest: &[u8]) -> bool {
+        let mut ok = false;
+        for nests in [Nests::WithStats, Nests::WithoutStats] {
+            ok |= agree(
+                DestReply::parse_with(nest, nests),
+                reference_dest(nest, nests),
+                nest,
+            );
+        }
+        ok
+    }
+
+    fn check_service(nest: &[u8]) -> bool {
+        let mut ok = false;
+        for nests in [Nests::WithStats, Nests::WithoutStats] {
+            ok |= agree(
+                ServiceReply::parse_with(nest, nests),
+                reference_service(nest, nests),
+                nest,
+            );
+        }
+        ok
+    }
+
+    fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut a = ((4 + value.len()) as u16).to_ne_bytes().to_vec();
+        a.extend_from_slice(&kind.to_ne_bytes());
+        a.extend_from_slice(value);
+        a.resize((a.len() + 3) & !3, 0);
+        a
+    }
+
+    /// A nest of good values around `middle`.
+    fn around(first: &[u8], middle: &[u8], last: &[u8]) -> Vec<u8> {
+        [first, middle, last].concat()
+    }
+
+    #[test]
+    fn every_kind_at_every_length_is_taken_or_refused_as_its_reader_does() {
+        // Every attribute number of both nests (and past them), each with values of 0 to 20
+        // bytes and of 255 and 1,000, between good values: what the reader of that number takes
+        // is taken with the same value, the rest refused with the reader's own error.
+        let bytes: Vec<u8> = (0..1000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let (mut taken, mut refused) = (0, 0);
+        let lengths = (0..=20).chain([255, 1000]);
+        for len in lengths {
+            let v = &bytes[..len];
+            for k in 0..20u16 {
+                let first = attr(IPVS_DEST_ATTR_WEIGHT, &7u32.to_ne_bytes());
+                let last = attr(IPVS_DEST_ATTR_PORT, &80u16.to_be_bytes());
+                let nest = around(&first, &attr(k, v), &last);
+                if check_dest(&nest) {
+                    taken += 1;
+                } else {
+                    refused += 1;
+                }
+                let first = attr(IPVS_SVC_ATTR_AF, &2u16.to_ne_bytes());
+                let nest = around(&first, &attr(k, v), &last);
+                if check_service(&nest) {
+                    taken += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            taken > 100 && refused > 100,
+            "{taken} taken, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn names_are_checked_for_their_length_text_and_nul() {
+        for name in [
+            &b"wrr\0"[..],
+            b"wrr",
+            b"",
+            b"\0",
+            b"wr\0xyz\0",
+            b"0123456789abcde\0",
+            b"0123456789abcdef",
+            b"0123456789abcdef\0",
+            b"\xff\xfe\0",
+            b"ok\0\xff",
+        ] {
+            for k in [IPVS_SVC_ATTR_SCHED_NAME, IPVS_SVC_ATTR_PE_NAME] {
+                check_service(&attr(k, name));
+            }
+        }
+        let nest = attr(IPVS_SVC_ATTR_SCHED_NAME, b"0123456789abcdef\0");
+        let err = ServiceReply::parse(&nest)
+            .expect_err("17 bytes")
+            .to_string();
+        assert!(err.contains("IPVS_SVC_ATTR_SCHED_NAME"), "{err}");
+        let nest = attr(IPVS_SVC_ATTR_SCHED_NAME, b"wr\0xyz\0");
+        assert_eq!(ServiceReply::parse(&nest).unwrap().sched_name, Some("wr"));
+    }
+
+    #[test]
+    fn the_first_damaged_value_is_the_error_even_when_a_later_one_replaces_it() {
+        let bad_weight = attr(IPVS_DEST_ATTR_WEIGHT, &[1, 2, 3]);
+        let good_weight = attr(IPVS_DEST_ATTR_WEIGHT, &[1, 0, 0, 0]);
+        let bad_port = attr(IPVS_DEST_ATTR_PORT, &[1, 2, 3]);
+        // A damaged weight, then a good one: still refused (the readers refuse it in order).
+        let nest = [bad_weight.clone(), good_weight.clone()].concat();
+        assert!(!check_dest(&nest));
+        let err = DestReply::parse(&nest).unwrap_err().to_string();
+        assert!(err.starts_with("IPVS_DEST_ATTR_WEIGHT"), "{err}");
+        // Two damaged values: the first one in the nest is the one named.
+        let nest = [bad_port.clone(), bad_weight.clone()].concat();
+        let err = DestReply::parse(&nest).unwrap_err().to_string();
+        assert!(err.starts_with("IPVS_DEST_ATTR_PORT"), "{err}");
+        let nest = [bad_weight, bad_port].concat();
+        let err = DestReply::parse(&nest).unwrap_err().to_string();
+        assert!(err.starts_with("IPVS_DEST_ATTR_WEIGHT"), "{err}");
+        // The last good value of a number wins.
+        let nest = [attr(IPVS_DEST_ATTR_WEIGHT, &[2, 0, 0, 0]), good_weight].concat();
+        assert_eq!(DestReply::parse(&nest).unwrap().weight, Some(1));
+        // A damaged value after a damaged framing is not reached: the framing is the error.
+        let nest = [vec![3, 0, 1, 0], attr(IPVS_DEST_ATTR_PORT, &[1])].concat();
+        let err = DestReply::parse(&nest).unwrap_err().to_string();
+        assert!(err.starts_with("malformed destination attribute"), "{err}");
+    }
+
+    #[test]
+    fn unknown_numbers_flags_and_padding_are_tolerated() {
+        // An unknown number of any length (past the nest's numbers, and 0), the nested and
+        // byte-order flag bits on a known one, the statistics' padding and a newer counter.
+        let weight = {
+            let mut a = attr(IPVS_DEST_ATTR_WEIGHT, &9u32.to_ne_bytes());
+            a[3] |= 0xc0;
+            a
+        };
+        let nest = [
+            attr(0, &[1, 2, 3]),
+            attr(16, &[]),
+            attr(200, &[0; 33]),
+            weight,
+            attr(0x3fff, &[1]),
+        ]
+        .concat();
+        assert!(check_dest(&nest));
+        assert_eq!(DestReply::parse(&nest).unwrap().weight, Some(9));
+        let stats = [
+            attr(IPVS_STATS_ATTR_CONNS, &5u64.to_ne_bytes()),
+            attr(IPVS_STATS_ATTR_PAD, &[]),
+            attr(12, &[1, 2, 3]),
+        ]
+        .concat();
+        let c = Counters::parse(&stats, StatsWidth::Wide).unwrap();
+        assert_eq!(c.conns, 5);
+        assert!(Counters::parse(&stats, StatsWidth::Narrow).is_err());
+    }
+
+    #[test]
+    fn truncated_and_oversized_attributes_are_errors() {
+        let good = attr(IPVS_DEST_ATTR_PORT, &80u16.to_be_bytes());
+        for cut in 0..good.len() {
+            let nest = [&good[..], &good[..cut]].concat();
+            let r = DestReply::parse(&nest);
+            // A cut header, or a length past the end: errors; a whole attribute cut only in
+            // its padding is the kernel's last attribute and is read.
+            assert_eq!(r.is_ok(), cut == 0 || cut >= 6, "cut at {cut}: {r:?}");
+            check_dest(&nest);
+        }
+        // Lengths under the header and past the nest.
+        for len in [0u16, 1, 3, 13, 0xffff] {
+            let mut nest = good.clone();
+            nest.extend_from_slice(&len.to_ne_bytes());
+            nest.extend_from_slice(&IPVS_DEST_ATTR_WEIGHT.to_ne_bytes());
+            nest.extend_from_slice(&[0; 4]);
+            assert!(DestReply::parse(&nest).is_err(), "length {len}");
+            assert!(!check_dest(&nest));
+        }
+    }
+
+    fn nest_seeds(kind: u16) -> Vec<Vec<u8>> {
+        let payloads: Vec<Vec<u8>> = crate::fuzz_tests::messages()
+            .into_iter()
+            .filter(|(name, _, m)| m.len() > 20 && !name.starts_with("ctrl_"))
+            .map(|(_, _, m)| m[16..].to_vec())
+            .collect();
+        let mut out = Vec::new();
+        for p in &payloads {
+            if let Ok(Some(n)) = top_level_nest(p, kind) {
+                out.push(n.to_vec());
+            }
+        }
+        out.sort();
+        out.dedup();
+        assert!(out.len() > 5, "{} seeds", out.len());
+        out
+    }
+
+    #[test]
+    fn fuzz_flat_destinations_against_the_reference() {
+        let seeds = nest_seeds(IPVS_CMD_ATTR_DEST);
+        let c = fuzz::run("DestReply::parse_with", &seeds, check_dest);
+        assert!(c.accepted > 0 && c.accepted < c.execs, "{c:?}");
+    }
+
+    #[test]
+    fn fuzz_flat_services_against_the_reference() {
+        let seeds = nest_seeds(IPVS_CMD_ATTR_SERVICE);
+        let c = fuzz::run("ServiceReply::parse_with", &seeds, check_service);
+        assert!(c.accepted > 0 && c.accepted < c.execs, "{c:?}");
+    }
 }

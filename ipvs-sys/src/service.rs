@@ -119,18 +119,7 @@ impl<'a> Parseable<NlaBuffer<&'a [u8]>> for ServiceAttr {
                 IP_VS_SCHEDNAME_MAXLEN,
                 "IPVS_SVC_ATTR_SCHED_NAME",
             )?),
-            IPVS_SVC_ATTR_FLAGS => {
-                if v.len() != 8 {
-                    return Err(DecodeError::from(format!(
-                        "IPVS_SVC_ATTR_FLAGS: expected 8 bytes, got {}",
-                        v.len()
-                    )));
-                }
-                Flags(FlagsMask {
-                    flags: u32_of(&v[..4], "IPVS_SVC_ATTR_FLAGS")?,
-                    mask: u32_of(&v[4..], "IPVS_SVC_ATTR_FLAGS")?,
-                })
-            }
+            IPVS_SVC_ATTR_FLAGS => Flags(flags_of(v, "IPVS_SVC_ATTR_FLAGS")?),
             IPVS_SVC_ATTR_TIMEOUT => Timeout(u32_of(v, "IPVS_SVC_ATTR_TIMEOUT")?),
             IPVS_SVC_ATTR_NETMASK => Netmask(u32_of(v, "IPVS_SVC_ATTR_NETMASK")?),
             IPVS_SVC_ATTR_STATS => Stats(parse_stats(v, StatsWidth::Narrow)?),
@@ -140,5 +129,28 @@ impl<'a> Parseable<NlaBuffer<&'a [u8]>> for ServiceAttr {
             IPVS_SVC_ATTR_STATS64 => Stats64(parse_stats(v, StatsWidth::Wide)?),
             _ => Other(DefaultNla::parse(nla)?),
         })
+    }
+}
+
+/// `struct ip_vs_flags`: exactly 8 bytes, the flags then the mask, native order.
+#[inline]
+pub(crate) fn flags_of(v: &[u8], what: &str) -> Result<FlagsMask, DecodeError> {
+    match <[u8; 8]>::try_from(v) {
+        Ok(b) => Ok(FlagsMask::from_bytes(b)),
+        Err(_) => Err(DecodeError::from(format!(
+            "{what}: expected 8 bytes, got {}",
+            v.len()
+        ))),
+    }
+}
+
+impl FlagsMask {
+    /// The value of an `IPVS_SVC_ATTR_FLAGS` attribute.
+    #[inline]
+    pub(crate) fn from_bytes(b: [u8; 8]) -> Self {
+        FlagsMask {
+            flags: u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+            mask: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        }
     }
 }
