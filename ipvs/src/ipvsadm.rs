@@ -3,12 +3,12 @@
 //! them. The one home of that text: `ipvsctl apply --dry-run` prints it.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use crate::addr::{decimal, AddrPort, Ntop};
+use crate::addr::{decimal, push_decimal, Ntop};
 use crate::{
-    Change, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag, ServiceFlags,
-    ServiceKey, TunnelFlags, TunnelType,
+    Change, DaemonState, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag,
+    ServiceFlags, ServiceKey, TunnelFlags, TunnelType,
 };
 
 /// `-A -t 10.0.0.100:80 -s rr`, `-a -t 10.0.0.100:80 -r 192.168.10.11:80 -m -w 5`,
@@ -33,107 +33,210 @@ use crate::{
 /// ```
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Change::AddService(s) => service_line(f, "-A", s),
-            Change::EditService(s) => service_line(f, "-E", s),
-            Change::DeleteService(k) => write!(f, "-D {}", Selector(k)),
-            Change::AddDestination {
-                service,
-                destination,
-            } => dest_line(f, "-a", service, destination),
-            Change::EditDestination {
-                service,
-                destination,
-            } => dest_line(f, "-e", service, destination),
-            Change::DeleteDestination {
-                service,
-                addr,
-                port,
-            } => write!(f, "-d {} -r {}", Selector(service), AddrPort(*addr, *port)),
-            Change::SetTimeouts(t) => write!(f, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
-            Change::Zero(None) => f.write_str("-Z"),
-            Change::Zero(Some(k)) => write!(f, "-Z {}", Selector(k)),
-            Change::Flush => f.write_str("-C"),
-            Change::StartDaemon(d) => {
-                write!(
-                    f,
-                    "--start-daemon {} --mcast-interface {} --syncid {}",
-                    d.state, d.mcast_interface, d.sync_id
-                )?;
-                if let Some(v) = d.sync_maxlen {
-                    write!(f, " --sync-maxlen {v}")?;
-                }
-                if let Some(g) = d.mcast_group {
-                    write!(f, " --mcast-group {}", Ntop::new(g))?;
-                }
-                if let Some(v) = d.mcast_port {
-                    write!(f, " --mcast-port {v}")?;
-                }
-                if let Some(v) = d.mcast_ttl {
-                    write!(f, " --mcast-ttl {v}")?;
-                }
-                Ok(())
+        write_change(f, self)
+    }
+}
+
+/// Appends `change`'s command line (its `Display` text) and a newline to `out`: what `apply`
+/// prints for each change, written as bytes without the formatting machinery (its calls per
+/// piece and the UTF-8 checks of the numbers' and addresses' text).
+pub(crate) fn push_line(out: &mut Vec<u8>, change: &Change) {
+    let _ = write_change(out, change);
+    out.push(b'\n');
+}
+
+/// Where a change's line is written: a formatter (`Display`) or a byte buffer ([`push_line`]).
+/// The line itself is written once, by [`write_change`], for both.
+trait Out {
+    /// Text as it is.
+    fn text(&mut self, s: &str) -> fmt::Result;
+    /// A number in decimal.
+    fn int(&mut self, n: i64) -> fmt::Result;
+    /// An address as `inet_ntop` writes it.
+    fn addr(&mut self, a: IpAddr) -> fmt::Result;
+}
+
+impl Out for fmt::Formatter<'_> {
+    fn text(&mut self, s: &str) -> fmt::Result {
+        self.write_str(s)
+    }
+    fn int(&mut self, n: i64) -> fmt::Result {
+        decimal(self, n)
+    }
+    fn addr(&mut self, a: IpAddr) -> fmt::Result {
+        self.write_str(Ntop::new(a).as_str())
+    }
+}
+
+impl Out for Vec<u8> {
+    #[inline(always)]
+    fn text(&mut self, s: &str) -> fmt::Result {
+        self.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+    #[inline]
+    fn int(&mut self, n: i64) -> fmt::Result {
+        push_decimal(self, n);
+        Ok(())
+    }
+    #[inline]
+    fn addr(&mut self, a: IpAddr) -> fmt::Result {
+        Ntop::new(a).push_to(self);
+        Ok(())
+    }
+}
+
+fn write_change<O: Out + ?Sized>(f: &mut O, change: &Change) -> fmt::Result {
+    match change {
+        Change::AddService(s) => service_line(f, "-A ", s),
+        Change::EditService(s) => service_line(f, "-E ", s),
+        Change::DeleteService(k) => {
+            f.text("-D ")?;
+            selector(f, k)
+        }
+        Change::AddDestination {
+            service,
+            destination,
+        } => dest_line(f, "-a ", service, destination),
+        Change::EditDestination {
+            service,
+            destination,
+        } => dest_line(f, "-e ", service, destination),
+        Change::DeleteDestination {
+            service,
+            addr,
+            port,
+        } => {
+            f.text("-d ")?;
+            selector(f, service)?;
+            f.text(" -r ")?;
+            addr_port(f, *addr, *port)
+        }
+        Change::SetTimeouts(t) => {
+            f.text("--set ")?;
+            f.int(i64::from(t.tcp))?;
+            f.text(" ")?;
+            f.int(i64::from(t.tcp_fin))?;
+            f.text(" ")?;
+            f.int(i64::from(t.udp))
+        }
+        Change::Zero(None) => f.text("-Z"),
+        Change::Zero(Some(k)) => {
+            f.text("-Z ")?;
+            selector(f, k)
+        }
+        Change::Flush => f.text("-C"),
+        Change::StartDaemon(d) => {
+            f.text("--start-daemon ")?;
+            f.text(daemon_state(d.state))?;
+            f.text(" --mcast-interface ")?;
+            f.text(&d.mcast_interface)?;
+            f.text(" --syncid ")?;
+            f.int(i64::from(d.sync_id))?;
+            if let Some(v) = d.sync_maxlen {
+                f.text(" --sync-maxlen ")?;
+                f.int(i64::from(v))?;
             }
-            Change::StopDaemon(state) => write!(f, "--stop-daemon {state}"),
+            if let Some(g) = d.mcast_group {
+                f.text(" --mcast-group ")?;
+                f.addr(g)?;
+            }
+            if let Some(v) = d.mcast_port {
+                f.text(" --mcast-port ")?;
+                f.int(i64::from(v))?;
+            }
+            if let Some(v) = d.mcast_ttl {
+                f.text(" --mcast-ttl ")?;
+                f.int(i64::from(v))?;
+            }
+            Ok(())
+        }
+        Change::StopDaemon(state) => {
+            f.text("--stop-daemon ")?;
+            f.text(daemon_state(*state))
         }
     }
+}
+
+/// A daemon's state as its `Display` writes it.
+fn daemon_state(state: DaemonState) -> &'static str {
+    match state {
+        DaemonState::Master => "master",
+        DaemonState::Backup => "backup",
+    }
+}
+
+/// `10.0.0.1:80` or `[2001:db8::1]:80`, as `addr::AddrPort` writes it.
+fn addr_port<O: Out + ?Sized>(f: &mut O, addr: IpAddr, port: u16) -> fmt::Result {
+    match addr {
+        IpAddr::V4(_) => f.addr(addr)?,
+        IpAddr::V6(_) => {
+            f.text("[")?;
+            f.addr(addr)?;
+            f.text("]")?;
+        }
+    }
+    f.text(":")?;
+    f.int(i64::from(port))
 }
 
 /// The service part of a rule: `-t 10.0.0.1:80`, `-f 7 -6`, ...
-struct Selector<'a>(&'a ServiceKey);
-
-impl fmt::Display for Selector<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self.0 {
-            ServiceKey::Fwmark { fwmark, family } => {
-                // ipvsadm 1.31 prints the mark with %d.
-                write!(f, "-f {}", fwmark as i32)?;
-                if family == Family::Inet6 {
-                    f.write_str(" -6")?;
-                }
-                Ok(())
+fn selector<O: Out + ?Sized>(f: &mut O, key: &ServiceKey) -> fmt::Result {
+    match *key {
+        ServiceKey::Fwmark { fwmark, family } => {
+            // ipvsadm 1.31 prints the mark with %d.
+            f.text("-f ")?;
+            f.int(i64::from(fwmark as i32))?;
+            if family == Family::Inet6 {
+                f.text(" -6")?;
             }
-            ServiceKey::Addr {
-                protocol,
-                addr,
-                port,
-            } => {
-                let switch = match protocol {
-                    Protocol::Tcp => "-t",
-                    Protocol::Udp => "-u",
-                    Protocol::Sctp => "--sctp-service",
-                    // What ipvsadm 1.31's `-S` writes for a protocol it has no switch for.
-                    _ => "--xxx-service",
-                };
-                f.write_str(switch)?;
-                f.write_str(" ")?;
-                fmt::Display::fmt(&AddrPort(addr, port), f)
-            }
+            Ok(())
+        }
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            f.text(match protocol {
+                Protocol::Tcp => "-t ",
+                Protocol::Udp => "-u ",
+                Protocol::Sctp => "--sctp-service ",
+                // What ipvsadm 1.31's `-S` writes for a protocol it has no switch for.
+                _ => "--xxx-service ",
+            })?;
+            addr_port(f, addr, port)
         }
     }
 }
 
-/// `-A`/`-E` with the options `-S` writes: scheduler, persistence (and its
-/// netmask unless full), engine, one-packet, scheduler flags.
-fn service_line(f: &mut fmt::Formatter<'_>, cmd: &str, svc: &Service) -> fmt::Result {
-    f.write_str(cmd)?;
-    f.write_str(" ")?;
-    fmt::Display::fmt(&Selector(&svc.key), f)?;
-    f.write_str(" -s ")?;
-    f.write_str(svc.scheduler.name())?;
+/// `-A`/`-E` (`cmd`, with its blank) with the options `-S` writes: scheduler, persistence (and
+/// its netmask unless full), engine, one-packet, scheduler flags.
+fn service_line<O: Out + ?Sized>(f: &mut O, cmd: &str, svc: &Service) -> fmt::Result {
+    f.text(cmd)?;
+    selector(f, &svc.key)?;
+    f.text(" -s ")?;
+    f.text(svc.scheduler.name())?;
     if svc.flags.contains(ServiceFlags::PERSISTENT) {
-        write!(f, " -p {}", svc.timeout)?;
+        f.text(" -p ")?;
+        f.int(i64::from(svc.timeout))?;
         match svc.netmask {
-            Netmask::V4(a) if a != Ipv4Addr::BROADCAST => write!(f, " -M {a}")?,
-            Netmask::V6(p) if p != 128 => write!(f, " -M {p}")?,
+            Netmask::V4(a) if a != Ipv4Addr::BROADCAST => {
+                f.text(" -M ")?;
+                f.addr(IpAddr::V4(a))?;
+            }
+            Netmask::V6(p) if p != 128 => {
+                f.text(" -M ")?;
+                f.int(i64::from(p))?;
+            }
             _ => {}
         }
     }
     if let Some(pe) = svc.persistence_engine.as_deref().filter(|p| !p.is_empty()) {
-        write!(f, " --pe {pe}")?;
+        f.text(" --pe ")?;
+        f.text(pe)?;
     }
     if svc.flags.contains(ServiceFlags::ONEPACKET) {
-        f.write_str(" -o")?;
+        f.text(" -o")?;
     }
     if svc.flags.intersects(ServiceFlags::SCHEDULER) {
         // ipvsadm's `print_sched_flags`: the scheduler's words, comma-separated; for sh and mh
@@ -143,66 +246,262 @@ fn service_line(f: &mut fmt::Formatter<'_>, cmd: &str, svc: &Service) -> fmt::Re
         let mut sep = " -b ";
         for w in words {
             if svc.flags.contains(w.bit()) && !(named && w == ServiceFlag::Flag3) {
-                write!(f, "{sep}{}", w.word())?;
+                f.text(sep)?;
+                f.text(w.word())?;
                 sep = ",";
             }
         }
         if sep == " -b " {
             // No word to write: ipvsadm still writes the option, empty.
-            f.write_str(" -b ")?;
+            f.text(" -b ")?;
         }
     }
     Ok(())
 }
 
-/// `-a`/`-e` with forwarding, weight and tunnel options as `-S` writes them,
-/// and, unlike `-S`, the thresholds.
-fn dest_line(
-    f: &mut fmt::Formatter<'_>,
+/// `-a`/`-e` (`cmd`, with its blank) with forwarding, weight and tunnel options as `-S` writes
+/// them, and, unlike `-S`, the thresholds.
+fn dest_line<O: Out + ?Sized>(
+    f: &mut O,
     cmd: &str,
     service: &ServiceKey,
     d: &Destination,
 ) -> fmt::Result {
     // ipvsadm's `fwd_switch`; a method it has no switch for prints as glibc prints NULL.
     let switch = match d.forward.number() {
-        0 => "-m",
-        2 => "-i",
-        1 | 3 => "-g",
-        _ => "(null)",
+        0 => " -m -w ",
+        2 => " -i -w ",
+        1 | 3 => " -g -w ",
+        _ => " (null) -w ",
     };
-    // Pieces, not `write!`: `apply` prints one of these for each destination it adds.
-    f.write_str(cmd)?;
-    f.write_str(" ")?;
-    fmt::Display::fmt(&Selector(service), f)?;
-    f.write_str(" -r ")?;
-    fmt::Display::fmt(&AddrPort(d.addr, d.port), f)?;
-    f.write_str(" ")?;
-    f.write_str(switch)?;
-    f.write_str(" -w ")?;
+    f.text(cmd)?;
+    selector(f, service)?;
+    f.text(" -r ")?;
+    addr_port(f, d.addr, d.port)?;
+    f.text(switch)?;
     // ipvsadm prints the weight with %d.
-    decimal(f, i64::from(d.weight as i32))?;
+    f.int(i64::from(d.weight as i32))?;
     if let Forward::Tunnel { kind, port, flags } = d.forward {
         let csum = if flags.contains(TunnelFlags::REMCSUM) {
-            "--tun-remcsum"
+            " --tun-remcsum"
         } else if flags.contains(TunnelFlags::CSUM) {
-            "--tun-csum"
+            " --tun-csum"
         } else {
-            "--tun-nocsum"
+            " --tun-nocsum"
         };
         match kind {
-            TunnelType::Ipip => f.write_str(" --tun-type ipip")?,
-            TunnelType::Gue => write!(f, " --tun-type gue --tun-port {port} {csum}")?,
-            TunnelType::Gre => write!(f, " --tun-type gre {csum}")?,
+            TunnelType::Ipip => f.text(" --tun-type ipip")?,
+            TunnelType::Gue => {
+                f.text(" --tun-type gue --tun-port ")?;
+                f.int(i64::from(port))?;
+                f.text(csum)?;
+            }
+            TunnelType::Gre => {
+                f.text(" --tun-type gre")?;
+                f.text(csum)?;
+            }
             _ => {}
         }
     }
     if d.upper_threshold != 0 {
-        write!(f, " -x {}", d.upper_threshold)?;
+        f.text(" -x ")?;
+        f.int(i64::from(d.upper_threshold))?;
     }
     if d.lower_threshold != 0 {
-        write!(f, " -y {}", d.lower_threshold)?;
+        f.text(" -y ")?;
+        f.int(i64::from(d.lower_threshold))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+/// The `Display` of [`Change`] as it was written before the lines were written as bytes
+/// (ipvs 0.1 at 5187734), kept as the reference the new text is held to, byte for byte.
+mod reference {
+    use std::fmt;
+    use std::net::Ipv4Addr;
+
+    use crate::addr::{decimal, AddrPort, Ntop};
+    use crate::{
+        Change, Destination, Family, Forward, Netmask, Protocol, Service, ServiceFlag,
+        ServiceFlags, ServiceKey, TunnelFlags, TunnelType,
+    };
+
+    pub(super) struct Old<'a>(pub(super) &'a Change);
+
+    impl fmt::Display for Old<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Change::AddService(s) => service_line(f, "-A", s),
+                Change::EditService(s) => service_line(f, "-E", s),
+                Change::DeleteService(k) => write!(f, "-D {}", Selector(k)),
+                Change::AddDestination {
+                    service,
+                    destination,
+                } => dest_line(f, "-a", service, destination),
+                Change::EditDestination {
+                    service,
+                    destination,
+                } => dest_line(f, "-e", service, destination),
+                Change::DeleteDestination {
+                    service,
+                    addr,
+                    port,
+                } => write!(f, "-d {} -r {}", Selector(service), AddrPort(*addr, *port)),
+                Change::SetTimeouts(t) => write!(f, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
+                Change::Zero(None) => f.write_str("-Z"),
+                Change::Zero(Some(k)) => write!(f, "-Z {}", Selector(k)),
+                Change::Flush => f.write_str("-C"),
+                Change::StartDaemon(d) => {
+                    write!(
+                        f,
+                        "--start-daemon {} --mcast-interface {} --syncid {}",
+                        d.state, d.mcast_interface, d.sync_id
+                    )?;
+                    if let Some(v) = d.sync_maxlen {
+                        write!(f, " --sync-maxlen {v}")?;
+                    }
+                    if let Some(g) = d.mcast_group {
+                        write!(f, " --mcast-group {}", Ntop::new(g))?;
+                    }
+                    if let Some(v) = d.mcast_port {
+                        write!(f, " --mcast-port {v}")?;
+                    }
+                    if let Some(v) = d.mcast_ttl {
+                        write!(f, " --mcast-ttl {v}")?;
+                    }
+                    Ok(())
+                }
+                Change::StopDaemon(state) => write!(f, "--stop-daemon {state}"),
+            }
+        }
+    }
+
+    /// The service part of a rule: `-t 10.0.0.1:80`, `-f 7 -6`, ...
+    struct Selector<'a>(&'a ServiceKey);
+
+    impl fmt::Display for Selector<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match *self.0 {
+                ServiceKey::Fwmark { fwmark, family } => {
+                    // ipvsadm 1.31 prints the mark with %d.
+                    write!(f, "-f {}", fwmark as i32)?;
+                    if family == Family::Inet6 {
+                        f.write_str(" -6")?;
+                    }
+                    Ok(())
+                }
+                ServiceKey::Addr {
+                    protocol,
+                    addr,
+                    port,
+                } => {
+                    let switch = match protocol {
+                        Protocol::Tcp => "-t",
+                        Protocol::Udp => "-u",
+                        Protocol::Sctp => "--sctp-service",
+                        // What ipvsadm 1.31's `-S` writes for a protocol it has no switch for.
+                        _ => "--xxx-service",
+                    };
+                    f.write_str(switch)?;
+                    f.write_str(" ")?;
+                    fmt::Display::fmt(&AddrPort(addr, port), f)
+                }
+            }
+        }
+    }
+
+    /// `-A`/`-E` with the options `-S` writes: scheduler, persistence (and its
+    /// netmask unless full), engine, one-packet, scheduler flags.
+    fn service_line(f: &mut fmt::Formatter<'_>, cmd: &str, svc: &Service) -> fmt::Result {
+        f.write_str(cmd)?;
+        f.write_str(" ")?;
+        fmt::Display::fmt(&Selector(&svc.key), f)?;
+        f.write_str(" -s ")?;
+        f.write_str(svc.scheduler.name())?;
+        if svc.flags.contains(ServiceFlags::PERSISTENT) {
+            write!(f, " -p {}", svc.timeout)?;
+            match svc.netmask {
+                Netmask::V4(a) if a != Ipv4Addr::BROADCAST => write!(f, " -M {a}")?,
+                Netmask::V6(p) if p != 128 => write!(f, " -M {p}")?,
+                _ => {}
+            }
+        }
+        if let Some(pe) = svc.persistence_engine.as_deref().filter(|p| !p.is_empty()) {
+            write!(f, " --pe {pe}")?;
+        }
+        if svc.flags.contains(ServiceFlags::ONEPACKET) {
+            f.write_str(" -o")?;
+        }
+        if svc.flags.intersects(ServiceFlags::SCHEDULER) {
+            // ipvsadm's `print_sched_flags`: the scheduler's words, comma-separated; for sh and mh
+            // the third flag has no name of its own and is left out.
+            let words = svc.scheduler.flag_words();
+            let named = words[0] != ServiceFlag::Flag1;
+            let mut sep = " -b ";
+            for w in words {
+                if svc.flags.contains(w.bit()) && !(named && w == ServiceFlag::Flag3) {
+                    write!(f, "{sep}{}", w.word())?;
+                    sep = ",";
+                }
+            }
+            if sep == " -b " {
+                // No word to write: ipvsadm still writes the option, empty.
+                f.write_str(" -b ")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `-a`/`-e` with forwarding, weight and tunnel options as `-S` writes them,
+    /// and, unlike `-S`, the thresholds.
+    fn dest_line(
+        f: &mut fmt::Formatter<'_>,
+        cmd: &str,
+        service: &ServiceKey,
+        d: &Destination,
+    ) -> fmt::Result {
+        // ipvsadm's `fwd_switch`; a method it has no switch for prints as glibc prints NULL.
+        let switch = match d.forward.number() {
+            0 => "-m",
+            2 => "-i",
+            1 | 3 => "-g",
+            _ => "(null)",
+        };
+        // Pieces, not `write!`: `apply` prints one of these for each destination it adds.
+        f.write_str(cmd)?;
+        f.write_str(" ")?;
+        fmt::Display::fmt(&Selector(service), f)?;
+        f.write_str(" -r ")?;
+        fmt::Display::fmt(&AddrPort(d.addr, d.port), f)?;
+        f.write_str(" ")?;
+        f.write_str(switch)?;
+        f.write_str(" -w ")?;
+        // ipvsadm prints the weight with %d.
+        decimal(f, i64::from(d.weight as i32))?;
+        if let Forward::Tunnel { kind, port, flags } = d.forward {
+            let csum = if flags.contains(TunnelFlags::REMCSUM) {
+                "--tun-remcsum"
+            } else if flags.contains(TunnelFlags::CSUM) {
+                "--tun-csum"
+            } else {
+                "--tun-nocsum"
+            };
+            match kind {
+                TunnelType::Ipip => f.write_str(" --tun-type ipip")?,
+                TunnelType::Gue => write!(f, " --tun-type gue --tun-port {port} {csum}")?,
+                TunnelType::Gre => write!(f, " --tun-type gre {csum}")?,
+                _ => {}
+            }
+        }
+        if d.upper_threshold != 0 {
+            write!(f, " -x {}", d.upper_threshold)?;
+        }
+        if d.lower_threshold != 0 {
+            write!(f, " -y {}", d.lower_threshold)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -366,6 +665,199 @@ mod tests {
         for (change, want) in cases {
             assert_eq!(change.to_string(), want, "{change:?}");
         }
+    }
+
+    /// Every kind of change, with the values at their edges and random ones: the lines as bytes
+    /// (`Plan::text`, what `apply` prints) and the `Display` text are the reference's
+    /// (`reference::Old`, the `Display` before the lines were written as bytes), byte for byte.
+    #[test]
+    fn lines_are_byte_for_byte_the_reference_s() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let edges32 = [
+            0u32,
+            1,
+            9,
+            10,
+            99,
+            100,
+            65535,
+            i32::MAX as u32,
+            1 << 31,
+            u32::MAX,
+        ];
+        let edges16 = [0u16, 1, 80, 9999, 10000, 65535];
+        let mut changes = Vec::new();
+        for i in 0..6000 {
+            let r = next();
+            let pick32 = |r: u64| {
+                if r % 3 == 0 {
+                    edges32[(r / 3 % edges32.len() as u64) as usize]
+                } else {
+                    (r >> 20) as u32
+                }
+            };
+            let pick16 = |r: u64| {
+                if r % 3 == 0 {
+                    edges16[(r / 3 % edges16.len() as u64) as usize]
+                } else {
+                    (r >> 24) as u16
+                }
+            };
+            let addr = |r: u64| -> IpAddr {
+                match r % 5 {
+                    0 => IpAddr::V6(Ipv4Addr::from((r >> 8) as u32).to_ipv6_mapped()),
+                    1 => IpAddr::V6(std::net::Ipv6Addr::from(
+                        u128::from(r) << (r % 96) | u128::from(r >> 40),
+                    )),
+                    2 => IpAddr::V6(std::net::Ipv6Addr::from(u128::from((r >> 16) as u32))),
+                    _ => IpAddr::V4(Ipv4Addr::from((r >> 16) as u32)),
+                }
+            };
+            let key = match r % 6 {
+                0 => ServiceKey::fwmark(
+                    pick32(next()),
+                    if r & 64 == 0 {
+                        Family::Inet
+                    } else {
+                        Family::Inet6
+                    },
+                ),
+                1 => ServiceKey::udp(addr(next()), pick16(next())),
+                2 => ServiceKey::sctp(addr(next()), pick16(next())),
+                3 => ServiceKey::Addr {
+                    protocol: Protocol::Other((r >> 8) as u16),
+                    addr: addr(next()),
+                    port: pick16(next()),
+                },
+                _ => ServiceKey::tcp(addr(next()), pick16(next())),
+            };
+            let scheds = ["rr", "wrr", "sh", "mh", "lc", "my-own", "fo", ""];
+            let mut svc =
+                Service::new(key).with_scheduler(scheds[(r >> 5) as usize % scheds.len()]);
+            svc.flags = ServiceFlags::from_bits_retain(next() as u32 & 0x3ff);
+            svc.timeout = pick32(next());
+            svc.netmask = if next() % 2 == 0 {
+                Netmask::V4(Ipv4Addr::from(if next() % 2 == 0 {
+                    pick32(next())
+                } else {
+                    u32::MAX << (next() % 32)
+                }))
+            } else {
+                Netmask::V6((next() % 129) as u8)
+            };
+            svc.persistence_engine = match next() % 3 {
+                0 => None,
+                1 => Some(String::new()),
+                _ => Some("sip".into()),
+            };
+            let forward = match next() % 7 {
+                0 => Forward::Masquerade,
+                1 => Forward::Local,
+                2 => Forward::DirectRoute,
+                3 => Forward::Bypass,
+                4 => Forward::Other {
+                    raw: pick32(next()),
+                },
+                _ => Forward::Tunnel {
+                    kind: match next() % 4 {
+                        0 => TunnelType::Ipip,
+                        1 => TunnelType::Gue,
+                        2 => TunnelType::Gre,
+                        _ => TunnelType::Other(next() as u8),
+                    },
+                    port: pick16(next()),
+                    flags: TunnelFlags::from_bits_retain(next() as u16 & 7),
+                },
+            };
+            let mut dest = Destination::new(addr(next()), pick16(next())).with_forward(forward);
+            dest.weight = pick32(next());
+            dest.upper_threshold = pick32(next());
+            dest.lower_threshold = pick32(next());
+            let daemon = {
+                let mut d = SyncDaemon::new(
+                    if r & 1 == 0 {
+                        DaemonState::Master
+                    } else {
+                        DaemonState::Backup
+                    },
+                    ["eth0", "", "bond0.100"][i % 3],
+                    pick32(next()),
+                );
+                d.sync_maxlen = (next() % 2 == 0).then(|| pick16(next()));
+                d.mcast_group = (next() % 2 == 0).then(|| addr(next()));
+                d.mcast_port = (next() % 2 == 0).then(|| pick16(next()));
+                d.mcast_ttl = (next() % 2 == 0).then(|| next() as u8);
+                d
+            };
+            changes.push(match i % 12 {
+                0 => Change::AddService(svc),
+                1 => Change::EditService(svc),
+                2 => Change::DeleteService(key),
+                3 => Change::AddDestination {
+                    service: key,
+                    destination: dest,
+                },
+                4 => Change::EditDestination {
+                    service: key,
+                    destination: dest,
+                },
+                5 => Change::DeleteDestination {
+                    service: key,
+                    addr: dest.addr,
+                    port: dest.port,
+                },
+                6 => Change::SetTimeouts(Timeouts {
+                    tcp: pick32(next()),
+                    tcp_fin: pick32(next()),
+                    udp: pick32(next()),
+                }),
+                7 => Change::Zero(None),
+                8 => Change::Zero(Some(key)),
+                9 => Change::Flush,
+                10 => Change::StartDaemon(daemon),
+                _ => Change::StopDaemon(daemon.state),
+            });
+        }
+        let mut want = String::new();
+        for c in &changes {
+            let old = reference::Old(c).to_string();
+            assert_eq!(c.to_string(), old, "{c:?}");
+            want.push_str(&old);
+            want.push('\n');
+        }
+        // The settings after the table, with their `Display`.
+        let settings = vec![
+            crate::settings::SettingChange::Ipvs(Change::StopDaemon(DaemonState::Master)),
+            crate::settings::SettingChange::Ipvs(Change::SetTimeouts(Timeouts {
+                tcp: 1,
+                tcp_fin: 2,
+                udp: 3,
+            })),
+        ];
+        for c in &settings {
+            want.push_str(&format!("{c}\n"));
+        }
+        let plan = crate::Plan {
+            changes,
+            settings: crate::settings::SettingsPlan {
+                changes: settings,
+                undo: Vec::new(),
+            },
+            ..crate::Plan::default()
+        };
+        let text = plan.text();
+        assert_eq!(text, want);
+        assert_eq!(
+            text,
+            plan.lines().map(|l| l + "\n").collect::<String>(),
+            "lines() and text() agree"
+        );
     }
 
     #[test]

@@ -64,6 +64,22 @@ impl Plan {
             .map(Change::to_string)
             .chain(self.settings.changes.iter().map(SettingChange::to_string))
     }
+    /// [`Plan::lines`], each with its newline, in one string: what `ipvsctl apply` prints.
+    /// The changes' lines are written as bytes, without the formatting machinery.
+    pub fn text(&self) -> String {
+        use std::io::Write;
+        // Most lines take 40 to 70 bytes.
+        let mut out = Vec::with_capacity(self.len() * 64);
+        for change in &self.changes {
+            crate::ipvsadm::push_line(&mut out, change);
+        }
+        for setting in &self.settings.changes {
+            let _ = writeln!(out, "{setting}");
+        }
+        // Only text was written: the check cannot fail (and would not panic if it did).
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
     /// Adds a change at the end, with the change that undoes it.
     pub fn push(&mut self, change: Change, undo: Change) {
         self.changes.push(change);

@@ -15,7 +15,6 @@
 //! was done is undone; see [`crate::interrupt`]), [`UNDO_FAILED`] when the
 //! undo failed too.
 
-use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -202,16 +201,8 @@ pub fn listing(plan: &ipvs::Plan, json: bool) -> String {
     if json {
         return output::plan_json(plan);
     }
-    // One string for every line (a big plan has one per object).
-    let mut text = String::with_capacity(plan.len() * 64);
-    for change in &plan.changes {
-        let _ = writeln!(text, "{change}");
-    }
-    // The settings after the table, as Plan::lines has them.
-    for setting in &plan.settings.changes {
-        let _ = writeln!(text, "{setting}");
-    }
-    text
+    // One string for every line (a big plan has one per object), the settings after the table.
+    plan.text()
 }
 
 /// The exit status when undoing a failed or interrupted apply failed too: the table is NOT
