@@ -120,7 +120,7 @@ pub(crate) fn push_str_left(out: &mut Vec<u8>, s: &str, width: usize) {
 /// Appends an address as glibc's `inet_ntop` writes it (the library's [`Ntop`]).
 #[inline]
 pub(crate) fn push_ntop(out: &mut Vec<u8>, addr: IpAddr) {
-    out.extend_from_slice(Ntop::new(addr).as_bytes());
+    Ntop::new(addr).push_to(out);
 }
 
 #[cfg(test)]
