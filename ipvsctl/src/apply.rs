@@ -786,8 +786,8 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
     let mut unsaid = Vec::new();
     let mut index: HashMap<ServiceKey, usize, KeyHash> = HashMap::default();
     let mut words = Vec::new();
-    for (line, line_text) in restore::lines(text) {
-        restore::words(line_text, &mut words);
+    let mut input = restore::LineWords::new(text);
+    while let Some(line) = input.next_line(&mut words) {
         if words.is_empty() {
             continue;
         }

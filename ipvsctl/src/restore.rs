@@ -63,7 +63,9 @@ pub fn interrupted(sent: usize, total: usize) -> Option<i32> {
 /// reads them: a last line without a newline that ends in two separators or
 /// more is given empty (it has no words): ipvsadm's `fscanf` loop reads the
 /// first separator with the last word, meets the end of the input while
-/// skipping the rest, and drops the line. [`words`] splits each line.
+/// skipping the rest, and drops the line. [`words`] splits each line. The rules that
+/// [`LineWords`] reads by in one pass (its test compares them).
+#[cfg(test)]
 pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> + '_ {
     let mut split = text.split('\n').enumerate().peekable();
     std::iter::from_fn(move || {
@@ -88,6 +90,7 @@ fn is_separator(b: u8) -> bool {
 /// by blanks, tabs and carriage returns, and the word `ipvsadm` is left out.
 /// A word longer than 4,096 bytes is several words (`%4096[^ \t\n\r]`), cut at
 /// a character boundary.
+#[cfg(test)]
 pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
     out.clear();
     // The separators are ASCII: cutting at them keeps whole characters.
@@ -103,6 +106,87 @@ pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
             i += 1;
         }
         out.extend(pieces(&line[start..i]).filter(|w| *w != "ipvsadm"));
+    }
+}
+
+/// The input's lines and their words in one pass over the bytes, as `lines` and `words` (the
+/// rules, kept for the tests) read them, as ipvsadm's `config_stream_read` reads them: words
+/// are separated by blanks, tabs and carriage returns, the word `ipvsadm` is left out, a word
+/// longer than 4,096 bytes is several words, and a last line without a newline that ends in
+/// two separators or more is given empty. A test compares them on inputs of every shape. Each
+/// call of
+/// [`LineWords::next_line`] gives the next line's number and puts its words in a list, borrowed
+/// from the input.
+pub struct LineWords<'a> {
+    text: &'a str,
+    /// Where the next line starts; past the end when none is left.
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineWords<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LineWords {
+            text,
+            at: 0,
+            line: 0,
+        }
+    }
+
+    /// The next line's number (from 1), its words in `out` (emptied first); `None` after the
+    /// last line.
+    pub fn next_line(&mut self, out: &mut Vec<&'a str>) -> Option<usize> {
+        out.clear();
+        let text = self.text;
+        let b = text.as_bytes();
+        let line_start = self.at;
+        if line_start > b.len() {
+            return None;
+        }
+        self.line += 1;
+        let mut i = line_start;
+        while i < b.len() {
+            let c = b[i];
+            // Every separator and the newline are at most ' ': most bytes are told from them
+            // with one comparison.
+            if c <= b' ' && (is_separator(c) || c == b'\n') {
+                if c == b'\n' {
+                    self.at = i + 1;
+                    return Some(self.line);
+                }
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            while i < b.len() {
+                let c = b[i];
+                if c <= b' ' && (is_separator(c) || c == b'\n') {
+                    break;
+                }
+                i += 1;
+            }
+            // The bytes cut at are ASCII: whole characters.
+            let word = &text[start..i];
+            if word.len() <= MAX_WORD {
+                if word != "ipvsadm" {
+                    out.push(word);
+                }
+            } else {
+                out.extend(pieces(word).filter(|w| *w != "ipvsadm"));
+            }
+        }
+        // The last line, without a newline: it is given empty if it ends in two separators or
+        // more (ipvsadm's `fscanf` loop drops it).
+        let line = &b[line_start..];
+        if line.len() >= 2
+            && is_separator(line[line.len() - 1])
+            && is_separator(line[line.len() - 2])
+        {
+            out.clear();
+        }
+        self.at = b.len() + 1;
+        Some(self.line)
     }
 }
 
@@ -133,8 +217,8 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     let mut steps = Vec::new();
     // One list of words for every line: no allocation per line.
     let mut line_words = Vec::new();
-    for (line, line_text) in lines(text) {
-        words(line_text, &mut line_words);
+    let mut input = LineWords::new(text);
+    while let Some(line) = input.next_line(&mut line_words) {
         if line_words.is_empty() {
             continue;
         }
@@ -471,6 +555,24 @@ mod tests {
             let borrowed: Vec<_> = split_lines(&text).collect();
             assert_eq!(borrowed, owned, "{text:?}");
         }
+    }
+
+    /// The one-pass split reads the lines and words that [`lines`] and [`words`] read.
+    #[test]
+    fn one_pass_reads_what_lines_and_words_read() {
+        let mut words_read = 0;
+        for text in varied_inputs() {
+            let expected: Vec<_> = split_lines(&text).collect();
+            let mut got = Vec::new();
+            let mut input = LineWords::new(&text);
+            let mut out = Vec::new();
+            while let Some(n) = input.next_line(&mut out) {
+                words_read += out.len();
+                got.push((n, out.iter().map(|w| w.to_string()).collect::<Vec<_>>()));
+            }
+            assert_eq!(got, expected, "{text:?}");
+        }
+        assert!(words_read > 4_000, "{words_read}");
     }
 
     /// Lines of every option form the parser reads, good and bad.
