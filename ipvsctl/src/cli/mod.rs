@@ -21,7 +21,7 @@ pub use command::{
 };
 use entry::{Entry, Globals};
 use lexer::{Lexer, Token};
-use options::{Action, OptSpec};
+use options::Action;
 use rules::Cmd;
 use values::{daemon_state, timeout};
 
@@ -30,11 +30,7 @@ use values::{daemon_state, timeout};
 /// [`Action`] is run in the order given, as ipvsadm's option loop does; then
 /// the command's rules are checked and its [`Command`] is built.
 pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invocation, Failure> {
-    let accept: fn(&OptSpec) -> bool = match ctx {
-        Context::CommandLine => |_| true,
-        Context::RestoreLine => |o| !o.is_global() && !o.hidden,
-    };
-    let mut lx = Lexer::new(args, accept);
+    let mut lx = Lexer::new(args, ctx);
     let mut globals = Globals::default();
 
     // The first option must be the command (ipvsctl's global options aside).
@@ -98,7 +94,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
         return Err(Failure::usage(format!("unexpected argument {arg}")));
     }
     if let Some(flags) = e.sched_flags_arg.take() {
-        e.apply_sched_flags(&flags).map_err(Failure::usage)?;
+        e.apply_sched_flags(flags).map_err(Failure::usage)?;
     }
     e.opts.insert_all(globals.columns);
     e.check().map_err(Failure::usage)?;
@@ -127,8 +123,9 @@ fn take_global(globals: &mut Globals, t: &Token) -> Result<(), Failure> {
 /// One option after the command, as ipvsadm's option loop handles it: its
 /// column is recorded (each at most once), then its action runs. `raw` is the
 /// argument popt would blame.
-fn apply(e: &mut Entry, t: &Token, raw: &str) -> Result<(), String> {
-    let record = |e: &mut Entry| match &t.spec.column {
+#[inline(always)]
+fn apply<'a>(e: &mut Entry<'a>, t: &Token<'a>, raw: &str) -> Result<(), String> {
+    let record = |e: &mut Entry<'a>| match &t.spec.column {
         Some(c) => e.opts.set(c),
         None => Ok(()),
     };

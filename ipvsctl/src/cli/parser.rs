@@ -50,7 +50,7 @@ impl Globals {
     }
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The command's rules (`generic_opt_check`) for the options given.
     pub fn check(&self) -> Result<(), String> {
         if rules()
@@ -105,7 +105,7 @@ impl Entry {
         if self.svc.scheduler.is_empty() {
             Scheduler::WeightedLeastConnection
         } else {
-            Scheduler::from(self.svc.scheduler.as_str())
+            Scheduler::from(self.svc.scheduler)
         }
     }
 
@@ -145,7 +145,7 @@ impl Entry {
         }
     }
 
-    pub fn finish(self) -> Result<Command, String> {
+    pub fn finish(&self) -> Result<Command, String> {
         let change = match self.cmd {
             Cmd::Add | Cmd::Edit => {
                 let svc = self.service()?;
@@ -188,7 +188,7 @@ impl Entry {
                     mcast_interface: if self.mcast_ifn.is_empty() {
                         "eth0".to_string()
                     } else {
-                        self.mcast_ifn
+                        self.mcast_ifn.to_string()
                     },
                     sync_id: self.sync_id,
                     sync_maxlen: (self.sync_maxlen != 0).then_some(self.sync_maxlen),
@@ -229,7 +229,7 @@ impl Entry {
             flags: s.flags,
             timeout: s.timeout,
             netmask,
-            persistence_engine: (!s.pe.is_empty()).then(|| s.pe.clone()),
+            persistence_engine: (!s.pe.is_empty()).then(|| s.pe.to_string()),
         };
         service.validate().map_err(|e| worded(&e))?;
         Ok(service)
@@ -300,7 +300,7 @@ impl Entry {
         check_tunnel(self.dest.tun, self.opts, options::columns())
     }
 
-    fn list(self) -> Result<Command, String> {
+    fn list(&self) -> Result<Command, String> {
         let f = &self.list;
         let table = self.shows_timeouts || self.shows_daemons;
         if ((self.shows_connections || table) && (f.stats || f.rate || f.thresholds))

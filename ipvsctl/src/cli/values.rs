@@ -36,13 +36,14 @@ pub fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
     string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
 }
 
-/// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them.
-pub fn truncate(s: &str, max: usize) -> String {
+/// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them (cut at a
+/// character boundary).
+pub fn truncate(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 /// C's `isspace` in the "C" locale.
