@@ -53,11 +53,7 @@ impl Globals {
 impl Entry<'_> {
     /// The command's rules (`generic_opt_check`) for the options given.
     pub fn check(&self) -> Result<(), String> {
-        if rules()
-            .commands
-            .iter()
-            .any(|(c, l)| *c == self.cmd && l.admits(self.opts))
-        {
+        if rules().commands[self.cmd as usize].admits(self.opts) {
             return Ok(());
         }
         check_command(self.cmd, self.opts, options::columns())
@@ -329,7 +325,8 @@ impl Entry<'_> {
 /// ipvsadm's tables as masks over [`options::columns`], made once: every
 /// `-R` line is checked against them.
 struct Rules {
-    commands: Vec<(Cmd, Legal)>,
+    /// By [`Cmd`] (`ALL_COMMANDS` is in its order).
+    commands: Vec<Legal>,
     /// By [`Tun`].
     tunnels: [Legal; 3],
     /// Rules every tunnel option: given when any is.
@@ -343,7 +340,7 @@ fn rules() -> &'static Rules {
         Rules {
             commands: ALL_COMMANDS
                 .iter()
-                .map(|&c| (c, Legal::of(c, columns)))
+                .map(|&c| Legal::of(c, columns))
                 .collect(),
             tunnels: [Tun::Ipip, Tun::Gue, Tun::Gre].map(|t| Legal::of_tunnel(t, columns)),
             tunnel_options: Legal::of_tunnel(Tun::Ipip, columns),
