@@ -27,7 +27,7 @@ use std::io::{self, Read};
 
 use ipvs::Change;
 
-use crate::cli::{self, Command, Context, Failure};
+use crate::cli::{self, Command, Failure};
 use crate::session::{message, Session, Term};
 use crate::{interrupt, output};
 
@@ -147,9 +147,7 @@ impl<'a> LineWords<'a> {
         let mut i = line_start;
         while i < b.len() {
             let c = b[i];
-            // Every separator and the newline are at most ' ': most bytes are told from them
-            // with one comparison.
-            if c <= b' ' && (is_separator(c) || c == b'\n') {
+            if ends_word(c) {
                 if c == b'\n' {
                     self.at = i + 1;
                     return Some(self.line);
@@ -160,8 +158,7 @@ impl<'a> LineWords<'a> {
             let start = i;
             i += 1;
             while i < b.len() {
-                let c = b[i];
-                if c <= b' ' && (is_separator(c) || c == b'\n') {
+                if ends_word(b[i]) {
                     break;
                 }
                 i += 1;
@@ -188,6 +185,14 @@ impl<'a> LineWords<'a> {
         self.at = b.len() + 1;
         Some(self.line)
     }
+}
+
+/// Whether `c` is a separator or the newline: one comparison for most bytes (they are all at
+/// most ' '), and a bit of a mask for the others.
+#[inline(always)]
+fn ends_word(c: u8) -> bool {
+    const ENDS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\r' | 1 << b'\n';
+    c <= b' ' && ENDS & (1 << c) != 0
 }
 
 /// ipvsadm's `MAX_LINE_LENGTH`: the longest word its `fscanf` reads at once.
@@ -222,15 +227,12 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
         if line_words.is_empty() {
             continue;
         }
-        let inv = cli::parse(prog, &line_words, Context::RestoreLine).map_err(|f| Failure {
+        let (command, _) = cli::parse_line(prog, &line_words).map_err(|f| Failure {
             code: f.code,
             message: format!("line {line}: {}", f.message),
         })?;
-        let last = matches!(
-            inv.command,
-            Command::Help | Command::Usage | Command::Version
-        );
-        match (inv.command, steps.last_mut()) {
+        let last = matches!(command, Command::Help | Command::Usage | Command::Version);
+        match (command, steps.last_mut()) {
             (Command::Change(change), Some(Step::Changes { lines, changes })) => {
                 lines.push(line);
                 changes.push(change);
@@ -358,6 +360,7 @@ pub fn json_changes(text: &str) -> Result<Vec<Change>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Context, Invocation};
 
     /// Each line's words, owned.
     fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
@@ -639,6 +642,46 @@ mod tests {
         "# comment",
         "-A -t 10.0.0.1:80 -s ipvsadm",
     ];
+
+    /// `parse_line` gives what `parse` gives a restore line: the command, what it leaves
+    /// unsaid, the failure; and `parse`'s invocation holds nothing more.
+    #[test]
+    fn parse_line_is_parse_of_a_restore_line() {
+        let mut buf = Vec::new();
+        let (mut good, mut bad) = (0, 0);
+        let more = [
+            "-a -t 10.0.0.1:80 -r 10.0.0.2 -x 5",
+            "-e -t 10.0.0.1:80 -r 10.0.0.2 -y 5",
+            "-h",
+            "--help",
+            "-v",
+        ];
+        for form in FORMS.iter().chain(&more) {
+            words(form, &mut buf);
+            let full = cli::parse("ipvsctl", &buf, Context::RestoreLine);
+            let line = cli::parse_line("ipvsctl", &buf);
+            match (full, line) {
+                (Ok(inv), Ok((command, unsaid))) => {
+                    good += 1;
+                    let expected = Invocation {
+                        command,
+                        unsaid,
+                        json: false,
+                        settings: false,
+                        netns: None,
+                        watch: None,
+                    };
+                    assert_eq!(inv, expected, "{form}");
+                }
+                (Err(a), Err(b)) => {
+                    bad += 1;
+                    assert_eq!(a, b, "{form}");
+                }
+                (a, b) => panic!("{form}: {a:?} against {b:?}"),
+            }
+        }
+        assert!(good > 25 && bad > 25, "{good} {bad}");
+    }
 
     #[test]
     fn restore_lines_parse_as_the_same_words_on_a_command_line() {

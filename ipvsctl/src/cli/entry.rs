@@ -87,6 +87,18 @@ pub struct Entry<'a> {
     pub shows_daemons: bool,
 }
 
+impl Globals {
+    /// Whether no global option was given.
+    pub fn is_empty(&self) -> bool {
+        !self.json
+            && !self.settings
+            && self.netns.is_none()
+            && self.watch.is_none()
+            && self.count.is_none()
+            && self.columns == OptSet::default()
+    }
+}
+
 impl<'a> Entry<'a> {
     /// The entry of `cmd`, before any option.
     pub fn new(cmd: Cmd) -> Self {

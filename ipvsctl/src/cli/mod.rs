@@ -30,8 +30,33 @@ use values::{daemon_state, timeout};
 /// [`Action`] is run in the order given, as ipvsadm's option loop does; then
 /// the command's rules are checked and its [`Command`] is built.
 pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invocation, Failure> {
-    let mut lx = Lexer::new(args, ctx);
     let mut globals = Globals::default();
+    let (command, unsaid) = parse_command(prog, args, ctx, &mut globals)?;
+    let mut invocation = globals.finish(command)?;
+    invocation.unsaid = unsaid;
+    Ok(invocation)
+}
+
+/// One line of `-R` input, already split into words, as [`parse`] reads it in
+/// [`Context::RestoreLine`]: the same command, what it leaves unsaid, and the same
+/// failures, without the [`Invocation`] around them, which would hold nothing else (a restore
+/// line knows no global option: its lexer finds none). `-R` and `apply` read every line so.
+pub fn parse_line<S: AsRef<str>>(prog: &str, words: &[S]) -> Result<(Command, Unsaid), Failure> {
+    let mut globals = Globals::default();
+    let parsed = parse_command(prog, words, Context::RestoreLine, &mut globals);
+    debug_assert!(globals.is_empty(), "a restore line gave a global option");
+    parsed
+}
+
+/// [`parse`] up to the global options' checks: the command and what it leaves unsaid, the
+/// global options given in `globals`.
+fn parse_command<S: AsRef<str>>(
+    prog: &str,
+    args: &[S],
+    ctx: Context,
+    globals: &mut Globals,
+) -> Result<(Command, Unsaid), Failure> {
+    let mut lx = Lexer::new(args, ctx);
 
     // The first option must be the command (ipvsctl's global options aside).
     let first = loop {
@@ -39,12 +64,12 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
             None => {
                 if lx.leftovers().is_empty() && ctx == Context::CommandLine {
                     // No arguments at all: ipvsadm lists the table.
-                    return globals.finish(Command::List(ListRequest::default()));
+                    return Ok((Command::List(ListRequest::default()), Unsaid::default()));
                 }
                 return Err(Failure::try_help(prog));
             }
             Some(Err(_)) => return Err(Failure::try_help(prog)),
-            Some(Ok(t)) if t.spec.is_global() => take_global(&mut globals, &t)?,
+            Some(Ok(t)) if t.spec.is_global() => take_global(globals, &t)?,
             Some(Ok(t)) => break t,
         }
     };
@@ -53,7 +78,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
         Action::Command(cmd) => cmd,
         Action::Exit(invocation) => {
             let long_help = args.iter().any(|a| a.as_ref() == "--help");
-            return globals.finish(invocation(value, long_help));
+            return Ok((invocation(value, long_help), Unsaid::default()));
         }
         _ => return Err(Failure::try_help(prog)),
     };
@@ -73,7 +98,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
     while let Some(tok) = lx.next_token() {
         let tok = tok.map_err(|err| Failure::popt(lx.last_arg(), err.text()))?;
         if tok.spec.is_global() {
-            take_global(&mut globals, &tok)?;
+            take_global(globals, &tok)?;
             continue;
         }
         apply(&mut e, &tok, lx.last_arg()).map_err(Failure::usage)?;
@@ -104,9 +129,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
     }
     let unsaid = e.unsaid();
     let command = e.finish().map_err(Failure::usage)?;
-    let mut invocation = globals.finish(command)?;
-    invocation.unsaid = unsaid;
-    Ok(invocation)
+    Ok((command, unsaid))
 }
 
 /// A global option, wherever it is.
