@@ -63,8 +63,8 @@ pub fn interrupted(sent: usize, total: usize) -> Option<i32> {
 /// reads them: a last line without a newline that ends in two separators or
 /// more is given empty (it has no words): ipvsadm's `fscanf` loop reads the
 /// first separator with the last word, meets the end of the input while
-/// skipping the rest, and drops the line. [`words`] splits each line. The rules that
-/// [`LineWords`] reads by in one pass (its test compares them).
+/// skipping the rest, and drops the line. [`words`] splits each line. [`LineWords`] reads by
+/// these rules in one pass (its test compares them).
 #[cfg(test)]
 pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> + '_ {
     let mut split = text.split('\n').enumerate().peekable();
@@ -114,9 +114,8 @@ pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
 /// are separated by blanks, tabs and carriage returns, the word `ipvsadm` is left out, a word
 /// longer than 4,096 bytes is several words, and a last line without a newline that ends in
 /// two separators or more is given empty. A test compares them on inputs of every shape. Each
-/// call of
-/// [`LineWords::next_line`] gives the next line's number and puts its words in a list, borrowed
-/// from the input.
+/// call of [`LineWords::next_line`] gives the next line's number and puts its words in a list,
+/// borrowed from the input.
 pub struct LineWords<'a> {
     text: &'a str,
     /// Where the next line starts; past the end when none is left.
