@@ -1,6 +1,7 @@
 //! What parsing `-R` input costs in user space, without a kernel: the benchmark's text
 //! (tests/perf/gen.awk: N TCP services, wrr, with D masquerading destinations each), every
-//! line read as `-R` reads it (split into words, then `cli::parse` as a restore line).
+//! line read as `-R` reads it (split into words, then `cli::parse_line`, `cli::parse` of a
+//! restore line without the invocation around the command).
 //!
 //!     cargo build --release -p ipvsctl --example restore_cost
 //!     valgrind --tool=callgrind target/release/examples/restore_cost 2000 4
@@ -14,7 +15,7 @@
 use std::fmt::Write;
 
 use ipvs::{Change, PlanOptions, ServiceState, State};
-use ipvsctl::cli::{self, Command, Context};
+use ipvsctl::cli::{self, Command};
 
 fn ip(n: u32) -> String {
     std::net::Ipv4Addr::from(n).to_string()
@@ -45,9 +46,9 @@ fn main() {
         words.clear();
         words.extend(line.split_ascii_whitespace());
         lines += 1;
-        match cli::parse("ipvsctl", &words, Context::RestoreLine) {
-            Ok(inv) => {
-                if let Command::Change(c) = inv.command {
+        match cli::parse_line("ipvsctl", &words) {
+            Ok((command, _)) => {
+                if let Command::Change(c) = command {
                     changes += 1;
                     all.push(c);
                 }

@@ -777,14 +777,14 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
     let mut unsaid = Vec::new();
     let mut index: HashMap<ServiceKey, usize, KeyHash> = HashMap::default();
     let mut words = Vec::new();
-    for (line, line_text) in restore::lines(text) {
-        restore::words(line_text, &mut words);
+    let mut input = restore::LineWords::new(text);
+    while let Some(line) = input.next_line(&mut words) {
         if words.is_empty() {
             continue;
         }
-        let inv = cli::parse("ipvsctl", &words, cli::Context::RestoreLine)
+        let (command, line_unsaid) = cli::parse_line("ipvsctl", &words)
             .map_err(|f| format!("line {line}: {}", f.message))?;
-        match inv.command {
+        match command {
             cli::Command::Change(Change::AddService(s)) => {
                 if index.insert(s.key, state.services.len()).is_some() {
                     return Err(format!("line {line}: the service is named twice"));
@@ -803,8 +803,8 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
                 match at {
                     Some(i) => {
                         let ds = &mut state.services[i].destinations;
-                        if inv.unsaid != Unsaid::default() {
-                            unsaid.push((i, ds.len(), inv.unsaid));
+                        if line_unsaid != Unsaid::default() {
+                            unsaid.push((i, ds.len(), line_unsaid));
                         }
                         ds.push(destination)
                     }

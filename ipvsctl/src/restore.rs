@@ -27,7 +27,7 @@ use std::io::{self, Read};
 
 use ipvs::Change;
 
-use crate::cli::{self, Command, Context, Failure};
+use crate::cli::{self, Command, Failure};
 use crate::session::{message, Session, Term};
 use crate::{interrupt, output};
 
@@ -63,7 +63,9 @@ pub fn interrupted(sent: usize, total: usize) -> Option<i32> {
 /// reads them: a last line without a newline that ends in two separators or
 /// more is given empty (it has no words): ipvsadm's `fscanf` loop reads the
 /// first separator with the last word, meets the end of the input while
-/// skipping the rest, and drops the line. [`words`] splits each line.
+/// skipping the rest, and drops the line. [`words`] splits each line. [`LineWords`] reads by
+/// these rules in one pass (its test compares them).
+#[cfg(test)]
 pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> + '_ {
     let mut split = text.split('\n').enumerate().peekable();
     std::iter::from_fn(move || {
@@ -88,6 +90,7 @@ fn is_separator(b: u8) -> bool {
 /// by blanks, tabs and carriage returns, and the word `ipvsadm` is left out.
 /// A word longer than 4,096 bytes is several words (`%4096[^ \t\n\r]`), cut at
 /// a character boundary.
+#[cfg(test)]
 pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
     out.clear();
     // The separators are ASCII: cutting at them keeps whole characters.
@@ -104,6 +107,91 @@ pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
         }
         out.extend(pieces(&line[start..i]).filter(|w| *w != "ipvsadm"));
     }
+}
+
+/// The input's lines and their words in one pass over the bytes, as `lines` and `words` (the
+/// rules, kept for the tests) read them, as ipvsadm's `config_stream_read` reads them: words
+/// are separated by blanks, tabs and carriage returns, the word `ipvsadm` is left out, a word
+/// longer than 4,096 bytes is several words, and a last line without a newline that ends in
+/// two separators or more is given empty. A test compares them on inputs of every shape. Each
+/// call of [`LineWords::next_line`] gives the next line's number and puts its words in a list,
+/// borrowed from the input.
+pub struct LineWords<'a> {
+    text: &'a str,
+    /// Where the next line starts; past the end when none is left.
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineWords<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LineWords {
+            text,
+            at: 0,
+            line: 0,
+        }
+    }
+
+    /// The next line's number (from 1), its words in `out` (emptied first); `None` after the
+    /// last line.
+    pub fn next_line(&mut self, out: &mut Vec<&'a str>) -> Option<usize> {
+        out.clear();
+        let text = self.text;
+        let b = text.as_bytes();
+        let line_start = self.at;
+        if line_start > b.len() {
+            return None;
+        }
+        self.line += 1;
+        let mut i = line_start;
+        while i < b.len() {
+            let c = b[i];
+            if ends_word(c) {
+                if c == b'\n' {
+                    self.at = i + 1;
+                    return Some(self.line);
+                }
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            while i < b.len() {
+                if ends_word(b[i]) {
+                    break;
+                }
+                i += 1;
+            }
+            // The bytes cut at are ASCII: whole characters.
+            let word = &text[start..i];
+            if word.len() <= MAX_WORD {
+                if word != "ipvsadm" {
+                    out.push(word);
+                }
+            } else {
+                out.extend(pieces(word).filter(|w| *w != "ipvsadm"));
+            }
+        }
+        // The last line, without a newline: it is given empty if it ends in two separators or
+        // more (ipvsadm's `fscanf` loop drops it).
+        let line = &b[line_start..];
+        if line.len() >= 2
+            && is_separator(line[line.len() - 1])
+            && is_separator(line[line.len() - 2])
+        {
+            out.clear();
+        }
+        self.at = b.len() + 1;
+        Some(self.line)
+    }
+}
+
+/// Whether `c` is a separator or the newline: one comparison for most bytes (they are all at
+/// most ' '), and a bit of a mask for the others.
+#[inline(always)]
+fn ends_word(c: u8) -> bool {
+    const ENDS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\r' | 1 << b'\n';
+    c <= b' ' && ENDS & (1 << c) != 0
 }
 
 /// ipvsadm's `MAX_LINE_LENGTH`: the longest word its `fscanf` reads at once.
@@ -133,20 +221,17 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     let mut steps = Vec::new();
     // One list of words for every line: no allocation per line.
     let mut line_words = Vec::new();
-    for (line, line_text) in lines(text) {
-        words(line_text, &mut line_words);
+    let mut input = LineWords::new(text);
+    while let Some(line) = input.next_line(&mut line_words) {
         if line_words.is_empty() {
             continue;
         }
-        let inv = cli::parse(prog, &line_words, Context::RestoreLine).map_err(|f| Failure {
+        let (command, _) = cli::parse_line(prog, &line_words).map_err(|f| Failure {
             code: f.code,
             message: format!("line {line}: {}", f.message),
         })?;
-        let last = matches!(
-            inv.command,
-            Command::Help | Command::Usage | Command::Version
-        );
-        match (inv.command, steps.last_mut()) {
+        let last = matches!(command, Command::Help | Command::Usage | Command::Version);
+        match (command, steps.last_mut()) {
             (Command::Change(change), Some(Step::Changes { lines, changes })) => {
                 lines.push(line);
                 changes.push(change);
@@ -274,6 +359,7 @@ pub fn json_changes(text: &str) -> Result<Vec<Change>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Context, Invocation};
 
     /// Each line's words, owned.
     fn split_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
@@ -473,6 +559,24 @@ mod tests {
         }
     }
 
+    /// The one-pass split reads the lines and words that [`lines`] and [`words`] read.
+    #[test]
+    fn one_pass_reads_what_lines_and_words_read() {
+        let mut words_read = 0;
+        for text in varied_inputs() {
+            let expected: Vec<_> = split_lines(&text).collect();
+            let mut got = Vec::new();
+            let mut input = LineWords::new(&text);
+            let mut out = Vec::new();
+            while let Some(n) = input.next_line(&mut out) {
+                words_read += out.len();
+                got.push((n, out.iter().map(|w| w.to_string()).collect::<Vec<_>>()));
+            }
+            assert_eq!(got, expected, "{text:?}");
+        }
+        assert!(words_read > 4_000, "{words_read}");
+    }
+
     /// Lines of every option form the parser reads, good and bad.
     const FORMS: &[&str] = &[
         "-A -t 10.0.0.1:80 -s wrr",
@@ -537,6 +641,46 @@ mod tests {
         "# comment",
         "-A -t 10.0.0.1:80 -s ipvsadm",
     ];
+
+    /// `parse_line` gives what `parse` gives a restore line: the command, what it leaves
+    /// unsaid, the failure; and `parse`'s invocation holds nothing more.
+    #[test]
+    fn parse_line_is_parse_of_a_restore_line() {
+        let mut buf = Vec::new();
+        let (mut good, mut bad) = (0, 0);
+        let more = [
+            "-a -t 10.0.0.1:80 -r 10.0.0.2 -x 5",
+            "-e -t 10.0.0.1:80 -r 10.0.0.2 -y 5",
+            "-h",
+            "--help",
+            "-v",
+        ];
+        for form in FORMS.iter().chain(&more) {
+            words(form, &mut buf);
+            let full = cli::parse("ipvsctl", &buf, Context::RestoreLine);
+            let line = cli::parse_line("ipvsctl", &buf);
+            match (full, line) {
+                (Ok(inv), Ok((command, unsaid))) => {
+                    good += 1;
+                    let expected = Invocation {
+                        command,
+                        unsaid,
+                        json: false,
+                        settings: false,
+                        netns: None,
+                        watch: None,
+                    };
+                    assert_eq!(inv, expected, "{form}");
+                }
+                (Err(a), Err(b)) => {
+                    bad += 1;
+                    assert_eq!(a, b, "{form}");
+                }
+                (a, b) => panic!("{form}: {a:?} against {b:?}"),
+            }
+        }
+        assert!(good > 25 && bad > 25, "{good} {bad}");
+    }
 
     #[test]
     fn restore_lines_parse_as_the_same_words_on_a_command_line() {

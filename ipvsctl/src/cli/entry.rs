@@ -25,17 +25,18 @@ pub struct Globals {
 
 /// The virtual service being described (ipvsadm's `ce.svc`).
 #[derive(Debug, Clone)]
-pub struct Svc {
+pub struct Svc<'a> {
     pub family: Option<Family>,
     pub protocol: Option<Protocol>,
     pub addr: Option<IpAddr>,
     pub port: u16,
     pub fwmark: u32,
-    pub scheduler: String,
+    /// `-s`, cut as ipvsadm cuts it, borrowed from the arguments (as `pe`).
+    pub scheduler: &'a str,
     pub flags: ServiceFlags,
     pub timeout: u32,
     pub netmask: Netmask,
-    pub pe: String,
+    pub pe: &'a str,
 }
 
 /// The real server being described (ipvsadm's `ce.dest`).
@@ -63,21 +64,22 @@ pub enum Fwd {
 }
 
 /// Everything one invocation says (ipvsadm's `ipvs_command_entry` plus its
-/// `options` and `format`), filled by the options' actions.
-pub struct Entry {
+/// `options` and `format`), filled by the options' actions. Its text is borrowed from the
+/// arguments: making, filling and dropping one allocates nothing.
+pub struct Entry<'a> {
     pub cmd: Cmd,
     pub opts: OptSet,
-    pub svc: Svc,
+    pub svc: Svc<'a>,
     pub dest: Dest,
     pub timeouts: Timeouts,
     pub daemon_state: DaemonState,
-    pub mcast_ifn: String,
+    pub mcast_ifn: &'a str,
     pub sync_id: u32,
     pub sync_maxlen: u16,
     pub mcast_group: Option<IpAddr>,
     pub mcast_port: u16,
     pub mcast_ttl: u8,
-    pub sched_flags_arg: Option<String>,
+    pub sched_flags_arg: Option<&'a str>,
     pub list: ListFlags,
     /// `-c`, `--timeout`, `--daemon`: what a listing shows.
     pub shows_connections: bool,
@@ -85,7 +87,19 @@ pub struct Entry {
     pub shows_daemons: bool,
 }
 
-impl Entry {
+impl Globals {
+    /// Whether no global option was given.
+    pub fn is_empty(&self) -> bool {
+        !self.json
+            && !self.settings
+            && self.netns.is_none()
+            && self.watch.is_none()
+            && self.count.is_none()
+            && self.columns == OptSet::default()
+    }
+}
+
+impl<'a> Entry<'a> {
     /// The entry of `cmd`, before any option.
     pub fn new(cmd: Cmd) -> Self {
         Entry {
@@ -97,11 +111,11 @@ impl Entry {
                 addr: None,
                 port: 0,
                 fwmark: 0,
-                scheduler: String::new(),
+                scheduler: "",
                 flags: ServiceFlags::empty(),
                 timeout: 0,
                 netmask: Netmask::full(Family::Inet),
-                pe: String::new(),
+                pe: "",
             },
             dest: Dest {
                 addr: None,
@@ -116,7 +130,7 @@ impl Entry {
             },
             timeouts: Timeouts::default(),
             daemon_state: DaemonState::Master,
-            mcast_ifn: String::new(),
+            mcast_ifn: "",
             sync_id: 0,
             sync_maxlen: 0,
             mcast_group: None,

@@ -12,6 +12,7 @@
 //!   goes on after them.
 //! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
 
+use super::command::Context;
 use super::options::{by_long, by_short_byte, ArgKind, OptSpec};
 
 /// One option and its value, borrowed from the arguments.
@@ -45,8 +46,8 @@ impl LexError {
     }
 }
 
-/// The tokenizer. `accept` decides which options exist in this context
-/// (command line, or a line of `-R` input). The arguments are `String`s or
+/// The tokenizer. The context decides which options exist (a line of `-R`
+/// input has no global and no hidden ones). The arguments are `String`s or
 /// words borrowed from `-R` input.
 pub struct Lexer<'a, S> {
     args: &'a [S],
@@ -55,19 +56,19 @@ pub struct Lexer<'a, S> {
     cluster: Option<(usize, usize)>,
     rest_are_args: bool,
     leftovers: Vec<&'a str>,
-    accept: fn(&OptSpec) -> bool,
+    restore_line: bool,
 }
 
 impl<'a, S: AsRef<str>> Lexer<'a, S> {
     /// A lexer over `args` (without the program name).
-    pub fn new(args: &'a [S], accept: fn(&OptSpec) -> bool) -> Self {
+    pub fn new(args: &'a [S], ctx: Context) -> Self {
         Lexer {
             args,
             next: 0,
             cluster: None,
             rest_are_args: false,
             leftovers: Vec::new(),
-            accept,
+            restore_line: ctx == Context::RestoreLine,
         }
     }
 
@@ -84,47 +85,60 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
         &self.leftovers
     }
 
+    /// Whether `o` exists in this context.
+    fn accept(&self, o: &OptSpec) -> bool {
+        !self.restore_line || (!o.is_global() && !o.hidden)
+    }
+
     fn long(&self, name: &str) -> Option<&'static OptSpec> {
-        by_long(name).filter(|o| (self.accept)(o))
+        by_long(name).filter(|o| self.accept(o))
     }
 
     /// Every short name is ASCII: another byte (or a character's first) is no option.
     fn short(&self, b: u8) -> Option<&'static OptSpec> {
-        by_short_byte(b).filter(|o| (self.accept)(o))
+        by_short_byte(b).filter(|o| self.accept(o))
     }
 
-    /// The next option, `None` at the end.
+    /// The next option, `None` at the end. Inlined into the parser's loop: every word of
+    /// every `-R` line comes through here.
+    #[inline(always)]
     pub fn next_token(&mut self) -> Option<Result<Token<'a>, LexError>> {
+        if let Some((i, pos)) = self.cluster.take() {
+            return Some(self.short_option(i, pos));
+        }
         loop {
-            if let Some((i, pos)) = self.cluster.take() {
-                return Some(self.short_option(i, pos));
-            }
             let arg: &'a str = self.args.get(self.next)?.as_ref();
             self.next += 1;
-            if self.rest_are_args || !arg.starts_with('-') || arg == "-" {
+            // Told apart by the first two bytes: `-` and what is not an option, a cluster of
+            // short options, `--`, a long option.
+            let b = arg.as_bytes();
+            if self.rest_are_args || b.len() < 2 || b[0] != b'-' {
                 self.leftovers.push(arg);
                 continue;
             }
-            if arg == "--" {
+            if b[1] != b'-' {
+                // One dash: popt would try long options marked ONEDASH (ipvsadm has none),
+                // then reads a cluster of short options, from its first.
+                return Some(self.short_option(self.next - 1, 1));
+            }
+            if b.len() == 2 {
                 self.rest_are_args = true;
                 continue;
             }
-            if let Some(body) = arg.strip_prefix("--") {
-                let (name, value) = match body.split_once('=') {
-                    Some((n, v)) => (n, Some(v)),
-                    None => (body, None),
-                };
-                let Some(spec) = self.long(name) else {
-                    return Some(Err(LexError::UnknownOption));
-                };
-                return Some(self.finish(spec, value, None));
-            }
-            // One dash: popt would try long options marked ONEDASH (ipvsadm has
-            // none), then reads a cluster of short options, from its first.
-            return Some(self.short_option(self.next - 1, 1));
+            // After `--` (ASCII): a character boundary.
+            let body = &arg[2..];
+            let (name, value) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (body, None),
+            };
+            let Some(spec) = self.long(name) else {
+                return Some(Err(LexError::UnknownOption));
+            };
+            return Some(self.finish(spec, value, None));
         }
     }
 
+    #[inline(always)]
     fn short_option(&mut self, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
         let arg: &'a str = self.args[i].as_ref();
         // `pos` follows the dash or an ASCII short name: a character boundary.
@@ -133,12 +147,16 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
         };
         let spec = self.short(b).ok_or(LexError::UnknownOption)?;
         let after = pos + 1;
-        let remainder = (after < arg.len()).then_some(after);
-        self.finish(spec, None, remainder.map(|p| (i, p)))
+        if after < arg.len() {
+            self.finish(spec, None, Some((i, after)))
+        } else {
+            self.finish(spec, None, None)
+        }
     }
 
     /// Takes the value of `spec`: `long_value` from `--opt=V`, or the rest of
     /// the cluster at `cluster`, or the next argument.
+    #[inline(always)]
     fn finish(
         &mut self,
         spec: &'static OptSpec,
@@ -177,10 +195,6 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
 mod tests {
     use super::*;
 
-    fn all(_: &OptSpec) -> bool {
-        true
-    }
-
     /// Tokens, the error (with the argument blamed) if any, and leftovers.
     type Lexed = (
         Vec<(&'static str, Option<String>)>,
@@ -190,7 +204,7 @@ mod tests {
 
     fn lex(args: &[&str]) -> Lexed {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let mut lx = Lexer::new(&args, all);
+        let mut lx = Lexer::new(&args, Context::CommandLine);
         let mut toks = Vec::new();
         let mut err = None;
         while let Some(t) = lx.next_token() {

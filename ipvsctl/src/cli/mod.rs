@@ -21,7 +21,7 @@ pub use command::{
 };
 use entry::{Entry, Globals};
 use lexer::{Lexer, Token};
-use options::{Action, OptSpec};
+use options::Action;
 use rules::Cmd;
 use values::{daemon_state, timeout};
 
@@ -30,12 +30,33 @@ use values::{daemon_state, timeout};
 /// [`Action`] is run in the order given, as ipvsadm's option loop does; then
 /// the command's rules are checked and its [`Command`] is built.
 pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invocation, Failure> {
-    let accept: fn(&OptSpec) -> bool = match ctx {
-        Context::CommandLine => |_| true,
-        Context::RestoreLine => |o| !o.is_global() && !o.hidden,
-    };
-    let mut lx = Lexer::new(args, accept);
     let mut globals = Globals::default();
+    let (command, unsaid) = parse_command(prog, args, ctx, &mut globals)?;
+    let mut invocation = globals.finish(command)?;
+    invocation.unsaid = unsaid;
+    Ok(invocation)
+}
+
+/// One line of `-R` input, already split into words, as [`parse`] reads it in
+/// [`Context::RestoreLine`]: the same command, what it leaves unsaid, and the same
+/// failures, without the [`Invocation`] around them, which would hold nothing else (a restore
+/// line knows no global option: its lexer finds none). `-R` and `apply` read every line so.
+pub fn parse_line<S: AsRef<str>>(prog: &str, words: &[S]) -> Result<(Command, Unsaid), Failure> {
+    let mut globals = Globals::default();
+    let parsed = parse_command(prog, words, Context::RestoreLine, &mut globals);
+    debug_assert!(globals.is_empty(), "a restore line gave a global option");
+    parsed
+}
+
+/// [`parse`] up to the global options' checks: the command and what it leaves unsaid, the
+/// global options given in `globals`.
+fn parse_command<S: AsRef<str>>(
+    prog: &str,
+    args: &[S],
+    ctx: Context,
+    globals: &mut Globals,
+) -> Result<(Command, Unsaid), Failure> {
+    let mut lx = Lexer::new(args, ctx);
 
     // The first option must be the command (ipvsctl's global options aside).
     let first = loop {
@@ -43,12 +64,12 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
             None => {
                 if lx.leftovers().is_empty() && ctx == Context::CommandLine {
                     // No arguments at all: ipvsadm lists the table.
-                    return globals.finish(Command::List(ListRequest::default()));
+                    return Ok((Command::List(ListRequest::default()), Unsaid::default()));
                 }
                 return Err(Failure::try_help(prog));
             }
             Some(Err(_)) => return Err(Failure::try_help(prog)),
-            Some(Ok(t)) if t.spec.is_global() => take_global(&mut globals, &t)?,
+            Some(Ok(t)) if t.spec.is_global() => take_global(globals, &t)?,
             Some(Ok(t)) => break t,
         }
     };
@@ -57,7 +78,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
         Action::Command(cmd) => cmd,
         Action::Exit(invocation) => {
             let long_help = args.iter().any(|a| a.as_ref() == "--help");
-            return globals.finish(invocation(value, long_help));
+            return Ok((invocation(value, long_help), Unsaid::default()));
         }
         _ => return Err(Failure::try_help(prog)),
     };
@@ -77,7 +98,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
     while let Some(tok) = lx.next_token() {
         let tok = tok.map_err(|err| Failure::popt(lx.last_arg(), err.text()))?;
         if tok.spec.is_global() {
-            take_global(&mut globals, &tok)?;
+            take_global(globals, &tok)?;
             continue;
         }
         apply(&mut e, &tok, lx.last_arg()).map_err(Failure::usage)?;
@@ -98,7 +119,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
         return Err(Failure::usage(format!("unexpected argument {arg}")));
     }
     if let Some(flags) = e.sched_flags_arg.take() {
-        e.apply_sched_flags(&flags).map_err(Failure::usage)?;
+        e.apply_sched_flags(flags).map_err(Failure::usage)?;
     }
     e.opts.insert_all(globals.columns);
     e.check().map_err(Failure::usage)?;
@@ -108,9 +129,7 @@ pub fn parse<S: AsRef<str>>(prog: &str, args: &[S], ctx: Context) -> Result<Invo
     }
     let unsaid = e.unsaid();
     let command = e.finish().map_err(Failure::usage)?;
-    let mut invocation = globals.finish(command)?;
-    invocation.unsaid = unsaid;
-    Ok(invocation)
+    Ok((command, unsaid))
 }
 
 /// A global option, wherever it is.
@@ -127,8 +146,9 @@ fn take_global(globals: &mut Globals, t: &Token) -> Result<(), Failure> {
 /// One option after the command, as ipvsadm's option loop handles it: its
 /// column is recorded (each at most once), then its action runs. `raw` is the
 /// argument popt would blame.
-fn apply(e: &mut Entry, t: &Token, raw: &str) -> Result<(), String> {
-    let record = |e: &mut Entry| match &t.spec.column {
+#[inline(always)]
+fn apply<'a>(e: &mut Entry<'a>, t: &Token<'a>, raw: &str) -> Result<(), String> {
+    let record = |e: &mut Entry<'a>| match &t.spec.column {
         Some(c) => e.opts.set(c),
         None => Ok(()),
     };

@@ -74,9 +74,9 @@ pub enum Action {
     Global(fn(&mut Globals, &str) -> Result<(), Failure>),
     /// An option after the command: records its value (`""` for a flag), or
     /// says what is wrong with ipvsadm's message.
-    Set(fn(&mut Entry, &str) -> Result<(), String>),
+    Set(for<'a> fn(&mut Entry<'a>, &'a str) -> Result<(), String>),
     /// [`Action::Set`] for an option whose value may be absent (`-p`).
-    SetMaybe(fn(&mut Entry, Option<&str>) -> Result<(), String>),
+    SetMaybe(for<'a> fn(&mut Entry<'a>, Option<&'a str>) -> Result<(), String>),
 }
 
 /// One option.

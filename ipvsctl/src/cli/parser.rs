@@ -50,14 +50,10 @@ impl Globals {
     }
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The command's rules (`generic_opt_check`) for the options given.
     pub fn check(&self) -> Result<(), String> {
-        if rules()
-            .commands
-            .iter()
-            .any(|(c, l)| *c == self.cmd && l.admits(self.opts))
-        {
+        if rules().commands[self.cmd as usize].admits(self.opts) {
             return Ok(());
         }
         check_command(self.cmd, self.opts, options::columns())
@@ -105,7 +101,7 @@ impl Entry {
         if self.svc.scheduler.is_empty() {
             Scheduler::WeightedLeastConnection
         } else {
-            Scheduler::from(self.svc.scheduler.as_str())
+            Scheduler::from(self.svc.scheduler)
         }
     }
 
@@ -145,7 +141,7 @@ impl Entry {
         }
     }
 
-    pub fn finish(self) -> Result<Command, String> {
+    pub fn finish(&self) -> Result<Command, String> {
         let change = match self.cmd {
             Cmd::Add | Cmd::Edit => {
                 let svc = self.service()?;
@@ -188,7 +184,7 @@ impl Entry {
                     mcast_interface: if self.mcast_ifn.is_empty() {
                         "eth0".to_string()
                     } else {
-                        self.mcast_ifn
+                        self.mcast_ifn.to_string()
                     },
                     sync_id: self.sync_id,
                     sync_maxlen: (self.sync_maxlen != 0).then_some(self.sync_maxlen),
@@ -229,7 +225,7 @@ impl Entry {
             flags: s.flags,
             timeout: s.timeout,
             netmask,
-            persistence_engine: (!s.pe.is_empty()).then(|| s.pe.clone()),
+            persistence_engine: (!s.pe.is_empty()).then(|| s.pe.to_string()),
         };
         service.validate().map_err(|e| worded(&e))?;
         Ok(service)
@@ -300,7 +296,7 @@ impl Entry {
         check_tunnel(self.dest.tun, self.opts, options::columns())
     }
 
-    fn list(self) -> Result<Command, String> {
+    fn list(&self) -> Result<Command, String> {
         let f = &self.list;
         let table = self.shows_timeouts || self.shows_daemons;
         if ((self.shows_connections || table) && (f.stats || f.rate || f.thresholds))
@@ -329,7 +325,8 @@ impl Entry {
 /// ipvsadm's tables as masks over [`options::columns`], made once: every
 /// `-R` line is checked against them.
 struct Rules {
-    commands: Vec<(Cmd, Legal)>,
+    /// By [`Cmd`] (`ALL_COMMANDS` is in its order).
+    commands: Vec<Legal>,
     /// By [`Tun`].
     tunnels: [Legal; 3],
     /// Rules every tunnel option: given when any is.
@@ -343,7 +340,7 @@ fn rules() -> &'static Rules {
         Rules {
             commands: ALL_COMMANDS
                 .iter()
-                .map(|&c| (c, Legal::of(c, columns)))
+                .map(|&c| Legal::of(c, columns))
                 .collect(),
             tunnels: [Tun::Ipip, Tun::Gue, Tun::Gre].map(|t| Legal::of_tunnel(t, columns)),
             tunnel_options: Legal::of_tunnel(Tun::Ipip, columns),

@@ -45,7 +45,7 @@ impl Cmd {
     }
 }
 
-/// ipvsadm's commands, in its `CMD_*` order.
+/// ipvsadm's commands, in its `CMD_*` order (each at its place: `ALL_COMMANDS[c as usize] == c`).
 pub const ALL_COMMANDS: [Cmd; 14] = [
     Cmd::Add,
     Cmd::Edit,
@@ -119,6 +119,7 @@ pub struct OptSet(u64);
 
 impl OptSet {
     /// ipvsadm's `set_option`: each column at most once.
+    #[inline]
     pub fn set(&mut self, c: &Column) -> Result<(), String> {
         if self.has(c) {
             return Err(format!("multiple '{}' options specified", c.name));
@@ -349,6 +350,13 @@ mod tests {
     }
 
     /// Counts of ipvsadm 1.31's table (ipvsadm.c's `commands_v_options`).
+    #[test]
+    fn each_command_is_at_its_place() {
+        for (i, c) in ALL_COMMANDS.iter().enumerate() {
+            assert_eq!(*c as usize, i, "{c:?}");
+        }
+    }
+
     #[test]
     fn list_has_four_exclusive_columns() {
         assert_eq!(count(Cmd::List, b'1'), 4);

@@ -36,13 +36,14 @@ pub fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
     string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
 }
 
-/// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them.
-pub fn truncate(s: &str, max: usize) -> String {
+/// The first `max` bytes of `s`, as C's `strncpy` into a fixed buffer keeps them (cut at a
+/// character boundary).
+pub fn truncate(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 /// C's `isspace` in the "C" locale.
@@ -158,6 +159,7 @@ fn inet_aton_rules(s: &str) -> Option<Ipv4Addr> {
 /// digits, none with a leading zero but `0` itself, each at most 255) and the bytes it takes,
 /// read in one pass; `None` for anything else, which [`inet_aton`]'s full rules read (octal,
 /// hex, fewer parts...). Where it reads an address, those rules read the same one.
+#[inline(always)]
 fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
     let digit = |i: usize| b.get(i).map(|d| d.wrapping_sub(b'0')).filter(|d| *d <= 9);
     let mut octets = [0u8; 4];
@@ -191,6 +193,7 @@ fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
 /// [`parse_service`] for the usual `a.b.c.d` or `a.b.c.d:port` (a decimal port of up to five
 /// digits, at most 65535); `None` for anything else, which the full rules read. Where it reads
 /// an address, the full rules read the same address and port.
+#[inline(always)]
 fn plain_v4_service(buf: &str) -> Option<HostPort> {
     let b = buf.as_bytes();
     let (addr, used) = dotted_quad(b)?;
