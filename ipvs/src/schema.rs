@@ -1112,6 +1112,66 @@ mod tests {
         }
     }
 
+    /// Every written form on values at their edges (persistence engine, IPv6, fwmark, tunnels,
+    /// no destinations, statistics, the settings), one compact line each.
+    fn every_output_form() -> String {
+        let mut state = sample();
+        state.services[0].service.persistence_engine = Some("sip".into());
+        state.services.push(ServiceState::new(
+            Service::new(ServiceKey::udp(ip("2001:db8::53"), 53)).with_scheduler("mh"),
+        ));
+        state.timeouts = Some(Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300,
+        });
+        state.sysctls = BTreeMap::from([("am_droprate".to_string(), SysctlValue::Int(10))]);
+        state.sync_daemons = Some(vec![crate::SyncDaemon::new(
+            crate::DaemonState::Backup,
+            "eth0",
+            3,
+        )]);
+        let mut lines = vec![serde_json::to_string(&state).unwrap()];
+        let dest_entry = |d: &Destination| DestinationEntry {
+            destination: *d,
+            active_conns: 1,
+            inactive_conns: 2,
+            persistent_conns: 3,
+            stats: entry_stats(),
+        };
+        for st in &state.services {
+            let entry = ServiceEntry {
+                service: st.service.clone(),
+                stats: entry_stats(),
+            };
+            let vs = VirtualServer {
+                entry: entry.clone(),
+                destinations: st.destinations.iter().map(dest_entry).collect(),
+            };
+            lines.push(serde_json::to_string(st).unwrap());
+            lines.push(serde_json::to_string(&st.service).unwrap());
+            lines.push(serde_json::to_string(&st.service.key).unwrap());
+            lines.push(serde_json::to_string(&entry).unwrap());
+            lines.push(serde_json::to_string(&vs).unwrap());
+            for d in &st.destinations {
+                lines.push(serde_json::to_string(d).unwrap());
+                lines.push(serde_json::to_string(&dest_entry(d)).unwrap());
+            }
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn every_output_form_keeps_its_bytes() {
+        // Captured before the forms were written by hand (without `#[serde(flatten)]`).
+        let want = include_str!("schema/forms.txt");
+        let now = every_output_form();
+        for (a, b) in now.lines().zip(want.lines()) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(now, want.trim_end());
+    }
+
     #[test]
     fn reading_names_the_bad_value() {
         let e = serde_json::from_str::<State>(
