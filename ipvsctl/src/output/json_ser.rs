@@ -34,13 +34,18 @@ pub(crate) fn write_pretty<T: ?Sized + Serialize>(
     value: &T,
     out: &mut Chunked<'_>,
 ) -> Result<(), Error> {
-    value.serialize(&mut Pretty { out, depth: 0 })
+    value.serialize(&mut Pretty {
+        out,
+        depth: 0,
+        keys: Box::new([Prepared::NONE; PLACES]),
+    })
 }
 
-/// The serializer: where the bytes go and how deep it is.
+/// The serializer: where the bytes go, how deep it is, and the struct keys' blocks.
 pub(crate) struct Pretty<'a, 'b> {
     out: &'a mut Chunked<'b>,
     depth: usize,
+    keys: Box<[Prepared; PLACES]>,
 }
 
 /// serde_json's escapes: 0 for a byte written as it is, else the letter after the `\`
@@ -283,6 +288,63 @@ fn push_line(buf: &mut Vec<u8>, first: bool, depth: usize) {
     }
 }
 
+/// A key with what comes before it (the comma unless `first`, its line) and, with `colon`,
+/// the `": "` after, put together in a block, and its length: when it needs no escaping and
+/// fits (up to 15 levels deep, up to 28 bytes).
+#[inline(always)]
+fn key_block(depth: usize, first: bool, k: &[u8], colon: bool) -> Option<([u8; BLOCK], usize)> {
+    if depth > 15 || k.len() > BLOCK - 36 {
+        return None;
+    }
+    let from = usize::from(first);
+    let line = 2 - from + 2 * depth;
+    let mut block = [0; BLOCK];
+    block[..32].copy_from_slice(&COMMA_BREAK[from..from + 32]);
+    block[line] = b'"';
+    let end = line + 1 + k.len();
+    if !put_clean(&mut block, line + 1, k) {
+        return None;
+    }
+    block.get_mut(end..end + 3)?.copy_from_slice(b"\": ");
+    Some((block, if colon { end + 3 } else { end + 1 }))
+}
+
+/// The block of a struct's key at a place (a depth and a position in its struct), made by
+/// [`key_block`] once and written for every object of that struct at that depth.
+#[derive(Clone, Copy)]
+struct Prepared {
+    /// Where the key's text is (a `&'static str`'s pointer; 0: no key).
+    key: usize,
+    /// Its length, depth and whether it is its struct's first ([`Prepared::tag`]).
+    tag: u64,
+    block: [u8; BLOCK],
+    len: u8,
+}
+
+/// Places for prepared keys: depths 0 to 7 (modulo 8) by the first 32 positions (modulo 32)
+/// of a struct. A place shared by two keys keeps the last one (each check compares the key).
+const PLACES: usize = 8 * 32;
+
+impl Prepared {
+    const NONE: Prepared = Prepared {
+        key: 0,
+        tag: 0,
+        block: [0; BLOCK],
+        len: 0,
+    };
+
+    /// A key's length, its depth and `first`, in one word; `u64::MAX` (the tag of no kept
+    /// block, whose keys are short and not deep) for a length from 2^31 or a depth from 2^32.
+    #[inline(always)]
+    fn tag(first: bool, key: &str, depth: usize) -> u64 {
+        let (len, depth) = (key.len() as u64, depth as u64);
+        if len >> 31 != 0 || depth >> 32 != 0 {
+            return u64::MAX;
+        }
+        len | depth << 31 | u64::from(first) << 63
+    }
+}
+
 impl Pretty<'_, '_> {
     #[inline]
     fn buf(&mut self) -> &mut Vec<u8> {
@@ -321,21 +383,9 @@ impl Pretty<'_, '_> {
     #[inline]
     fn key(&mut self, first: bool, key: &str, colon: bool) {
         let depth = self.depth;
-        let k = key.as_bytes();
-        if depth <= 15 && k.len() <= BLOCK - 36 {
-            let from = usize::from(first);
-            let line = 2 - from + 2 * depth;
-            let mut block = [0; BLOCK];
-            block[..32].copy_from_slice(&COMMA_BREAK[from..from + 32]);
-            block[line] = b'"';
-            let end = line + 1 + k.len();
-            if put_clean(&mut block, line + 1, k) {
-                if let Some(d) = block.get_mut(end..end + 3) {
-                    d.copy_from_slice(b"\": ");
-                    push_block(self.buf(), &block, if colon { end + 3 } else { end + 1 });
-                    return;
-                }
-            }
+        if let Some((block, len)) = key_block(depth, first, key.as_bytes(), colon) {
+            push_block(self.buf(), &block, len);
+            return;
         }
         let buf = self.buf();
         buf.reserve(2 * depth + key.len() + 40);
@@ -346,6 +396,45 @@ impl Pretty<'_, '_> {
             buf.extend_from_slice(b"\": ");
         } else {
             buf.push(b'"');
+        }
+    }
+
+    /// A struct's key (the `n`th of its struct), as [`Pretty::key`] writes it, from the
+    /// block kept for that place (depth and `n`) when that block is this key's: a key of a
+    /// struct is a `&'static str`, whose place and length name its text for the whole run
+    /// (static memory is never freed or reused), so the block made for it once serves every
+    /// object of that struct at that depth; a map's keys (of any life) never come here.
+    #[inline]
+    fn struct_key(&mut self, first: bool, n: usize, key: &'static str) {
+        let depth = self.depth;
+        let tag = Prepared::tag(first, key, depth);
+        let slot = &self.keys[(depth & 7) << 5 | (n & 31)];
+        if slot.key == key.as_ptr() as usize && slot.tag == tag {
+            push_block(self.out.buf(), &slot.block, usize::from(slot.len));
+            return;
+        }
+        self.struct_key_made(first, n, key, tag);
+    }
+
+    /// [`Pretty::struct_key`] when its place holds another key's block (or none): the block
+    /// made, kept and written; a key without a block (one that needs escaping, or is too long
+    /// or too deep) as [`Pretty::key`] writes it.
+    #[inline(never)]
+    fn struct_key_made(&mut self, first: bool, n: usize, key: &'static str, tag: u64) {
+        let depth = self.depth;
+        match key_block(depth, first, key.as_bytes(), true) {
+            Some((block, len)) => {
+                let slot = &mut self.keys[(depth & 7) << 5 | (n & 31)];
+                *slot = Prepared {
+                    key: key.as_ptr() as usize,
+                    tag,
+                    block,
+                    // At most BLOCK.
+                    len: len as u8,
+                };
+                push_block(self.out.buf(), &block, len);
+            }
+            None => self.key(first, key, true),
         }
     }
 
@@ -435,6 +524,8 @@ pub(crate) struct Compound<'s, 'a, 'b> {
     ser: &'s mut Pretty<'a, 'b>,
     state: State,
     variant: bool,
+    /// The fields written so far (of a struct).
+    fields: usize,
 }
 
 impl Compound<'_, '_, '_> {
@@ -445,8 +536,14 @@ impl Compound<'_, '_, '_> {
         self.ser.out.spill().map_err(Error::io)
     }
 
-    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        self.ser.key(self.state == State::First, key, true);
+    fn field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.ser
+            .struct_key(self.state == State::First, self.fields, key);
+        self.fields += 1;
         self.state = State::Rest;
         value.serialize(&mut *self.ser)
     }
@@ -480,6 +577,7 @@ impl<'s, 'a, 'b> Pretty<'a, 'b> {
             ser: self,
             state,
             variant,
+            fields: 0,
         }
     }
 }
