@@ -208,6 +208,26 @@ fn push_block(buf: &mut Vec<u8>, block: &[u8; BLOCK], len: usize) {
     buf.truncate(start + len);
 }
 
+/// "00" to "99".
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Appends the first `len` bytes of a 24-byte `block`, by a copy of the whole block.
+#[inline(always)]
+fn push_block24(buf: &mut Vec<u8>, block: &[u8; 24], len: usize) {
+    let start = buf.len();
+    buf.extend_from_slice(block);
+    buf.truncate(start + len);
+}
+
 /// Eight bytes of a slice of at least eight.
 #[inline]
 fn word8(s: &[u8]) -> [u8; 8] {
@@ -478,10 +498,38 @@ impl Pretty<'_, '_> {
         Ok(())
     }
 
+    /// An integer as `itoa` writes it (serde_json's): the signed and the 128-bit ones.
     #[inline]
     fn int<I: itoa::Integer>(&mut self, v: I) {
         self.buf()
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    /// An unsigned integer of up to 64 bits, in decimal as `itoa` writes it: put together in
+    /// a block of 24 bytes from the first digit on and appended in one copy of the block, cut
+    /// to its length (`itoa` writes from the last digit back, so its text is copied with a
+    /// length known only at run time: a call to `memcpy` for each number).
+    #[inline]
+    fn uint(&mut self, v: u64) {
+        let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let mut block = [0u8; 24];
+        let (mut v, mut at) = (v, n.min(20));
+        while v >= 100 {
+            let pair = usize::try_from(v % 100).unwrap_or(0);
+            v /= 100;
+            at -= 2;
+            if let Some(d) = block.get_mut(at..at + 2) {
+                d.copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
+            }
+        }
+        // v < 100
+        let v = v as usize;
+        if v >= 10 {
+            block[0..2].copy_from_slice(&DIGIT_PAIRS[2 * v..2 * v + 2]);
+        } else {
+            block[0] = b'0' + v as u8;
+        }
+        push_block24(self.buf(), &block, n);
     }
 
     /// serde_json's float: its own formatting when finite, `null` otherwise.
@@ -536,11 +584,7 @@ impl Compound<'_, '_, '_> {
         self.ser.out.spill().map_err(Error::io)
     }
 
-    fn field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
+    fn field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         self.ser
             .struct_key(self.state == State::First, self.fields, key);
         self.fields += 1;
@@ -619,19 +663,19 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         Ok(())
     }
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
