@@ -675,7 +675,7 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         Ok(())
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.uint(u64::from(v));
+        self.uint(v);
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
