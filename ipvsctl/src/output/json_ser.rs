@@ -335,10 +335,13 @@ fn key_block(depth: usize, first: bool, k: &[u8], colon: bool) -> Option<([u8; B
 struct Prepared {
     /// Where the key's text is (a `&'static str`'s pointer; 0: no key).
     key: usize,
-    /// Its length, depth and whether it is its struct's first ([`Prepared::tag`]).
-    tag: u64,
+    /// The key's length.
+    len: usize,
+    /// Its depth, twice, and 1 when it is its struct's first ([`Prepared::at`]).
+    at: usize,
     block: [u8; BLOCK],
-    len: u8,
+    /// The length of the block's text.
+    used: u8,
 }
 
 /// Places for prepared keys: depths 0 to 7 (modulo 8) by the first 32 positions (modulo 32)
@@ -348,20 +351,17 @@ const PLACES: usize = 8 * 32;
 impl Prepared {
     const NONE: Prepared = Prepared {
         key: 0,
-        tag: 0,
-        block: [0; BLOCK],
         len: 0,
+        at: 0,
+        block: [0; BLOCK],
+        used: 0,
     };
 
-    /// A key's length, its depth and `first`, in one word; `u64::MAX` (the tag of no kept
-    /// block, whose keys are short and not deep) for a length from 2^31 or a depth from 2^32.
+    /// A key's depth and whether it is its struct's first, in one word (kept blocks are at
+    /// most 15 deep: a deeper key's word is never a kept block's, wrapping or not).
     #[inline(always)]
-    fn tag(first: bool, key: &str, depth: usize) -> u64 {
-        let (len, depth) = (key.len() as u64, depth as u64);
-        if len >> 31 != 0 || depth >> 32 != 0 {
-            return u64::MAX;
-        }
-        len | depth << 31 | u64::from(first) << 63
+    fn at(first: bool, depth: usize) -> usize {
+        depth.wrapping_mul(2) | usize::from(first)
     }
 }
 
@@ -427,32 +427,32 @@ impl Pretty<'_, '_> {
     #[inline]
     fn struct_key(&mut self, first: bool, n: usize, key: &'static str) {
         let depth = self.depth;
-        let tag = Prepared::tag(first, key, depth);
+        let at = Prepared::at(first, depth);
         let slot = &self.keys[(depth & 7) << 5 | (n & 31)];
-        if slot.key == key.as_ptr() as usize && slot.tag == tag {
-            push_block(self.out.buf(), &slot.block, usize::from(slot.len));
+        if slot.key == key.as_ptr() as usize && slot.len == key.len() && slot.at == at {
+            push_block(self.out.buf(), &slot.block, usize::from(slot.used));
             return;
         }
-        self.struct_key_made(first, n, key, tag);
+        self.struct_key_made(first, n, key);
     }
 
     /// [`Pretty::struct_key`] when its place holds another key's block (or none): the block
     /// made, kept and written; a key without a block (one that needs escaping, or is too long
     /// or too deep) as [`Pretty::key`] writes it.
     #[inline(never)]
-    fn struct_key_made(&mut self, first: bool, n: usize, key: &'static str, tag: u64) {
+    fn struct_key_made(&mut self, first: bool, n: usize, key: &'static str) {
         let depth = self.depth;
         match key_block(depth, first, key.as_bytes(), true) {
-            Some((block, len)) => {
-                let slot = &mut self.keys[(depth & 7) << 5 | (n & 31)];
-                *slot = Prepared {
+            Some((block, used)) => {
+                self.keys[(depth & 7) << 5 | (n & 31)] = Prepared {
                     key: key.as_ptr() as usize,
-                    tag,
+                    len: key.len(),
+                    at: Prepared::at(first, depth),
                     block,
                     // At most BLOCK.
-                    len: len as u8,
+                    used: used as u8,
                 };
-                push_block(self.out.buf(), &block, len);
+                push_block(self.out.buf(), &block, used);
             }
             None => self.key(first, key, true),
         }
@@ -511,6 +511,10 @@ impl Pretty<'_, '_> {
     /// length known only at run time: a call to `memcpy` for each number).
     #[inline]
     fn uint(&mut self, v: u64) {
+        if v < 10 {
+            self.buf().push(b'0' + v as u8);
+            return;
+        }
         let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
         let mut block = [0u8; 24];
         let (mut v, mut at) = (v, n.min(20));
@@ -584,6 +588,7 @@ impl Compound<'_, '_, '_> {
         self.ser.out.spill().map_err(Error::io)
     }
 
+    #[inline(always)]
     fn field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         self.ser
             .struct_key(self.state == State::First, self.fields, key);
@@ -875,6 +880,7 @@ impl ser::SerializeMap for Compound<'_, '_, '_> {
 impl ser::SerializeStruct for Compound<'_, '_, '_> {
     type Ok = ();
     type Error = Error;
+    #[inline(always)]
     fn serialize_field<T: ?Sized + Serialize>(
         &mut self,
         key: &'static str,
