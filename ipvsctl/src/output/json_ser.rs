@@ -1,7 +1,7 @@
 //! A serde [`Serializer`](ser::Serializer) of ipvsctl's own that writes exactly what
 //! `serde_json::to_writer_pretty` writes: serde_json's `PrettyFormatter` layout (a line and two
 //! spaces a level for each element and key, `": "` after a key, `[]` and `{}` when empty), its
-//! numbers (`itoa` for integers, serde_json's own float formatting through its
+//! numbers (`itoa`'s decimal for integers, serde_json's own float formatting through its
 //! `CompactFormatter`, `null` for NaN and the infinities) and its escaping (`\"`, `\\`, `\b`,
 //! `\f`, `\n`, `\r`, `\t`, `\u00XX` for the other control characters, nothing else).
 //!
@@ -11,8 +11,13 @@
 //! every key and string in its escape table and writes the quotes, the text and the `": "` in
 //! separate writes; here a key with its comma, line, quotes and `": "` (and a short string with
 //! its quotes) is put together on the stack, checked for bytes that need escaping eight at a
-//! time, and appended to the one buffer (the [`Chunked`]) in one copy of a fixed size. Text
-//! that needs escaping goes byte by byte, as serde_json's does. `json_ser::tests` and
+//! time, and appended to the one buffer (the [`Chunked`]) in one copy of a fixed size. A
+//! struct's key (a `&'static str`, as `SerializeStruct` gives it) is put together once for
+//! its place (depth and position in its struct) and then copied from the block kept there
+//! (the library's serde forms are structs for this: no `#[serde(flatten)]`, which makes a
+//! map). Unsigned numbers are put together from their first digit in a block and copied
+//! whole too. Text that needs escaping goes byte by byte, as serde_json's does.
+//! `json_ser::tests` and
 //! `json::pretty_tests` hold the bytes to serde_json's on every serde shape and on the
 //! documents ipvsctl writes.
 //!
