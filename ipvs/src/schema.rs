@@ -12,8 +12,10 @@
 //!
 //! Each document has an input type (`*In`, every field optional where ipvsadm has a default,
 //! unknown fields refused) converted to the library's value, and an output type (`*Out`)
-//! borrowed from it: a new key of the document is one field in each, and one line in the
-//! conversion.
+//! borrowed from it: a new key of the document is one field in each, one line in the
+//! conversion, and one in the output type's `fields` (with its `FIELDS` count; the output
+//! types are written by hand, without `#[serde(flatten)]`, so that their keys reach a
+//! serializer as `&'static str`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -1267,6 +1269,55 @@ mod tests {
             }
         }
         lines.join("\n")
+    }
+
+    #[test]
+    fn the_field_counts_are_the_keys_written() {
+        // The lengths given to `serialize_struct` (a serializer may size an object by them).
+        let keys = |v: serde_json::Value| v.as_object().unwrap().len();
+        let state = sample();
+        let st = &state.services[0];
+        let d = st.destinations[0];
+        let entry = ServiceEntry {
+            service: st.service.clone(),
+            stats: entry_stats(),
+        };
+        let dest_entry = DestinationEntry {
+            destination: d,
+            active_conns: 0,
+            inactive_conns: 0,
+            persistent_conns: 0,
+            stats: entry_stats(),
+        };
+        assert_eq!(
+            keys(serde_json::to_value(&st.service.key).unwrap()),
+            KeyOut::FIELDS
+        );
+        assert_eq!(
+            keys(serde_json::to_value(&st.service).unwrap()),
+            ServiceOut::FIELDS
+        );
+        assert_eq!(keys(serde_json::to_value(&d).unwrap()), DestOut::FIELDS);
+        assert_eq!(
+            keys(serde_json::to_value(&entry).unwrap()),
+            ServiceOut::FIELDS + 1
+        );
+        assert_eq!(
+            keys(serde_json::to_value(&dest_entry).unwrap()),
+            DestOut::FIELDS + 4
+        );
+        assert_eq!(
+            keys(serde_json::to_value(st).unwrap()),
+            ServiceOut::FIELDS + 1
+        );
+        let vs = VirtualServer {
+            entry,
+            destinations: vec![dest_entry],
+        };
+        assert_eq!(
+            keys(serde_json::to_value(&vs).unwrap()),
+            ServiceOut::FIELDS + 2
+        );
     }
 
     #[test]
