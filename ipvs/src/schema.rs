@@ -1290,14 +1290,14 @@ mod tests {
             stats: entry_stats(),
         };
         assert_eq!(
-            keys(serde_json::to_value(&st.service.key).unwrap()),
+            keys(serde_json::to_value(st.service.key).unwrap()),
             KeyOut::FIELDS
         );
         assert_eq!(
             keys(serde_json::to_value(&st.service).unwrap()),
             ServiceOut::FIELDS
         );
-        assert_eq!(keys(serde_json::to_value(&d).unwrap()), DestOut::FIELDS);
+        assert_eq!(keys(serde_json::to_value(d).unwrap()), DestOut::FIELDS);
         assert_eq!(
             keys(serde_json::to_value(&entry).unwrap()),
             ServiceOut::FIELDS + 1
