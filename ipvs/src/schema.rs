@@ -12,8 +12,10 @@
 //!
 //! Each document has an input type (`*In`, every field optional where ipvsadm has a default,
 //! unknown fields refused) converted to the library's value, and an output type (`*Out`)
-//! borrowed from it: a new key of the document is one field in each, and one line in the
-//! conversion.
+//! borrowed from it: a new key of the document is one field in each, one line in the
+//! conversion, and one in the output type's `fields` (with its `FIELDS` count; the output
+//! types are written by hand, without `#[serde(flatten)]`, so that their keys reach a
+//! serializer as `&'static str`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -21,6 +23,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use serde::de::IgnoredAny;
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::addr::{ser_ntop, ser_ntop_opt};
@@ -520,7 +523,7 @@ fn ser_forward<S: Serializer>(f: &Forward, s: S) -> Result<S::Ok, S::Error> {
 /// The save document as written.
 #[derive(Serialize)]
 struct StateOutput<'a> {
-    services: Vec<WithDestinations<'a, Destination>>,
+    services: Vec<WithDestinations<'a, &'a [Destination]>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeouts: Option<Timeouts>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -540,7 +543,7 @@ impl Serialize for State {
                 .map(|st| WithDestinations {
                     service: service_out_alone(&st.service),
                     stats: None,
-                    destinations: &st.destinations,
+                    destinations: &st.destinations[..],
                 })
                 .collect(),
             timeouts: self.timeouts,
@@ -558,25 +561,63 @@ impl Serialize for ServiceState {
         WithDestinations {
             service: service_out_alone(&self.service),
             stats: None,
+            destinations: &self.destinations[..],
+        }
+        .serialize(s)
+    }
+}
+
+// The objects below are structs of fixed keys written by hand, not `#[serde(flatten)]`
+// (which makes an object a map, each key a `&str` of unknown life): each writes its fields
+// through `serialize_field`, so that a serializer is given its keys as `&'static str`
+// (ipvsctl's caches each key's line). An object that holds another's fields (a SERVICE a
+// KEY's, a listing's DESTINATION a DESTINATION's) writes them with the other's `fields`: each
+// key is still spelled once. The schema's tests hold the bytes to those of the derived forms.
+
+/// A SERVICE with (`stats` and) `destinations`, given as any sequence: the save document's
+/// and the listing's, and the listing's with its destinations in another order or read one
+/// service at a time ([`ListedService`]).
+struct WithDestinations<'a, D: Serialize> {
+    service: ServiceOut<'a>,
+    stats: Option<&'a Stats>,
+    destinations: D,
+}
+
+impl<D: Serialize> Serialize for WithDestinations<'_, D> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = ServiceOut::FIELDS + usize::from(self.stats.is_some()) + 1;
+        let mut st = s.serialize_struct("WithDestinations", len)?;
+        self.service.fields(&mut st)?;
+        if let Some(stats) = self.stats {
+            st.serialize_field("stats", stats)?;
+        }
+        st.serialize_field("destinations", &self.destinations)?;
+        st.end()
+    }
+}
+
+/// The listing's SERVICE ([`VirtualServer`]'s serde form) of a service and its destinations
+/// held apart: `destinations` is any sequence of [`DestinationEntry`]s (in the listing's
+/// order, or read when the service's turn comes).
+pub struct ListedService<'a, D> {
+    /// The service and its statistics.
+    pub entry: &'a ServiceEntry,
+    /// Its destinations, as the listing gives them.
+    pub destinations: D,
+}
+
+impl<D: Serialize> Serialize for ListedService<'_, D> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WithDestinations {
+            service: service_out_alone(&self.entry.service),
+            stats: Some(&self.entry.stats),
             destinations: &self.destinations,
         }
         .serialize(s)
     }
 }
 
-/// A SERVICE with (`stats` and) `destinations`.
-#[derive(Serialize)]
-struct WithDestinations<'a, D: Serialize> {
-    #[serde(flatten)]
-    service: ServiceOut<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stats: Option<&'a Stats>,
-    destinations: &'a [D],
-}
-
-#[derive(Serialize)]
 pub(crate) struct ServiceOut<'a> {
-    #[serde(flatten)]
     key: KeyOut,
     scheduler: &'a Scheduler,
     flags: Vec<String>,
@@ -585,15 +626,83 @@ pub(crate) struct ServiceOut<'a> {
     persistence_engine: Option<&'a str>,
 }
 
+impl ServiceOut<'_> {
+    const FIELDS: usize = KeyOut::FIELDS + 5;
+
+    /// SERVICE's fields (without `stats` and `destinations`), in the schema's order.
+    fn fields<M: SerializeStruct>(&self, st: &mut M) -> Result<(), M::Error> {
+        self.key.fields(st)?;
+        st.serialize_field("scheduler", self.scheduler)?;
+        st.serialize_field("flags", &self.flags)?;
+        st.serialize_field("timeout", &self.timeout)?;
+        st.serialize_field("netmask", &self.netmask)?;
+        st.serialize_field("persistence_engine", &self.persistence_engine)
+    }
+}
+
+impl Serialize for ServiceOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ServiceOut", Self::FIELDS)?;
+        self.fields(&mut st)?;
+        st.end()
+    }
+}
+
 /// What identifies a service, in the schema's words.
-#[derive(Serialize)]
 pub(crate) struct KeyOut {
     family: Family,
     protocol: Option<Protocol>,
-    #[serde(serialize_with = "ser_ntop_opt")]
     address: Option<IpAddr>,
     port: Option<u16>,
     fwmark: Option<u32>,
+}
+
+/// An optional address as [`crate::addr::Ntop`] writes it, or `null` (a field's value).
+struct OptAddrText(Option<IpAddr>);
+
+impl Serialize for OptAddrText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_ntop_opt(&self.0, s)
+    }
+}
+
+/// An address as [`crate::addr::Ntop`] writes it (a field's value).
+struct AddrText(IpAddr);
+
+impl Serialize for AddrText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_ntop(&self.0, s)
+    }
+}
+
+/// A forwarding method's word (a field's value).
+struct ForwardWord(Forward);
+
+impl Serialize for ForwardWord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_forward(&self.0, s)
+    }
+}
+
+impl KeyOut {
+    const FIELDS: usize = 5;
+
+    /// KEY's fields, in the schema's order.
+    fn fields<M: SerializeStruct>(&self, st: &mut M) -> Result<(), M::Error> {
+        st.serialize_field("family", &self.family)?;
+        st.serialize_field("protocol", &self.protocol)?;
+        st.serialize_field("address", &OptAddrText(self.address))?;
+        st.serialize_field("port", &self.port)?;
+        st.serialize_field("fwmark", &self.fwmark)
+    }
+}
+
+impl Serialize for KeyOut {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("KeyOut", Self::FIELDS)?;
+        self.fields(&mut st)?;
+        st.end()
+    }
 }
 
 pub(crate) fn service_key_out(key: &ServiceKey) -> KeyOut {
@@ -642,21 +751,13 @@ impl Serialize for Service {
     }
 }
 
-#[derive(Serialize)]
-struct ServiceEntryOut<'a> {
-    #[serde(flatten)]
-    service: ServiceOut<'a>,
-    stats: &'a Stats,
-}
-
 impl Serialize for ServiceEntry {
     /// SERVICE with `stats`, without `destinations`.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        ServiceEntryOut {
-            service: service_out_alone(&self.service),
-            stats: &self.stats,
-        }
-        .serialize(s)
+        let mut st = s.serialize_struct("ServiceEntryOut", ServiceOut::FIELDS + 1)?;
+        service_out_alone(&self.service).fields(&mut st)?;
+        st.serialize_field("stats", &self.stats)?;
+        st.end()
     }
 }
 
@@ -664,27 +765,47 @@ impl Serialize for VirtualServer {
     /// The listing's SERVICE: with `stats` and its destinations (in the order
     /// held) with their counters.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        WithDestinations {
-            service: service_out_alone(&self.entry.service),
-            stats: Some(&self.entry.stats),
-            destinations: &self.destinations,
+        ListedService {
+            entry: &self.entry,
+            destinations: &self.destinations[..],
         }
         .serialize(s)
     }
 }
 
-#[derive(Serialize)]
 pub(crate) struct DestOut {
     family: Family,
-    #[serde(serialize_with = "ser_ntop")]
     address: IpAddr,
     port: u16,
-    #[serde(serialize_with = "ser_forward")]
     forward: Forward,
     tunnel: Option<TunnelOut>,
     weight: u32,
     upper_threshold: u32,
     lower_threshold: u32,
+}
+
+impl DestOut {
+    const FIELDS: usize = 8;
+
+    /// DESTINATION's fields (without the listing's counters), in the schema's order.
+    fn fields<M: SerializeStruct>(&self, st: &mut M) -> Result<(), M::Error> {
+        st.serialize_field("family", &self.family)?;
+        st.serialize_field("address", &AddrText(self.address))?;
+        st.serialize_field("port", &self.port)?;
+        st.serialize_field("forward", &ForwardWord(self.forward))?;
+        st.serialize_field("tunnel", &self.tunnel)?;
+        st.serialize_field("weight", &self.weight)?;
+        st.serialize_field("upper_threshold", &self.upper_threshold)?;
+        st.serialize_field("lower_threshold", &self.lower_threshold)
+    }
+}
+
+impl Serialize for DestOut {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("DestOut", Self::FIELDS)?;
+        self.fields(&mut st)?;
+        st.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -724,28 +845,17 @@ impl Serialize for Destination {
     }
 }
 
-#[derive(Serialize)]
-struct DestEntryOut<'a> {
-    #[serde(flatten)]
-    destination: DestOut,
-    active_conns: u32,
-    inactive_conns: u32,
-    persistent_conns: u32,
-    stats: &'a Stats,
-}
-
 impl Serialize for DestinationEntry {
     /// The listing's DESTINATION: with `active_conns`, `inactive_conns`,
     /// `persistent_conns` and `stats`.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        DestEntryOut {
-            destination: dest_out(&self.destination),
-            active_conns: self.active_conns,
-            inactive_conns: self.inactive_conns,
-            persistent_conns: self.persistent_conns,
-            stats: &self.stats,
-        }
-        .serialize(s)
+        let mut st = s.serialize_struct("DestEntryOut", DestOut::FIELDS + 4)?;
+        dest_out(&self.destination).fields(&mut st)?;
+        st.serialize_field("active_conns", &self.active_conns)?;
+        st.serialize_field("inactive_conns", &self.inactive_conns)?;
+        st.serialize_field("persistent_conns", &self.persistent_conns)?;
+        st.serialize_field("stats", &self.stats)?;
+        st.end()
     }
 }
 
@@ -1110,6 +1220,115 @@ mod tests {
         for key in health::SERVICE {
             assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
         }
+    }
+
+    /// Every written form on values at their edges (persistence engine, IPv6, fwmark, tunnels,
+    /// no destinations, statistics, the settings), one compact line each.
+    fn every_output_form() -> String {
+        let mut state = sample();
+        state.services[0].service.persistence_engine = Some("sip".into());
+        state.services.push(ServiceState::new(
+            Service::new(ServiceKey::udp(ip("2001:db8::53"), 53)).with_scheduler("mh"),
+        ));
+        state.timeouts = Some(Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300,
+        });
+        state.sysctls = BTreeMap::from([("am_droprate".to_string(), SysctlValue::Int(10))]);
+        state.sync_daemons = Some(vec![crate::SyncDaemon::new(
+            crate::DaemonState::Backup,
+            "eth0",
+            3,
+        )]);
+        let mut lines = vec![serde_json::to_string(&state).unwrap()];
+        let dest_entry = |d: &Destination| DestinationEntry {
+            destination: *d,
+            active_conns: 1,
+            inactive_conns: 2,
+            persistent_conns: 3,
+            stats: entry_stats(),
+        };
+        for st in &state.services {
+            let entry = ServiceEntry {
+                service: st.service.clone(),
+                stats: entry_stats(),
+            };
+            let vs = VirtualServer {
+                entry: entry.clone(),
+                destinations: st.destinations.iter().map(dest_entry).collect(),
+            };
+            lines.push(serde_json::to_string(st).unwrap());
+            lines.push(serde_json::to_string(&st.service).unwrap());
+            lines.push(serde_json::to_string(&st.service.key).unwrap());
+            lines.push(serde_json::to_string(&entry).unwrap());
+            lines.push(serde_json::to_string(&vs).unwrap());
+            for d in &st.destinations {
+                lines.push(serde_json::to_string(d).unwrap());
+                lines.push(serde_json::to_string(&dest_entry(d)).unwrap());
+            }
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn the_field_counts_are_the_keys_written() {
+        // The lengths given to `serialize_struct` (a serializer may size an object by them).
+        let keys = |v: serde_json::Value| v.as_object().unwrap().len();
+        let state = sample();
+        let st = &state.services[0];
+        let d = st.destinations[0];
+        let entry = ServiceEntry {
+            service: st.service.clone(),
+            stats: entry_stats(),
+        };
+        let dest_entry = DestinationEntry {
+            destination: d,
+            active_conns: 0,
+            inactive_conns: 0,
+            persistent_conns: 0,
+            stats: entry_stats(),
+        };
+        assert_eq!(
+            keys(serde_json::to_value(st.service.key).unwrap()),
+            KeyOut::FIELDS
+        );
+        assert_eq!(
+            keys(serde_json::to_value(&st.service).unwrap()),
+            ServiceOut::FIELDS
+        );
+        assert_eq!(keys(serde_json::to_value(d).unwrap()), DestOut::FIELDS);
+        assert_eq!(
+            keys(serde_json::to_value(&entry).unwrap()),
+            ServiceOut::FIELDS + 1
+        );
+        assert_eq!(
+            keys(serde_json::to_value(&dest_entry).unwrap()),
+            DestOut::FIELDS + 4
+        );
+        assert_eq!(
+            keys(serde_json::to_value(st).unwrap()),
+            ServiceOut::FIELDS + 1
+        );
+        let vs = VirtualServer {
+            entry,
+            destinations: vec![dest_entry],
+        };
+        assert_eq!(
+            keys(serde_json::to_value(&vs).unwrap()),
+            ServiceOut::FIELDS + 2
+        );
+    }
+
+    #[test]
+    fn every_output_form_keeps_its_bytes() {
+        // Captured before the forms were written by hand (without `#[serde(flatten)]`).
+        let want = include_str!("schema/forms.txt");
+        let now = every_output_form();
+        for (a, b) in now.lines().zip(want.lines()) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(now, want.trim_end());
     }
 
     #[test]

@@ -634,12 +634,12 @@ impl ServiceFlags {
             | ServiceFlags::HASHED
             | ServiceFlags::ONEPACKET
             | ServiceFlags::SCHEDULER;
-        let unknown = self.bits() & !known.bits();
-        for i in 0..32 {
-            let bit = 1u32 << i;
-            if unknown & bit != 0 {
-                words.push(format!("{bit:#010x}"));
-            }
+        // The unknown bits, lowest first (one step a bit set, not one a bit).
+        let mut unknown = self.bits() & !known.bits();
+        while unknown != 0 {
+            let bit = unknown & unknown.wrapping_neg();
+            words.push(format!("{bit:#010x}"));
+            unknown &= !bit;
         }
         words
     }
@@ -1445,6 +1445,41 @@ mod tests {
         assert!("8".parse::<Forward>().is_err());
         assert_eq!(Forward::ipip().number(), 2);
         assert_eq!(Forward::Other { raw: 13 }.number(), 5);
+    }
+
+    #[test]
+    fn unknown_service_flags_are_words_lowest_bit_first() {
+        let sched = Scheduler::from("sh");
+        for bits in [
+            0u32,
+            0x40,
+            0x8000_0000,
+            0xffff_ffff,
+            0x1234_5678,
+            0x100 | 0x1,
+        ] {
+            let flags = ServiceFlags::from_bits_retain(bits);
+            let known = ServiceFlags::PERSISTENT
+                | ServiceFlags::HASHED
+                | ServiceFlags::ONEPACKET
+                | ServiceFlags::SCHEDULER;
+            let unknown: Vec<String> = (0..32)
+                .map(|i| 1u32 << i)
+                .filter(|b| bits & !known.bits() & b != 0)
+                .map(|b| format!("{b:#010x}"))
+                .collect();
+            let words = flags.words(&sched);
+            assert_eq!(
+                words[words.len() - unknown.len()..],
+                unknown[..],
+                "{bits:#x}"
+            );
+            assert_eq!(
+                ServiceFlags::from_words(words.iter().map(String::as_str), &sched).unwrap(),
+                flags - ServiceFlags::HASHED,
+                "{bits:#x}"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde::{Serialize, Serializer};
 
 use ipvs::conn::Connection;
 use ipvs::sampler::{Rates, Sample};
+use ipvs::schema::ListedService;
 use ipvs::{
     DestinationEntry, Family, Info, Service, ServiceEntry, ServiceKey, ServiceState, SyncDaemon,
     Timeouts, VirtualServer,
@@ -46,15 +47,6 @@ struct SaveDoc<'a, S: Serialize> {
     sysctls: Option<&'a std::collections::BTreeMap<String, ipvs::settings::SysctlValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sync_daemons: Option<&'a [SyncDaemon]>,
-}
-
-/// A listed service: the library's serde form of a [`VirtualServer`], with
-/// its destinations in the listing's order.
-#[derive(Serialize)]
-struct Listed<'a> {
-    #[serde(flatten)]
-    entry: &'a ServiceEntry,
-    destinations: InOrder<'a>,
 }
 
 /// Destinations in an order given by their positions.
@@ -109,7 +101,9 @@ where
                     .extend(order.iter().map(|k| list[*k].destination));
                 seq.serialize_element(&saved)?;
             } else {
-                seq.serialize_element(&Listed {
+                // The library's serde form of a VirtualServer, with its destinations in the
+                // listing's order.
+                seq.serialize_element(&ListedService {
                     entry,
                     destinations: InOrder {
                         dests: &list,

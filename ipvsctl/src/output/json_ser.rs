@@ -1,7 +1,7 @@
 //! A serde [`Serializer`](ser::Serializer) of ipvsctl's own that writes exactly what
 //! `serde_json::to_writer_pretty` writes: serde_json's `PrettyFormatter` layout (a line and two
 //! spaces a level for each element and key, `": "` after a key, `[]` and `{}` when empty), its
-//! numbers (`itoa` for integers, serde_json's own float formatting through its
+//! numbers (`itoa`'s decimal for integers, serde_json's own float formatting through its
 //! `CompactFormatter`, `null` for NaN and the infinities) and its escaping (`\"`, `\\`, `\b`,
 //! `\f`, `\n`, `\r`, `\t`, `\u00XX` for the other control characters, nothing else).
 //!
@@ -11,8 +11,13 @@
 //! every key and string in its escape table and writes the quotes, the text and the `": "` in
 //! separate writes; here a key with its comma, line, quotes and `": "` (and a short string with
 //! its quotes) is put together on the stack, checked for bytes that need escaping eight at a
-//! time, and appended to the one buffer (the [`Chunked`]) in one copy of a fixed size. Text
-//! that needs escaping goes byte by byte, as serde_json's does. `json_ser::tests` and
+//! time, and appended to the one buffer (the [`Chunked`]) in one copy of a fixed size. A
+//! struct's key (a `&'static str`, as `SerializeStruct` gives it) is put together once for
+//! its place (depth and position in its struct) and then copied from the block kept there
+//! (the library's serde forms are structs for this: no `#[serde(flatten)]`, which makes a
+//! map). Unsigned numbers are put together from their first digit in a block and copied
+//! whole too. Text that needs escaping goes byte by byte, as serde_json's does.
+//! `json_ser::tests` and
 //! `json::pretty_tests` hold the bytes to serde_json's on every serde shape and on the
 //! documents ipvsctl writes.
 //!
@@ -34,13 +39,18 @@ pub(crate) fn write_pretty<T: ?Sized + Serialize>(
     value: &T,
     out: &mut Chunked<'_>,
 ) -> Result<(), Error> {
-    value.serialize(&mut Pretty { out, depth: 0 })
+    value.serialize(&mut Pretty {
+        out,
+        depth: 0,
+        keys: Box::new([Prepared::NONE; PLACES]),
+    })
 }
 
-/// The serializer: where the bytes go and how deep it is.
+/// The serializer: where the bytes go, how deep it is, and the struct keys' blocks.
 pub(crate) struct Pretty<'a, 'b> {
     out: &'a mut Chunked<'b>,
     depth: usize,
+    keys: Box<[Prepared; PLACES]>,
 }
 
 /// serde_json's escapes: 0 for a byte written as it is, else the letter after the `\`
@@ -203,6 +213,26 @@ fn push_block(buf: &mut Vec<u8>, block: &[u8; BLOCK], len: usize) {
     buf.truncate(start + len);
 }
 
+/// "00" to "99".
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Appends the first `len` bytes of a 24-byte `block`, by a copy of the whole block.
+#[inline(always)]
+fn push_block24(buf: &mut Vec<u8>, block: &[u8; 24], len: usize) {
+    let start = buf.len();
+    buf.extend_from_slice(block);
+    buf.truncate(start + len);
+}
+
 /// Eight bytes of a slice of at least eight.
 #[inline]
 fn word8(s: &[u8]) -> [u8; 8] {
@@ -283,6 +313,63 @@ fn push_line(buf: &mut Vec<u8>, first: bool, depth: usize) {
     }
 }
 
+/// A key with what comes before it (the comma unless `first`, its line) and, with `colon`,
+/// the `": "` after, put together in a block, and its length: when it needs no escaping and
+/// fits (up to 15 levels deep, up to 28 bytes).
+#[inline(always)]
+fn key_block(depth: usize, first: bool, k: &[u8], colon: bool) -> Option<([u8; BLOCK], usize)> {
+    if depth > 15 || k.len() > BLOCK - 36 {
+        return None;
+    }
+    let from = usize::from(first);
+    let line = 2 - from + 2 * depth;
+    let mut block = [0; BLOCK];
+    block[..32].copy_from_slice(&COMMA_BREAK[from..from + 32]);
+    block[line] = b'"';
+    let end = line + 1 + k.len();
+    if !put_clean(&mut block, line + 1, k) {
+        return None;
+    }
+    block.get_mut(end..end + 3)?.copy_from_slice(b"\": ");
+    Some((block, if colon { end + 3 } else { end + 1 }))
+}
+
+/// The block of a struct's key at a place (a depth and a position in its struct), made by
+/// [`key_block`] once and written for every object of that struct at that depth.
+#[derive(Clone, Copy)]
+struct Prepared {
+    /// Where the key's text is (a `&'static str`'s pointer; 0: no key).
+    key: usize,
+    /// The key's length.
+    len: usize,
+    /// Its depth, twice, and 1 when it is its struct's first ([`Prepared::at`]).
+    at: usize,
+    block: [u8; BLOCK],
+    /// The length of the block's text.
+    used: u8,
+}
+
+/// Places for prepared keys: depths 0 to 7 (modulo 8) by the first 32 positions (modulo 32)
+/// of a struct. A place shared by two keys keeps the last one (each check compares the key).
+const PLACES: usize = 8 * 32;
+
+impl Prepared {
+    const NONE: Prepared = Prepared {
+        key: 0,
+        len: 0,
+        at: 0,
+        block: [0; BLOCK],
+        used: 0,
+    };
+
+    /// A key's depth and whether it is its struct's first, in one word (kept blocks are at
+    /// most 15 deep: a deeper key's word is never a kept block's, wrapping or not).
+    #[inline(always)]
+    fn at(first: bool, depth: usize) -> usize {
+        depth.wrapping_mul(2) | usize::from(first)
+    }
+}
+
 impl Pretty<'_, '_> {
     #[inline]
     fn buf(&mut self) -> &mut Vec<u8> {
@@ -321,21 +408,9 @@ impl Pretty<'_, '_> {
     #[inline]
     fn key(&mut self, first: bool, key: &str, colon: bool) {
         let depth = self.depth;
-        let k = key.as_bytes();
-        if depth <= 15 && k.len() <= BLOCK - 36 {
-            let from = usize::from(first);
-            let line = 2 - from + 2 * depth;
-            let mut block = [0; BLOCK];
-            block[..32].copy_from_slice(&COMMA_BREAK[from..from + 32]);
-            block[line] = b'"';
-            let end = line + 1 + k.len();
-            if put_clean(&mut block, line + 1, k) {
-                if let Some(d) = block.get_mut(end..end + 3) {
-                    d.copy_from_slice(b"\": ");
-                    push_block(self.buf(), &block, if colon { end + 3 } else { end + 1 });
-                    return;
-                }
-            }
+        if let Some((block, len)) = key_block(depth, first, key.as_bytes(), colon) {
+            push_block(self.buf(), &block, len);
+            return;
         }
         let buf = self.buf();
         buf.reserve(2 * depth + key.len() + 40);
@@ -346,6 +421,45 @@ impl Pretty<'_, '_> {
             buf.extend_from_slice(b"\": ");
         } else {
             buf.push(b'"');
+        }
+    }
+
+    /// A struct's key (the `n`th of its struct), as [`Pretty::key`] writes it, from the
+    /// block kept for that place (depth and `n`) when that block is this key's: a key of a
+    /// struct is a `&'static str`, whose place and length name its text for the whole run
+    /// (static memory is never freed or reused), so the block made for it once serves every
+    /// object of that struct at that depth; a map's keys (of any life) never come here.
+    #[inline]
+    fn struct_key(&mut self, first: bool, n: usize, key: &'static str) {
+        let depth = self.depth;
+        let at = Prepared::at(first, depth);
+        let slot = &self.keys[(depth & 7) << 5 | (n & 31)];
+        if slot.key == key.as_ptr() as usize && slot.len == key.len() && slot.at == at {
+            push_block(self.out.buf(), &slot.block, usize::from(slot.used));
+            return;
+        }
+        self.struct_key_made(first, n, key);
+    }
+
+    /// [`Pretty::struct_key`] when its place holds another key's block (or none): the block
+    /// made, kept and written; a key without a block (one that needs escaping, or is too long
+    /// or too deep) as [`Pretty::key`] writes it.
+    #[inline(never)]
+    fn struct_key_made(&mut self, first: bool, n: usize, key: &'static str) {
+        let depth = self.depth;
+        match key_block(depth, first, key.as_bytes(), true) {
+            Some((block, used)) => {
+                self.keys[(depth & 7) << 5 | (n & 31)] = Prepared {
+                    key: key.as_ptr() as usize,
+                    len: key.len(),
+                    at: Prepared::at(first, depth),
+                    block,
+                    // At most BLOCK.
+                    used: used as u8,
+                };
+                push_block(self.out.buf(), &block, used);
+            }
+            None => self.key(first, key, true),
         }
     }
 
@@ -389,10 +503,42 @@ impl Pretty<'_, '_> {
         Ok(())
     }
 
+    /// An integer as `itoa` writes it (serde_json's): the signed and the 128-bit ones.
     #[inline]
     fn int<I: itoa::Integer>(&mut self, v: I) {
         self.buf()
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    /// An unsigned integer of up to 64 bits, in decimal as `itoa` writes it: put together in
+    /// a block of 24 bytes from the first digit on and appended in one copy of the block, cut
+    /// to its length (`itoa` writes from the last digit back, so its text is copied with a
+    /// length known only at run time: a call to `memcpy` for each number).
+    #[inline]
+    fn uint(&mut self, v: u64) {
+        if v < 10 {
+            self.buf().push(b'0' + v as u8);
+            return;
+        }
+        let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let mut block = [0u8; 24];
+        let (mut v, mut at) = (v, n.min(20));
+        while v >= 100 {
+            let pair = usize::try_from(v % 100).unwrap_or(0);
+            v /= 100;
+            at -= 2;
+            if let Some(d) = block.get_mut(at..at + 2) {
+                d.copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
+            }
+        }
+        // v < 100
+        let v = v as usize;
+        if v >= 10 {
+            block[0..2].copy_from_slice(&DIGIT_PAIRS[2 * v..2 * v + 2]);
+        } else {
+            block[0] = b'0' + v as u8;
+        }
+        push_block24(self.buf(), &block, n);
     }
 
     /// serde_json's float: its own formatting when finite, `null` otherwise.
@@ -435,6 +581,8 @@ pub(crate) struct Compound<'s, 'a, 'b> {
     ser: &'s mut Pretty<'a, 'b>,
     state: State,
     variant: bool,
+    /// The fields written so far (of a struct).
+    fields: usize,
 }
 
 impl Compound<'_, '_, '_> {
@@ -445,8 +593,11 @@ impl Compound<'_, '_, '_> {
         self.ser.out.spill().map_err(Error::io)
     }
 
-    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        self.ser.key(self.state == State::First, key, true);
+    #[inline(always)]
+    fn field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.ser
+            .struct_key(self.state == State::First, self.fields, key);
+        self.fields += 1;
         self.state = State::Rest;
         value.serialize(&mut *self.ser)
     }
@@ -480,6 +631,7 @@ impl<'s, 'a, 'b> Pretty<'a, 'b> {
             ser: self,
             state,
             variant,
+            fields: 0,
         }
     }
 }
@@ -521,19 +673,19 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         Ok(())
     }
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.int(v);
+        self.uint(u64::from(v));
         Ok(())
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.int(v);
+        self.uint(v);
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
@@ -733,6 +885,7 @@ impl ser::SerializeMap for Compound<'_, '_, '_> {
 impl ser::SerializeStruct for Compound<'_, '_, '_> {
     type Ok = ();
     type Error = Error;
+    #[inline(always)]
     fn serialize_field<T: ?Sized + Serialize>(
         &mut self,
         key: &'static str,

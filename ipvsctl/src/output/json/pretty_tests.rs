@@ -374,3 +374,112 @@ fn connections_timeouts_daemons_and_plans_are_serde_jsons_bytes() {
     );
     assert!(plan_json(&plan) == render_by::<SerdeJson, _>(&plan));
 }
+
+/// The documents of [`golden_documents`], each after a line naming it.
+fn golden_text() -> String {
+    use std::time::{Duration, Instant};
+    let servers = table();
+    let mut docs: Vec<(&str, String)> = Vec::new();
+    docs.push((
+        "-L --json",
+        list_json(&INFO, &servers, &ListOptions::default()),
+    ));
+    docs.push(("-S --json", save_json(&servers)));
+    let settings = Settings {
+        timeouts: Some(Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300,
+        }),
+        sysctls: BTreeMap::from([
+            ("am_droprate".to_string(), SysctlValue::Int(10)),
+            ("sync_threshold".to_string(), SysctlValue::Ints(vec![3, 50])),
+            ("est_cpulist".to_string(), SysctlValue::Text("0-3".into())),
+        ]),
+        sync_daemons: Some(daemons()),
+    };
+    docs.push((
+        "-S --json --settings",
+        saved::<Ours>(&servers[..2], Some(&settings)),
+    ));
+    // `--watch --json` (serde_json's compact lines, the library's forms flattened into
+    // ipvsctl's), with rates: a second sample.
+    let mut sampler = ipvs::sampler::Sampler::new();
+    let t0 = Instant::now();
+    let mut later = servers.clone();
+    for vs in &mut later {
+        vs.entry.stats.conns = vs.entry.stats.conns.wrapping_add(10);
+        for d in &mut vs.destinations {
+            d.stats.in_bytes = d.stats.in_bytes.wrapping_add(1000);
+        }
+    }
+    for (i, s) in [&servers[..3], &later[..]].into_iter().enumerate() {
+        let sample = sampler.sample(t0 + Duration::from_secs(2 * i as u64), s);
+        docs.push((
+            "--watch --json",
+            watch_json(1000.5, &INFO, s, &sample, &ListOptions::default()),
+        ));
+    }
+    // `apply --json`'s plan: the library's services, keys and destinations in its changes.
+    let mut plan = ipvs::Plan::default();
+    for vs in &servers {
+        let key = vs.entry.service.key;
+        plan.push(
+            Change::AddService(vs.entry.service.clone()),
+            Change::DeleteService(key),
+        );
+        plan.push(
+            Change::EditService(vs.entry.service.clone()),
+            Change::EditService(vs.entry.service.clone()),
+        );
+        for d in vs.destinations.iter().take(3) {
+            plan.push(
+                Change::AddDestination {
+                    service: key,
+                    destination: d.destination,
+                },
+                Change::DeleteDestination {
+                    service: key,
+                    addr: d.destination.addr,
+                    port: d.destination.port,
+                },
+            );
+        }
+    }
+    docs.push(("apply --json", plan_json(&plan)));
+    let mut text = String::new();
+    for (name, doc) in docs {
+        text.push_str("==== ");
+        text.push_str(name);
+        text.push('\n');
+        text.push_str(&doc);
+    }
+    text
+}
+
+/// The documents' bytes as they were written before the library's serde forms were written
+/// by hand (without `#[serde(flatten)]`, speed-json2): `golden.txt` holds them, made by
+/// this test with `IPVSCTL_BLESS_GOLDEN=1` on the code before that change.
+#[test]
+fn golden_documents() {
+    let text = golden_text();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/output/json/golden.txt");
+    if std::env::var_os("IPVSCTL_BLESS_GOLDEN").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    let want = include_str!("golden.txt");
+    assert!(text.len() > 10_000);
+    if text != want {
+        let at = text
+            .bytes()
+            .zip(want.bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(text.len().min(want.len()));
+        let from = at.saturating_sub(300);
+        panic!(
+            "the documents differ at byte {at}:\nnow:\n{}\nwas:\n{}",
+            &text[from..(at + 300).min(text.len())],
+            &want[from..(at + 300).min(want.len())]
+        );
+    }
+}

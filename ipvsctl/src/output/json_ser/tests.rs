@@ -324,6 +324,23 @@ fn integers_are_written_as_serde_json_writes_them() {
     same(&Pairs(vec![(u64::MAX, 1), (0, 2)]));
     same(&Pairs(vec![(true, 1), (false, 2)]));
     same(&Pairs(vec![('"', 1), ('é', 2), ('\n', 3)]));
+    // Unsigned integers are written by ours (not `itoa`): every number of digits at its
+    // edges, in every width, and random ones of every length.
+    let mut edges = vec![0u64, 1, u64::MAX, u64::MAX - 1];
+    let mut p = 1u64;
+    while let Some(next) = p.checked_mul(10) {
+        edges.extend([p - 1, p, p + 1, next - 1, 2 * p, 5 * p + 3]);
+        p = next;
+    }
+    edges.extend([p - 1, p, p + 1]);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..20_000 {
+        edges.push(rng.next() >> rng.below(64));
+    }
+    same(&edges);
+    for v in edges {
+        same(&(v as u8, v as u16, v as u32, v, Some(v)));
+    }
 }
 
 /// A map of any keys, written with `serialize_entry`.
@@ -560,4 +577,79 @@ fn a_document_written_out_by_chunks_is_the_same_bytes() {
     out.finish().unwrap();
     assert!(sink.len() > 4 * crate::output::listing::CHUNK);
     assert!(sink == serde_json::to_vec_pretty(&doc).unwrap());
+}
+
+/// A struct whose keys are chosen by `pick`: objects of it in a row put different keys (and
+/// keys at the same place of memory, of different lengths) at the same place of the
+/// serializer's kept key blocks.
+#[derive(Debug)]
+struct Shifting {
+    pick: usize,
+    inner: Option<Box<Shifting>>,
+}
+
+/// Keys that share their memory: the first n bytes of one `&'static str`.
+const SHARED: &str = "keykeykeykeykeykeykeykeykeykeykey";
+
+impl Serialize for Shifting {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        const KEYS: &[&str] = &[
+            "a",
+            "b",
+            "we\"ird",
+            "back\\slash",
+            "ctl\n",
+            "a-key-longer-than-twenty-eight-bytes",
+            "exactly-twenty-eight-bytes-",
+            "ünï",
+            "",
+        ];
+        let n = 2 + self.pick % 3;
+        let mut st = s.serialize_struct("Shifting", n + 1)?;
+        for i in 0..n {
+            let k = (self.pick + i) % (KEYS.len() + 4);
+            let key = match KEYS.get(k) {
+                Some(key) => key,
+                None => &SHARED[..1 + (self.pick + k) % SHARED.len()],
+            };
+            st.serialize_field(key, &(self.pick * 10 + i))?;
+        }
+        st.serialize_field("inner", &self.inner)?;
+        st.end()
+    }
+}
+
+#[test]
+fn struct_keys_kept_per_place_are_written_as_serde_json_writes_them() {
+    // Objects in a row, each with other keys than the one before at the same places, at
+    // depths 1 to 40 (kept blocks to depth 15, places modulo 8 deep).
+    let mut rng = Rng(7);
+    for depth in [1, 2, 7, 8, 9, 15, 16, 17, 24, 40] {
+        let row: Vec<Shifting> = (0..200)
+            .map(|_| {
+                let mut s = Shifting {
+                    pick: rng.below(50),
+                    inner: None,
+                };
+                for _ in 1..depth {
+                    s = Shifting {
+                        pick: rng.below(50),
+                        inner: Some(Box::new(s)),
+                    };
+                }
+                s
+            })
+            .collect();
+        same(&row);
+    }
+    // The same objects twice in a row: the second written from the kept blocks.
+    let one = Shifting {
+        pick: 3,
+        inner: Some(Box::new(Shifting {
+            pick: 3,
+            inner: None,
+        })),
+    };
+    same(&[&one, &one, &one]);
 }
