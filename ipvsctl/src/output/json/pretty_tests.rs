@@ -335,30 +335,7 @@ fn connections_timeouts_daemons_and_plans_are_serde_jsons_bytes() {
         &render_by::<Ours, _>(&plan),
         &render_by::<SerdeJson, _>(&plan),
     );
-    for vs in &servers {
-        let key = vs.entry.service.key;
-        plan.push(
-            Change::AddService(vs.entry.service.clone()),
-            Change::DeleteService(key),
-        );
-        plan.push(
-            Change::EditService(vs.entry.service.clone()),
-            Change::EditService(vs.entry.service.clone()),
-        );
-        for d in &vs.destinations {
-            plan.push(
-                Change::AddDestination {
-                    service: key,
-                    destination: d.destination,
-                },
-                Change::DeleteDestination {
-                    service: key,
-                    addr: d.destination.addr,
-                    port: d.destination.port,
-                },
-            );
-        }
-    }
+    push_changes(&mut plan, &servers, usize::MAX);
     plan.settings.changes.push(SettingChange::Sysctl {
         name: "we\"ird".into(),
         value: SysctlValue::Text("x\\y".into()),
@@ -373,6 +350,35 @@ fn connections_timeouts_daemons_and_plans_are_serde_jsons_bytes() {
         &render_by::<SerdeJson, _>(&plan),
     );
     assert!(plan_json(&plan) == render_by::<SerdeJson, _>(&plan));
+}
+
+/// Into `plan`: each service added and edited, and up to `dests` of its destinations added,
+/// each with its undo.
+fn push_changes(plan: &mut ipvs::Plan, servers: &[VirtualServer], dests: usize) {
+    for vs in servers {
+        let key = vs.entry.service.key;
+        plan.push(
+            Change::AddService(vs.entry.service.clone()),
+            Change::DeleteService(key),
+        );
+        plan.push(
+            Change::EditService(vs.entry.service.clone()),
+            Change::EditService(vs.entry.service.clone()),
+        );
+        for d in vs.destinations.iter().take(dests) {
+            plan.push(
+                Change::AddDestination {
+                    service: key,
+                    destination: d.destination,
+                },
+                Change::DeleteDestination {
+                    service: key,
+                    addr: d.destination.addr,
+                    port: d.destination.port,
+                },
+            );
+        }
+    }
 }
 
 /// The documents of [`golden_documents`], each after a line naming it.
@@ -422,30 +428,7 @@ fn golden_text() -> String {
     }
     // `apply --json`'s plan: the library's services, keys and destinations in its changes.
     let mut plan = ipvs::Plan::default();
-    for vs in &servers {
-        let key = vs.entry.service.key;
-        plan.push(
-            Change::AddService(vs.entry.service.clone()),
-            Change::DeleteService(key),
-        );
-        plan.push(
-            Change::EditService(vs.entry.service.clone()),
-            Change::EditService(vs.entry.service.clone()),
-        );
-        for d in vs.destinations.iter().take(3) {
-            plan.push(
-                Change::AddDestination {
-                    service: key,
-                    destination: d.destination,
-                },
-                Change::DeleteDestination {
-                    service: key,
-                    addr: d.destination.addr,
-                    port: d.destination.port,
-                },
-            );
-        }
-    }
+    push_changes(&mut plan, &servers, 3);
     docs.push(("apply --json", plan_json(&plan)));
     let mut text = String::new();
     for (name, doc) in docs {
