@@ -45,7 +45,7 @@ pub enum DestAttr {
 }
 
 impl Nla for DestAttr {
-    #[inline]
+    #[inline(always)]
     fn value_len(&self) -> usize {
         use DestAttr::*;
         match self {
@@ -60,7 +60,7 @@ impl Nla for DestAttr {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn kind(&self) -> u16 {
         use DestAttr::*;
         match self {
@@ -83,7 +83,7 @@ impl Nla for DestAttr {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn emit_value(&self, buf: &mut [u8]) {
         use DestAttr::*;
         match self {

@@ -333,11 +333,13 @@ impl<'a> PayloadWriter<'a> {
     }
 
     /// The service nest, `IPVS_CMD_ATTR_SERVICE`, with the attributes `f` writes.
+    #[inline]
     pub fn service(&mut self, f: impl FnOnce(&mut Nest<'_, ServiceAttr>)) -> &mut Self {
         self.nest(IPVS_CMD_ATTR_SERVICE, f)
     }
 
     /// The destination nest, `IPVS_CMD_ATTR_DEST`, with the attributes `f` writes.
+    #[inline]
     pub fn dest(&mut self, f: impl FnOnce(&mut Nest<'_, DestAttr>)) -> &mut Self {
         self.nest(IPVS_CMD_ATTR_DEST, f)
     }
@@ -347,6 +349,7 @@ impl<'a> PayloadWriter<'a> {
         self.nest(IPVS_CMD_ATTR_DAEMON, f)
     }
 
+    #[inline]
     fn nest<T: Nla>(&mut self, kind: u16, f: impl FnOnce(&mut Nest<'_, T>)) -> &mut Self {
         let at = self.out.len();
         self.out.extend_from_slice(&[0; 4]);

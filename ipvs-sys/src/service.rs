@@ -49,7 +49,7 @@ pub enum ServiceAttr {
 }
 
 impl Nla for ServiceAttr {
-    #[inline]
+    #[inline(always)]
     fn value_len(&self) -> usize {
         use ServiceAttr::*;
         match self {
@@ -64,7 +64,7 @@ impl Nla for ServiceAttr {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn kind(&self) -> u16 {
         use ServiceAttr::*;
         match self {
@@ -84,7 +84,7 @@ impl Nla for ServiceAttr {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn emit_value(&self, buf: &mut [u8]) {
         use ServiceAttr::*;
         match self {
