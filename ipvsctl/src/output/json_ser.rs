@@ -384,7 +384,7 @@ impl Pretty<'_, '_> {
     }
 
     /// `]` or `}`, on a line of its own when something was inside.
-    #[inline]
+    #[inline(always)]
     fn close(&mut self, bracket: u8, had_value: bool) {
         self.depth -= 1;
         let depth = self.depth;
@@ -781,7 +781,7 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         self.string(v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         self.string(v);
         Ok(())
