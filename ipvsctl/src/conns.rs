@@ -530,9 +530,8 @@ fn count(
             by,
             groups: &groups,
         };
-        let text = serde_json::to_string_pretty(&doc).map_err(io::Error::from)?;
-        term.print(&text)?;
-        term.print("\n")?;
+        // ipvsctl's serializer: serde_json's pretty bytes (`counts_json_is_serde_jsons`).
+        term.print(&output::pretty_document(&doc))?;
         return Ok(Ok(()));
     }
     if by.is_empty() {
@@ -743,6 +742,44 @@ mod tests {
              192.168.10.11:80  ESTABLISHED  1\n\
              192.168.10.11:80  TIME_WAIT    2\n"
         );
+    }
+
+    #[test]
+    fn counts_json_is_serde_jsons() {
+        let conns: Vec<Connection> = [
+            "TCP 0A000001 8E3A 0A000064 0050 C0A80A0B 0050 ESTABLISHED     899\n",
+            "TCP 0A000001 8E3B 0A000064 0050 C0A80A0B 0050 TIME_WAIT       99\n",
+            "UDP 0A000002 8E3C 0A000064 0035 C0A80A0A 0035 NONE            99\n",
+            "IP 00000007 0000 00000007 0000 C0A80A0B 0000 NONE            99\n",
+        ]
+        .iter()
+        .map(|l| conn(l))
+        .collect();
+        for by in [
+            &[][..],
+            &[By::Server, By::State][..],
+            &[By::Service, By::Client, By::Protocol][..],
+        ] {
+            let mut groups = BTreeMap::new();
+            for c in &conns {
+                *groups
+                    .entry(by.iter().map(|b| b.of(c)).collect::<Vec<_>>())
+                    .or_insert(0) += 1;
+            }
+            let doc = Counts {
+                total: conns.len() as u64,
+                by,
+                groups: &groups,
+            };
+            let theirs = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+            assert_eq!(output::pretty_document(&doc), theirs);
+            // And through the command.
+            let mut term = Term::buffer();
+            count(&mut conns.iter().cloned().map(Ok), by, true, &mut term)
+                .unwrap()
+                .unwrap();
+            assert_eq!(term.take(), theirs);
+        }
     }
 
     #[test]

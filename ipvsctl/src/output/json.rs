@@ -330,6 +330,12 @@ fn render<T: Serialize>(doc: &T) -> String {
     render_by::<Ours, T>(doc)
 }
 
+/// A document of another command (`conns --count --json`) pretty-printed as serde_json's
+/// `to_string_pretty` prints it, with the final newline.
+pub(crate) fn pretty_document<T: Serialize>(doc: &T) -> String {
+    render(doc)
+}
+
 fn render_by<W: Writes, T: Serialize>(doc: &T) -> String {
     let mut out = Chunked::keep();
     if W::write(doc, &mut out).is_ok() {

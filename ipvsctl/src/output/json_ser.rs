@@ -384,11 +384,22 @@ impl Pretty<'_, '_> {
     }
 
     /// `]` or `}`, on a line of its own when something was inside.
-    #[inline]
+    #[inline(always)]
     fn close(&mut self, bracket: u8, had_value: bool) {
         self.depth -= 1;
         let depth = self.depth;
         let buf = self.buf();
+        if had_value && depth <= 15 {
+            // The line and the bracket as one block.
+            let mut block = [0; 32];
+            block.copy_from_slice(&COMMA_BREAK[1..33]);
+            let n = 1 + 2 * depth;
+            block[n] = bracket;
+            let start = buf.len();
+            buf.extend_from_slice(&block);
+            buf.truncate(start + n + 1);
+            return;
+        }
         if had_value {
             push_line(buf, true, depth);
         }
@@ -429,7 +440,7 @@ impl Pretty<'_, '_> {
     /// struct is a `&'static str`, whose place and length name its text for the whole run
     /// (static memory is never freed or reused), so the block made for it once serves every
     /// object of that struct at that depth; a map's keys (of any life) never come here.
-    #[inline]
+    #[inline(always)]
     fn struct_key(&mut self, first: bool, n: usize, key: &'static str) {
         let depth = self.depth;
         let at = Prepared::at(first, depth);
@@ -465,8 +476,43 @@ impl Pretty<'_, '_> {
 
     /// A string value, quoted and escaped: put together in a block and appended in one copy
     /// when it needs no escaping and fits (up to 62 bytes).
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, s: &str) {
+        let b = s.as_bytes();
+        let n = b.len();
+        if (4..=16).contains(&n) {
+            // The words, addresses and names of a listing: two words (of 8 bytes, or of 4
+            // under 8 bytes) overlapping in the middle, checked together and put between the
+            // quotes in a block of 24.
+            let mut block = [0u8; 24];
+            block[0] = b'"';
+            let clean = if n >= 8 {
+                let (first, last) = (word8(&b[..8]), word8(&b[n - 8..]));
+                let clean = !word_needs_escape(u64::from_le_bytes(first))
+                    && !word_needs_escape(u64::from_le_bytes(last));
+                block[1..9].copy_from_slice(&first);
+                block[n - 7..n + 1].copy_from_slice(&last);
+                clean
+            } else {
+                let (first, last) = (word4(&b[..4]), word4(&b[n - 4..]));
+                let w = u64::from(u32::from_le_bytes(first))
+                    | u64::from(u32::from_le_bytes(last)) << 32;
+                block[1..5].copy_from_slice(&first);
+                block[n - 3..n + 1].copy_from_slice(&last);
+                !word_needs_escape(w)
+            };
+            if clean {
+                block[n + 1] = b'"';
+                push_block24(self.buf(), &block, n + 2);
+                return;
+            }
+        }
+        self.string_other(s);
+    }
+
+    /// [`Pretty::string`] of a string under 4 or over 16 bytes, or with something to escape.
+    #[inline(never)]
+    fn string_other(&mut self, s: &str) {
         let b = s.as_bytes();
         if b.len() <= BLOCK - 2 {
             let mut block = [0; BLOCK];
@@ -514,31 +560,54 @@ impl Pretty<'_, '_> {
     /// a block of 24 bytes from the first digit on and appended in one copy of the block, cut
     /// to its length (`itoa` writes from the last digit back, so its text is copied with a
     /// length known only at run time: a call to `memcpy` for each number).
-    #[inline]
+    #[inline(always)]
     fn uint(&mut self, v: u64) {
         if v < 10 {
             self.buf().push(b'0' + v as u8);
-            return;
+        } else {
+            self.uint_long(v);
         }
-        let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-        let mut block = [0u8; 24];
-        let (mut v, mut at) = (v, n.min(20));
-        while v >= 100 {
-            let pair = usize::try_from(v % 100).unwrap_or(0);
-            v /= 100;
-            at -= 2;
-            if let Some(d) = block.get_mut(at..at + 2) {
-                d.copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
+    }
+
+    /// [`Pretty::uint`] of a number of two digits or more: written from its last digit back,
+    /// four at a time, ending at the middle of a block of 48, and appended by a copy of the
+    /// 24 bytes from its first digit on (a copy of a fixed size), cut to its length.
+    #[inline(never)]
+    fn uint_long(&mut self, v: u64) {
+        const END: usize = 24;
+        let mut block = [0u8; 2 * END];
+        let (mut v, mut at) = (v, END);
+        while v >= 10_000 {
+            // Below 10,000: fits.
+            let four = (v % 10_000) as u32;
+            v /= 10_000;
+            at -= 4;
+            let (hi, lo) = ((four / 100) as usize, (four % 100) as usize);
+            if let Some(d) = block.get_mut(at..at + 4) {
+                d[..2].copy_from_slice(&DIGIT_PAIRS[2 * hi..2 * hi + 2]);
+                d[2..].copy_from_slice(&DIGIT_PAIRS[2 * lo..2 * lo + 2]);
             }
         }
-        // v < 100
-        let v = v as usize;
-        if v >= 10 {
-            block[0..2].copy_from_slice(&DIGIT_PAIRS[2 * v..2 * v + 2]);
-        } else {
-            block[0] = b'0' + v as u8;
+        // Below 10,000 (u64 has at most 20 digits: `at` stays at least 4).
+        let mut v = v as usize;
+        if v >= 100 {
+            let pair = v % 100;
+            v /= 100;
+            at -= 2;
+            block[at..at + 2].copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
         }
-        push_block24(self.buf(), &block, n);
+        if v >= 10 {
+            at -= 2;
+            block[at..at + 2].copy_from_slice(&DIGIT_PAIRS[2 * v..2 * v + 2]);
+        } else {
+            at -= 1;
+            block[at] = b'0' + v as u8;
+        }
+        if let Some(digits) = block.get(at..at + END) {
+            let mut out = [0u8; END];
+            out.copy_from_slice(digits);
+            push_block24(self.buf(), &out, END - at);
+        }
     }
 
     /// serde_json's float: its own formatting when finite, `null` otherwise.
@@ -647,23 +716,28 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
     type SerializeStruct = Compound<'s, 'a, 'b>;
     type SerializeStructVariant = Compound<'s, 'a, 'b>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.buf()
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
+    #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
         self.int(v);
         Ok(())
     }
+    #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
         self.int(v);
         Ok(())
     }
+    #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
         self.int(v);
         Ok(())
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         self.int(v);
         Ok(())
@@ -672,18 +746,22 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         self.int(v);
         Ok(())
     }
+    #[inline]
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
         self.uint(u64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
         self.uint(u64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
         self.uint(u64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         self.uint(v);
         Ok(())
@@ -698,10 +776,12 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         self.f64(v)
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.string(v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
+    #[inline(always)]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         self.string(v);
         Ok(())
@@ -714,19 +794,24 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         }
         seq.finish(b']')
     }
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         self.serialize_unit()
     }
+    #[inline]
     fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         self.buf().extend_from_slice(b"null");
         Ok(())
     }
+    #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.serialize_unit()
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -736,6 +821,7 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         self.string(variant);
         Ok(())
     }
+    #[inline]
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
         _name: &'static str,
@@ -755,6 +841,7 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         self.close(b'}', true);
         Ok(())
     }
+    #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
         Ok(self.compound(b'[', len, false))
     }
@@ -778,9 +865,11 @@ impl<'s, 'a, 'b> ser::Serializer for &'s mut Pretty<'a, 'b> {
         self.variant_key(variant);
         Ok(self.compound(b'[', Some(len), true))
     }
+    #[inline]
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Ok(self.compound(b'{', len, false))
     }
+    #[inline]
     fn serialize_struct(
         self,
         _name: &'static str,

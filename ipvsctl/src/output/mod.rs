@@ -53,6 +53,7 @@ mod text;
 mod tests;
 
 // Re-exports for the command layer, unused until it calls them.
+pub(crate) use json::pretty_document;
 #[allow(unused_imports)]
 pub use json::{
     connections_json, daemon_json, list_json, plan_json, save_json, timeout_json, watch_json,
