@@ -184,6 +184,21 @@ fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
 /// ```
 pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<Plan, StateError> {
     desired.validate()?;
+    plan_valid(current, desired, options)
+}
+
+/// [`plan`] of a `desired` state that has passed [`State::validate`], without checking it
+/// again: for a caller that checked it when it read it and has changed nothing since that the
+/// checks look at, or has checked again what it changed (`ipvsctl apply` checks each
+/// destination whose thresholds it took from the table). The sysctls are still checked
+/// against `current`'s. Given a state that fails [`State::validate`], it plans something
+/// (a service or destination named twice: the last wins) and does not panic; what the kernel
+/// makes of that plan is not said.
+pub fn plan_valid(
+    current: &State,
+    desired: &State,
+    options: &PlanOptions,
+) -> Result<Plan, StateError> {
     // The sysctls against the kernel's: those `current` has (read for `desired`).
     StateError::from_problems(
         sysctl_problems(&desired.sysctls, &current.sysctls)
@@ -463,6 +478,42 @@ impl Serialize for Plan {
 mod tests {
     use super::*;
     use crate::{Forward, ServiceState};
+
+    /// Of a valid state, `plan_valid` plans what `plan` plans.
+    #[test]
+    fn plan_valid_is_plan_of_a_valid_state() {
+        let key = |i: u8| ServiceKey::tcp([10, 0, 0, i].into(), 80);
+        let dest = |i: u8, w| {
+            Destination::new([192, 168, 0, i].into(), 8080)
+                .with_forward(Forward::Masquerade)
+                .with_weight(w)
+        };
+        let mut current = State::default();
+        let mut desired = State::default();
+        for i in 0..6u8 {
+            let mut s = ServiceState::new(Service::new(key(i)));
+            for j in 0..3 {
+                s.destinations.push(dest(10 * i + j, 1));
+            }
+            if i % 2 == 0 {
+                current.services.push(s.clone());
+            }
+            if i % 3 != 0 {
+                s.destinations[0].weight = 4;
+                s.destinations.pop();
+                s.service.timeout = u32::from(i);
+            }
+            if i != 4 {
+                desired.services.push(s);
+            }
+        }
+        for prune in [false, true] {
+            let o = PlanOptions::default().with_prune(prune);
+            let a = plan(&current, &desired, &o).unwrap();
+            assert_eq!(plan_valid(&current, &desired, &o).unwrap(), a);
+            assert!(a.len() > 5, "{a:?}");
+        }
+    }
 
     /// Few destinations are scanned and many hashed: both plan the same edits and adds.
     #[test]
