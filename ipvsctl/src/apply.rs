@@ -714,7 +714,16 @@ impl Desired {
     /// whether the state is still valid: each destination it changed passes
     /// [`ipvs::Destination::validate`] (nothing else of the state depends on its thresholds).
     fn keep_unsaid(&mut self, current: &State) -> bool {
-        if self.unsaid.is_empty() {
+        // An unsaid field is 0, ipvsadm's default: where the table has no threshold at all
+        // (the usual), there is nothing to take from it.
+        let no_thresholds = || {
+            current.services.iter().all(|s| {
+                s.destinations
+                    .iter()
+                    .all(|d| d.upper_threshold == 0 && d.lower_threshold == 0)
+            })
+        };
+        if self.unsaid.is_empty() || no_thresholds() {
             return true;
         }
         let mut valid = true;
@@ -977,6 +986,35 @@ mod tests {
         );
         // The line's -x 5 against the table's 10.
         assert_eq!(p.len(), 1, "{p:?}");
+    }
+
+    /// A table without thresholds has none to give: the state stays as read, each unsaid
+    /// threshold ipvsadm's 0, and one threshold in the table is taken again.
+    #[test]
+    fn a_table_without_thresholds_gives_none() {
+        let text = "-A -t 10.0.0.1:80 -s rr\n\
+                    -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n\
+                    -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1 -x 5 -y 2\n";
+        let mut d = parse_desired(text).unwrap();
+        let mut current = d.state.clone();
+        current.services[0].destinations[1].upper_threshold = 0;
+        current.services[0].destinations[1].lower_threshold = 0;
+        let before = d.state.clone();
+        assert!(d.keep_unsaid(&current));
+        assert_eq!(d.state, before);
+        assert_eq!(
+            (
+                d.state.services[0].destinations[0].upper_threshold,
+                d.state.services[0].destinations[0].lower_threshold
+            ),
+            (0, 0)
+        );
+        assert_eq!(d.plan(&current, &PlanOptions::default()).unwrap().len(), 1);
+        current.services[0].destinations[0].lower_threshold = 3;
+        current.services[0].destinations[0].upper_threshold = 4;
+        assert!(d.keep_unsaid(&current));
+        assert_eq!(d.state.services[0].destinations[0].lower_threshold, 3);
+        assert_eq!(d.state.services[0].destinations[0].upper_threshold, 4);
     }
 
     #[test]
