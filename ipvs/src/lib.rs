@@ -156,7 +156,7 @@ pub use error::{Error, Operation, Result};
 pub use ipvs_sys::netns;
 pub use key::DestinationKey;
 use key::KeyHash;
-pub use plan::{plan, plan_valid, Plan, PlanOptions};
+pub use plan::{plan, Plan, PlanOptions};
 pub use state::{Problem, Reason, ServiceState, State, StateError};
 pub use types::*;
 

@@ -223,12 +223,9 @@ pub fn plan_valid(
         }
     }
 
-    let cur: HashMap<ServiceKey, usize, KeyHash> = current
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.service.key, i))
-        .collect();
+    // `desired`'s services by key; `current`'s are found by place: `matched[j]` is the
+    // service of `current` with the key of `desired.services[j]` (the last, if twice).
+    let mut matched: Vec<Option<usize>> = vec![None; desired.services.len()];
     let want: HashMap<ServiceKey, usize, KeyHash> = desired
         .services
         .iter()
@@ -238,10 +235,11 @@ pub fn plan_valid(
 
     // Deletes: destinations not wanted in services that stay, and pruned
     // services (their destinations first).
-    for s in &current.services {
+    for (i, s) in current.services.iter().enumerate() {
         let key = s.service.key;
         let gone = match want.get(&key) {
             Some(&j) => {
+                matched[j] = Some(i);
                 let wanted = Dests::new(&desired.services[j].destinations);
                 for d in &s.destinations {
                     if wanted.get(d.addr, d.port).is_none() {
@@ -266,10 +264,10 @@ pub fn plan_valid(
     // Edits in place, and the adds.
     let mut adds = Plan::default();
     // `desired` is valid: each key once, each destination once in its service.
-    for w in &desired.services {
+    for (w, &found) in desired.services.iter().zip(&matched) {
         let key = w.service.key;
-        match cur.get(&key) {
-            Some(&i) => {
+        match found {
+            Some(i) => {
                 let c = &current.services[i];
                 if service_differs(&c.service, &w.service) {
                     p.push(

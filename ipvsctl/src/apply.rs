@@ -702,7 +702,7 @@ impl Desired {
     /// whole state is checked as [`ipvs::plan`] checks it, for the same error.
     pub fn plan(&mut self, current: &State, options: &PlanOptions) -> Result<ipvs::Plan, String> {
         let plan = if self.keep_unsaid(current) {
-            ipvs::plan_valid(current, &self.state, options)
+            ipvs::apply::plan_valid(current, &self.state, options)
         } else {
             ipvs::plan(current, &self.state, options)
         };
