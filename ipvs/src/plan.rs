@@ -261,10 +261,11 @@ pub fn plan_valid(
         }
     }
 
-    // Edits in place, and the adds.
-    let mut adds = Plan::default();
+    // Edits in place; the adds are noted by place (a whole service, or one destination of a
+    // service the table has) and made after them, in one block sized once.
+    let mut adds: Vec<(usize, Option<usize>)> = Vec::new();
     // `desired` is valid: each key once, each destination once in its service.
-    for (w, &found) in desired.services.iter().zip(&matched) {
+    for (j, (w, &found)) in desired.services.iter().zip(&matched).enumerate() {
         let key = w.service.key;
         match found {
             Some(i) => {
@@ -276,7 +277,7 @@ pub fn plan_valid(
                     );
                 }
                 let have = Dests::new(&c.destinations);
-                for d in &w.destinations {
+                for (k, d) in w.destinations.iter().enumerate() {
                     match have.get(d.addr, d.port) {
                         Some(h) if h == d => {}
                         Some(h) => p.push(
@@ -289,23 +290,39 @@ pub fn plan_valid(
                                 destination: *h,
                             },
                         ),
-                        None => adds.push(add_dest(key, d), delete_dest(key, d)),
+                        None => adds.push((j, Some(k))),
                     }
                 }
             }
+            None => adds.push((j, None)),
+        }
+    }
+    let count = |&(j, k): &(usize, Option<usize>)| match k {
+        Some(_) => 1,
+        None => 1 + desired.services[j].destinations.len(),
+    };
+    let more: usize = adds.iter().map(count).sum();
+    p.changes.reserve(more);
+    p.undo.reserve(more);
+    for (j, k) in adds {
+        let w = &desired.services[j];
+        let key = w.service.key;
+        match k {
+            Some(k) => {
+                let d = &w.destinations[k];
+                p.push(add_dest(key, d), delete_dest(key, d));
+            }
             None => {
-                adds.push(
+                p.push(
                     Change::AddService(w.service.clone()),
                     Change::DeleteService(key),
                 );
                 for d in &w.destinations {
-                    adds.push(add_dest(key, d), delete_dest(key, d));
+                    p.push(add_dest(key, d), delete_dest(key, d));
                 }
             }
         }
     }
-    p.changes.extend(adds.changes);
-    p.undo.extend(adds.undo);
     Ok(p)
 }
 
