@@ -31,6 +31,8 @@ use std::fmt;
 use crate::settings::SettingsRefusal;
 
 pub use crate::key::{KeyHash, KeyHasher};
+/// [`crate::plan`] of a desired state already checked: for a caller that checks it once.
+pub use crate::plan::plan_valid;
 
 use crate::{
     plan, Change, DestinationKey, Error, Ipvs, Plan, PlanOptions, ReadOptions, Result, ServiceKey,

@@ -184,6 +184,21 @@ fn merged(have: Timeouts, want: Timeouts) -> Timeouts {
 /// ```
 pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<Plan, StateError> {
     desired.validate()?;
+    plan_valid(current, desired, options)
+}
+
+/// [`plan`] of a `desired` state that has passed [`State::validate`], without checking it
+/// again: for a caller that checked it when it read it and has changed nothing since that the
+/// checks look at, or has checked again what it changed (`ipvsctl apply` checks each
+/// destination whose thresholds it took from the table). The sysctls are still checked
+/// against `current`'s. Given a state that fails [`State::validate`], it plans something
+/// (a service or destination named twice: the last wins) and does not panic; what the kernel
+/// makes of that plan is not said.
+pub fn plan_valid(
+    current: &State,
+    desired: &State,
+    options: &PlanOptions,
+) -> Result<Plan, StateError> {
     // The sysctls against the kernel's: those `current` has (read for `desired`).
     StateError::from_problems(
         sysctl_problems(&desired.sysctls, &current.sysctls)
@@ -208,12 +223,9 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
         }
     }
 
-    let cur: HashMap<ServiceKey, usize, KeyHash> = current
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.service.key, i))
-        .collect();
+    // `desired`'s services by key; `current`'s are found by place: `matched[j]` is the
+    // service of `current` with the key of `desired.services[j]` (the last, if twice).
+    let mut matched: Vec<Option<usize>> = vec![None; desired.services.len()];
     let want: HashMap<ServiceKey, usize, KeyHash> = desired
         .services
         .iter()
@@ -223,10 +235,11 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
 
     // Deletes: destinations not wanted in services that stay, and pruned
     // services (their destinations first).
-    for s in &current.services {
+    for (i, s) in current.services.iter().enumerate() {
         let key = s.service.key;
         let gone = match want.get(&key) {
             Some(&j) => {
+                matched[j] = Some(i);
                 let wanted = Dests::new(&desired.services[j].destinations);
                 for d in &s.destinations {
                     if wanted.get(d.addr, d.port).is_none() {
@@ -248,13 +261,14 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
         }
     }
 
-    // Edits in place, and the adds.
-    let mut adds = Plan::default();
+    // Edits in place; the adds are noted by place (a whole service, or one destination of a
+    // service the table has) and made after them, in one block sized once.
+    let mut adds: Vec<(usize, Option<usize>)> = Vec::new();
     // `desired` is valid: each key once, each destination once in its service.
-    for w in &desired.services {
+    for (j, (w, &found)) in desired.services.iter().zip(&matched).enumerate() {
         let key = w.service.key;
-        match cur.get(&key) {
-            Some(&i) => {
+        match found {
+            Some(i) => {
                 let c = &current.services[i];
                 if service_differs(&c.service, &w.service) {
                     p.push(
@@ -263,7 +277,7 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                     );
                 }
                 let have = Dests::new(&c.destinations);
-                for d in &w.destinations {
+                for (k, d) in w.destinations.iter().enumerate() {
                     match have.get(d.addr, d.port) {
                         Some(h) if h == d => {}
                         Some(h) => p.push(
@@ -276,23 +290,39 @@ pub fn plan(current: &State, desired: &State, options: &PlanOptions) -> Result<P
                                 destination: *h,
                             },
                         ),
-                        None => adds.push(add_dest(key, d), delete_dest(key, d)),
+                        None => adds.push((j, Some(k))),
                     }
                 }
             }
+            None => adds.push((j, None)),
+        }
+    }
+    let count = |&(j, k): &(usize, Option<usize>)| match k {
+        Some(_) => 1,
+        None => 1 + desired.services[j].destinations.len(),
+    };
+    let more: usize = adds.iter().map(count).sum();
+    p.changes.reserve(more);
+    p.undo.reserve(more);
+    for (j, k) in adds {
+        let w = &desired.services[j];
+        let key = w.service.key;
+        match k {
+            Some(k) => {
+                let d = &w.destinations[k];
+                p.push(add_dest(key, d), delete_dest(key, d));
+            }
             None => {
-                adds.push(
+                p.push(
                     Change::AddService(w.service.clone()),
                     Change::DeleteService(key),
                 );
                 for d in &w.destinations {
-                    adds.push(add_dest(key, d), delete_dest(key, d));
+                    p.push(add_dest(key, d), delete_dest(key, d));
                 }
             }
         }
     }
-    p.changes.extend(adds.changes);
-    p.undo.extend(adds.undo);
     Ok(p)
 }
 
@@ -463,6 +493,42 @@ impl Serialize for Plan {
 mod tests {
     use super::*;
     use crate::{Forward, ServiceState};
+
+    /// Of a valid state, `plan_valid` plans what `plan` plans.
+    #[test]
+    fn plan_valid_is_plan_of_a_valid_state() {
+        let key = |i: u8| ServiceKey::tcp([10, 0, 0, i].into(), 80);
+        let dest = |i: u8, w| {
+            Destination::new([192, 168, 0, i].into(), 8080)
+                .with_forward(Forward::Masquerade)
+                .with_weight(w)
+        };
+        let mut current = State::default();
+        let mut desired = State::default();
+        for i in 0..6u8 {
+            let mut s = ServiceState::new(Service::new(key(i)));
+            for j in 0..3 {
+                s.destinations.push(dest(10 * i + j, 1));
+            }
+            if i % 2 == 0 {
+                current.services.push(s.clone());
+            }
+            if i % 3 != 0 {
+                s.destinations[0].weight = 4;
+                s.destinations.pop();
+                s.service.timeout = u32::from(i);
+            }
+            if i != 4 {
+                desired.services.push(s);
+            }
+        }
+        for prune in [false, true] {
+            let o = PlanOptions::default().with_prune(prune);
+            let a = plan(&current, &desired, &o).unwrap();
+            assert_eq!(plan_valid(&current, &desired, &o).unwrap(), a);
+            assert!(a.len() > 5, "{a:?}");
+        }
+    }
 
     /// Few destinations are scanned and many hashed: both plan the same edits and adds.
     #[test]

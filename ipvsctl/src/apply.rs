@@ -674,14 +674,20 @@ pub fn parse_state(text: &str) -> Result<State, String> {
 /// A desired state, and the destination fields its input could not say (ipvsadm `-S` text
 /// never writes `-x` or `-y`; JSON says every field): those stay as the table has them.
 pub struct Desired {
-    /// The state, normalised and checked.
-    pub state: State,
+    /// The state, normalised and checked ([`State::validate`]); private, so that it stays as
+    /// checked: [`Desired::plan`] checks again only what it changes.
+    state: State,
     /// `(i, j, unsaid)`: what the input left unsaid of `state.services[i].destinations[j]`,
     /// in input order (by place, not by key: nothing to hash).
     unsaid: Vec<(usize, usize, Unsaid)>,
 }
 
 impl Desired {
+    /// The state, normalised and checked.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
     /// What to read of the table to plan against this state ([`ipvs::ReadOptions::for_state`]).
     pub fn read_options(&self) -> ipvs::ReadOptions {
         ipvs::ReadOptions::for_state(&self.state)
@@ -690,17 +696,37 @@ impl Desired {
     /// The plan from `current` (the table as read with [`Desired::read_options`]) to this
     /// state, the fields its input left unsaid kept as `current` has them; the error is
     /// [`ipvs::plan`]'s, said.
+    ///
+    /// The state was checked when it was read; what [`Desired::keep_unsaid`] changes (the
+    /// thresholds) is checked again by each destination's own check. When one fails, the
+    /// whole state is checked as [`ipvs::plan`] checks it, for the same error.
     pub fn plan(&mut self, current: &State, options: &PlanOptions) -> Result<ipvs::Plan, String> {
-        self.keep_unsaid(current);
-        ipvs::plan(current, &self.state, options).map_err(|e| e.to_string())
+        let plan = if self.keep_unsaid(current) {
+            ipvs::apply::plan_valid(current, &self.state, options)
+        } else {
+            ipvs::plan(current, &self.state, options)
+        };
+        plan.map_err(|e| e.to_string())
     }
 
     /// Gives each field the input left unsaid the value `current` has, so that the plan
-    /// leaves it alone (a destination the table lacks gets ipvsadm's default, 0).
-    fn keep_unsaid(&mut self, current: &State) {
-        if self.unsaid.is_empty() {
-            return;
+    /// leaves it alone (a destination the table lacks gets ipvsadm's default, 0). Returns
+    /// whether the state is still valid: each destination it changed passes
+    /// [`ipvs::Destination::validate`] (nothing else of the state depends on its thresholds).
+    fn keep_unsaid(&mut self, current: &State) -> bool {
+        // An unsaid field is 0, ipvsadm's default: where the table has no threshold at all
+        // (the usual), there is nothing to take from it.
+        let no_thresholds = || {
+            current.services.iter().all(|s| {
+                s.destinations
+                    .iter()
+                    .all(|d| d.upper_threshold == 0 && d.lower_threshold == 0)
+            })
+        };
+        if self.unsaid.is_empty() || no_thresholds() {
+            return true;
         }
+        let mut valid = true;
         let have: HashMap<ServiceKey, usize, KeyHash> = current
             .services
             .iter()
@@ -720,14 +746,19 @@ impl Desired {
                 let Some(h) = table.get(d.addr, d.port) else {
                     continue;
                 };
+                let was = (d.upper_threshold, d.lower_threshold);
                 if unsaid.upper_threshold {
                     d.upper_threshold = h.upper_threshold;
                 }
                 if unsaid.lower_threshold {
                     d.lower_threshold = h.lower_threshold;
                 }
+                if was != (d.upper_threshold, d.lower_threshold) {
+                    valid &= d.validate(&s.service.key).is_ok();
+                }
             }
         }
+        valid
     }
 }
 
@@ -916,6 +947,74 @@ mod tests {
         }
         let p = ipvs::plan(&current, &d.state, &PlanOptions::default()).unwrap();
         assert_eq!(p.len(), 8, "the 8 servers given -x 9: {p:?}");
+    }
+
+    /// A threshold taken from the table can make a destination invalid (its lower threshold
+    /// above the upper one the line gives): the plan fails with the error of the whole
+    /// state's check, as when every plan checked the whole state.
+    #[test]
+    fn thresholds_from_the_table_are_checked_again() {
+        let text = "-A -t 10.0.0.1:80 -s rr\n\
+                    -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n\
+                    -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1 -x 5\n";
+        let mut current = parse_state(text).unwrap();
+        for t in &mut current.services[0].destinations {
+            t.upper_threshold = 10;
+            t.lower_threshold = 7;
+        }
+        let mut d = parse_desired(text).unwrap();
+        let e = d.plan(&current, &PlanOptions::default()).unwrap_err();
+        assert_eq!(
+            e,
+            "services[0].destinations[1].lower_threshold: 7 is above upper_threshold 5"
+        );
+        let mut whole = d.state.clone();
+        assert_eq!(
+            ipvs::plan(&current, &whole, &PlanOptions::default())
+                .unwrap_err()
+                .to_string(),
+            e
+        );
+        // Valid after the thresholds are taken: the plan is the one the whole check allows.
+        current.services[0].destinations[1].lower_threshold = 5;
+        let mut d = parse_desired(text).unwrap();
+        let p = d.plan(&current, &PlanOptions::default()).unwrap();
+        whole.services[0].destinations[1].lower_threshold = 5;
+        assert_eq!(
+            p,
+            ipvs::plan(&current, &whole, &PlanOptions::default()).unwrap()
+        );
+        // The line's -x 5 against the table's 10.
+        assert_eq!(p.len(), 1, "{p:?}");
+    }
+
+    /// A table without thresholds has none to give: the state stays as read, each unsaid
+    /// threshold ipvsadm's 0, and one threshold in the table is taken again.
+    #[test]
+    fn a_table_without_thresholds_gives_none() {
+        let text = "-A -t 10.0.0.1:80 -s rr\n\
+                    -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n\
+                    -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1 -x 5 -y 2\n";
+        let mut d = parse_desired(text).unwrap();
+        let mut current = d.state.clone();
+        current.services[0].destinations[1].upper_threshold = 0;
+        current.services[0].destinations[1].lower_threshold = 0;
+        let before = d.state.clone();
+        assert!(d.keep_unsaid(&current));
+        assert_eq!(d.state, before);
+        assert_eq!(
+            (
+                d.state.services[0].destinations[0].upper_threshold,
+                d.state.services[0].destinations[0].lower_threshold
+            ),
+            (0, 0)
+        );
+        assert_eq!(d.plan(&current, &PlanOptions::default()).unwrap().len(), 1);
+        current.services[0].destinations[0].lower_threshold = 3;
+        current.services[0].destinations[0].upper_threshold = 4;
+        assert!(d.keep_unsaid(&current));
+        assert_eq!(d.state.services[0].destinations[0].lower_threshold, 3);
+        assert_eq!(d.state.services[0].destinations[0].upper_threshold, 4);
     }
 
     #[test]
