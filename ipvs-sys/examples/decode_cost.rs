@@ -1,5 +1,6 @@
 //! The cost of decoding a listing's destination replies, without a kernel: 20,000 `NEW_DEST`
-//! payloads as the kernel 6.1 sends them (both statistics nests), decoded by the attribute
+//! payloads as the kernel 6.1 sends them (both statistics nests, in its order: the address
+//! family before them, as `tests/fixtures/list.nl` shows), decoded by the attribute
 //! enums (`IpvsMessage::parse`) and by the listings' flat decoder (`DestReply`). For
 //! `valgrind --tool=callgrind` (instruction counts) or a quick wall-clock look:
 //!
@@ -43,9 +44,9 @@ fn payload(i: u32) -> Vec<u8> {
         DestAttr::ActiveConns(0),
         DestAttr::InactConns(0),
         DestAttr::PersistConns(0),
+        DestAttr::AddrFamily(2),
         DestAttr::Stats(stats(u64::from(i))),
         DestAttr::Stats64(stats(u64::from(i))),
-        DestAttr::AddrFamily(2),
     ];
     let msg = IpvsMessage::new(Command::NewDest, vec![Attr::Dest(dest)]);
     let mut buf = vec![0u8; msg.buffer_len()];

@@ -10,7 +10,9 @@
 
 use netlink_packet_core::DecodeError;
 
-use crate::attr::{addr_of, bytes, gather, malformed, str_of, Attrs, Rule, Schema, Shape};
+use crate::attr::{
+    addr_of, bytes, gather, gather_known, malformed, str_of, Attrs, Layout, Rule, Schema, Shape,
+};
 use crate::consts::*;
 use crate::message::GENL_HDRLEN;
 use crate::service::FlagsMask;
@@ -50,7 +52,10 @@ impl Counters {
             StatsWidth::Wide => &WIDE_STATS,
         };
         let mut v = [None; 11];
-        gather(nest, schema, "stats", &mut v)?;
+        match width {
+            StatsWidth::Wide => gather_known(nest, &WIDE_STATS_LAYOUT, schema, "stats", &mut v)?,
+            StatsWidth::Narrow => gather(nest, schema, "stats", &mut v)?,
+        }
         // Each value has its nest's width for its counter (checked by `gather`).
         let num = |k: u16| -> u64 {
             let v = v.get(usize::from(k)).copied().flatten();
@@ -128,6 +133,48 @@ const fn stats_schema(width: StatsWidth) -> Schema<11> {
 
 const NARROW_STATS: Schema<11> = stats_schema(StatsWidth::Narrow);
 const WIDE_STATS: Schema<11> = stats_schema(StatsWidth::Wide);
+
+/// The 64-bit statistics nest as kernels 4.1 to 6.x send it: the ten counters in their
+/// numbers' order, 8 bytes each, no padding attributes (x86_64 has no alignment to pad for).
+const WIDE_STATS_LAYOUT: Layout<10> = Layout::new([
+    (IPVS_STATS_ATTR_CONNS, 8),
+    (IPVS_STATS_ATTR_INPKTS, 8),
+    (IPVS_STATS_ATTR_OUTPKTS, 8),
+    (IPVS_STATS_ATTR_INBYTES, 8),
+    (IPVS_STATS_ATTR_OUTBYTES, 8),
+    (IPVS_STATS_ATTR_CPS, 8),
+    (IPVS_STATS_ATTR_INPPS, 8),
+    (IPVS_STATS_ATTR_OUTPPS, 8),
+    (IPVS_STATS_ATTR_INBPS, 8),
+    (IPVS_STATS_ATTR_OUTBPS, 8),
+]);
+
+/// How a service nest of an address starts (kernel 6.1, `ip_vs_genl_fill_service`); a
+/// fwmark service's does not, and is walked whole.
+const SERVICE_LAYOUT: Layout<4> = Layout::new([
+    (IPVS_SVC_ATTR_AF, 2),
+    (IPVS_SVC_ATTR_PROTOCOL, 2),
+    (IPVS_SVC_ATTR_ADDR, 16),
+    (IPVS_SVC_ATTR_PORT, 2),
+]);
+
+/// How a destination nest starts (kernel 5.2 to 6.x, `ip_vs_genl_fill_dest`: the tunnel
+/// attributes came in 5.2); the statistics nests follow, walked.
+const DEST_LAYOUT: Layout<13> = Layout::new([
+    (IPVS_DEST_ATTR_ADDR, 16),
+    (IPVS_DEST_ATTR_PORT, 2),
+    (IPVS_DEST_ATTR_FWD_METHOD, 4),
+    (IPVS_DEST_ATTR_WEIGHT, 4),
+    (IPVS_DEST_ATTR_TUN_TYPE, 1),
+    (IPVS_DEST_ATTR_TUN_PORT, 2),
+    (IPVS_DEST_ATTR_TUN_FLAGS, 2),
+    (IPVS_DEST_ATTR_U_THRESH, 4),
+    (IPVS_DEST_ATTR_L_THRESH, 4),
+    (IPVS_DEST_ATTR_ACTIVE_CONNS, 4),
+    (IPVS_DEST_ATTR_INACT_CONNS, 4),
+    (IPVS_DEST_ATTR_PERSIST_CONNS, 4),
+    (IPVS_DEST_ATTR_ADDR_FAMILY, 2),
+]);
 
 /// Which nests of a reply the flat decoders look into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +289,7 @@ impl<'a> ServiceReply<'a> {
     /// ([`Nests::WithoutStats`]: `stats` is `None`).
     pub fn parse_with(nest: &'a [u8], nests: Nests) -> Result<Self, DecodeError> {
         let mut v = [None; 13];
-        gather(nest, &SERVICE, "service", &mut v)?;
+        gather_known(nest, &SERVICE_LAYOUT, &SERVICE, "service", &mut v)?;
         let at = |k: u16| v.get(usize::from(k)).copied().flatten();
         Ok(ServiceReply {
             af: bytes(at(IPVS_SVC_ATTR_AF)).map(u16::from_ne_bytes),
@@ -331,7 +378,7 @@ impl DestReply {
     /// ([`Nests::WithoutStats`]: `stats` is `None`).
     pub fn parse_with(nest: &[u8], nests: Nests) -> Result<Self, DecodeError> {
         let mut v = [None; 16];
-        gather(nest, &DEST, "destination", &mut v)?;
+        gather_known(nest, &DEST_LAYOUT, &DEST, "destination", &mut v)?;
         let at = |k: u16| v.get(usize::from(k)).copied().flatten();
         let u32_at = |k: u16| bytes(at(k)).map(u32::from_ne_bytes);
         Ok(DestReply {
@@ -695,6 +742,62 @@ mod tests {
         out.dedup();
         assert!(out.len() > 5, "{} seeds", out.len());
         out
+    }
+
+    /// A prefix taken from its known places must hold only values the walk would take: each
+    /// layout's kinds are in its schema, fixed-size and of a length their readers take.
+    #[test]
+    fn the_layouts_hold_only_values_their_readers_take() {
+        assert_eq!(DEST_LAYOUT.unsound_with(&DEST), None);
+        assert_eq!(SERVICE_LAYOUT.unsound_with(&SERVICE), None);
+        assert_eq!(WIDE_STATS_LAYOUT.unsound_with(&WIDE_STATS), None);
+        // What they must refuse: a string, a kind the schema does not look into, a length
+        // other than the reader's.
+        let name = Layout::new([(IPVS_SVC_ATTR_SCHED_NAME, 4)]);
+        assert!(name.unsound_with(&SERVICE).is_some());
+        let stats = Layout::new([(IPVS_DEST_ATTR_STATS64, 120)]);
+        assert!(stats.unsound_with(&DEST).is_some());
+        let short = Layout::new([(IPVS_DEST_ATTR_WEIGHT, 2)]);
+        assert!(short.unsound_with(&DEST).is_some());
+        let narrow = Layout::new([(IPVS_STATS_ATTR_CONNS, 8)]);
+        assert!(narrow.unsound_with(&NARROW_STATS).is_some());
+    }
+
+    /// The kernel's own replies (kernel 6.1, captured: `tests/fixtures`) start as the layouts
+    /// say, so a listing takes the known places; and they decode as the reference does.
+    #[test]
+    fn the_kernels_replies_take_the_known_layouts() {
+        let (mut dests, mut stats, mut services) = (0, 0, 0);
+        for nest in nest_seeds(IPVS_CMD_ATTR_DEST) {
+            // The seeds include the requests' nests (no counters, another order).
+            if nest.len() < 200 {
+                continue;
+            }
+            assert!(DEST_LAYOUT.starts(&nest), "{nest:02x?}");
+            assert!(check_dest(&nest));
+            let wide = Attrs::new(&nest)
+                .map(Result::unwrap)
+                .find(|(k, _)| *k == IPVS_DEST_ATTR_STATS64)
+                .expect("a 64-bit statistics nest")
+                .1;
+            assert!(WIDE_STATS_LAYOUT.starts(wide), "{wide:02x?}");
+            dests += 1;
+            stats += 1;
+        }
+        for nest in nest_seeds(IPVS_CMD_ATTR_SERVICE) {
+            let replied =
+                Attrs::new(&nest).any(|a| a.is_ok_and(|(k, _)| k == IPVS_SVC_ATTR_STATS64));
+            let fwmark = Attrs::new(&nest).any(|a| a.is_ok_and(|(k, _)| k == IPVS_SVC_ATTR_FWMARK));
+            if replied && !fwmark {
+                assert!(SERVICE_LAYOUT.starts(&nest), "{nest:02x?}");
+                assert!(check_service(&nest));
+                services += 1;
+            }
+        }
+        assert!(
+            dests > 2 && stats > 2 && services > 2,
+            "{dests} {stats} {services}"
+        );
     }
 
     #[test]
