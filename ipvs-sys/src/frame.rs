@@ -102,22 +102,58 @@ pub struct Frame<'a> {
 }
 
 /// Splits a datagram into its netlink messages. Malformed input is an error, never a panic.
-pub fn decode(mut buf: &[u8]) -> Result<Vec<Frame<'_>>, DecodeError> {
-    let mut out = Vec::new();
-    while buf.len() >= NLMSG_HDRLEN {
-        let nl = NetlinkBuffer::new_checked(buf)
-            .map_err(|e| DecodeError::from(format!("bad netlink header: {e}")))?;
-        let len = nl.length() as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            return Err(DecodeError::from(format!(
-                "netlink message length {len} outside 16..={}",
+pub fn decode(buf: &[u8]) -> Result<Vec<Frame<'_>>, DecodeError> {
+    frames(buf).collect()
+}
+
+/// The netlink messages of a datagram one by one, as [`decode`] gives them, without a list:
+/// a listing reads two datagrams per service. After an error it gives nothing more.
+pub fn frames(buf: &[u8]) -> Frames<'_> {
+    Frames { rest: buf }
+}
+
+/// The iterator of [`frames`].
+#[derive(Debug, Clone)]
+pub struct Frames<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<Frame<'a>, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let buf = self.rest;
+        if buf.len() < NLMSG_HDRLEN {
+            if buf.is_empty() {
+                return None;
+            }
+            self.rest = &[];
+            return Some(Err(DecodeError::from(format!(
+                "{} trailing bytes after the last netlink message",
                 buf.len()
-            )));
+            ))));
         }
-        let (message_type, flags, seq) = (nl.message_type(), nl.flags(), nl.sequence_number());
+        let word = |at: usize| u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+        let len = word(0) as usize;
+        if len < NLMSG_HDRLEN || len > buf.len() {
+            self.rest = &[];
+            return Some(Err(bad_header(buf)));
+        }
+        // The header's fields as `NetlinkBuffer` reads them (native byte order), read here
+        // once its length is known good: its accessors were calls per field.
+        let (type_flags, seq) = (word(4), word(8));
+        let [t0, t1, f0, f1] = type_flags.to_ne_bytes();
+        let (message_type, flags) = (u16::from_ne_bytes([t0, t1]), u16::from_ne_bytes([f0, f1]));
         let payload = &buf[NLMSG_HDRLEN..len];
         let body = match message_type {
-            NLMSG_ERROR => decode_error(payload, flags)?,
+            NLMSG_ERROR => match decode_error(payload, flags) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.rest = &[];
+                    return Some(Err(e));
+                }
+            },
             NLMSG_DONE => Body::Done {
                 errno: payload
                     .get(..4)
@@ -127,22 +163,30 @@ pub fn decode(mut buf: &[u8]) -> Result<Vec<Frame<'_>>, DecodeError> {
             NLMSG_NOOP | NLMSG_OVERRUN => Body::Noop,
             _ => Body::Data(payload),
         };
-        out.push(Frame {
+        let step = (len + 3) & !3;
+        self.rest = buf.get(step..).unwrap_or(&[]);
+        Some(Ok(Frame {
             message_type,
             flags,
             seq,
             body,
-        });
-        let step = (len + 3) & !3;
-        buf = if step >= buf.len() { &[] } else { &buf[step..] };
+        }))
     }
-    if !buf.is_empty() {
-        return Err(DecodeError::from(format!(
-            "{} trailing bytes after the last netlink message",
-            buf.len()
-        )));
+}
+
+/// The error of a message whose length field is out of range: netlink-packet-core's header
+/// check's words first, as before the fields were read here.
+#[cold]
+#[inline(never)]
+fn bad_header(buf: &[u8]) -> DecodeError {
+    if let Err(e) = NetlinkBuffer::new_checked(buf) {
+        return DecodeError::from(format!("bad netlink header: {e}"));
     }
-    Ok(out)
+    let len = NetlinkBuffer::new(buf).length();
+    DecodeError::from(format!(
+        "netlink message length {len} outside 16..={}",
+        buf.len()
+    ))
 }
 
 /// `NLMSG_ERROR`. Not netlink-packet-core's `ErrorBuffer`/`ErrorMessage`: they give the code

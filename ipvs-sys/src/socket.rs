@@ -13,7 +13,7 @@ use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use crate::consts::{CTRL_CMD_NEWFAMILY, GENL_ID_CTRL, IPVS_GENL_NAME};
 use crate::ctrl::{parse_family_id, GetFamily};
 use crate::error::{Error, KernelError};
-use crate::frame::{self, decode, encode, Body};
+use crate::frame::{self, decode, encode, frames, Body};
 use crate::message::IpvsMessage;
 use crate::netns::run_in_netns;
 
@@ -522,7 +522,11 @@ impl<L: Link> Wire<L> {
         loop {
             self.recv()?;
             let mut data = false;
-            for f in decode(&self.buf[..self.len])? {
+            let datagram = &self.buf[..self.len];
+            // The whole datagram is checked before any of it is acted on, as a list of its
+            // messages was made first; walked twice, it needs no list (two reads a service).
+            frames(datagram).try_for_each(|f| f.map(drop))?;
+            for f in frames(datagram).flatten() {
                 if f.seq != seq {
                     continue; // a late answer to an earlier, timed-out request
                 }
