@@ -204,9 +204,8 @@ impl Spans {
     }
 
     fn add(&mut self, w: &[u32; 4]) {
-        for k in 0..4 {
-            self.min[k] = self.min[k].min(w[k]);
-            self.max[k] = self.max[k].max(w[k]);
+        for ((min, max), w) in self.min.iter_mut().zip(&mut self.max).zip(w) {
+            (*min, *max) = ((*min).min(*w), (*max).max(*w));
         }
     }
 
