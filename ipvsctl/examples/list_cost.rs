@@ -111,9 +111,15 @@ fn dest(rip: u32, port: u16, weight: u32, k: u64) -> Vec<u8> {
 
 /// The replies of the benchmark's table (tests/perf/floor.c `load`): the service dump's, and
 /// each service's destination dump's, in the dump's order.
+/// A service's reply and its destinations' replies.
+type Replies = (Vec<u8>, Vec<Vec<u8>>);
+
+/// A reader of a service's destinations, as the program's.
+type Reader<'a> = dyn FnMut(usize, &mut Vec<ipvs::DestinationEntry>) -> Result<(), String> + 'a;
+
 fn replies(services: u32, dests: u32, fw: u32) -> (Vec<Vec<u8>>, Vec<Vec<Vec<u8>>>) {
     let rip = |n: u32| (172u32 << 24 | 16 << 16) + n + 1;
-    let mut table: Vec<(Vec<u8>, Vec<Vec<u8>>)> = (0..services)
+    let mut table: Vec<Replies> = (0..services)
         .map(|i| {
             // The kernel adds a destination at the head of its service's list: newest first.
             let ds = (0..dests)
@@ -134,7 +140,7 @@ fn replies(services: u32, dests: u32, fw: u32) -> (Vec<Vec<u8>>, Vec<Vec<Vec<u8>
     let n = table.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|i| (i.wrapping_mul(2_654_435_761) % 4093, *i));
-    let mut picked: Vec<Option<(Vec<u8>, Vec<Vec<u8>>)>> = table.into_iter().map(Some).collect();
+    let mut picked: Vec<Option<Replies>> = table.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| picked[i].take()).unzip()
 }
 
@@ -170,8 +176,7 @@ fn listing(
         ipvs::replay::destinations_into(&dests[i], family(entries[i]), list, reading)
     };
     // As the program's: a `dyn` reader.
-    let read_dests: &mut dyn FnMut(usize, &mut Vec<ipvs::DestinationEntry>) -> Result<(), String> =
-        &mut read;
+    let read_dests: &mut Reader<'_> = &mut read;
     let mut out = Chunked::new(sink);
     let names = SystemNames::new();
     let done = if what == "save" {
