@@ -191,6 +191,25 @@ fn listing(
     }
 }
 
+/// Counts what is written, and keeps it if asked.
+struct Counted {
+    bytes: usize,
+    kept: Option<Vec<u8>>,
+}
+
+impl Write for Counted {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.bytes += b.len();
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(b);
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let print = args.iter().any(|a| a == "--print");
@@ -218,18 +237,21 @@ fn main() -> io::Result<()> {
     if what == "none" {
         return Ok(());
     }
-    // Kept, hashed after: the program hands its chunks to write(2), which costs nothing here.
-    let mut kept = Vec::with_capacity(1 << 24);
-    listing(what, &service_replies, &dest_replies, &info, &mut kept)?;
-    // Hashed only when asked: the hash costs as much as a fifth of the listing.
-    let hash = hash.then(|| {
+    // The program hands its chunks to write(2), which copies nothing in user space: counted
+    // here, and kept (to be hashed after) only when asked.
+    let mut sink = Counted {
+        bytes: 0,
+        kept: hash.then(Vec::new),
+    };
+    listing(what, &service_replies, &dest_replies, &info, &mut sink)?;
+    let hash = sink.kept.map(|kept| {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         h.write(&kept);
         format!(", hash {:016x}", h.finish())
     });
     println!(
         "{what} {services}x{dests} + fwmark x{fw}: {} bytes{}",
-        kept.len(),
+        sink.bytes,
         hash.unwrap_or_default()
     );
     Ok(())
