@@ -989,6 +989,39 @@ pub mod replay {
         crate::apply::read_table(&src, &options.sure_of).map_err(|e| e.to_string())
     }
 
+    /// What [`Ipvs::services_with`](crate::Ipvs::services_with) makes of a service dump's
+    /// `NEW_SERVICE` payloads (the same decoding of each, each service kept once), without a
+    /// kernel: for the cost example `ipvsctl/examples/list_cost.rs`.
+    pub fn services(
+        payloads: &[Vec<u8>],
+        reading: crate::Reading,
+    ) -> Result<Vec<ServiceEntry>, String> {
+        let nests = super::nests_for(reading);
+        let mut out = Vec::with_capacity(payloads.len());
+        for p in payloads {
+            out.extend(super::service_with(p, nests).map_err(|e| e.to_string())?);
+        }
+        super::keep_once(&mut out);
+        Ok(out)
+    }
+
+    /// What [`Ipvs::destinations_into_with`](crate::Ipvs::destinations_into_with) makes of a
+    /// destination dump's `NEW_DEST` payloads for a service of family `family` (the same
+    /// decoding of each, appended to `out` after clearing it), without a kernel.
+    pub fn destinations_into(
+        payloads: &[Vec<u8>],
+        family: crate::Family,
+        out: &mut Vec<DestinationEntry>,
+        reading: crate::Reading,
+    ) -> Result<(), String> {
+        let nests = super::nests_for(reading);
+        out.clear();
+        for p in payloads {
+            out.extend(super::dest_with(p, family, nests).map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+
     /// Replies replayed as [`read_state`] reads them.
     struct Replayed<'a> {
         services: &'a [Vec<u8>],

@@ -13,13 +13,19 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// Spaces to pad with, written as one block of a known size (inline stores, no `memset` call)
+/// and cut back.
+const SPACES: [u8; 32] = [b' '; 32];
+
 /// Appends spaces until what was written since `start` is `width` bytes long,
 /// like printf's `%-Ns` (which counts bytes); nothing when it is longer.
 #[inline]
 pub(crate) fn pad_from(out: &mut Vec<u8>, start: usize, width: usize) {
     let end = start + width;
-    if out.len() < end {
-        out.resize(end, b' ');
+    while out.len() < end {
+        let len = out.len();
+        out.extend_from_slice(&SPACES);
+        out.truncate(end.min(len + SPACES.len()));
     }
 }
 
@@ -38,38 +44,42 @@ pub(crate) fn cut_from(out: &mut Vec<u8>, start: usize, max: usize) {
     out.truncate(end);
 }
 
-/// The decimal digits of `n`, at the end of `buf`: returns where they start.
-#[inline]
-fn digits(mut n: u64, buf: &mut [u8; 20]) -> usize {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        // The remainder is below 10: the cast cannot lose anything.
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return i;
-        }
+/// The two digits of each number below 100.
+const PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// The decimal digits of `n` at the start of 20 bytes of spaces (a u64 has at most 20 digits),
+/// and how many there are. Two digits at a time, from a table.
+#[inline(always)]
+fn digits(mut n: u64) -> ([u8; 20], usize) {
+    let mut buf = [b' '; 20];
+    let len = n.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut i = len;
+    while n >= 100 {
+        // Below 100: the cast cannot lose anything.
+        let r = 2 * (n % 100) as usize;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
     }
+    if n >= 10 {
+        let r = 2 * n as usize;
+        buf[i - 2..i].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        // Below 10.
+        buf[i - 1] = b'0' + n as u8;
+    }
+    (buf, len)
 }
 
 /// Appends `n` in decimal (`%u`, `%lu`).
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    // Most numbers of a listing (address bytes, weights, connection counts) have 1 to 3
-    // digits: appended as arrays of a known length, without a copy of variable length.
-    // Each digit is below 10: the casts cannot lose anything.
-    let d = |n: u64| b'0' + (n % 10) as u8;
-    match n {
-        0..=9 => out.push(d(n)),
-        10..=99 => out.extend_from_slice(&[d(n / 10), d(n)]),
-        100..=999 => out.extend_from_slice(&[d(n / 100), d(n / 10), d(n)]),
-        _ => {
-            let mut buf = [0u8; 20];
-            let i = digits(n, &mut buf);
-            out.extend_from_slice(&buf[i..]);
-        }
-    }
+    push_u64_left(out, n, 0);
 }
 
 /// Appends `n` in decimal with a sign when negative (`%d`).
@@ -84,29 +94,45 @@ pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
 /// Appends `n` right-aligned in `width` bytes (`%Nlu`).
 #[inline]
 pub(crate) fn push_u64_right(out: &mut Vec<u8>, n: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let i = digits(n, &mut buf);
-    let len = buf.len() - i;
+    let (buf, len) = digits(n);
     if len < width {
-        out.resize(out.len() + width - len, b' ');
+        let start = out.len();
+        pad_from(out, start, width - len);
     }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(&buf[..len]);
 }
 
 /// Appends `n` left-aligned in `width` bytes (`%-Nu`).
 #[inline]
 pub(crate) fn push_u64_left(out: &mut Vec<u8>, n: u64, width: usize) {
     let start = out.len();
-    push_u64(out, n);
+    if n < 10 {
+        // Most counters and weights of a listing: one digit and its padding in one block.
+        out.extend_from_slice(&SPACES);
+        if let Some(b) = out.get_mut(start) {
+            // Below 10: the cast cannot lose anything.
+            *b = b'0' + n as u8;
+        }
+        out.truncate(start + width.clamp(1, SPACES.len()));
+        pad_from(out, start, width);
+        return;
+    }
+    let (buf, len) = digits(n);
+    // The digits and up to 20 bytes of padding in one block of a known size, cut back.
+    out.extend_from_slice(&buf);
+    out.truncate(start + len.max(width.min(buf.len())));
     pad_from(out, start, width);
 }
 
 /// Appends `n` left-aligned in `width` bytes (`%-Nd`).
 #[inline]
 pub(crate) fn push_i64_left(out: &mut Vec<u8>, n: i64, width: usize) {
-    let start = out.len();
-    push_i64(out, n);
-    pad_from(out, start, width);
+    if n < 0 {
+        out.push(b'-');
+        push_u64_left(out, n.unsigned_abs(), width.saturating_sub(1));
+    } else {
+        push_u64_left(out, n.unsigned_abs(), width);
+    }
 }
 
 /// Appends `s` left-aligned in `width` bytes (`%-Ns`).
@@ -148,6 +174,29 @@ mod tests {
         assert_eq!(s(|o| push_i64_left(o, -1, 3)), "x-1 ");
         assert_eq!(s(|o| push_str_left(o, "Masq", 7)), "xMasq   ");
         assert_eq!(s(|o| push_str_left(o, "Tunnel!!", 7)), "xTunnel!!");
+    }
+
+    #[test]
+    fn numbers_are_printfs_for_every_length_and_width() {
+        let mut values: Vec<u64> = vec![0, 9, 10, 99, 100, u64::MAX, u64::MAX - 1];
+        for p in 1..20 {
+            let t = 10u64.pow(p);
+            values.extend([t - 1, t, t + 1, t / 3 * 2 + 7]);
+        }
+        for n in values {
+            for width in [0, 1, 2, 6, 7, 10, 19, 20, 21, 31, 32, 33, 70] {
+                assert_eq!(s(|o| push_u64(o, n)), format!("x{n}"));
+                assert_eq!(s(|o| push_u64_left(o, n, width)), format!("x{n:<width$}"));
+                assert_eq!(s(|o| push_u64_right(o, n, width)), format!("x{n:>width$}"));
+                for i in [n as i64, (n as i64).wrapping_neg()] {
+                    assert_eq!(s(|o| push_i64(o, i)), format!("x{i}"));
+                    assert_eq!(s(|o| push_i64_left(o, i, width)), format!("x{i:<width$}"));
+                }
+            }
+        }
+        for width in [0, 5, 31, 32, 33, 64, 65, 100] {
+            assert_eq!(s(|o| pad_from(o, 1, width)), format!("x{:width$}", ""));
+        }
     }
 
     #[test]

@@ -188,43 +188,231 @@ fn cmp_dest_fields(a: &DestFields, b: &DestFields) -> i32 {
     a.2 - b.2
 }
 
+/// The smallest and largest value of each address word of a set of addresses, to tell whether
+/// ipvsadm's comparisons of them can wrap.
+struct Spans {
+    min: [u32; 4],
+    max: [u32; 4],
+}
+
+impl Spans {
+    fn new() -> Self {
+        Spans {
+            min: [u32::MAX; 4],
+            max: [0; 4],
+        }
+    }
+
+    fn add(&mut self, w: &[u32; 4]) {
+        for ((min, max), w) in self.min.iter_mut().zip(&mut self.max).zip(w) {
+            (*min, *max) = ((*min).min(*w), (*max).max(*w));
+        }
+    }
+
+    /// Whether no two of the words added differ by 2^31 or more at any position: then C's
+    /// wrapping difference of any two has the sign of their true difference, and ipvsadm's
+    /// comparator orders them as the words' values do. (Nothing added: true.)
+    fn no_wrap(&self) -> bool {
+        (0..4).all(|k| self.max[k] < self.min[k] || self.max[k] - self.min[k] < 1 << 31)
+    }
+}
+
+/// An address's words as one number: the order of the words compared one by one, first to last.
+fn addr_value(w: &[u32; 4]) -> u128 {
+    u128::from(w[0]) << 96 | u128::from(w[1]) << 64 | u128::from(w[2]) << 32 | u128::from(w[3])
+}
+
+/// What [`cmp_service_fields`] compares, as a key whose natural order is the comparator's when
+/// no comparison wraps ([`service_keys`]).
+/// The last field is the service's position.
+type ServiceSortKey = (u32, i32, i32, u128, i32, u32);
+
+/// The services' sort keys when ipvsadm's comparator orders them as the keys do: no fwmark and
+/// no address word (among the addresses of one family, the only ones it compares) differs from
+/// another by 2^31 or more. `None` otherwise: then only glibc's merge sort, step for step, gives
+/// ipvsadm's order.
+fn service_keys(fields: &[ServiceFields]) -> Option<Vec<ServiceSortKey>> {
+    let (mut v4, mut v6) = (Spans::new(), Spans::new());
+    let (mut mark_min, mut mark_max) = (u32::MAX, 0);
+    for (mark, af, _, words, _) in fields {
+        mark_min = mark_min.min(*mark);
+        mark_max = mark_max.max(*mark);
+        if *mark != 0 {
+            // Services of different marks are not compared further; of one mark, their
+            // addresses are all zero.
+            continue;
+        }
+        if *af == AF_INET6 {
+            v6.add(words);
+        } else {
+            // Only the first word of others is compared (the rest are zero).
+            v4.add(&[words[0], 0, 0, 0]);
+        }
+    }
+    let marks_ok = mark_max < mark_min || mark_max - mark_min < 1 << 31;
+    if !(marks_ok && v4.no_wrap() && v6.no_wrap()) || u32::try_from(fields.len()).is_err() {
+        return None;
+    }
+    let key = |(i, (mark, af, proto, words, port)): (usize, &ServiceFields)| {
+        let addr = if *af == AF_INET6 {
+            addr_value(words)
+        } else {
+            addr_value(&[words[0], 0, 0, 0])
+        };
+        // Below u32::MAX (checked above).
+        (*mark, *af, *proto, addr, *port, i as u32)
+    };
+    Some(fields.iter().enumerate().map(key).collect())
+}
+
+/// The bits of a [`packed_service_keys`] key that hold the service's position.
+const POSITION: u128 = (1 << 28) - 1;
+
+/// [`service_keys`] in one number each, for tables without IPv6 address services (the usual
+/// ones): fwmark (32 bits), family (4), protocol (16), IPv4 address (32), port (16), position
+/// (28), each field at or below its width, so that the numbers' order is the fields'. `None`
+/// for a table with IPv6 address services, of more positions than 28 bits hold, or whose
+/// comparisons can wrap.
+fn packed_service_keys(services: &[&ServiceEntry]) -> Option<Vec<u128>> {
+    if services.len() > POSITION as usize {
+        return None;
+    }
+    let mut keys = Vec::with_capacity(services.len());
+    let (mut mark_min, mut mark_max) = (u32::MAX, 0);
+    let (mut addr_min, mut addr_max) = (u32::MAX, 0);
+    for (i, e) in services.iter().enumerate() {
+        let (mark, af, proto, words, port) = service_fields(&e.service.key);
+        (mark_min, mark_max) = (mark_min.min(mark), mark_max.max(mark));
+        if mark == 0 {
+            if af == AF_INET6 {
+                return None;
+            }
+            (addr_min, addr_max) = (addr_min.min(words[0]), addr_max.max(words[0]));
+        }
+        // The family is AF_INET or AF_INET6 (below 16), the protocol and port u16 numbers.
+        let fields = [
+            (af as u128, 4),
+            (proto as u128, 16),
+            (u128::from(words[0]), 32),
+        ];
+        let mut k = u128::from(mark);
+        for (v, bits) in fields {
+            k = k << bits | v;
+        }
+        keys.push((k << 16 | port as u128) << 28 | i as u128);
+    }
+    let no_wrap = |min: u32, max: u32| max < min || max - min < 1 << 31;
+    (no_wrap(mark_min, mark_max) && no_wrap(addr_min, addr_max)).then_some(keys)
+}
+
 /// The positions of `services` in ipvsadm's order, or as given when `sort` is false.
 pub(crate) fn service_order(services: &[&ServiceEntry], sort: bool) -> Vec<usize> {
     let mut order = Vec::with_capacity(services.len());
     if sort {
+        if let Some(mut keys) = packed_service_keys(services) {
+            keys.sort_unstable();
+            order.extend(keys.iter().map(|k| (k & POSITION) as usize));
+            return order;
+        }
         // The fields are taken once, not at each comparison.
         let fields: Vec<ServiceFields> = services
             .iter()
             .map(|e| service_fields(&e.service.key))
             .collect();
-        let mut tmp = Vec::with_capacity(services.len());
-        c_sort_order(&fields, cmp_service_fields, &mut order, &mut tmp);
+        if let Some(mut keys) = service_keys(&fields) {
+            // Sorted with their positions, which tell equal keys apart in the order given: the
+            // order of a merge sort with a comparator that is a total order on them.
+            keys.sort_unstable();
+            order.extend(keys.iter().map(|k| k.5 as usize));
+        } else {
+            let mut tmp = Vec::with_capacity(services.len());
+            c_sort_order(&fields, cmp_service_fields, &mut order, &mut tmp);
+        }
     } else {
         order.extend(0..services.len());
     }
     order
 }
 
+/// Whether ipvsadm's comparator orders `dests` as their address words (as one number) and
+/// ports do: all of one family (the comparator reads the words of the first one's family), no
+/// address word differing from another's by 2^31 or more.
+fn keys_order(dests: &[DestinationEntry]) -> bool {
+    let Some(first) = dests.first() else {
+        return true;
+    };
+    let v6 = !first.destination.addr.is_ipv4();
+    let mut spans = Spans::new();
+    for e in dests {
+        let addr = &e.destination.addr;
+        if addr.is_ipv4() == v6 {
+            return false;
+        }
+        spans.add(&words(addr));
+    }
+    spans.no_wrap()
+}
+
 /// Fills `order` with the positions of `dests` in ipvsadm's order, or as given when `sort` is
-/// false; `tmp` is the merge's room, kept between calls.
+/// false; `keys` is room for their sort keys, kept between calls.
 pub(crate) fn dest_order(
     dests: &[DestinationEntry],
     sort: bool,
     order: &mut Vec<usize>,
-    tmp: &mut Vec<usize>,
+    keys: &mut Vec<u64>,
 ) {
-    if sort && dests.len() <= 16 {
-        // A few destinations: fewer comparisons than would pay for a list of their fields.
-        c_sort_order(dests, cmp_dests, order, tmp);
-    } else if sort {
-        // The fields are taken once, not at each comparison: a big service's destinations
-        // are compared about 12 times each.
-        let fields: Vec<DestFields> = dests.iter().map(dest_fields).collect();
-        c_sort_order(&fields, cmp_dest_fields, order, tmp);
-    } else {
-        order.clear();
+    order.clear();
+    if !sort {
         order.extend(0..dests.len());
+        return;
     }
+    if v4_keys(dests, keys) {
+        keys.sort_unstable();
+        order.extend(keys.iter().map(|k| (k & 0xffff) as usize));
+    } else if keys_order(dests) {
+        // The same with IPv6 addresses, or more positions than 16 bits hold.
+        let mut keys: Vec<(u128, u16, usize)> = dests
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    addr_value(&words(&e.destination.addr)),
+                    e.destination.port,
+                    i,
+                )
+            })
+            .collect();
+        keys.sort_unstable();
+        order.extend(keys.iter().map(|k| k.2));
+    } else {
+        // The comparator's own order, the fields taken once, not at each comparison (a big
+        // service's destinations are compared about 12 times each).
+        let fields: Vec<DestFields> = dests.iter().map(dest_fields).collect();
+        let mut tmp = Vec::with_capacity(dests.len());
+        c_sort_order(&fields, cmp_dest_fields, order, &mut tmp);
+    }
+}
+
+/// The sort keys of IPv4 destinations, in `keys`: address, port and position in one number.
+/// Sorted, they are ipvsadm's order when no two addresses differ by 2^31 or more (then its
+/// comparator is a total order on addresses and ports, and a merge sort keeps equal ones in the
+/// order given, as the positions do). False, and `keys` left to be cleared, when they are not
+/// all IPv4, are more than 16 bits of positions, or differ that much.
+fn v4_keys(dests: &[DestinationEntry], keys: &mut Vec<u64>) -> bool {
+    keys.clear();
+    if dests.len() > 1 << 16 {
+        return false;
+    }
+    let (mut min, mut max) = (u32::MAX, 0);
+    for (i, e) in dests.iter().enumerate() {
+        let IpAddr::V4(a) = e.destination.addr else {
+            return false;
+        };
+        let a = u32::from(a);
+        (min, max) = (min.min(a), max.max(a));
+        keys.push(u64::from(a) << 32 | u64::from(e.destination.port) << 16 | i as u64);
+    }
+    max < min || max - min < 1 << 31
 }
 
 /// The services in ipvsadm's order, or as given when `sort` is false.
@@ -321,6 +509,148 @@ mod tests {
                 c_sorted(&dests[..n], cmp_dests),
                 "{n} destinations"
             );
+        }
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// An address from a pool that makes ties, neighbours, and (when `wide`) differences of
+    /// 2^31 and more, IPv6 with a share of `v6` in 8.
+    fn some_addr(r: &mut Rng, wide: bool, v6: u64) -> IpAddr {
+        let base: u32 = if wide && r.below(2) == 0 {
+            0xc800_0000
+        } else {
+            0x0a00_0000
+        };
+        let low = r.below(6) as u32;
+        if r.below(8) < v6 {
+            let hi = if wide && r.below(2) == 0 {
+                0xfe80
+            } else {
+                0x2001
+            };
+            IpAddr::V6(std::net::Ipv6Addr::new(
+                hi,
+                0xdb8,
+                0,
+                r.below(2) as u16,
+                0,
+                0,
+                (base >> 16) as u16,
+                low as u16,
+            ))
+        } else {
+            IpAddr::V4(std::net::Ipv4Addr::from(base + low))
+        }
+    }
+
+    #[test]
+    fn dest_order_is_the_merge_sorts_on_generated_lists() {
+        // Every way through `dest_order` (IPv4 keys, IPv6 keys, the comparator's merge sort
+        // when the family is mixed or differences wrap) against glibc's merge sort run with
+        // ipvsadm's comparator, ties (same address and port) included.
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut order, mut keys) = (Vec::new(), Vec::new());
+        for case in 0..3000 {
+            let n = match case % 4 {
+                0 => r.below(5),
+                1 => r.below(20),
+                2 => r.below(200),
+                _ => 1 + r.below(3),
+            } as usize;
+            let wide = case % 3 == 0;
+            let v6 = [0, 0, 8, 1][case % 4];
+            let dests: Vec<DestinationEntry> = (0..n)
+                .map(|i| {
+                    let mut d = dest("10.0.0.1", [0, 80, 8080][r.below(3) as usize]);
+                    d.destination.addr = some_addr(&mut r, wide, v6);
+                    d.active_conns = i as u32;
+                    d
+                })
+                .collect();
+            dest_order(&dests, true, &mut order, &mut keys);
+            let got: Vec<&DestinationEntry> = order.iter().map(|i| &dests[*i]).collect();
+            assert_eq!(got, c_sorted(&dests, cmp_dests), "case {case}: {dests:?}");
+        }
+        // More than 16 bits of positions.
+        let dests: Vec<DestinationEntry> = (0..70_000u32)
+            .map(|i| {
+                let mut d = dest("10.0.0.1", (i % 3) as u16);
+                d.destination.addr = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i / 7));
+                d.active_conns = i;
+                d
+            })
+            .rev()
+            .collect();
+        dest_order(&dests, true, &mut order, &mut keys);
+        let got: Vec<&DestinationEntry> = order.iter().map(|i| &dests[*i]).collect();
+        assert_eq!(got, c_sorted(&dests, cmp_dests));
+        dest_order(&dests[..3], false, &mut order, &mut keys);
+        assert_eq!(order, [0, 1, 2]);
+    }
+
+    #[test]
+    fn service_order_is_the_merge_sorts_on_generated_tables() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        for case in 0..2000 {
+            let n = [r.below(4), r.below(30), r.below(300)][case % 3] as usize;
+            let wide = case % 5 == 0;
+            let entries: Vec<ServiceEntry> = (0..n)
+                .map(|_| {
+                    let key = match r.below(6) {
+                        0 => {
+                            let mark = if wide && r.below(2) == 0 {
+                                0x8000_0000 + r.below(3) as u32
+                            } else {
+                                1 + r.below(3) as u32
+                            };
+                            let family = [Family::Inet, Family::Inet6][r.below(2) as usize];
+                            ServiceKey::fwmark(mark, family)
+                        }
+                        k => ServiceKey::Addr {
+                            protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+                                [k as usize % 3],
+                            // Tables without IPv6 address services half of the time.
+                            addr: some_addr(&mut r, wide, [0, 2][case % 2]),
+                            port: [80, 443][r.below(2) as usize],
+                        },
+                    };
+                    ServiceEntry {
+                        service: ipvs::Service::new(key),
+                        stats: ipvs::Stats::default(),
+                    }
+                })
+                .collect();
+            let refs: Vec<&ServiceEntry> = entries.iter().collect();
+            let got: Vec<&ServiceKey> = service_order(&refs, true)
+                .into_iter()
+                .map(|i| &entries[i].service.key)
+                .collect();
+            let keys: Vec<ServiceKey> = entries.iter().map(|e| e.service.key).collect();
+            assert_eq!(got, c_sorted(&keys, cmp_services), "case {case}: {keys:?}");
+            // Positions, not only keys: equal keys stay in the order given.
+            let want: Vec<usize> =
+                c_sorted(&refs, |a, b| cmp_services(&a.service.key, &b.service.key))
+                    .into_iter()
+                    .map(|e| {
+                        refs.iter()
+                            .position(|x| std::ptr::eq(*x, *e))
+                            .unwrap_or(usize::MAX)
+                    })
+                    .collect();
+            assert_eq!(service_order(&refs, true), want, "case {case}");
         }
     }
 

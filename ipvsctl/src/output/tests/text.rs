@@ -328,3 +328,217 @@ const BIG_RATE_EXACT: &[&str] = &[
     "TCP  192.168.0.1:443              100000000 123456789        5 999999999 1000000000000",
     "  -> 192.168.0.10:443             100000000 123456789        5 999999999 1000000000000",
 ];
+
+/// Tables made up to reach every corner of the text listings: IPv4, IPv6 and fwmark services
+/// (marks above 2^31 too), ties and addresses whose C differences wrap, every forwarding method
+/// and tunnel, persistence with masks and engines, scheduler and other flag bits, weights above
+/// 2^31, counters of every size. Deterministic (xorshift).
+fn generated_tables() -> Vec<Vec<VirtualServer>> {
+    let mut seed = 0x853c_49e6_748f_ea9b_u64;
+    let mut r = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    // Addresses 2^31 apart (whose C differences wrap) in tables 0 and 3 only: the others
+    // sort by keys.
+    let v4 = |r: &mut dyn FnMut(u64) -> u64, t: u64| -> IpAddr {
+        let far = if t.is_multiple_of(3) {
+            0xc800_0000
+        } else {
+            0x0a02_0000
+        };
+        let base = [0x0a01_0100u32, far, 0x0a01_0180][r(3) as usize];
+        IpAddr::V4((base + r(5) as u32).into())
+    };
+    let v6 = |r: &mut dyn FnMut(u64) -> u64| -> IpAddr {
+        let hi = [0x2001u16, 0xfe80][r(2) as usize];
+        IpAddr::V6(std::net::Ipv6Addr::new(
+            hi,
+            0xdb8,
+            0,
+            r(2) as u16,
+            0,
+            0,
+            0,
+            r(4) as u16,
+        ))
+    };
+    let counter = |r: &mut dyn FnMut(u64) -> u64| -> u64 {
+        [
+            0,
+            7,
+            99_999_999,
+            123_456_789,
+            98_765_432_100,
+            123_456_789_012_345,
+            u64::MAX,
+        ][r(7) as usize]
+    };
+    let stats = |r: &mut dyn FnMut(u64) -> u64| Stats {
+        conns: counter(r),
+        in_packets: counter(r),
+        out_packets: counter(r),
+        in_bytes: counter(r),
+        out_bytes: counter(r),
+        cps: counter(r),
+        in_pps: counter(r),
+        out_pps: counter(r),
+        in_bps: counter(r),
+        out_bps: counter(r),
+    };
+    let mut tables = Vec::new();
+    for t in 0..6u64 {
+        let services = [3, 8, 16, 1, 10, 14][t as usize];
+        let mut table = Vec::new();
+        for i in 0..services {
+            let key = match r(8) {
+                0 => ServiceKey::fwmark(
+                    if t.is_multiple_of(3) {
+                        [1, 7, 0x8000_0001, u32::MAX][r(4) as usize]
+                    } else {
+                        [1, 7, 8, 0x7fff_ffff][r(4) as usize]
+                    },
+                    [Family::Inet, Family::Inet6][r(2) as usize],
+                ),
+                1 | 2 if t % 2 == 1 => ServiceKey::tcp(v6(&mut r), [80, 443][r(2) as usize]),
+                k => {
+                    let addr = v4(&mut r, t);
+                    let port = [80, 443, 0, 65535][r(4) as usize];
+                    match k % 3 {
+                        0 => ServiceKey::tcp(addr, port),
+                        1 => ServiceKey::udp(addr, port),
+                        _ => ServiceKey::sctp(addr, port),
+                    }
+                }
+            };
+            let mut service = Service::new(key)
+                .with_scheduler(["wlc", "rr", "wrr", "sh", "mh", "lc"][r(6) as usize]);
+            service.flags = ServiceFlags::from_bits_retain(
+                [0, 0x1, 0x8 | 0x10, 0x100, 0x1 | 0x20 | 0x40 | 0x80][r(5) as usize] as u32,
+            );
+            if service.flags.contains(ServiceFlags::PERSISTENT) {
+                service.timeout = [0, 360, 86_400][r(3) as usize];
+                service.netmask = match key.family() {
+                    Family::Inet => Netmask::V4([255, 255, [255, 0][r(2) as usize], 0].into()),
+                    Family::Inet6 => Netmask::V6([128, 64][r(2) as usize]),
+                };
+                if r(3) == 0 {
+                    service.persistence_engine = Some("sip".into());
+                }
+            }
+            let many = i == 0 && t == 4;
+            let n = if many { 100 } else { r(9) };
+            let destinations = (0..n)
+                .map(|_| {
+                    let addr = match (key.family(), r(6)) {
+                        (Family::Inet6, _) | (_, 0) if t % 2 == 1 => v6(&mut r),
+                        _ => v4(&mut r, t),
+                    };
+                    let forward = match r(9) {
+                        0 => Forward::Masquerade,
+                        1 => Forward::Local,
+                        2 => Forward::DirectRoute,
+                        3 => Forward::Bypass,
+                        4 => Forward::Other { raw: 7 },
+                        k => Forward::Tunnel {
+                            kind: [
+                                TunnelType::Ipip,
+                                TunnelType::Gue,
+                                TunnelType::Gre,
+                                TunnelType::Other(9),
+                            ][k as usize - 5],
+                            port: [0, 6080][r(2) as usize],
+                            flags: TunnelFlags::from_bits_retain([0, 1, 2, 3][r(4) as usize]),
+                        },
+                    };
+                    DestinationEntry {
+                        destination: Destination::new(addr, [0, 80, 8080, 65535][r(4) as usize])
+                            .with_forward(forward)
+                            .with_weight([0, 1, 100, 0x8000_0000, u32::MAX][r(5) as usize])
+                            .with_thresholds(r(3) as u32..=[0, 10, 4_000_000_000][r(3) as usize]),
+                        active_conns: [0, 3, 1_000_000, u32::MAX][r(4) as usize],
+                        inactive_conns: [0, 9, 123_456][r(3) as usize],
+                        persistent_conns: [0, 2, u32::MAX][r(3) as usize],
+                        stats: stats(&mut r),
+                    }
+                })
+                .collect();
+            table.push(VirtualServer {
+                entry: ServiceEntry {
+                    service,
+                    stats: stats(&mut r),
+                },
+                destinations,
+            });
+        }
+        tables.push(table);
+    }
+    tables
+}
+
+/// Every text listing of [`generated_tables`], each after a line that names it.
+fn generated_listings() -> String {
+    let names = FakeNames::new();
+    let mut text = String::new();
+    for (t, table) in generated_tables().iter().enumerate() {
+        for (mode, numeric, exact, sort) in [
+            (ListMode::Default, true, false, true),
+            (ListMode::Default, false, false, true),
+            (ListMode::Default, true, false, false),
+            (ListMode::Stats, true, false, true),
+            (ListMode::Stats, true, true, true),
+            (ListMode::Rate, true, false, true),
+            (ListMode::Rate, true, true, true),
+            (ListMode::Thresholds, true, false, true),
+            (ListMode::PersistentConn, true, false, true),
+            (ListMode::TunInfo, true, false, true),
+        ] {
+            let o = ListOptions {
+                mode,
+                numeric,
+                exact,
+                sort,
+            };
+            text.push_str(&format!("==== table {t}: {o:?}\n"));
+            text.push_str(&list_text_with(&INFO, table, &o, &names));
+        }
+        for numeric in [true, false] {
+            text.push_str(&format!("==== table {t}: -S numeric {numeric}\n"));
+            text.push_str(&save_text_with(table, numeric, true, &names));
+        }
+    }
+    text
+}
+
+/// The text listings of many generated tables, byte for byte as the code before issue 22's
+/// listing work (speed-ln: sorting by keys, numbers from a digit table) made them:
+/// `listings_golden.txt` holds them, made by this test with `IPVSCTL_BLESS_GOLDEN=1` on that
+/// code (2a04f35).
+#[test]
+fn generated_listings_are_as_before() {
+    let text = generated_listings();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/output/tests/listings_golden.txt"
+    );
+    if std::env::var_os("IPVSCTL_BLESS_GOLDEN").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    let want = include_str!("listings_golden.txt");
+    assert!(text.len() > 100_000, "{} bytes", text.len());
+    if text != want {
+        let at = text
+            .bytes()
+            .zip(want.bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(text.len().min(want.len()));
+        let from = at.saturating_sub(300);
+        panic!(
+            "the listings differ at byte {at}:\nnow:\n{}\nwas:\n{}",
+            &text[from..(at + 300).min(text.len())],
+            &want[from..(at + 300).min(want.len())]
+        );
+    }
+}
