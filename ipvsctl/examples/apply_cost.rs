@@ -86,9 +86,9 @@ fn dest_reply(rip: u32) -> Vec<u8> {
         DestAttr::ActiveConns(0),
         DestAttr::InactConns(0),
         DestAttr::PersistConns(0),
+        DestAttr::AddrFamily(2),
         DestAttr::Stats(stats(u64::from(rip & 0xff))),
         DestAttr::Stats64(stats(u64::from(rip & 0xff))),
-        DestAttr::AddrFamily(2),
     ];
     emit(IpvsMessage::new(Command::NewDest, vec![Attr::Dest(dest)]))
 }

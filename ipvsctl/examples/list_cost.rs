@@ -102,9 +102,9 @@ fn dest(rip: u32, port: u16, weight: u32, k: u64) -> Vec<u8> {
         DestAttr::ActiveConns((k % 7) as u32),
         DestAttr::InactConns((k % 3) as u32),
         DestAttr::PersistConns(0),
+        DestAttr::AddrFamily(2),
         DestAttr::Stats(stats(k)),
         DestAttr::Stats64(stats(k)),
-        DestAttr::AddrFamily(2),
     ];
     emit(&IpvsMessage::new(Command::NewDest, vec![Attr::Dest(dest)]))
 }
