@@ -44,13 +44,13 @@ ipvst_prometheus() {
 }
 
 # ipvst_static_ctl: builds ipvsctl statically linked (glibc's static libc, no dynamic loader:
-# a third less time per command in the VM; its relocations packed, RELR) and prints the
-# binary's path. The same command as the README's static install; --target keeps the flags
-# off build scripts and proc macros.
+# a third less time per command in the VM; its relocations packed, RELR; the dist profile's
+# whole-program optimization) and prints the binary's path. The same command as the README's
+# static install; --target keeps the flags off build scripts and proc macros.
 ipvst_static_ctl() {
   local triple
   triple=$(rustc -vV | sed -n 's/^host: //p')
-  RUSTFLAGS='-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs' cargo build -p ipvsctl --release --target "$triple" \
+  RUSTFLAGS='-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs' cargo build -p ipvsctl --profile dist --target "$triple" \
     --message-format=json-render-diagnostics |
     jq -r 'select(.reason == "compiler-artifact" and .target.name == "ipvsctl" and .executable != null) | .executable'
 }
