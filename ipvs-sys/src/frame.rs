@@ -155,10 +155,7 @@ impl<'a> Iterator for Frames<'a> {
                 }
             },
             NLMSG_DONE => Body::Done {
-                errno: payload
-                    .get(..4)
-                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).unsigned_abs() as i32)
-                    .unwrap_or(0),
+                errno: done_errno(payload),
             },
             NLMSG_NOOP | NLMSG_OVERRUN => Body::Noop,
             _ => Body::Data(payload),
@@ -172,6 +169,14 @@ impl<'a> Iterator for Frames<'a> {
             body,
         }))
     }
+}
+
+/// `NLMSG_DONE`'s errno: positive, 0 when the payload has none.
+pub(crate) fn done_errno(payload: &[u8]) -> i32 {
+    payload
+        .get(..4)
+        .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).unsigned_abs() as i32)
+        .unwrap_or(0)
 }
 
 /// The error of a message whose length field is out of range: netlink-packet-core's header

@@ -220,15 +220,12 @@ fn reference_split(mut buf: &[u8]) -> Result<Vec<(u16, u16, u32, Body<'_>)>, Str
         let (t, flags) = (nl.message_type(), nl.flags());
         let body = match t {
             NLMSG_ERROR => match frame::decode(&buf[..len]) {
-                // The error body's reader is not what changed: taken from the same function.
                 Ok(mut f) => f.remove(0).body,
                 Err(e) => return Err(e.to_string()),
             },
+            // Neither the DONE nor the error body's reader is what changed.
             NLMSG_DONE => Body::Done {
-                errno: payload
-                    .get(..4)
-                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).unsigned_abs() as i32)
-                    .unwrap_or(0),
+                errno: frame::done_errno(payload),
             },
             NLMSG_NOOP | NLMSG_OVERRUN => Body::Noop,
             _ => Body::Data(payload),

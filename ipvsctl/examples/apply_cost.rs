@@ -14,83 +14,22 @@
 
 use std::fmt::Write;
 
-use ipvs_sys::{Attr, Command, DestAttr, Emitable, FlagsMask, IpvsMessage, ServiceAttr, StatsAttr};
+#[path = "common/replies.rs"]
+mod replies;
 use ipvsctl::apply_steps;
 
 fn ip(n: u32) -> String {
     std::net::Ipv4Addr::from(n).to_string()
 }
 
-fn stats(k: u64) -> Vec<StatsAttr> {
-    vec![
-        StatsAttr::Conns(k),
-        StatsAttr::InPkts(k * 3),
-        StatsAttr::OutPkts(k * 2),
-        StatsAttr::InBytes(k * 300),
-        StatsAttr::OutBytes(k * 200),
-        StatsAttr::Cps(1),
-        StatsAttr::InPps(2),
-        StatsAttr::OutPps(3),
-        StatsAttr::InBps(4),
-        StatsAttr::OutBps(5),
-    ]
-}
-
-fn emit(msg: IpvsMessage) -> Vec<u8> {
-    let mut buf = vec![0u8; msg.buffer_len()];
-    msg.emit(&mut buf);
-    buf
-}
-
-fn addr16(a: u32) -> [u8; 16] {
-    let mut addr = [0u8; 16];
-    addr[..4].copy_from_slice(&a.to_be_bytes());
-    addr
-}
-
 /// A `NEW_SERVICE` reply of the service with this VIP (TCP port 80, wrr).
 fn service_reply(vip: u32) -> Vec<u8> {
-    let svc = vec![
-        ServiceAttr::Af(2),
-        ServiceAttr::Protocol(6),
-        ServiceAttr::Addr(addr16(vip)),
-        ServiceAttr::Port(80),
-        ServiceAttr::SchedName("wrr".into()),
-        ServiceAttr::Flags(FlagsMask {
-            flags: 2, // IP_VS_SVC_F_HASHED, as the kernel sets it
-            mask: u32::MAX,
-        }),
-        ServiceAttr::Timeout(0),
-        ServiceAttr::Netmask(u32::MAX),
-        ServiceAttr::Stats(stats(u64::from(vip & 0xff))),
-        ServiceAttr::Stats64(stats(u64::from(vip & 0xff))),
-    ];
-    emit(IpvsMessage::new(
-        Command::NewService,
-        vec![Attr::Service(svc)],
-    ))
+    replies::service(vip, 0, "wrr", u64::from(vip & 0xff))
 }
 
 /// A `NEW_DEST` reply of a masquerading destination on port 8080, weight 1.
 fn dest_reply(rip: u32) -> Vec<u8> {
-    let dest = vec![
-        DestAttr::Addr(addr16(rip)),
-        DestAttr::Port(8080),
-        DestAttr::FwdMethod(0), // IP_VS_CONN_F_MASQ
-        DestAttr::Weight(1),
-        DestAttr::TunType(0),
-        DestAttr::TunPort(0),
-        DestAttr::TunFlags(0),
-        DestAttr::UThresh(0),
-        DestAttr::LThresh(0),
-        DestAttr::ActiveConns(0),
-        DestAttr::InactConns(0),
-        DestAttr::PersistConns(0),
-        DestAttr::AddrFamily(2),
-        DestAttr::Stats(stats(u64::from(rip & 0xff))),
-        DestAttr::Stats64(stats(u64::from(rip & 0xff))),
-    ];
-    emit(IpvsMessage::new(Command::NewDest, vec![Attr::Dest(dest)]))
+    replies::dest(rip, 8080, 1, u64::from(rip & 0xff))
 }
 
 fn main() {

@@ -452,17 +452,5 @@ fn golden_documents() {
     }
     let want = include_str!("golden.txt");
     assert!(text.len() > 10_000);
-    if text != want {
-        let at = text
-            .bytes()
-            .zip(want.bytes())
-            .position(|(a, b)| a != b)
-            .unwrap_or(text.len().min(want.len()));
-        let from = at.saturating_sub(300);
-        panic!(
-            "the documents differ at byte {at}:\nnow:\n{}\nwas:\n{}",
-            &text[from..(at + 300).min(text.len())],
-            &want[from..(at + 300).min(want.len())]
-        );
-    }
+    crate::output::tests::assert_same_as_golden("documents", &text, want);
 }

@@ -24,6 +24,35 @@ use ipvs_sys::IpvsMessage;
 
 use super::*;
 
+/// Fails showing where `now` first differs from the golden text `was`, 300 bytes either side
+/// (`what` names the texts: "listings", "documents").
+pub(crate) fn assert_same_as_golden(what: &str, now: &str, was: &str) {
+    if now == was {
+        return;
+    }
+    let at = now
+        .bytes()
+        .zip(was.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(now.len().min(was.len()));
+    let from = at.saturating_sub(300);
+    let around = |t: &str| {
+        String::from_utf8_lossy(&t.as_bytes()[from.min(t.len())..(at + 300).min(t.len())])
+            .into_owned()
+    };
+    panic!(
+        "the {what} differ at byte {at}:\nnow:\n{}\nwas:\n{}",
+        around(now),
+        around(was)
+    );
+}
+
+#[test]
+#[should_panic(expected = "the texts differ at byte 3")]
+fn a_golden_text_that_differs_fails_where_it_differs() {
+    assert_same_as_golden("texts", "abcX\u{e9}", "abcY\u{e9}");
+}
+
 /// The text of a captured fixture, by its path under `ipvsctl/tests/fixtures`
 /// without `.nl`.
 macro_rules! fixture {

@@ -528,17 +528,5 @@ fn generated_listings_are_as_before() {
     }
     let want = include_str!("listings_golden.txt");
     assert!(text.len() > 100_000, "{} bytes", text.len());
-    if text != want {
-        let at = text
-            .bytes()
-            .zip(want.bytes())
-            .position(|(a, b)| a != b)
-            .unwrap_or(text.len().min(want.len()));
-        let from = at.saturating_sub(300);
-        panic!(
-            "the listings differ at byte {at}:\nnow:\n{}\nwas:\n{}",
-            &text[from..(at + 300).min(text.len())],
-            &want[from..(at + 300).min(want.len())]
-        );
-    }
+    super::assert_same_as_golden("listings", &text, want);
 }
