@@ -17,15 +17,24 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
 /// and cut back.
 const SPACES: [u8; 32] = [b' '; 32];
 
+/// Appends the first `len` bytes of `block` (at most `N`) by a copy of the whole block, then
+/// cut back: a copy of a size known at compile time is inline stores, where one of `len`
+/// bytes is a call to `memcpy`.
+#[inline(always)]
+pub(crate) fn push_block<const N: usize>(out: &mut Vec<u8>, block: &[u8; N], len: usize) {
+    let start = out.len();
+    out.extend_from_slice(block);
+    out.truncate(start + len);
+}
+
 /// Appends spaces until what was written since `start` is `width` bytes long,
 /// like printf's `%-Ns` (which counts bytes); nothing when it is longer.
 #[inline]
 pub(crate) fn pad_from(out: &mut Vec<u8>, start: usize, width: usize) {
     let end = start + width;
     while out.len() < end {
-        let len = out.len();
-        out.extend_from_slice(&SPACES);
-        out.truncate(end.min(len + SPACES.len()));
+        let missing = end - out.len();
+        push_block(out, &SPACES, missing.min(SPACES.len()));
     }
 }
 
@@ -44,8 +53,8 @@ pub(crate) fn cut_from(out: &mut Vec<u8>, start: usize, max: usize) {
     out.truncate(end);
 }
 
-/// The two digits of each number below 100.
-const PAIRS: &[u8; 200] = b"\
+/// The two digits of each number below 100 (the text and JSON writers' one table).
+pub(crate) const PAIRS: &[u8; 200] = b"\
     0001020304050607080910111213141516171819\
     2021222324252627282930313233343536373839\
     4041424344454647484950515253545556575859\
@@ -119,8 +128,7 @@ pub(crate) fn push_u64_left(out: &mut Vec<u8>, n: u64, width: usize) {
     }
     let (buf, len) = digits(n);
     // The digits and up to 20 bytes of padding in one block of a known size, cut back.
-    out.extend_from_slice(&buf);
-    out.truncate(start + len.max(width.min(buf.len())));
+    push_block(out, &buf, len.max(width.min(buf.len())));
     pad_from(out, start, width);
 }
 

@@ -31,6 +31,7 @@ use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::{CompactFormatter, Formatter};
 use serde_json::Error;
 
+use super::bytes::{push_block, PAIRS};
 use super::listing::Chunked;
 
 /// Writes `value` pretty-printed into `out` (without a final newline), handing the kept bytes
@@ -205,34 +206,6 @@ fn put_clean(block: &mut [u8; BLOCK], at: usize, s: &[u8]) -> bool {
     }
 }
 
-/// Appends the first `len` bytes of `block`, by a copy of the whole block.
-#[inline(always)]
-fn push_block(buf: &mut Vec<u8>, block: &[u8; BLOCK], len: usize) {
-    let start = buf.len();
-    buf.extend_from_slice(block);
-    buf.truncate(start + len);
-}
-
-/// "00" to "99".
-static DIGIT_PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Appends the first `len` bytes of a 24-byte `block`, by a copy of the whole block.
-#[inline(always)]
-fn push_block24(buf: &mut Vec<u8>, block: &[u8; 24], len: usize) {
-    let start = buf.len();
-    buf.extend_from_slice(block);
-    buf.truncate(start + len);
-}
-
 /// Eight bytes of a slice of at least eight.
 #[inline]
 fn word8(s: &[u8]) -> [u8; 8] {
@@ -395,9 +368,7 @@ impl Pretty<'_, '_> {
             block.copy_from_slice(&COMMA_BREAK[1..33]);
             let n = 1 + 2 * depth;
             block[n] = bracket;
-            let start = buf.len();
-            buf.extend_from_slice(&block);
-            buf.truncate(start + n + 1);
+            push_block(buf, &block, n + 1);
             return;
         }
         if had_value {
@@ -503,7 +474,7 @@ impl Pretty<'_, '_> {
             };
             if clean {
                 block[n + 1] = b'"';
-                push_block24(self.buf(), &block, n + 2);
+                push_block(self.buf(), &block, n + 2);
                 return;
             }
         }
@@ -584,8 +555,8 @@ impl Pretty<'_, '_> {
             at -= 4;
             let (hi, lo) = ((four / 100) as usize, (four % 100) as usize);
             if let Some(d) = block.get_mut(at..at + 4) {
-                d[..2].copy_from_slice(&DIGIT_PAIRS[2 * hi..2 * hi + 2]);
-                d[2..].copy_from_slice(&DIGIT_PAIRS[2 * lo..2 * lo + 2]);
+                d[..2].copy_from_slice(&PAIRS[2 * hi..2 * hi + 2]);
+                d[2..].copy_from_slice(&PAIRS[2 * lo..2 * lo + 2]);
             }
         }
         // Below 10,000 (u64 has at most 20 digits: `at` stays at least 4).
@@ -594,11 +565,11 @@ impl Pretty<'_, '_> {
             let pair = v % 100;
             v /= 100;
             at -= 2;
-            block[at..at + 2].copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
+            block[at..at + 2].copy_from_slice(&PAIRS[2 * pair..2 * pair + 2]);
         }
         if v >= 10 {
             at -= 2;
-            block[at..at + 2].copy_from_slice(&DIGIT_PAIRS[2 * v..2 * v + 2]);
+            block[at..at + 2].copy_from_slice(&PAIRS[2 * v..2 * v + 2]);
         } else {
             at -= 1;
             block[at] = b'0' + v as u8;
@@ -606,7 +577,7 @@ impl Pretty<'_, '_> {
         if let Some(digits) = block.get(at..at + END) {
             let mut out = [0u8; END];
             out.copy_from_slice(digits);
-            push_block24(self.buf(), &out, END - at);
+            push_block(self.buf(), &out, END - at);
         }
     }
 
