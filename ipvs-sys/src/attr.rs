@@ -255,7 +255,21 @@ pub(crate) fn gather<'a, const N: usize>(
     what: &str,
     slots: &mut [Option<&'a [u8]>; N],
 ) -> Result<(), DecodeError> {
-    gather_rest(nest, schema, what, slots)
+    let mut attrs = Attrs::new(nest);
+    loop {
+        let (kind, v) = match attrs.next_attr() {
+            Ok(Some(a)) => a,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(malformed(what, e)),
+        };
+        let k = usize::from(kind);
+        if let (Some(rule), Some(slot)) = (schema.get(k), slots.get_mut(k)) {
+            if !rule.fits(v) {
+                return Err(rule.shape.refusal(v, rule.name));
+            }
+            *slot = Some(v);
+        }
+    }
 }
 
 /// The attributes a kernel puts first in a nest, in its order, each as (kind, value length):
@@ -349,7 +363,7 @@ pub(crate) fn gather_known<'a, const N: usize, const M: usize>(
     } else {
         nest
     };
-    gather_rest(rest, schema, what, slots)
+    gather(rest, schema, what, slots)
 }
 
 /// Whether each header of `layout` is where it says, as it says.
@@ -366,30 +380,6 @@ fn matches<const M: usize>(prefix: &[u8], layout: &Layout<M>) -> bool {
         same &= word == layout.words[i];
     }
     same
-}
-
-#[inline(always)]
-fn gather_rest<'a, const N: usize>(
-    nest: &'a [u8],
-    schema: &Schema<N>,
-    what: &str,
-    slots: &mut [Option<&'a [u8]>; N],
-) -> Result<(), DecodeError> {
-    let mut attrs = Attrs::new(nest);
-    loop {
-        let (kind, v) = match attrs.next_attr() {
-            Ok(Some(a)) => a,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(malformed(what, e)),
-        };
-        let k = usize::from(kind);
-        if let (Some(rule), Some(slot)) = (schema.get(k), slots.get_mut(k)) {
-            if !rule.fits(v) {
-                return Err(rule.shape.refusal(v, rule.name));
-            }
-            *slot = Some(v);
-        }
-    }
 }
 
 /// A damaged attribute of the nest `what`, as the listings' decoders report it.
