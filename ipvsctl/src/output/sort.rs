@@ -188,6 +188,12 @@ fn cmp_dest_fields(a: &DestFields, b: &DestFields) -> i32 {
     a.2 - b.2
 }
 
+/// Whether values from `min` to `max` (none when `max < min`) all lie within 2^31 of each
+/// other: then C's wrapping difference of any two has the sign of their true difference.
+fn within_2_31(min: u32, max: u32) -> bool {
+    max < min || max - min < 1 << 31
+}
+
 /// The smallest and largest value of each address word of a set of addresses, to tell whether
 /// ipvsadm's comparisons of them can wrap.
 struct Spans {
@@ -213,7 +219,7 @@ impl Spans {
     /// wrapping difference of any two has the sign of their true difference, and ipvsadm's
     /// comparator orders them as the words' values do. (Nothing added: true.)
     fn no_wrap(&self) -> bool {
-        (0..4).all(|k| self.max[k] < self.min[k] || self.max[k] - self.min[k] < 1 << 31)
+        (0..4).all(|k| within_2_31(self.min[k], self.max[k]))
     }
 }
 
@@ -249,7 +255,7 @@ fn service_keys(fields: &[ServiceFields]) -> Option<Vec<ServiceSortKey>> {
             v4.add(&[words[0], 0, 0, 0]);
         }
     }
-    let marks_ok = mark_max < mark_min || mark_max - mark_min < 1 << 31;
+    let marks_ok = within_2_31(mark_min, mark_max);
     if !(marks_ok && v4.no_wrap() && v6.no_wrap()) || u32::try_from(fields.len()).is_err() {
         return None;
     }
@@ -301,8 +307,7 @@ fn packed_service_keys(services: &[&ServiceEntry]) -> Option<Vec<u128>> {
         }
         keys.push((k << 16 | port as u128) << 28 | i as u128);
     }
-    let no_wrap = |min: u32, max: u32| max < min || max - min < 1 << 31;
-    (no_wrap(mark_min, mark_max) && no_wrap(addr_min, addr_max)).then_some(keys)
+    (within_2_31(mark_min, mark_max) && within_2_31(addr_min, addr_max)).then_some(keys)
 }
 
 /// The positions of `services` in ipvsadm's order, or as given when `sort` is false.
@@ -412,7 +417,7 @@ fn v4_keys(dests: &[DestinationEntry], keys: &mut Vec<u64>) -> bool {
         (min, max) = (min.min(a), max.max(a));
         keys.push(u64::from(a) << 32 | u64::from(e.destination.port) << 16 | i as u64);
     }
-    max < min || max - min < 1 << 31
+    within_2_31(min, max)
 }
 
 /// The services in ipvsadm's order, or as given when `sort` is false.
