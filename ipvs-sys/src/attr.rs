@@ -231,7 +231,7 @@ impl Rule {
     /// Whether the value's reader takes `v`: its length in range (one comparison), and a string
     /// one valid up to its NUL.
     #[inline(always)]
-    fn fits(&self, v: &[u8]) -> bool {
+    pub(crate) fn fits(&self, v: &[u8]) -> bool {
         // A value is at most 65,531 bytes (the attribute's length is a u16).
         let in_range = (v.len() as u16).wrapping_sub(self.low) <= self.span;
         in_range && (!self.text || str_of(v, usize::from(self.span), "").is_ok())
@@ -308,6 +308,26 @@ impl<const M: usize> Layout<M> {
             i += 1;
         }
         l
+    }
+
+    /// Where the value of `kind` starts in a nest that starts as this layout says, or
+    /// `usize::MAX` for a kind not in it (a place no slice has). Called with a constant kind,
+    /// it folds to a constant.
+    #[inline(always)]
+    pub(crate) const fn value_at(&self, kind: u16) -> usize {
+        let mut i = 0;
+        while i < M {
+            if self.kinds[i] == kind {
+                return self.at[i] + NLA_HEADER_SIZE;
+            }
+            i += 1;
+        }
+        usize::MAX
+    }
+
+    /// Where the last attribute of the layout ends, padding included.
+    pub(crate) const fn end(&self) -> usize {
+        self.end
     }
 
     /// Whether `nest` starts with these attributes, each header where it is expected.
