@@ -104,7 +104,8 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     #[inline(always)]
     pub fn next_token(&mut self) -> Option<Result<Token<'a>, LexError>> {
         if let Some((i, pos)) = self.cluster.take() {
-            return Some(self.short_option(i, pos));
+            let arg: &'a str = self.args[i].as_ref();
+            return Some(self.short_option(arg, i, pos));
         }
         loop {
             let arg: &'a str = self.args.get(self.next)?.as_ref();
@@ -119,7 +120,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
             if b[1] != b'-' {
                 // One dash: popt would try long options marked ONEDASH (ipvsadm has none),
                 // then reads a cluster of short options, from its first.
-                return Some(self.short_option(self.next - 1, 1));
+                return Some(self.short_option(arg, self.next - 1, 1));
             }
             if b.len() == 2 {
                 self.rest_are_args = true;
@@ -138,9 +139,9 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
         }
     }
 
+    /// The short option at `pos` of `arg`, the argument at `i`.
     #[inline(always)]
-    fn short_option(&mut self, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
-        let arg: &'a str = self.args[i].as_ref();
+    fn short_option(&mut self, arg: &'a str, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
         // `pos` follows the dash or an ASCII short name: a character boundary.
         let Some(&b) = arg.as_bytes().get(pos) else {
             return Err(LexError::UnknownOption);
