@@ -75,6 +75,16 @@ fn sign_start(b: &[u8]) -> (bool, usize) {
 /// `strtol(s, &end, 10)` that must consume the whole string, without overflow.
 fn strtol_whole(s: &str) -> Option<i64> {
     let b = s.as_bytes();
+    // The usual (`-w 1`): up to 18 digits, nothing else, which cannot overflow.
+    if (1..=18).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')));
+    }
+    strtol_whole_rules(s)
+}
+
+/// [`strtol_whole`] by strtol's rules, without the shortcut for plain digits.
+fn strtol_whole_rules(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
     let (negative, i) = sign_start(b);
     let digits = &b[i..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
@@ -457,6 +467,47 @@ mod tests {
         ] {
             assert_eq!(inet_aton(bad), None, "{bad}");
         }
+    }
+
+    /// The shortcut for plain digits reads what strtol's rules read: numbers of every length
+    /// around where the shortcut stops (18 digits) and where a `long` overflows (19), with
+    /// leading zeros, blanks and signs.
+    #[test]
+    fn plain_digits_read_as_strtol_reads_them() {
+        let mut inputs: Vec<String> = Vec::new();
+        for len in 1..=21 {
+            for lead in ["", "0", "00", " ", "+", "-", "\t-0", "x"] {
+                for fill in ['0', '1', '9'] {
+                    inputs.push(format!("{lead}{}", fill.to_string().repeat(len)));
+                    inputs.push(format!("{lead}1{}", fill.to_string().repeat(len - 1)));
+                }
+            }
+        }
+        for edge in [
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "999999999999999999",
+            "1000000000000000000",
+            "",
+            "1 ",
+            "1a",
+            "٣",
+        ] {
+            inputs.push(edge.to_string());
+        }
+        let mut plain = 0;
+        for s in &inputs {
+            assert_eq!(strtol_whole(s), strtol_whole_rules(s), "{s:?}");
+            plain += usize::from(s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert!(plain > 100, "{plain}");
+        assert_eq!(strtol_whole("007"), Some(7));
+        assert_eq!(
+            strtol_whole("999999999999999999"),
+            Some(999_999_999_999_999_999)
+        );
     }
 
     /// The shortcuts for plain IPv4 read what the full rules read, wherever they read
