@@ -171,33 +171,35 @@ fn inet_aton_rules(s: &str) -> Option<Ipv4Addr> {
 /// hex, fewer parts...). Where it reads an address, those rules read the same one.
 #[inline(always)]
 fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let digit = |i: usize| b.get(i).map(|d| d.wrapping_sub(b'0')).filter(|d| *d <= 9);
-    let mut octets = [0u8; 4];
-    let mut i = 0;
-    for (k, octet) in octets.iter_mut().enumerate() {
-        if k > 0 {
-            if b.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
+    let (a, rest) = octet(b)?;
+    let [b'.', rest @ ..] = rest else { return None };
+    let (b2, rest) = octet(rest)?;
+    let [b'.', rest @ ..] = rest else { return None };
+    let (c, rest) = octet(rest)?;
+    let [b'.', rest @ ..] = rest else { return None };
+    let (d, rest) = octet(rest)?;
+    Some((Ipv4Addr::new(a, b2, c, d), b.len() - rest.len()))
+}
+
+/// One part of a [`dotted_quad`] at the start of `b`: one to three decimal digits, no leading
+/// zero but `0` itself (octal to inet_aton), at most 255, not followed by a digit; and the
+/// bytes after it. Slice patterns: each byte is looked at once, its place known.
+#[inline(always)]
+fn octet(b: &[u8]) -> Option<(u8, &[u8])> {
+    let v = |d: u8| u32::from(d - b'0');
+    let (n, rest) = match b {
+        [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', d2 @ b'0'..=b'9', rest @ ..] => {
+            (v(*d0) * 100 + v(*d1) * 10 + v(*d2), rest)
         }
-        let first = digit(i)?;
-        i += 1;
-        let mut v = u32::from(first);
-        // A leading 0 is octal to inet_aton: only "0" itself is read here.
-        if first != 0 {
-            for _ in 0..2 {
-                let Some(d) = digit(i) else { break };
-                v = v * 10 + u32::from(d);
-                i += 1;
-            }
-        }
-        if v > 255 || digit(i).is_some() {
-            return None;
-        }
-        *octet = v as u8;
+        [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', rest @ ..] => (v(*d0) * 10 + v(*d1), rest),
+        [d0 @ b'0'..=b'9', rest @ ..] => (v(*d0), rest),
+        _ => return None,
+    };
+    // A fourth digit, or a digit after a leading 0.
+    if rest.first().is_some_and(u8::is_ascii_digit) {
+        return None;
     }
-    Some((Ipv4Addr::from(octets), i))
+    Some((u8::try_from(n).ok()?, rest))
 }
 
 /// [`parse_service`] for the usual `a.b.c.d` or `a.b.c.d:port` (a decimal port of up to five
@@ -516,7 +518,7 @@ mod tests {
     fn shortcuts_read_what_the_rules_read() {
         let parts = [
             "0", "00", "1", "01", "9", "10", "010", "99", "100", "255", "256", "0255", "999",
-            "1000", "0x1", "", " ",
+            "1000", "0x1", "", " ", "25", "299", "1x", "09",
         ];
         let ports = [
             "", ":", ":0", ":00", ":80", ":080", ":65535", ":065535", ":65536", ":99999",
