@@ -13,7 +13,7 @@
 //! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
 
 use super::command::Context;
-use super::options::{by_long, by_short_byte, ArgKind, OptSpec};
+use super::options::{by_long, by_short_byte, by_short_byte_in_restore_line, ArgKind, OptSpec};
 
 /// One option and its value, borrowed from the arguments.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
 
     /// Whether `o` exists in this context.
     fn accept(&self, o: &OptSpec) -> bool {
-        !self.restore_line || (!o.is_global() && !o.hidden)
+        !self.restore_line || o.in_restore_line()
     }
 
     fn long(&self, name: &str) -> Option<&'static OptSpec> {
@@ -96,7 +96,11 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
 
     /// Every short name is ASCII: another byte (or a character's first) is no option.
     fn short(&self, b: u8) -> Option<&'static OptSpec> {
-        by_short_byte(b).filter(|o| self.accept(o))
+        if self.restore_line {
+            by_short_byte_in_restore_line(b)
+        } else {
+            by_short_byte(b)
+        }
     }
 
     /// The next option, `None` at the end. Inlined into the parser's loop: every word of
