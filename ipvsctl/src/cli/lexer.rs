@@ -95,6 +95,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     }
 
     /// Every short name is ASCII: another byte (or a character's first) is no option.
+    #[inline(always)]
     fn short(&self, b: u8) -> Option<&'static OptSpec> {
         if self.restore_line {
             by_short_byte_in_restore_line(b)

@@ -1099,12 +1099,14 @@ pub fn by_short(c: char) -> Option<&'static OptSpec> {
 }
 
 /// The option with this short name, an ASCII byte (no option has another).
+#[inline]
 pub fn by_short_byte(b: u8) -> Option<&'static OptSpec> {
     at(&SHORT, b)
 }
 
 /// [`by_short_byte`] among the options a line of `-R` input has
 /// ([`OptSpec::in_restore_line`]).
+#[inline]
 pub fn by_short_byte_in_restore_line(b: u8) -> Option<&'static OptSpec> {
     // Every `-R` line looks its options up here.
     at(&SHORT_IN_RESTORE_LINE, b)
