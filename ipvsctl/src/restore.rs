@@ -144,8 +144,7 @@ impl<'a> LineWords<'a> {
         }
         self.line += 1;
         let mut i = line_start;
-        while i < b.len() {
-            let c = b[i];
+        while let Some(&c) = b.get(i) {
             if ends_word(c) {
                 if c == b'\n' {
                     self.at = i + 1;
@@ -156,8 +155,11 @@ impl<'a> LineWords<'a> {
             }
             let start = i;
             i += 1;
-            while i < b.len() {
-                if ends_word(b[i]) {
+            // The byte that ends the word, if the text does not.
+            let mut end = None;
+            while let Some(&c) = b.get(i) {
+                if ends_word(c) {
+                    end = Some(c);
                     break;
                 }
                 i += 1;
@@ -170,6 +172,15 @@ impl<'a> LineWords<'a> {
                 }
             } else {
                 out.extend(pieces(word).filter(|w| *w != "ipvsadm"));
+            }
+            // What ends the word is not read again.
+            match end {
+                Some(b'\n') => {
+                    self.at = i + 1;
+                    return Some(self.line);
+                }
+                Some(_) => i += 1,
+                None => break,
             }
         }
         // The last line, without a newline: it is given empty if it ends in two separators or
@@ -523,6 +534,10 @@ mod tests {
             "é",
             "日本",
             "",
+            // Bytes at most ' ' that end no word, and one just above.
+            "\x0b",
+            "\x00",
+            "!",
         ];
         let mut inputs = Vec::new();
         // A small linear congruential walk: varied, the same every run.

@@ -13,7 +13,7 @@
 //! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
 
 use super::command::Context;
-use super::options::{by_long, by_short_byte, ArgKind, OptSpec};
+use super::options::{by_long, by_short_byte, by_short_byte_in_restore_line, ArgKind, OptSpec};
 
 /// One option and its value, borrowed from the arguments.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
 
     /// Whether `o` exists in this context.
     fn accept(&self, o: &OptSpec) -> bool {
-        !self.restore_line || (!o.is_global() && !o.hidden)
+        !self.restore_line || o.in_restore_line()
     }
 
     fn long(&self, name: &str) -> Option<&'static OptSpec> {
@@ -95,8 +95,13 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     }
 
     /// Every short name is ASCII: another byte (or a character's first) is no option.
+    #[inline(always)]
     fn short(&self, b: u8) -> Option<&'static OptSpec> {
-        by_short_byte(b).filter(|o| self.accept(o))
+        if self.restore_line {
+            by_short_byte_in_restore_line(b)
+        } else {
+            by_short_byte(b)
+        }
     }
 
     /// The next option, `None` at the end. Inlined into the parser's loop: every word of
@@ -104,7 +109,8 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     #[inline(always)]
     pub fn next_token(&mut self) -> Option<Result<Token<'a>, LexError>> {
         if let Some((i, pos)) = self.cluster.take() {
-            return Some(self.short_option(i, pos));
+            let arg: &'a str = self.args[i].as_ref();
+            return Some(self.short_option(arg, i, pos));
         }
         loop {
             let arg: &'a str = self.args.get(self.next)?.as_ref();
@@ -119,7 +125,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
             if b[1] != b'-' {
                 // One dash: popt would try long options marked ONEDASH (ipvsadm has none),
                 // then reads a cluster of short options, from its first.
-                return Some(self.short_option(self.next - 1, 1));
+                return Some(self.short_option(arg, self.next - 1, 1));
             }
             if b.len() == 2 {
                 self.rest_are_args = true;
@@ -138,9 +144,9 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
         }
     }
 
+    /// The short option at `pos` of `arg`, the argument at `i`.
     #[inline(always)]
-    fn short_option(&mut self, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
-        let arg: &'a str = self.args[i].as_ref();
+    fn short_option(&mut self, arg: &'a str, i: usize, pos: usize) -> Result<Token<'a>, LexError> {
         // `pos` follows the dash or an ASCII short name: a character boundary.
         let Some(&b) = arg.as_bytes().get(pos) else {
             return Err(LexError::UnknownOption);

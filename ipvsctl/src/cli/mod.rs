@@ -101,7 +101,7 @@ fn parse_command<S: AsRef<str>>(
             take_global(globals, &tok)?;
             continue;
         }
-        apply(&mut e, &tok, lx.last_arg()).map_err(Failure::usage)?;
+        apply(&mut e, &tok, || lx.last_arg()).map_err(Failure::usage)?;
     }
 
     let mut rest = lx.leftovers().iter();
@@ -144,10 +144,14 @@ fn take_global(globals: &mut Globals, t: &Token) -> Result<(), Failure> {
 }
 
 /// One option after the command, as ipvsadm's option loop handles it: its
-/// column is recorded (each at most once), then its action runs. `raw` is the
-/// argument popt would blame.
+/// column is recorded (each at most once), then its action runs. `raw` gives the
+/// argument popt would blame (looked up only then).
 #[inline(always)]
-fn apply<'a>(e: &mut Entry<'a>, t: &Token<'a>, raw: &str) -> Result<(), String> {
+fn apply<'a, 'r>(
+    e: &mut Entry<'a>,
+    t: &Token<'a>,
+    raw: impl FnOnce() -> &'r str,
+) -> Result<(), String> {
     let record = |e: &mut Entry<'a>| match &t.spec.column {
         Some(c) => e.opts.set(c),
         None => Ok(()),
@@ -163,7 +167,7 @@ fn apply<'a>(e: &mut Entry<'a>, t: &Token<'a>, raw: &str) -> Result<(), String> 
         }
         // Commands (and globals that reach here) after the first option.
         Action::Command(_) | Action::Exit(_) | Action::Global(_) => {
-            Err(format!("invalid option `{raw}'"))
+            Err(format!("invalid option `{}'", raw()))
         }
     }
 }

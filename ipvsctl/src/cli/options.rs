@@ -108,8 +108,13 @@ pub struct OptSpec {
 impl OptSpec {
     /// Recognised only on the command line, never in `-R` input, and never
     /// counted as the command: `--json`, `--netns`...
-    pub fn is_global(&self) -> bool {
+    pub const fn is_global(&self) -> bool {
         matches!(self.action, Action::Global(_))
+    }
+
+    /// Whether a line of `-R` input has it: no global and no hidden option.
+    pub const fn in_restore_line(&self) -> bool {
+        !self.is_global() && !self.hidden
     }
 }
 
@@ -1094,21 +1099,43 @@ pub fn by_short(c: char) -> Option<&'static OptSpec> {
 }
 
 /// The option with this short name, an ASCII byte (no option has another).
+#[inline]
 pub fn by_short_byte(b: u8) -> Option<&'static OptSpec> {
-    // Every `-R` line looks its options up here: the table's positions by byte, made when
-    // compiling.
-    match SHORT.get(usize::from(b)) {
+    at(&SHORT, b)
+}
+
+/// [`by_short_byte`] among the options a line of `-R` input has
+/// ([`OptSpec::in_restore_line`]).
+#[inline]
+pub fn by_short_byte_in_restore_line(b: u8) -> Option<&'static OptSpec> {
+    // Every `-R` line looks its options up here.
+    at(&SHORT_IN_RESTORE_LINE, b)
+}
+
+#[inline(always)]
+fn at(table: &[u8; 128], b: u8) -> Option<&'static OptSpec> {
+    match table.get(usize::from(b)) {
         Some(&i) if usize::from(i) < OPTIONS.len() => Some(&OPTIONS[usize::from(i)]),
         _ => None,
     }
 }
 
-/// [`OPTIONS`]' positions by short name (or alias), ASCII only; `u8::MAX` for none.
-static SHORT: [u8; 128] = {
+/// [`OPTIONS`]' positions by short name (or alias), ASCII only; `u8::MAX` for none. Made
+/// when compiling.
+static SHORT: [u8; 128] = short_names(false);
+
+/// [`SHORT`] without the options a line of `-R` input does not have.
+static SHORT_IN_RESTORE_LINE: [u8; 128] = short_names(true);
+
+const fn short_names(restore_line: bool) -> [u8; 128] {
     let mut t = [u8::MAX; 128];
     let mut i = 0;
     while i < OPTIONS.len() {
         let o = &OPTIONS[i];
+        if restore_line && !o.in_restore_line() {
+            i += 1;
+            continue;
+        }
         if let Some(c) = o.short {
             t[c as usize] = i as u8;
         }
@@ -1120,7 +1147,7 @@ static SHORT: [u8; 128] = {
         i += 1;
     }
     t
-};
+}
 
 /// Every column, each once, in ipvsadm's order (`generic_opt_check` reports
 /// the first violation in this order). Made once: every command checks them.
@@ -1158,6 +1185,14 @@ mod tests {
         }
         assert_eq!(by_short('l').map(|o| o.long), Some("list"));
         assert!(found > 20, "{found}");
+        // And in a line of -R input, those it has.
+        for b in 0..=255u8 {
+            let (a, w) = (
+                by_short_byte_in_restore_line(b),
+                walk(char::from(b)).filter(|o| o.in_restore_line()),
+            );
+            assert_eq!(a.map(|o| o.long), w.map(|o| o.long), "{b}");
+        }
     }
 
     #[test]

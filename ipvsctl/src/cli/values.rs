@@ -75,6 +75,16 @@ fn sign_start(b: &[u8]) -> (bool, usize) {
 /// `strtol(s, &end, 10)` that must consume the whole string, without overflow.
 fn strtol_whole(s: &str) -> Option<i64> {
     let b = s.as_bytes();
+    // The usual (`-w 1`): up to 18 digits, nothing else, which cannot overflow.
+    if (1..=18).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')));
+    }
+    strtol_whole_rules(s)
+}
+
+/// [`strtol_whole`] by strtol's rules, without the shortcut for plain digits.
+fn strtol_whole_rules(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
     let (negative, i) = sign_start(b);
     let digits = &b[i..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
@@ -161,33 +171,35 @@ fn inet_aton_rules(s: &str) -> Option<Ipv4Addr> {
 /// hex, fewer parts...). Where it reads an address, those rules read the same one.
 #[inline(always)]
 fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let digit = |i: usize| b.get(i).map(|d| d.wrapping_sub(b'0')).filter(|d| *d <= 9);
-    let mut octets = [0u8; 4];
-    let mut i = 0;
-    for (k, octet) in octets.iter_mut().enumerate() {
-        if k > 0 {
-            if b.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
+    let (a, rest) = octet(b)?;
+    let [b'.', rest @ ..] = rest else { return None };
+    let (b2, rest) = octet(rest)?;
+    let [b'.', rest @ ..] = rest else { return None };
+    let (c, rest) = octet(rest)?;
+    let [b'.', rest @ ..] = rest else { return None };
+    let (d, rest) = octet(rest)?;
+    Some((Ipv4Addr::new(a, b2, c, d), b.len() - rest.len()))
+}
+
+/// One part of a [`dotted_quad`] at the start of `b`: one to three decimal digits, no leading
+/// zero but `0` itself (octal to inet_aton), at most 255, not followed by a digit; and the
+/// bytes after it. Slice patterns: each byte is looked at once, its place known.
+#[inline(always)]
+fn octet(b: &[u8]) -> Option<(u8, &[u8])> {
+    let v = |d: u8| u32::from(d - b'0');
+    let (n, rest) = match b {
+        [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', d2 @ b'0'..=b'9', rest @ ..] => {
+            (v(*d0) * 100 + v(*d1) * 10 + v(*d2), rest)
         }
-        let first = digit(i)?;
-        i += 1;
-        let mut v = u32::from(first);
-        // A leading 0 is octal to inet_aton: only "0" itself is read here.
-        if first != 0 {
-            for _ in 0..2 {
-                let Some(d) = digit(i) else { break };
-                v = v * 10 + u32::from(d);
-                i += 1;
-            }
-        }
-        if v > 255 || digit(i).is_some() {
-            return None;
-        }
-        *octet = v as u8;
+        [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', rest @ ..] => (v(*d0) * 10 + v(*d1), rest),
+        [d0 @ b'0'..=b'9', rest @ ..] => (v(*d0), rest),
+        _ => return None,
+    };
+    // A fourth digit, or a digit after a leading 0.
+    if rest.first().is_some_and(u8::is_ascii_digit) {
+        return None;
     }
-    Some((Ipv4Addr::from(octets), i))
+    Some((u8::try_from(n).ok()?, rest))
 }
 
 /// [`parse_service`] for the usual `a.b.c.d` or `a.b.c.d:port` (a decimal port of up to five
@@ -459,13 +471,54 @@ mod tests {
         }
     }
 
+    /// The shortcut for plain digits reads what strtol's rules read: numbers of every length
+    /// around where the shortcut stops (18 digits) and where a `long` overflows (19), with
+    /// leading zeros, blanks and signs.
+    #[test]
+    fn plain_digits_read_as_strtol_reads_them() {
+        let mut inputs: Vec<String> = Vec::new();
+        for len in 1..=21 {
+            for lead in ["", "0", "00", " ", "+", "-", "\t-0", "x"] {
+                for fill in ['0', '1', '9'] {
+                    inputs.push(format!("{lead}{}", fill.to_string().repeat(len)));
+                    inputs.push(format!("{lead}1{}", fill.to_string().repeat(len - 1)));
+                }
+            }
+        }
+        for edge in [
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "999999999999999999",
+            "1000000000000000000",
+            "",
+            "1 ",
+            "1a",
+            "٣",
+        ] {
+            inputs.push(edge.to_string());
+        }
+        let mut plain = 0;
+        for s in &inputs {
+            assert_eq!(strtol_whole(s), strtol_whole_rules(s), "{s:?}");
+            plain += usize::from(s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert!(plain > 100, "{plain}");
+        assert_eq!(strtol_whole("007"), Some(7));
+        assert_eq!(
+            strtol_whole("999999999999999999"),
+            Some(999_999_999_999_999_999)
+        );
+    }
+
     /// The shortcuts for plain IPv4 read what the full rules read, wherever they read
     /// anything: every address and port built from parts chosen to sit at their edges.
     #[test]
     fn shortcuts_read_what_the_rules_read() {
         let parts = [
             "0", "00", "1", "01", "9", "10", "010", "99", "100", "255", "256", "0255", "999",
-            "1000", "0x1", "", " ",
+            "1000", "0x1", "", " ", "25", "299", "1x", "09",
         ];
         let ports = [
             "", ":", ":0", ":00", ":80", ":080", ":65535", ":065535", ":65536", ":99999",
