@@ -162,14 +162,13 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    let listing = listing(&plan, json);
     if dry_run || check {
-        term.print(&listing)?;
+        write_listing(&plan, json, term)?;
         return Ok(if check && !plan.is_empty() { 1 } else { 0 });
     }
     if plan.is_empty() {
         if json {
-            term.print(&listing)?;
+            write_listing(&plan, json, term)?;
         } else {
             term.print("apply: no change: the table already matches\n")?;
         }
@@ -186,7 +185,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     };
     match applied {
         Ok(()) => {
-            term.print(&listing)?;
+            write_listing(&plan, json, term)?;
             if !json {
                 term.print(&format!("apply: {} changes made\n", plan.len()))?;
             }
@@ -196,13 +195,14 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     }
 }
 
-/// The plan's changes as `apply` prints them: JSON, or one ipvsadm command line each.
-pub fn listing(plan: &ipvs::Plan, json: bool) -> String {
+/// Writes the plan's changes as `apply` prints them: JSON, or one ipvsadm command line each,
+/// the settings after the table, written out as they are made (a big plan has a line per
+/// object: its text is not kept whole).
+pub fn write_listing(plan: &ipvs::Plan, json: bool, out: &mut impl io::Write) -> io::Result<()> {
     if json {
-        return output::plan_json(plan);
+        return out.write_all(output::plan_json(plan).as_bytes());
     }
-    // One string for every line (a big plan has one per object), the settings after the table.
-    plan.text()
+    plan.write_text(out)
 }
 
 /// The exit status when undoing a failed or interrupted apply failed too: the table is NOT
