@@ -241,12 +241,17 @@ pub fn plan_valid(
     // `desired`'s services by key; `current`'s are found by place: `matched[j]` is the
     // service of `current` with the key of `desired.services[j]` (the last, if twice).
     let mut matched: Vec<Option<usize>> = vec![None; desired.services.len()];
-    let want: HashMap<ServiceKey, usize, KeyHash> = desired
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.service.key, i))
-        .collect();
+    // Not made when `current` has no service to look up (a first apply).
+    let want: HashMap<ServiceKey, usize, KeyHash> = if current.services.is_empty() {
+        HashMap::default()
+    } else {
+        desired
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.service.key, i))
+            .collect()
+    };
 
     // Deletes: destinations not wanted in services that stay, and pruned
     // services (their destinations first).
