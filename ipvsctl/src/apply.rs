@@ -678,8 +678,9 @@ pub struct Desired {
     /// checked: [`Desired::plan`] checks again only what it changes.
     state: State,
     /// `(i, j, unsaid)`: what the input left unsaid of `state.services[i].destinations[j]`,
-    /// in input order (by place, not by key: nothing to hash).
-    unsaid: Vec<(usize, usize, Unsaid)>,
+    /// in input order (by place, not by key: nothing to hash). The places are `u32`: 12 bytes
+    /// an entry, not 24 (-S text leaves every destination's thresholds unsaid).
+    unsaid: Vec<(u32, u32, Unsaid)>,
 }
 
 impl Desired {
@@ -736,13 +737,13 @@ impl Desired {
         // By service (text names a service's destinations after its -A line, mostly together).
         self.unsaid.sort_by_key(|&(i, j, _)| (i, j));
         for group in self.unsaid.chunk_by(|a, b| a.0 == b.0) {
-            let s = &mut self.state.services[group[0].0];
+            let s = &mut self.state.services[group[0].0 as usize];
             let Some(&c) = have.get(&s.service.key) else {
                 continue;
             };
             let table = Dests::new(&current.services[c].destinations);
             for &(_, j, unsaid) in group {
-                let d = &mut s.destinations[j];
+                let d = &mut s.destinations[j as usize];
                 let Some(h) = table.get(d.addr, d.port) else {
                     continue;
                 };
@@ -835,7 +836,11 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
                     Some(i) => {
                         let ds = &mut state.services[i].destinations;
                         if line_unsaid != Unsaid::default() {
-                            unsaid.push((i, ds.len(), line_unsaid));
+                            let (Ok(si), Ok(dj)) = (u32::try_from(i), u32::try_from(ds.len()))
+                            else {
+                                return Err(format!("line {line}: too many real servers"));
+                            };
+                            unsaid.push((si, dj, line_unsaid));
                         }
                         ds.push(destination)
                     }
