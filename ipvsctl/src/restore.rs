@@ -236,20 +236,10 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
                 lines.push(line32(line));
                 changes.push(change);
             }
-            (Command::Change(change), _) => {
-                // The first block (most inputs' only one) sized once, not grown by doubling
-                // (each step a fresh buffer, the changes copied over): room for a change per
-                // 16 bytes of input, what the shortest `-A` or `-a` line takes. Only a hint:
-                // its pages are touched only as it fills, and more changes grow it.
-                let (mut lines, mut changes) = (Vec::new(), Vec::new());
-                if steps.is_empty() {
-                    let room = text.len() / 16;
-                    let _ = changes.try_reserve_exact(room);
-                }
-                lines.push(line32(line));
-                changes.push(change);
-                steps.push(Step::Changes { lines, changes })
-            }
+            (Command::Change(change), _) => steps.push(Step::Changes {
+                lines: vec![line32(line)],
+                changes: vec![change],
+            }),
             (command, _) => steps.push(Step::Command { line, command }),
         }
         if last {
