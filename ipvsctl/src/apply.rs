@@ -195,9 +195,9 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     }
 }
 
-/// Writes the plan's changes as `apply` prints them: JSON, or one ipvsadm command line each,
-/// the settings after the table, written out as they are made (a big plan has a line per
-/// object: its text is not kept whole).
+/// Writes the plan's changes as `apply` prints them: JSON (made whole, then written), or one
+/// ipvsadm command line each, the settings after the table, written out a few kilobytes at a
+/// time as they are made (a big plan has a line per object: its text is not kept whole).
 pub fn write_listing(plan: &ipvs::Plan, json: bool, out: &mut impl io::Write) -> io::Result<()> {
     if json {
         return out.write_all(output::plan_json(plan).as_bytes());
