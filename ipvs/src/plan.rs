@@ -67,18 +67,33 @@ impl Plan {
     /// [`Plan::lines`], each with its newline, in one string: what `ipvsctl apply` prints.
     /// The changes' lines are written as bytes, without the formatting machinery.
     pub fn text(&self) -> String {
-        use std::io::Write;
         // Most lines take 40 to 70 bytes.
         let mut out = Vec::with_capacity(self.len() * 64);
-        for change in &self.changes {
-            crate::ipvsadm::push_line(&mut out, change);
-        }
-        for setting in &self.settings.changes {
-            let _ = writeln!(out, "{setting}");
-        }
+        // Writing to a Vec cannot fail.
+        let _ = self.write_text(&mut out);
         // Only text was written: the check cannot fail (and would not panic if it did).
         String::from_utf8(out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+    /// [`Plan::text`] written to `out` as it is made, a few kilobytes at a time: the same
+    /// bytes, without the whole text in memory at once (a big plan's text is as big as its
+    /// input).
+    pub fn write_text(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        use std::io::Write;
+        const CHUNK: usize = 8 * 1024;
+        // Room for the line that passes the chunk's size (a longer one grows it).
+        let mut buf = Vec::with_capacity(CHUNK + 512);
+        for change in &self.changes {
+            crate::ipvsadm::push_line(&mut buf, change);
+            if buf.len() >= CHUNK {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        for setting in &self.settings.changes {
+            writeln!(buf, "{setting}")?;
+        }
+        out.write_all(&buf)
     }
     /// Adds a change at the end, with the change that undoes it.
     pub fn push(&mut self, change: Change, undo: Change) {
@@ -226,12 +241,17 @@ pub fn plan_valid(
     // `desired`'s services by key; `current`'s are found by place: `matched[j]` is the
     // service of `current` with the key of `desired.services[j]` (the last, if twice).
     let mut matched: Vec<Option<usize>> = vec![None; desired.services.len()];
-    let want: HashMap<ServiceKey, usize, KeyHash> = desired
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.service.key, i))
-        .collect();
+    // Not made when `current` has no service to look up (a first apply).
+    let want: HashMap<ServiceKey, usize, KeyHash> = if current.services.is_empty() {
+        HashMap::default()
+    } else {
+        desired
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.service.key, i))
+            .collect()
+    };
 
     // Deletes: destinations not wanted in services that stay, and pruned
     // services (their destinations first).
@@ -528,6 +548,44 @@ mod tests {
             assert_eq!(plan_valid(&current, &desired, &o).unwrap(), a);
             assert!(a.len() > 5, "{a:?}");
         }
+    }
+
+    /// `write_text` writes `text`'s bytes, over many chunks and the settings after them.
+    #[test]
+    fn write_text_writes_text() {
+        let mut desired = State::default();
+        for i in 0..300u16 {
+            let key = ServiceKey::tcp([10, 0, (i >> 8) as u8, i as u8].into(), 80);
+            let mut s = ServiceState::new(Service::new(key));
+            for j in 0..3u8 {
+                s.destinations.push(
+                    Destination::new([192, 168, j, i as u8].into(), 8080)
+                        .with_forward(Forward::Masquerade),
+                );
+            }
+            desired.services.push(s);
+        }
+        desired.sysctls.insert(
+            "expire_nodest_conn".into(),
+            crate::settings::SysctlValue::Int(1),
+        );
+        let current = State {
+            sysctls: [(
+                "expire_nodest_conn".to_string(),
+                crate::settings::SysctlValue::Int(0),
+            )]
+            .into_iter()
+            .collect(),
+            ..State::default()
+        };
+        let p = plan(&current, &desired, &PlanOptions::default()).unwrap();
+        assert_eq!(p.settings.len(), 1, "{p:?}");
+        let text = p.text();
+        assert!(text.len() > 3 * 8192, "{}", text.len());
+        let mut out = Vec::new();
+        p.write_text(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), text);
+        assert_eq!(text, p.lines().map(|l| l + "\n").collect::<String>());
     }
 
     /// Few destinations are scanned and many hashed: both plan the same edits and adds.

@@ -77,11 +77,25 @@ fn main() {
     let plan = desired
         .plan(&current, &ipvs::PlanOptions::default())
         .expect("plans");
-    let listing = apply_steps::listing(&plan, false);
+    let mut lines = Counted(0);
+    apply_steps::write_listing(&plan, false, &mut lines).expect("counted");
     println!(
         "{} services read, {} changes, {} bytes of lines",
         current.services.len(),
         plan.len(),
-        listing.len()
+        lines.0
     );
+}
+
+/// Where the lines go: counted, as stdout would take them (a few kilobytes at a time).
+struct Counted(usize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

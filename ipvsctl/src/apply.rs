@@ -162,14 +162,13 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
             return Ok(2);
         }
     };
-    let listing = listing(&plan, json);
     if dry_run || check {
-        term.print(&listing)?;
+        write_listing(&plan, json, term)?;
         return Ok(if check && !plan.is_empty() { 1 } else { 0 });
     }
     if plan.is_empty() {
         if json {
-            term.print(&listing)?;
+            write_listing(&plan, json, term)?;
         } else {
             term.print("apply: no change: the table already matches\n")?;
         }
@@ -186,7 +185,7 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     };
     match applied {
         Ok(()) => {
-            term.print(&listing)?;
+            write_listing(&plan, json, term)?;
             if !json {
                 term.print(&format!("apply: {} changes made\n", plan.len()))?;
             }
@@ -196,13 +195,14 @@ pub fn main(args: &[String], term: &mut Term) -> io::Result<i32> {
     }
 }
 
-/// The plan's changes as `apply` prints them: JSON, or one ipvsadm command line each.
-pub fn listing(plan: &ipvs::Plan, json: bool) -> String {
+/// Writes the plan's changes as `apply` prints them: JSON (made whole, then written), or one
+/// ipvsadm command line each, the settings after the table, written out a few kilobytes at a
+/// time as they are made (a big plan has a line per object: its text is not kept whole).
+pub fn write_listing(plan: &ipvs::Plan, json: bool, out: &mut impl io::Write) -> io::Result<()> {
     if json {
-        return output::plan_json(plan);
+        return out.write_all(output::plan_json(plan).as_bytes());
     }
-    // One string for every line (a big plan has one per object), the settings after the table.
-    plan.text()
+    plan.write_text(out)
 }
 
 /// The exit status when undoing a failed or interrupted apply failed too: the table is NOT
@@ -678,8 +678,9 @@ pub struct Desired {
     /// checked: [`Desired::plan`] checks again only what it changes.
     state: State,
     /// `(i, j, unsaid)`: what the input left unsaid of `state.services[i].destinations[j]`,
-    /// in input order (by place, not by key: nothing to hash).
-    unsaid: Vec<(usize, usize, Unsaid)>,
+    /// in input order (by place, not by key: nothing to hash). The places are `u32`: 12 bytes
+    /// an entry, not 24 (-S text leaves every destination's thresholds unsaid).
+    unsaid: Vec<(u32, u32, Unsaid)>,
 }
 
 impl Desired {
@@ -736,13 +737,13 @@ impl Desired {
         // By service (text names a service's destinations after its -A line, mostly together).
         self.unsaid.sort_by_key(|&(i, j, _)| (i, j));
         for group in self.unsaid.chunk_by(|a, b| a.0 == b.0) {
-            let s = &mut self.state.services[group[0].0];
+            let s = &mut self.state.services[group[0].0 as usize];
             let Some(&c) = have.get(&s.service.key) else {
                 continue;
             };
             let table = Dests::new(&current.services[c].destinations);
             for &(_, j, unsaid) in group {
-                let d = &mut s.destinations[j];
+                let d = &mut s.destinations[j as usize];
                 let Some(h) = table.get(d.addr, d.port) else {
                     continue;
                 };
@@ -835,7 +836,11 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
                     Some(i) => {
                         let ds = &mut state.services[i].destinations;
                         if line_unsaid != Unsaid::default() {
-                            unsaid.push((i, ds.len(), line_unsaid));
+                            let (Ok(si), Ok(dj)) = (u32::try_from(i), u32::try_from(ds.len()))
+                            else {
+                                return Err(format!("line {line}: too many real servers"));
+                            };
+                            unsaid.push((si, dj, line_unsaid));
                         }
                         ds.push(destination)
                     }

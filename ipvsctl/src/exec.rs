@@ -142,7 +142,7 @@ impl Runner<'_> {
     /// of each) in batches; the status becomes the last one's. `Some(code)`
     /// when the socket itself failed, or when SIGINT or SIGTERM stopped the
     /// sending between two batches (128 + the signal).
-    fn flush(&mut self, changes: &[Change], lines: &[usize]) -> io::Result<Option<i32>> {
+    fn flush(&mut self, changes: &[Change], lines: &[u32]) -> io::Result<Option<i32>> {
         let Some(session) = &self.session else {
             return Ok(None);
         };
@@ -151,7 +151,10 @@ impl Runner<'_> {
         }
         let failed = restore::apply(session, changes, self.term)?;
         if let Some(signal) = restore::interrupted(failed.len(), changes.len()) {
-            let last = failed.len().checked_sub(1).map_or(self.done, |i| lines[i]);
+            let last = failed
+                .len()
+                .checked_sub(1)
+                .map_or(self.done, |i| lines[i] as usize);
             let applied = if last == 0 {
                 "nothing was applied".to_string()
             } else {
@@ -163,7 +166,7 @@ impl Runner<'_> {
             ))?;
             return Ok(Some(interrupt::exit_code(signal)));
         }
-        self.done = lines.last().copied().unwrap_or(self.done);
+        self.done = lines.last().map_or(self.done, |&l| l as usize);
         match failed.last() {
             // The socket failed before any result; apply has said why.
             None => Ok(Some(255)),

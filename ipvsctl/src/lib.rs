@@ -30,7 +30,7 @@ mod apply;
 /// example `examples/apply_cost.rs`: not part of the interface.
 #[doc(hidden)]
 pub mod apply_steps {
-    pub use crate::apply::{listing, parse_desired, Desired};
+    pub use crate::apply::{parse_desired, write_listing, Desired};
 }
 mod args;
 pub mod cli;

@@ -34,10 +34,10 @@ use crate::{interrupt, output};
 /// What the input asks, in its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// The changes of consecutive lines (`lines`: the line of each), sent in
-    /// batches straight from here.
+    /// The changes of consecutive lines (`lines`: the line of each, as [`line32`] keeps
+    /// it), sent in batches straight from here.
     Changes {
-        lines: Vec<usize>,
+        lines: Vec<u32>,
         changes: Vec<Change>,
     },
     /// Any other command, run in its place.
@@ -244,11 +244,11 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
         let last = matches!(command, Command::Help | Command::Usage | Command::Version);
         match (command, steps.last_mut()) {
             (Command::Change(change), Some(Step::Changes { lines, changes })) => {
-                lines.push(line);
+                lines.push(line32(line));
                 changes.push(change);
             }
             (Command::Change(change), _) => steps.push(Step::Changes {
-                lines: vec![line],
+                lines: vec![line32(line)],
                 changes: vec![change],
             }),
             (command, _) => steps.push(Step::Command { line, command }),
@@ -258,6 +258,12 @@ pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
         }
     }
     Ok(steps)
+}
+
+/// A line's number as `-R` keeps it for each change (4 bytes, not 8; past `u32::MAX`, which
+/// no input reaches, the last).
+fn line32(line: usize) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
 }
 
 /// Each line's command, in order (for tests).
@@ -270,6 +276,7 @@ pub fn flat(steps: Vec<Step>) -> Vec<(usize, Command)> {
                 all.extend(
                     lines
                         .into_iter()
+                        .map(|l| l as usize)
                         .zip(changes.into_iter().map(Command::Change)),
                 );
             }
