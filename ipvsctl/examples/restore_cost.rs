@@ -1,7 +1,7 @@
 //! What parsing `-R` input costs in user space, without a kernel: the benchmark's text
-//! (tests/perf/gen.awk: N TCP services, wrr, with D masquerading destinations each), every
-//! line read as `-R` reads it (split into words, then `cli::parse_line`, `cli::parse` of a
-//! restore line without the invocation around the command).
+//! (tests/perf/gen.awk: N TCP services, wrr, with D masquerading destinations each), read
+//! as `-R` reads it: `restore::parse_input`, its split of the lines into words and
+//! `cli::parse_line` of each.
 //!
 //!     cargo build --release -p ipvsctl --example restore_cost
 //!     valgrind --tool=callgrind target/release/examples/restore_cost 2000 4
@@ -15,7 +15,7 @@
 use std::fmt::Write;
 
 use ipvs::{Change, PlanOptions, ServiceState, State};
-use ipvsctl::cli::{self, Command};
+use ipvsctl::restore_steps::{self, Step};
 
 fn ip(n: u32) -> String {
     std::net::Ipv4Addr::from(n).to_string()
@@ -39,21 +39,23 @@ fn main() {
             .unwrap();
         }
     }
-    let mut words = Vec::new();
+    let steps = match restore_steps::parse_input("ipvsctl", &text) {
+        Ok(steps) => steps,
+        Err(f) => panic!("{}", f.message),
+    };
     let (mut lines, mut changes) = (0, 0);
     let mut all = Vec::new();
-    for line in text.lines() {
-        words.clear();
-        words.extend(line.split_ascii_whitespace());
-        lines += 1;
-        match cli::parse_line("ipvsctl", &words) {
-            Ok((command, _)) => {
-                if let Command::Change(c) = command {
-                    changes += 1;
-                    all.push(c);
-                }
+    for step in steps {
+        match step {
+            Step::Changes {
+                lines: l,
+                changes: c,
+            } => {
+                lines += l.len();
+                changes += c.len();
+                all.extend(c);
             }
-            Err(f) => panic!("{line}: {}", f.message),
+            Step::Command { .. } => lines += 1,
         }
     }
     println!("{lines} lines, {changes} changes");

@@ -32,6 +32,12 @@ mod apply;
 pub mod apply_steps {
     pub use crate::apply::{parse_desired, write_listing, Desired};
 }
+/// `-R`'s parse of its input (split and lines), for the cost example
+/// `examples/restore_cost.rs`: not part of the interface.
+#[doc(hidden)]
+pub mod restore_steps {
+    pub use crate::restore::{parse_input, Step};
+}
 mod args;
 pub mod cli;
 mod conns;
