@@ -34,7 +34,7 @@ use crate::{interrupt, output};
 /// What the input asks, in its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// The changes of consecutive lines (`lines`: the line of each, as [`line32`] keeps
+    /// The changes of consecutive lines (`lines`: the line of each, as `line32` keeps
     /// it), sent in batches straight from here.
     Changes {
         lines: Vec<u32>,
