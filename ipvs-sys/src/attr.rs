@@ -325,6 +325,22 @@ impl<const M: usize> Layout<M> {
         usize::MAX
     }
 
+    /// The value of `kind` in a nest that starts as this layout says (its length the layout's),
+    /// or `None` for a kind not in it. Called with a constant kind, it folds to a slice of
+    /// constant place and length.
+    #[inline(always)]
+    pub(crate) fn value_in<'a>(&self, nest: &'a [u8], kind: u16) -> Option<&'a [u8]> {
+        let mut i = 0;
+        while i < M {
+            if self.kinds[i] == kind {
+                let at = self.at[i] + NLA_HEADER_SIZE;
+                return nest.get(at..at + self.lens[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+
     /// Where the last attribute of the layout ends, padding included.
     pub(crate) const fn end(&self) -> usize {
         self.end

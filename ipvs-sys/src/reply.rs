@@ -70,24 +70,13 @@ impl Counters {
                 (None, None) => 0,
             }
         };
-        Ok(Counters {
-            conns: num(IPVS_STATS_ATTR_CONNS),
-            in_pkts: num(IPVS_STATS_ATTR_INPKTS),
-            out_pkts: num(IPVS_STATS_ATTR_OUTPKTS),
-            in_bytes: num(IPVS_STATS_ATTR_INBYTES),
-            out_bytes: num(IPVS_STATS_ATTR_OUTBYTES),
-            cps: num(IPVS_STATS_ATTR_CPS),
-            in_pps: num(IPVS_STATS_ATTR_INPPS),
-            out_pps: num(IPVS_STATS_ATTR_OUTPPS),
-            in_bps: num(IPVS_STATS_ATTR_INBPS),
-            out_bps: num(IPVS_STATS_ATTR_OUTBPS),
-        })
+        Ok(Self::by_kind(num))
     }
 
     /// A 64-bit statistics nest that is `WIDE_STATS_LAYOUT` and nothing more (as kernels 5.2
     /// to 6.x send it where 64-bit values need no padding), read from its places; `None` for
-    /// any other, which [`Counters::parse`] walks (the same values: held to it by the fuzzing
-    /// of the statistics nests).
+    /// any other, which [`Counters::parse`] walks (the same values: held to it by the kernel's
+    /// replies and the fuzzing of the destination replies, whose statistics it reads).
     #[inline(always)]
     fn from_known_places(nest: &[u8]) -> Option<Self> {
         const END: usize = WIDE_STATS_LAYOUT.end();
@@ -101,7 +90,13 @@ impl Counters {
                 .and_then(|v| v.try_into().ok())
                 .map_or(0, u64::from_ne_bytes)
         };
-        Some(Counters {
+        Some(Self::by_kind(num))
+    }
+
+    /// The counters, each the value `num` gives for its kind (`IPVS_STATS_ATTR_*`).
+    #[inline(always)]
+    fn by_kind(num: impl Fn(u16) -> u64) -> Self {
+        Counters {
             conns: num(IPVS_STATS_ATTR_CONNS),
             in_pkts: num(IPVS_STATS_ATTR_INPKTS),
             out_pkts: num(IPVS_STATS_ATTR_OUTPKTS),
@@ -112,7 +107,7 @@ impl Counters {
             out_pps: num(IPVS_STATS_ATTR_OUTPPS),
             in_bps: num(IPVS_STATS_ATTR_INBPS),
             out_bps: num(IPVS_STATS_ATTR_OUTBPS),
-        })
+        }
     }
 
     /// The counters of a decoded statistics list (the last value of each counter wins).
@@ -419,10 +414,18 @@ impl DestReply {
         let mut v = [None; 16];
         gather_known(nest, &DEST_LAYOUT, &DEST, "destination", &mut v)?;
         let at = |k: u16| v.get(usize::from(k)).copied().flatten();
-        let u32_at = |k: u16| bytes(at(k)).map(u32::from_ne_bytes);
-        Ok(DestReply {
-            addr: at(IPVS_DEST_ATTR_ADDR).and_then(|v| addr_of(v, "").ok()),
-            port: bytes(at(IPVS_DEST_ATTR_PORT)).map(u16::from_be_bytes),
+        let stats = pick_stats(nests, at(IPVS_DEST_ATTR_STATS), at(IPVS_DEST_ATTR_STATS64))?;
+        Ok(Self::from_values(at, stats))
+    }
+
+    /// The reply whose attribute of each kind (`IPVS_DEST_ATTR_*`) is `value(kind)`, with
+    /// these counters.
+    #[inline(always)]
+    fn from_values<'v>(value: impl Fn(u16) -> Option<&'v [u8]>, stats: Option<Counters>) -> Self {
+        let u32_at = |k: u16| bytes(value(k)).map(u32::from_ne_bytes);
+        DestReply {
+            addr: value(IPVS_DEST_ATTR_ADDR).and_then(|v| addr_of(v, "").ok()),
+            port: bytes(value(IPVS_DEST_ATTR_PORT)).map(u16::from_be_bytes),
             fwd_method: u32_at(IPVS_DEST_ATTR_FWD_METHOD),
             weight: u32_at(IPVS_DEST_ATTR_WEIGHT),
             u_thresh: u32_at(IPVS_DEST_ATTR_U_THRESH),
@@ -430,19 +433,19 @@ impl DestReply {
             active_conns: u32_at(IPVS_DEST_ATTR_ACTIVE_CONNS),
             inact_conns: u32_at(IPVS_DEST_ATTR_INACT_CONNS),
             persist_conns: u32_at(IPVS_DEST_ATTR_PERSIST_CONNS),
-            addr_family: bytes(at(IPVS_DEST_ATTR_ADDR_FAMILY)).map(u16::from_ne_bytes),
-            tun_type: bytes(at(IPVS_DEST_ATTR_TUN_TYPE)).map(u8::from_ne_bytes),
-            tun_port: bytes(at(IPVS_DEST_ATTR_TUN_PORT)).map(u16::from_be_bytes),
-            tun_flags: bytes(at(IPVS_DEST_ATTR_TUN_FLAGS)).map(u16::from_ne_bytes),
-            stats: pick_stats(nests, at(IPVS_DEST_ATTR_STATS), at(IPVS_DEST_ATTR_STATS64))?,
-        })
+            addr_family: bytes(value(IPVS_DEST_ATTR_ADDR_FAMILY)).map(u16::from_ne_bytes),
+            tun_type: bytes(value(IPVS_DEST_ATTR_TUN_TYPE)).map(u8::from_ne_bytes),
+            tun_port: bytes(value(IPVS_DEST_ATTR_TUN_PORT)).map(u16::from_be_bytes),
+            tun_flags: bytes(value(IPVS_DEST_ATTR_TUN_FLAGS)).map(u16::from_ne_bytes),
+            stats,
+        }
     }
 
     /// The reply as every listing of kernels 5.2 to 6.x sends it (`DEST_LAYOUT`, then nothing
     /// but the statistics nests), each value read from its place: no slot per kind, no walk
     /// but of the two nests. `None` for any other reply, which [`DestReply::parse_with`] walks
     /// (the same values and the same errors: held to it by the fuzzing of `parse_with`).
-    /// About 240 instructions a destination fewer in a listing (tests/perf/profile).
+    /// About 190 instructions a destination fewer (`examples/decode_cost`).
     #[inline(always)]
     fn from_known_places(nest: &[u8], nests: Nests) -> Option<Result<Self, DecodeError>> {
         const END: usize = DEST_LAYOUT.end();
@@ -471,30 +474,8 @@ impl DestReply {
         }
         // The layout's lengths are its readers' (the_layouts_hold_only_values_their_readers_take),
         // so each value is there, whole; the constant places make these reads check-free.
-        #[inline(always)]
-        fn at<const K: usize>(p: &[u8; END], kind: u16) -> [u8; K] {
-            let i = DEST_LAYOUT.value_at(kind);
-            p.get(i..i.saturating_add(K))
-                .and_then(|v| v.try_into().ok())
-                .unwrap_or([0; K])
-        }
-        let u32_at = |kind| Some(u32::from_ne_bytes(at(prefix, kind)));
-        Some(pick_stats(nests, narrow, wide).map(|stats| DestReply {
-            addr: Some(at(prefix, IPVS_DEST_ATTR_ADDR)),
-            port: Some(u16::from_be_bytes(at(prefix, IPVS_DEST_ATTR_PORT))),
-            fwd_method: u32_at(IPVS_DEST_ATTR_FWD_METHOD),
-            weight: u32_at(IPVS_DEST_ATTR_WEIGHT),
-            u_thresh: u32_at(IPVS_DEST_ATTR_U_THRESH),
-            l_thresh: u32_at(IPVS_DEST_ATTR_L_THRESH),
-            active_conns: u32_at(IPVS_DEST_ATTR_ACTIVE_CONNS),
-            inact_conns: u32_at(IPVS_DEST_ATTR_INACT_CONNS),
-            persist_conns: u32_at(IPVS_DEST_ATTR_PERSIST_CONNS),
-            addr_family: Some(u16::from_ne_bytes(at(prefix, IPVS_DEST_ATTR_ADDR_FAMILY))),
-            tun_type: Some(u8::from_ne_bytes(at(prefix, IPVS_DEST_ATTR_TUN_TYPE))),
-            tun_port: Some(u16::from_be_bytes(at(prefix, IPVS_DEST_ATTR_TUN_PORT))),
-            tun_flags: Some(u16::from_ne_bytes(at(prefix, IPVS_DEST_ATTR_TUN_FLAGS))),
-            stats,
-        }))
+        let value = |kind| DEST_LAYOUT.value_in(prefix, kind);
+        Some(pick_stats(nests, narrow, wide).map(|stats| Self::from_values(value, stats)))
     }
 
     /// The same values from a decoded attribute list.
