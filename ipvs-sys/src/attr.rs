@@ -310,21 +310,6 @@ impl<const M: usize> Layout<M> {
         l
     }
 
-    /// Where the value of `kind` starts in a nest that starts as this layout says, or
-    /// `usize::MAX` for a kind not in it (a place no slice has). Called with a constant kind,
-    /// it folds to a constant.
-    #[inline(always)]
-    pub(crate) const fn value_at(&self, kind: u16) -> usize {
-        let mut i = 0;
-        while i < M {
-            if self.kinds[i] == kind {
-                return self.at[i] + NLA_HEADER_SIZE;
-            }
-            i += 1;
-        }
-        usize::MAX
-    }
-
     /// The value of `kind` in a nest that starts as this layout says (its length the layout's),
     /// or `None` for a kind not in it. Called with a constant kind, it folds to a slice of
     /// constant place and length.
@@ -333,12 +318,18 @@ impl<const M: usize> Layout<M> {
         let mut i = 0;
         while i < M {
             if self.kinds[i] == kind {
-                let at = self.at[i] + NLA_HEADER_SIZE;
-                return nest.get(at..at + self.lens[i]);
+                return nest.get(self.place(i));
             }
             i += 1;
         }
         None
+    }
+
+    /// Where the value of the layout's `i`th attribute lies in a nest that starts as it says.
+    #[inline(always)]
+    fn place(&self, i: usize) -> std::ops::Range<usize> {
+        let at = self.at[i] + NLA_HEADER_SIZE;
+        at..at + self.lens[i]
     }
 
     /// Where the last attribute of the layout ends, padding included.
@@ -387,10 +378,9 @@ pub(crate) fn gather_known<'a, const N: usize, const M: usize>(
 ) -> Result<(), DecodeError> {
     let rest = if layout.starts(nest) {
         for i in 0..M {
-            let v = layout.at[i] + NLA_HEADER_SIZE;
             if let (Some(slot), Some(value)) = (
                 slots.get_mut(usize::from(layout.kinds[i])),
-                nest.get(v..v + layout.lens[i]),
+                nest.get(layout.place(i)),
             ) {
                 *slot = Some(value);
             }

@@ -61,16 +61,9 @@ impl Counters {
             StatsWidth::Wide => gather_known(nest, &WIDE_STATS_LAYOUT, schema, "stats", &mut v)?,
             StatsWidth::Narrow => gather(nest, schema, "stats", &mut v)?,
         }
-        // Each value has its nest's width for its counter (checked by `gather`).
-        let num = |k: u16| -> u64 {
-            let v = v.get(usize::from(k)).copied().flatten();
-            match (bytes::<8>(v), bytes::<4>(v)) {
-                (Some(b), _) => u64::from_ne_bytes(b),
-                (None, Some(b)) => u64::from(u32::from_ne_bytes(b)),
-                (None, None) => 0,
-            }
-        };
-        Ok(Self::by_kind(num))
+        Ok(Self::from_values(|k| {
+            v.get(usize::from(k)).copied().flatten()
+        }))
     }
 
     /// A 64-bit statistics nest that is `WIDE_STATS_LAYOUT` and nothing more (as kernels 5.2
@@ -84,18 +77,24 @@ impl Counters {
         if !WIDE_STATS_LAYOUT.starts(nest) {
             return None;
         }
-        let num = |kind| {
-            let i = WIDE_STATS_LAYOUT.value_at(kind);
-            nest.get(i..i.saturating_add(8))
-                .and_then(|v| v.try_into().ok())
-                .map_or(0, u64::from_ne_bytes)
-        };
-        Some(Self::by_kind(num))
+        Some(Self::from_values(|kind| {
+            WIDE_STATS_LAYOUT.value_in(nest, kind)
+        }))
     }
 
-    /// The counters, each the value `num` gives for its kind (`IPVS_STATS_ATTR_*`).
+    /// The counters whose attribute of each kind (`IPVS_STATS_ATTR_*`) is `value(kind)`.
     #[inline(always)]
-    fn by_kind(num: impl Fn(u16) -> u64) -> Self {
+    fn from_values<'v>(value: impl Fn(u16) -> Option<&'v [u8]>) -> Self {
+        // Each value has its nest's width for its counter (checked by `gather`, or by the
+        // layout's lengths).
+        let num = |k: u16| -> u64 {
+            let v = value(k);
+            match (bytes::<8>(v), bytes::<4>(v)) {
+                (Some(b), _) => u64::from_ne_bytes(b),
+                (None, Some(b)) => u64::from(u32::from_ne_bytes(b)),
+                (None, None) => 0,
+            }
+        };
         Counters {
             conns: num(IPVS_STATS_ATTR_CONNS),
             in_pkts: num(IPVS_STATS_ATTR_INPKTS),
