@@ -808,14 +808,13 @@ fn state_from_rules(text: &str) -> Result<Desired, String> {
     let mut state = State::default();
     let mut unsaid = Vec::new();
     let mut index: HashMap<ServiceKey, usize, KeyHash> = HashMap::default();
-    let mut words = Vec::new();
     let mut input = restore::LineWords::new(text);
-    while let Some(line) = input.next_line(&mut words) {
+    while let Some((line, words)) = input.next_line() {
         if words.is_empty() {
             continue;
         }
-        let (command, line_unsaid) = cli::parse_line("ipvsctl", &words)
-            .map_err(|f| format!("line {line}: {}", f.message))?;
+        let (command, line_unsaid) =
+            cli::parse_line("ipvsctl", words).map_err(|f| format!("line {line}: {}", f.message))?;
         match command {
             cli::Command::Change(Change::AddService(s)) => {
                 if index.insert(s.key, state.services.len()).is_some() {
