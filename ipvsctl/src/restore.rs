@@ -160,8 +160,8 @@ impl<'a> LineWords<'a> {
 
     /// The line at `line_start` into [`LineWords::first`], eight bytes at a time; how many
     /// words it has. `None` (the next line's place left as it was) for a line it leaves to
-    /// [`LineWords::slow_line`]: one of more than [`FIRST`] words or of a word longer than
-    /// [`MAX_WORD`], or one that does not end before the text's last eight bytes.
+    /// [`LineWords::slow_line`]: one of more than [`FIRST`] words or longer than [`MAX_WORD`]
+    /// (a word may be), or one that does not end before the text's last eight bytes.
     ///
     /// A `u64` of eight bytes marks those at most `' '` (few bytes in a word are, and the
     /// separators and the newline all are; a byte of a character of several bytes is not),
@@ -191,15 +191,16 @@ impl<'a> LineWords<'a> {
                 if end > start {
                     // The bytes cut at are ASCII: whole characters.
                     let word = &text[start..end];
-                    if word.len() > MAX_WORD {
-                        return None;
-                    }
                     if word.len() != 7 || word != "ipvsadm" {
                         *self.first.get_mut(n)? = word;
                         n += 1;
                     }
                 }
                 if c == b'\n' {
+                    // No word is longer than its line.
+                    if end - line_start > MAX_WORD {
+                        return None;
+                    }
                     self.at = end + 1;
                     return Some(n);
                 }
