@@ -892,7 +892,11 @@ impl Rules {
                 return Err(named_twice(line));
             }
         }
-        self.state.services.push(ServiceState::new(s));
+        // Room for the destinations that mostly follow, as their first push would make (4).
+        self.state.services.push(ServiceState {
+            service: s,
+            destinations: Vec::with_capacity(4),
+        });
         self.lines.push(line);
         Ok(())
     }
