@@ -812,7 +812,7 @@ pub fn parse_desired(text: &str) -> Result<Desired, String> {
     })
 }
 
-/// The services of `-A` lines read so far, each line's a service of the state.
+/// The state read from `-S` text so far, with the line of each service.
 ///
 /// Whether a service is named twice is only looked for when it matters: [`State::validate`]
 /// finds it (nothing before it changes a key), and a failing line or an `-a` line of a service
