@@ -790,71 +790,140 @@ impl<'a> Dests<'a> {
 /// The desired state `apply` reads from `text` (JSON or ipvsadm `-S` text), normalised and
 /// checked; the error says what is wrong and where.
 pub fn parse_desired(text: &str) -> Result<Desired, String> {
-    let mut desired = if text.trim_start().starts_with('{') {
-        Desired {
-            state: output::parse_save_json(text)?,
+    if text.trim_start().starts_with('{') {
+        let mut state = output::parse_save_json(text)?;
+        state.normalize();
+        state.validate().map_err(|e| e.to_string())?;
+        return Ok(Desired {
+            state,
             unsaid: Vec::new(),
-        }
-    } else {
-        state_from_rules(text)?
-    };
-    desired.state.normalize();
-    desired.state.validate().map_err(|e| e.to_string())?;
-    Ok(desired)
+        });
+    }
+    let mut rules = Rules::read(text)?;
+    rules.state.normalize();
+    if let Err(e) = rules.state.validate() {
+        // A service named twice is said by its line, as when each line was looked for it.
+        rules.index()?;
+        return Err(e.to_string());
+    }
+    Ok(Desired {
+        state: rules.state,
+        unsaid: rules.unsaid,
+    })
 }
 
-/// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines.
-fn state_from_rules(text: &str) -> Result<Desired, String> {
-    let mut state = State::default();
-    let mut unsaid = Vec::new();
-    let mut index: HashMap<ServiceKey, usize, KeyHash> = HashMap::default();
-    let mut words = Vec::new();
-    let mut input = restore::LineWords::new(text);
-    while let Some(line) = input.next_line(&mut words) {
-        if words.is_empty() {
-            continue;
-        }
-        let (command, line_unsaid) = cli::parse_line("ipvsctl", &words)
-            .map_err(|f| format!("line {line}: {}", f.message))?;
-        match command {
-            cli::Command::Change(Change::AddService(s)) => {
-                if index.insert(s.key, state.services.len()).is_some() {
-                    return Err(format!("line {line}: the service is named twice"));
-                }
-                state.services.push(ServiceState::new(s));
+/// The state read from `-S` text so far, with the line of each service.
+///
+/// Whether a service is named twice is only looked for when it matters: [`State::validate`]
+/// finds it (nothing before it changes a key), and a failing line or an `-a` line of a service
+/// other than the last looks first ([`Rules::index`]). The message is the same: that of the
+/// first line naming a service named before, as when each `-A` line looked.
+#[derive(Default)]
+struct Rules {
+    state: State,
+    /// The line of each service.
+    lines: Vec<usize>,
+    /// What each `-a` line leaves unsaid, as [`Desired`] keeps it.
+    unsaid: Vec<(u32, u32, Unsaid)>,
+    /// The services by key, made by [`Rules::index`] when first needed, then kept.
+    index: Option<HashMap<ServiceKey, usize, KeyHash>>,
+}
+
+impl Rules {
+    /// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines. The
+    /// state is neither normalised nor checked; a service named twice is found by
+    /// [`State::validate`].
+    fn read(text: &str) -> Result<Rules, String> {
+        let mut rules = Rules::default();
+        let mut input = restore::LineWords::new(text);
+        while let Some((line, words)) = input.next_line() {
+            if words.is_empty() {
+                continue;
             }
-            cli::Command::Change(Change::AddDestination {
-                service,
-                destination,
-            }) => {
-                // Mostly the service of the -A line just before (the order -S writes).
-                let at = match state.services.last() {
-                    Some(s) if s.service.key == service => Some(state.services.len() - 1),
-                    _ => index.get(&service).copied(),
-                };
-                match at {
-                    Some(i) => {
-                        let ds = &mut state.services[i].destinations;
-                        if line_unsaid != Unsaid::default() {
-                            let (Ok(si), Ok(dj)) = (u32::try_from(i), u32::try_from(ds.len()))
-                            else {
-                                return Err(format!("line {line}: too many real servers"));
-                            };
-                            unsaid.push((si, dj, line_unsaid));
-                        }
-                        ds.push(destination)
-                    }
-                    None => {
+            let fail = match cli::parse_line("ipvsctl", words) {
+                Ok((cli::Command::Change(Change::AddService(s)), _)) => {
+                    rules.add(line, s)?;
+                    continue;
+                }
+                Ok((
+                    cli::Command::Change(Change::AddDestination {
+                        service,
+                        destination,
+                    }),
+                    line_unsaid,
+                )) => {
+                    // Mostly the service of the -A line just before (the order -S writes).
+                    let services = &rules.state.services;
+                    let at = match services.last() {
+                        Some(s) if s.service.key == service => Some(services.len() - 1),
+                        _ => rules.index()?.get(&service).copied(),
+                    };
+                    let Some(i) = at else {
+                        rules.index()?;
                         return Err(format!(
                             "line {line}: a destination of a service that no -A line before it adds"
-                        ))
+                        ));
+                    };
+                    let ds = &mut rules.state.services[i].destinations;
+                    if line_unsaid != Unsaid::default() {
+                        let (Ok(si), Ok(dj)) = (u32::try_from(i), u32::try_from(ds.len())) else {
+                            rules.index()?;
+                            return Err(format!("line {line}: too many real servers"));
+                        };
+                        rules.unsaid.push((si, dj, line_unsaid));
+                    }
+                    ds.push(destination);
+                    continue;
+                }
+                Ok(_) => not_a_state(line),
+                Err(f) => format!("line {line}: {}", f.message),
+            };
+            // A service named twice before this line is said first.
+            rules.index()?;
+            return Err(fail);
+        }
+        Ok(rules)
+    }
+
+    /// Adds the service of the `-A` line `line`.
+    fn add(&mut self, line: usize, s: ipvs::Service) -> Result<(), String> {
+        if let Some(index) = &mut self.index {
+            if index.insert(s.key, self.state.services.len()).is_some() {
+                return Err(named_twice(line));
+            }
+        }
+        // Room for the destinations that mostly follow, as their first push would make (4).
+        self.state.services.push(ServiceState {
+            service: s,
+            destinations: Vec::with_capacity(4),
+        });
+        self.lines.push(line);
+        Ok(())
+    }
+
+    /// The services by key, made if it was not; the error is that of the first service named
+    /// twice.
+    fn index(&mut self) -> Result<&HashMap<ServiceKey, usize, KeyHash>, String> {
+        let index = match &mut self.index {
+            Some(index) => index,
+            none => {
+                let services = &self.state.services;
+                let mut index = HashMap::with_capacity_and_hasher(services.len(), KeyHash);
+                for (i, s) in services.iter().enumerate() {
+                    if index.insert(s.service.key, i).is_some() {
+                        return Err(named_twice(self.lines[i]));
                     }
                 }
+                none.insert(index)
             }
-            _ => return Err(not_a_state(line)),
-        }
+        };
+        Ok(index)
     }
-    Ok(Desired { state, unsaid })
+}
+
+/// What `apply` says of the `-A` line `line` naming a service named before.
+fn named_twice(line: usize) -> String {
+    format!("line {line}: the service is named twice")
 }
 
 /// What `apply` says of a line that is neither `-A` nor `-a`.
@@ -1020,6 +1089,148 @@ mod tests {
         assert!(d.keep_unsaid(&current));
         assert_eq!(d.state.services[0].destinations[0].lower_threshold, 3);
         assert_eq!(d.state.services[0].destinations[0].upper_threshold, 4);
+    }
+
+    /// How the text was read before a service named twice was left to [`State::validate`]:
+    /// each `-A` line looked in a map of the services before it.
+    /// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines.
+    fn state_from_rules_eager(text: &str) -> Result<Desired, String> {
+        let mut state = State::default();
+        let mut unsaid = Vec::new();
+        let mut index: HashMap<ServiceKey, usize, KeyHash> = HashMap::default();
+        let mut input = restore::LineWords::new(text);
+        while let Some((line, words)) = input.next_line() {
+            if words.is_empty() {
+                continue;
+            }
+            let (command, line_unsaid) = cli::parse_line("ipvsctl", words)
+                .map_err(|f| format!("line {line}: {}", f.message))?;
+            match command {
+                cli::Command::Change(Change::AddService(s)) => {
+                    if index.insert(s.key, state.services.len()).is_some() {
+                        return Err(format!("line {line}: the service is named twice"));
+                    }
+                    state.services.push(ServiceState::new(s));
+                }
+                cli::Command::Change(Change::AddDestination {
+                    service,
+                    destination,
+                }) => {
+                    // Mostly the service of the -A line just before (the order -S writes).
+                    let at = match state.services.last() {
+                        Some(s) if s.service.key == service => Some(state.services.len() - 1),
+                        _ => index.get(&service).copied(),
+                    };
+                    match at {
+                        Some(i) => {
+                            let ds = &mut state.services[i].destinations;
+                            if line_unsaid != Unsaid::default() {
+                                let (Ok(si), Ok(dj)) = (u32::try_from(i), u32::try_from(ds.len()))
+                                else {
+                                    return Err(format!("line {line}: too many real servers"));
+                                };
+                                unsaid.push((si, dj, line_unsaid));
+                            }
+                            ds.push(destination)
+                        }
+                        None => {
+                            return Err(format!(
+                                "line {line}: a destination of a service that no -A line before it adds"
+                            ))
+                        }
+                    }
+                }
+                _ => return Err(not_a_state(line)),
+            }
+        }
+        Ok(Desired { state, unsaid })
+    }
+
+    /// [`parse_desired`] before: [`state_from_rules_eager`], then the checks.
+    fn parse_desired_eager(text: &str) -> Result<Desired, String> {
+        let mut desired = state_from_rules_eager(text)?;
+        desired.state.normalize();
+        desired.state.validate().map_err(|e| e.to_string())?;
+        Ok(desired)
+    }
+
+    /// A service named twice is said by its line as when each `-A` line looked for it: before
+    /// a later bad line, an `-a` line of a service other than the last, and whatever the
+    /// whole state's check finds; the texts are made of lines of every kind, in many orders.
+    #[test]
+    fn a_service_named_twice_is_said_as_when_each_line_looked() {
+        let pool = [
+            "-A -t 10.0.0.1:80 -s rr",
+            "-A -t 10.0.0.2:80 -s rr",
+            "-A -f 7 -s wlc",
+            "-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 1",
+            "-a -t 10.0.0.1:80 -r 10.1.0.2:80 -m -w 1 -x 5",
+            "-a -t 10.0.0.2:80 -r 10.1.0.1:80 -m -w 1",
+            "-a -f 7 -r 10.1.0.3:0 -g -w 2",
+            "-a -t 10.0.0.3:80 -r 10.1.0.1:80 -m",
+            "-C",
+            "-A -t 10.0.0.1:99999",
+            "",
+        ];
+        let (mut same_ok, mut twice, mut seed) = (0, 0, 11u64);
+        for _ in 0..4000 {
+            let mut text = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for _ in 0..(seed >> 33) % 9 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pool[((seed >> 33) % pool.len() as u64) as usize]);
+                text.push('\n');
+            }
+            match (parse_desired(&text), parse_desired_eager(&text)) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!((a.state, a.unsaid), (b.state, b.unsaid), "{text}");
+                    same_ok += 1;
+                }
+                (Err(a), Err(b)) => {
+                    twice += usize::from(a.contains("named twice"));
+                    assert_eq!(a, b, "{text}");
+                }
+                (a, b) => panic!(
+                    "{text}: {:?} against {:?}",
+                    a.map(|d| d.state),
+                    b.map(|d| d.state)
+                ),
+            }
+        }
+        assert!(same_ok > 300 && twice > 100, "{same_ok} {twice}");
+        // The cases by hand.
+        let e = |text: &str| parse_state(text).unwrap_err();
+        let (a, b) = ("-A -t 10.0.0.1:80\n", "-A -t 10.0.0.2:80\n");
+        let ab = "-a -t 10.0.0.2:80 -r 10.1.0.1\n";
+        assert_eq!(
+            e(&format!("{a}{b}{a}-C\n")),
+            "line 3: the service is named twice"
+        );
+        assert_eq!(
+            e(&format!("{a}{b}{a}{ab}")),
+            "line 3: the service is named twice"
+        );
+        assert_eq!(
+            e(&format!("{a}{b}{ab}{b}")),
+            "line 4: the service is named twice"
+        );
+        assert_eq!(
+            e(&format!("{a}{a}{ab}")),
+            "line 2: the service is named twice"
+        );
+        let twice_dest = format!("{b}{ab}{ab}");
+        assert_eq!(
+            e(&twice_dest),
+            "services[0].destinations[1]: the destination is named twice in its service"
+        );
+        assert_eq!(
+            e(&format!("{twice_dest}{a}{b}")),
+            "line 5: the service is named twice"
+        );
     }
 
     #[test]

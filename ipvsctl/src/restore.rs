@@ -114,14 +114,22 @@ pub fn words<'a>(line: &'a str, out: &mut Vec<&'a str>) {
 /// are separated by blanks, tabs and carriage returns, the word `ipvsadm` is left out, a word
 /// longer than 4,096 bytes is several words, and a last line without a newline that ends in
 /// two separators or more is given empty. A test compares them on inputs of every shape. Each
-/// call of [`LineWords::next_line`] gives the next line's number and puts its words in a list,
-/// borrowed from the input.
+/// call of [`LineWords::next_line`] gives the next line's number and its words, borrowed from
+/// the input.
 pub struct LineWords<'a> {
     text: &'a str,
     /// Where the next line starts; past the end when none is left.
     at: usize,
     line: usize,
+    /// The words of the line read by [`LineWords::fast_line`] (the usual), at most [`FIRST`].
+    first: [&'a str; FIRST],
+    /// The words of the line read, when [`LineWords::slow_line`] read it.
+    all: Vec<&'a str>,
 }
+
+/// How many words of a line [`LineWords`] keeps without a `Vec` (ipvsadm's lines have at most
+/// 15 or so).
+const FIRST: usize = 24;
 
 impl<'a> LineWords<'a> {
     pub fn new(text: &'a str) -> Self {
@@ -129,62 +137,110 @@ impl<'a> LineWords<'a> {
             text,
             at: 0,
             line: 0,
+            first: [""; FIRST],
+            all: Vec::new(),
         }
     }
 
-    /// The next line's number (from 1), its words in `out` (emptied first); `None` after the
-    /// last line.
-    pub fn next_line(&mut self, out: &mut Vec<&'a str>) -> Option<usize> {
-        out.clear();
-        let text = self.text;
-        let b = text.as_bytes();
+    /// The next line's number (from 1) and its words; `None` after the last line.
+    pub fn next_line(&mut self) -> Option<(usize, &[&'a str])> {
         let line_start = self.at;
-        if line_start > b.len() {
+        if line_start > self.text.len() {
             return None;
         }
         self.line += 1;
-        let mut i = line_start;
-        while let Some(&c) = b.get(i) {
-            if ends_word(c) {
-                if c == b'\n' {
-                    self.at = i + 1;
-                    return Some(self.line);
-                }
-                i += 1;
-                continue;
-            }
-            let start = i;
-            i += 1;
-            // The byte that ends the word, if the text does not.
-            let mut end = None;
-            while let Some(&c) = b.get(i) {
-                if ends_word(c) {
-                    end = Some(c);
-                    break;
-                }
-                i += 1;
-            }
-            // The bytes cut at are ASCII: whole characters.
-            let word = &text[start..i];
-            if word.len() <= MAX_WORD {
-                if word != "ipvsadm" {
-                    out.push(word);
-                }
-            } else {
-                out.extend(pieces(word).filter(|w| *w != "ipvsadm"));
-            }
-            // What ends the word is not read again.
-            match end {
-                Some(b'\n') => {
-                    self.at = i + 1;
-                    return Some(self.line);
-                }
-                Some(_) => i += 1,
-                None => break,
+        match self.fast_line(line_start) {
+            Some(n) => Some((self.line, &self.first[..n])),
+            None => {
+                self.slow_line(line_start);
+                Some((self.line, &self.all))
             }
         }
-        // The last line, without a newline: it is given empty if it ends in two separators or
-        // more (ipvsadm's `fscanf` loop drops it).
+    }
+
+    /// The line at `line_start` into [`LineWords::first`], eight bytes at a time; how many
+    /// words it has. `None` (the next line's place left as it was) for a line it leaves to
+    /// [`LineWords::slow_line`]: one of more than [`FIRST`] words or longer than [`MAX_WORD`]
+    /// (a word may be), or one that does not end before the text's last eight bytes.
+    ///
+    /// A `u64` of eight bytes marks those at most `' '` (few bytes in a word are, and the
+    /// separators and the newline all are; a byte of a character of several bytes is not),
+    /// and each marked byte is looked at: a separator ends the word before it, if any, the
+    /// newline the line.
+    #[inline(always)]
+    fn fast_line(&mut self, line_start: usize) -> Option<usize> {
+        let text = self.text;
+        let b = text.as_bytes();
+        let mut n = 0;
+        // Where the word being read starts: past the last separator (a separator there: no
+        // word yet).
+        let mut start = line_start;
+        // The bytes from `at` on.
+        let mut at = line_start;
+        let mut rest = b.get(at..)?;
+        while let Some(eight) = rest.first_chunk::<8>() {
+            let x = u64::from_le_bytes(*eight);
+            let mut low = at_most_blank(x);
+            while low != 0 {
+                let end = at + (low.trailing_zeros() / 8) as usize;
+                low &= low - 1;
+                let c = b[end];
+                if !ends_word(c) {
+                    continue;
+                }
+                if end > start {
+                    // The bytes cut at are ASCII: whole characters.
+                    let word = &text[start..end];
+                    if word.len() != 7 || word != "ipvsadm" {
+                        *self.first.get_mut(n)? = word;
+                        n += 1;
+                    }
+                }
+                if c == b'\n' {
+                    // No word is longer than its line.
+                    if end - line_start > MAX_WORD {
+                        return None;
+                    }
+                    self.at = end + 1;
+                    return Some(n);
+                }
+                start = end + 1;
+            }
+            at += 8;
+            rest = &rest[8..];
+        }
+        None
+    }
+
+    /// The line at `line_start` into [`LineWords::all`], a byte at a time: any line.
+    #[cold]
+    #[inline(never)]
+    fn slow_line(&mut self, line_start: usize) {
+        let out = &mut self.all;
+        out.clear();
+        let text = self.text;
+        let b = text.as_bytes();
+        let mut start = line_start;
+        let mut at = line_start;
+        while let Some(&c) = b.get(at) {
+            if ends_word(c) {
+                if at > start {
+                    push_word(&text[start..at], out);
+                }
+                if c == b'\n' {
+                    self.at = at + 1;
+                    return;
+                }
+                start = at + 1;
+            }
+            at += 1;
+        }
+        // The last line, without a newline.
+        if at > start {
+            push_word(&text[start..at], out);
+        }
+        // It is given empty if it ends in two separators or more (ipvsadm's `fscanf` loop
+        // drops it).
         let line = &b[line_start..];
         if line.len() >= 2
             && is_separator(line[line.len() - 1])
@@ -193,8 +249,27 @@ impl<'a> LineWords<'a> {
             out.clear();
         }
         self.at = b.len() + 1;
-        Some(self.line)
     }
+}
+
+/// Puts `word` in `out` unless it is `ipvsadm`; one longer than [`MAX_WORD`] in pieces.
+fn push_word<'a>(word: &'a str, out: &mut Vec<&'a str>) {
+    if word.len() > MAX_WORD {
+        out.extend(pieces(word).filter(|w| *w != "ipvsadm"));
+    } else if word != "ipvsadm" {
+        out.push(word);
+    }
+}
+
+/// The bytes of `x` at most `' '`: the top bit of each set, the others clear. Exact for each
+/// byte (no carry crosses one): a byte's low seven bits plus `0x5f` reach `0x80` from `'!'` on,
+/// and a byte of `0x80` or more has that bit already.
+#[inline(always)]
+fn at_most_blank(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const UP: u64 = 0x5f5f_5f5f_5f5f_5f5f;
+    !(((x & LOW7) + UP) | x) & TOP
 }
 
 /// Whether `c` is a separator or the newline: one comparison for most bytes (they are all at
@@ -230,14 +305,12 @@ fn pieces(word: &str) -> impl Iterator<Item = &str> {
 /// read: ipvsadm exits there, so the lines after it are not checked.
 pub fn parse_input(prog: &str, text: &str) -> Result<Vec<Step>, Failure> {
     let mut steps = Vec::new();
-    // One list of words for every line: no allocation per line.
-    let mut line_words = Vec::new();
     let mut input = LineWords::new(text);
-    while let Some(line) = input.next_line(&mut line_words) {
+    while let Some((line, line_words)) = input.next_line() {
         if line_words.is_empty() {
             continue;
         }
-        let (command, _) = cli::parse_line(prog, &line_words).map_err(|f| Failure {
+        let (command, _) = cli::parse_line(prog, line_words).map_err(|f| Failure {
             code: f.code,
             message: format!("line {line}: {}", f.message),
         })?;
@@ -545,6 +618,22 @@ mod tests {
             "\x0b",
             "\x00",
             "!",
+            "\x0c",
+            "\x7f",
+            // Characters with a byte that is a separator's plus 0x80 (0x89, 0x8a, 0x8d,
+            // 0xa0), and others of several bytes.
+            "ĉ",
+            "Ċ",
+            "č",
+            "à",
+            "\u{a0}",
+            "\u{85}",
+            "\u{2028}",
+            // Words about eight bytes long.
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "ipvsadm\n",
         ];
         let mut inputs = Vec::new();
         // A small linear congruential walk: varied, the same every run.
@@ -563,10 +652,58 @@ mod tests {
             }
             inputs.push(text);
         }
+        // Two words and the separators between them, of every length and at every place
+        // in the eight bytes read at once, then the ways a line ends, then as many bytes
+        // after it as put its end in the text's last eight bytes or not.
+        let between = [" ", "\t", "\r\t", "  ", "\x0b", "\u{a0}", "ĉ"];
+        let ends = ["", "\n", " \n", "  "];
+        let after = [
+            "",
+            "\n",
+            "\nz",
+            "\nzzzzzzz",
+            "\nzzzzzzzz",
+            "\nzzzzzzzzz",
+            "\n-C\n",
+        ];
+        for a in 0..18 {
+            for b in 0..18 {
+                for sep in between {
+                    for end in ends {
+                        for more in after {
+                            let first = "a".repeat(a);
+                            // ASCII, or characters of two bytes (and one more for an odd b).
+                            for second in ["b".repeat(b), "é".repeat(b / 2) + &"b".repeat(b % 2)] {
+                                inputs.push(format!("{first}{sep}{second}{end}{more}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Lines of many words (more than a line keeps without a `Vec`), some of them `ipvsadm`.
+        for n in 18..34 {
+            for word in ["w", "wx", "ipvsadm", "wxyz"] {
+                let line: Vec<String> = (0..n)
+                    .map(|i| {
+                        if i % 5 == 4 {
+                            word.to_string()
+                        } else {
+                            format!("w{i}")
+                        }
+                    })
+                    .collect();
+                inputs.push(line.join(" "));
+                inputs.push(format!("{}\n-C\n", line.join("\t")));
+                inputs.push(format!("{} \n", line.join("  ")));
+            }
+        }
         for n in [4094, 4095, 4096, 4097, 8192, 9000] {
             for tail in ["", "é", "日", " ", "\n", "  ", "ipvsadm"] {
                 inputs.push(format!("-s {}{tail}", "x".repeat(n)));
                 inputs.push(format!("{}{tail} -C", "y".repeat(n)));
+                // Not at the text's end: the line is not in its last eight bytes.
+                inputs.push(format!("{}{tail}\t-C\n-A -t 1.1.1.1:80\n", "z".repeat(n)));
             }
         }
         inputs
@@ -589,8 +726,7 @@ mod tests {
             let expected: Vec<_> = split_lines(&text).collect();
             let mut got = Vec::new();
             let mut input = LineWords::new(&text);
-            let mut out = Vec::new();
-            while let Some(n) = input.next_line(&mut out) {
+            while let Some((n, out)) = input.next_line() {
                 words_read += out.len();
                 got.push((n, out.iter().map(|w| w.to_string()).collect::<Vec<_>>()));
             }
