@@ -85,6 +85,33 @@ fn digits(mut n: u64) -> ([u8; 20], usize) {
     (buf, len)
 }
 
+/// Puts `n`'s digits at `at` in `block`, over its spaces, as `%-Nu` writes them in a column
+/// of `width`, when they fit in it; says whether they did. The digits come with the spaces of
+/// a 20-byte block after them, so columns are put from left to right, each over the spaces
+/// the one before left.
+#[inline(always)]
+pub(crate) fn put_u64_left<const N: usize>(
+    block: &mut [u8; N],
+    at: usize,
+    n: u64,
+    width: usize,
+) -> bool {
+    if n < 10 {
+        match block.get_mut(at) {
+            // Below 10: the cast cannot lose anything.
+            Some(b) if width >= 1 => *b = b'0' + n as u8,
+            _ => return false,
+        }
+        return true;
+    }
+    let (buf, len) = digits(n);
+    match block.get_mut(at..at + buf.len()) {
+        Some(d) if len <= width => d.copy_from_slice(&buf),
+        _ => return false,
+    }
+    true
+}
+
 /// Appends `n` in decimal (`%u`, `%lu`).
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
