@@ -85,6 +85,33 @@ fn digits(mut n: u64) -> ([u8; 20], usize) {
     (buf, len)
 }
 
+/// Puts `n`'s digits at `at` in `block`, over its spaces, as `%-Nu` writes them in a column
+/// of `width`, when they fit in it; says whether they did. The digits come with the spaces of
+/// a 20-byte block after them, so columns are put from left to right, each over the spaces
+/// the one before left.
+#[inline(always)]
+pub(crate) fn put_u64_left<const N: usize>(
+    block: &mut [u8; N],
+    at: usize,
+    n: u64,
+    width: usize,
+) -> bool {
+    if n < 10 {
+        match block.get_mut(at) {
+            // Below 10: the cast cannot lose anything.
+            Some(b) if width >= 1 => *b = b'0' + n as u8,
+            _ => return false,
+        }
+        return true;
+    }
+    let (buf, len) = digits(n);
+    match block.get_mut(at..at + buf.len()) {
+        Some(d) if len <= width => d.copy_from_slice(&buf),
+        _ => return false,
+    }
+    true
+}
+
 /// Appends `n` in decimal (`%u`, `%lu`).
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
@@ -104,6 +131,16 @@ pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
 #[inline]
 pub(crate) fn push_u64_right(out: &mut Vec<u8>, n: u64, width: usize) {
     let (buf, len) = digits(n);
+    if len <= width && width <= buf.len() {
+        // The padding and the digits in one block of a known size: the digits' 20 bytes (the
+        // spaces after them cut off) put after `width - len` spaces.
+        let mut block = [b' '; 40];
+        if let Some(d) = block.get_mut(width - len..width - len + buf.len()) {
+            d.copy_from_slice(&buf);
+        }
+        push_block(out, &block, width);
+        return;
+    }
     if len < width {
         let start = out.len();
         pad_from(out, start, width - len);
@@ -192,7 +229,7 @@ mod tests {
             values.extend([t - 1, t, t + 1, t / 3 * 2 + 7]);
         }
         for n in values {
-            for width in [0, 1, 2, 6, 7, 10, 19, 20, 21, 31, 32, 33, 70] {
+            for width in [0, 1, 2, 6, 7, 8, 9, 10, 11, 19, 20, 21, 31, 32, 33, 70] {
                 assert_eq!(s(|o| push_u64(o, n)), format!("x{n}"));
                 assert_eq!(s(|o| push_u64_left(o, n, width)), format!("x{n:<width$}"));
                 assert_eq!(s(|o| push_u64_right(o, n, width)), format!("x{n:>width$}"));

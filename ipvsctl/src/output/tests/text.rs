@@ -530,3 +530,67 @@ fn generated_listings_are_as_before() {
     assert!(text.len() > 100_000, "{} bytes", text.len());
     super::assert_same_as_golden("listings", &text, want);
 }
+
+#[test]
+fn default_columns_are_the_columns_pushed_one_by_one() {
+    use crate::output::text::{default_columns, default_columns_pushed};
+    let weights = [
+        0,
+        1,
+        9,
+        10,
+        999_999,
+        1_000_000,
+        -1,
+        i64::from(i32::MIN),
+        i64::from(i32::MAX),
+    ];
+    let counts = [
+        0,
+        9,
+        10,
+        99,
+        4_294_967_295,
+        9_999_999_999,
+        10_000_000_000,
+        u64::MAX,
+    ];
+    let (mut blocks, mut pushed) = (0, 0);
+    for fwd in [
+        "Masq",
+        "Local",
+        "Tunnel",
+        "Route",
+        "(null)",
+        "Longer than 7",
+    ] {
+        for &weight in &weights {
+            for &active in &counts {
+                for &inactive in &counts {
+                    let mut want = b"x".to_vec();
+                    default_columns_pushed(&mut want, fwd, weight, active, inactive);
+                    let fits = fwd.len() <= 7
+                        && (0..1_000_000).contains(&weight)
+                        && active < 10_000_000_000
+                        && inactive < 10_000_000_000;
+                    let mut got = b"x".to_vec();
+                    let laid = default_columns(&mut got, fwd, weight, active, inactive);
+                    assert_eq!(laid, fits, "{fwd} {weight} {active} {inactive}");
+                    if laid {
+                        blocks += 1;
+                        assert_eq!(
+                            String::from_utf8(got).unwrap(),
+                            String::from_utf8(want).unwrap(),
+                            "{fwd} {weight} {active} {inactive}"
+                        );
+                    } else {
+                        pushed += 1;
+                        // Refused: nothing written.
+                        assert_eq!(got, b"x");
+                    }
+                }
+            }
+        }
+    }
+    assert!(blocks > 100 && pushed > 100, "{blocks} {pushed}");
+}
