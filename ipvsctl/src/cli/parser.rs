@@ -53,7 +53,7 @@ impl Globals {
 impl Entry<'_> {
     /// The command's rules (`generic_opt_check`) for the options given: a few bit operations
     /// inline, the walk that names what is wrong only when something is.
-    #[inline]
+    #[inline(always)]
     pub fn check(&self) -> Result<(), String> {
         if rules().commands[self.cmd as usize].admits(self.opts) {
             return Ok(());
