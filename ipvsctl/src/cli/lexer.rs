@@ -13,7 +13,7 @@
 //! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
 
 use super::command::Context;
-use super::options::{by_long, by_short_byte, by_short_byte_in_restore_line, ArgKind, OptSpec};
+use super::options::{at, by_long, short_names_of, ArgKind, OptSpec, ShortNames};
 
 /// One option and its value, borrowed from the arguments.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     pub fn plain(&self) -> Plain<'a, S> {
         Plain {
             args: self.args,
-            restore_line: self.restore_line,
+            short: short_names_of(self.restore_line),
         }
     }
 
@@ -125,7 +125,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     /// Every short name is ASCII: another byte (or a character's first) is no option.
     #[inline(always)]
     fn short(&self, b: u8) -> Option<&'static OptSpec> {
-        short_in(self.restore_line, b)
+        at(short_names_of(self.restore_line), b)
     }
 
     /// The next option, `None` at the end. Inlined into the parser's loop: every word of
@@ -221,39 +221,28 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     }
 }
 
-/// The option of short name `b` in a restore line or on the command line.
-#[inline(always)]
-fn short_in(restore_line: bool, b: u8) -> Option<&'static OptSpec> {
-    if restore_line {
-        by_short_byte_in_restore_line(b)
-    } else {
-        by_short_byte(b)
-    }
-}
-
 /// What [`Lexer::plain`] gives: the usual option read without the lexer's state.
 pub struct Plain<'a, S> {
     args: &'a [S],
-    restore_line: bool,
+    /// The short names of the lexer's context.
+    short: &'static ShortNames,
 }
 
 impl<'a, S: AsRef<str>> Plain<'a, S> {
     /// The usual option, read from the argument at `i` where the lexer is resting
     /// ([`Lexer::resting`]): a word of its own, `-` and a short name (`-t`), and the next word
     /// its value if it takes one. The token and where the next argument is, as
-    /// [`Lexer::next_token`] reads them there, by the same table (`short_in`); `None` for
+    /// [`Lexer::next_token`] reads them there, by the same table ([`at`]); `None` for
     /// anything else (a cluster, a long option, a plain argument, an unknown name, a missing
     /// or optional value...), which is left to [`Lexer::next_token`] from `i`.
     #[inline(always)]
     pub fn at(&self, i: usize) -> Option<(Token<'a>, usize)> {
         let arg: &'a str = self.args.get(i)?.as_ref();
+        // `--` too is no short name (`-` names no option): left to the lexer.
         let &[b'-', c] = arg.as_bytes() else {
             return None;
         };
-        if c == b'-' {
-            return None;
-        }
-        let spec = short_in(self.restore_line, c)?;
+        let spec = at(self.short, c)?;
         match spec.arg {
             ArgKind::None => Some((Token { spec, value: None }, i + 1)),
             ArgKind::Required => {
