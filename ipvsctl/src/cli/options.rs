@@ -14,7 +14,7 @@ use ipvs::{Family, Netmask, Protocol, Scheduler, ServiceFlags, TunnelFlags};
 use super::command::{Command as Cli, Failure};
 use super::entry::{Entry, Fwd, Globals};
 use super::rules::Cmd::{self, *};
-use super::rules::{Column, Tun, COLUMN};
+use super::rules::{Column, Legal, Tun, COLUMN};
 use super::values::{
     atoi, number, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, parse_watch,
     timeout, truncate, MAX_WEIGHT,
@@ -1158,6 +1158,35 @@ const fn short_names(restore_line: bool) -> ShortNames {
         i += 1;
     }
     t
+}
+
+/// The masks of `cmd` ([`Legal::of`]) over the columns of [`OPTIONS`], made when compiling: a
+/// column shared by options is the same in each, and gives the same masks once or twice.
+pub const fn legal_of(cmd: Cmd) -> Legal {
+    let mut l = Legal::NONE;
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        if let Some(c) = &OPTIONS[i].column {
+            l = l.with(c, Some(c.rule(cmd)));
+        }
+        i += 1;
+    }
+    l
+}
+
+/// The masks of `tun` ([`Legal::of_tunnel`]) likewise.
+pub const fn legal_of_tunnel(tun: Tun) -> Legal {
+    let mut l = Legal::NONE;
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        if let Some(c) = &OPTIONS[i].column {
+            if let Some(row) = c.tunnel {
+                l = l.with(c, Some(row[tun as usize]));
+            }
+        }
+        i += 1;
+    }
+    l
 }
 
 /// Every column, each once, in ipvsadm's order (`generic_opt_check` reports
