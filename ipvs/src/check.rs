@@ -219,12 +219,14 @@ impl Service {
     /// [`MAX_NAME`] bytes; a persistent service's timeout from 1 to
     /// [`MAX_TIMEOUT`]; a netmask of the service's family (an IPv6 prefix
     /// length from 1 to 128). The first failed check, in that order.
+    #[inline]
     pub fn validate(&self) -> Check {
         first(|out| self.each_problem(out))
     }
 
     /// Each failed check of [`Service::validate`], in its order (a check
     /// that depends on another one that failed is left out).
+    #[inline]
     pub(crate) fn each_problem(&self, out: &mut dyn FnMut(InvalidValue)) {
         let persistent = self.flags.contains(ServiceFlags::PERSISTENT);
         match self.key {
@@ -258,7 +260,9 @@ impl Service {
     }
 }
 
-/// The first problem `each` reports, as a check's result.
+/// The first problem `each` reports, as a check's result. Inlined with the checks (and
+/// their callers' `validate`, every `-R` line checks one): `out` is then a known closure.
+#[inline(always)]
 fn first(each: impl FnOnce(&mut dyn FnMut(InvalidValue))) -> Check {
     let mut found = None;
     each(&mut |e| {
@@ -292,11 +296,13 @@ impl Destination {
     /// together); weight and thresholds at most [`MAX_WEIGHT`]; the lower
     /// threshold not above the upper one. The first failed check, in that
     /// order.
+    #[inline]
     pub fn validate(&self, service: &ServiceKey) -> Check {
         first(|out| self.each_problem(service, out))
     }
 
     /// Each failed check of [`Destination::validate`], in its order.
+    #[inline]
     pub(crate) fn each_problem(&self, service: &ServiceKey, out: &mut dyn FnMut(InvalidValue)) {
         if let Forward::Other { raw } = self.forward {
             if raw > 7 {

@@ -13,7 +13,7 @@
 //! * Errors name the last argument consumed (`poptBadOption`), e.g. `-At`.
 
 use super::command::Context;
-use super::options::{by_long, by_short_byte, by_short_byte_in_restore_line, ArgKind, OptSpec};
+use super::options::{at, by_long, short_names_of, ArgKind, OptSpec, ShortNames};
 
 /// One option and its value, borrowed from the arguments.
 #[derive(Debug, Clone)]
@@ -80,6 +80,34 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
             .map_or("", AsRef::as_ref)
     }
 
+    /// The argument at `i`, or `""` past the end.
+    pub fn arg(&self, i: usize) -> &'a str {
+        self.args.get(i).map_or("", AsRef::as_ref)
+    }
+
+    /// Where the next argument is, when nothing is pending there (no short option of a
+    /// cluster left, no `--` seen): where [`Plain::at`] may read, `None` otherwise.
+    #[inline(always)]
+    pub fn resting(&self) -> Option<usize> {
+        (self.cluster.is_none() && !self.rest_are_args).then_some(self.next)
+    }
+
+    /// Goes on from the argument at `next`, which [`Plain::at`] reached.
+    #[inline(always)]
+    pub fn resume(&mut self, next: usize) {
+        self.next = next;
+    }
+
+    /// The reader of the usual option ([`Plain::at`]), with the arguments and the context of
+    /// this lexer, and nothing else: what the parser keeps in registers.
+    #[inline(always)]
+    pub fn plain(&self) -> Plain<'a, S> {
+        Plain {
+            args: self.args,
+            short: short_names_of(self.restore_line),
+        }
+    }
+
     /// The non-option arguments seen so far, in order.
     pub fn leftovers(&self) -> &[&'a str] {
         &self.leftovers
@@ -97,11 +125,7 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
     /// Every short name is ASCII: another byte (or a character's first) is no option.
     #[inline(always)]
     fn short(&self, b: u8) -> Option<&'static OptSpec> {
-        if self.restore_line {
-            by_short_byte_in_restore_line(b)
-        } else {
-            by_short_byte(b)
-        }
+        at(short_names_of(self.restore_line), b)
     }
 
     /// The next option, `None` at the end. Inlined into the parser's loop: every word of
@@ -194,6 +218,45 @@ impl<'a, S: AsRef<str>> Lexer<'a, S> {
             }
         };
         Ok(Token { spec, value })
+    }
+}
+
+/// What [`Lexer::plain`] gives: the usual option read without the lexer's state.
+pub struct Plain<'a, S> {
+    args: &'a [S],
+    /// The short names of the lexer's context.
+    short: &'static ShortNames,
+}
+
+impl<'a, S: AsRef<str>> Plain<'a, S> {
+    /// The usual option, read from the argument at `i` where the lexer is resting
+    /// ([`Lexer::resting`]): a word of its own, `-` and a short name (`-t`), and the next word
+    /// its value if it takes one. The token and where the next argument is, as
+    /// [`Lexer::next_token`] reads them there, by the same table ([`at`]); `None` for
+    /// anything else (a cluster, a long option, a plain argument, an unknown name, a missing
+    /// or optional value...), which is left to [`Lexer::next_token`] from `i`.
+    #[inline(always)]
+    pub fn at(&self, i: usize) -> Option<(Token<'a>, usize)> {
+        let arg: &'a str = self.args.get(i)?.as_ref();
+        // `--` too is no short name (`-` names no option): left to the lexer.
+        let &[b'-', c] = arg.as_bytes() else {
+            return None;
+        };
+        let spec = at(self.short, c)?;
+        match spec.arg {
+            ArgKind::None => Some((Token { spec, value: None }, i + 1)),
+            ArgKind::Required => {
+                let value: &'a str = self.args.get(i + 1)?.as_ref();
+                Some((
+                    Token {
+                        spec,
+                        value: Some(value),
+                    },
+                    i + 2,
+                ))
+            }
+            ArgKind::Optional => None,
+        }
     }
 }
 
@@ -317,5 +380,102 @@ mod tests {
         assert_eq!(e, Some((LexError::UnknownOption, "-é".into())));
         let (t, _, _) = lex(&["-A", "-té"]);
         assert_eq!(t[1].1.as_deref(), Some("é"));
+    }
+
+    /// Tokens (with where the lexer stands after each), the error and the argument blamed, and
+    /// the leftovers, read as the parser reads them: by [`Plain::at`] wherever the lexer rests
+    /// and it reads something, by [`Lexer::next_token`] otherwise.
+    fn lex_plain_first(args: &[&str], ctx: Context) -> (Lexed, usize) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut lx = Lexer::new(&args, ctx);
+        let (mut toks, mut err, mut plain_read) = (Vec::new(), None, 0);
+        loop {
+            if let Some(i) = lx.resting() {
+                if let Some((t, next)) = lx.plain().at(i) {
+                    lx.resume(next);
+                    plain_read += 1;
+                    // The argument blamed after it: the last one it took.
+                    assert_eq!(lx.last_arg(), lx.arg(next - 1));
+                    toks.push((t.spec.long, t.value.map(str::to_string)));
+                    continue;
+                }
+            }
+            match lx.next_token() {
+                None => break,
+                Some(Ok(t)) => toks.push((t.spec.long, t.value.map(str::to_string))),
+                Some(Err(e)) => {
+                    err = Some((e, lx.last_arg().to_string()));
+                    break;
+                }
+            }
+        }
+        let left = lx.leftovers().iter().map(|s| s.to_string()).collect();
+        ((toks, err, left), plain_read)
+    }
+
+    fn lex_in(args: &[&str], ctx: Context) -> Lexed {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut lx = Lexer::new(&args, ctx);
+        let (mut toks, mut err) = (Vec::new(), None);
+        while let Some(t) = lx.next_token() {
+            match t {
+                Ok(t) => toks.push((t.spec.long, t.value.map(str::to_string))),
+                Err(e) => {
+                    err = Some((e, lx.last_arg().to_string()));
+                    break;
+                }
+            }
+        }
+        let left = lx.leftovers().iter().map(|s| s.to_string()).collect();
+        (toks, err, left)
+    }
+
+    /// The reader of the usual option reads what the lexer reads, wherever it reads anything:
+    /// every sequence of up to three words made from options of each kind, clusters, long
+    /// options, values, `--`, `-`, unknown and non-ASCII names, in both contexts.
+    #[test]
+    fn the_usual_option_is_read_as_the_lexer_reads_it() {
+        let words = [
+            "-a",
+            "-t",
+            "-p",
+            "-m",
+            "-w",
+            "-L",
+            "-R",
+            "-6",
+            "-x",
+            "-Z",
+            "-mt",
+            "-t=1",
+            "-p5",
+            "--",
+            "-",
+            "--tcp-service",
+            "--json",
+            "--netns=a",
+            "-Q",
+            "-é",
+            "1.2.3.4:80",
+            "",
+            "-=",
+            "--=",
+            "-h",
+        ];
+        let mut read = 0;
+        for ctx in [Context::RestoreLine, Context::CommandLine] {
+            for a in words {
+                for b in words {
+                    for c in words {
+                        let args = [a, b, c];
+                        let (plain, n) = lex_plain_first(&args, ctx);
+                        assert_eq!(plain, lex_in(&args, ctx), "{args:?} {ctx:?}");
+                        read += n;
+                    }
+                }
+            }
+        }
+        // It did read (one that reads nothing would pass the rest).
+        assert!(read > 10_000, "{read}");
     }
 }

@@ -57,21 +57,29 @@ fn parse_command<S: AsRef<str>>(
     globals: &mut Globals,
 ) -> Result<(Command, Unsaid), Failure> {
     let mut lx = Lexer::new(args, ctx);
+    let plain = lx.plain();
 
-    // The first option must be the command (ipvsctl's global options aside).
-    let first = loop {
-        match lx.next_token() {
-            None => {
-                if lx.leftovers().is_empty() && ctx == Context::CommandLine {
-                    // No arguments at all: ipvsadm lists the table.
-                    return Ok((Command::List(ListRequest::default()), Unsaid::default()));
-                }
-                return Err(Failure::try_help(prog));
-            }
-            Some(Err(_)) => return Err(Failure::try_help(prog)),
-            Some(Ok(t)) if t.spec.is_global() => take_global(globals, &t)?,
-            Some(Ok(t)) => break t,
+    // The first option must be the command (ipvsctl's global options aside): nearly always
+    // the usual option (`-a`), read as the lexer reads it.
+    let first = match plain.at(0) {
+        Some((t, next)) if !t.spec.is_global() => {
+            lx.resume(next);
+            t
         }
+        _ => loop {
+            match lx.next_token() {
+                None => {
+                    if lx.leftovers().is_empty() && ctx == Context::CommandLine {
+                        // No arguments at all: ipvsadm lists the table.
+                        return Ok((Command::List(ListRequest::default()), Unsaid::default()));
+                    }
+                    return Err(Failure::try_help(prog));
+                }
+                Some(Err(_)) => return Err(Failure::try_help(prog)),
+                Some(Ok(t)) if t.spec.is_global() => take_global(globals, &t)?,
+                Some(Ok(t)) => break t,
+            }
+        },
     };
     let value = first.value.unwrap_or("");
     let cmd = match first.spec.action {
@@ -95,6 +103,20 @@ fn parse_command<S: AsRef<str>>(
         _ => {}
     }
 
+    // The usual option after the command, `-t` and its value, read by the lexer's rules
+    // where nothing is pending, with where it is kept here (the options' calls cannot touch
+    // it); anything else, and all that follows, by the lexer itself.
+    if let Some(mut i) = lx.resting() {
+        while let Some((tok, next)) = plain.at(i) {
+            i = next;
+            if tok.spec.is_global() {
+                take_global(globals, &tok)?;
+                continue;
+            }
+            apply(&mut e, &tok, || lx.arg(next - 1)).map_err(Failure::usage)?;
+        }
+        lx.resume(i);
+    }
     while let Some(tok) = lx.next_token() {
         let tok = tok.map_err(|err| Failure::popt(lx.last_arg(), err.text()))?;
         if tok.spec.is_global() {

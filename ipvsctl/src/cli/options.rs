@@ -14,7 +14,7 @@ use ipvs::{Family, Netmask, Protocol, Scheduler, ServiceFlags, TunnelFlags};
 use super::command::{Command as Cli, Failure};
 use super::entry::{Entry, Fwd, Globals};
 use super::rules::Cmd::{self, *};
-use super::rules::{Column, Tun, COLUMN};
+use super::rules::{Column, Legal, Tun, COLUMN};
 use super::values::{
     atoi, number, parse_fwmark, parse_mcast_group, parse_netmask, parse_service, parse_watch,
     timeout, truncate, MAX_WEIGHT,
@@ -1108,27 +1108,38 @@ pub fn by_short_byte(b: u8) -> Option<&'static OptSpec> {
 /// ([`OptSpec::in_restore_line`]).
 #[inline]
 pub fn by_short_byte_in_restore_line(b: u8) -> Option<&'static OptSpec> {
-    // Every `-R` line looks its options up here.
     at(&SHORT_IN_RESTORE_LINE, b)
 }
 
+/// The short names of the options of a context: [`OPTIONS`]' positions by byte.
+pub type ShortNames = [u8; 256];
+
+/// The short names of the options a line of `-R` input has, or of all.
 #[inline(always)]
-fn at(table: &[u8; 128], b: u8) -> Option<&'static OptSpec> {
-    match table.get(usize::from(b)) {
-        Some(&i) if usize::from(i) < OPTIONS.len() => Some(&OPTIONS[usize::from(i)]),
-        _ => None,
+pub fn short_names_of(restore_line: bool) -> &'static ShortNames {
+    if restore_line {
+        &SHORT_IN_RESTORE_LINE
+    } else {
+        &SHORT
     }
 }
 
-/// [`OPTIONS`]' positions by short name (or alias), ASCII only; `u8::MAX` for none. Made
-/// when compiling.
-static SHORT: [u8; 128] = short_names(false);
+/// The option of short name `b` among `table`'s.
+#[inline(always)]
+pub fn at(table: &ShortNames, b: u8) -> Option<&'static OptSpec> {
+    // Every byte has its place: no check of `b`, only of what is there.
+    OPTIONS.get(usize::from(table[usize::from(b)]))
+}
+
+/// [`OPTIONS`]' positions by short name (or alias), by byte: `u8::MAX` for a byte that names
+/// none (every non-ASCII one). Made when compiling.
+static SHORT: ShortNames = short_names(false);
 
 /// [`SHORT`] without the options a line of `-R` input does not have.
-static SHORT_IN_RESTORE_LINE: [u8; 128] = short_names(true);
+static SHORT_IN_RESTORE_LINE: ShortNames = short_names(true);
 
-const fn short_names(restore_line: bool) -> [u8; 128] {
-    let mut t = [u8::MAX; 128];
+const fn short_names(restore_line: bool) -> ShortNames {
+    let mut t = [u8::MAX; 256];
     let mut i = 0;
     while i < OPTIONS.len() {
         let o = &OPTIONS[i];
@@ -1147,6 +1158,35 @@ const fn short_names(restore_line: bool) -> [u8; 128] {
         i += 1;
     }
     t
+}
+
+/// The masks of `cmd` ([`Legal::of`]) over the columns of [`OPTIONS`], made when compiling: a
+/// column shared by options is the same in each, and gives the same masks once or twice.
+pub const fn legal_of(cmd: Cmd) -> Legal {
+    let mut l = Legal::NONE;
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        if let Some(c) = &OPTIONS[i].column {
+            l = l.with(c, Some(c.rule(cmd)));
+        }
+        i += 1;
+    }
+    l
+}
+
+/// The masks of `tun` ([`Legal::of_tunnel`]) likewise.
+pub const fn legal_of_tunnel(tun: Tun) -> Legal {
+    let mut l = Legal::NONE;
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        if let Some(c) = &OPTIONS[i].column {
+            if let Some(row) = c.tunnel {
+                l = l.with(c, Some(row[tun as usize]));
+            }
+        }
+        i += 1;
+    }
+    l
 }
 
 /// Every column, each once, in ipvsadm's order (`generic_opt_check` reports
@@ -1184,6 +1224,8 @@ mod tests {
             found += usize::from(a.is_some());
         }
         assert_eq!(by_short('l').map(|o| o.long), Some("list"));
+        // `--` is read as no short option (Plain::at leaves it to the lexer).
+        assert!(by_short('-').is_none());
         assert!(found > 20, "{found}");
         // And in a line of -R input, those it has.
         for b in 0..=255u8 {

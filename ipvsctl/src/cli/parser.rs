@@ -4,8 +4,6 @@
 //! command's rules are checked and [`Entry::finish`] builds the [`Command`].
 //! Nothing here talks to the kernel.
 
-use std::sync::OnceLock;
-
 use ipvs::limits::InvalidValue;
 use ipvs::{
     Change, Destination, Family, Forward, Netmask, Protocol, Scheduler, Service, ServiceFlag,
@@ -51,7 +49,9 @@ impl Globals {
 }
 
 impl Entry<'_> {
-    /// The command's rules (`generic_opt_check`) for the options given.
+    /// The command's rules (`generic_opt_check`) for the options given: a few bit operations
+    /// inline, the walk that names what is wrong only when something is.
+    #[inline(always)]
     pub fn check(&self) -> Result<(), String> {
         if rules().commands[self.cmd as usize].admits(self.opts) {
             return Ok(());
@@ -284,7 +284,9 @@ impl Entry<'_> {
     }
 
     /// ipvsadm's rules on the tunnel options given: only with `-i`, and as
-    /// the tunnel type takes them.
+    /// the tunnel type takes them. Inlined: every destination line checks them, and nearly
+    /// always gives none.
+    #[inline(always)]
     fn check_tunnel_options(&self) -> Result<(), String> {
         let rules = rules();
         if rules.tunnel_options.any_given(self.opts) && self.dest.forward != Fwd::Tunnel {
@@ -322,30 +324,38 @@ impl Entry<'_> {
     }
 }
 
-/// ipvsadm's tables as masks over [`options::columns`], made once: every
-/// `-R` line is checked against them.
+/// ipvsadm's tables as masks over [`options::columns`], made when compiling from the option
+/// table: every `-R` line is checked against them.
 struct Rules {
     /// By [`Cmd`] (`ALL_COMMANDS` is in its order).
-    commands: Vec<Legal>,
+    commands: [Legal; ALL_COMMANDS.len()],
     /// By [`Tun`].
     tunnels: [Legal; 3],
     /// Rules every tunnel option: given when any is.
     tunnel_options: Legal,
 }
 
-fn rules() -> &'static Rules {
-    static RULES: OnceLock<Rules> = OnceLock::new();
-    RULES.get_or_init(|| {
-        let columns = options::columns();
-        Rules {
-            commands: ALL_COMMANDS
-                .iter()
-                .map(|&c| Legal::of(c, columns))
-                .collect(),
-            tunnels: [Tun::Ipip, Tun::Gue, Tun::Gre].map(|t| Legal::of_tunnel(t, columns)),
-            tunnel_options: Legal::of_tunnel(Tun::Ipip, columns),
+static RULES: Rules = Rules {
+    commands: {
+        let mut all = [Legal::NONE; ALL_COMMANDS.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = options::legal_of(ALL_COMMANDS[i]);
+            i += 1;
         }
-    })
+        all
+    },
+    tunnels: [
+        options::legal_of_tunnel(Tun::Ipip),
+        options::legal_of_tunnel(Tun::Gue),
+        options::legal_of_tunnel(Tun::Gre),
+    ],
+    tunnel_options: options::legal_of_tunnel(Tun::Ipip),
+};
+
+#[inline(always)]
+fn rules() -> &'static Rules {
+    &RULES
 }
 
 /// A failed check of the library in ipvsadm's words, or in the library's
@@ -360,5 +370,30 @@ fn zeroes_everything(k: &ServiceKey) -> bool {
     match k {
         ServiceKey::Addr { addr, port, .. } => addr.is_unspecified() && *port == 0,
         ServiceKey::Fwmark { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tables made when compiling are those made from [`options::columns`] at run time
+    /// (as they were made before), and they rule something.
+    #[test]
+    fn rules_made_when_compiling_are_the_columns_rules() {
+        let columns = options::columns();
+        for c in ALL_COMMANDS {
+            assert_eq!(RULES.commands[c as usize], Legal::of(c, columns), "{c:?}");
+        }
+        for t in [Tun::Ipip, Tun::Gue, Tun::Gre] {
+            assert_eq!(
+                RULES.tunnels[t as usize],
+                Legal::of_tunnel(t, columns),
+                "{t:?}"
+            );
+        }
+        assert_eq!(RULES.tunnel_options, Legal::of_tunnel(Tun::Ipip, columns));
+        assert_ne!(RULES.commands[Cmd::AddDest as usize], Legal::NONE);
+        assert_ne!(RULES.tunnels[Tun::Gue as usize], Legal::NONE);
     }
 }

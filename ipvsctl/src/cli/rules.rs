@@ -96,21 +96,33 @@ pub const COLUMN: Column = Column {
 
 impl Column {
     /// Its mark for `cmd`: `+` needed, `1` at most one, `.` allowed, `x` illegal.
-    fn rule(&self, cmd: Cmd) -> u8 {
-        if self.needed_by.contains(&cmd) {
+    pub const fn rule(&self, cmd: Cmd) -> u8 {
+        if listed(self.needed_by, cmd) {
             b'+'
-        } else if self.one_of.contains(&cmd) {
+        } else if listed(self.one_of, cmd) {
             b'1'
-        } else if self.allowed.contains(&cmd) {
+        } else if listed(self.allowed, cmd) {
             b'.'
         } else {
             b'x'
         }
     }
 
-    fn bit(&self) -> u64 {
+    const fn bit(&self) -> u64 {
         1 << self.index
     }
+}
+
+/// Whether `cmd` is among `list` (`contains`, when compiling too).
+const fn listed(list: &[Cmd], cmd: Cmd) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if list[i] as u8 == cmd as u8 {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The options given so far, by column (ipvsadm's `options` bitmask).
@@ -151,7 +163,7 @@ impl OptSet {
 
 /// The columns a command (or a tunnel type) needs, takes at most one of, and
 /// takes at all, as bit masks over [`OptSet`], of the columns it rules.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Legal {
     ruled: u64,
     needed: u64,
@@ -172,19 +184,34 @@ impl Legal {
     }
 
     fn from_rules(columns: &[&Column], rule: impl Fn(&Column) -> Option<u8>) -> Legal {
-        let mut l = Legal::default();
+        let mut l = Legal::NONE;
         for c in columns {
-            let Some(r) = rule(c) else { continue };
-            l.ruled |= c.bit();
-            match r {
-                b'+' => l.needed |= c.bit(),
-                b'1' => l.one_of |= c.bit(),
-                b'.' => {}
-                _ => continue,
-            }
-            l.allowed |= c.bit();
+            l = l.with(c, rule(c));
         }
         l
+    }
+
+    /// Rules nothing.
+    pub const NONE: Legal = Legal {
+        ruled: 0,
+        needed: 0,
+        one_of: 0,
+        allowed: 0,
+    };
+
+    /// These masks and column `c` marked `rule` (`None`: not ruled).
+    pub const fn with(mut self, c: &Column, rule: Option<u8>) -> Legal {
+        let Some(r) = rule else { return self };
+        let bit = c.bit();
+        self.ruled |= bit;
+        match r {
+            b'+' => self.needed |= bit,
+            b'1' => self.one_of |= bit,
+            b'.' => {}
+            _ => return self,
+        }
+        self.allowed |= bit;
+        self
     }
 
     /// Whether the check over the same columns finds nothing wrong with

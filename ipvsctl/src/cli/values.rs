@@ -32,6 +32,7 @@ pub fn timeout(s: &str, min: i64) -> Result<u32, String> {
 }
 
 /// ipvsadm's `string_to_number` in `min..=max`, or `illegal <what> specified`.
+#[inline]
 pub fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
     string_to_number(v, min, max).ok_or_else(|| format!("illegal {what} specified"))
 }
@@ -53,6 +54,7 @@ fn is_c_space(b: u8) -> bool {
 
 /// ipvsadm's `string_to_number`: the whole string is a base-10 `long`
 /// (leading blanks and a sign allowed, as `strtol` takes them) in `min..=max`.
+#[inline]
 pub fn string_to_number(s: &str, min: i64, max: i64) -> Option<i64> {
     let n = strtol_whole(s)?;
     (min..=max).contains(&n).then_some(n)
@@ -73,6 +75,7 @@ fn sign_start(b: &[u8]) -> (bool, usize) {
 }
 
 /// `strtol(s, &end, 10)` that must consume the whole string, without overflow.
+#[inline]
 fn strtol_whole(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     // The usual (`-w 1`): up to 18 digits, nothing else, which cannot overflow.
@@ -83,6 +86,8 @@ fn strtol_whole(s: &str) -> Option<i64> {
 }
 
 /// [`strtol_whole`] by strtol's rules, without the shortcut for plain digits.
+#[inline(never)]
+#[cold]
 fn strtol_whole_rules(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let (negative, i) = sign_start(b);
@@ -168,7 +173,8 @@ fn inet_aton_rules(s: &str) -> Option<Ipv4Addr> {
 /// A plain dotted quad at the start of `b` (`10.0.0.1`: four decimal parts of one to three
 /// digits, none with a leading zero but `0` itself, each at most 255) and the bytes it takes,
 /// read in one pass; `None` for anything else, which [`inet_aton`]'s full rules read (octal,
-/// hex, fewer parts...). Where it reads an address, those rules read the same one.
+/// hex, fewer parts...). Where it reads an address and that is the whole text, those rules
+/// read the same one (what follows the quad, a digit too, is for the caller to refuse).
 #[inline(always)]
 fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
     let (a, rest) = octet(b)?;
@@ -182,24 +188,21 @@ fn dotted_quad(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
 }
 
 /// One part of a [`dotted_quad`] at the start of `b`: one to three decimal digits, no leading
-/// zero but `0` itself (octal to inet_aton), at most 255, not followed by a digit; and the
-/// bytes after it. Slice patterns: each byte is looked at once, its place known.
+/// zero but `0` itself (octal to inet_aton), at most 255; and the bytes after it. A digit after
+/// it (a fourth one, or one after a leading 0) is left to the caller, which takes only a `.`, a
+/// `:` or the end there. Slice patterns: each byte is looked at once, its place known.
 #[inline(always)]
 fn octet(b: &[u8]) -> Option<(u8, &[u8])> {
-    let v = |d: u8| u32::from(d - b'0');
-    let (n, rest) = match b {
+    let v = |d: u8| d.wrapping_sub(b'0');
+    match b {
         [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', d2 @ b'0'..=b'9', rest @ ..] => {
-            (v(*d0) * 100 + v(*d1) * 10 + v(*d2), rest)
+            let n = u32::from(v(*d0)) * 100 + u32::from(v(*d1) * 10 + v(*d2));
+            Some((u8::try_from(n).ok()?, rest))
         }
-        [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', rest @ ..] => (v(*d0) * 10 + v(*d1), rest),
-        [d0 @ b'0'..=b'9', rest @ ..] => (v(*d0), rest),
-        _ => return None,
-    };
-    // A fourth digit, or a digit after a leading 0.
-    if rest.first().is_some_and(u8::is_ascii_digit) {
-        return None;
+        [d0 @ b'1'..=b'9', d1 @ b'0'..=b'9', rest @ ..] => Some((v(*d0) * 10 + v(*d1), rest)),
+        [d0 @ b'0'..=b'9', rest @ ..] => Some((v(*d0), rest)),
+        _ => None,
     }
-    Some((u8::try_from(n).ok()?, rest))
 }
 
 /// [`parse_service`] for the usual `a.b.c.d` or `a.b.c.d:port` (a decimal port of up to five
@@ -290,11 +293,18 @@ pub struct HostPort {
 /// `[v6addr]:port` or a bare IPv6 address. `proto` names ports (`:http`);
 /// without one, only numbers do. Quirks kept: all digits is no address;
 /// `[v4]:port` drops the port; a bracketed address needs a port.
+#[inline]
 pub fn parse_service(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
-    plain_v4_service(buf).or_else(|| parse_service_rules(buf, proto))
+    match plain_v4_service(buf) {
+        Some(hp) => Some(hp),
+        None => parse_service_rules(buf, proto),
+    }
 }
 
-/// [`parse_service`] by ipvsadm's rules, without the shortcut for plain IPv4.
+/// [`parse_service`] by ipvsadm's rules, without the shortcut for plain IPv4: out of the
+/// shortcut's way (its frame and its calls are not the usual line's).
+#[inline(never)]
+#[cold]
 fn parse_service_rules(buf: &str, proto: Option<Protocol>) -> Option<HostPort> {
     if buf.bytes().all(|b| b.is_ascii_digit()) {
         return None;
