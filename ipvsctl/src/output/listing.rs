@@ -59,27 +59,41 @@ impl<'a> Chunked<'a> {
         &mut self.buf
     }
 
-    /// Writes the kept bytes out once they pass [`CHUNK`].
+    /// Writes the kept bytes out once they pass [`CHUNK`], up to the end of the last whole
+    /// line among them; the rest is kept for the next chunk. stdout is line-buffered: the
+    /// bytes after a chunk's last newline would wait in its buffer and go out in a write of
+    /// their own before the next chunk (a JSON document's chunks end within a line: two
+    /// system calls a chunk).
     #[inline]
     pub(crate) fn spill(&mut self) -> io::Result<()> {
         if self.buf.len() >= CHUNK {
-            self.write_out()
+            self.write_lines()
         } else {
             Ok(())
         }
     }
 
-    fn write_out(&mut self) -> io::Result<()> {
+    /// Writes out the kept whole lines (all that is kept if it holds no newline).
+    fn write_lines(&mut self) -> io::Result<()> {
         if let Some(sink) = self.sink.as_mut() {
-            sink.write_all(&self.buf)?;
-            self.buf.clear();
+            let end = self
+                .buf
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(self.buf.len(), |i| i + 1);
+            sink.write_all(&self.buf[..end])?;
+            self.buf.drain(..end);
         }
         Ok(())
     }
 
     /// Writes out what is kept (with a sink).
     pub fn finish(mut self) -> io::Result<()> {
-        self.write_out()
+        if let Some(sink) = self.sink.as_mut() {
+            sink.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
     /// What was kept (all of it without a sink).
