@@ -101,6 +101,13 @@ impl<'a> Attrs<'a> {
         Attrs { rest: nest }
     }
 
+    /// What is left to walk: the bytes after the attributes taken so far (their padding
+    /// included; empty after a damaged one, or after one cut in its padding).
+    #[inline(always)]
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// The next attribute, `None` at the end of the nest, or the error of a damaged one
     /// (after which the walk is at its end).
     #[inline(always)]
@@ -205,7 +212,7 @@ impl Shape {
 /// takes (worked out once, here), and its name for errors.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
-    shape: Shape,
+    pub(crate) shape: Shape,
     low: u16,
     span: u16,
     text: bool,
@@ -342,6 +349,28 @@ impl<const M: usize> Layout<M> {
     pub(crate) fn starts(&self, nest: &[u8]) -> bool {
         nest.get(..self.end)
             .is_some_and(|prefix| matches(prefix, self))
+    }
+
+    /// [`Layout::starts`], but each header's kind taken without its nested and byte-order flag
+    /// bits, as the walk takes it (for nests not looked into here, which encoders such as this
+    /// crate's mark nested and the kernel's `nla_nest_start_noflag` does not).
+    #[inline(always)]
+    pub(crate) fn starts_without_flags(&self, nest: &[u8]) -> bool {
+        let [k0, k1] = NLA_TYPE_MASK.to_ne_bytes();
+        let mask = u32::from_ne_bytes([0xff, 0xff, k0, k1]);
+        let Some(prefix) = nest.get(..self.end) else {
+            return false;
+        };
+        let mut same = true;
+        for i in 0..M {
+            let at = self.at[i];
+            let word = match prefix.get(at..at + 4) {
+                Some(&[a, b, c, d]) => u32::from_ne_bytes([a, b, c, d]),
+                _ => return false,
+            };
+            same &= (word ^ self.words[i]) & mask == 0;
+        }
+        same
     }
 
     /// Why a prefix matched could hold a value `schema` refuses, if it could: a kind past the

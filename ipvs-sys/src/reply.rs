@@ -179,13 +179,24 @@ const WIDE_STATS_LAYOUT: Layout<10> = Layout::new([
     (IPVS_STATS_ATTR_OUTBPS, 8),
 ]);
 
-/// How a service nest of an address starts (kernel 6.1, `ip_vs_genl_fill_service`); a
-/// fwmark service's does not, and is walked whole.
+/// How a service nest of an address starts (kernel 6.1, `ip_vs_genl_fill_service`).
 const SERVICE_LAYOUT: Layout<4> = Layout::new([
     (IPVS_SVC_ATTR_AF, 2),
     (IPVS_SVC_ATTR_PROTOCOL, 2),
     (IPVS_SVC_ATTR_ADDR, 16),
     (IPVS_SVC_ATTR_PORT, 2),
+]);
+
+/// How a fwmark service's nest starts (`ip_vs_genl_fill_service`): the mark in place of the
+/// protocol, address and port.
+const FWMARK_LAYOUT: Layout<2> = Layout::new([(IPVS_SVC_ATTR_AF, 2), (IPVS_SVC_ATTR_FWMARK, 4)]);
+
+/// What follows a service's names (the scheduler's, then the persistence engine's when it has
+/// one) in `ip_vs_genl_fill_service`, before the statistics nests.
+const SERVICE_TAIL: Layout<3> = Layout::new([
+    (IPVS_SVC_ATTR_FLAGS, 8),
+    (IPVS_SVC_ATTR_TIMEOUT, 4),
+    (IPVS_SVC_ATTR_NETMASK, 4),
 ]);
 
 /// How a destination nest starts (kernel 5.2 to 6.x, `ip_vs_genl_fill_dest`: the tunnel
@@ -257,6 +268,15 @@ const SERVICE: Schema<13> = {
     s
 };
 
+/// A service's statistics nests as `ip_vs_genl_fill_service` puts them after `SERVICE_TAIL`
+/// where 64-bit values need no padding (x86_64): the 32-bit nest (eight 4-byte counters and the
+/// two 8-byte byte counters), then the 64-bit one (ten 8-byte counters). Not looked into here:
+/// each is checked when read, as the walk's are.
+const SERVICE_STATS: Layout<2> = Layout::new([
+    (IPVS_SVC_ATTR_STATS, 8 * 8 + 2 * 12),
+    (IPVS_SVC_ATTR_STATS64, 10 * 12),
+]);
+
 /// A destination nest's attributes (`IPVS_DEST_ATTR_*`) as [`DestReply`] reads them: each one's
 /// shape is its reader's in [`DestAttr`]'s decoder; the statistics nests are checked when read.
 const DEST: Schema<16> = {
@@ -318,6 +338,17 @@ impl<'a> ServiceReply<'a> {
     /// [`ServiceReply::parse`], or without looking into the statistics nests
     /// ([`Nests::WithoutStats`]: `stats` is `None`).
     pub fn parse_with(nest: &'a [u8], nests: Nests) -> Result<Self, DecodeError> {
+        if let Some((mut known, narrow, wide)) = Self::from_known_places(nest) {
+            known.stats = pick_stats(nests, narrow, wide)?;
+            return Ok(known);
+        }
+        Self::walked(nest, nests)
+    }
+
+    /// [`ServiceReply::parse_with`] by the general walk, for a nest not in the kernel's usual
+    /// shape.
+    #[inline(never)]
+    fn walked(nest: &'a [u8], nests: Nests) -> Result<Self, DecodeError> {
         let mut v = [None; 13];
         gather_known(nest, &SERVICE_LAYOUT, &SERVICE, "service", &mut v)?;
         let at = |k: u16| v.get(usize::from(k)).copied().flatten();
@@ -336,6 +367,123 @@ impl<'a> ServiceReply<'a> {
                 .and_then(|v| str_of(v, IP_VS_PENAME_MAXLEN, "").ok()),
             stats: pick_stats(nests, at(IPVS_SVC_ATTR_STATS), at(IPVS_SVC_ATTR_STATS64))?,
         })
+    }
+
+    /// The reply as every listing of kernels 4.1 to 6.x sends it (`ip_vs_genl_fill_service`:
+    /// `SERVICE_LAYOUT` or `FWMARK_LAYOUT`, the scheduler's name, the persistence engine's if
+    /// the service has one, `SERVICE_TAIL`, then nothing but the statistics nests), each value
+    /// read from its place and each name's text checked once. `None` for any other reply,
+    /// which [`ServiceReply::walked`] walks (the same values and the same errors: held to it by
+    /// the kernel's replies and the fuzzing of `parse_with` against a reference decoder).
+    #[inline(always)]
+    fn from_known_places(nest: &'a [u8]) -> Option<KnownService<'a>> {
+        const ADDR_END: usize = SERVICE_LAYOUT.end();
+        const MARK_END: usize = FWMARK_LAYOUT.end();
+        const TAIL_END: usize = SERVICE_TAIL.end();
+        const STATS_END: usize = SERVICE_STATS.end();
+        // The layouts' lengths are their readers' (the_layouts_hold_only_values_their_readers_
+        // take): each value is there, whole, at a constant place.
+        let u16_in = |v: Option<&[u8]>| bytes(v).map(u16::from_ne_bytes);
+        let u32_in = |v: Option<&[u8]>| bytes(v).map(u32::from_ne_bytes);
+        let addr_key = nest
+            .get(..ADDR_END)
+            .and_then(|p| <&[u8; ADDR_END]>::try_from(p).ok())
+            .filter(|key| SERVICE_LAYOUT.starts(*key));
+        let (af, protocol, addr, port, fwmark, rest) = match addr_key {
+            Some(key) => {
+                let value = |kind| SERVICE_LAYOUT.value_in(key, kind);
+                (
+                    u16_in(value(IPVS_SVC_ATTR_AF)),
+                    u16_in(value(IPVS_SVC_ATTR_PROTOCOL)),
+                    bytes(value(IPVS_SVC_ATTR_ADDR)),
+                    bytes(value(IPVS_SVC_ATTR_PORT)).map(u16::from_be_bytes),
+                    None,
+                    nest.get(ADDR_END..)?,
+                )
+            }
+            None => {
+                let key: &[u8; MARK_END] = nest.get(..MARK_END)?.try_into().ok()?;
+                if !FWMARK_LAYOUT.starts(key) {
+                    return None;
+                }
+                let value = |kind| FWMARK_LAYOUT.value_in(key, kind);
+                (
+                    u16_in(value(IPVS_SVC_ATTR_AF)),
+                    None,
+                    None,
+                    None,
+                    u32_in(value(IPVS_SVC_ATTR_FWMARK)),
+                    nest.get(MARK_END..)?,
+                )
+            }
+        };
+        let mut attrs = Attrs::new(rest);
+        let sched_name = known_name(
+            attrs.next_attr(),
+            IPVS_SVC_ATTR_SCHED_NAME,
+            IP_VS_SCHEDNAME_MAXLEN,
+        )?;
+        let mut pe_name = None;
+        let mut after_pe = attrs.clone();
+        if let Ok(Some((IPVS_SVC_ATTR_PE_NAME, v))) = after_pe.next_attr() {
+            pe_name = Some(known_name(
+                Ok(Some((IPVS_SVC_ATTR_PE_NAME, v))),
+                IPVS_SVC_ATTR_PE_NAME,
+                IP_VS_PENAME_MAXLEN,
+            )?);
+            attrs = after_pe;
+        }
+        let rest = attrs.rest();
+        let tail: &[u8; TAIL_END] = rest.get(..TAIL_END)?.try_into().ok()?;
+        if !SERVICE_TAIL.starts(tail) {
+            return None;
+        }
+        let stats = rest.get(TAIL_END..)?;
+        let (mut narrow, mut wide) = (None, None);
+        if let Some(both) = <&[u8; STATS_END]>::try_from(stats)
+            .ok()
+            .filter(|both| SERVICE_STATS.starts_without_flags(*both))
+        {
+            narrow = SERVICE_STATS.value_in(both, IPVS_SVC_ATTR_STATS);
+            wide = SERVICE_STATS.value_in(both, IPVS_SVC_ATTR_STATS64);
+        } else {
+            let mut stats = Attrs::new(stats);
+            loop {
+                match stats.next_attr() {
+                    Ok(Some((IPVS_SVC_ATTR_STATS, v)))
+                        if SERVICE[usize::from(IPVS_SVC_ATTR_STATS)].fits(v) =>
+                    {
+                        narrow = Some(v)
+                    }
+                    Ok(Some((IPVS_SVC_ATTR_STATS64, v)))
+                        if SERVICE[usize::from(IPVS_SVC_ATTR_STATS64)].fits(v) =>
+                    {
+                        wide = Some(v)
+                    }
+                    Ok(None) => break,
+                    // Another kind, a damaged header or a value refused: the walk decides.
+                    _ => return None,
+                }
+            }
+        }
+        let value = |kind| SERVICE_TAIL.value_in(tail, kind);
+        Some((
+            ServiceReply {
+                af,
+                protocol,
+                addr,
+                port,
+                fwmark,
+                sched_name: Some(sched_name),
+                flags: bytes(value(IPVS_SVC_ATTR_FLAGS)).map(FlagsMask::from_bytes),
+                timeout: u32_in(value(IPVS_SVC_ATTR_TIMEOUT)),
+                netmask: u32_in(value(IPVS_SVC_ATTR_NETMASK)),
+                pe_name,
+                stats: None,
+            },
+            narrow,
+            wide,
+        ))
     }
 
     /// The same values from a decoded attribute list.
@@ -362,6 +510,57 @@ impl<'a> ServiceReply<'a> {
         s.stats = wide.or(narrow);
         s
     }
+}
+
+/// A service read from its known places, without its statistics, and its statistics nests
+/// (32-bit, 64-bit), not looked into.
+type KnownService<'a> = (ServiceReply<'a>, Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// A name's text (the scheduler's, the persistence engine's) when `next` is an attribute of
+/// `kind` whose reader takes it ([`Shape::Text`]: at most `max` bytes, NUL included, valid
+/// UTF-8 up to its first NUL), the value [`str_of`] gives; `None` for anything else, which the
+/// walk decides. A name of the kernel's own is known by its bytes ([`kernel_name`]); any other's
+/// text is checked once, where the walk checks it to take it and again to read it.
+#[inline(always)]
+fn known_name(
+    next: Result<Option<(u16, &[u8])>, DecodeError>,
+    kind: u16,
+    max: usize,
+) -> Option<&str> {
+    match next {
+        Ok(Some((k, v))) if k == kind && v.len() <= max => kernel_name(v).or_else(|| {
+            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+            std::str::from_utf8(v.get(..end)?).ok()
+        }),
+        _ => None,
+    }
+}
+
+/// The text of a name the kernel's schedulers and persistence engines give (their `.name`, and
+/// `"none"` for a service without a scheduler) when `v` is one as `nla_put_string` sends it, its
+/// NUL included: the value [`str_of`] gives for it, without a UTF-8 check (about 55
+/// instructions for a 3-byte name, a fifth of the whole reply's decoding).
+#[inline(always)]
+fn kernel_name(v: &[u8]) -> Option<&'static str> {
+    Some(match v {
+        b"rr\0" => "rr",
+        b"wrr\0" => "wrr",
+        b"lc\0" => "lc",
+        b"wlc\0" => "wlc",
+        b"sh\0" => "sh",
+        b"dh\0" => "dh",
+        b"mh\0" => "mh",
+        b"sed\0" => "sed",
+        b"nq\0" => "nq",
+        b"fo\0" => "fo",
+        b"ovf\0" => "ovf",
+        b"lblc\0" => "lblc",
+        b"lblcr\0" => "lblcr",
+        b"twos\0" => "twos",
+        b"none\0" => "none",
+        b"sip\0" => "sip",
+        _ => return None,
+    })
 }
 
 /// A destination as the kernel reports it (`IPVS_CMD_ATTR_DEST`); `None` where the attribute
@@ -828,6 +1027,14 @@ mod tests {
     fn the_layouts_hold_only_values_their_readers_take() {
         assert_eq!(DEST_LAYOUT.unsound_with(&DEST), None);
         assert_eq!(SERVICE_LAYOUT.unsound_with(&SERVICE), None);
+        assert_eq!(FWMARK_LAYOUT.unsound_with(&SERVICE), None);
+        assert_eq!(SERVICE_TAIL.unsound_with(&SERVICE), None);
+        // SERVICE_STATS holds nests the walk does not look into (any value fits), read only
+        // as `pick_stats` reads the walk's.
+        assert!(SERVICE_STATS.unsound_with(&SERVICE).is_some());
+        for kind in [IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64] {
+            assert_eq!(SERVICE[usize::from(kind)].shape, Shape::Any);
+        }
         assert_eq!(WIDE_STATS_LAYOUT.unsound_with(&WIDE_STATS), None);
         // What they must refuse: a string, a kind the schema does not look into, a length
         // other than the reader's.
@@ -874,20 +1081,180 @@ mod tests {
             dests += 1;
             stats += 1;
         }
+        let (mut marks, mut engines) = (0, 0);
         for nest in nest_seeds(IPVS_CMD_ATTR_SERVICE) {
-            let replied =
-                Attrs::new(&nest).any(|a| a.is_ok_and(|(k, _)| k == IPVS_SVC_ATTR_STATS64));
-            let fwmark = Attrs::new(&nest).any(|a| a.is_ok_and(|(k, _)| k == IPVS_SVC_ATTR_FWMARK));
-            if replied && !fwmark {
-                assert!(SERVICE_LAYOUT.starts(&nest), "{nest:02x?}");
-                assert!(check_service(&nest));
-                services += 1;
+            let has = |kind| Attrs::new(&nest).any(|a| a.is_ok_and(|(k, _)| k == kind));
+            // The seeds include the requests' nests (no counters, ipvsadm's order).
+            if !has(IPVS_SVC_ATTR_STATS64) {
+                continue;
             }
+            let fwmark = has(IPVS_SVC_ATTR_FWMARK);
+            if fwmark {
+                assert!(FWMARK_LAYOUT.starts(&nest), "{nest:02x?}");
+                marks += 1;
+            } else {
+                assert!(SERVICE_LAYOUT.starts(&nest), "{nest:02x?}");
+            }
+            engines += usize::from(has(IPVS_SVC_ATTR_PE_NAME));
+            // Read from the known places, the counters' nests where x86_64's kernel puts them,
+            // the names known by their bytes: not walked.
+            let (known, narrow, wide) =
+                ServiceReply::from_known_places(&nest).expect("known places");
+            let stats = Attrs::new(&nest)
+                .map(Result::unwrap)
+                .skip_while(|(k, _)| *k != IPVS_SVC_ATTR_STATS)
+                .flat_map(|(k, v)| attr(k, v))
+                .collect::<Vec<u8>>();
+            assert!(SERVICE_STATS.starts(&stats), "{stats:02x?}");
+            assert_eq!(
+                (narrow, wide),
+                (
+                    SERVICE_STATS.value_in(&stats, IPVS_SVC_ATTR_STATS),
+                    SERVICE_STATS.value_in(&stats, IPVS_SVC_ATTR_STATS64)
+                )
+            );
+            for name in [known.sched_name, known.pe_name].into_iter().flatten() {
+                assert!(
+                    kernel_name(format!("{name}\0").as_bytes()).is_some(),
+                    "{name}"
+                );
+            }
+            assert_eq!(known.fwmark.is_some(), fwmark);
+            for nests in [Nests::WithStats, Nests::WithoutStats] {
+                let parsed = ServiceReply::parse_with(&nest, nests).expect("decodes");
+                let reference = reference_service(&nest, nests).expect("the reference decodes it");
+                assert_eq!(parsed, reference, "{nest:02x?}");
+                assert_eq!(parsed, ServiceReply::walked(&nest, nests).unwrap());
+                assert_eq!(
+                    ServiceReply {
+                        stats: None,
+                        ..parsed
+                    },
+                    known
+                );
+            }
+            assert!(check_service(&nest));
+            services += 1;
         }
         assert!(
-            dests > 2 && stats > 2 && services > 2,
-            "{dests} {stats} {services}"
+            dests > 2 && stats > 2 && services > 2 && marks > 0 && engines > 0,
+            "{dests} {stats} {services} {marks} {engines}"
         );
+    }
+
+    /// A service reply of another shape than the kernel's usual one is walked as before: an
+    /// unknown attribute, a duplicate (the later value wins), the names or the counters'
+    /// nests out of place, a name that is not one of the kernel's.
+    #[test]
+    fn a_service_of_another_shape_is_walked() {
+        let replies: Vec<Vec<u8>> = nest_seeds(IPVS_CMD_ATTR_SERVICE)
+            .into_iter()
+            .filter(|n| ServiceReply::from_known_places(n).is_some_and(|(_, _, w)| w.is_some()))
+            .collect();
+        assert!(replies.len() > 2, "{} replies", replies.len());
+        let split = |nest: &[u8]| -> Vec<Vec<u8>> {
+            Attrs::new(nest)
+                .map(Result::unwrap)
+                .map(|(k, v)| attr(k, v))
+                .collect()
+        };
+        let walked = |nest: &[u8], fast: bool| -> ServiceReply<'static> {
+            assert_eq!(
+                ServiceReply::from_known_places(nest).is_some(),
+                fast,
+                "{nest:02x?}"
+            );
+            let nest: &'static [u8] = Vec::leak(nest.to_vec());
+            let r = ServiceReply::parse(nest).expect("decodes");
+            assert_eq!(r, ServiceReply::walked(nest, Nests::WithStats).unwrap());
+            assert!(check_service(nest));
+            r
+        };
+        let timeout = |t: u32| attr(IPVS_SVC_ATTR_TIMEOUT, &t.to_ne_bytes());
+        for nest in &replies {
+            let attrs = split(nest);
+            // An unknown attribute, after the key, among the tail, and at the end.
+            for at in [2, attrs.len() - 3, attrs.len()] {
+                for unknown in [attr(0, &[1, 2, 3]), attr(13, &[0; 8]), attr(0x3fff, &[])] {
+                    let mut a = attrs.clone();
+                    a.insert(at, unknown);
+                    let r = walked(&a.concat(), false);
+                    assert_eq!(r, ServiceReply::parse(nest).unwrap());
+                }
+            }
+            // A second timeout after the counters: the later wins.
+            let mut a = attrs.clone();
+            a.push(timeout(77));
+            assert_eq!(walked(&a.concat(), false).timeout, Some(77));
+            // A second scheduler name after the first: the later wins.
+            let sched = attrs
+                .iter()
+                .position(|a| u16::from_ne_bytes([a[2], a[3]]) == IPVS_SVC_ATTR_SCHED_NAME)
+                .unwrap();
+            let mut a = attrs.clone();
+            a.insert(sched + 1, attr(IPVS_SVC_ATTR_SCHED_NAME, b"wlc\0"));
+            assert_eq!(walked(&a.concat(), false).sched_name, Some("wlc"));
+            // The scheduler's name after the flags.
+            let mut a = attrs.clone();
+            let name = a.remove(sched);
+            a.insert(sched + 1, name);
+            assert_eq!(
+                walked(&a.concat(), false),
+                ServiceReply::parse(nest).unwrap()
+            );
+            // The counters' nests swapped, or the 32-bit one alone: still the known places.
+            let mut a = attrs.clone();
+            let n = a.len();
+            a.swap(n - 2, n - 1);
+            assert_eq!(
+                walked(&a.concat(), true),
+                ServiceReply::parse(nest).unwrap()
+            );
+            a.pop();
+            walked(&a.concat(), true);
+            // A name not of the kernel's, of its length or longer, or not text: the text
+            // checked, as the walk checks it.
+            for (name, fast) in [
+                (&b"abc\0"[..], true),
+                (b"wr\0xyz\0", true),
+                (b"wrr", true),
+                (b"\0", true),
+                (b"0123456789abcdef", true),
+            ] {
+                let mut a = attrs.clone();
+                a[sched] = attr(IPVS_SVC_ATTR_SCHED_NAME, name);
+                let r = walked(&a.concat(), fast);
+                assert_eq!(r.sched_name, str_of(name, IP_VS_SCHEDNAME_MAXLEN, "").ok());
+            }
+            // Too long, or not text: refused with the walk's error.
+            for name in [&b"\xffrr\0"[..], b"0123456789abcdef\0"] {
+                let mut a = attrs.clone();
+                a[sched] = attr(IPVS_SVC_ATTR_SCHED_NAME, name);
+                let a = a.concat();
+                assert!(ServiceReply::from_known_places(&a).is_none());
+                assert!(!check_service(&a));
+                let err = ServiceReply::parse(&a).unwrap_err().to_string();
+                assert!(err.starts_with("IPVS_SVC_ATTR_SCHED_NAME"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_kernels_names_are_their_text() {
+        for name in [
+            "rr", "wrr", "lc", "wlc", "sh", "dh", "mh", "sed", "nq", "fo", "ovf", "lblc", "lblcr",
+            "twos", "none", "sip",
+        ] {
+            let v = format!("{name}\0");
+            assert_eq!(kernel_name(v.as_bytes()), Some(name));
+            assert_eq!(
+                str_of(v.as_bytes(), IP_VS_SCHEDNAME_MAXLEN, "").ok(),
+                Some(name)
+            );
+            assert_eq!(kernel_name(name.as_bytes()), None);
+        }
+        assert_eq!(kernel_name(b"rr\0\0"), None);
+        assert_eq!(kernel_name(b"nosuchsched\0"), None);
     }
 
     /// A reply that starts as the layout says but has more than the statistics after it is
@@ -922,7 +1289,20 @@ mod tests {
     #[test]
     fn fuzz_flat_services_against_the_reference() {
         let seeds = nest_seeds(IPVS_CMD_ATTR_SERVICE);
-        let c = fuzz::run("ServiceReply::parse_with", &seeds, check_service);
+        // Mutations that keep the kernel's shape take the known places (with other values),
+        // the rest the walk: both held to the reference.
+        let (mut known, mut walked) = (0, 0);
+        let c = fuzz::run("ServiceReply::parse_with", &seeds, |nest| {
+            match ServiceReply::from_known_places(nest) {
+                Some(_) => known += 1,
+                None => walked += 1,
+            }
+            check_service(nest)
+        });
         assert!(c.accepted > 0 && c.accepted < c.execs, "{c:?}");
+        assert!(
+            known > c.execs / 20 && walked > c.execs / 20,
+            "{known} {walked} {c:?}"
+        );
     }
 }

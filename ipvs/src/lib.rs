@@ -879,10 +879,14 @@ fn service_with(
     let Some(nest) = ipvs_sys::top_level_nest(payload, IPVS_CMD_ATTR_SERVICE)? else {
         return Ok(None);
     };
-    let reply = ipvs_sys::ServiceReply::parse_with(nest, nests)?;
-    wire::service_from_reply(&reply)
-        .map(Some)
-        .map_err(ipvs_sys::DecodeError::from)
+    // Read where it was decoded, not moved out of its `Result` (a copy of 176 bytes).
+    match ipvs_sys::ServiceReply::parse_with(nest, nests) {
+        Ok(ref reply) => match wire::service_from_reply(reply) {
+            Ok(entry) => Ok(Some(entry)),
+            Err(e) => Err(ipvs_sys::DecodeError::from(e)),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 /// A service dump's services, each once (a torn dump can list one twice: the first stays).
