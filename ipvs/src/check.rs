@@ -298,12 +298,18 @@ impl Destination {
     /// order.
     #[inline]
     pub fn validate(&self, service: &ServiceKey) -> Check {
+        if self.plainly_valid(service) {
+            return Ok(());
+        }
         first(|out| self.each_problem(service, out))
     }
 
     /// Each failed check of [`Destination::validate`], in its order.
     #[inline]
     pub(crate) fn each_problem(&self, service: &ServiceKey, out: &mut dyn FnMut(InvalidValue)) {
+        if self.plainly_valid(service) {
+            return;
+        }
         if let Forward::Other { raw } = self.forward {
             if raw > 7 {
                 out(InvalidValue::ForwardMethod(raw));
@@ -335,6 +341,22 @@ impl Destination {
                 upper: self.upper_threshold,
             });
         }
+    }
+}
+
+impl Destination {
+    /// Whether the usual destination (direct routing or masquerading, of the service's
+    /// family, weight and thresholds in range and in order) passes every check of
+    /// [`Destination::each_problem`], by a few compares: every destination of `-R`, `apply`
+    /// and a state's check is checked so. `false` leaves the answer to the checks one by one.
+    #[inline(always)]
+    fn plainly_valid(&self, service: &ServiceKey) -> bool {
+        // MAX_WEIGHT is 2^31 - 1: a value is above it when its top bit is set.
+        const _: () = assert!(MAX_WEIGHT == u32::MAX >> 1);
+        matches!(self.forward, Forward::DirectRoute | Forward::Masquerade)
+            && Family::of(&self.addr) == service.family()
+            && (self.weight | self.upper_threshold | self.lower_threshold) <= MAX_WEIGHT
+            && self.lower_threshold <= self.upper_threshold
     }
 }
 
