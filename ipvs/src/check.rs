@@ -310,6 +310,11 @@ impl Destination {
         if self.plainly_valid(service) {
             return;
         }
+        self.each_problem_one_by_one(service, out);
+    }
+
+    /// [`Destination::each_problem`] without the shortcut.
+    fn each_problem_one_by_one(&self, service: &ServiceKey, out: &mut dyn FnMut(InvalidValue)) {
         if let Forward::Other { raw } = self.forward {
             if raw > 7 {
                 out(InvalidValue::ForwardMethod(raw));
@@ -419,6 +424,80 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// The shortcut of a destination's checks passes only what the checks one by one pass:
+    /// every forwarding method, family and weight or threshold at and around the limits.
+    #[test]
+    fn the_destination_shortcut_passes_only_what_the_checks_pass() {
+        let forwards = [
+            Forward::DirectRoute,
+            Forward::Masquerade,
+            Forward::Local,
+            Forward::Bypass,
+            Forward::Other { raw: 3 },
+            Forward::Other { raw: 9 },
+            Forward::Tunnel {
+                kind: TunnelType::Ipip,
+                port: 0,
+                flags: TunnelFlags::empty(),
+            },
+            Forward::Tunnel {
+                kind: TunnelType::Gue,
+                port: 0,
+                flags: TunnelFlags::empty(),
+            },
+        ];
+        let values = [
+            0,
+            1,
+            7,
+            MAX_WEIGHT - 1,
+            MAX_WEIGHT,
+            MAX_WEIGHT + 1,
+            u32::MAX,
+        ];
+        let services = [
+            ServiceKey::tcp(ip("192.0.2.1"), 80),
+            ServiceKey::tcp(ip("2001:db8::1"), 80),
+            ServiceKey::fwmark(5, Family::Inet6),
+        ];
+        let (mut plain, mut not) = (0, 0);
+        for service in &services {
+            for addr in [ip("10.0.0.1"), ip("2001:db8::2")] {
+                for forward in forwards {
+                    for weight in values {
+                        for upper in values {
+                            for lower in values {
+                                let d = Destination {
+                                    addr,
+                                    port: 80,
+                                    forward,
+                                    weight,
+                                    upper_threshold: upper,
+                                    lower_threshold: lower,
+                                };
+                                let mut problems = Vec::new();
+                                d.each_problem_one_by_one(service, &mut |e| problems.push(e));
+                                if d.plainly_valid(service) {
+                                    plain += 1;
+                                    assert!(problems.is_empty(), "{d:?} {problems:?}");
+                                    assert_eq!(d.validate(service), Ok(()));
+                                } else {
+                                    not += 1;
+                                    assert_eq!(
+                                        d.validate(service).err(),
+                                        problems.first().cloned(),
+                                        "{d:?}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain > 0 && not > 0);
     }
 
     fn tcp80() -> Service {
