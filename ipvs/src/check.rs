@@ -221,6 +221,9 @@ impl Service {
     /// length from 1 to 128). The first failed check, in that order.
     #[inline]
     pub fn validate(&self) -> Check {
+        if self.plainly_valid() {
+            return Ok(());
+        }
         first(|out| self.each_problem(out))
     }
 
@@ -228,6 +231,37 @@ impl Service {
     /// that depends on another one that failed is left out).
     #[inline]
     pub(crate) fn each_problem(&self, out: &mut dyn FnMut(InvalidValue)) {
+        if self.plainly_valid() {
+            return;
+        }
+        self.each_problem_one_by_one(out);
+    }
+
+    /// Whether the usual service (an address and a port, neither persistent nor one-packet,
+    /// a scheduler of a known name, the netmask of its family, no persistence engine) passes
+    /// every check of [`Service::each_problem`], by a few compares: every `-A` line of `-R`
+    /// and `apply` and every service of a state's check is checked so. `false` leaves the
+    /// answer to the checks one by one.
+    #[inline(always)]
+    fn plainly_valid(&self) -> bool {
+        let ServiceKey::Addr { addr, port, .. } = self.key else {
+            return false;
+        };
+        port != 0
+            && !self
+                .flags
+                .intersects(ServiceFlags::PERSISTENT | ServiceFlags::ONEPACKET)
+            && !matches!(self.scheduler, Scheduler::Other(_))
+            && self.persistence_engine.is_none()
+            && match (addr, self.netmask) {
+                (IpAddr::V4(_), Netmask::V4(_)) => true,
+                (IpAddr::V6(_), Netmask::V6(p)) => (1..=128).contains(&p),
+                _ => false,
+            }
+    }
+
+    /// [`Service::each_problem`] without the shortcut.
+    fn each_problem_one_by_one(&self, out: &mut dyn FnMut(InvalidValue)) {
         let persistent = self.flags.contains(ServiceFlags::PERSISTENT);
         match self.key {
             ServiceKey::Fwmark { fwmark: 0, .. } => out(InvalidValue::Fwmark),
@@ -298,12 +332,23 @@ impl Destination {
     /// order.
     #[inline]
     pub fn validate(&self, service: &ServiceKey) -> Check {
+        if self.plainly_valid(service) {
+            return Ok(());
+        }
         first(|out| self.each_problem(service, out))
     }
 
     /// Each failed check of [`Destination::validate`], in its order.
     #[inline]
     pub(crate) fn each_problem(&self, service: &ServiceKey, out: &mut dyn FnMut(InvalidValue)) {
+        if self.plainly_valid(service) {
+            return;
+        }
+        self.each_problem_one_by_one(service, out);
+    }
+
+    /// [`Destination::each_problem`] without the shortcut.
+    fn each_problem_one_by_one(&self, service: &ServiceKey, out: &mut dyn FnMut(InvalidValue)) {
         if let Forward::Other { raw } = self.forward {
             if raw > 7 {
                 out(InvalidValue::ForwardMethod(raw));
@@ -335,6 +380,22 @@ impl Destination {
                 upper: self.upper_threshold,
             });
         }
+    }
+}
+
+impl Destination {
+    /// Whether the usual destination (direct routing or masquerading, of the service's
+    /// family, weight and thresholds in range and in order) passes every check of
+    /// [`Destination::each_problem`], by a few compares: every destination of `-R`, `apply`
+    /// and a state's check is checked so. `false` leaves the answer to the checks one by one.
+    #[inline(always)]
+    fn plainly_valid(&self, service: &ServiceKey) -> bool {
+        // MAX_WEIGHT is 2^31 - 1: a value is above it when its top bit is set.
+        const _: () = assert!(MAX_WEIGHT == u32::MAX >> 1);
+        matches!(self.forward, Forward::DirectRoute | Forward::Masquerade)
+            && Family::of(&self.addr) == service.family()
+            && (self.weight | self.upper_threshold | self.lower_threshold) <= MAX_WEIGHT
+            && self.lower_threshold <= self.upper_threshold
     }
 }
 
@@ -397,6 +458,149 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// The shortcut of a service's checks passes only what the checks one by one pass.
+    #[test]
+    fn the_service_shortcut_passes_only_what_the_checks_pass() {
+        let keys = [
+            ServiceKey::tcp(ip("192.0.2.1"), 80),
+            ServiceKey::tcp(ip("192.0.2.1"), 0),
+            ServiceKey::Addr {
+                protocol: Protocol::Udp,
+                addr: ip("2001:db8::1"),
+                port: 53,
+            },
+            ServiceKey::fwmark(5, Family::Inet),
+            ServiceKey::fwmark(0, Family::Inet6),
+        ];
+        let flags = [
+            ServiceFlags::empty(),
+            ServiceFlags::PERSISTENT,
+            ServiceFlags::ONEPACKET,
+            ServiceFlags::HASHED,
+        ];
+        let schedulers = [
+            Scheduler::WeightedRoundRobin,
+            Scheduler::None,
+            Scheduler::Other("x".into()),
+            Scheduler::Other(String::new()),
+            Scheduler::Other("a-very-long-name-x".into()),
+        ];
+        let netmasks = [
+            Netmask::full(Family::Inet),
+            Netmask::V6(0),
+            Netmask::V6(64),
+            Netmask::V6(128),
+            Netmask::V6(129),
+        ];
+        let engines = [None, Some("sip".to_string()), Some(String::new())];
+        let (mut plain, mut not) = (0, 0);
+        for key in keys {
+            for flags in flags {
+                for scheduler in &schedulers {
+                    for timeout in [0, 1, MAX_TIMEOUT + 1] {
+                        for netmask in netmasks {
+                            for pe in &engines {
+                                let s = Service {
+                                    key,
+                                    scheduler: scheduler.clone(),
+                                    flags,
+                                    timeout,
+                                    netmask,
+                                    persistence_engine: pe.clone(),
+                                };
+                                let mut problems = Vec::new();
+                                s.each_problem_one_by_one(&mut |e| problems.push(e));
+                                if s.plainly_valid() {
+                                    plain += 1;
+                                    assert!(problems.is_empty(), "{s:?} {problems:?}");
+                                    assert_eq!(s.validate(), Ok(()));
+                                } else {
+                                    not += 1;
+                                    assert_eq!(s.validate().err(), problems.first().cloned());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain > 0 && not > 0);
+    }
+
+    /// The shortcut of a destination's checks passes only what the checks one by one pass:
+    /// every forwarding method, family and weight or threshold at and around the limits.
+    #[test]
+    fn the_destination_shortcut_passes_only_what_the_checks_pass() {
+        let forwards = [
+            Forward::DirectRoute,
+            Forward::Masquerade,
+            Forward::Local,
+            Forward::Bypass,
+            Forward::Other { raw: 3 },
+            Forward::Other { raw: 9 },
+            Forward::Tunnel {
+                kind: TunnelType::Ipip,
+                port: 0,
+                flags: TunnelFlags::empty(),
+            },
+            Forward::Tunnel {
+                kind: TunnelType::Gue,
+                port: 0,
+                flags: TunnelFlags::empty(),
+            },
+        ];
+        let values = [
+            0,
+            1,
+            7,
+            MAX_WEIGHT - 1,
+            MAX_WEIGHT,
+            MAX_WEIGHT + 1,
+            u32::MAX,
+        ];
+        let services = [
+            ServiceKey::tcp(ip("192.0.2.1"), 80),
+            ServiceKey::tcp(ip("2001:db8::1"), 80),
+            ServiceKey::fwmark(5, Family::Inet6),
+        ];
+        let (mut plain, mut not) = (0, 0);
+        for service in &services {
+            for addr in [ip("10.0.0.1"), ip("2001:db8::2")] {
+                for forward in forwards {
+                    for weight in values {
+                        for upper in values {
+                            for lower in values {
+                                let d = Destination {
+                                    addr,
+                                    port: 80,
+                                    forward,
+                                    weight,
+                                    upper_threshold: upper,
+                                    lower_threshold: lower,
+                                };
+                                let mut problems = Vec::new();
+                                d.each_problem_one_by_one(service, &mut |e| problems.push(e));
+                                if d.plainly_valid(service) {
+                                    plain += 1;
+                                    assert!(problems.is_empty(), "{d:?} {problems:?}");
+                                    assert_eq!(d.validate(service), Ok(()));
+                                } else {
+                                    not += 1;
+                                    assert_eq!(
+                                        d.validate(service).err(),
+                                        problems.first().cloned(),
+                                        "{d:?}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain > 0 && not > 0);
     }
 
     fn tcp80() -> Service {

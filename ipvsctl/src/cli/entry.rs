@@ -2,7 +2,7 @@
 //! given: ipvsadm's `ipvs_command_entry` ([`Entry`]) and the global options ([`Globals`]). The
 //! parser ([`super::parser`]) checks it and builds the command from it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use ipvs::{DaemonState, Family, Netmask, Protocol, ServiceFlags, Timeouts, TunnelFlags};
@@ -28,7 +28,10 @@ pub struct Globals {
 pub struct Svc<'a> {
     pub family: Option<Family>,
     pub protocol: Option<Protocol>,
-    pub addr: Option<IpAddr>,
+    /// The address of `-t`, `-u` or `--sctp-service` (when `has_addr`), kept as the command
+    /// takes it: no `Option` around it to unpack byte by byte.
+    pub addr: IpAddr,
+    pub has_addr: bool,
     pub port: u16,
     pub fwmark: u32,
     /// `-s`, cut as ipvsadm cuts it, borrowed from the arguments (as `pe`).
@@ -42,7 +45,9 @@ pub struct Svc<'a> {
 /// The real server being described (ipvsadm's `ce.dest`).
 #[derive(Debug, Clone)]
 pub struct Dest {
-    pub addr: Option<IpAddr>,
+    /// The address of `-r` (when `has_addr`), kept as the command takes it.
+    pub addr: IpAddr,
+    pub has_addr: bool,
     pub port: u16,
     pub forward: Fwd,
     pub weight: u32,
@@ -108,7 +113,8 @@ impl<'a> Entry<'a> {
             svc: Svc {
                 family: None,
                 protocol: None,
-                addr: None,
+                addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                has_addr: false,
                 port: 0,
                 fwmark: 0,
                 scheduler: "",
@@ -118,7 +124,8 @@ impl<'a> Entry<'a> {
                 pe: "",
             },
             dest: Dest {
-                addr: None,
+                addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                has_addr: false,
                 port: 0,
                 forward: Fwd::Route,
                 weight: 1,
@@ -149,7 +156,8 @@ impl<'a> Entry<'a> {
         self.svc.protocol = Some(proto);
         let hp = parse_service(v, Some(proto))
             .ok_or("illegal virtual server address[:port] specified")?;
-        self.svc.addr = Some(hp.addr);
+        self.svc.addr = hp.addr;
+        self.svc.has_addr = true;
         self.svc.family = Some(Family::of(&hp.addr));
         if hp.addr.is_ipv6() {
             self.svc.netmask = Netmask::V6(128);

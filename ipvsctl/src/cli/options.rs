@@ -431,7 +431,8 @@ pub static OPTIONS: &[OptSpec] = &[
         action: Action::Set(|e, v| {
             let hp = parse_service(v, e.svc.protocol)
                 .ok_or("illegal real server address[:port] specified")?;
-            e.dest.addr = Some(hp.addr);
+            e.dest.addr = hp.addr;
+            e.dest.has_addr = true;
             // The service's port at this point, when -r names none.
             e.dest.port = hp.port.unwrap_or(e.svc.port);
             Ok(())

@@ -115,9 +115,12 @@ impl Entry<'_> {
                 self.svc.family.unwrap_or(Family::Inet),
             ));
         }
+        if !self.svc.has_addr {
+            return None;
+        }
         Some(ServiceKey::Addr {
             protocol: self.svc.protocol.unwrap_or(Protocol::Tcp),
-            addr: self.svc.addr?,
+            addr: self.svc.addr,
             port: self.svc.port,
         })
     }
@@ -169,10 +172,7 @@ impl Entry<'_> {
             }
             Cmd::DelDest => Change::DeleteDestination {
                 service: self.required_key()?,
-                addr: self
-                    .dest
-                    .addr
-                    .ok_or("illegal real server address[:port] specified")?,
+                addr: self.dest_addr()?,
                 port: self.dest.port,
             },
             Cmd::Flush => Change::Flush,
@@ -231,11 +231,18 @@ impl Entry<'_> {
         Ok(service)
     }
 
+    /// `-r`'s address (generic_opt_check has made sure it was given).
+    fn dest_addr(&self) -> Result<std::net::IpAddr, String> {
+        if self.dest.has_addr {
+            Ok(self.dest.addr)
+        } else {
+            Err("illegal real server address[:port] specified".into())
+        }
+    }
+
     fn destination(&self) -> Result<Destination, String> {
         let d = &self.dest;
-        let addr = d
-            .addr
-            .ok_or("illegal real server address[:port] specified")?;
+        let addr = self.dest_addr()?;
         let mut port = d.port;
         // The destination port must be the service's for direct routing and
         // tunnelling, unless the service is a fwmark one.
