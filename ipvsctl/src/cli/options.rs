@@ -1161,7 +1161,7 @@ const fn short_names(restore_line: bool) -> ShortNames {
     t
 }
 
-/// The masks of `cmd` ([`Legal::of`]) over the columns of [`OPTIONS`], made when compiling: a
+/// The masks of `cmd` (`Legal::of`) over the columns of [`OPTIONS`], made when compiling: a
 /// column shared by options is the same in each, and gives the same masks once or twice.
 pub const fn legal_of(cmd: Cmd) -> Legal {
     let mut l = Legal::NONE;
@@ -1175,7 +1175,7 @@ pub const fn legal_of(cmd: Cmd) -> Legal {
     l
 }
 
-/// The masks of `tun` ([`Legal::of_tunnel`]) likewise.
+/// The masks of `tun` (`Legal::of_tunnel`) likewise.
 pub const fn legal_of_tunnel(tun: Tun) -> Legal {
     let mut l = Legal::NONE;
     let mut i = 0;
