@@ -272,21 +272,7 @@ mod tests {
     );
 
     fn lex(args: &[&str]) -> Lexed {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let mut lx = Lexer::new(&args, Context::CommandLine);
-        let mut toks = Vec::new();
-        let mut err = None;
-        while let Some(t) = lx.next_token() {
-            match t {
-                Ok(t) => toks.push((t.spec.long, t.value.map(str::to_string))),
-                Err(e) => {
-                    err = Some((e, lx.last_arg().to_string()));
-                    break;
-                }
-            }
-        }
-        let left = lx.leftovers().iter().map(|s| s.to_string()).collect();
-        (toks, err, left)
+        lex_in(args, Context::CommandLine)
     }
 
     fn ids(args: &[&str]) -> Vec<&'static str> {

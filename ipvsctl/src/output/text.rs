@@ -321,12 +321,7 @@ pub(crate) fn dest_entry(
             push_str_left(out, fwd_name(&d.forward), 7);
             out.push(b' ');
             push_str_left(out, tun_info(&d.forward).as_deref().unwrap_or("n/a"), 13);
-            out.push(b' ');
-            push_i64_left(out, weight, 6);
-            out.push(b' ');
-            push_u64_left(out, active, 10);
-            out.push(b' ');
-            push_u64_left(out, inactive, 10);
+            push_weight_and_conns(out, weight, active, inactive);
         }
         ListMode::Default => {
             let fwd = fwd_name(&d.forward);
@@ -349,13 +344,19 @@ pub(crate) fn default_columns_pushed(
 ) {
     out.push(b' ');
     push_str_left(out, fwd, 7);
+    push_weight_and_conns(out, weight, active, inactive);
+    out.push(b'\n');
+}
+
+/// ` %-6d %-10u %-10u`: the weight and the connection counts, the last columns of the Default
+/// and `--tun-info` listings.
+fn push_weight_and_conns(out: &mut Vec<u8>, weight: i64, active: u64, inactive: u64) {
     out.push(b' ');
     push_i64_left(out, weight, 6);
     out.push(b' ');
     push_u64_left(out, active, 10);
     out.push(b' ');
     push_u64_left(out, inactive, 10);
-    out.push(b'\n');
 }
 
 /// The Default listing's columns after the address, ` %-7s %-6d %-10u %-10u\n`, and the line's
