@@ -418,19 +418,16 @@ impl<'a> ServiceReply<'a> {
             }
         };
         let mut attrs = Attrs::new(rest);
-        let sched_name = known_name(
-            attrs.next_attr(),
-            IPVS_SVC_ATTR_SCHED_NAME,
-            IP_VS_SCHEDNAME_MAXLEN,
-        )?;
+        let Ok(Some((IPVS_SVC_ATTR_SCHED_NAME, v))) = attrs.next_attr() else {
+            return None;
+        };
+        // The name's text checked once, where the walk checks it to take it and again to read
+        // it; one it refuses is left to the walk, which says why.
+        let sched_name = str_of(v, IP_VS_SCHEDNAME_MAXLEN, "").ok()?;
         let mut pe_name = None;
         let mut after_pe = attrs.clone();
         if let Ok(Some((IPVS_SVC_ATTR_PE_NAME, v))) = after_pe.next_attr() {
-            pe_name = Some(known_name(
-                Ok(Some((IPVS_SVC_ATTR_PE_NAME, v))),
-                IPVS_SVC_ATTR_PE_NAME,
-                IP_VS_PENAME_MAXLEN,
-            )?);
+            pe_name = Some(str_of(v, IP_VS_PENAME_MAXLEN, "").ok()?);
             attrs = after_pe;
         }
         let rest = attrs.rest();
@@ -439,33 +436,16 @@ impl<'a> ServiceReply<'a> {
             return None;
         }
         let stats = rest.get(TAIL_END..)?;
-        let (mut narrow, mut wide) = (None, None);
-        if let Some(both) = <&[u8; STATS_END]>::try_from(stats)
+        let (narrow, wide) = match <&[u8; STATS_END]>::try_from(stats)
             .ok()
             .filter(|both| SERVICE_STATS.starts_without_flags(*both))
         {
-            narrow = SERVICE_STATS.value_in(both, IPVS_SVC_ATTR_STATS);
-            wide = SERVICE_STATS.value_in(both, IPVS_SVC_ATTR_STATS64);
-        } else {
-            let mut stats = Attrs::new(stats);
-            loop {
-                match stats.next_attr() {
-                    Ok(Some((IPVS_SVC_ATTR_STATS, v)))
-                        if SERVICE[usize::from(IPVS_SVC_ATTR_STATS)].fits(v) =>
-                    {
-                        narrow = Some(v)
-                    }
-                    Ok(Some((IPVS_SVC_ATTR_STATS64, v)))
-                        if SERVICE[usize::from(IPVS_SVC_ATTR_STATS64)].fits(v) =>
-                    {
-                        wide = Some(v)
-                    }
-                    Ok(None) => break,
-                    // Another kind, a damaged header or a value refused: the walk decides.
-                    _ => return None,
-                }
-            }
-        }
+            Some(both) => (
+                SERVICE_STATS.value_in(both, IPVS_SVC_ATTR_STATS),
+                SERVICE_STATS.value_in(both, IPVS_SVC_ATTR_STATS64),
+            ),
+            None => only_stats_nests(stats, &SERVICE, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64)?,
+        };
         let value = |kind| SERVICE_TAIL.value_in(tail, kind);
         Some((
             ServiceReply {
@@ -516,51 +496,31 @@ impl<'a> ServiceReply<'a> {
 /// (32-bit, 64-bit), not looked into.
 type KnownService<'a> = (ServiceReply<'a>, Option<&'a [u8]>, Option<&'a [u8]>);
 
-/// A name's text (the scheduler's, the persistence engine's) when `next` is an attribute of
-/// `kind` whose reader takes it ([`Shape::Text`]: at most `max` bytes, NUL included, valid
-/// UTF-8 up to its first NUL), the value [`str_of`] gives; `None` for anything else, which the
-/// walk decides. A name of the kernel's own is known by its bytes ([`kernel_name`]); any other's
-/// text is checked once, where the walk checks it to take it and again to read it.
-#[inline(always)]
-fn known_name(
-    next: Result<Option<(u16, &[u8])>, DecodeError>,
-    kind: u16,
-    max: usize,
-) -> Option<&str> {
-    match next {
-        Ok(Some((k, v))) if k == kind && v.len() <= max => kernel_name(v).or_else(|| {
-            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-            std::str::from_utf8(v.get(..end)?).ok()
-        }),
-        _ => None,
-    }
-}
+/// A reply's statistics nests (32-bit, 64-bit), not looked into.
+type StatsNests<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
-/// The text of a name the kernel's schedulers and persistence engines give (their `.name`, and
-/// `"none"` for a service without a scheduler) when `v` is one as `nla_put_string` sends it, its
-/// NUL included: the value [`str_of`] gives for it, without a UTF-8 check (about 55
-/// instructions for a 3-byte name, a fifth of the whole reply's decoding).
+/// The statistics nests of kinds `narrow` (32-bit) and `wide` (64-bit) when they are all of
+/// `rest`, each taken by its rule of `schema` (a later nest of a kind replaces an earlier one,
+/// as in the walk); `None` when `rest` holds anything else (another kind, a damaged header, a
+/// value refused), which the walk decides. What follows a reply's known places.
 #[inline(always)]
-fn kernel_name(v: &[u8]) -> Option<&'static str> {
-    Some(match v {
-        b"rr\0" => "rr",
-        b"wrr\0" => "wrr",
-        b"lc\0" => "lc",
-        b"wlc\0" => "wlc",
-        b"sh\0" => "sh",
-        b"dh\0" => "dh",
-        b"mh\0" => "mh",
-        b"sed\0" => "sed",
-        b"nq\0" => "nq",
-        b"fo\0" => "fo",
-        b"ovf\0" => "ovf",
-        b"lblc\0" => "lblc",
-        b"lblcr\0" => "lblcr",
-        b"twos\0" => "twos",
-        b"none\0" => "none",
-        b"sip\0" => "sip",
-        _ => return None,
-    })
+fn only_stats_nests<'a, const N: usize>(
+    rest: &'a [u8],
+    schema: &Schema<N>,
+    narrow: u16,
+    wide: u16,
+) -> Option<StatsNests<'a>> {
+    let fits = |k: u16, v: &[u8]| schema.get(usize::from(k)).is_some_and(|r| r.fits(v));
+    let (mut n, mut w) = (None, None);
+    let mut attrs = Attrs::new(rest);
+    loop {
+        match attrs.next_attr() {
+            Ok(Some((k, v))) if k == narrow && fits(k, v) => n = Some(v),
+            Ok(Some((k, v))) if k == wide && fits(k, v) => w = Some(v),
+            Ok(None) => return Some((n, w)),
+            _ => return None,
+        }
+    }
 }
 
 /// A destination as the kernel reports it (`IPVS_CMD_ATTR_DEST`); `None` where the attribute
@@ -651,25 +611,12 @@ impl DestReply {
         if !DEST_LAYOUT.starts(prefix) {
             return None;
         }
-        let (mut narrow, mut wide) = (None, None);
-        let mut rest = Attrs::new(nest.get(END..)?);
-        loop {
-            match rest.next_attr() {
-                Ok(Some((IPVS_DEST_ATTR_STATS, v)))
-                    if DEST[usize::from(IPVS_DEST_ATTR_STATS)].fits(v) =>
-                {
-                    narrow = Some(v)
-                }
-                Ok(Some((IPVS_DEST_ATTR_STATS64, v)))
-                    if DEST[usize::from(IPVS_DEST_ATTR_STATS64)].fits(v) =>
-                {
-                    wide = Some(v)
-                }
-                Ok(None) => break,
-                // Another kind, a damaged header or a value refused: the walk decides.
-                _ => return None,
-            }
-        }
+        let (narrow, wide) = only_stats_nests(
+            nest.get(END..)?,
+            &DEST,
+            IPVS_DEST_ATTR_STATS,
+            IPVS_DEST_ATTR_STATS64,
+        )?;
         // The layout's lengths are its readers' (the_layouts_hold_only_values_their_readers_take),
         // so each value is there, whole; the constant places make these reads check-free.
         let value = |kind| DEST_LAYOUT.value_in(prefix, kind);
@@ -1097,7 +1044,7 @@ mod tests {
             }
             engines += usize::from(has(IPVS_SVC_ATTR_PE_NAME));
             // Read from the known places, the counters' nests where x86_64's kernel puts them,
-            // the names known by their bytes: not walked.
+            // not walked.
             let (known, narrow, wide) =
                 ServiceReply::from_known_places(&nest).expect("known places");
             let stats = Attrs::new(&nest)
@@ -1113,12 +1060,6 @@ mod tests {
                     SERVICE_STATS.value_in(&stats, IPVS_SVC_ATTR_STATS64)
                 )
             );
-            for name in [known.sched_name, known.pe_name].into_iter().flatten() {
-                assert!(
-                    kernel_name(format!("{name}\0").as_bytes()).is_some(),
-                    "{name}"
-                );
-            }
             assert_eq!(known.fwmark.is_some(), fwmark);
             for nests in [Nests::WithStats, Nests::WithoutStats] {
                 let parsed = ServiceReply::parse_with(&nest, nests).expect("decodes");
@@ -1237,24 +1178,6 @@ mod tests {
                 assert!(err.starts_with("IPVS_SVC_ATTR_SCHED_NAME"), "{err}");
             }
         }
-    }
-
-    #[test]
-    fn the_kernels_names_are_their_text() {
-        for name in [
-            "rr", "wrr", "lc", "wlc", "sh", "dh", "mh", "sed", "nq", "fo", "ovf", "lblc", "lblcr",
-            "twos", "none", "sip",
-        ] {
-            let v = format!("{name}\0");
-            assert_eq!(kernel_name(v.as_bytes()), Some(name));
-            assert_eq!(
-                str_of(v.as_bytes(), IP_VS_SCHEDNAME_MAXLEN, "").ok(),
-                Some(name)
-            );
-            assert_eq!(kernel_name(name.as_bytes()), None);
-        }
-        assert_eq!(kernel_name(b"rr\0\0"), None);
-        assert_eq!(kernel_name(b"nosuchsched\0"), None);
     }
 
     /// A reply that starts as the layout says but has more than the statistics after it is
