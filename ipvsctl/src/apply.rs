@@ -906,7 +906,7 @@ impl Rules {
     fn index(&mut self) -> Result<&HashMap<ServiceKey, usize, KeyHash>, String> {
         let index = match &mut self.index {
             Some(index) => index,
-            none => {
+            slot => {
                 let services = &self.state.services;
                 let mut index = HashMap::with_capacity_and_hasher(services.len(), KeyHash);
                 for (i, s) in services.iter().enumerate() {
@@ -914,7 +914,7 @@ impl Rules {
                         return Err(named_twice(self.lines[i]));
                     }
                 }
-                none.insert(index)
+                slot.insert(index)
             }
         };
         Ok(index)
@@ -1091,9 +1091,8 @@ mod tests {
         assert_eq!(d.state.services[0].destinations[0].upper_threshold, 4);
     }
 
-    /// How the text was read before a service named twice was left to [`State::validate`]:
-    /// each `-A` line looked in a map of the services before it.
-    /// `-A` and `-a` lines (what `-S` writes) as a state, read as `-R` reads its lines.
+    /// How `-A` and `-a` lines were read as a state before a service named twice was left to
+    /// [`State::validate`]: each `-A` line looked in a map of the services before it.
     fn state_from_rules_eager(text: &str) -> Result<Desired, String> {
         let mut state = State::default();
         let mut unsaid = Vec::new();
