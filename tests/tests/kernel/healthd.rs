@@ -190,6 +190,10 @@ fn healthd_nat_server_down_and_up() {
         crate::lab::counts(&[("rs1", 4), ("rs3", 4)]),
         "the others serve every request"
     );
+    // The weight is set before its line is written: wait for the line too.
+    wait_for("rs2's down line", LIMIT, || {
+        (d.transitions(1).len() >= 2).then_some(())
+    });
     let down = d.lines();
     let down = down
         .iter()
@@ -206,6 +210,9 @@ fn healthd_nat_server_down_and_up() {
 
     lab.servers.insert(1, Httpd::start(&lab.rs[1], "rs2"));
     wait_weights(&lab.director, &[(0, 1), (1, 1), (2, 1)]);
+    wait_for("rs2's up line", LIMIT, || {
+        (d.transitions(1).len() >= 3).then_some(())
+    });
     assert_eq!(
         d.transitions(1),
         [
